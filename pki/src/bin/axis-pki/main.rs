@@ -1,0 +1,2 @@
+//! `axis-pki`: the PKI administrators' CLI.
+fn main() {}

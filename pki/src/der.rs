@@ -1,0 +1,95 @@
+//! The few DER encodings rcgen does not write for us: OIDs with arcs wider than 64 bits (the
+//! `2.25.<UUID>` policy arc) and the certificatePolicies extension value.
+
+/// DER content octets of a dotted OID; arcs may be up to 128 bits wide. `None` if the text is not
+/// a well-formed OID.
+pub(crate) fn oid_content(dotted: &str) -> Option<Vec<u8>> {
+    let arcs: Vec<u128> = dotted
+        .split('.')
+        .map(|a| a.parse::<u128>().ok())
+        .collect::<Option<_>>()?;
+    if arcs.len() < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] >= 40) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let first = arcs[0].checked_mul(40)?.checked_add(arcs[1])?;
+    push_base128(&mut out, first);
+    for &arc in &arcs[2..] {
+        push_base128(&mut out, arc);
+    }
+    Some(out)
+}
+
+fn push_base128(out: &mut Vec<u8>, mut v: u128) {
+    let mut tmp = [0u8; 19];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            break;
+        }
+    }
+    let last = tmp.len() - 1;
+    for (j, b) in tmp.iter_mut().enumerate().skip(i) {
+        if j != last {
+            *b |= 0x80;
+        }
+    }
+    out.extend_from_slice(&tmp[i..]);
+}
+
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    push_len(&mut out, content.len());
+    out.extend_from_slice(content);
+    out
+}
+
+/// `certificatePolicies ::= SEQUENCE SIZE (1..MAX) OF PolicyInformation` with one
+/// `PolicyInformation ::= SEQUENCE { policyIdentifier OBJECT IDENTIFIER }` (RFC 5280 §4.2.1.4).
+pub(crate) fn certificate_policies(policy_oid_content: &[u8]) -> Vec<u8> {
+    let oid = tlv(0x06, policy_oid_content);
+    let info = tlv(0x30, &oid);
+    tlv(0x30, &info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_oids_match_known_encodings() {
+        // 2.5.4.97 organizationIdentifier
+        assert_eq!(oid_content("2.5.4.97").unwrap(), vec![0x55, 0x04, 0x61]);
+        // 1.2.840.113549 rsadsi
+        assert_eq!(
+            oid_content("1.2.840.113549").unwrap(),
+            vec![0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]
+        );
+        assert!(oid_content("3.1").is_none());
+        assert!(oid_content("1").is_none());
+        assert!(oid_content("1.x").is_none());
+    }
+
+    #[test]
+    fn uuid_arc_matches_openssl_encoding() {
+        // OpenSSL as the independent encoder of the 128-bit arc.
+        let dotted = format!("{}.1.3", crate::profile::AXIS_OID_ARC);
+        let ours = oid_content(&dotted).unwrap();
+        let theirs = openssl::asn1::Asn1Object::from_str(&dotted).unwrap();
+        assert_eq!(ours, theirs.as_slice());
+    }
+}

@@ -1,0 +1,572 @@
+//! Chain verification at a given time, for a required profile, with revocation by CRL that fails
+//! closed. The result, [`VerifiedCert`], can only be made here.
+
+use std::collections::HashSet;
+
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::der_parser::oid::Oid;
+use x509_parser::revocation_list::CertificateRevocationList;
+use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
+
+use crate::agency_id::AgencyId;
+use crate::cert::{self, Serial};
+use crate::crl::{self, RevocationReason};
+use crate::error::Error;
+use crate::key::KeyAlgorithm;
+use crate::profile::{ExtendedKeyUsage, KeyUsage, Profile};
+
+/// Most certificates in a path, trust anchor included (leaf → issuing CA → root is 3).
+pub const MAX_CHAIN_LEN: usize = 4;
+/// Most trust anchors in a store.
+pub const MAX_ANCHORS: usize = 16;
+/// Most intermediate certificates in a store or presented with a leaf.
+pub const MAX_INTERMEDIATES: usize = 256;
+/// Most CRLs in a store.
+pub const MAX_CRLS: usize = 256;
+
+/// Signature algorithms accepted on certificates, CRLs and CSRs. SHA-1 and MD5 are refused
+/// (SHAttered, 2017); x509-parser alone would accept SHA-1.
+const ALLOWED_SIGNATURE_ALGORITHMS: &[&[u8]] = &[
+    // sha256WithRSAEncryption, sha384WithRSAEncryption, sha512WithRSAEncryption
+    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b],
+    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c],
+    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d],
+    // ecdsa-with-SHA256, ecdsa-with-SHA384
+    &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02],
+    &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03],
+];
+
+pub(crate) fn check_signature_algorithm(oid: &Oid<'_>) -> Result<(), Error> {
+    if ALLOWED_SIGNATURE_ALGORITHMS.contains(&oid.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Error::SignatureAlgorithmNotAllowed {
+            oid: oid.to_id_string(),
+        })
+    }
+}
+
+/// Extensions a certificate may mark critical and still be accepted (RFC 5280 §4.2: an unknown
+/// critical extension must make the certificate unusable).
+const KNOWN_CRITICAL: &[&[u8]] = &[
+    &[0x55, 0x1d, 0x0f], // keyUsage
+    &[0x55, 0x1d, 0x13], // basicConstraints
+    &[0x55, 0x1d, 0x25], // extKeyUsage
+    &[0x55, 0x1d, 0x11], // subjectAltName
+    &[0x55, 0x1d, 0x20], // certificatePolicies
+];
+
+/// Trust anchors, intermediate CA certificates and CRLs, as DER.
+///
+/// Every certificate's revocation is checked against a CRL from its issuer that is current at
+/// the verification time; the trust anchor itself is not revocable by CRL.
+#[derive(Clone, Debug, Default)]
+pub struct TrustStore {
+    anchors: Vec<Vec<u8>>,
+    intermediates: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+}
+
+impl TrustStore {
+    /// Builds a store, parsing every item once so that malformed material is refused here and
+    /// not at the first verification.
+    pub fn new(
+        anchors: Vec<Vec<u8>>,
+        intermediates: Vec<Vec<u8>>,
+        crls: Vec<Vec<u8>>,
+    ) -> Result<Self, Error> {
+        if anchors.is_empty() {
+            return Err(Error::NoTrustAnchor);
+        }
+        budget(anchors.len(), MAX_ANCHORS)?;
+        budget(intermediates.len(), MAX_INTERMEDIATES)?;
+        if crls.len() > MAX_CRLS {
+            return Err(Error::TooManyCrls {
+                found: crls.len(),
+                max: MAX_CRLS,
+            });
+        }
+        for c in anchors.iter().chain(&intermediates) {
+            cert::parse(c)?;
+        }
+        for c in &crls {
+            crl::parse(c)?;
+        }
+        Ok(TrustStore {
+            anchors,
+            intermediates,
+            crls,
+        })
+    }
+
+    /// Verifies `leaf` for `required` at `now`, building the path from the store's
+    /// intermediates.
+    pub fn verify(
+        &self,
+        leaf: &[u8],
+        required: Profile,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedCert, Error> {
+        self.verify_with_intermediates(leaf, &[], required, now)
+    }
+
+    /// Verifies `leaf` for `required` at `now`; `presented` are extra intermediates sent with
+    /// the leaf (a TLS chain, a CMS certificate set). They are untrusted: they only help build a
+    /// path that must still end at one of the store's anchors.
+    ///
+    /// 1. Budgets: certificate sizes, number of presented certificates, path length
+    ///    ([`MAX_CHAIN_LEN`]) — against resource exhaustion (rustls-webpki `Budget`).
+    /// 2. Path building: each issuer is found by name and must have signed the certificate
+    ///    below it with an allowed algorithm (RFC 5280 §6.1.3 (a)(1); no SHA-1).
+    /// 3. Every certificate on the path, anchor included, is valid at `now` (§6.1.3 (a)(2)).
+    /// 4. Every issuer is a CA with keyCertSign, within its pathLenConstraint (§6.1.4 (k)–(n)).
+    /// 5. No certificate carries an unknown critical extension (§4.2).
+    /// 6. Revocation, failing closed: for every non-anchor certificate a CRL signed by its
+    ///    issuer, current at `now`, must exist and must not list it (§6.3). A missing, stale or
+    ///    wrongly signed CRL is an error, never "not revoked".
+    /// 7. The leaf carries the required profile's policy OID, exactly its key usage, EKU and
+    ///    basic constraints — so a seal key cannot sign as a person, nor a TLS key as a seal.
+    /// 8. Agency and personal profiles carry a well-formed agency id.
+    pub fn verify_with_intermediates(
+        &self,
+        leaf: &[u8],
+        presented: &[Vec<u8>],
+        required: Profile,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedCert, Error> {
+        // Step 1.
+        budget(presented.len(), MAX_INTERMEDIATES)?;
+        let leaf_cert = cert::parse(leaf)?;
+        let mut path: Vec<(&[u8], X509Certificate<'_>)> = vec![(leaf, leaf_cert)];
+        let mut seen: HashSet<&[u8]> = HashSet::new();
+        seen.insert(leaf);
+
+        // Step 2: walk up until an anchor is reached.
+        loop {
+            let (current_der, current) = path.last().ok_or(Error::CertificateMalformed)?;
+            if self.anchors.iter().any(|a| a.as_slice() == *current_der) {
+                break; // verifying an anchor itself, or the path reached one
+            }
+            if path.len() >= MAX_CHAIN_LEN {
+                return Err(Error::ChainTooLong { max: MAX_CHAIN_LEN });
+            }
+            let depth = path.len() - 1;
+            let issuer_raw = current.issuer().as_raw();
+            let mut name_matched = false;
+            let mut found = None;
+            let candidates = self
+                .anchors
+                .iter()
+                .chain(presented)
+                .chain(&self.intermediates);
+            for der in candidates {
+                if seen.contains(der.as_slice()) {
+                    continue;
+                }
+                let candidate = cert::parse(der)?;
+                if candidate.subject().as_raw() != issuer_raw {
+                    continue;
+                }
+                name_matched = true;
+                if check_cert_signature(current, candidate.public_key()).is_ok() {
+                    found = Some((der.as_slice(), candidate));
+                    break;
+                }
+            }
+            match found {
+                Some((der, c)) => {
+                    seen.insert(der);
+                    path.push((der, c));
+                }
+                None if name_matched => return Err(Error::BadSignature { depth }),
+                None => {
+                    return Err(Error::UnknownIssuer {
+                        depth,
+                        issuer: cert::name_to_string(current.issuer()),
+                    });
+                }
+            }
+        }
+
+        // Steps 3–5 for every certificate, 6 for every non-anchor.
+        let anchor_index = path.len() - 1;
+        for (depth, (_, c)) in path.iter().enumerate() {
+            let v = c.validity();
+            let (nb, na) = (v.not_before.to_datetime(), v.not_after.to_datetime());
+            if now < nb {
+                return Err(Error::NotYetValid {
+                    depth,
+                    not_before: nb,
+                });
+            }
+            if now >= na {
+                return Err(Error::Expired {
+                    depth,
+                    not_after: na,
+                });
+            }
+            for ext in c.extensions() {
+                if ext.critical && !KNOWN_CRITICAL.contains(&ext.oid.as_bytes()) {
+                    return Err(Error::UnsupportedCriticalExtension {
+                        depth,
+                        oid: ext.oid.to_id_string(),
+                    });
+                }
+            }
+            if c.signature_algorithm != c.tbs_certificate.signature {
+                return Err(Error::CertificateMalformed);
+            }
+            if depth == anchor_index {
+                continue;
+            }
+            let (_, issuer) = &path[depth + 1];
+            // Step 4.
+            let bc = issuer
+                .basic_constraints()
+                .map_err(|_| Error::CertificateMalformed)?;
+            let Some(bc) = bc.filter(|b| b.value.ca) else {
+                return Err(Error::IssuerNotCa { depth: depth + 1 });
+            };
+            if let Some(ku) = issuer
+                .key_usage()
+                .map_err(|_| Error::CertificateMalformed)?
+            {
+                if !ku.value.key_cert_sign() {
+                    return Err(Error::IssuerNotCa { depth: depth + 1 });
+                }
+            }
+            if let Some(max) = bc.value.path_len_constraint {
+                // CA certificates strictly between the leaf and this issuer.
+                if depth as u32 > max {
+                    return Err(Error::PathLenExceeded {
+                        depth: depth + 1,
+                        path_len: max,
+                    });
+                }
+            }
+            // Step 6.
+            self.check_revocation(depth, c, issuer, now)?;
+        }
+
+        // Steps 7 and 8.
+        let (_, leaf_cert) = &path[0];
+        let key_alg = KeyAlgorithm::of_spki(leaf_cert.public_key()).ok_or(Error::UnsupportedKey)?;
+        let found =
+            cert::profile_in(leaf_cert)?.ok_or(Error::ProfileMissing { expected: required })?;
+        if found != required {
+            return Err(Error::WrongProfile {
+                expected: required,
+                found,
+            });
+        }
+        let spec = required.spec(key_alg);
+        check_key_usage(leaf_cert, spec.key_usage)?;
+        check_eku(leaf_cert, spec.extended_key_usage)?;
+        let is_ca = leaf_cert
+            .basic_constraints()
+            .map_err(|_| Error::CertificateMalformed)?
+            .is_some_and(|b| b.value.ca);
+        if is_ca != spec.ca.is_some() {
+            return Err(Error::CaFlagMismatch {
+                profile: required,
+                is_ca,
+            });
+        }
+        let agency_id = match cert::agency_id_in(leaf_cert.subject()) {
+            Ok(id) => id,
+            Err(e) if spec.requires_agency_id => return Err(e),
+            Err(_) => None,
+        };
+        if spec.requires_agency_id && agency_id.is_none() {
+            return Err(Error::AgencyIdMissing { profile: required });
+        }
+
+        let v = leaf_cert.validity();
+        Ok(VerifiedCert {
+            der: leaf.to_vec(),
+            chain: path[1..].iter().map(|(d, _)| d.to_vec()).collect(),
+            profile: required,
+            agency_id,
+            serial: Serial::from_bytes(leaf_cert.raw_serial())?,
+            subject: cert::name_to_string(leaf_cert.subject()),
+            common_name: leaf_cert
+                .subject()
+                .iter_common_name()
+                .next()
+                .and_then(|c| c.as_str().ok())
+                .map(str::to_owned),
+            title: title_of(leaf_cert),
+            key_algorithm: key_alg,
+            public_key: leaf_cert.public_key().raw.to_vec(),
+            not_before: v.not_before.to_datetime(),
+            not_after: v.not_after.to_datetime(),
+        })
+    }
+
+    fn check_revocation(
+        &self,
+        depth: usize,
+        subject: &X509Certificate<'_>,
+        issuer: &X509Certificate<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let mut name_matched = false;
+        let mut best: Option<(CertificateRevocationList<'_>, u64)> = None;
+        for der in &self.crls {
+            let c = crl::parse(der)?;
+            if c.issuer().as_raw() != issuer.subject().as_raw() {
+                continue;
+            }
+            name_matched = true;
+            if check_signature_algorithm(&c.signature_algorithm.algorithm).is_err()
+                || c.verify_signature(issuer.public_key()).is_err()
+            {
+                continue;
+            }
+            let number = c
+                .crl_number()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0);
+            if best.as_ref().is_none_or(|(_, n)| number > *n) {
+                best = Some((c, number));
+            }
+        }
+        let Some((c, _)) = best else {
+            return Err(if name_matched {
+                Error::CrlBadSignature { depth }
+            } else {
+                Error::CrlMissing {
+                    depth,
+                    issuer: cert::name_to_string(issuer.subject()),
+                }
+            });
+        };
+        if let Some(ku) = issuer
+            .key_usage()
+            .map_err(|_| Error::CertificateMalformed)?
+        {
+            if !ku.value.crl_sign() {
+                return Err(Error::CrlIssuerNotAllowed { depth });
+            }
+        }
+        let this_update = c.last_update().to_datetime();
+        if now < this_update {
+            return Err(Error::CrlNotYetValid { depth, this_update });
+        }
+        let Some(next_update) = c.next_update().map(|t| t.to_datetime()) else {
+            return Err(Error::CrlStale {
+                depth,
+                next_update: None,
+            });
+        };
+        if now >= next_update {
+            return Err(Error::CrlStale {
+                depth,
+                next_update: Some(next_update),
+            });
+        }
+        for ext in c.extensions() {
+            // RFC 5280 §5.2: a CRL with an unknown critical extension must not be used. rcgen
+            // writes none; an issuing distribution point (scoped CRL) is refused for now.
+            if ext.critical {
+                return Err(Error::CrlUnsupportedCriticalExtension { depth });
+            }
+        }
+        let serial = subject.raw_serial();
+        if let Some(entry) = c
+            .iter_revoked_certificates()
+            .find(|r| strip_zeros(r.raw_serial()) == strip_zeros(serial))
+        {
+            return Err(Error::Revoked {
+                depth,
+                serial: Serial::from_bytes(serial)?,
+                revoked_at: entry.revocation_date.to_datetime(),
+                reason: entry
+                    .reason_code()
+                    .and_then(|(_, code)| RevocationReason::from_code(code.0))
+                    .unwrap_or(RevocationReason::Unspecified),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn budget(found: usize, max: usize) -> Result<(), Error> {
+    if found > max {
+        return Err(Error::TooManyCertificates { found, max });
+    }
+    Ok(())
+}
+
+fn strip_zeros(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|&&x| x == 0).count();
+    &b[n..]
+}
+
+fn check_cert_signature(
+    cert: &X509Certificate<'_>,
+    issuer_key: &SubjectPublicKeyInfo<'_>,
+) -> Result<(), Error> {
+    check_alg(&cert.signature_algorithm)?;
+    cert.verify_signature(Some(issuer_key))
+        .map_err(|_| Error::BadSignature { depth: 0 })
+}
+
+fn check_alg(alg: &AlgorithmIdentifier<'_>) -> Result<(), Error> {
+    check_signature_algorithm(&alg.algorithm)
+}
+
+fn check_key_usage(cert: &X509Certificate<'_>, expected: &[KeyUsage]) -> Result<(), Error> {
+    let ku = cert
+        .key_usage()
+        .map_err(|_| Error::CertificateMalformed)?
+        .ok_or_else(|| Error::KeyUsageMismatch {
+            expected: names(expected),
+            found: String::new(),
+        })?;
+    let all = [
+        KeyUsage::DigitalSignature,
+        KeyUsage::NonRepudiation,
+        KeyUsage::KeyEncipherment,
+        KeyUsage::KeyAgreement,
+        KeyUsage::KeyCertSign,
+        KeyUsage::CrlSign,
+    ];
+    let present: Vec<KeyUsage> = all.into_iter().filter(|k| k.is_set(ku.value)).collect();
+    // Bits Axis never grants (dataEncipherment, encipherOnly, decipherOnly) are a mismatch too.
+    let other_bits = ku.value.flags & !all.iter().fold(0u16, |a, k| a | (1 << k.bit()));
+    if other_bits != 0
+        || present.len() != expected.len()
+        || !expected.iter().all(|e| present.contains(e))
+    {
+        return Err(Error::KeyUsageMismatch {
+            expected: names(expected),
+            found: names(&present),
+        });
+    }
+    Ok(())
+}
+
+fn check_eku(cert: &X509Certificate<'_>, expected: &[ExtendedKeyUsage]) -> Result<(), Error> {
+    let eku = cert
+        .extended_key_usage()
+        .map_err(|_| Error::CertificateMalformed)?;
+    let mut present = Vec::new();
+    let mut other = false;
+    if let Some(e) = &eku {
+        if e.value.server_auth {
+            present.push(ExtendedKeyUsage::ServerAuth);
+        }
+        if e.value.client_auth {
+            present.push(ExtendedKeyUsage::ClientAuth);
+        }
+        other = e.value.any
+            || e.value.code_signing
+            || e.value.email_protection
+            || e.value.time_stamping
+            || e.value.ocsp_signing
+            || !e.value.other.is_empty();
+    }
+    if other || present.len() != expected.len() || !expected.iter().all(|e| present.contains(e)) {
+        let mut found = names(&present);
+        if other {
+            if !found.is_empty() {
+                found.push_str(", ");
+            }
+            found.push_str("others");
+        }
+        return Err(Error::ExtendedKeyUsageMismatch {
+            expected: names(expected),
+            found,
+        });
+    }
+    Ok(())
+}
+
+fn names<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn title_of(cert: &X509Certificate<'_>) -> Option<String> {
+    let title = Oid::new(std::borrow::Cow::Borrowed(&[0x55, 0x04, 0x0c]));
+    cert.subject()
+        .iter_attributes()
+        .find(|a| a.attr_type() == &title)
+        .and_then(|a| a.as_str().ok())
+        .map(str::to_owned)
+}
+
+/// A certificate that passed [`TrustStore::verify`]: chain, time, CA constraints, revocation,
+/// profile and agency id. Only the verifier constructs it; code that must act on a verified
+/// identity takes this type.
+#[derive(Clone, Debug)]
+pub struct VerifiedCert {
+    der: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    profile: Profile,
+    agency_id: Option<AgencyId>,
+    serial: Serial,
+    subject: String,
+    common_name: Option<String>,
+    title: Option<String>,
+    key_algorithm: KeyAlgorithm,
+    public_key: Vec<u8>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+}
+
+impl VerifiedCert {
+    /// The certificate, DER.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+    /// The issuers above it, nearest first, ending with the trust anchor.
+    pub fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+    /// The profile it was verified for.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+    /// The agency it is bound to (always `Some` for agency and personal profiles).
+    pub fn agency_id(&self) -> Option<&AgencyId> {
+        self.agency_id.as_ref()
+    }
+    /// Serial number.
+    pub fn serial(&self) -> &Serial {
+        &self.serial
+    }
+    /// Subject distinguished name, printable.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+    /// Subject common name.
+    pub fn common_name(&self) -> Option<&str> {
+        self.common_name.as_deref()
+    }
+    /// Subject title (a personal signer's position).
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+    /// Key algorithm.
+    pub fn key_algorithm(&self) -> KeyAlgorithm {
+        self.key_algorithm
+    }
+    /// SubjectPublicKeyInfo, DER.
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.public_key
+    }
+    /// Start of validity.
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
+    }
+    /// End of validity.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+}
