@@ -151,10 +151,10 @@ pub(crate) fn profile_in(cert: &X509Certificate<'_>) -> Result<Option<Profile>, 
     for ext in cert.extensions() {
         if let ParsedExtension::CertificatePolicies(policies) = ext.parsed_extension() {
             for p in policies.iter() {
-                if let Some(profile) = Profile::from_policy_oid_der(p.policy_id.as_bytes()) {
-                    if found.replace(profile).is_some() {
-                        return Err(Error::ProfileAmbiguous);
-                    }
+                if let Some(profile) = Profile::from_policy_oid_der(p.policy_id.as_bytes())
+                    && found.replace(profile).is_some()
+                {
+                    return Err(Error::ProfileAmbiguous);
                 }
             }
         }

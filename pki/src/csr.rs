@@ -172,13 +172,13 @@ impl CheckedCsr {
     /// CA rights, key usages or EKUs outside the profile, names other than the subject's, any
     /// other extension, or an agency id other than the one the administrator is issuing for.
     pub fn check_against(&self, profile: Profile, subject: &Subject) -> Result<(), Error> {
-        if let (Some(asked), Some(given)) = (&self.agency_id, &subject.agency_id) {
-            if asked != given {
-                return Err(Error::CsrAgencyMismatch {
-                    csr: asked.clone(),
-                    issuing: given.clone(),
-                });
-            }
+        if let (Some(asked), Some(given)) = (&self.agency_id, &subject.agency_id)
+            && asked != given
+        {
+            return Err(Error::CsrAgencyMismatch {
+                csr: asked.clone(),
+                issuing: given.clone(),
+            });
         }
         if let Some(oid) = self.unsupported_extensions.first() {
             return Err(Error::CsrExcessRequest {

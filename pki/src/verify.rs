@@ -231,10 +231,9 @@ impl TrustStore {
             if let Some(ku) = issuer
                 .key_usage()
                 .map_err(|_| Error::CertificateMalformed)?
+                && !ku.value.key_cert_sign()
             {
-                if !ku.value.key_cert_sign() {
-                    return Err(Error::IssuerNotCa { depth: depth + 1 });
-                }
+                return Err(Error::IssuerNotCa { depth: depth + 1 });
             }
             if let Some(max) = bc.value.path_len_constraint {
                 // CA certificates strictly between the leaf and this issuer.
@@ -345,10 +344,9 @@ impl TrustStore {
         if let Some(ku) = issuer
             .key_usage()
             .map_err(|_| Error::CertificateMalformed)?
+            && !ku.value.crl_sign()
         {
-            if !ku.value.crl_sign() {
-                return Err(Error::CrlIssuerNotAllowed { depth });
-            }
+            return Err(Error::CrlIssuerNotAllowed { depth });
         }
         let this_update = c.last_update().to_datetime();
         if now < this_update {

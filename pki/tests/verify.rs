@@ -1,0 +1,841 @@
+//! Chain verification, table-driven: the valid case passes and every broken variant fails with
+//! its own error. Certificates the issuing API refuses to make (CA:FALSE issuers, wrong key
+//! usage, malformed agency ids…) are crafted directly with rcgen.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use axis_pki::*;
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer,
+    KeyIdMethod, KeyUsagePurpose,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
+
+fn key() -> PrivateKey {
+    PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap()
+}
+
+fn pubkey(k: &PrivateKey) -> PublicKey {
+    PublicKey::from_spki_der(k.public_key_der()).unwrap()
+}
+
+fn req(profile: Profile, subject: Subject, days: i64) -> IssueRequest {
+    IssueRequest {
+        profile,
+        subject,
+        not_before: T0,
+        not_after: T0 + Duration::days(days),
+        serial: Serial::random().unwrap(),
+    }
+}
+
+fn agency(name: &str, id: &str) -> Subject {
+    let mut s = Subject::new(name);
+    s.agency_id = Some(AgencyId::parse(id).unwrap());
+    s
+}
+
+fn crl(ca_der: &[u8], ca_key: &PrivateKey, revoked: Vec<RevokedEntry>, days: i64) -> Vec<u8> {
+    CaSigner::new(ca_der, ca_key, T0)
+        .unwrap()
+        .issue_crl(&CrlRequest {
+            this_update: T0,
+            next_update: T0 + Duration::days(days),
+            number: 1,
+            revoked,
+        })
+        .unwrap()
+        .der()
+        .to_vec()
+}
+
+/// Root → issuing CA → agency seal for 000.00.00.G22, with current CRLs from both CAs.
+struct Pki {
+    root: Vec<u8>,
+    root_key: PrivateKey,
+    ca: Vec<u8>,
+    ca_key: PrivateKey,
+    seal: Vec<u8>,
+    seal_key: PrivateKey,
+}
+
+impl Pki {
+    fn new() -> Self {
+        Self::named("Axis Test Root", "CA for state agencies")
+    }
+
+    fn named(root_name: &str, ca_name: &str) -> Self {
+        let root_key = key();
+        let root = issue_root(
+            &req(Profile::RootCa, Subject::new(root_name), 3650),
+            &root_key,
+        )
+        .unwrap()
+        .der()
+        .to_vec();
+        let ca_key = key();
+        let ca = CaSigner::new(&root, &root_key, T0)
+            .unwrap()
+            .issue(
+                &req(Profile::IssuingCa, Subject::new(ca_name), 1825),
+                &pubkey(&ca_key),
+            )
+            .unwrap()
+            .der()
+            .to_vec();
+        let seal_key = key();
+        let seal = CaSigner::new(&ca, &ca_key, T0)
+            .unwrap()
+            .issue(
+                &req(
+                    Profile::AgencySeal,
+                    agency("Văn phòng Chính phủ", "000.00.00.G22"),
+                    365,
+                ),
+                &pubkey(&seal_key),
+            )
+            .unwrap()
+            .der()
+            .to_vec();
+        Pki {
+            root,
+            root_key,
+            ca,
+            ca_key,
+            seal,
+            seal_key,
+        }
+    }
+
+    fn ca_signer(&self) -> CaSigner<'_> {
+        CaSigner::new(&self.ca, &self.ca_key, T0).unwrap()
+    }
+
+    fn root_crl(&self) -> Vec<u8> {
+        crl(&self.root, &self.root_key, vec![], 30)
+    }
+
+    fn ca_crl(&self, revoked: Vec<RevokedEntry>) -> Vec<u8> {
+        crl(&self.ca, &self.ca_key, revoked, 7)
+    }
+
+    fn store(&self) -> TrustStore {
+        self.store_with(vec![self.root_crl(), self.ca_crl(vec![])])
+    }
+
+    fn store_with(&self, crls: Vec<Vec<u8>>) -> TrustStore {
+        TrustStore::new(vec![self.root.clone()], vec![self.ca.clone()], crls).unwrap()
+    }
+
+    fn issue(&self, profile: Profile, subject: Subject) -> (Vec<u8>, PrivateKey) {
+        let k = key();
+        let der = self
+            .ca_signer()
+            .issue(&req(profile, subject, 365), &pubkey(&k))
+            .unwrap()
+            .der()
+            .to_vec();
+        (der, k)
+    }
+}
+
+// ----- crafting certificates the issuing API refuses to make -----
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    assert!(content.len() < 128);
+    let mut v = vec![tag, content.len() as u8];
+    v.extend_from_slice(content);
+    v
+}
+
+fn policy_ext(profile: Profile) -> CustomExtension {
+    let oid = openssl::asn1::Asn1Object::from_str(&profile.policy_oid()).unwrap();
+    let der = tlv(0x30, &tlv(0x30, &tlv(0x06, oid.as_slice())));
+    CustomExtension::from_oid_content(&[2, 5, 29, 32], der)
+}
+
+fn dn(cn: &str, agency_id: Option<&str>) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, "VN");
+    if let Some(id) = agency_id {
+        dn.push(DnType::CustomDnType(vec![2, 5, 4, 97]), id);
+    }
+    dn.push(DnType::CommonName, cn);
+    dn
+}
+
+/// Leaf-like parameters: seal key usage and policy unless the caller changes them.
+fn params(cn: &str, agency_id: Option<&str>) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.not_before = T0;
+    p.not_after = T0 + Duration::days(365);
+    p.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x11, 0x22, 0x33]));
+    p.distinguished_name = dn(cn, agency_id);
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.key_identifier_method = KeyIdMethod::Sha256;
+    p.use_authority_key_identifier_extension = true;
+    p.custom_extensions = vec![policy_ext(Profile::AgencySeal)];
+    p
+}
+
+fn ca_params(cn: &str, path_len: Option<u8>) -> CertificateParams {
+    let mut p = params(cn, None);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.is_ca = IsCa::Ca(match path_len {
+        Some(n) => BasicConstraints::Constrained(n),
+        None => BasicConstraints::Unconstrained,
+    });
+    p.custom_extensions = vec![policy_ext(Profile::IssuingCa)];
+    p
+}
+
+fn sign(
+    p: &CertificateParams,
+    subject: &PrivateKey,
+    issuer_der: &[u8],
+    issuer: &PrivateKey,
+) -> Vec<u8> {
+    let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), issuer).unwrap();
+    p.signed_by(subject, &issuer).unwrap().der().to_vec()
+}
+
+/// A CRL from a crafted CA (bypasses CaSigner's profile check).
+fn crafted_crl(issuer_der: &[u8], issuer_key: &PrivateKey) -> Vec<u8> {
+    let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), issuer_key).unwrap();
+    rcgen::CertificateRevocationListParams {
+        this_update: T0,
+        next_update: T0 + Duration::days(7),
+        crl_number: rcgen::SerialNumber::from_slice(&[1]),
+        issuing_distribution_point: None,
+        revoked_certs: vec![],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .unwrap()
+    .der()
+    .to_vec()
+}
+
+#[track_caller]
+fn check(store: &TrustStore, leaf: &[u8], profile: Profile, at: OffsetDateTime, expected: &str) {
+    match store.verify(leaf, profile, at) {
+        Ok(v) => assert_eq!(expected, "ok", "verified, but expected {expected}: {v:?}"),
+        Err(e) => {
+            let got = format!("{e:?}");
+            assert!(
+                got.starts_with(expected),
+                "expected {expected}, got {got} ({e})"
+            );
+        }
+    }
+}
+
+const DAY1: OffsetDateTime = datetime!(2026-01-02 0:00 UTC);
+
+#[test]
+fn valid_seal_verifies_with_agency_and_chain() {
+    let pki = Pki::new();
+    let v = pki
+        .store()
+        .verify(&pki.seal, Profile::AgencySeal, DAY1)
+        .unwrap();
+    assert_eq!(v.agency_id().unwrap().as_str(), "000.00.00.G22");
+    assert_eq!(v.profile(), Profile::AgencySeal);
+    assert_eq!(v.common_name(), Some("Văn phòng Chính phủ"));
+    assert_eq!(v.chain(), &[pki.ca.clone(), pki.root.clone()]);
+    assert_eq!(v.public_key_der(), pki.seal_key.public_key_der());
+    assert_eq!(
+        agency_id_of(&pki.seal).unwrap().unwrap().as_str(),
+        "000.00.00.G22"
+    );
+    assert_eq!(profile_of(&pki.seal).unwrap(), Some(Profile::AgencySeal));
+}
+
+#[test]
+fn every_end_entity_profile_verifies_for_itself_only() {
+    let pki = Pki::new();
+    let mut person = agency("Nguyễn Văn A", "000.00.00.G22");
+    person.title = Some("Phó Chủ nhiệm".into());
+    let mut server = Subject::new("axis.example.vn");
+    server.dns_names = vec!["axis.example.vn".into()];
+    let issued = [
+        (Profile::PersonalSigner, person),
+        (
+            Profile::AgencyEncryption,
+            agency("UBND tỉnh Nghệ An", "000.00.00.H41"),
+        ),
+        (
+            Profile::AgencyTlsClient,
+            agency("UBND tỉnh Nghệ An", "000.00.00.H41"),
+        ),
+        (Profile::AxisServerTls, server),
+        (Profile::AxisLogSigner, Subject::new("Axis log signer")),
+        (Profile::AxisOperator, Subject::new("Trần Thị B")),
+    ]
+    .map(|(p, s)| (p, pki.issue(p, s).0));
+    let store = pki.store();
+    for (profile, der) in &issued {
+        for other in Profile::ALL {
+            let r = store.verify(der, other, DAY1);
+            if other == *profile {
+                r.unwrap();
+            } else {
+                assert!(
+                    matches!(r, Err(Error::WrongProfile { .. })),
+                    "{profile} verified as {other}: {r:?}"
+                );
+            }
+        }
+    }
+    // CA certificates verify for their own profiles too.
+    check(&store, &pki.ca, Profile::IssuingCa, DAY1, "ok");
+    check(&store, &pki.root, Profile::RootCa, DAY1, "ok");
+}
+
+#[test]
+fn time_window() {
+    let pki = Pki::new();
+    let store = pki.store();
+    check(
+        &store,
+        &pki.seal,
+        Profile::AgencySeal,
+        T0 - Duration::seconds(1),
+        "NotYetValid { depth: 0",
+    );
+    // Past the leaf's end (CRLs are refreshed so the failure is the certificate's own).
+    let late = T0 + Duration::days(366);
+    let fresh = |der: &[u8], k: &PrivateKey| {
+        CaSigner::new(der, k, T0)
+            .unwrap()
+            .issue_crl(&CrlRequest {
+                this_update: late - Duration::days(1),
+                next_update: late + Duration::days(1),
+                number: 2,
+                revoked: vec![],
+            })
+            .unwrap()
+            .der()
+            .to_vec()
+    };
+    let store = pki.store_with(vec![
+        fresh(&pki.root, &pki.root_key),
+        fresh(&pki.ca, &pki.ca_key),
+    ]);
+    check(
+        &store,
+        &pki.seal,
+        Profile::AgencySeal,
+        late,
+        "Expired { depth: 0",
+    );
+}
+
+#[test]
+fn wrong_profile_key_usage_and_eku() {
+    let pki = Pki::new();
+    let store = pki.store();
+    check(
+        &store,
+        &pki.seal,
+        Profile::PersonalSigner,
+        DAY1,
+        "WrongProfile",
+    );
+
+    // Seal policy but only digitalSignature.
+    let k = key();
+    let mut p = params("Bad KU", Some("000.00.00.G22"));
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let der = sign(&p, &k, &pki.ca, &pki.ca_key);
+    check(&store, &der, Profile::AgencySeal, DAY1, "KeyUsageMismatch");
+
+    // TLS client policy and key usage, but no clientAuth EKU.
+    let mut p = params("Bad EKU", Some("000.00.00.G22"));
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.custom_extensions = vec![policy_ext(Profile::AgencyTlsClient)];
+    let der = sign(&p, &k, &pki.ca, &pki.ca_key);
+    check(
+        &store,
+        &der,
+        Profile::AgencyTlsClient,
+        DAY1,
+        "ExtendedKeyUsageMismatch",
+    );
+
+    // Extra EKU (serverAuth) on a client certificate.
+    p.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    ];
+    let der = sign(&p, &k, &pki.ca, &pki.ca_key);
+    check(
+        &store,
+        &der,
+        Profile::AgencyTlsClient,
+        DAY1,
+        "ExtendedKeyUsageMismatch",
+    );
+
+    // No Axis policy at all.
+    let mut p = params("Foreign", Some("000.00.00.G22"));
+    p.custom_extensions.clear();
+    let der = sign(&p, &k, &pki.ca, &pki.ca_key);
+    check(&store, &der, Profile::AgencySeal, DAY1, "ProfileMissing");
+
+    // A leaf claiming the seal profile with CA:TRUE.
+    let mut p = params("CA seal", Some("000.00.00.G22"));
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let der = sign(&p, &k, &pki.ca, &pki.ca_key);
+    check(&store, &der, Profile::AgencySeal, DAY1, "CaFlagMismatch");
+}
+
+#[test]
+fn issuer_constraints() {
+    let pki = Pki::new();
+
+    // A certificate "issued" by the seal (CA:FALSE).
+    let k = key();
+    let der = sign(
+        &params("Under a seal", Some("000.00.00.G22")),
+        &k,
+        &pki.seal,
+        &pki.seal_key,
+    );
+    let store = TrustStore::new(
+        vec![pki.root.clone()],
+        vec![pki.ca.clone(), pki.seal.clone()],
+        vec![pki.root_crl(), pki.ca_crl(vec![])],
+    )
+    .unwrap();
+    check(
+        &store,
+        &der,
+        Profile::AgencySeal,
+        DAY1,
+        "IssuerNotCa { depth: 1",
+    );
+
+    // A sub-CA under the issuing CA (pathLen 0) and a leaf under it.
+    let sub_key = key();
+    let sub = sign(&ca_params("Sub CA", None), &sub_key, &pki.ca, &pki.ca_key);
+    let leaf = sign(
+        &params("Too deep", Some("000.00.00.G22")),
+        &k,
+        &sub,
+        &sub_key,
+    );
+    let store = TrustStore::new(
+        vec![pki.root.clone()],
+        vec![pki.ca.clone(), sub.clone()],
+        vec![
+            pki.root_crl(),
+            pki.ca_crl(vec![]),
+            crafted_crl(&sub, &sub_key),
+        ],
+    )
+    .unwrap();
+    check(
+        &store,
+        &leaf,
+        Profile::AgencySeal,
+        DAY1,
+        "PathLenExceeded { depth: 2, path_len: 0",
+    );
+
+    // Five certificates: beyond the chain budget whatever the constraints say.
+    let root_key = key();
+    let mut root_p = ca_params("Deep Root", None);
+    root_p.custom_extensions = vec![policy_ext(Profile::RootCa)];
+    let root = root_p.self_signed(&root_key).unwrap().der().to_vec();
+    let mut prev = (root.clone(), root_key);
+    let mut inter = Vec::new();
+    for i in 0..3 {
+        let k = key();
+        let c = sign(
+            &ca_params(&format!("Level {i}"), None),
+            &k,
+            &prev.0,
+            &prev.1,
+        );
+        inter.push(c.clone());
+        prev = (c, k);
+    }
+    let leaf = sign(
+        &params("Deep leaf", Some("000.00.00.G22")),
+        &k,
+        &prev.0,
+        &prev.1,
+    );
+    let store = TrustStore::new(vec![root], inter, vec![]).unwrap();
+    check(&store, &leaf, Profile::AgencySeal, DAY1, "ChainTooLong");
+}
+
+#[test]
+fn unknown_issuer_and_bad_signature() {
+    let pki = Pki::new();
+    let store = pki.store();
+    let other = Pki::named("Other Root", "Other CA");
+    check(
+        &store,
+        &other.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "UnknownIssuer { depth: 0",
+    );
+
+    // An impostor CA with the same name as ours signs a seal: the name matches, the key does not.
+    let impostor = Pki::named("Axis Test Root", "CA for state agencies");
+    check(
+        &store,
+        &impostor.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "BadSignature { depth: 0",
+    );
+
+    // One flipped bit in the signature.
+    let mut tampered = pki.seal.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    check(
+        &store,
+        &tampered,
+        Profile::AgencySeal,
+        DAY1,
+        "BadSignature { depth: 0",
+    );
+
+    // Garbage and oversized input.
+    check(
+        &store,
+        b"not a certificate",
+        Profile::AgencySeal,
+        DAY1,
+        "CertificateMalformed",
+    );
+    check(
+        &store,
+        &vec![0x30; MAX_CERT_DER_LEN + 1],
+        Profile::AgencySeal,
+        DAY1,
+        "CertificateTooLarge",
+    );
+}
+
+#[test]
+fn unknown_critical_extension() {
+    let pki = Pki::new();
+    let k = key();
+    let mut p = params("Critical", Some("000.00.00.G22"));
+    let mut ext = CustomExtension::from_oid_content(&[1, 2, 3, 4], vec![0x05, 0x00]);
+    ext.set_criticality(true);
+    p.custom_extensions.push(ext);
+    let der = sign(&p, &k, &pki.ca, &pki.ca_key);
+    check(
+        &pki.store(),
+        &der,
+        Profile::AgencySeal,
+        DAY1,
+        "UnsupportedCriticalExtension { depth: 0",
+    );
+}
+
+#[test]
+fn revocation_fails_closed() {
+    let pki = Pki::new();
+    let serial = Serial::from_bytes(
+        x509_parser::parse_x509_certificate(&pki.seal)
+            .unwrap()
+            .1
+            .raw_serial(),
+    )
+    .unwrap();
+    let revoked = vec![RevokedEntry {
+        serial: serial.clone(),
+        revoked_at: T0 + Duration::hours(1),
+        reason: RevocationReason::KeyCompromise,
+    }];
+    let store = pki.store_with(vec![pki.root_crl(), pki.ca_crl(revoked)]);
+    match store.verify(&pki.seal, Profile::AgencySeal, DAY1) {
+        Err(Error::Revoked {
+            depth: 0,
+            serial: s,
+            reason: RevocationReason::KeyCompromise,
+            ..
+        }) => assert_eq!(s, serial),
+        other => panic!("expected Revoked, got {other:?}"),
+    }
+
+    // The issuing CA revoked in the root's CRL.
+    let ca_serial = Serial::from_bytes(
+        x509_parser::parse_x509_certificate(&pki.ca)
+            .unwrap()
+            .1
+            .raw_serial(),
+    )
+    .unwrap();
+    let root_crl = crl(
+        &pki.root,
+        &pki.root_key,
+        vec![RevokedEntry {
+            serial: ca_serial,
+            revoked_at: T0,
+            reason: RevocationReason::CaCompromise,
+        }],
+        30,
+    );
+    let store = pki.store_with(vec![root_crl, pki.ca_crl(vec![])]);
+    check(
+        &store,
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "Revoked { depth: 1",
+    );
+
+    // No CRL from the issuing CA, or none from the root.
+    check(
+        &pki.store_with(vec![pki.root_crl()]),
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "CrlMissing { depth: 0",
+    );
+    check(
+        &pki.store_with(vec![pki.ca_crl(vec![])]),
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "CrlMissing { depth: 1",
+    );
+
+    // Past nextUpdate (the CA CRL lasts 7 days, the certificate a year).
+    check(
+        &pki.store(),
+        &pki.seal,
+        Profile::AgencySeal,
+        T0 + Duration::days(8),
+        "CrlStale { depth: 0",
+    );
+    // A CRL whose thisUpdate is after the verification time says nothing about that time.
+    let future = CaSigner::new(&pki.ca, &pki.ca_key, T0)
+        .unwrap()
+        .issue_crl(&CrlRequest {
+            this_update: T0 + Duration::days(2),
+            next_update: T0 + Duration::days(9),
+            number: 2,
+            revoked: vec![],
+        })
+        .unwrap();
+    check(
+        &pki.store_with(vec![pki.root_crl(), future.der().to_vec()]),
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "CrlNotYetValid { depth: 0",
+    );
+
+    // A CRL from another CA only: missing. A CRL in our CA's name signed by another key: bad.
+    let other = Pki::named("Other Root", "Other CA");
+    check(
+        &pki.store_with(vec![pki.root_crl(), other.ca_crl(vec![])]),
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "CrlMissing { depth: 0",
+    );
+    let impostor = Pki::named("Axis Test Root", "CA for state agencies");
+    check(
+        &pki.store_with(vec![pki.root_crl(), impostor.ca_crl(vec![])]),
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "CrlBadSignature { depth: 0",
+    );
+}
+
+#[test]
+fn newest_crl_wins() {
+    let pki = Pki::new();
+    let serial = Serial::from_bytes(
+        x509_parser::parse_x509_certificate(&pki.seal)
+            .unwrap()
+            .1
+            .raw_serial(),
+    )
+    .unwrap();
+    let signer = pki.ca_signer();
+    let mk = |number, revoked| {
+        signer
+            .issue_crl(&CrlRequest {
+                this_update: T0,
+                next_update: T0 + Duration::days(7),
+                number,
+                revoked,
+            })
+            .unwrap()
+            .der()
+            .to_vec()
+    };
+    let old = mk(1, vec![]);
+    let new = mk(
+        2,
+        vec![RevokedEntry {
+            serial,
+            revoked_at: T0,
+            reason: RevocationReason::Superseded,
+        }],
+    );
+    let store = pki.store_with(vec![pki.root_crl(), old, new]);
+    check(
+        &store,
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "Revoked { depth: 0",
+    );
+}
+
+#[test]
+fn agency_id_absent_or_malformed() {
+    let pki = Pki::new();
+    let store = pki.store();
+    let k = key();
+    let der = sign(&params("No id", None), &k, &pki.ca, &pki.ca_key);
+    check(&store, &der, Profile::AgencySeal, DAY1, "AgencyIdMissing");
+    let der = sign(
+        &params("Bad id", Some("000.00.00.g22")),
+        &k,
+        &pki.ca,
+        &pki.ca_key,
+    );
+    check(&store, &der, Profile::AgencySeal, DAY1, "AgencyIdMalformed");
+    assert!(matches!(
+        agency_id_of(&der),
+        Err(Error::AgencyIdMalformed {
+            source: AgencyIdError::Segment {
+                segment: AgencySegment::Level1,
+                ..
+            }
+        })
+    ));
+}
+
+#[test]
+fn openssl_agrees_on_good_and_revoked() {
+    let pki = Pki::new();
+    let (good, _) = pki.issue(
+        Profile::AgencyTlsClient,
+        agency("UBND tỉnh Nghệ An", "000.00.00.H41"),
+    );
+    let serial = Serial::from_bytes(
+        x509_parser::parse_x509_certificate(&pki.seal)
+            .unwrap()
+            .1
+            .raw_serial(),
+    )
+    .unwrap();
+    let ca_crl = pki.ca_crl(vec![RevokedEntry {
+        serial,
+        revoked_at: T0,
+        reason: RevocationReason::KeyCompromise,
+    }]);
+    let root_crl = pki.root_crl();
+    let ours = pki.store_with(vec![root_crl.clone(), ca_crl.clone()]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, label: &str, der: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, to_pem(label, der)).unwrap();
+        path
+    };
+    let root = write("root.pem", "CERTIFICATE", &pki.root);
+    let ca = write("ca.pem", "CERTIFICATE", &pki.ca);
+    let rcrl = write("root.crl", "X509 CRL", &root_crl);
+    let ccrl = write("ca.crl", "X509 CRL", &ca_crl);
+    let openssl_verify = |leaf: &[u8]| {
+        let leaf = write("leaf.pem", "CERTIFICATE", leaf);
+        let out = std::process::Command::new("openssl")
+            .args(["verify", "-x509_strict", "-crl_check_all", "-attime"])
+            .arg(DAY1.unix_timestamp().to_string())
+            .arg("-CAfile")
+            .arg(&root)
+            .arg("-untrusted")
+            .arg(&ca)
+            .arg("-CRLfile")
+            .arg(&rcrl)
+            .arg("-CRLfile")
+            .arg(&ccrl)
+            .arg(&leaf)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = openssl_verify(&good);
+    assert!(ok, "openssl rejected a good certificate: {text}");
+    ours.verify(&good, Profile::AgencyTlsClient, DAY1).unwrap();
+    let (ok, text) = openssl_verify(&pki.seal);
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+    check(&ours, &pki.seal, Profile::AgencySeal, DAY1, "Revoked");
+}
+
+#[test]
+fn store_budgets() {
+    let pki = Pki::new();
+    assert!(matches!(
+        TrustStore::new(vec![], vec![], vec![]),
+        Err(Error::NoTrustAnchor)
+    ));
+    let many = vec![pki.root.clone(); MAX_ANCHORS + 1];
+    assert!(matches!(
+        TrustStore::new(many, vec![], vec![]),
+        Err(Error::TooManyCertificates { .. })
+    ));
+    assert!(matches!(
+        TrustStore::new(vec![pki.root.clone()], vec![], vec![b"junk".to_vec()]),
+        Err(Error::CrlMalformed)
+    ));
+    let presented = vec![pki.ca.clone(); MAX_INTERMEDIATES + 1];
+    assert!(matches!(
+        pki.store()
+            .verify_with_intermediates(&pki.seal, &presented, Profile::AgencySeal, DAY1),
+        Err(Error::TooManyCertificates { .. })
+    ));
+}
+
+#[test]
+fn presented_intermediates_complete_the_path() {
+    let pki = Pki::new();
+    let store = TrustStore::new(
+        vec![pki.root.clone()],
+        vec![],
+        vec![pki.root_crl(), pki.ca_crl(vec![])],
+    )
+    .unwrap();
+    check(
+        &store,
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "UnknownIssuer { depth: 0",
+    );
+    store
+        .verify_with_intermediates(
+            &pki.seal,
+            std::slice::from_ref(&pki.ca),
+            Profile::AgencySeal,
+            DAY1,
+        )
+        .unwrap();
+}
