@@ -2,35 +2,11 @@
 //! profile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use axis_pki::*;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
-const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
-
-fn key() -> PrivateKey {
-    PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap()
-}
-
-fn pubkey(k: &PrivateKey) -> PublicKey {
-    PublicKey::from_spki_der(k.public_key_der()).unwrap()
-}
-
-fn req(profile: Profile, subject: Subject, days: i64) -> IssueRequest {
-    IssueRequest {
-        profile,
-        subject,
-        not_before: T0,
-        not_after: T0 + Duration::days(days),
-        serial: Serial::random().unwrap(),
-    }
-}
-
-fn agency(name: &str, id: &str) -> Subject {
-    let mut s = Subject::new(name);
-    s.agency_id = Some(AgencyId::parse(id).unwrap());
-    s
-}
+use common::*;
+use time::Duration;
 
 struct Cas {
     root: Vec<u8>,
@@ -361,41 +337,19 @@ fn csr_from_openssl_is_issued_and_excess_requests_refused() {
             other => panic!("expected CsrExcessRequest({what}), got {other:?}"),
         }
     }
-    let ca_req = CheckedCsr::parse(&openssl_csr(
-        dir.path(),
-        subj,
-        &["basicConstraints=critical,CA:TRUE"],
-    ))
-    .unwrap();
-    excess(&ca_req, &subject, "CA:TRUE");
-    let ku = CheckedCsr::parse(&openssl_csr(
-        dir.path(),
-        subj,
-        &["keyUsage=digitalSignature,keyCertSign"],
-    ))
-    .unwrap();
-    excess(&ku, &subject, "keyCertSign");
-    let eku = CheckedCsr::parse(&openssl_csr(
-        dir.path(),
-        subj,
-        &["extendedKeyUsage=clientAuth,codeSigning"],
-    ))
-    .unwrap();
-    excess(&eku, &subject, "codeSigning");
-    let san = CheckedCsr::parse(&openssl_csr(
-        dir.path(),
-        subj,
-        &["subjectAltName=DNS:evil.example"],
-    ))
-    .unwrap();
-    excess(&san, &subject, "evil.example");
-    let other = CheckedCsr::parse(&openssl_csr(
-        dir.path(),
-        subj,
-        &["nameConstraints=permitted;DNS:example.vn"],
-    ))
-    .unwrap();
-    excess(&other, &subject, "extension 2.5.29.30");
+    for (ext, what) in [
+        ("basicConstraints=critical,CA:TRUE", "CA:TRUE"),
+        ("keyUsage=digitalSignature,keyCertSign", "keyCertSign"),
+        ("extendedKeyUsage=clientAuth,codeSigning", "codeSigning"),
+        ("subjectAltName=DNS:evil.example", "evil.example"),
+        (
+            "nameConstraints=permitted;DNS:example.vn",
+            "extension 2.5.29.30",
+        ),
+    ] {
+        let csr = CheckedCsr::parse(&openssl_csr(dir.path(), subj, &[ext])).unwrap();
+        excess(&csr, &subject, what);
+    }
 
     // A CSR for another agency.
     let g22 = agency("VPCP", "000.00.00.G22");

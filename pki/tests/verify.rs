@@ -3,39 +3,16 @@
 //! usage, malformed agency ids…) are crafted directly with rcgen.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use axis_pki::*;
+use common::*;
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer,
     KeyIdMethod, KeyUsagePurpose,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
-
-const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
-
-fn key() -> PrivateKey {
-    PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap()
-}
-
-fn pubkey(k: &PrivateKey) -> PublicKey {
-    PublicKey::from_spki_der(k.public_key_der()).unwrap()
-}
-
-fn req(profile: Profile, subject: Subject, days: i64) -> IssueRequest {
-    IssueRequest {
-        profile,
-        subject,
-        not_before: T0,
-        not_after: T0 + Duration::days(days),
-        serial: Serial::random().unwrap(),
-    }
-}
-
-fn agency(name: &str, id: &str) -> Subject {
-    let mut s = Subject::new(name);
-    s.agency_id = Some(AgencyId::parse(id).unwrap());
-    s
-}
 
 fn crl(ca_der: &[u8], ca_key: &PrivateKey, revoked: Vec<RevokedEntry>, days: i64) -> Vec<u8> {
     CaSigner::new(ca_der, ca_key, T0)
@@ -550,13 +527,7 @@ fn unknown_critical_extension() {
 #[test]
 fn revocation_fails_closed() {
     let pki = Pki::new();
-    let serial = Serial::from_bytes(
-        x509_parser::parse_x509_certificate(&pki.seal)
-            .unwrap()
-            .1
-            .raw_serial(),
-    )
-    .unwrap();
+    let serial = serial_of(&pki.seal);
     let revoked = vec![RevokedEntry {
         serial: serial.clone(),
         revoked_at: T0 + Duration::hours(1),
@@ -574,13 +545,7 @@ fn revocation_fails_closed() {
     }
 
     // The issuing CA revoked in the root's CRL.
-    let ca_serial = Serial::from_bytes(
-        x509_parser::parse_x509_certificate(&pki.ca)
-            .unwrap()
-            .1
-            .raw_serial(),
-    )
-    .unwrap();
+    let ca_serial = serial_of(&pki.ca);
     let root_crl = crl(
         &pki.root,
         &pki.root_key,
@@ -664,13 +629,7 @@ fn revocation_fails_closed() {
 #[test]
 fn newest_crl_wins() {
     let pki = Pki::new();
-    let serial = Serial::from_bytes(
-        x509_parser::parse_x509_certificate(&pki.seal)
-            .unwrap()
-            .1
-            .raw_serial(),
-    )
-    .unwrap();
+    let serial = serial_of(&pki.seal);
     let signer = pki.ca_signer();
     let mk = |number, revoked| {
         signer
@@ -735,13 +694,7 @@ fn openssl_agrees_on_good_and_revoked() {
         Profile::AgencyTlsClient,
         agency("UBND tỉnh Nghệ An", "000.00.00.H41"),
     );
-    let serial = Serial::from_bytes(
-        x509_parser::parse_x509_certificate(&pki.seal)
-            .unwrap()
-            .1
-            .raw_serial(),
-    )
-    .unwrap();
+    let serial = serial_of(&pki.seal);
     let ca_crl = pki.ca_crl(vec![RevokedEntry {
         serial,
         revoked_at: T0,
