@@ -1,7 +1,7 @@
 //! Chain verification at a given time, for a required profile, with revocation by CRL that fails
 //! closed. The result, [`VerifiedCert`], can only be made here.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -61,11 +61,48 @@ const KNOWN_CRITICAL: &[&[u8]] = &[
 ///
 /// Every certificate's revocation is checked against a CRL from its issuer that is current at
 /// the verification time; the trust anchor itself is not revocable by CRL.
+///
+/// Construction does the work that does not depend on the leaf: every CRL is parsed into an
+/// index of revoked serials and its signature checked against the store's CA keys, and every
+/// signature between store certificates is checked once. A verification then costs one
+/// signature check (the leaf's) plus hash lookups, whatever the size of the CRLs.
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
     anchors: Vec<Vec<u8>>,
     intermediates: Vec<Vec<u8>>,
     crls: Vec<Vec<u8>>,
+    crl_index: Vec<CrlInfo>,
+    /// SHA-256(certificate DER ‖ issuer SPKI) for every store certificate whose signature by a
+    /// store CA key verified at construction.
+    verified_edges: HashSet<[u8; 32]>,
+}
+
+/// What a CRL says, parsed once.
+#[derive(Clone, Debug)]
+struct CrlInfo {
+    /// Raw DER of the issuer name.
+    issuer: Vec<u8>,
+    number: u64,
+    this_update: OffsetDateTime,
+    next_update: Option<OffsetDateTime>,
+    has_critical_extension: bool,
+    /// SPKIs (DER) of the store certificates whose key verified this CRL's signature.
+    verified_by: Vec<Vec<u8>>,
+    /// Position in `TrustStore::crls`, to check the signature against a key from outside the
+    /// store (an issuer presented with the leaf).
+    position: usize,
+    /// Serial (big-endian, no leading zeros) → revocation time and reason.
+    revoked: HashMap<Vec<u8>, (OffsetDateTime, RevocationReason)>,
+}
+
+fn edge_key(child_der: &[u8], issuer_spki: &[u8]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(&(child_der.len() as u64).to_be_bytes());
+    ctx.update(child_der);
+    ctx.update(issuer_spki);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 impl TrustStore {
@@ -87,16 +124,66 @@ impl TrustStore {
                 max: MAX_CRLS,
             });
         }
-        for c in anchors.iter().chain(&intermediates) {
-            cert::parse(c)?;
+        let certs = anchors
+            .iter()
+            .chain(&intermediates)
+            .map(|c| cert::parse(c))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // Signatures between store certificates, checked once.
+        let mut verified_edges = HashSet::new();
+        for (child_der, child) in anchors.iter().chain(&intermediates).zip(&certs) {
+            for issuer in certs
+                .iter()
+                .filter(|i| i.subject().as_raw() == child.issuer().as_raw())
+            {
+                if check_cert_signature(child, issuer.public_key()).is_ok() {
+                    verified_edges.insert(edge_key(child_der, issuer.public_key().raw));
+                }
+            }
         }
-        for c in &crls {
-            crl::parse(c)?;
+
+        let mut crl_index = Vec::with_capacity(crls.len());
+        for (position, der) in crls.iter().enumerate() {
+            let c = crl::parse(der)?;
+            let verified_by = certs
+                .iter()
+                .filter(|i| i.subject().as_raw() == c.issuer().as_raw())
+                .filter(|i| check_crl_signature(&c, i.public_key()))
+                .map(|i| i.public_key().raw.to_vec())
+                .collect();
+            let mut revoked = HashMap::new();
+            for r in c.iter_revoked_certificates() {
+                let reason = r
+                    .reason_code()
+                    .and_then(|(_, code)| RevocationReason::from_code(code.0))
+                    .unwrap_or(RevocationReason::Unspecified);
+                revoked.insert(
+                    strip_zeros(r.raw_serial()).to_vec(),
+                    (r.revocation_date.to_datetime(), reason),
+                );
+            }
+            crl_index.push(CrlInfo {
+                issuer: c.issuer().as_raw().to_vec(),
+                number: c
+                    .crl_number()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+                this_update: c.last_update().to_datetime(),
+                next_update: c.next_update().map(|t| t.to_datetime()),
+                has_critical_extension: c.extensions().iter().any(|e| e.critical),
+                verified_by,
+                position,
+                revoked,
+            });
         }
+        drop(certs);
         Ok(TrustStore {
             anchors,
             intermediates,
             crls,
+            crl_index,
+            verified_edges,
         })
     }
 
@@ -169,7 +256,10 @@ impl TrustStore {
                     continue;
                 }
                 name_matched = true;
-                if check_cert_signature(current, candidate.public_key()).is_ok() {
+                let known = self
+                    .verified_edges
+                    .contains(&edge_key(current_der, candidate.public_key().raw));
+                if known || check_cert_signature(current, candidate.public_key()).is_ok() {
                     found = Some((der.as_slice(), candidate));
                     break;
                 }
@@ -310,28 +400,24 @@ impl TrustStore {
         issuer: &X509Certificate<'_>,
         now: OffsetDateTime,
     ) -> Result<(), Error> {
+        let issuer_spki = issuer.public_key();
         let mut name_matched = false;
-        let mut best: Option<(CertificateRevocationList<'_>, u64)> = None;
-        for der in &self.crls {
-            let c = crl::parse(der)?;
-            if c.issuer().as_raw() != issuer.subject().as_raw() {
-                continue;
-            }
+        let mut best: Option<&CrlInfo> = None;
+        for info in self
+            .crl_index
+            .iter()
+            .filter(|i| i.issuer == issuer.subject().as_raw())
+        {
             name_matched = true;
-            if check_signature_algorithm(&c.signature_algorithm.algorithm).is_err()
-                || c.verify_signature(issuer.public_key()).is_err()
-            {
-                continue;
-            }
-            let number = c
-                .crl_number()
-                .and_then(|n| u64::try_from(n).ok())
-                .unwrap_or(0);
-            if best.as_ref().is_none_or(|(_, n)| number > *n) {
-                best = Some((c, number));
+            let signed_by_issuer = info.verified_by.iter().any(|k| k == issuer_spki.raw)
+                || self.crls.get(info.position).is_some_and(|der| {
+                    crl::parse(der).is_ok_and(|c| check_crl_signature(&c, issuer_spki))
+                });
+            if signed_by_issuer && best.is_none_or(|b| info.number > b.number) {
+                best = Some(info);
             }
         }
-        let Some((c, _)) = best else {
+        let Some(c) = best else {
             return Err(if name_matched {
                 Error::CrlBadSignature { depth }
             } else {
@@ -348,46 +434,37 @@ impl TrustStore {
         {
             return Err(Error::CrlIssuerNotAllowed { depth });
         }
-        let this_update = c.last_update().to_datetime();
-        if now < this_update {
-            return Err(Error::CrlNotYetValid { depth, this_update });
-        }
-        let Some(next_update) = c.next_update().map(|t| t.to_datetime()) else {
-            return Err(Error::CrlStale {
+        if now < c.this_update {
+            return Err(Error::CrlNotYetValid {
                 depth,
-                next_update: None,
-            });
-        };
-        if now >= next_update {
-            return Err(Error::CrlStale {
-                depth,
-                next_update: Some(next_update),
+                this_update: c.this_update,
             });
         }
-        for ext in c.extensions() {
-            // RFC 5280 §5.2: a CRL with an unknown critical extension must not be used. rcgen
-            // writes none; an issuing distribution point (scoped CRL) is refused for now.
-            if ext.critical {
-                return Err(Error::CrlUnsupportedCriticalExtension { depth });
-            }
+        match c.next_update {
+            Some(next) if now < next => {}
+            next_update => return Err(Error::CrlStale { depth, next_update }),
+        }
+        // RFC 5280 §5.2: a CRL with an unknown critical extension must not be used. rcgen
+        // writes none; an issuing distribution point (scoped CRL) is refused for now.
+        if c.has_critical_extension {
+            return Err(Error::CrlUnsupportedCriticalExtension { depth });
         }
         let serial = subject.raw_serial();
-        if let Some(entry) = c
-            .iter_revoked_certificates()
-            .find(|r| strip_zeros(r.raw_serial()) == strip_zeros(serial))
-        {
+        if let Some((revoked_at, reason)) = c.revoked.get(strip_zeros(serial)) {
             return Err(Error::Revoked {
                 depth,
                 serial: Serial::from_bytes(serial)?,
-                revoked_at: entry.revocation_date.to_datetime(),
-                reason: entry
-                    .reason_code()
-                    .and_then(|(_, code)| RevocationReason::from_code(code.0))
-                    .unwrap_or(RevocationReason::Unspecified),
+                revoked_at: *revoked_at,
+                reason: *reason,
             });
         }
         Ok(())
     }
+}
+
+fn check_crl_signature(c: &CertificateRevocationList<'_>, key: &SubjectPublicKeyInfo<'_>) -> bool {
+    check_signature_algorithm(&c.signature_algorithm.algorithm).is_ok()
+        && c.verify_signature(key).is_ok()
 }
 
 fn budget(found: usize, max: usize) -> Result<(), Error> {
