@@ -86,7 +86,8 @@ impl KeyAlgorithm {
         use x509_parser::public_key::PublicKey;
         match spki.parsed().ok()? {
             PublicKey::RSA(rsa) => {
-                // RFC 8017 public exponent must be odd and > 1; ring insists on 65537-sized ones.
+                // The modulus size decides the algorithm; exponents are ring's business at
+                // signature-check time (it refuses even and tiny ones).
                 match rsa.key_size() {
                     2048 => Some(KeyAlgorithm::Rsa2048),
                     3072 => Some(KeyAlgorithm::Rsa3072),
@@ -204,7 +205,13 @@ impl PrivateKey {
         // algorithm we sign with can never disagree.
         let (inner, spki) =
             if info.algorithm.oid == pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1") {
-                let kp = RsaKeyPair::from_pkcs8(&pkcs8).map_err(|_| Error::KeyMalformed)?;
+                let kp = RsaKeyPair::from_pkcs8(&pkcs8).map_err(|e| {
+                    // ring takes 2048 to 4096 bits; other sizes are well-formed but not ours.
+                    match e.to_string().as_str() {
+                        "TooSmall" | "TooLarge" => Error::UnsupportedKey,
+                        _ => Error::KeyMalformed,
+                    }
+                })?;
                 let spki = rsa_spki(kp.public().as_ref());
                 (Inner::Rsa(kp), spki)
             } else {
@@ -449,6 +456,23 @@ mod tests {
         assert!(matches!(
             key.to_encrypted_pem(&Passphrase::new("short\n".into())),
             Err(Error::PassphraseTooShort { min: 8 })
+        ));
+    }
+
+    #[test]
+    fn rsa_1024_is_unsupported_not_malformed() {
+        let rsa = openssl::rsa::Rsa::generate(1024).unwrap();
+        let der = openssl::pkey::PKey::from_rsa(rsa)
+            .unwrap()
+            .private_key_to_pkcs8()
+            .unwrap();
+        assert!(matches!(
+            PrivateKey::from_pkcs8_der(Zeroizing::new(der)),
+            Err(Error::UnsupportedKey)
+        ));
+        assert!(matches!(
+            PrivateKey::from_pkcs8_der(Zeroizing::new(b"junk".to_vec())),
+            Err(Error::KeyMalformed)
         ));
     }
 
