@@ -1,0 +1,1323 @@
+//! The `axis-pki` CLI end to end: a hierarchy built only through the binary, judged by the
+//! `openssl` CLI; every refusal with its message and an unchanged CA directory; concurrency.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_axis-pki");
+
+const ROOT_PASS: &str = "root passphrase, kept offline";
+const CA_PASS: &str = "state CA passphrase";
+const LEAF_PASS: &str = "agency key passphrase";
+const P12_PASS: &str = "bundle passphrase";
+
+/// Every environment variable the CLI reads, cleared so the caller's shell cannot leak in.
+const CLI_ENV: &[&str] = &[
+    "AXIS_PKI_DIR",
+    "AXIS_PKI_CA_PASS",
+    "AXIS_PKI_CA_PASS_FILE",
+    "AXIS_PKI_NEW_KEY_PASS",
+    "AXIS_PKI_NEW_KEY_PASS_FILE",
+    "AXIS_PKI_KEY_PASS",
+    "AXIS_PKI_KEY_PASS_FILE",
+    "AXIS_PKI_P12_PASS",
+    "AXIS_PKI_P12_PASS_FILE",
+];
+
+/// A temporary workspace: `ca/` is the CA directory, `out/` receives issued files.
+struct Pki {
+    tmp: tempfile::TempDir,
+}
+
+impl Pki {
+    fn empty() -> Pki {
+        Pki {
+            tmp: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Root and issuing CA `state`, both P-256 for speed.
+    fn with_state_ca() -> Pki {
+        let p = Pki::empty();
+        p.ok(
+            &["init", "--name", "Axis Root CA", "--key-type", "p256"],
+            &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)],
+        );
+        p.ok(
+            &[
+                "ca",
+                "--id",
+                "state",
+                "--name",
+                "CA for state agencies",
+                "--key-type",
+                "p256",
+            ],
+            &[
+                ("AXIS_PKI_CA_PASS", ROOT_PASS),
+                ("AXIS_PKI_NEW_KEY_PASS", CA_PASS),
+            ],
+        );
+        p
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.path("ca")
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(BIN);
+        for v in CLI_ENV {
+            c.env_remove(v);
+        }
+        c.env("AXIS_PKI_DIR", self.ca())
+            .current_dir(self.tmp.path())
+            .args(args)
+            .envs(env.iter().copied());
+        c.output().unwrap()
+    }
+
+    /// Runs and expects success; returns stdout.
+    #[track_caller]
+    fn ok(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let o = self.run(args, env);
+        assert!(
+            o.status.success(),
+            "axis-pki {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    /// Runs and expects exit status 1; returns stderr.
+    #[track_caller]
+    fn fails(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let o = self.run(args, env);
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "axis-pki {args:?} should fail with status 1:\n{}{err}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert!(err.contains("axis-pki: error: "), "{err}");
+        err
+    }
+
+    /// `issue` from CA `state` with the usual passphrases, into `out/`.
+    #[track_caller]
+    fn issue(&self, args: &[&str]) -> String {
+        let mut all = vec!["issue", "--ca", "state", "--out", "out"];
+        all.extend_from_slice(args);
+        self.ok(
+            &all,
+            &[
+                ("AXIS_PKI_CA_PASS", CA_PASS),
+                ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+            ],
+        )
+    }
+
+    /// Every file and directory under the workspace, with a SHA-256 of each file's bytes.
+    fn snapshot(&self) -> BTreeMap<String, Option<String>> {
+        let mut out = BTreeMap::new();
+        walk(self.tmp.path(), self.tmp.path(), &mut out);
+        out
+    }
+
+    /// Asserts a failing command left every file (CA directory and outputs) as it was.
+    #[track_caller]
+    fn assert_unchanged(&self, before: &BTreeMap<String, Option<String>>) {
+        let after = self.snapshot();
+        assert_eq!(before, &after, "the failed command changed the directory");
+    }
+
+    fn index(&self) -> serde_json::Value {
+        serde_json::from_slice(&fs::read(self.ca().join("axis-pki.json")).unwrap()).unwrap()
+    }
+
+    fn list_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["list", "--json"], &[])).unwrap()
+    }
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Option<String>>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let rel = path.strip_prefix(base).unwrap().display().to_string();
+        if path.is_dir() {
+            out.insert(rel, None);
+            walk(base, &path, out);
+        } else {
+            let digest = openssl::sha::sha256(&fs::read(&path).unwrap());
+            out.insert(rel, Some(hex::encode(digest)));
+        }
+    }
+}
+
+fn openssl(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
+    Command::new("openssl")
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(cwd)
+        .output()
+        .expect("the openssl command is needed for these tests")
+}
+
+/// `openssl verify -x509_strict -crl_check_all` against the directory's root, CA and CRLs.
+fn openssl_verify(p: &Pki, cert: &str) -> (bool, String) {
+    let o = openssl(
+        &[
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "ca/root/root.cert.pem",
+            "-untrusted",
+            "ca/cas/state/ca.cert.pem",
+            "-crl_check_all",
+            "-CRLfile",
+            "ca/crl/root.crl.pem",
+            "-CRLfile",
+            "ca/crl/state.crl.pem",
+            cert,
+        ],
+        &[],
+        p.tmp.path(),
+    );
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// `axis-pki verify`.
+fn axis_verify(p: &Pki, cert: &str) -> (bool, String) {
+    let o = p.run(&["verify", cert], &[]);
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+fn serial_of(p: &Pki, cert: &str) -> String {
+    let o = openssl(
+        &["x509", "-noout", "-serial", "-in", cert],
+        &[],
+        p.tmp.path(),
+    );
+    assert!(o.status.success());
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .trim()
+        .strip_prefix("serial=")
+        .unwrap()
+        .to_owned()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+// ----- OpenSSL as the judge ---------------------------------------------------------------
+
+#[test]
+fn openssl_agrees_with_axis_pki_on_a_whole_hierarchy() {
+    let p = Pki::with_state_ca();
+    let agencies = [
+        (
+            "000.00.00.G22",
+            "Văn phòng Chính phủ",
+            "Phó Thủ tướng",
+            "Trần Văn Sơn",
+        ),
+        (
+            "000.00.00.H41",
+            "UBND tỉnh Nghệ An",
+            "Chủ tịch",
+            "Nguyễn Thị Hoa",
+        ),
+    ];
+    let mut good = Vec::new();
+    for (id, agency, title, person) in agencies {
+        for profile in ["agency-seal", "agency-encryption", "agency-tls-client"] {
+            p.issue(&["--profile", profile, "--agency-id", id, "--name", agency]);
+            good.push(format!("out/{id}-{profile}.cert.pem"));
+        }
+        p.issue(&[
+            "--profile",
+            "personal-signer",
+            "--agency-id",
+            id,
+            "--name",
+            person,
+            "--title",
+            title,
+            "--org",
+            agency,
+        ]);
+        good.push(format!("out/{id}-personal-signer.cert.pem"));
+    }
+    // One agency encryption key on P-256 too (keyAgreement instead of keyEncipherment).
+    p.issue(&[
+        "--profile",
+        "agency-encryption",
+        "--agency-id",
+        "000.00.00.H41",
+        "--name",
+        "UBND tỉnh Nghệ An",
+        "--key-type",
+        "p256",
+        "--basename",
+        "h41-encryption-ec",
+    ]);
+    good.push("out/h41-encryption-ec.cert.pem".into());
+    p.issue(&[
+        "--profile",
+        "axis-server-tls",
+        "--dns",
+        "localhost",
+        "--ip",
+        "127.0.0.1",
+    ]);
+    good.push("out/localhost-axis-server-tls.cert.pem".into());
+    p.issue(&["--profile", "axis-log-signer", "--name", "Axis log"]);
+    good.push("out/axis-log-axis-log-signer.cert.pem".into());
+    p.issue(&["--profile", "axis-operator", "--name", "Lê Văn Quản"]);
+    good.push("out/le-van-quan-axis-operator.cert.pem".into());
+    good.push("ca/cas/state/ca.cert.pem".into());
+
+    // Revoke H41's TLS client.
+    let revoked = "out/000.00.00.H41-agency-tls-client.cert.pem";
+    good.retain(|c| c != revoked);
+    let serial = serial_of(&p, revoked);
+    let out = p.ok(
+        &["revoke", "--serial", &serial, "--reason", "key-compromise"],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    assert!(out.contains("number 2"), "{out}");
+
+    for cert in &good {
+        let (ossl, ossl_out) = openssl_verify(&p, cert);
+        let (axis, axis_out) = axis_verify(&p, cert);
+        assert!(ossl, "openssl rejects {cert}: {ossl_out}");
+        assert!(axis, "axis-pki rejects {cert}: {axis_out}");
+    }
+    let (ossl, ossl_out) = openssl_verify(&p, revoked);
+    assert!(!ossl, "openssl accepts the revoked certificate");
+    assert!(ossl_out.contains("certificate revoked"), "{ossl_out}");
+    let (axis, axis_out) = axis_verify(&p, revoked);
+    assert!(!axis, "axis-pki accepts the revoked certificate");
+    assert!(axis_out.contains("was revoked"), "{axis_out}");
+    assert!(axis_out.contains("key-compromise"), "{axis_out}");
+
+    // The CRL as openssl reads it: number 2, the serial, the reason.
+    let o = openssl(
+        &["crl", "-in", "ca/crl/state.crl.pem", "-noout", "-text"],
+        &[],
+        p.tmp.path(),
+    );
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    let number = text
+        .lines()
+        .skip_while(|l| !l.contains("X509v3 CRL Number"))
+        .nth(1)
+        .unwrap()
+        .trim();
+    assert_eq!(number, "2", "{text}");
+    assert!(text.contains(&format!("Serial Number: {serial}")), "{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+
+    // Generated keys are encrypted PKCS#8 that openssl decrypts (RSA and EC), mode 0600.
+    for key in [
+        "out/000.00.00.G22-agency-seal.key.pem",
+        "out/localhost-axis-server-tls.key.pem",
+    ] {
+        assert!(
+            fs::read_to_string(p.path(key))
+                .unwrap()
+                .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        );
+        #[cfg(unix)]
+        assert_eq!(mode(&p.path(key)), 0o600, "{key}");
+        let o = openssl(
+            &["pkey", "-in", key, "-passin", "env:LEAF_PASS", "-noout"],
+            &[("LEAF_PASS", LEAF_PASS)],
+            p.tmp.path(),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = openssl(
+            &[
+                "pkey",
+                "-in",
+                key,
+                "-passin",
+                "pass:not the passphrase",
+                "-noout",
+            ],
+            &[],
+            p.tmp.path(),
+        );
+        assert!(!o.status.success(), "a wrong passphrase decrypts {key}");
+    }
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&p.ca().join("root/root.key.pem")), 0o600);
+        assert_eq!(mode(&p.ca().join("cas/state/ca.key.pem")), 0o600);
+    }
+
+    // The chain file is the certificate, then the issuing CA.
+    let chain = fs::read_to_string(p.path("out/000.00.00.G22-agency-seal.chain.pem")).unwrap();
+    let cert = fs::read_to_string(p.path("out/000.00.00.G22-agency-seal.cert.pem")).unwrap();
+    let ca = fs::read_to_string(p.ca().join("cas/state/ca.cert.pem")).unwrap();
+    assert_eq!(chain, format!("{cert}{ca}"));
+
+    // PKCS#12, modern and legacy, read by openssl with the bundle passphrase.
+    for (out, legacy) in [("seal.p12", false), ("seal-legacy.p12", true)] {
+        let mut args = vec![
+            "export",
+            "--cert",
+            "out/000.00.00.G22-agency-seal.cert.pem",
+            "--key",
+            "out/000.00.00.G22-agency-seal.key.pem",
+            "--out",
+            out,
+        ];
+        if legacy {
+            args.push("--legacy");
+        }
+        p.ok(
+            &args,
+            &[
+                ("AXIS_PKI_KEY_PASS", LEAF_PASS),
+                ("AXIS_PKI_P12_PASS", P12_PASS),
+            ],
+        );
+        #[cfg(unix)]
+        assert_eq!(mode(&p.path(out)), 0o600);
+        let o = openssl(
+            &[
+                "pkcs12",
+                "-info",
+                "-noout",
+                "-in",
+                out,
+                "-passin",
+                "env:P12_PASS",
+            ],
+            &[("P12_PASS", P12_PASS)],
+            p.tmp.path(),
+        );
+        let info = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(
+            o.status.success(),
+            "openssl pkcs12 cannot read {out}: {info}"
+        );
+        let expected = if legacy {
+            "pbeWithSHA1And3-KeyTripleDES-CBC"
+        } else {
+            "AES-256-CBC"
+        };
+        assert!(info.contains(expected), "{out}: {info}");
+        // Key, certificate and both CAs are in the bundle.
+        let o = openssl(
+            &["pkcs12", "-in", out, "-passin", "env:P12_PASS", "-nokeys"],
+            &[("P12_PASS", P12_PASS)],
+            p.tmp.path(),
+        );
+        let certs = String::from_utf8_lossy(&o.stdout)
+            .matches("BEGIN CERTIFICATE")
+            .count();
+        assert_eq!(certs, 3, "{out}");
+    }
+
+    // The listing knows every certificate and the one revocation.
+    let list = p.list_json();
+    let certs = list["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), good.len() + 1); // + the revoked one
+    let rev: Vec<_> = certs.iter().filter(|c| c["status"] == "revoked").collect();
+    assert_eq!(rev.len(), 1);
+    assert_eq!(rev[0]["serial"], serial.as_str());
+    assert_eq!(rev[0]["revocation"]["reason"], "key-compromise");
+    let table = p.ok(&["list"], &[]);
+    assert!(table.contains("revoked (key-compromise)"), "{table}");
+}
+
+#[test]
+fn default_rsa_4096_hierarchy_verifies_with_openssl() {
+    let p = Pki::empty();
+    let out = p.ok(
+        &[
+            "init",
+            "--name",
+            "Axis Root CA",
+            "--org",
+            "Ban Cơ yếu Chính phủ",
+        ],
+        &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)],
+    );
+    assert!(out.contains("rsa4096"), "{out}");
+    p.ok(
+        &["ca", "--id", "state", "--name", "CA for state agencies"],
+        &[
+            ("AXIS_PKI_CA_PASS", ROOT_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", CA_PASS),
+        ],
+    );
+    p.issue(&[
+        "--profile",
+        "agency-seal",
+        "--agency-id",
+        "000.00.00.G22",
+        "--name",
+        "Văn phòng Chính phủ",
+    ]);
+    let o = openssl(
+        &["x509", "-in", "ca/root/root.cert.pem", "-noout", "-text"],
+        &[],
+        p.tmp.path(),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Public-Key: (4096 bit)"));
+    let (ok, msg) = openssl_verify(&p, "out/000.00.00.G22-agency-seal.cert.pem");
+    assert!(ok, "{msg}");
+    let (ok, msg) = axis_verify(&p, "out/000.00.00.G22-agency-seal.cert.pem");
+    assert!(ok, "{msg}");
+    assert!(
+        msg.contains("agency id:") && msg.contains("000.00.00.G22"),
+        "{msg}"
+    );
+}
+
+// ----- CSRs ---------------------------------------------------------------------------------
+
+/// Makes a P-256 CSR with openssl; `extra` are further `openssl req` arguments.
+fn make_csr(p: &Pki, name: &str, subj: &str, extra: &[&str]) -> String {
+    let csr = format!("{name}.csr");
+    let key = format!("{name}.key");
+    let mut args = vec![
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &csr,
+        "-subj",
+        subj,
+    ];
+    args.extend_from_slice(extra);
+    let o = openssl(&args, &[], p.tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    csr
+}
+
+#[test]
+fn csr_is_issued_and_openssl_verifies_the_result() {
+    let p = Pki::with_state_ca();
+    let csr = make_csr(
+        &p,
+        "h41-tls",
+        "/C=VN/organizationIdentifier=000.00.00.H41/CN=UBND tỉnh Nghệ An",
+        &["-utf8"],
+    );
+    let out = p.ok(
+        &[
+            "issue",
+            "--profile",
+            "agency-tls-client",
+            "--csr",
+            &csr,
+            "--out",
+            "out",
+        ],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    // Name and agency id come from the CSR; no key file is written.
+    assert!(out.contains("UBND tỉnh Nghệ An (000.00.00.H41)"), "{out}");
+    assert!(out.contains("from the CSR"), "{out}");
+    let cert = "out/000.00.00.H41-agency-tls-client.cert.pem";
+    assert!(
+        !p.path("out/000.00.00.H41-agency-tls-client.key.pem")
+            .exists()
+    );
+    let (ok, msg) = openssl_verify(&p, cert);
+    assert!(ok, "{msg}");
+    let (ok, msg) = axis_verify(&p, cert);
+    assert!(ok, "{msg}");
+    // The certificate is for the CSR's key.
+    let spki = |args: &[&str]| {
+        let o = openssl(args, &[], p.tmp.path());
+        assert!(o.status.success());
+        o.stdout
+    };
+    assert_eq!(
+        spki(&["x509", "-in", cert, "-noout", "-pubkey"]),
+        spki(&["pkey", "-in", "h41-tls.key", "-pubout"])
+    );
+}
+
+#[test]
+fn csr_asking_for_ca_rights_is_refused() {
+    let p = Pki::with_state_ca();
+    let csr = make_csr(
+        &p,
+        "evil",
+        "/C=VN/organizationIdentifier=000.00.00.H41/CN=Evil",
+        &["-addext", "basicConstraints=critical,CA:TRUE"],
+    );
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "agency-tls-client",
+            "--csr",
+            &csr,
+            "--out",
+            "out",
+        ],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    assert!(err.contains("CA:TRUE in basicConstraints"), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn csr_asking_for_extra_key_usage_is_refused() {
+    let p = Pki::with_state_ca();
+    let csr = make_csr(
+        &p,
+        "greedy",
+        "/C=VN/organizationIdentifier=000.00.00.H41/CN=Greedy",
+        &["-addext", "keyUsage=critical,digitalSignature,keyCertSign"],
+    );
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "agency-tls-client",
+            "--csr",
+            &csr,
+            "--out",
+            "out",
+        ],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    assert!(err.contains("key usage keyCertSign"), "{err}");
+    assert!(err.contains("which the profile does not grant"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn csr_with_a_corrupted_signature_is_refused() {
+    let p = Pki::with_state_ca();
+    let csr = make_csr(
+        &p,
+        "h41",
+        "/C=VN/organizationIdentifier=000.00.00.H41/CN=H41",
+        &[],
+    );
+    let o = openssl(
+        &["req", "-in", &csr, "-outform", "DER", "-out", "h41.der"],
+        &[],
+        p.tmp.path(),
+    );
+    assert!(o.status.success());
+    let mut der = fs::read(p.path("h41.der")).unwrap();
+    // The signature is the last field: flip its last byte.
+    *der.last_mut().unwrap() ^= 0x01;
+    fs::write(p.path("h41-bad.der"), &der).unwrap();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "agency-tls-client",
+            "--csr",
+            "h41-bad.der",
+            "--out",
+            "out",
+        ],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    assert!(err.contains("the CSR signature is invalid"), "{err}");
+    assert!(err.contains("hint: the CSR was altered"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+// ----- Refusals: each leaves everything as it was ------------------------------------------
+
+#[test]
+fn wrong_ca_passphrase_is_named() {
+    let p = Pki::with_state_ca();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--ca",
+            "state",
+            "--profile",
+            "agency-seal",
+            "--agency-id",
+            "000.00.00.G22",
+            "--name",
+            "Văn phòng Chính phủ",
+            "--out",
+            "out",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", "not the CA passphrase"),
+            ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+        ],
+    );
+    assert!(
+        err.contains("wrong passphrase for the key of CA `state`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: the passphrase came from the environment variable AXIS_PKI_CA_PASS"),
+        "{err}"
+    );
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn missing_passphrase_says_which_to_set() {
+    let p = Pki::with_state_ca();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "agency-seal",
+            "--agency-id",
+            "000.00.00.G22",
+            "--name",
+            "Văn phòng Chính phủ",
+            "--out",
+            "out",
+        ],
+        &[("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS)],
+    );
+    assert!(
+        err.contains("set AXIS_PKI_CA_PASS or give --ca-pass-file FILE"),
+        "{err}"
+    );
+    p.assert_unchanged(&before);
+
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "agency-seal",
+            "--agency-id",
+            "000.00.00.G22",
+            "--name",
+            "Văn phòng Chính phủ",
+            "--out",
+            "out",
+        ],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    assert!(
+        err.contains("set AXIS_PKI_NEW_KEY_PASS or give --new-key-pass-file FILE"),
+        "{err}"
+    );
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn short_new_key_passphrase_is_refused() {
+    let p = Pki::with_state_ca();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "axis-log-signer",
+            "--name",
+            "Axis log",
+            "--out",
+            "out",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", CA_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", "short"),
+        ],
+    );
+    assert!(err.contains("passphrase too short"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn unknown_profile_lists_the_profiles() {
+    let p = Pki::with_state_ca();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "agency-stamp",
+            "--agency-id",
+            "000.00.00.G22",
+            "--name",
+            "X",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", CA_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+        ],
+    );
+    assert!(err.contains("unknown profile `agency-stamp`"), "{err}");
+    assert!(
+        err.contains("hint: end-entity profiles are agency-seal"),
+        "{err}"
+    );
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn invalid_agency_id_names_the_failing_segment() {
+    let p = Pki::with_state_ca();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "agency-seal",
+            "--agency-id",
+            "000.00.00.g22",
+            "--name",
+            "Văn phòng Chính phủ",
+            "--out",
+            "out",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", CA_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+        ],
+    );
+    assert!(err.contains("invalid agency id `000.00.00.g22`"), "{err}");
+    assert!(err.contains("segment 4 is `g22`"), "{err}");
+    assert!(err.contains("a capital letter and 2 digits"), "{err}");
+    p.assert_unchanged(&before);
+
+    let err = p.fails(
+        &[
+            "issue",
+            "--profile",
+            "agency-seal",
+            "--agency-id",
+            "00.00.00.G22",
+            "--name",
+            "Văn phòng Chính phủ",
+            "--out",
+            "out",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", CA_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+        ],
+    );
+    assert!(err.contains("segment 1 is `00`"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn revoked_issuing_ca_issues_nothing() {
+    let p = Pki::with_state_ca();
+    let serial = serial_of(&p, "ca/cas/state/ca.cert.pem");
+    let out = p.ok(
+        &["revoke", "--serial", &serial, "--reason", "ca-compromise"],
+        &[("AXIS_PKI_CA_PASS", ROOT_PASS)],
+    );
+    assert!(
+        out.contains("every certificate it issued now fails verification"),
+        "{out}"
+    );
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--ca",
+            "state",
+            "--profile",
+            "agency-seal",
+            "--agency-id",
+            "000.00.00.G22",
+            "--name",
+            "Văn phòng Chính phủ",
+            "--out",
+            "out",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", CA_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+        ],
+    );
+    assert!(err.contains("issuing CA `state` was revoked"), "{err}");
+    assert!(err.contains("hint: create a new issuing CA"), "{err}");
+    p.assert_unchanged(&before);
+    // openssl agrees the CA is revoked (by the root's CRL number 2).
+    let (ok, msg) = openssl_verify(&p, "ca/cas/state/ca.cert.pem");
+    assert!(!ok && msg.contains("certificate revoked"), "{msg}");
+}
+
+#[test]
+fn revoking_an_unknown_serial_says_how_to_find_one() {
+    let p = Pki::with_state_ca();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "revoke",
+            "--serial",
+            "0123456789ABCDEF",
+            "--reason",
+            "superseded",
+        ],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    assert!(
+        err.contains("no certificate with serial 0123456789ABCDEF"),
+        "{err}"
+    );
+    assert!(err.contains("hint: `axis-pki list`"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn revoking_twice_is_refused() {
+    let p = Pki::with_state_ca();
+    p.issue(&["--profile", "axis-operator", "--name", "Operator"]);
+    let serial = serial_of(&p, "out/operator-axis-operator.cert.pem");
+    let args = ["revoke", "--serial", &serial, "--reason", "superseded"];
+    p.ok(&args, &[("AXIS_PKI_CA_PASS", CA_PASS)]);
+    let before = p.snapshot();
+    let err = p.fails(&args, &[("AXIS_PKI_CA_PASS", CA_PASS)]);
+    assert!(err.contains("was already revoked"), "{err}");
+    assert!(err.contains("(superseded)"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn days_beyond_the_profile_maximum_are_refused() {
+    let p = Pki::with_state_ca();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--ca",
+            "state",
+            "--profile",
+            "agency-tls-client",
+            "--agency-id",
+            "000.00.00.H41",
+            "--name",
+            "UBND tỉnh Nghệ An",
+            "--days",
+            "2000",
+            "--out",
+            "out",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", CA_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+        ],
+    );
+    assert!(
+        err.contains(
+            "profile agency-tls-client allows at most 825 days of validity; 2000 were requested"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: ask for at most 825 days"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn existing_output_file_is_never_overwritten() {
+    let p = Pki::with_state_ca();
+    fs::create_dir(p.path("out")).unwrap();
+    fs::write(
+        p.path("out/000.00.00.G22-agency-seal.chain.pem"),
+        "precious",
+    )
+    .unwrap();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--ca",
+            "state",
+            "--profile",
+            "agency-seal",
+            "--agency-id",
+            "000.00.00.G22",
+            "--name",
+            "Văn phòng Chính phủ",
+            "--out",
+            "out",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", CA_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+        ],
+    );
+    assert!(
+        err.contains("000.00.00.G22-agency-seal.chain.pem already exists"),
+        "{err}"
+    );
+    assert!(err.contains("hint: choose another --basename"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn a_write_failure_midway_is_rolled_back() {
+    // `--out` is a file, so creating the output directory fails after the CA directory already
+    // received its copy of the new certificate: that copy must go again.
+    let p = Pki::with_state_ca();
+    fs::write(p.path("out"), "not a directory").unwrap();
+    let before = p.snapshot();
+    let err = p.fails(
+        &[
+            "issue",
+            "--ca",
+            "state",
+            "--profile",
+            "axis-log-signer",
+            "--name",
+            "Axis log",
+            "--out",
+            "out",
+        ],
+        &[
+            ("AXIS_PKI_CA_PASS", CA_PASS),
+            ("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS),
+        ],
+    );
+    assert!(err.contains("is not a directory"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn init_refuses_an_initialised_directory() {
+    let p = Pki::with_state_ca();
+    let before = p.snapshot();
+    let err = p.fails(
+        &["init", "--name", "Second Root", "--key-type", "p256"],
+        &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)],
+    );
+    assert!(
+        err.contains("is already an initialised CA directory"),
+        "{err}"
+    );
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn init_refuses_a_non_empty_directory_and_leaves_it_alone() {
+    let p = Pki::empty();
+    fs::create_dir(p.ca()).unwrap();
+    fs::write(p.ca().join("notes.txt"), "mine").unwrap();
+    let before = p.snapshot();
+    let err = p.fails(
+        &["init", "--name", "Axis Root CA", "--key-type", "p256"],
+        &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)],
+    );
+    assert!(err.contains("exists and is not empty"), "{err}");
+    p.assert_unchanged(&before);
+}
+
+#[test]
+fn failed_init_leaves_no_directory_behind() {
+    let p = Pki::empty();
+    let before = p.snapshot();
+    // Validity beyond the root profile's maximum fails after the directory was locked.
+    let err = p.fails(
+        &[
+            "init",
+            "--name",
+            "Axis Root CA",
+            "--key-type",
+            "p256",
+            "--days",
+            "20000",
+        ],
+        &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)],
+    );
+    assert!(err.contains("allows at most"), "{err}");
+    p.assert_unchanged(&before);
+    assert!(!p.ca().exists());
+}
+
+#[test]
+fn commands_outside_a_ca_directory_say_how_to_make_one() {
+    let p = Pki::empty();
+    let err = p.fails(&["list"], &[]);
+    assert!(err.contains("is not a CA directory"), "{err}");
+    assert!(err.contains("axis-pki init"), "{err}");
+    assert!(!p.ca().exists());
+}
+
+// ----- State, CRLs, recovery ----------------------------------------------------------------
+
+#[test]
+fn passphrase_files_work_and_crl_numbers_increase() {
+    let p = Pki::empty();
+    fs::write(p.path("root.pass"), format!("{ROOT_PASS}\n")).unwrap();
+    fs::write(p.path("state.pass"), format!("{CA_PASS}\n")).unwrap();
+    p.ok(
+        &[
+            "init",
+            "--name",
+            "Axis Root CA",
+            "--key-type",
+            "p256",
+            "--new-key-pass-file",
+            "root.pass",
+        ],
+        &[],
+    );
+    p.ok(
+        &[
+            "ca",
+            "--id",
+            "state",
+            "--name",
+            "CA for state agencies",
+            "--key-type",
+            "p256",
+            "--ca-pass-file",
+            "root.pass",
+            "--new-key-pass-file",
+            "state.pass",
+        ],
+        &[],
+    );
+    // The trailing newline was stripped: the env var without it unlocks the same key.
+    for expected in [2, 3] {
+        let out = p.ok(
+            &[
+                "crl",
+                "--ca",
+                "state",
+                "--days",
+                "30",
+                "--ca-pass-file",
+                "state.pass",
+            ],
+            &[],
+        );
+        assert!(out.contains(&format!("CRL number {expected}")), "{out}");
+    }
+    let out = p.ok(&["crl", "--ca", "root"], &[("AXIS_PKI_CA_PASS", ROOT_PASS)]);
+    assert!(out.contains("CRL number 2"), "{out}");
+    let list = p.list_json();
+    let state = list["cas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "state")
+        .unwrap();
+    assert_eq!(state["crl"]["number"], 3);
+    assert_eq!(p.index()["cas"][1]["next_crl_number"], 4);
+    // CRLs only go forward, even if the index lost its counter.
+    let mut index = p.index();
+    index["cas"][1]["next_crl_number"] = serde_json::json!(1);
+    fs::write(
+        p.ca().join("axis-pki.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
+    let out = p.ok(&["crl", "--ca", "state"], &[("AXIS_PKI_CA_PASS", CA_PASS)]);
+    assert!(out.contains("CRL number 4"), "{out}");
+}
+
+#[test]
+fn a_certificate_missing_from_the_index_is_recovered() {
+    // As if `issue` had been interrupted after copying the certificate into certs/ but before
+    // writing the index: the next changing command records it, so it stays revocable.
+    let p = Pki::with_state_ca();
+    let index_before = fs::read(p.ca().join("axis-pki.json")).unwrap();
+    p.issue(&["--profile", "axis-log-signer", "--name", "Axis log"]);
+    let serial = serial_of(&p, "out/axis-log-axis-log-signer.cert.pem");
+    fs::write(p.ca().join("axis-pki.json"), &index_before).unwrap();
+    let listing = p.ok(&["list"], &[]);
+    assert!(
+        listing.contains("1 certificate file(s) in certs/ are not in the index"),
+        "{listing}"
+    );
+    let out = p.ok(
+        &[
+            "revoke",
+            "--serial",
+            &serial,
+            "--reason",
+            "cessation-of-operation",
+        ],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    assert!(out.contains(&format!("recorded {serial}")), "{out}");
+    let list = p.list_json();
+    let rec = list["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["serial"] == serial.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(rec["status"], "revoked");
+    assert_eq!(rec["profile"], "axis-log-signer");
+    let (ok, msg) = openssl_verify(&p, "out/axis-log-axis-log-signer.cert.pem");
+    assert!(!ok && msg.contains("certificate revoked"), "{msg}");
+}
+
+#[test]
+fn verify_checks_the_profile_and_the_time() {
+    let p = Pki::with_state_ca();
+    p.issue(&[
+        "--profile",
+        "agency-seal",
+        "--agency-id",
+        "000.00.00.G22",
+        "--name",
+        "VPCP",
+    ]);
+    let cert = "out/000.00.00.G22-agency-seal.cert.pem";
+    let o = p.run(&["verify", cert, "--profile", "personal-signer"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("a personal-signer certificate is required, but this is a agency-seal"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: verify it as what it is with --profile agency-seal"),
+        "{err}"
+    );
+    // Ten years on, the certificate has expired.
+    let o = p.run(&["verify", cert, "--at", "2040-01-01T00:00:00Z"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expired"));
+    // Eight days on, the state CA's CRL (7 days) is stale: revocation fails closed.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(8);
+    let at = later
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let o = p.run(&["verify", cert, "--at", &at], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is stale"), "{err}");
+    assert!(
+        err.contains("hint: publish a fresh CRL with `axis-pki crl"),
+        "{err}"
+    );
+    // The chain file verifies too (the CA certificate in it is only a path-building aid).
+    p.ok(&["verify", "out/000.00.00.G22-agency-seal.chain.pem"], &[]);
+}
+
+#[test]
+fn eight_concurrent_issues_all_land_in_the_index() {
+    let p = Pki::with_state_ca();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let mut c = Command::new(BIN);
+            for v in CLI_ENV {
+                c.env_remove(v);
+            }
+            c.env("AXIS_PKI_DIR", p.ca())
+                .env("AXIS_PKI_CA_PASS", CA_PASS)
+                .env("AXIS_PKI_NEW_KEY_PASS", LEAF_PASS)
+                .current_dir(p.tmp.path())
+                .args([
+                    "issue",
+                    "--ca",
+                    "state",
+                    "--profile",
+                    "agency-tls-client",
+                    "--agency-id",
+                    &format!("000.00.{i:02}.H41"),
+                    "--name",
+                    &format!("Sở {i} tỉnh Nghệ An"),
+                    "--out",
+                    "out",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let list = p.list_json();
+    let serials: std::collections::BTreeSet<String> = list["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["profile"] == "agency-tls-client")
+        .map(|c| c["serial"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(serials.len(), 8);
+    let index = p.index();
+    assert_eq!(index["certificates"].as_array().unwrap().len(), 9); // + the issuing CA
+    for s in &serials {
+        assert!(p.ca().join(format!("certs/{s}.pem")).is_file());
+    }
+    // No temporary files left anywhere.
+    assert!(p.snapshot().keys().all(|k| !k.contains(".tmp-")));
+}
+
+// ----- Help ---------------------------------------------------------------------------------
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    let p = Pki::empty();
+    for sub in [
+        None,
+        Some("init"),
+        Some("ca"),
+        Some("issue"),
+        Some("revoke"),
+        Some("crl"),
+        Some("verify"),
+        Some("list"),
+        Some("export"),
+    ] {
+        let mut args: Vec<&str> = sub.into_iter().collect();
+        args.push("--help");
+        let out = p.ok(&args, &[]);
+        assert!(
+            out.contains("Example"),
+            "{sub:?} --help has no example:\n{out}"
+        );
+    }
+    // A usage error is status 2, clap's convention.
+    let o = p.run(&["issue"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+}
