@@ -162,9 +162,39 @@ pub(crate) fn profile_in(cert: &X509Certificate<'_>) -> Result<Option<Profile>, 
     Ok(found)
 }
 
-/// A short, printable summary of a distinguished name (for messages and listings).
+/// The subject of a certificate as one line, e.g.
+/// `C=VN, organizationIdentifier=000.00.00.G22, CN=Văn phòng Chính phủ`.
+pub fn subject_of(cert_der: &[u8]) -> Result<String, Error> {
+    Ok(name_to_string(parse(cert_der)?.subject()))
+}
+
+/// A short, printable summary of a distinguished name (for messages and listings), with the
+/// attribute names administrators know (`organizationIdentifier`, not `OID(2.5.4.97)`).
 pub(crate) fn name_to_string(name: &X509Name<'_>) -> String {
-    let s = name.to_string();
+    let mut parts = Vec::new();
+    for rdn in name.iter() {
+        for attr in rdn.iter() {
+            let oid = attr.attr_type().to_id_string();
+            let label = match oid.as_str() {
+                "2.5.4.6" => "C",
+                "2.5.4.8" => "ST",
+                "2.5.4.7" => "L",
+                "2.5.4.10" => "O",
+                "2.5.4.11" => "OU",
+                "2.5.4.3" => "CN",
+                "2.5.4.12" => "title",
+                "2.5.4.5" => "serialNumber",
+                AGENCY_ID_ATTRIBUTE_OID => "organizationIdentifier",
+                "1.2.840.113549.1.9.1" => "emailAddress",
+                other => other,
+            };
+            let value = attr
+                .as_str()
+                .map_or_else(|_| "<binary>".to_owned(), str::to_owned);
+            parts.push(format!("{label}={value}"));
+        }
+    }
+    let s = parts.join(", ");
     if s.chars().count() > 200 {
         let mut t: String = s.chars().take(200).collect();
         t.push('…');

@@ -163,6 +163,12 @@ impl CheckedCsr {
         self.common_name.as_deref()
     }
 
+    /// The DNS names the CSR asks for in subjectAltName (only a server TLS certificate may
+    /// carry them; [`Self::check_against`] refuses names the subject does not list).
+    pub fn requested_dns_names(&self) -> &[String] {
+        &self.requested_dns
+    }
+
     /// The CSR subject's agency id, if any.
     pub fn agency_id(&self) -> Option<&AgencyId> {
         self.agency_id.as_ref()

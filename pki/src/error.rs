@@ -7,6 +7,13 @@ use crate::cert::Serial;
 use crate::crl::RevocationReason;
 use crate::profile::Profile;
 
+/// RFC 3339 in UTC, as administrators and `openssl` print times (`2026-11-22T09:03:07Z`).
+fn rfc3339(t: &OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 /// Everything that can go wrong in the PKI library. Variants carry the context a person needs to
 /// act; none carries key material or passphrases.
 ///
@@ -123,7 +130,9 @@ pub enum Error {
     },
     /// The certificate would outlive its issuer.
     #[error(
-        "the certificate would end {not_after} but its issuer ends {issuer_not_after}; ask for fewer days or renew the CA first"
+        "the certificate would end {} but its issuer ends {}; ask for fewer days or renew the CA first",
+        rfc3339(not_after),
+        rfc3339(issuer_not_after)
     )]
     ValidityBeyondIssuer {
         /// Requested end.
@@ -143,13 +152,13 @@ pub enum Error {
     #[error("the signing certificate is not an Axis root or issuing CA certificate")]
     SignerNotCa,
     /// The issuer has expired.
-    #[error("the issuing CA expired at {not_after}; issue a new CA")]
+    #[error("the issuing CA expired at {}; issue a new CA", rfc3339(not_after))]
     IssuerExpired {
         /// The issuer's end of validity.
         not_after: OffsetDateTime,
     },
     /// The issuer is not yet valid.
-    #[error("the issuing CA is not valid before {not_before}")]
+    #[error("the issuing CA is not valid before {}", rfc3339(not_before))]
     IssuerNotYetValid {
         /// The issuer's start of validity.
         not_before: OffsetDateTime,
@@ -310,7 +319,7 @@ pub enum Error {
         max: usize,
     },
     /// Expired.
-    #[error("certificate at depth {depth} expired at {not_after}")]
+    #[error("certificate at depth {depth} expired at {}", rfc3339(not_after))]
     Expired {
         /// Depth.
         depth: usize,
@@ -318,7 +327,10 @@ pub enum Error {
         not_after: OffsetDateTime,
     },
     /// Not yet valid.
-    #[error("certificate at depth {depth} is not valid before {not_before}")]
+    #[error(
+        "certificate at depth {depth} is not valid before {}",
+        rfc3339(not_before)
+    )]
     NotYetValid {
         /// Depth.
         depth: usize,
@@ -374,7 +386,10 @@ pub enum Error {
         depth: usize,
     },
     /// CRL not yet valid.
-    #[error("the CRL for the certificate at depth {depth} is not valid before {this_update}")]
+    #[error(
+        "the CRL for the certificate at depth {depth} is not valid before {}",
+        rfc3339(this_update)
+    )]
     CrlNotYetValid {
         /// Depth.
         depth: usize,
@@ -383,7 +398,7 @@ pub enum Error {
     },
     /// CRL past nextUpdate (or without one).
     #[error(
-        "the CRL for the certificate at depth {depth} is stale (nextUpdate {next_update:?} has passed); publish a fresh one"
+        "the CRL for the certificate at depth {depth} is stale ({}); publish a fresh one with `axis-pki crl`", next_update.as_ref().map_or("it has no nextUpdate".to_owned(), |t| format!("its nextUpdate {} has passed", rfc3339(t)))
     )]
     CrlStale {
         /// Depth.
@@ -400,7 +415,10 @@ pub enum Error {
         depth: usize,
     },
     /// Revoked.
-    #[error("certificate at depth {depth} (serial {serial}) was revoked at {revoked_at}: {reason}")]
+    #[error(
+        "certificate at depth {depth} (serial {serial}) was revoked at {}: {reason}",
+        rfc3339(revoked_at)
+    )]
     Revoked {
         /// Depth.
         depth: usize,
@@ -412,13 +430,13 @@ pub enum Error {
         reason: RevocationReason,
     },
     /// The certificate carries no Axis profile.
-    #[error("the certificate carries no Axis profile; a {expected} certificate is required")]
+    #[error("the certificate carries no Axis profile; the profile {expected} is required")]
     ProfileMissing {
         /// Required profile.
         expected: Profile,
     },
     /// The certificate is of another profile.
-    #[error("a {expected} certificate is required, but this is a {found} certificate")]
+    #[error("the profile {expected} is required, but this certificate has the profile {found}")]
     WrongProfile {
         /// Required.
         expected: Profile,

@@ -579,6 +579,53 @@ fn csr_is_issued_and_openssl_verifies_the_result() {
 }
 
 #[test]
+fn server_csr_names_become_the_certificates_names() {
+    let p = Pki::with_state_ca();
+    let csr = make_csr(
+        &p,
+        "axis-tls",
+        "/C=VN/CN=axis.example.vn",
+        &[
+            "-addext",
+            "subjectAltName=DNS:axis.example.vn,DNS:axis2.example.vn",
+        ],
+    );
+    p.ok(
+        &[
+            "issue",
+            "--profile",
+            "axis-server-tls",
+            "--csr",
+            &csr,
+            "--out",
+            "out",
+            "--basename",
+            "axis",
+        ],
+        &[("AXIS_PKI_CA_PASS", CA_PASS)],
+    );
+    let o = openssl(
+        &[
+            "x509",
+            "-in",
+            "out/axis.cert.pem",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+        ],
+        &[],
+        p.tmp.path(),
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("DNS:axis.example.vn") && text.contains("DNS:axis2.example.vn"),
+        "{text}"
+    );
+    let (ok, msg) = openssl_verify(&p, "out/axis.cert.pem");
+    assert!(ok, "{msg}");
+}
+
+#[test]
 fn csr_asking_for_ca_rights_is_refused() {
     let p = Pki::with_state_ca();
     let csr = make_csr(
@@ -1212,7 +1259,9 @@ fn verify_checks_the_profile_and_the_time() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("a personal-signer certificate is required, but this is a agency-seal"),
+        err.contains(
+            "the profile personal-signer is required, but this certificate has the profile agency-seal"
+        ),
         "{err}"
     );
     assert!(

@@ -312,6 +312,12 @@ fn time_window() {
         late,
         "Expired { depth: 0",
     );
+    // Messages print times as administrators and openssl do.
+    let msg = store
+        .verify(&pki.seal, Profile::AgencySeal, late)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("expired at 2027-01-01T00:00:00Z"), "{msg}");
 }
 
 #[test]

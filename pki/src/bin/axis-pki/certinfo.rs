@@ -44,11 +44,7 @@ impl CertInfo {
         let v = cert.validity();
         Ok(CertInfo {
             serial: Serial::from_bytes(cert.raw_serial())?,
-            // x509-parser has no name for organizationIdentifier (the agency id).
-            subject: cert
-                .subject()
-                .to_string()
-                .replace("OID(2.5.4.97)", "organizationIdentifier"),
+            subject: axis_pki::subject_of(der)?,
             common_name,
             not_before: v.not_before.to_datetime(),
             not_after: v.not_after.to_datetime(),

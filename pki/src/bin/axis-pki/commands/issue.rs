@@ -215,12 +215,19 @@ pub(crate) fn run(dir: &Path, args: &IssueArgs, now: OffsetDateTime) -> Result<S
 
 /// The subject from the options, with the CSR's common name and agency id as defaults.
 fn subject(args: &IssueArgs, profile: Profile, csr: Option<&CheckedCsr>) -> Result<Subject> {
+    // A server CSR's DNS names stand in for --dns when none are given.
+    let dns_names = match csr {
+        Some(c) if args.dns.is_empty() && profile == Profile::AxisServerTls => {
+            c.requested_dns_names().to_vec()
+        }
+        _ => args.dns.clone(),
+    };
     let common_name =
         match (&args.name, csr.and_then(CheckedCsr::common_name)) {
             (Some(n), _) => n.clone(),
             (None, Some(cn)) => cn.to_owned(),
             (None, None) if profile == Profile::AxisServerTls => {
-                match (args.dns.first(), args.ip.first()) {
+                match (dns_names.first(), args.ip.first()) {
                     (Some(d), _) => d.clone(),
                     (None, Some(ip)) => ip.to_string(),
                     (None, None) => {
@@ -259,7 +266,7 @@ fn subject(args: &IssueArgs, profile: Profile, csr: Option<&CheckedCsr>) -> Resu
     s.locality = args.locality.clone();
     s.title = args.title.clone();
     s.agency_id = agency_id;
-    s.dns_names = args.dns.clone();
+    s.dns_names = dns_names;
     s.ip_addresses = args.ip.clone();
     Ok(s)
 }
