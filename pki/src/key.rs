@@ -281,6 +281,12 @@ impl PrivateKey {
         Ok(pem)
     }
 
+    /// The unencrypted PKCS#8 DER, in a buffer zeroized on drop: for handing the key to another
+    /// component that needs it in that form (the signer's decryption key). Never write it out.
+    pub fn to_pkcs8_der(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.pkcs8.to_vec())
+    }
+
     /// The key's algorithm.
     pub fn algorithm(&self) -> KeyAlgorithm {
         self.alg

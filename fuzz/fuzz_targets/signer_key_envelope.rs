@@ -1,0 +1,20 @@
+//! Untrusted key envelopes (CMS EnvelopedData), for an RSA and an EC recipient. The public API
+//! reaches this parser only after the envelope's digest matched a signed header, so the target
+//! goes through the `--cfg fuzzing` hook.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+#[path = "signer_common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    let w = common::world();
+    let env = common::splice(&w.sealed.key_envelope, data);
+    // One private-key operation per input: RSA or EC by the input's parity.
+    let key = if data.len() % 2 == 0 {
+        &w.rsa_key
+    } else {
+        &w.ec_key
+    };
+    let _ = axis_signer::fuzzing::open_key_envelope(&env, key);
+});

@@ -1,0 +1,193 @@
+//! A signed document: the manifest bytes with the personal signature and the agency seal.
+
+use axis_pki::{Profile, TrustStore};
+use time::OffsetDateTime;
+
+use crate::document_id::DocumentId;
+use crate::error::Error;
+use crate::manifest::ManifestBytes;
+use crate::signature::{self, SignatureReport, SignatureRole, Signer};
+
+/// The manifest and its two detached CMS signatures, as the sender makes them and as a recipient
+/// receives them (unverified).
+#[derive(Clone, Debug)]
+pub struct SignedDocument {
+    manifest: ManifestBytes,
+    personal: Vec<u8>,
+    seal: Vec<u8>,
+}
+
+impl SignedDocument {
+    /// Signs `manifest`: first the person with authority, then the agency seal. Both
+    /// certificates must name the manifest's sender agency.
+    pub fn sign(
+        manifest: ManifestBytes,
+        personal: &Signer<'_>,
+        personal_time: OffsetDateTime,
+        seal: &Signer<'_>,
+        seal_time: OffsetDateTime,
+    ) -> Result<Self, Error> {
+        for (signer, role) in [
+            (personal, SignatureRole::PersonalSigner),
+            (seal, SignatureRole::AgencySeal),
+        ] {
+            if signer.profile() != role.profile() {
+                return Err(Error::WrongCertificateProfile {
+                    expected: role.profile(),
+                    found: signer.profile(),
+                });
+            }
+            check_agency(&manifest, signer.agency(), role)?;
+        }
+        if seal_time < personal_time {
+            return Err(Error::SealBeforePersonalSignature {
+                personal: personal_time,
+                seal: seal_time,
+            });
+        }
+        let p = signature::sign_detached(manifest.as_bytes(), personal, personal_time)?;
+        let s = signature::sign_detached(manifest.as_bytes(), seal, seal_time)?;
+        Ok(SignedDocument {
+            manifest,
+            personal: p,
+            seal: s,
+        })
+    }
+
+    /// Assembles a document from received parts; nothing is verified yet.
+    pub fn from_parts(manifest: ManifestBytes, personal: Vec<u8>, seal: Vec<u8>) -> Self {
+        SignedDocument {
+            manifest,
+            personal,
+            seal,
+        }
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &ManifestBytes {
+        &self.manifest
+    }
+
+    /// The personal signature (CMS SignedData, DER).
+    pub fn personal_signature(&self) -> &[u8] {
+        &self.personal
+    }
+
+    /// The agency seal signature (CMS SignedData, DER).
+    pub fn seal_signature(&self) -> &[u8] {
+        &self.seal
+    }
+
+    /// Verifies both signatures at `at`.
+    ///
+    /// 1. Both signatures are present: a document without the person's signature or without
+    ///    the seal is not an official document (NĐ 30/2020: person, then organisation).
+    /// 2. The personal signature verifies over the manifest bytes with a personal-signer
+    ///    certificate, the seal with an agency-seal certificate (profile confusion refused).
+    /// 3. Both certificates are bound to the manifest's sender agency: nobody signs for
+    ///    another agency.
+    /// 4. The seal is not dated before the personal signature.
+    pub fn verify(
+        &self,
+        store: &TrustStore,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedDocument, Error> {
+        // Step 1.
+        if self.personal.is_empty() {
+            return Err(Error::PersonalSignatureMissing);
+        }
+        if self.seal.is_empty() {
+            return Err(Error::SealSignatureMissing);
+        }
+        // Steps 2 and 3.
+        let mut reports = Vec::with_capacity(2);
+        for (sig, role) in [
+            (&self.personal, SignatureRole::PersonalSigner),
+            (&self.seal, SignatureRole::AgencySeal),
+        ] {
+            let v = signature::verify_detached(sig, self.manifest.as_bytes(), role, store, at)?;
+            check_agency(&self.manifest, Some(&v.report.agency), role)?;
+            reports.push(v.report);
+        }
+        let (Some(seal), Some(personal)) = (reports.pop(), reports.pop()) else {
+            return Err(Error::PersonalSignatureMissing);
+        };
+        // Step 4.
+        if seal.signing_time < personal.signing_time {
+            return Err(Error::SealBeforePersonalSignature {
+                personal: personal.signing_time,
+                seal: seal.signing_time,
+            });
+        }
+        Ok(VerifiedDocument {
+            report: DocumentReport {
+                document_id: self.manifest.document_id().clone(),
+                manifest_digest: self.manifest.digest(),
+                personal,
+                seal,
+            },
+            document: self.clone(),
+        })
+    }
+}
+
+fn check_agency(
+    manifest: &ManifestBytes,
+    agency: Option<&axis_pki::AgencyId>,
+    role: SignatureRole,
+) -> Result<(), Error> {
+    let expected = &manifest.manifest().from.organ_id;
+    match agency {
+        Some(found) if found == expected => Ok(()),
+        Some(found) => Err(Error::SignerAgencyMismatch {
+            role,
+            expected: expected.clone(),
+            found: found.clone(),
+        }),
+        None => Err(Error::CertificateWithoutAgency {
+            profile: if role == SignatureRole::PersonalSigner {
+                Profile::PersonalSigner
+            } else {
+                Profile::AgencySeal
+            },
+        }),
+    }
+}
+
+/// What a DMS shows about a verified document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentReport {
+    /// The DocumentId.
+    pub document_id: DocumentId,
+    /// SHA-256 of the manifest bytes.
+    pub manifest_digest: [u8; 32],
+    /// The person with authority.
+    pub personal: SignatureReport,
+    /// The agency seal.
+    pub seal: SignatureReport,
+}
+
+/// A document whose two signatures verified. Only [`SignedDocument::verify`] (directly or
+/// through [`crate::Opener`]) makes one.
+#[derive(Clone, Debug)]
+pub struct VerifiedDocument {
+    document: SignedDocument,
+    report: DocumentReport,
+}
+
+impl VerifiedDocument {
+    /// The manifest (its metadata and attachment list).
+    pub fn manifest(&self) -> &ManifestBytes {
+        &self.document.manifest
+    }
+
+    /// The signed document, to store or forward.
+    pub fn document(&self) -> &SignedDocument {
+        &self.document
+    }
+
+    /// Who signed, when, and the certificates' status.
+    pub fn report(&self) -> &DocumentReport {
+        &self.report
+    }
+}

@@ -1,0 +1,469 @@
+//! The key envelope: the document's content key wrapped for each recipient agency's encryption
+//! certificate, as one CMS EnvelopedData (RFC 5652 §6) that `openssl cms -decrypt` opens.
+//!
+//! ```text
+//! ContentInfo { id-envelopedData, [0] EnvelopedData {
+//!   version 0 (RSA only) | 2 (any EC recipient),
+//!   recipientInfos SET OF {
+//!     -- RSA: RFC 8017 RSAES-OAEP, SHA-256 and MGF1-SHA-256 (RFC 4055)
+//!     KeyTransRecipientInfo { 0, issuerAndSerialNumber, id-RSAES-OAEP {sha256, mgf1 sha256},
+//!                             encryptedKey },
+//!     -- EC: RFC 5753 ephemeral-static ECDH P-256, X9.63 KDF with SHA-256, AES-256 key wrap
+//!     [1] KeyAgreeRecipientInfo { 3, originator [0] { [1] { id-ecPublicKey, point } },
+//!                                 dhSinglePass-stdDH-sha256kdf-scheme { id-aes256-wrap },
+//!                                 { { issuerAndSerialNumber, encryptedKey } } } },
+//!   encryptedContentInfo { id-data, aes256-CBC { iv }, [0] AES-256-CBC(CEK, content key) } } }
+//! ```
+//!
+//! The CMS content is the 32-byte document content key itself, under a fresh CMS
+//! content-encryption key (CEK): so `openssl cms -decrypt` prints the content key. CBC gives no
+//! integrity, but nothing here relies on it: the signed routing header carries the envelope's
+//! SHA-256 and a commitment to the content key, both checked before the key is used.
+
+use axis_pki::{AgencyId, Profile, VerifiedCert};
+use openssl::pkey::{PKey, Private, Public};
+use ring::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroizing;
+
+use crate::certinfo::{self, KeyKind};
+use crate::der::{self, Reader};
+use crate::error::Error;
+use crate::manifest::{MAX_RECIPIENTS, sha256};
+use crate::oid;
+
+/// Largest key envelope accepted (room for [`MAX_RECIPIENTS`] RSA-4096 recipients).
+pub const MAX_KEY_ENVELOPE_LEN: usize = 1024 * 1024;
+
+const WHAT: &str = "key envelope";
+
+/// A 256-bit key. Zeroized on drop; no `Debug`, no `Clone`.
+pub(crate) struct SecretKey(Zeroizing<[u8; 32]>);
+
+impl SecretKey {
+    pub(crate) fn random() -> Result<Self, Error> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        SystemRandom::new()
+            .fill(k.as_mut())
+            .map_err(|_| Error::Crypto { op: "random" })?;
+        Ok(SecretKey(k))
+    }
+
+    pub(crate) fn from_slice(b: &[u8]) -> Result<Self, Error> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        if b.len() != 32 {
+            return Err(Error::KeyUnwrapFailed);
+        }
+        k.copy_from_slice(b);
+        Ok(SecretKey(k))
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// A recipient agency's decryption key with its encryption certificate.
+///
+/// The PKI crate's `PrivateKey` signs but cannot decrypt (ring has no RSA decryption nor static
+/// ECDH), so this takes the PKCS#8 key and holds it in OpenSSL, which clears it when dropped.
+/// No `Debug`, no `Clone`.
+pub struct RecipientKey {
+    pkey: PKey<Private>,
+    issuer_and_serial: Vec<u8>,
+    agency: AgencyId,
+}
+
+impl RecipientKey {
+    /// Loads an unencrypted PKCS#8 DER private key (RSA or P-256) for `cert`, an agency
+    /// encryption certificate verified by the trust store.
+    pub fn from_pkcs8_der(pkcs8: Zeroizing<Vec<u8>>, cert: &VerifiedCert) -> Result<Self, Error> {
+        if cert.profile() != Profile::AgencyEncryption {
+            return Err(Error::WrongCertificateProfile {
+                expected: Profile::AgencyEncryption,
+                found: cert.profile(),
+            });
+        }
+        let agency = cert
+            .agency_id()
+            .cloned()
+            .ok_or(Error::CertificateWithoutAgency {
+                profile: Profile::AgencyEncryption,
+            })?;
+        let pkey = PKey::private_key_from_pkcs8(&pkcs8).map_err(|_| Error::UnsupportedKey)?;
+        let public = Zeroizing::new(
+            pkey.public_key_to_der()
+                .map_err(|_| Error::UnsupportedKey)?,
+        );
+        if public.as_slice() != cert.public_key_der() {
+            return Err(Error::DecryptionKeyMismatch);
+        }
+        let info = certinfo::cert_info(cert.der())?;
+        Ok(RecipientKey {
+            pkey,
+            issuer_and_serial: info.issuer_and_serial(),
+            agency,
+        })
+    }
+
+    /// The agency this key decrypts for.
+    pub fn agency(&self) -> &AgencyId {
+        &self.agency
+    }
+}
+
+fn crypto(op: &'static str) -> impl Fn(openssl::error::ErrorStack) -> Error {
+    move |_| Error::Crypto { op }
+}
+
+fn sha256_alg() -> Vec<u8> {
+    der::seq(&[&der::oid(oid::SHA256)])
+}
+
+fn oaep_alg() -> Vec<u8> {
+    der::seq(&[
+        &der::oid(oid::RSAES_OAEP),
+        &der::seq(&[
+            &der::tlv(der::context(0), &sha256_alg()),
+            &der::tlv(
+                der::context(1),
+                &der::seq(&[&der::oid(oid::MGF1), &sha256_alg()]),
+            ),
+        ]),
+    ])
+}
+
+fn aes256_wrap_alg() -> Vec<u8> {
+    // RFC 3565 §2.3.2: parameters absent.
+    der::seq(&[&der::oid(oid::AES256_WRAP)])
+}
+
+fn ecdh_alg() -> Vec<u8> {
+    der::seq(&[&der::oid(oid::ECDH_STD_SHA256_KDF), &aes256_wrap_alg()])
+}
+
+/// RFC 5753 §7.2: the key-encryption key is the X9.63 KDF (SHA-256) of the shared secret with
+/// `ECC-CMS-SharedInfo { keyInfo id-aes256-wrap, suppPubInfo [2] { 256 as 32-bit integer } }`.
+fn x963_kek(z: &[u8]) -> Zeroizing<[u8; 32]> {
+    let shared_info = der::seq(&[
+        &aes256_wrap_alg(),
+        &der::tlv(der::context(2), &der::octets(&256u32.to_be_bytes())),
+    ]);
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(z);
+    ctx.update(&1u32.to_be_bytes());
+    ctx.update(&shared_info);
+    let mut kek = Zeroizing::new([0u8; 32]);
+    kek.copy_from_slice(ctx.finish().as_ref());
+    kek
+}
+
+fn ecdh(ours: &PKey<Private>, theirs: &PKey<Public>) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let mut d = openssl::derive::Deriver::new(ours).map_err(crypto("ECDH"))?;
+    d.set_peer(theirs).map_err(crypto("ECDH"))?;
+    Ok(Zeroizing::new(d.derive_to_vec().map_err(crypto("ECDH"))?))
+}
+
+fn p256_group() -> Result<openssl::ec::EcGroup, Error> {
+    openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+        .map_err(crypto("P-256"))
+}
+
+/// Wraps `content_key` for every certificate (agency encryption profile).
+pub(crate) fn seal(content_key: &SecretKey, recipients: &[VerifiedCert]) -> Result<Vec<u8>, Error> {
+    let cek = SecretKey::random()?;
+    let mut infos = Vec::with_capacity(recipients.len());
+    let mut any_ec = false;
+    for cert in recipients {
+        let info = certinfo::cert_info(cert.der())?;
+        let public = PKey::public_key_from_der(info.spki).map_err(|_| Error::UnsupportedKey)?;
+        match certinfo::key_kind(info.spki)? {
+            KeyKind::Rsa(_) => {
+                let mut enc =
+                    openssl::encrypt::Encrypter::new(&public).map_err(crypto("RSA-OAEP"))?;
+                enc.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP)
+                    .map_err(crypto("RSA-OAEP"))?;
+                enc.set_rsa_oaep_md(openssl::hash::MessageDigest::sha256())
+                    .map_err(crypto("RSA-OAEP"))?;
+                enc.set_rsa_mgf1_md(openssl::hash::MessageDigest::sha256())
+                    .map_err(crypto("RSA-OAEP"))?;
+                let mut out = vec![
+                    0u8;
+                    enc.encrypt_len(cek.as_bytes())
+                        .map_err(crypto("RSA-OAEP"))?
+                ];
+                let n = enc
+                    .encrypt(cek.as_bytes(), &mut out)
+                    .map_err(crypto("RSA-OAEP"))?;
+                out.truncate(n);
+                infos.push(der::seq(&[
+                    &der::uint(0),
+                    &info.issuer_and_serial(),
+                    &oaep_alg(),
+                    &der::octets(&out),
+                ]));
+            }
+            KeyKind::EcP256(_) => {
+                any_ec = true;
+                let group = p256_group()?;
+                let eph = openssl::ec::EcKey::generate(&group).map_err(crypto("P-256 keygen"))?;
+                let mut bn = openssl::bn::BigNumContext::new().map_err(crypto("P-256"))?;
+                let point = eph
+                    .public_key()
+                    .to_bytes(
+                        &group,
+                        openssl::ec::PointConversionForm::UNCOMPRESSED,
+                        &mut bn,
+                    )
+                    .map_err(crypto("P-256"))?;
+                let eph = PKey::from_ec_key(eph).map_err(crypto("P-256"))?;
+                let z = ecdh(&eph, &public)?;
+                let kek = x963_kek(&z);
+                let wrapped = aes_wrap(&kek, cek.as_bytes())?;
+                let originator = der::tlv(
+                    der::context(0),
+                    &der::cons(
+                        der::context(1),
+                        &[
+                            &der::seq(&[&der::oid(oid::EC_PUBLIC_KEY)]),
+                            &der::bit_string(&point),
+                        ],
+                    ),
+                );
+                let rek = der::seq(&[&info.issuer_and_serial(), &der::octets(&wrapped)]);
+                infos.push(der::cons(
+                    der::context(1),
+                    &[&der::uint(3), &originator, &ecdh_alg(), &der::seq(&[&rek])],
+                ));
+            }
+        }
+    }
+    let mut iv = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut iv)
+        .map_err(|_| Error::Crypto { op: "random" })?;
+    let encrypted = openssl::symm::encrypt(
+        openssl::symm::Cipher::aes_256_cbc(),
+        cek.as_bytes(),
+        Some(&iv),
+        content_key.as_bytes(),
+    )
+    .map_err(crypto("AES-256-CBC"))?;
+    let eci = der::seq(&[
+        &der::oid(oid::DATA),
+        &der::seq(&[&der::oid(oid::AES256_CBC), &der::octets(&iv)]),
+        &der::tlv(der::context_primitive(0), &encrypted),
+    ]);
+    let enveloped = der::seq(&[
+        &der::uint(if any_ec { 2 } else { 0 }),
+        &der::set_of(infos),
+        &eci,
+    ]);
+    Ok(der::seq(&[
+        &der::oid(oid::ENVELOPED_DATA),
+        &der::tlv(der::context(0), &enveloped),
+    ]))
+}
+
+fn aes_wrap(kek: &[u8; 32], key: &[u8; 32]) -> Result<Vec<u8>, Error> {
+    let k = openssl::aes::AesKey::new_encrypt(kek).map_err(|_| Error::Crypto { op: "AES-KW" })?;
+    let mut out = vec![0u8; 40];
+    openssl::aes::wrap_key(&k, None, &mut out, key).map_err(|_| Error::Crypto { op: "AES-KW" })?;
+    Ok(out)
+}
+
+fn aes_unwrap(kek: &[u8; 32], wrapped: &[u8]) -> Result<SecretKey, Error> {
+    if wrapped.len() != 40 {
+        return Err(Error::KeyUnwrapFailed);
+    }
+    let k = openssl::aes::AesKey::new_decrypt(kek).map_err(|_| Error::KeyUnwrapFailed)?;
+    let mut out = Zeroizing::new([0u8; 32]);
+    openssl::aes::unwrap_key(&k, None, out.as_mut(), wrapped)
+        .map_err(|_| Error::KeyUnwrapFailed)?;
+    Ok(SecretKey(out))
+}
+
+/// Finds this recipient's entry and unwraps the content key.
+///
+/// 1. Budget on the envelope size and the number of RecipientInfos.
+/// 2. Strict DER; only the two recipient types and algorithms written by [`seal`] are read
+///    (no algorithm downgrade: OAEP must be SHA-256/MGF1-SHA-256, ECDH the SHA-256 KDF with
+///    AES-256 wrap).
+/// 3. The entry is found by issuer and serial of the recipient's certificate; none is
+///    [`Error::NoRecipientInfo`].
+/// 4. Unwrapping the CEK and decrypting the content fail alike as [`Error::KeyUnwrapFailed`]
+///    (one error for every failure: no padding oracle to tell apart, RFC 3218).
+pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Error> {
+    // Step 1.
+    if envelope.len() > MAX_KEY_ENVELOPE_LEN {
+        return Err(Error::TooLarge {
+            what: WHAT,
+            len: envelope.len() as u64,
+            max: MAX_KEY_ENVELOPE_LEN as u64,
+        });
+    }
+    // Step 2.
+    let mut outer = Reader::new(envelope, WHAT);
+    let mut ci = outer.sequence()?;
+    outer.finish()?;
+    if ci.oid()? != oid::ENVELOPED_DATA {
+        return Err(Error::Malformed { what: WHAT });
+    }
+    let mut explicit = ci.nested(der::context(0))?;
+    ci.finish()?;
+    let mut ed = explicit.sequence()?;
+    explicit.finish()?;
+    let version = ed.u64()?;
+    if version != 0 && version != 2 {
+        return Err(Error::Malformed { what: WHAT });
+    }
+    let mut infos = ed.nested(der::SET)?;
+    let mut eci = ed.sequence()?;
+    ed.finish()?;
+    if eci.oid()? != oid::DATA {
+        return Err(Error::Malformed { what: WHAT });
+    }
+    let mut alg = eci.sequence()?;
+    if alg.oid()? != oid::AES256_CBC {
+        return Err(Error::Malformed { what: WHAT });
+    }
+    let iv: [u8; 16] = alg.octets()?;
+    alg.finish()?;
+    let encrypted = eci.expect(der::context_primitive(0))?.value;
+    eci.finish()?;
+
+    // Step 3.
+    let mut count = 0;
+    let mut cek = None;
+    while !infos.is_empty() {
+        count += 1;
+        if count > MAX_RECIPIENTS {
+            return Err(Error::TooManyRecipients {
+                found: count,
+                max: MAX_RECIPIENTS,
+            });
+        }
+        let info = infos.any()?;
+        let mut r = Reader::new(info.value, WHAT);
+        match info.tag {
+            der::SEQUENCE => {
+                if r.u64()? != 0 {
+                    return Err(Error::Malformed { what: WHAT });
+                }
+                let rid = r.expect(der::SEQUENCE)?.raw;
+                let alg = r.expect(der::SEQUENCE)?.raw;
+                let encrypted_key = r.octet_string()?;
+                r.finish()?;
+                if alg != oaep_alg().as_slice() {
+                    return Err(Error::Malformed { what: WHAT });
+                }
+                if rid == me.issuer_and_serial.as_slice() && cek.is_none() {
+                    cek = Some(oaep_decrypt(&me.pkey, encrypted_key)?);
+                }
+            }
+            t if t == der::context(1) => {
+                if r.u64()? != 3 {
+                    return Err(Error::Malformed { what: WHAT });
+                }
+                let mut orig = r.nested(der::context(0))?;
+                let mut key = orig.nested(der::context(1))?;
+                orig.finish()?;
+                let mut key_alg = key.sequence()?;
+                if key_alg.oid()? != oid::EC_PUBLIC_KEY {
+                    return Err(Error::Malformed { what: WHAT });
+                }
+                // Parameters absent, NULL or the P-256 OID (RFC 5753 §7.1.2).
+                if !key_alg.is_empty() {
+                    let p = key_alg.any()?;
+                    if !(p.tag == der::NULL && p.value.is_empty()
+                        || p.tag == der::OID && p.value == oid::P256)
+                    {
+                        return Err(Error::Malformed { what: WHAT });
+                    }
+                }
+                key_alg.finish()?;
+                let point = key.bit_string()?;
+                key.finish()?;
+                if r.peek_tag() == Some(der::context(1)) {
+                    // A ukm would enter the KDF; Axis never writes one.
+                    return Err(Error::Malformed { what: WHAT });
+                }
+                let alg = r.expect(der::SEQUENCE)?.raw;
+                if alg != ecdh_alg().as_slice() {
+                    return Err(Error::Malformed { what: WHAT });
+                }
+                let mut reks = r.sequence()?;
+                r.finish()?;
+                while !reks.is_empty() {
+                    let mut rek = reks.sequence()?;
+                    let rid = rek.expect(der::SEQUENCE)?.raw;
+                    let wrapped = rek.octet_string()?;
+                    rek.finish()?;
+                    if rid == me.issuer_and_serial.as_slice() && cek.is_none() {
+                        cek = Some(ecdh_unwrap(&me.pkey, point, wrapped)?);
+                    }
+                }
+            }
+            _ => return Err(Error::Malformed { what: WHAT }),
+        }
+    }
+    let cek = cek.ok_or(Error::NoRecipientInfo)?;
+
+    // Step 4.
+    let content = Zeroizing::new(
+        openssl::symm::decrypt(
+            openssl::symm::Cipher::aes_256_cbc(),
+            cek.as_bytes(),
+            Some(&iv),
+            encrypted,
+        )
+        .map_err(|_| Error::KeyUnwrapFailed)?,
+    );
+    SecretKey::from_slice(&content)
+}
+
+fn oaep_decrypt(key: &PKey<Private>, encrypted: &[u8]) -> Result<SecretKey, Error> {
+    let fail = |_| Error::KeyUnwrapFailed;
+    if key.rsa().is_err() {
+        return Err(Error::KeyUnwrapFailed);
+    }
+    let mut dec = openssl::encrypt::Decrypter::new(key).map_err(fail)?;
+    dec.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP)
+        .map_err(fail)?;
+    dec.set_rsa_oaep_md(openssl::hash::MessageDigest::sha256())
+        .map_err(fail)?;
+    dec.set_rsa_mgf1_md(openssl::hash::MessageDigest::sha256())
+        .map_err(fail)?;
+    let mut out = Zeroizing::new(vec![0u8; dec.decrypt_len(encrypted).map_err(fail)?]);
+    let n = dec.decrypt(encrypted, &mut out).map_err(fail)?;
+    SecretKey::from_slice(&out[..n])
+}
+
+fn ecdh_unwrap(key: &PKey<Private>, point: &[u8], wrapped: &[u8]) -> Result<SecretKey, Error> {
+    let fail = |_| Error::KeyUnwrapFailed;
+    if key.ec_key().is_err() {
+        return Err(Error::KeyUnwrapFailed);
+    }
+    let group = p256_group()?;
+    let mut bn = openssl::bn::BigNumContext::new().map_err(crypto("P-256"))?;
+    // Decoding checks the point is on the curve; check_key refuses the point at infinity.
+    let point = openssl::ec::EcPoint::from_bytes(&group, point, &mut bn).map_err(fail)?;
+    let peer = openssl::ec::EcKey::from_public_key(&group, &point).map_err(fail)?;
+    peer.check_key().map_err(fail)?;
+    let peer = PKey::from_ec_key(peer).map_err(fail)?;
+    let z = ecdh(key, &peer).map_err(|_| Error::KeyUnwrapFailed)?;
+    aes_unwrap(&x963_kek(&z), wrapped)
+}
+
+/// SHA-256 commitment to a content key, carried in the signed routing header: every recipient
+/// must unwrap the same key (AES-GCM alone is not key-committing).
+pub(crate) fn key_commitment(key: &SecretKey) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"axis-signer v1 content-key commitment\0");
+    ctx.update(key.as_bytes());
+    crate::manifest::sha256_finish(ctx)
+}
+
+/// SHA-256 of an envelope (what the header carries).
+pub(crate) fn digest(envelope: &[u8]) -> [u8; 32] {
+    sha256(envelope)
+}

@@ -1,0 +1,491 @@
+//! The crate's one error type.
+
+use axis_pki::{AgencyId, AgencyIdError, Profile, RevocationReason, Serial};
+use time::OffsetDateTime;
+
+use crate::receipt::StatusCode;
+use crate::signature::SignatureRole;
+
+/// Which digest a receipt disagrees on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DigestKind {
+    /// SHA-256 of the manifest bytes.
+    Manifest,
+    /// SHA-256 of the ciphertext stream.
+    Ciphertext,
+}
+
+/// Everything that can go wrong in the signer. Variants carry the context a person or a program
+/// needs to act (which part, which chunk, which signature, which agency); none carries key
+/// material or document content.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ----- encoding and parsing (untrusted bytes) -----
+    /// Bytes are not the strict DER encoding of the named structure.
+    #[error("malformed {what}")]
+    Malformed {
+        /// The structure being read.
+        what: &'static str,
+    },
+    /// A structure of another kind (a receipt where a manifest was expected, …).
+    #[error("not a {expected}: the format identifier differs")]
+    WrongFormat {
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// A format version this code does not read.
+    #[error("{what} version {version} is not supported (this code reads version 1)")]
+    UnsupportedVersion {
+        /// The structure.
+        what: &'static str,
+        /// The version found.
+        version: u64,
+    },
+    /// An input is larger than its budget.
+    #[error("{what} is {len} bytes; the limit is {max}")]
+    TooLarge {
+        /// What was measured.
+        what: &'static str,
+        /// Its size.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A text field is longer than the edXML limit.
+    #[error("{field} is {len} characters; the limit is {max}")]
+    FieldTooLong {
+        /// Which field.
+        field: &'static str,
+        /// Its length in characters.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A required text field is empty.
+    #[error("{field} is required")]
+    FieldEmpty {
+        /// Which field.
+        field: &'static str,
+    },
+    /// A text field holds characters or a shape it may not have.
+    #[error("{field} is not valid: {reason}")]
+    FieldInvalid {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A list is longer than its budget.
+    #[error("{what}: {found} entries; the limit is {max}")]
+    TooMany {
+        /// Which list.
+        what: &'static str,
+        /// How many there were.
+        found: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// More recipient agencies than a document may have.
+    #[error("{found} recipients; the limit is {max}")]
+    TooManyRecipients {
+        /// How many there were.
+        found: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A document has no recipient.
+    #[error("a document needs at least one recipient agency")]
+    NoRecipients,
+    /// The same agency is listed twice as a recipient.
+    #[error("recipient {agency} is listed twice")]
+    DuplicateRecipient {
+        /// The agency.
+        agency: AgencyId,
+    },
+    /// An agency identifier in a field is malformed.
+    #[error("{field}: {source}")]
+    AgencyId {
+        /// Which field.
+        field: &'static str,
+        /// Why.
+        source: AgencyIdError,
+    },
+    /// A DocumentId is not `<OrganId>,<yyyy/MM/dd>,<CodeNumber>/<CodeNotation>`.
+    #[error("malformed DocumentId: {reason}")]
+    DocumentIdMalformed {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A date is not `yyyy/MM/dd` or not a calendar date.
+    #[error("{field} is not a yyyy/MM/dd date")]
+    DateMalformed {
+        /// Which field.
+        field: &'static str,
+    },
+    /// Priority outside 0–4.
+    #[error("priority {value} is outside 0–4")]
+    PriorityOutOfRange {
+        /// The value.
+        value: u64,
+    },
+    /// Business type outside 0–3.
+    #[error("business type {value} is not 0 (new), 1 (recall), 2 (update) or 3 (replace)")]
+    BusinessTypeUnknown {
+        /// The value.
+        value: u64,
+    },
+    /// A status code edXML does not define.
+    #[error("status code {value:02} is not one of 01–06, 13, 15, 16")]
+    StatusCodeUnknown {
+        /// The value.
+        value: u64,
+    },
+    /// A time cannot be written (outside years 0–9999).
+    #[error("time is outside the years 0–9999")]
+    TimeOutOfRange,
+    /// A chunk size outside the allowed range.
+    #[error("chunk size {size} is outside {min}–{max} bytes")]
+    ChunkSizeOutOfRange {
+        /// The size.
+        size: u64,
+        /// Smallest allowed.
+        min: u32,
+        /// Largest allowed.
+        max: u32,
+    },
+
+    // ----- keys and certificates given by the caller -----
+    /// A private key does not belong to the certificate it is used with.
+    #[error("the {role} key does not match its certificate")]
+    KeyMismatch {
+        /// Which key.
+        role: SignatureRole,
+    },
+    /// A decryption key does not match the encryption certificate.
+    #[error("the decryption key does not match the encryption certificate")]
+    DecryptionKeyMismatch,
+    /// A key or certificate is not well-formed or not of a type Axis uses.
+    #[error("unsupported or malformed key: Axis uses RSA 2048–4096 and ECDSA/ECDH P-256")]
+    UnsupportedKey,
+    /// A certificate verified for one profile was given where another is needed.
+    #[error("a {found} certificate was given where a {expected} certificate is needed")]
+    WrongCertificateProfile {
+        /// Needed.
+        expected: Profile,
+        /// Given.
+        found: Profile,
+    },
+    /// A certificate of an agency profile carries no agency id.
+    #[error("the {profile} certificate carries no agency id")]
+    CertificateWithoutAgency {
+        /// Its profile.
+        profile: Profile,
+    },
+    /// The system random generator or a cryptographic library failed unexpectedly.
+    #[error("cryptographic operation failed: {op}")]
+    Crypto {
+        /// The operation.
+        op: &'static str,
+    },
+
+    // ----- CMS signatures -----
+    /// The CMS signature carries its content; Axis signatures are detached.
+    #[error("the {role} signature is not detached")]
+    NotDetached {
+        /// Which signature.
+        role: SignatureRole,
+    },
+    /// An algorithm other than SHA-256 with RSA PKCS#1 v1.5 or ECDSA P-256.
+    #[error("the {role} signature uses an unsupported {what}")]
+    UnsupportedAlgorithm {
+        /// Which signature.
+        role: SignatureRole,
+        /// Which algorithm slot.
+        what: &'static str,
+    },
+    /// A required signed attribute is absent or repeated (RFC 5652 §11, CAdES-BES).
+    #[error("the {role} signature lacks a single {attribute} signed attribute")]
+    SignedAttributeMissing {
+        /// Which signature.
+        role: SignatureRole,
+        /// The attribute.
+        attribute: &'static str,
+    },
+    /// A signed attribute Axis does not write.
+    #[error("the {role} signature carries an unexpected signed attribute")]
+    SignedAttributeUnexpected {
+        /// Which signature.
+        role: SignatureRole,
+    },
+    /// The signature covers other bytes than those presented (messageDigest differs).
+    #[error("the {role} signature was made over different content")]
+    ContentDigestMismatch {
+        /// Which signature.
+        role: SignatureRole,
+    },
+    /// The signing-certificate-v2 attribute names another certificate than the signer's.
+    #[error("the {role} signature's signing-certificate-v2 does not match the signer certificate")]
+    SigningCertificateMismatch {
+        /// Which signature.
+        role: SignatureRole,
+    },
+    /// The signer's certificate is not in the signature.
+    #[error("the {role} signature does not carry its signer's certificate")]
+    SignerCertificateMissing {
+        /// Which signature.
+        role: SignatureRole,
+    },
+    /// The signature value does not verify with the signer's public key.
+    #[error("the {role} signature value is invalid")]
+    BadSignature {
+        /// Which signature.
+        role: SignatureRole,
+    },
+    /// The signer's certificate is revoked.
+    #[error("the {role} certificate {serial} was revoked at {revoked_at} ({reason:?})")]
+    SignerRevoked {
+        /// Which signature.
+        role: SignatureRole,
+        /// Serial of the revoked certificate.
+        serial: Serial,
+        /// When.
+        revoked_at: OffsetDateTime,
+        /// Why.
+        reason: RevocationReason,
+    },
+    /// The signer's certificate failed chain verification (chain, time, profile, CRL).
+    #[error("the {role} certificate is not trusted: {source}")]
+    SignerCertificateRejected {
+        /// Which signature.
+        role: SignatureRole,
+        /// What the PKI said.
+        source: axis_pki::Error,
+    },
+    /// The certificate names another agency than the one the document or header names.
+    #[error("the {role} certificate belongs to {found}, not {expected}")]
+    SignerAgencyMismatch {
+        /// Which signature.
+        role: SignatureRole,
+        /// The agency the document names.
+        expected: AgencyId,
+        /// The agency in the certificate.
+        found: AgencyId,
+    },
+    /// The signing time is later than the verification time.
+    #[error("the {role} signature claims to be made at {signing_time}, after {at}")]
+    SigningTimeInFuture {
+        /// Which signature.
+        role: SignatureRole,
+        /// Claimed signing time.
+        signing_time: OffsetDateTime,
+        /// Verification time.
+        at: OffsetDateTime,
+    },
+    /// The signing time is outside the signer certificate's validity.
+    #[error("the {role} signature time {signing_time} is outside its certificate's validity")]
+    SigningTimeOutsideValidity {
+        /// Which signature.
+        role: SignatureRole,
+        /// Claimed signing time.
+        signing_time: OffsetDateTime,
+    },
+    /// A document without the personal signature of the person with authority.
+    #[error("the document has no personal signature")]
+    PersonalSignatureMissing,
+    /// A document without the agency seal.
+    #[error("the document has no agency seal signature")]
+    SealSignatureMissing,
+    /// The seal is dated before the personal signature it follows.
+    #[error("the agency seal ({seal}) is dated before the personal signature ({personal})")]
+    SealBeforePersonalSignature {
+        /// Personal signing time.
+        personal: OffsetDateTime,
+        /// Seal signing time.
+        seal: OffsetDateTime,
+    },
+
+    // ----- key envelope (CMS EnvelopedData) -----
+    /// This agency is not among the header's recipients.
+    #[error("agency {agency} is not a recipient of this document")]
+    NotARecipient {
+        /// The agency that tried to open it.
+        agency: AgencyId,
+    },
+    /// The envelope has no RecipientInfo for this encryption certificate.
+    #[error("the key envelope has no entry for this encryption certificate (key rotated?)")]
+    NoRecipientInfo,
+    /// The content key could not be unwrapped (OAEP decoding or AES key-wrap integrity).
+    #[error("the content key could not be unwrapped for this recipient")]
+    KeyUnwrapFailed,
+    /// The key envelope is not the one the signed header names.
+    #[error("the key envelope does not match the digest in the signed routing header")]
+    KeyEnvelopeDigestMismatch,
+    /// The unwrapped content key is not the one the signed header commits to.
+    #[error("the unwrapped content key does not match the header's key commitment")]
+    KeyCommitmentMismatch,
+
+    // ----- chunked encryption -----
+    /// A chunk failed authentication: flipped bits, or a frame rewritten to look right.
+    #[error("chunk {index} of part {part} failed authentication")]
+    ChunkAuthFailed {
+        /// Part number (0 manifest, 1 personal signature, 2 seal, 3+ attachments).
+        part: u32,
+        /// Chunk number within the part.
+        index: u32,
+    },
+    /// A chunk carries the stream tag of another document.
+    #[error("chunk {index} of part {part} belongs to another document")]
+    ChunkFromOtherDocument {
+        /// Part number.
+        part: u32,
+        /// Chunk number.
+        index: u32,
+    },
+    /// A chunk arrives out of order within its part.
+    #[error("part {part}: expected chunk {expected}, found chunk {found}")]
+    ChunkOutOfOrder {
+        /// Part number.
+        part: u32,
+        /// Expected chunk number.
+        expected: u32,
+        /// Found chunk number.
+        found: u32,
+    },
+    /// A chunk of another part arrives (a part was cut short or parts were reordered).
+    #[error("expected a chunk of part {expected}, found part {found}")]
+    PartOutOfOrder {
+        /// Expected part.
+        expected: u32,
+        /// Found part.
+        found: u32,
+    },
+    /// A frame whose length or flags do not fit the chunking rules.
+    #[error("chunk {index} of part {part} has an invalid frame ({reason})")]
+    FrameInvalid {
+        /// Part number.
+        part: u32,
+        /// Chunk number.
+        index: u32,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The stream ended before the last chunk of every part.
+    #[error("the ciphertext ends in part {part} after {chunks} chunks: truncated")]
+    Truncated {
+        /// The unfinished part.
+        part: u32,
+        /// Chunks of it received.
+        chunks: u32,
+    },
+    /// Frames after the last part.
+    #[error("data after the last chunk of the document")]
+    TrailingData,
+    /// An attachment's size differs from the manifest.
+    #[error("attachment {index} is {found} bytes; the manifest says {expected}")]
+    AttachmentSizeMismatch {
+        /// Attachment number.
+        index: usize,
+        /// From the manifest.
+        expected: u64,
+        /// Found (at least).
+        found: u64,
+    },
+    /// An attachment's SHA-256 differs from the manifest.
+    #[error("attachment {index} does not match its SHA-256 in the manifest")]
+    AttachmentDigestMismatch {
+        /// Attachment number.
+        index: usize,
+    },
+    /// The ciphertext length differs from the signed header.
+    #[error("the ciphertext is {found} bytes; the header says {expected}")]
+    CiphertextLengthMismatch {
+        /// From the header.
+        expected: u64,
+        /// Found.
+        found: u64,
+    },
+    /// The ciphertext digest differs from the signed header.
+    #[error("the ciphertext does not match the SHA-256 in the signed routing header")]
+    CiphertextDigestMismatch,
+    /// Calls in an order the sealer or opener does not allow.
+    #[error("misuse: {reason}")]
+    Misuse {
+        /// What went wrong.
+        reason: &'static str,
+    },
+
+    // ----- routing header vs manifest -----
+    /// The signed routing header and the signed manifest disagree.
+    #[error("the routing header and the manifest disagree on {field}")]
+    HeaderManifestMismatch {
+        /// Which field.
+        field: &'static str,
+    },
+
+    // ----- receipts -----
+    /// A receipt is about another message or document.
+    #[error("the receipt is about another {field}")]
+    ReceiptSubjectMismatch {
+        /// Which field differs.
+        field: &'static str,
+    },
+    /// A receipt commits to another digest than the document's.
+    #[error("the receipt's {kind:?} digest differs from the document's")]
+    ReceiptDigestMismatch {
+        /// Which digest.
+        kind: DigestKind,
+    },
+    /// A receipt does not commit to the previous receipt of the chain.
+    #[error("receipt {position} does not commit to the previous receipt of the chain")]
+    ReceiptChainBroken {
+        /// Position in the chain (0 first).
+        position: usize,
+    },
+    /// A status that may not follow the previous one.
+    #[error("status {to} may not follow {}", from.map_or("nothing".to_owned(), |f| f.to_string()))]
+    StatusTransitionNotAllowed {
+        /// Previous status (`None`: the chain is empty).
+        from: Option<StatusCode>,
+        /// The status that came.
+        to: StatusCode,
+    },
+    /// A status sent by the wrong party (13 by the sender, the rest by the recipient).
+    #[error("status {status} must be sent by {expected}, not {found}")]
+    StatusFromWrongParty {
+        /// The status.
+        status: StatusCode,
+        /// Who must send it.
+        expected: AgencyId,
+        /// Who did.
+        found: AgencyId,
+    },
+    /// A receipt dated before the one it follows.
+    #[error("receipt {position} is dated before the previous receipt")]
+    ReceiptTimeBeforePrevious {
+        /// Position in the chain.
+        position: usize,
+    },
+}
+
+impl Error {
+    /// Maps a PKI error on a signer certificate, lifting revocation of the signer itself to its
+    /// own variant.
+    pub(crate) fn from_pki(role: SignatureRole, e: axis_pki::Error) -> Self {
+        match e {
+            axis_pki::Error::Revoked {
+                depth: 0,
+                serial,
+                revoked_at,
+                reason,
+            } => Error::SignerRevoked {
+                role,
+                serial,
+                revoked_at,
+                reason,
+            },
+            source => Error::SignerCertificateRejected { role, source },
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! The routing header: the outer layer the axis reads, signed by the sender's agency seal (the
+//! submission signature), so the axis checks origin, sizes and the ciphertext digest without
+//! decrypting anything.
+//!
+//! ```text
+//! RoutingHeader ::= SEQUENCE {
+//!   format            OBJECT IDENTIFIER,          -- <AXIS_OID_ARC>.2.2
+//!   version           INTEGER (1),
+//!   binding           SEQUENCE {
+//!     messageId         OCTET STRING (SIZE (16)), -- UUID, the idempotency key
+//!     sender            UTF8String,               -- agency id
+//!     recipients        SEQUENCE SIZE (1..MAX_RECIPIENTS) OF UTF8String,
+//!     priority          INTEGER (0..4),
+//!     chunkSize         INTEGER,
+//!     keyCommitment     OCTET STRING (SIZE (32)), -- SHA-256("…commitment\0" ‖ content key)
+//!     keyEnvelopeDigest OCTET STRING (SIZE (32)), -- SHA-256 of the CMS EnvelopedData
+//!     keyEnvelopeLength INTEGER },
+//!   ciphertextLength  INTEGER,                    -- bytes of the frame stream
+//!   ciphertextDigest  OCTET STRING (SIZE (32)) }  -- SHA-256 of the frame stream
+//! ```
+//!
+//! Every chunk's AEAD associated data is the *binding digest*: SHA-256 of the header's content
+//! octets up to and including `binding` (format, version, binding). It is known before
+//! encryption starts, so chunks are bound to this message, its sender, recipients and key,
+//! while the ciphertext length and digest, known only at the end, are covered by the signature.
+
+use std::fmt;
+
+use axis_pki::{AgencyId, TrustStore};
+use ring::rand::{SecureRandom, SystemRandom};
+use time::OffsetDateTime;
+
+use crate::der::{self, Reader};
+use crate::error::Error;
+use crate::manifest::{MAX_RECIPIENTS, Priority, sha256};
+use crate::oid::Format;
+use crate::signature::{self, SignatureReport, SignatureRole, Signer};
+
+/// Largest routing header accepted.
+pub const MAX_HEADER_LEN: usize = 64 * 1024;
+/// Smallest chunk size a header may name.
+pub const MIN_CHUNK_SIZE: u32 = 1024;
+/// Largest chunk size a header may name: the bound on a reader's buffer.
+pub const MAX_CHUNK_SIZE: u32 = 1024 * 1024;
+/// The chunk size [`crate::Sealer`] uses unless told otherwise.
+pub const DEFAULT_CHUNK_SIZE: u32 = 64 * 1024;
+/// Largest ciphertext a header may announce (the largest document plus framing overhead).
+pub const MAX_CIPHERTEXT_LEN: u64 = 5 * 1024 * 1024 * 1024;
+
+const WHAT: &str = "routing header";
+
+/// A message id: a UUID the sender picks, the idempotency key of a submission.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(uuid::Uuid);
+
+impl MessageId {
+    /// A fresh random (version 4) UUID from the system random generator.
+    pub fn random() -> Result<Self, Error> {
+        let mut b = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut b)
+            .map_err(|_| Error::Crypto { op: "random" })?;
+        Ok(MessageId(uuid::Builder::from_random_bytes(b).into_uuid()))
+    }
+
+    /// From a UUID.
+    pub fn from_uuid(id: uuid::Uuid) -> Self {
+        MessageId(id)
+    }
+
+    /// Parses the hyphenated text form.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        if s.len() > 64 {
+            return Err(Error::Malformed { what: "message id" });
+        }
+        uuid::Uuid::try_parse(s)
+            .map(MessageId)
+            .map_err(|_| Error::Malformed { what: "message id" })
+    }
+
+    /// The UUID.
+    pub fn as_uuid(&self) -> &uuid::Uuid {
+        &self.0
+    }
+
+    /// The 16 octets.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MessageId({self})")
+    }
+}
+
+/// The fields of a routing header. Read them from [`HeaderBytes::header`]; the sealer writes
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutingHeader {
+    /// Idempotency key.
+    pub message_id: MessageId,
+    /// The sending agency.
+    pub sender: AgencyId,
+    /// The recipient agencies (distinct).
+    pub recipients: Vec<AgencyId>,
+    /// Urgency (same as the manifest's).
+    pub priority: Priority,
+    /// Plaintext bytes per chunk (all but the last chunk of each part).
+    pub chunk_size: u32,
+    /// Commitment to the content key.
+    pub key_commitment: [u8; 32],
+    /// SHA-256 of the key envelope.
+    pub key_envelope_digest: [u8; 32],
+    /// Size of the key envelope.
+    pub key_envelope_len: u64,
+    /// Size of the ciphertext (frame stream).
+    pub ciphertext_len: u64,
+    /// SHA-256 of the ciphertext (frame stream).
+    pub ciphertext_digest: [u8; 32],
+}
+
+impl RoutingHeader {
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.recipients.is_empty() {
+            return Err(Error::NoRecipients);
+        }
+        if self.recipients.len() > MAX_RECIPIENTS {
+            return Err(Error::TooManyRecipients {
+                found: self.recipients.len(),
+                max: MAX_RECIPIENTS,
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        for r in &self.recipients {
+            if !seen.insert(r) {
+                return Err(Error::DuplicateRecipient { agency: r.clone() });
+            }
+        }
+        check_chunk_size(self.chunk_size)?;
+        if self.ciphertext_len > MAX_CIPHERTEXT_LEN {
+            return Err(Error::TooLarge {
+                what: "ciphertext",
+                len: self.ciphertext_len,
+                max: MAX_CIPHERTEXT_LEN,
+            });
+        }
+        if self.key_envelope_len > crate::envelope::MAX_KEY_ENVELOPE_LEN as u64 {
+            return Err(Error::TooLarge {
+                what: "key envelope",
+                len: self.key_envelope_len,
+                max: crate::envelope::MAX_KEY_ENVELOPE_LEN as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// The prefix (format, version, binding) whose SHA-256 is the chunks' associated data.
+    pub(crate) fn encode_prefix(&self) -> Vec<u8> {
+        let recipients: Vec<u8> = self
+            .recipients
+            .iter()
+            .flat_map(|r| der::utf8(r.as_str()))
+            .collect();
+        let binding = der::seq(&[
+            &der::octets(self.message_id.as_bytes()),
+            &der::utf8(self.sender.as_str()),
+            &der::tlv(der::SEQUENCE, &recipients),
+            &der::uint(u64::from(self.priority.code())),
+            &der::uint(u64::from(self.chunk_size)),
+            &der::octets(&self.key_commitment),
+            &der::octets(&self.key_envelope_digest),
+            &der::uint(self.key_envelope_len),
+        ]);
+        [der::oid(Format::RoutingHeader.oid()), der::uint(1), binding].concat()
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        der::seq(&[
+            &self.encode_prefix(),
+            &der::uint(self.ciphertext_len),
+            &der::octets(&self.ciphertext_digest),
+        ])
+    }
+}
+
+pub(crate) fn check_chunk_size(size: u32) -> Result<(), Error> {
+    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&size) {
+        return Err(Error::ChunkSizeOutOfRange {
+            size: u64::from(size),
+            min: MIN_CHUNK_SIZE,
+            max: MAX_CHUNK_SIZE,
+        });
+    }
+    Ok(())
+}
+
+/// A checked routing header with its exact bytes. Not yet known to come from its sender: that is
+/// [`VerifiedSubmission`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderBytes {
+    bytes: Vec<u8>,
+    header: RoutingHeader,
+    binding_digest: [u8; 32],
+}
+
+impl HeaderBytes {
+    pub(crate) fn from_header(header: RoutingHeader) -> Result<Self, Error> {
+        header.check()?;
+        Ok(HeaderBytes {
+            bytes: header.encode(),
+            binding_digest: sha256(&header.encode_prefix()),
+            header,
+        })
+    }
+
+    /// Parses untrusted bytes.
+    ///
+    /// 1. Size budget ([`MAX_HEADER_LEN`]).
+    /// 2. Strict DER, the routing-header format OID, version 1.
+    /// 3. Recipients: count budget while reading, well-formed and distinct agency ids.
+    /// 4. Chunk size, ciphertext and envelope sizes within their budgets.
+    /// 5. Re-encoding gives the same bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_HEADER_LEN {
+            return Err(Error::TooLarge {
+                what: WHAT,
+                len: bytes.len() as u64,
+                max: MAX_HEADER_LEN as u64,
+            });
+        }
+        let mut outer = Reader::new(bytes, WHAT);
+        let mut r = outer.sequence()?;
+        outer.finish()?;
+        if r.oid()? != Format::RoutingHeader.oid() {
+            return Err(Error::WrongFormat { expected: WHAT });
+        }
+        let version = r.u64()?;
+        if version != 1 {
+            return Err(Error::UnsupportedVersion {
+                what: WHAT,
+                version,
+            });
+        }
+        let mut b = r.sequence()?;
+        let message_id = MessageId(uuid::Uuid::from_bytes(b.octets()?));
+        let sender = agency("sender", b.utf8()?)?;
+        let mut rl = b.sequence()?;
+        let mut recipients = Vec::new();
+        while !rl.is_empty() {
+            if recipients.len() == MAX_RECIPIENTS {
+                return Err(Error::TooManyRecipients {
+                    found: recipients.len() + 1,
+                    max: MAX_RECIPIENTS,
+                });
+            }
+            recipients.push(agency("recipient", rl.utf8()?)?);
+        }
+        let priority = Priority::from_code(b.u64()?)?;
+        let chunk_size = u32::try_from(b.u64()?).map_err(|_| Error::ChunkSizeOutOfRange {
+            size: u64::MAX,
+            min: MIN_CHUNK_SIZE,
+            max: MAX_CHUNK_SIZE,
+        })?;
+        let header = RoutingHeader {
+            message_id,
+            sender,
+            recipients,
+            priority,
+            chunk_size,
+            key_commitment: b.octets()?,
+            key_envelope_digest: b.octets()?,
+            key_envelope_len: b.u64()?,
+            ciphertext_len: r.u64()?,
+            ciphertext_digest: r.octets()?,
+        };
+        b.finish()?;
+        r.finish()?;
+        let parsed = HeaderBytes::from_header(header)?;
+        if parsed.bytes != bytes {
+            return Err(Error::Malformed { what: WHAT });
+        }
+        Ok(parsed)
+    }
+
+    /// The exact bytes the submission signature covers.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The fields.
+    pub fn header(&self) -> &RoutingHeader {
+        &self.header
+    }
+
+    /// The binding digest: SHA-256 of the header up to and including `binding`; every chunk's
+    /// AES-GCM associated data (an auditor holding the content key needs it to decrypt).
+    pub fn binding_digest(&self) -> &[u8; 32] {
+        &self.binding_digest
+    }
+}
+
+fn agency(field: &'static str, s: &str) -> Result<AgencyId, Error> {
+    AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source })
+}
+
+/// A routing header with the sender's submission signature, as the axis receives it.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    header: HeaderBytes,
+    signature: Vec<u8>,
+}
+
+impl Submission {
+    pub(crate) fn sign(
+        header: HeaderBytes,
+        seal: &Signer<'_>,
+        at: OffsetDateTime,
+    ) -> Result<Self, Error> {
+        let signature = signature::sign_detached(header.as_bytes(), seal, at)?;
+        Ok(Submission { header, signature })
+    }
+
+    /// Parses a received header and keeps its signature for [`Submission::verify`].
+    pub fn parse(header: &[u8], signature: Vec<u8>) -> Result<Self, Error> {
+        Ok(Submission {
+            header: HeaderBytes::parse(header)?,
+            signature,
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &HeaderBytes {
+        &self.header
+    }
+
+    /// The submission signature (CMS SignedData, DER, detached over the header bytes).
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// Verifies the submission signature at `at`.
+    ///
+    /// 1. The signature verifies over the exact header bytes with an agency-seal certificate
+    ///    chaining to the store, unrevoked at `at` (see the signature module's steps).
+    /// 2. The certificate's agency is the header's sender: an agency cannot submit in another's
+    ///    name.
+    pub fn verify(
+        &self,
+        store: &TrustStore,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedSubmission, Error> {
+        let role = SignatureRole::Submission;
+        if self.signature.is_empty() {
+            return Err(Error::SealSignatureMissing);
+        }
+        let v =
+            signature::verify_detached(&self.signature, self.header.as_bytes(), role, store, at)?;
+        let sender = &self.header.header.sender;
+        if &v.report.agency != sender {
+            return Err(Error::SignerAgencyMismatch {
+                role,
+                expected: sender.clone(),
+                found: v.report.agency,
+            });
+        }
+        Ok(VerifiedSubmission {
+            submission: self.clone(),
+            report: v.report,
+        })
+    }
+}
+
+/// A submission whose signature verified for its sender. Only [`Submission::verify`] makes one.
+#[derive(Clone, Debug)]
+pub struct VerifiedSubmission {
+    submission: Submission,
+    report: SignatureReport,
+}
+
+impl VerifiedSubmission {
+    /// The header.
+    pub fn header(&self) -> &RoutingHeader {
+        &self.submission.header.header
+    }
+
+    /// The header bytes.
+    pub fn header_bytes(&self) -> &HeaderBytes {
+        &self.submission.header
+    }
+
+    /// The submission (header and signature), to store or forward.
+    pub fn submission(&self) -> &Submission {
+        &self.submission
+    }
+
+    /// Who signed the submission.
+    pub fn report(&self) -> &SignatureReport {
+        &self.report
+    }
+
+    /// Checks a key envelope is the one the header names (the axis does this on submission).
+    pub fn check_key_envelope(&self, envelope: &[u8]) -> Result<(), Error> {
+        let h = self.header();
+        if envelope.len() as u64 != h.key_envelope_len
+            || crate::envelope::digest(envelope) != h.key_envelope_digest
+        {
+            return Err(Error::KeyEnvelopeDigestMismatch);
+        }
+        Ok(())
+    }
+
+    /// Starts checking the ciphertext stream against the header's length and digest (the axis
+    /// does this while the stream arrives, without the key).
+    pub fn ciphertext_check(&self) -> CiphertextCheck {
+        CiphertextCheck {
+            expected_len: self.header().ciphertext_len,
+            expected_digest: self.header().ciphertext_digest,
+            len: 0,
+            ctx: ring::digest::Context::new(&ring::digest::SHA256),
+        }
+    }
+}
+
+/// Streaming check of a ciphertext against its header: length as it goes, digest at the end.
+pub struct CiphertextCheck {
+    expected_len: u64,
+    expected_digest: [u8; 32],
+    len: u64,
+    ctx: ring::digest::Context,
+}
+
+impl CiphertextCheck {
+    /// Adds bytes; fails as soon as the stream is longer than announced.
+    pub fn update(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.len += data.len() as u64;
+        if self.len > self.expected_len {
+            return Err(Error::CiphertextLengthMismatch {
+                expected: self.expected_len,
+                found: self.len,
+            });
+        }
+        self.ctx.update(data);
+        Ok(())
+    }
+
+    /// Checks length and digest.
+    pub fn finish(self) -> Result<(), Error> {
+        if self.len != self.expected_len {
+            return Err(Error::CiphertextLengthMismatch {
+                expected: self.expected_len,
+                found: self.len,
+            });
+        }
+        if crate::manifest::sha256_finish(self.ctx) != self.expected_digest {
+            return Err(Error::CiphertextDigestMismatch);
+        }
+        Ok(())
+    }
+}

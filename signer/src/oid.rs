@@ -1,0 +1,110 @@
+//! Object identifiers (DER content octets) used by the formats; each is checked against its
+//! dotted form in the tests.
+
+use std::sync::OnceLock;
+
+/// id-data, 1.2.840.113549.1.7.1
+pub(crate) const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+/// id-signedData, 1.2.840.113549.1.7.2
+pub(crate) const SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+/// id-envelopedData, 1.2.840.113549.1.7.3
+pub(crate) const ENVELOPED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03];
+/// id-contentType, 1.2.840.113549.1.9.3
+pub(crate) const CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
+/// id-messageDigest, 1.2.840.113549.1.9.4
+pub(crate) const MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
+/// id-signingTime, 1.2.840.113549.1.9.5
+pub(crate) const SIGNING_TIME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
+/// id-aa-signingCertificateV2, 1.2.840.113549.1.9.16.2.47 (RFC 5035)
+pub(crate) const SIGNING_CERTIFICATE_V2: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x2f,
+];
+/// id-sha256, 2.16.840.1.101.3.4.2.1
+pub(crate) const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+/// rsaEncryption, 1.2.840.113549.1.1.1
+pub(crate) const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+/// id-RSAES-OAEP, 1.2.840.113549.1.1.7
+pub(crate) const RSAES_OAEP: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x07];
+/// id-mgf1, 1.2.840.113549.1.1.8
+pub(crate) const MGF1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08];
+/// sha256WithRSAEncryption, 1.2.840.113549.1.1.11
+pub(crate) const SHA256_WITH_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
+/// ecdsa-with-SHA256, 1.2.840.10045.4.3.2
+pub(crate) const ECDSA_WITH_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+/// id-ecPublicKey, 1.2.840.10045.2.1
+pub(crate) const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+/// prime256v1 (P-256), 1.2.840.10045.3.1.7
+pub(crate) const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// dhSinglePass-stdDH-sha256kdf-scheme, 1.3.132.1.11.1 (RFC 5753)
+pub(crate) const ECDH_STD_SHA256_KDF: &[u8] = &[0x2b, 0x81, 0x04, 0x01, 0x0b, 0x01];
+/// id-aes256-wrap, 2.16.840.1.101.3.4.1.45 (RFC 3565)
+pub(crate) const AES256_WRAP: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2d];
+/// id-aes256-CBC, 2.16.840.1.101.3.4.1.42
+pub(crate) const AES256_CBC: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a];
+
+/// The Axis format OIDs, under the PKI's arc: `<AXIS_OID_ARC>.2.<n>`. The first element of every
+/// structure the seal key signs is one of these, so a manifest can never be read as a routing
+/// header or a receipt (all three are signed by the same agency seal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Manifest = 1,
+    RoutingHeader = 2,
+    Receipt = 3,
+}
+
+impl Format {
+    pub(crate) fn dotted(self) -> String {
+        format!("{}.2.{}", axis_pki::AXIS_OID_ARC, self as u8)
+    }
+
+    /// DER content octets of the format's OID.
+    pub(crate) fn oid(self) -> &'static [u8] {
+        static CACHE: OnceLock<[Vec<u8>; 3]> = OnceLock::new();
+        let all = CACHE.get_or_init(|| {
+            [Format::Manifest, Format::RoutingHeader, Format::Receipt]
+                .map(|f| crate::der::oid_content(&f.dotted()).unwrap_or_default())
+        });
+        &all[self as usize - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::der::oid_content;
+
+    #[test]
+    fn constants_match_their_dotted_form() {
+        for (c, dotted) in [
+            (DATA, "1.2.840.113549.1.7.1"),
+            (SIGNED_DATA, "1.2.840.113549.1.7.2"),
+            (ENVELOPED_DATA, "1.2.840.113549.1.7.3"),
+            (CONTENT_TYPE, "1.2.840.113549.1.9.3"),
+            (MESSAGE_DIGEST, "1.2.840.113549.1.9.4"),
+            (SIGNING_TIME, "1.2.840.113549.1.9.5"),
+            (SIGNING_CERTIFICATE_V2, "1.2.840.113549.1.9.16.2.47"),
+            (SHA256, "2.16.840.1.101.3.4.2.1"),
+            (RSA_ENCRYPTION, "1.2.840.113549.1.1.1"),
+            (RSAES_OAEP, "1.2.840.113549.1.1.7"),
+            (MGF1, "1.2.840.113549.1.1.8"),
+            (SHA256_WITH_RSA, "1.2.840.113549.1.1.11"),
+            (ECDSA_WITH_SHA256, "1.2.840.10045.4.3.2"),
+            (EC_PUBLIC_KEY, "1.2.840.10045.2.1"),
+            (P256, "1.2.840.10045.3.1.7"),
+            (ECDH_STD_SHA256_KDF, "1.3.132.1.11.1"),
+            (AES256_WRAP, "2.16.840.1.101.3.4.1.45"),
+            (AES256_CBC, "2.16.840.1.101.3.4.1.42"),
+        ] {
+            assert_eq!(oid_content(dotted).unwrap(), c, "{dotted}");
+        }
+    }
+
+    #[test]
+    fn format_oids_are_distinct_and_under_the_axis_arc() {
+        let m = Format::Manifest.oid();
+        let h = Format::RoutingHeader.oid();
+        let r = Format::Receipt.oid();
+        assert!(!m.is_empty() && m != h && h != r && m != r);
+        assert!(Format::Receipt.dotted().starts_with(axis_pki::AXIS_OID_ARC));
+    }
+}

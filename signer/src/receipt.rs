@@ -1,0 +1,677 @@
+//! Receipts and statuses: a signed statement by an agency seal about one document, for one
+//! recipient, chained to the previous statement of the same chain.
+//!
+//! ```text
+//! Receipt ::= SEQUENCE {
+//!   format            OBJECT IDENTIFIER,            -- <AXIS_OID_ARC>.2.3
+//!   version           INTEGER (1),
+//!   messageId         OCTET STRING (SIZE (16)),
+//!   documentId        UTF8String,                   -- edXML DocumentId
+//!   from              UTF8String,                   -- agency stating the status
+//!   to                UTF8String,                   -- the other party (edXML ResponseFor/OrganId)
+//!   status            INTEGER,                      -- 1–6, 13, 15, 16
+//!   manifestDigest    OCTET STRING (SIZE (32)),
+//!   ciphertextDigest  OCTET STRING (SIZE (32)),
+//!   time              GeneralizedTime,
+//!   previous          OCTET STRING (SIZE (0 | 32)), -- SHA-256 of the previous receipt's bytes
+//!   reason            UTF8String }                  -- edXML Description; may be empty
+//! ```
+//!
+//! The signature is a detached CMS SignedData like the document's, by the stating agency's seal.
+//! A chain is per (message, recipient): the recipient's statuses and the sender's recall (13).
+
+use std::fmt;
+
+use axis_pki::{AgencyId, TrustStore};
+use time::OffsetDateTime;
+
+use crate::SignedDocument;
+use crate::der::{self, Reader};
+use crate::document_id::DocumentId;
+use crate::error::{DigestKind, Error};
+use crate::fields::{self, Lines, MAX_REASON};
+use crate::header::{MessageId, VerifiedSubmission};
+use crate::manifest::sha256;
+use crate::oid::Format;
+use crate::signature::{self, SignatureReport, SignatureRole, Signer};
+use crate::stream::{ReceivedDocument, Sealed};
+
+/// Largest receipt accepted.
+pub const MAX_RECEIPT_LEN: usize = 8 * 1024;
+/// Most receipts in one chain.
+pub const MAX_RECEIPT_CHAIN_LEN: usize = 64;
+
+const WHAT: &str = "receipt";
+
+/// An edXML status code (domain reference §2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StatusCode {
+    /// 01 đã đến: arrived in the recipient's DMS (sent automatically on receipt).
+    Arrived,
+    /// 02 từ chối: rejected by the recipient's clerk.
+    Rejected,
+    /// 03 đã tiếp nhận: accepted into the incoming register.
+    Accepted,
+    /// 04 phân công: assigned for handling.
+    Assigned,
+    /// 05 đang xử lý: being processed.
+    Processing,
+    /// 06 hoàn thành: completed.
+    Completed,
+    /// 13 lấy lại: the sender asks to take the document back.
+    RecallRequested,
+    /// 15: the recipient agrees to a recall or update request.
+    ChangeAccepted,
+    /// 16: the recipient refuses a recall or update request.
+    ChangeRefused,
+}
+
+impl StatusCode {
+    /// The edXML number.
+    pub fn code(self) -> u8 {
+        match self {
+            StatusCode::Arrived => 1,
+            StatusCode::Rejected => 2,
+            StatusCode::Accepted => 3,
+            StatusCode::Assigned => 4,
+            StatusCode::Processing => 5,
+            StatusCode::Completed => 6,
+            StatusCode::RecallRequested => 13,
+            StatusCode::ChangeAccepted => 15,
+            StatusCode::ChangeRefused => 16,
+        }
+    }
+
+    /// From the edXML number.
+    pub fn from_code(value: u64) -> Result<Self, Error> {
+        Ok(match value {
+            1 => StatusCode::Arrived,
+            2 => StatusCode::Rejected,
+            3 => StatusCode::Accepted,
+            4 => StatusCode::Assigned,
+            5 => StatusCode::Processing,
+            6 => StatusCode::Completed,
+            13 => StatusCode::RecallRequested,
+            15 => StatusCode::ChangeAccepted,
+            16 => StatusCode::ChangeRefused,
+            value => return Err(Error::StatusCodeUnknown { value }),
+        })
+    }
+
+    /// Whether the document's sender states it (only 13); the recipient states every other.
+    pub fn from_sender(self) -> bool {
+        self == StatusCode::RecallRequested
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}", self.code())
+    }
+}
+
+/// The statement a receipt makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The message (routing header) it is about.
+    pub message_id: MessageId,
+    /// The document it is about.
+    pub document_id: DocumentId,
+    /// The agency stating the status.
+    pub from: AgencyId,
+    /// The other party.
+    pub to: AgencyId,
+    /// The status.
+    pub status: StatusCode,
+    /// SHA-256 of the manifest bytes.
+    pub manifest_digest: [u8; 32],
+    /// SHA-256 of the ciphertext (as in the routing header).
+    pub ciphertext_digest: [u8; 32],
+    /// When the status was stated (whole seconds, UTC).
+    pub time: OffsetDateTime,
+    /// SHA-256 of the previous receipt's bytes in this chain (`None` for the first).
+    pub previous: Option<[u8; 32]>,
+    /// Reason or description (≤ 500 characters; empty for none).
+    pub reason: String,
+}
+
+impl Receipt {
+    fn check(&self) -> Result<(), Error> {
+        fields::check_text("Description", &self.reason, MAX_REASON, false, Lines::Multi)
+    }
+
+    fn encode(&self) -> Result<Vec<u8>, Error> {
+        Ok(der::seq(&[
+            &der::oid(Format::Receipt.oid()),
+            &der::uint(1),
+            &der::octets(self.message_id.as_bytes()),
+            &der::utf8(&self.document_id.to_string()),
+            &der::utf8(self.from.as_str()),
+            &der::utf8(self.to.as_str()),
+            &der::uint(u64::from(self.status.code())),
+            &der::octets(&self.manifest_digest),
+            &der::octets(&self.ciphertext_digest),
+            &der::generalized_time(self.time)?,
+            &der::octets(self.previous.as_ref().map_or(&[][..], |p| &p[..])),
+            &der::utf8(&self.reason),
+        ]))
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut outer = Reader::new(bytes, WHAT);
+        let mut r = outer.sequence()?;
+        outer.finish()?;
+        if r.oid()? != Format::Receipt.oid() {
+            return Err(Error::WrongFormat { expected: WHAT });
+        }
+        let version = r.u64()?;
+        if version != 1 {
+            return Err(Error::UnsupportedVersion {
+                what: WHAT,
+                version,
+            });
+        }
+        let agency =
+            |field, s: &str| AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source });
+        let receipt = Receipt {
+            message_id: MessageId::from_uuid(uuid::Uuid::from_bytes(r.octets()?)),
+            document_id: DocumentId::parse(r.utf8()?)?,
+            from: agency("receipt from", r.utf8()?)?,
+            to: agency("receipt to", r.utf8()?)?,
+            status: StatusCode::from_code(r.u64()?)?,
+            manifest_digest: r.octets()?,
+            ciphertext_digest: r.octets()?,
+            time: r.time()?,
+            previous: match r.octet_string()? {
+                [] => None,
+                p => Some(p.try_into().map_err(|_| Error::Malformed { what: WHAT })?),
+            },
+            reason: r.utf8()?.to_owned(),
+        };
+        r.finish()?;
+        Ok(receipt)
+    }
+
+    /// Signs the receipt with the stating agency's seal; the CMS signing time is the receipt's
+    /// time.
+    pub fn sign(&self, seal: &Signer<'_>) -> Result<SignedReceipt, Error> {
+        if seal.profile() != SignatureRole::Receipt.profile() {
+            return Err(Error::WrongCertificateProfile {
+                expected: SignatureRole::Receipt.profile(),
+                found: seal.profile(),
+            });
+        }
+        if let Some(found) = seal.agency()
+            && found != &self.from
+        {
+            return Err(Error::SignerAgencyMismatch {
+                role: SignatureRole::Receipt,
+                expected: self.from.clone(),
+                found: found.clone(),
+            });
+        }
+        let bytes = ReceiptBytes::new(self)?;
+        let signature = signature::sign_detached(bytes.as_bytes(), seal, self.time)?;
+        Ok(SignedReceipt {
+            receipt: bytes,
+            signature,
+        })
+    }
+}
+
+/// A checked receipt with its exact bytes (not yet verified).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptBytes {
+    bytes: Vec<u8>,
+    receipt: Receipt,
+}
+
+impl ReceiptBytes {
+    pub(crate) fn new(receipt: &Receipt) -> Result<Self, Error> {
+        receipt.check()?;
+        let mut receipt = receipt.clone();
+        // The encoding keeps whole seconds in UTC; keep the value what the bytes say.
+        receipt.time = receipt
+            .time
+            .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .map_err(|_| Error::TimeOutOfRange)?;
+        Ok(ReceiptBytes {
+            bytes: receipt.encode()?,
+            receipt,
+        })
+    }
+
+    /// Parses untrusted bytes: size budget, strict DER, format OID and version, field checks,
+    /// and one byte form (re-encoding gives the same bytes).
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_RECEIPT_LEN {
+            return Err(Error::TooLarge {
+                what: WHAT,
+                len: bytes.len() as u64,
+                max: MAX_RECEIPT_LEN as u64,
+            });
+        }
+        let receipt = Receipt::decode(bytes)?;
+        let parsed = ReceiptBytes::new(&receipt)?;
+        if parsed.bytes != bytes {
+            return Err(Error::Malformed { what: WHAT });
+        }
+        Ok(parsed)
+    }
+
+    /// The exact bytes the signature covers.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The statement.
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+
+    /// SHA-256 of the bytes: what the next receipt of the chain names as `previous`.
+    pub fn hash(&self) -> [u8; 32] {
+        sha256(&self.bytes)
+    }
+}
+
+/// A receipt with its signature, as it travels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedReceipt {
+    receipt: ReceiptBytes,
+    signature: Vec<u8>,
+}
+
+impl SignedReceipt {
+    /// Parses received bytes and keeps the signature for verification.
+    pub fn parse(receipt: &[u8], signature: Vec<u8>) -> Result<Self, Error> {
+        Ok(SignedReceipt {
+            receipt: ReceiptBytes::parse(receipt)?,
+            signature,
+        })
+    }
+
+    /// The receipt.
+    pub fn receipt(&self) -> &ReceiptBytes {
+        &self.receipt
+    }
+
+    /// The signature (CMS SignedData, DER, detached over the receipt bytes).
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// Verifies the signature alone: an agency seal of the stating agency, trusted at `at`.
+    /// [`ReceiptChain::push`] does this and the checks against the document and the chain.
+    pub fn verify(&self, store: &TrustStore, at: OffsetDateTime) -> Result<VerifiedReceipt, Error> {
+        let role = SignatureRole::Receipt;
+        if self.signature.is_empty() {
+            return Err(Error::SealSignatureMissing);
+        }
+        let v =
+            signature::verify_detached(&self.signature, self.receipt.as_bytes(), role, store, at)?;
+        let from = &self.receipt.receipt.from;
+        if &v.report.agency != from {
+            return Err(Error::SignerAgencyMismatch {
+                role,
+                expected: from.clone(),
+                found: v.report.agency,
+            });
+        }
+        Ok(VerifiedReceipt {
+            receipt: self.clone(),
+            report: v.report,
+        })
+    }
+}
+
+/// A receipt whose signature verified for its stating agency. Only [`SignedReceipt::verify`]
+/// makes one.
+#[derive(Clone, Debug)]
+pub struct VerifiedReceipt {
+    receipt: SignedReceipt,
+    report: SignatureReport,
+}
+
+impl VerifiedReceipt {
+    /// The statement.
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt.receipt.receipt
+    }
+
+    /// The signed receipt, to store or forward.
+    pub fn signed(&self) -> &SignedReceipt {
+        &self.receipt
+    }
+
+    /// Who signed, when.
+    pub fn report(&self) -> &SignatureReport {
+        &self.report
+    }
+
+    /// SHA-256 of the receipt bytes.
+    pub fn hash(&self) -> [u8; 32] {
+        self.receipt.receipt.hash()
+    }
+}
+
+/// What a verifier knows about the document a chain is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentRef {
+    message_id: MessageId,
+    sender: AgencyId,
+    recipient: AgencyId,
+    ciphertext_digest: [u8; 32],
+    /// DocumentId, manifest digest and business type (0–3): known to the sender and the
+    /// recipient, not to the axis.
+    inner: Option<(DocumentId, [u8; 32], u8)>,
+}
+
+impl DocumentRef {
+    /// The recipient's view: everything, from the document it opened.
+    pub fn received(doc: &ReceivedDocument) -> Self {
+        let m = doc.document().manifest();
+        DocumentRef {
+            message_id: doc.submission().header().message_id,
+            sender: doc.submission().header().sender.clone(),
+            recipient: doc.recipient().clone(),
+            ciphertext_digest: doc.submission().header().ciphertext_digest,
+            inner: Some((
+                m.document_id().clone(),
+                m.digest(),
+                m.manifest().business.code(),
+            )),
+        }
+    }
+
+    /// The sender's view of its copy for `recipient`.
+    pub fn sent(
+        document: &SignedDocument,
+        sealed: &Sealed,
+        recipient: &AgencyId,
+    ) -> Result<Self, Error> {
+        let h = sealed.submission.header().header();
+        if !h.recipients.contains(recipient) {
+            return Err(Error::NotARecipient {
+                agency: recipient.clone(),
+            });
+        }
+        let m = document.manifest();
+        Ok(DocumentRef {
+            message_id: h.message_id,
+            sender: h.sender.clone(),
+            recipient: recipient.clone(),
+            ciphertext_digest: h.ciphertext_digest,
+            inner: Some((
+                m.document_id().clone(),
+                m.digest(),
+                m.manifest().business.code(),
+            )),
+        })
+    }
+
+    /// The axis's view: no DocumentId nor manifest digest (they are inside the ciphertext); the
+    /// chain still checks that every receipt carries the same ones as the first.
+    pub fn submitted(submission: &VerifiedSubmission, recipient: &AgencyId) -> Result<Self, Error> {
+        let h = submission.header();
+        if !h.recipients.contains(recipient) {
+            return Err(Error::NotARecipient {
+                agency: recipient.clone(),
+            });
+        }
+        Ok(DocumentRef {
+            message_id: h.message_id,
+            sender: h.sender.clone(),
+            recipient: recipient.clone(),
+            ciphertext_digest: h.ciphertext_digest,
+            inner: None,
+        })
+    }
+}
+
+/// Where a chain stands.
+#[derive(Clone, Debug, Default)]
+struct ChainState {
+    /// Last business status (01–06).
+    business: Option<StatusCode>,
+    /// A 13 awaits its answer.
+    recall_pending: bool,
+    /// A business-typed document (recall, update, replace) awaits its 15/16.
+    change_pending: bool,
+    /// 15 was given to a recall: nothing more may follow.
+    withdrawn: bool,
+}
+
+impl ChainState {
+    fn allows(&self, to: StatusCode) -> bool {
+        use StatusCode::*;
+        if self.withdrawn {
+            return false;
+        }
+        let idle = !self.recall_pending;
+        match to {
+            Arrived => self.business.is_none(),
+            Rejected | Accepted => idle && self.business == Some(Arrived),
+            Assigned => idle && matches!(self.business, Some(Accepted | Assigned)),
+            Processing | Completed => {
+                idle && matches!(self.business, Some(Accepted | Assigned | Processing))
+            }
+            RecallRequested => {
+                idle && matches!(
+                    self.business,
+                    Some(Arrived | Accepted | Assigned | Processing | Completed)
+                )
+            }
+            ChangeAccepted | ChangeRefused => {
+                self.business.is_some() && (self.recall_pending || self.change_pending)
+            }
+        }
+    }
+
+    fn apply(&mut self, s: StatusCode) {
+        use StatusCode::*;
+        match s {
+            RecallRequested => self.recall_pending = true,
+            ChangeAccepted | ChangeRefused => {
+                // A 15 to a recall withdraws the document; to a business-typed document it
+                // accepts the change. Either way the pending request is answered.
+                if s == ChangeAccepted && self.recall_pending {
+                    self.withdrawn = true;
+                }
+                self.recall_pending = false;
+                self.change_pending = false;
+            }
+            _ => self.business = Some(s),
+        }
+    }
+}
+
+/// The verified statuses of one document for one recipient, in order.
+#[derive(Clone, Debug)]
+pub struct ReceiptChain {
+    doc: DocumentRef,
+    receipts: Vec<VerifiedReceipt>,
+    state: ChainState,
+    /// DocumentId and manifest digest every receipt must carry (from the document, or the first
+    /// receipt when the verifier is the axis).
+    inner: Option<(DocumentId, [u8; 32])>,
+}
+
+impl ReceiptChain {
+    /// An empty chain for `doc`.
+    pub fn new(doc: DocumentRef) -> Self {
+        let change_pending = doc.inner.as_ref().is_none_or(|(_, _, b)| *b != 0);
+        ReceiptChain {
+            inner: doc.inner.as_ref().map(|(id, d, _)| (id.clone(), *d)),
+            doc,
+            receipts: Vec::new(),
+            state: ChainState {
+                change_pending,
+                ..ChainState::default()
+            },
+        }
+    }
+
+    /// Verifies a whole chain in order.
+    pub fn verify_all(
+        doc: DocumentRef,
+        receipts: &[SignedReceipt],
+        store: &TrustStore,
+        at: OffsetDateTime,
+    ) -> Result<Self, Error> {
+        let mut chain = ReceiptChain::new(doc);
+        for r in receipts {
+            chain.push(r, store, at)?;
+        }
+        Ok(chain)
+    }
+
+    /// The verified receipts so far.
+    pub fn receipts(&self) -> &[VerifiedReceipt] {
+        &self.receipts
+    }
+
+    /// The last status.
+    pub fn last_status(&self) -> Option<StatusCode> {
+        self.receipts.last().map(|r| r.receipt().status)
+    }
+
+    /// Verifies the next receipt and appends it.
+    ///
+    /// 1. Budget on the chain length.
+    /// 2. The signature: an agency seal of the stating agency, trusted at `at`.
+    /// 3. The right party states it: 13 by the document's sender, every other status by the
+    ///    recipient; the other party is named correctly.
+    /// 4. It is about this message, and this DocumentId and manifest (or, for the axis, the same
+    ///    ones as the first receipt).
+    /// 5. Its ciphertext and manifest digests are the document's: a receipt for other content
+    ///    proves nothing about this one.
+    /// 6. It names the previous receipt's hash (none for the first): no receipt removed,
+    ///    inserted or reordered.
+    /// 7. Its time is not before the previous receipt's.
+    /// 8. The transition is one a DMS may make: 01 first; 02/03 after 01; 04–06 after 03; 13
+    ///    while the document is live; 15/16 only in answer to 13 or to a recall, update or
+    ///    replacement document; nothing after a rejection or an agreed recall.
+    pub fn push(
+        &mut self,
+        signed: &SignedReceipt,
+        store: &TrustStore,
+        at: OffsetDateTime,
+    ) -> Result<&VerifiedReceipt, Error> {
+        let position = self.receipts.len();
+        // Step 1.
+        if position >= MAX_RECEIPT_CHAIN_LEN {
+            return Err(Error::TooMany {
+                what: "receipts in a chain",
+                found: position + 1,
+                max: MAX_RECEIPT_CHAIN_LEN,
+            });
+        }
+        // Step 2.
+        let verified = signed.verify(store, at)?;
+        let r = verified.receipt();
+        // Step 3.
+        let (stater, other) = if r.status.from_sender() {
+            (&self.doc.sender, &self.doc.recipient)
+        } else {
+            (&self.doc.recipient, &self.doc.sender)
+        };
+        if &r.from != stater {
+            return Err(Error::StatusFromWrongParty {
+                status: r.status,
+                expected: stater.clone(),
+                found: r.from.clone(),
+            });
+        }
+        if &r.to != other {
+            return Err(Error::ReceiptSubjectMismatch {
+                field: "other party",
+            });
+        }
+        // Step 4.
+        if r.message_id != self.doc.message_id {
+            return Err(Error::ReceiptSubjectMismatch {
+                field: "message id",
+            });
+        }
+        // Step 5.
+        if r.ciphertext_digest != self.doc.ciphertext_digest {
+            return Err(Error::ReceiptDigestMismatch {
+                kind: DigestKind::Ciphertext,
+            });
+        }
+        match &self.inner {
+            Some((id, _)) if id != &r.document_id => {
+                return Err(Error::ReceiptSubjectMismatch {
+                    field: "DocumentId",
+                });
+            }
+            Some((_, digest)) if digest != &r.manifest_digest => {
+                return Err(Error::ReceiptDigestMismatch {
+                    kind: DigestKind::Manifest,
+                });
+            }
+            _ => {}
+        }
+        // Step 6.
+        if r.previous != self.receipts.last().map(VerifiedReceipt::hash) {
+            return Err(Error::ReceiptChainBroken { position });
+        }
+        // Step 7.
+        if let Some(prev) = self.receipts.last()
+            && r.time < prev.receipt().time
+        {
+            return Err(Error::ReceiptTimeBeforePrevious { position });
+        }
+        // Step 8.
+        if !self.state.allows(r.status) {
+            return Err(Error::StatusTransitionNotAllowed {
+                from: self.last_status(),
+                to: r.status,
+            });
+        }
+        self.state.apply(r.status);
+        if self.inner.is_none() {
+            self.inner = Some((r.document_id.clone(), r.manifest_digest));
+        }
+        self.receipts.push(verified);
+        self.receipts.last().ok_or(Error::Misuse {
+            reason: "empty chain",
+        })
+    }
+
+    /// The next receipt of this chain with `status`: parties, ids, digests and the previous
+    /// hash filled in. Sign it with [`Receipt::sign`]. Needs the sender's or recipient's view
+    /// of the document (the axis cannot state statuses).
+    pub fn next(
+        &self,
+        status: StatusCode,
+        time: OffsetDateTime,
+        reason: impl Into<String>,
+    ) -> Result<Receipt, Error> {
+        let Some((document_id, manifest_digest)) = self.inner.clone() else {
+            return Err(Error::Misuse {
+                reason: "the axis's view of a document cannot state a status",
+            });
+        };
+        let (from, to) = if status.from_sender() {
+            (self.doc.sender.clone(), self.doc.recipient.clone())
+        } else {
+            (self.doc.recipient.clone(), self.doc.sender.clone())
+        };
+        Ok(Receipt {
+            message_id: self.doc.message_id,
+            document_id,
+            from,
+            to,
+            status,
+            manifest_digest,
+            ciphertext_digest: self.doc.ciphertext_digest,
+            time,
+            previous: self.receipts.last().map(VerifiedReceipt::hash),
+            reason: reason.into(),
+        })
+    }
+}

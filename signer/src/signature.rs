@@ -1,0 +1,524 @@
+//! Detached CMS SignedData (RFC 5652 §5) with CAdES-BES signed attributes, as stock
+//! `openssl cms -verify -binary` reads it.
+//!
+//! ```text
+//! ContentInfo { id-signedData, [0] SignedData {
+//!   version 1, digestAlgorithms { sha256 }, encapContentInfo { id-data }   -- no eContent
+//!   certificates [0] { signer certificate, its issuing CA(s) },
+//!   signerInfos { SignerInfo {
+//!     version 1, sid issuerAndSerialNumber, digestAlgorithm sha256,
+//!     signedAttrs [0] { contentType id-data, messageDigest SHA-256(content),
+//!                       signingTime (UTCTime 1950–2049), signingCertificateV2 { SHA-256(cert),
+//!                       issuerSerial } },
+//!     signatureAlgorithm sha256WithRSAEncryption | ecdsa-with-SHA256, signature } } } }
+//! ```
+
+use std::fmt;
+
+use axis_pki::{AgencyId, PrivateKey, Profile, Serial, TrustStore, VerifiedCert};
+use time::{Duration, OffsetDateTime};
+
+use crate::certinfo::{self, KeyKind};
+use crate::der::{self, Reader};
+use crate::error::Error;
+use crate::manifest::sha256;
+use crate::oid;
+
+/// Largest CMS signature accepted (the signer certificate and two CA certificates fit easily).
+pub const MAX_SIGNATURE_LEN: usize = 64 * 1024;
+/// Most certificates carried in one signature.
+pub const MAX_SIGNATURE_CERTS: usize = 4;
+/// How far a signing time may be ahead of the verification time (clocks differ).
+pub const SIGNING_TIME_TOLERANCE: Duration = Duration::minutes(5);
+
+/// What a signature is for; every signature error names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureRole {
+    /// The person with authority, over the manifest (personal signer profile).
+    PersonalSigner,
+    /// The agency seal, over the manifest (agency seal profile).
+    AgencySeal,
+    /// The sender's agency seal over the routing header.
+    Submission,
+    /// An agency seal over a receipt or status.
+    Receipt,
+}
+
+impl SignatureRole {
+    /// The certificate profile a signature in this role must be made with.
+    pub fn profile(self) -> Profile {
+        match self {
+            SignatureRole::PersonalSigner => Profile::PersonalSigner,
+            _ => Profile::AgencySeal,
+        }
+    }
+}
+
+impl fmt::Display for SignatureRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignatureRole::PersonalSigner => "personal",
+            SignatureRole::AgencySeal => "agency seal",
+            SignatureRole::Submission => "submission",
+            SignatureRole::Receipt => "receipt",
+        })
+    }
+}
+
+/// A signing key with its verified certificate (personal signer or agency seal).
+pub struct Signer<'a> {
+    key: &'a PrivateKey,
+    cert: &'a VerifiedCert,
+}
+
+impl<'a> Signer<'a> {
+    /// Pairs a key with its certificate, checking that they match and that the certificate was
+    /// verified for a signing profile.
+    pub fn new(key: &'a PrivateKey, cert: &'a VerifiedCert) -> Result<Self, Error> {
+        let role = match cert.profile() {
+            Profile::PersonalSigner => SignatureRole::PersonalSigner,
+            Profile::AgencySeal => SignatureRole::AgencySeal,
+            found => {
+                return Err(Error::WrongCertificateProfile {
+                    expected: Profile::AgencySeal,
+                    found,
+                });
+            }
+        };
+        if key.public_key_der() != cert.public_key_der() {
+            return Err(Error::KeyMismatch { role });
+        }
+        if cert.agency_id().is_none() {
+            return Err(Error::CertificateWithoutAgency {
+                profile: cert.profile(),
+            });
+        }
+        Ok(Signer { key, cert })
+    }
+
+    /// The certificate.
+    pub fn certificate(&self) -> &VerifiedCert {
+        self.cert
+    }
+
+    pub(crate) fn agency(&self) -> Option<&AgencyId> {
+        self.cert.agency_id()
+    }
+
+    pub(crate) fn profile(&self) -> Profile {
+        self.cert.profile()
+    }
+}
+
+fn sha256_alg() -> Vec<u8> {
+    // RFC 5754 §2: parameters absent.
+    der::seq(&[&der::oid(oid::SHA256)])
+}
+
+fn attribute(oid: &[u8], value: &[u8]) -> Vec<u8> {
+    der::seq(&[&der::oid(oid), &der::set_of(vec![value.to_vec()])])
+}
+
+/// Makes a detached SignedData over `content`.
+pub(crate) fn sign_detached(
+    content: &[u8],
+    signer: &Signer<'_>,
+    signing_time: OffsetDateTime,
+) -> Result<Vec<u8>, Error> {
+    let cert = signer.cert.der();
+    let info = certinfo::cert_info(cert)?;
+    let ess_cert_id = der::seq(&[
+        &der::octets(&sha256(cert)),
+        &der::seq(&[
+            // GeneralNames { directoryName [4] EXPLICIT Name }
+            &der::seq(&[&der::tlv(der::context(4), info.issuer)]),
+            info.serial,
+        ]),
+    ]);
+    let signing_certificate_v2 = der::seq(&[&der::seq(&[&ess_cert_id])]);
+    let attrs = vec![
+        attribute(oid::CONTENT_TYPE, &der::oid(oid::DATA)),
+        attribute(oid::MESSAGE_DIGEST, &der::octets(&sha256(content))),
+        attribute(oid::SIGNING_TIME, &der::cms_time(signing_time)?),
+        attribute(oid::SIGNING_CERTIFICATE_V2, &signing_certificate_v2),
+    ];
+    // RFC 5652 §5.4: the signature covers the DER of the SET OF attributes (tag 0x31); the
+    // SignerInfo carries the same content under [0] IMPLICIT.
+    let signed_attrs_set = der::set_of(attrs);
+    let signature = signer
+        .key
+        .sign(&signed_attrs_set)
+        .map_err(|_| Error::Crypto { op: "signing" })?;
+    let mut signed_attrs = signed_attrs_set;
+    signed_attrs[0] = der::context(0);
+    let signature_alg = match certinfo::key_kind(info.spki)? {
+        // RFC 4055 §5: NULL parameters with sha256WithRSAEncryption.
+        KeyKind::Rsa(_) => der::seq(&[&der::oid(oid::SHA256_WITH_RSA), &der::null()]),
+        KeyKind::EcP256(_) => der::seq(&[&der::oid(oid::ECDSA_WITH_SHA256)]),
+    };
+    let signer_info = der::seq(&[
+        &der::uint(1),
+        &info.issuer_and_serial(),
+        &sha256_alg(),
+        &signed_attrs,
+        &signature_alg,
+        &der::octets(&signature),
+    ]);
+    // The signer certificate and the CAs above it, without the trust anchor (the verifier has
+    // it; OpenSSL is given it with -CAfile).
+    let chain = signer.cert.chain();
+    let mut certs = vec![cert.to_vec()];
+    certs.extend(
+        chain
+            .iter()
+            .take(chain.len().saturating_sub(1))
+            .map(|c| c.to_vec()),
+    );
+    let mut certificates = der::set_of(certs);
+    certificates[0] = der::context(0);
+    let signed_data = der::seq(&[
+        &der::uint(1),
+        &der::set_of(vec![sha256_alg()]),
+        &der::seq(&[&der::oid(oid::DATA)]),
+        &certificates,
+        &der::set_of(vec![signer_info]),
+    ]);
+    Ok(der::seq(&[
+        &der::oid(oid::SIGNED_DATA),
+        &der::tlv(der::context(0), &signed_data),
+    ]))
+}
+
+/// The status of a signer's certificate as verification found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertificateStatus {
+    /// Chain, validity, profile and revocation (a current CRL not listing it) all checked at
+    /// `checked_at`.
+    Good {
+        /// The verification time.
+        checked_at: OffsetDateTime,
+    },
+}
+
+/// What a DMS shows about one verified signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureReport {
+    /// What the signature is for.
+    pub role: SignatureRole,
+    /// The signer's name (certificate common name: a person, or the agency for a seal).
+    pub signer_name: String,
+    /// The person's position (certificate title), for personal signatures.
+    pub position: Option<String>,
+    /// The agency the certificate is bound to.
+    pub agency: AgencyId,
+    /// The signing time the signature claims (CAdES signingTime).
+    pub signing_time: OffsetDateTime,
+    /// The certificate's serial number.
+    pub certificate_serial: Serial,
+    /// End of the certificate's validity.
+    pub certificate_not_after: OffsetDateTime,
+    /// Certificate status at verification.
+    pub certificate_status: CertificateStatus,
+}
+
+impl fmt::Display for SignatureReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} signature by {}", self.role, self.signer_name)?;
+        if let Some(p) = &self.position {
+            write!(f, " ({p})")?;
+        }
+        write!(
+            f,
+            " of agency {}, signed {}, certificate {}",
+            self.agency, self.signing_time, self.certificate_serial
+        )?;
+        match self.certificate_status {
+            CertificateStatus::Good { checked_at } => write!(f, " good at {checked_at}"),
+        }
+    }
+}
+
+/// A signature that verified: the certificate and the report.
+pub(crate) struct VerifiedSignature {
+    pub(crate) report: SignatureReport,
+}
+
+/// Verifies a detached SignedData over `content` for `role` at `at`.
+///
+/// 1. Budget on the signature size and the number of certificates (resource exhaustion).
+/// 2. Strict DER; exactly one SignerInfo, SHA-256, detached id-data content: nothing else is
+///    accepted, so there is no algorithm or content-type confusion (RFC 5652 §5).
+/// 3. Exactly the four CAdES-BES signed attributes, each once with one value (RFC 5652 §11;
+///    ETSI EN 319 122-1 §5.2); contentType id-data.
+/// 4. messageDigest equals SHA-256 of the presented content: the signature is over these bytes.
+/// 5. The signer certificate is the one named by issuerAndSerialNumber, and signing-certificate-v2
+///    holds its SHA-256 (RFC 5035: no substitution of another certificate with the same key or
+///    the same issuer and serial).
+/// 6. The signature value verifies over the DER SET of the signed attributes with the
+///    certificate's key; the signature algorithm matches the key type.
+/// 7. The certificate chains to the trust store at `at`, for the role's profile, with current
+///    CRLs that do not list it (axis_pki; revocation fails closed).
+/// 8. The signing time is not after `at` (beyond [`SIGNING_TIME_TOLERANCE`]) and lies within the
+///    certificate's validity.
+pub(crate) fn verify_detached(
+    signature: &[u8],
+    content: &[u8],
+    role: SignatureRole,
+    store: &TrustStore,
+    at: OffsetDateTime,
+) -> Result<VerifiedSignature, Error> {
+    const WHAT: &str = "CMS SignedData";
+    // Step 1.
+    if signature.len() > MAX_SIGNATURE_LEN {
+        return Err(Error::TooLarge {
+            what: WHAT,
+            len: signature.len() as u64,
+            max: MAX_SIGNATURE_LEN as u64,
+        });
+    }
+    // Step 2.
+    let mut outer = Reader::new(signature, WHAT);
+    let mut ci = outer.sequence()?;
+    outer.finish()?;
+    if ci.oid()? != oid::SIGNED_DATA {
+        return Err(Error::Malformed { what: WHAT });
+    }
+    let mut explicit = ci.nested(der::context(0))?;
+    ci.finish()?;
+    let mut sd = explicit.sequence()?;
+    explicit.finish()?;
+    if sd.u64()? != 1 {
+        return Err(Error::Malformed { what: WHAT });
+    }
+    let mut digest_algs = sd.nested(der::SET)?;
+    check_sha256_alg(&mut digest_algs, role)?;
+    digest_algs.finish()?;
+    let mut encap = sd.sequence()?;
+    if encap.oid()? != oid::DATA {
+        return Err(Error::UnsupportedAlgorithm {
+            role,
+            what: "content type",
+        });
+    }
+    if !encap.is_empty() {
+        return Err(Error::NotDetached { role });
+    }
+    let mut certs = Vec::new();
+    if let Some(set) = sd.optional(der::context(0))? {
+        let mut r = Reader::new(set.value, WHAT);
+        while !r.is_empty() {
+            if certs.len() == MAX_SIGNATURE_CERTS {
+                return Err(Error::TooMany {
+                    what: "certificates in a signature",
+                    found: certs.len() + 1,
+                    max: MAX_SIGNATURE_CERTS,
+                });
+            }
+            certs.push(r.expect(der::SEQUENCE)?.raw);
+        }
+    }
+    let mut signer_infos = sd.nested(der::SET)?;
+    sd.finish()?; // no CRLs field
+    let mut si = signer_infos.sequence()?;
+    signer_infos.finish()?; // exactly one signer
+    if si.u64()? != 1 {
+        return Err(Error::Malformed { what: WHAT });
+    }
+    let mut sid = si.sequence()?;
+    let sid_issuer = sid.expect(der::SEQUENCE)?.raw;
+    let sid_serial = sid.expect(der::INTEGER)?.raw;
+    sid.finish()?;
+    check_sha256_alg(&mut si, role)?;
+    let signed_attrs = si.expect(der::context(0))?;
+    let mut sig_alg = si.sequence()?;
+    let sig_alg_oid = sig_alg.oid()?;
+    let sig_alg_params_null = !sig_alg.is_empty();
+    if sig_alg_params_null {
+        sig_alg.null()?;
+    }
+    let sig_value = si.octet_string()?;
+    si.optional(der::context(1))?; // unsigned attributes are not covered; ignored
+    si.finish()?;
+
+    // Step 3.
+    let mut content_type = None;
+    let mut message_digest = None;
+    let mut signing_time = None;
+    let mut signing_cert = None;
+    let mut attrs = Reader::new(signed_attrs.value, WHAT);
+    while !attrs.is_empty() {
+        let mut a = attrs.sequence()?;
+        let attr_oid = a.oid()?;
+        let mut values = a.nested(der::SET)?;
+        a.finish()?;
+        let value = values.any()?;
+        let single = values.is_empty();
+        let (slot, name) = if attr_oid == oid::CONTENT_TYPE {
+            (&mut content_type, "contentType")
+        } else if attr_oid == oid::MESSAGE_DIGEST {
+            (&mut message_digest, "messageDigest")
+        } else if attr_oid == oid::SIGNING_TIME {
+            (&mut signing_time, "signingTime")
+        } else if attr_oid == oid::SIGNING_CERTIFICATE_V2 {
+            (&mut signing_cert, "signingCertificateV2")
+        } else {
+            return Err(Error::SignedAttributeUnexpected { role });
+        };
+        if !single || slot.replace(value).is_some() {
+            return Err(Error::SignedAttributeMissing {
+                role,
+                attribute: name,
+            });
+        }
+    }
+    let missing = |attribute| Error::SignedAttributeMissing { role, attribute };
+    let content_type = content_type.ok_or_else(|| missing("contentType"))?;
+    let message_digest = message_digest.ok_or_else(|| missing("messageDigest"))?;
+    let signing_time = signing_time.ok_or_else(|| missing("signingTime"))?;
+    let signing_cert = signing_cert.ok_or_else(|| missing("signingCertificateV2"))?;
+    if content_type.raw != der::oid(oid::DATA).as_slice() {
+        return Err(Error::UnsupportedAlgorithm {
+            role,
+            what: "content type",
+        });
+    }
+    let signing_time = Reader::new(signing_time.raw, WHAT).time()?;
+
+    // Step 4.
+    let mut md = Reader::new(message_digest.raw, WHAT);
+    let md = md.octet_string()?;
+    if md != sha256(content) {
+        return Err(Error::ContentDigestMismatch { role });
+    }
+
+    // Step 5.
+    let mut signer_cert = None;
+    for c in &certs {
+        let info = certinfo::cert_info(c)?;
+        if info.issuer == sid_issuer && info.serial == sid_serial {
+            signer_cert = Some(*c);
+            break;
+        }
+    }
+    let cert = signer_cert.ok_or(Error::SignerCertificateMissing { role })?;
+    check_signing_certificate_v2(signing_cert.raw, cert, sid_issuer, sid_serial, role)?;
+
+    // Step 6.
+    let info = certinfo::cert_info(cert)?;
+    let mut signed = signed_attrs.raw.to_vec();
+    signed[0] = der::SET;
+    let (alg, key): (&dyn ring::signature::VerificationAlgorithm, &[u8]) =
+        match certinfo::key_kind(info.spki)? {
+            KeyKind::Rsa(k)
+                if sig_alg_oid == oid::SHA256_WITH_RSA || sig_alg_oid == oid::RSA_ENCRYPTION =>
+            {
+                (&ring::signature::RSA_PKCS1_2048_8192_SHA256, k)
+            }
+            KeyKind::EcP256(k) if sig_alg_oid == oid::ECDSA_WITH_SHA256 && !sig_alg_params_null => {
+                (&ring::signature::ECDSA_P256_SHA256_ASN1, k)
+            }
+            _ => {
+                return Err(Error::UnsupportedAlgorithm {
+                    role,
+                    what: "signature algorithm",
+                });
+            }
+        };
+    ring::signature::UnparsedPublicKey::new(alg, key)
+        .verify(&signed, sig_value)
+        .map_err(|_| Error::BadSignature { role })?;
+
+    // Step 7.
+    let others: Vec<Vec<u8>> = certs
+        .iter()
+        .filter(|c| **c != cert)
+        .map(|c| c.to_vec())
+        .collect();
+    let verified = store
+        .verify_with_intermediates(cert, &others, role.profile(), at)
+        .map_err(|e| Error::from_pki(role, e))?;
+
+    // Step 8.
+    if signing_time > at + SIGNING_TIME_TOLERANCE {
+        return Err(Error::SigningTimeInFuture {
+            role,
+            signing_time,
+            at,
+        });
+    }
+    if signing_time < verified.not_before() || signing_time >= verified.not_after() {
+        return Err(Error::SigningTimeOutsideValidity { role, signing_time });
+    }
+    let agency = verified
+        .agency_id()
+        .cloned()
+        .ok_or(Error::CertificateWithoutAgency {
+            profile: role.profile(),
+        })?;
+    Ok(VerifiedSignature {
+        report: SignatureReport {
+            role,
+            signer_name: verified.common_name().unwrap_or_default().to_owned(),
+            position: verified.title().map(str::to_owned),
+            agency,
+            signing_time,
+            certificate_serial: verified.serial().clone(),
+            certificate_not_after: verified.not_after(),
+            certificate_status: CertificateStatus::Good { checked_at: at },
+        },
+    })
+}
+
+/// Reads one AlgorithmIdentifier that must be SHA-256 (parameters absent or NULL).
+fn check_sha256_alg(r: &mut Reader<'_>, role: SignatureRole) -> Result<(), Error> {
+    let mut alg = r.sequence()?;
+    if alg.oid()? != oid::SHA256 {
+        return Err(Error::UnsupportedAlgorithm {
+            role,
+            what: "digest algorithm",
+        });
+    }
+    if !alg.is_empty() {
+        alg.null()?;
+    }
+    alg.finish()
+}
+
+/// RFC 5035 §5.4: `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, … }`; the
+/// first ESSCertIDv2 identifies the signer certificate.
+fn check_signing_certificate_v2(
+    value: &[u8],
+    cert: &[u8],
+    sid_issuer: &[u8],
+    sid_serial: &[u8],
+    role: SignatureRole,
+) -> Result<(), Error> {
+    let mismatch = Error::SigningCertificateMismatch { role };
+    let mut r = Reader::new(value, "signingCertificateV2");
+    let mut scv2 = r.sequence()?;
+    r.finish()?;
+    let mut ids = scv2.sequence()?;
+    let mut first = ids.sequence()?;
+    // hashAlgorithm DEFAULT sha256: present only if something else, which we refuse.
+    if first.peek_tag() == Some(der::SEQUENCE) {
+        check_sha256_alg(&mut first, role)?;
+    }
+    if first.octet_string()? != sha256(cert) {
+        return Err(mismatch);
+    }
+    if let Some(issuer_serial) = first.optional(der::SEQUENCE)? {
+        let mut is = Reader::new(issuer_serial.value, "signingCertificateV2");
+        let mut names = is.sequence()?;
+        let dir = names.expect(der::context(4))?;
+        names.finish()?;
+        let serial = is.expect(der::INTEGER)?.raw;
+        is.finish()?;
+        if dir.value != sid_issuer || serial != sid_serial {
+            return Err(mismatch);
+        }
+    }
+    first.finish()?;
+    Ok(())
+}

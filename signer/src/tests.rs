@@ -1,0 +1,286 @@
+//! Unit tests that need the crate's internals: signatures the public API refuses to make (a
+//! signer of another agency), over-budget bytes the encoders refuse to write, and property tests
+//! of the header and receipt encodings. The integration tests' PKI fixture is shared.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use axis_pki::AgencyId;
+use common::*;
+use proptest::prelude::*;
+
+use crate::der;
+use crate::header::{HeaderBytes, MessageId, RoutingHeader, Submission};
+use crate::manifest::{MAX_RECIPIENTS, ManifestBytes, Organization, Priority};
+use crate::receipt::{Receipt, ReceiptBytes, StatusCode};
+use crate::signature::{self, SignatureRole};
+use crate::{DocumentId, Error, SignedDocument};
+
+#[test]
+fn a_personal_signature_by_another_agencys_person_is_refused() {
+    let f = fixture();
+    let p = standard_package();
+    let m = p.document.manifest();
+    // B's person signs A's manifest bytes: a valid CMS signature, by the wrong agency.
+    let forged = signature::sign_detached(m.as_bytes(), &f.person_b.signer(), SIGNED).unwrap();
+    let doc = SignedDocument::from_parts(m.clone(), forged, p.document.seal_signature().to_vec());
+    match doc.verify(&f.store, NOW) {
+        Err(Error::SignerAgencyMismatch {
+            role: SignatureRole::PersonalSigner,
+            expected,
+            found,
+        }) => {
+            assert_eq!(expected, f.a.id);
+            assert_eq!(found, f.b.id);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_submission_signed_by_another_agencys_seal_is_refused() {
+    let f = fixture();
+    let p = standard_package();
+    let header = p.sealed.submission.header().clone();
+    let forged = signature::sign_detached(header.as_bytes(), &f.b.seal_signer(), SIGNED).unwrap();
+    let sub = Submission::parse(header.as_bytes(), forged).unwrap();
+    match sub.verify(&f.store, NOW) {
+        Err(Error::SignerAgencyMismatch {
+            role: SignatureRole::Submission,
+            expected,
+            found,
+        }) => {
+            assert_eq!(expected, f.a.id);
+            assert_eq!(found, f.b.id);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn header(recipients: usize) -> RoutingHeader {
+    RoutingHeader {
+        message_id: MessageId::random().unwrap(),
+        sender: AgencyId::parse("000.00.00.G22").unwrap(),
+        recipients: (0..recipients)
+            .map(|i| AgencyId::parse(&format!("{:03}.{:02}.00.H41", i % 1000, i / 1000)).unwrap())
+            .collect(),
+        priority: Priority::Normal,
+        chunk_size: 65536,
+        key_commitment: [1; 32],
+        key_envelope_digest: [2; 32],
+        key_envelope_len: 1000,
+        ciphertext_len: 123_456,
+        ciphertext_digest: [3; 32],
+    }
+}
+
+#[test]
+fn parsers_refuse_too_many_recipients_in_received_bytes() {
+    // Bytes the encoders would refuse to write, as an attacker would send them.
+    let bytes = header(MAX_RECIPIENTS + 1).encode();
+    assert!(matches!(
+        HeaderBytes::parse(&bytes),
+        Err(Error::TooManyRecipients {
+            found: 501,
+            max: 500
+        })
+    ));
+    let f = fixture();
+    let mut m = manifest(&[&f.b], &[]);
+    m.to = (0..=MAX_RECIPIENTS)
+        .map(|i| {
+            Organization::new(
+                AgencyId::parse(&format!("{:03}.{:02}.00.H41", i % 1000, i / 1000)).unwrap(),
+                "x",
+            )
+        })
+        .collect();
+    assert!(matches!(
+        ManifestBytes::parse(&m.encode_unchecked()),
+        Err(Error::TooManyRecipients {
+            found: 501,
+            max: 500
+        })
+    ));
+}
+
+#[test]
+fn parsers_refuse_oversized_fields_in_received_bytes() {
+    let f = fixture();
+    let mut m = manifest(&[&f.b], &[]);
+    m.code = crate::Code::new("1", "x").unwrap();
+    m.subject = "Đ".repeat(501);
+    assert!(matches!(
+        ManifestBytes::parse(&m.encode_unchecked()),
+        Err(Error::FieldTooLong {
+            field: "Subject",
+            len: 501,
+            max: 500
+        })
+    ));
+    let mut m = manifest(&[&f.b], &[]);
+    m.from.telephone = "0".repeat(21);
+    assert!(matches!(
+        ManifestBytes::parse(&m.encode_unchecked()),
+        Err(Error::FieldTooLong {
+            field: "Telephone",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn parsers_refuse_a_second_encoding_of_the_same_value() {
+    // The chunk size written with a superfluous leading zero octet: BER, not DER.
+    let h = header(1);
+    let canonical = der::uint(u64::from(h.chunk_size));
+    let padded = der::tlv(der::INTEGER, &[0, 1, 0, 0]);
+    let prefix = h.encode_prefix();
+    let mut r = der::Reader::new(&prefix, "t");
+    let (oid, version, binding) = (r.any().unwrap(), r.any().unwrap(), r.any().unwrap());
+    let at = binding
+        .value
+        .windows(canonical.len())
+        .position(|w| w == canonical.as_slice())
+        .unwrap();
+    let body = [
+        &binding.value[..at],
+        &padded[..],
+        &binding.value[at + canonical.len()..],
+    ]
+    .concat();
+    let bad = der::seq(&[
+        oid.raw,
+        version.raw,
+        &der::tlv(der::SEQUENCE, &body),
+        &der::uint(h.ciphertext_len),
+        &der::octets(&h.ciphertext_digest),
+    ]);
+    assert!(matches!(
+        HeaderBytes::parse(&bad),
+        Err(Error::Malformed {
+            what: "routing header"
+        })
+    ));
+    assert!(HeaderBytes::parse(&h.encode()).is_ok());
+}
+
+#[test]
+fn header_parse_refuses_other_formats() {
+    let f = fixture();
+    let p = standard_package();
+    assert!(matches!(
+        HeaderBytes::parse(p.document.manifest().as_bytes()),
+        Err(Error::WrongFormat {
+            expected: "routing header"
+        })
+    ));
+    assert!(matches!(
+        ManifestBytes::parse(p.sealed.submission.header().as_bytes()),
+        Err(Error::WrongFormat {
+            expected: "manifest"
+        })
+    ));
+    let _ = f;
+}
+
+fn agency() -> impl Strategy<Value = AgencyId> {
+    (
+        0u16..1000,
+        0u8..100,
+        0u8..100,
+        proptest::char::range('A', 'Z'),
+        0u8..100,
+    )
+        .prop_map(|(a, b, c, l, d)| {
+            AgencyId::parse(&format!("{a:03}.{b:02}.{c:02}.{l}{d:02}")).unwrap()
+        })
+}
+
+prop_compose! {
+    fn routing_header()(
+        id in any::<[u8; 16]>(),
+        sender in agency(),
+        recipients in proptest::collection::hash_set(agency(), 1..20),
+        priority in 0u64..5,
+        chunk_size in crate::MIN_CHUNK_SIZE..=crate::MAX_CHUNK_SIZE,
+        key_commitment in any::<[u8; 32]>(),
+        key_envelope_digest in any::<[u8; 32]>(),
+        key_envelope_len in 0u64..=crate::MAX_KEY_ENVELOPE_LEN as u64,
+        ciphertext_len in 0u64..=crate::MAX_CIPHERTEXT_LEN,
+        ciphertext_digest in any::<[u8; 32]>(),
+    ) -> RoutingHeader {
+        RoutingHeader {
+            message_id: MessageId::from_uuid(uuid::Uuid::from_bytes(id)),
+            sender,
+            recipients: recipients.into_iter().collect(),
+            priority: Priority::from_code(priority).unwrap(),
+            chunk_size,
+            key_commitment,
+            key_envelope_digest,
+            key_envelope_len,
+            ciphertext_len,
+            ciphertext_digest,
+        }
+    }
+}
+
+prop_compose! {
+    fn receipt()(
+        id in any::<[u8; 16]>(),
+        from in agency(),
+        to in agency(),
+        status in prop::sample::select(vec![1u64, 2, 3, 4, 5, 6, 13, 15, 16]),
+        digests in any::<([u8; 32], [u8; 32])>(),
+        secs in 0i64..4_000_000_000,
+        previous in proptest::option::of(any::<[u8; 32]>()),
+        reason in "[a-zđệ ]{0,40}",
+    ) -> Receipt {
+        Receipt {
+            message_id: MessageId::from_uuid(uuid::Uuid::from_bytes(id)),
+            document_id: DocumentId::parse("000.00.00.G22,2015/09/30,7816/VPCP-TTĐT").unwrap(),
+            from,
+            to,
+            status: StatusCode::from_code(status).unwrap(),
+            manifest_digest: digests.0,
+            ciphertext_digest: digests.1,
+            time: time::OffsetDateTime::from_unix_timestamp(secs).unwrap(),
+            previous,
+            reason,
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn routing_header_round_trips(h in routing_header()) {
+        let bytes = HeaderBytes::from_header(h.clone()).unwrap();
+        let back = HeaderBytes::parse(bytes.as_bytes()).unwrap();
+        prop_assert_eq!(back.header(), &h);
+        prop_assert_eq!(back.binding_digest(), bytes.binding_digest());
+    }
+
+    #[test]
+    fn receipt_round_trips(r in receipt()) {
+        let bytes = ReceiptBytes::new(&r).unwrap();
+        let back = ReceiptBytes::parse(bytes.as_bytes()).unwrap();
+        prop_assert_eq!(back.receipt(), &r);
+        prop_assert_eq!(back.hash(), bytes.hash());
+    }
+
+    #[test]
+    fn header_parser_never_accepts_a_mutation_as_another_valid_encoding(
+        h in routing_header(),
+        pos in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let bytes = HeaderBytes::from_header(h).unwrap();
+        let mut b = bytes.as_bytes().to_vec();
+        let i = pos.index(b.len());
+        b[i] = byte;
+        if let Ok(parsed) = HeaderBytes::parse(&b) {
+            prop_assert_eq!(parsed.as_bytes(), &b[..]);
+        }
+    }
+}
