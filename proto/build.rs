@@ -3,7 +3,11 @@
 use prost::Message as _;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["axis/v1/exchange.proto", "axis/v1/directory.proto"];
+    let files = [
+        "axis/v1/exchange.proto",
+        "axis/v1/directory.proto",
+        "axis/v1/log.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -1,7 +1,8 @@
 //! # axis-proto
 //!
 //! The Axis wire contract, `axis.v1`: the `Exchange` service (submit, subscribe, fetch,
-//! acknowledge, statuses, history) and the `Directory` service, generated from
+//! acknowledge, statuses, recall, history, limits), the `Directory` service and the `Log`
+//! service (signed tree heads, inclusion and consistency proofs, entries), generated from
 //! `proto/axis/v1/*.proto` at build time with protox and tonic-prost-build. No logic lives here;
 //! conversions to domain types live at the edges (the server's and the SDK's `convert.rs`).
 //!
@@ -68,7 +69,7 @@ mod tests {
             }
         }
         services.sort();
-        assert_eq!(services, ["Directory", "Exchange"]);
+        assert_eq!(services, ["Directory", "Exchange", "Log"]);
         assert!(missing.is_empty(), "undocumented: {missing:#?}");
     }
 }
