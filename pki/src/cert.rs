@@ -162,6 +162,11 @@ pub(crate) fn profile_in(cert: &X509Certificate<'_>) -> Result<Option<Profile>, 
     Ok(found)
 }
 
+/// The end of a certificate's validity (notAfter), read without verifying anything.
+pub fn not_after_of(cert_der: &[u8]) -> Result<time::OffsetDateTime, Error> {
+    Ok(parse(cert_der)?.validity().not_after.to_datetime())
+}
+
 /// The subject of a certificate as one line, e.g.
 /// `C=VN, organizationIdentifier=000.00.00.G22, CN=Văn phòng Chính phủ`.
 pub fn subject_of(cert_der: &[u8]) -> Result<String, Error> {

@@ -75,7 +75,7 @@ mod verify;
 pub use agency_id::{AgencyId, AgencyIdError, AgencySegment};
 pub use cert::{
     AGENCY_ID_ATTRIBUTE_OID, MAX_CERT_DER_LEN, Serial, agency_id_of, certificates_from_pem,
-    profile_of, subject_of, to_pem,
+    not_after_of, profile_of, subject_of, to_pem,
 };
 pub use crl::{
     CrlRequest, CrlSummary, IssuedCrl, MAX_CRL_DER_LEN, MAX_CRL_VALIDITY, RevocationReason,
@@ -91,5 +91,5 @@ pub use key::{KeyAlgorithm, MIN_PASSPHRASE_LEN, PBKDF2_ROUNDS, Passphrase, Priva
 pub use pkcs12::{PKCS12_ROUNDS, Pkcs12Compat, export_pkcs12};
 pub use profile::{AXIS_OID_ARC, ExtendedKeyUsage, KeyUsage, Profile, ProfileSpec, UnknownProfile};
 pub use verify::{
-    MAX_ANCHORS, MAX_CHAIN_LEN, MAX_CRLS, MAX_INTERMEDIATES, TrustStore, VerifiedCert,
+    CheckedCrl, MAX_ANCHORS, MAX_CHAIN_LEN, MAX_CRLS, MAX_INTERMEDIATES, TrustStore, VerifiedCert,
 };

@@ -57,6 +57,17 @@ const KNOWN_CRITICAL: &[&[u8]] = &[
     &[0x55, 0x1d, 0x20], // certificatePolicies
 ];
 
+/// A CRL that [`TrustStore::check_crl`] accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedCrl {
+    /// The issuer's name, raw DER (the key CRLs are grouped by).
+    pub issuer: Vec<u8>,
+    /// The cRLNumber (0 if absent).
+    pub number: u64,
+    /// How many certificates it lists.
+    pub revoked: usize,
+}
+
 /// Trust anchors, intermediate CA certificates and CRLs, as DER.
 ///
 /// Every certificate's revocation is checked against a CRL from its issuer that is current at
@@ -185,6 +196,84 @@ impl TrustStore {
             crl_index,
             verified_edges,
         })
+    }
+
+    /// Checks a CRL handed in from outside (an operator publishing a new one): issued by one of
+    /// the store's CA certificates (same name, signature by its key, cRLSign), current at `now`,
+    /// no unknown critical extension. Returns the issuer's raw DER name, the CRL number and the
+    /// number of revoked entries.
+    pub fn check_crl(&self, der: &[u8], now: OffsetDateTime) -> Result<CheckedCrl, Error> {
+        let c = crl::parse(der)?;
+        let mut name_matched = false;
+        let mut signed = false;
+        for ca in self.anchors.iter().chain(&self.intermediates) {
+            let ca = cert::parse(ca)?;
+            if ca.subject().as_raw() != c.issuer().as_raw() {
+                continue;
+            }
+            name_matched = true;
+            if check_crl_signature(&c, ca.public_key()) {
+                if let Some(ku) = ca.key_usage().map_err(|_| Error::CertificateMalformed)?
+                    && !ku.value.crl_sign()
+                {
+                    return Err(Error::CrlIssuerNotAllowed { depth: 0 });
+                }
+                signed = true;
+                break;
+            }
+        }
+        if !signed {
+            return Err(if name_matched {
+                Error::CrlBadSignature { depth: 0 }
+            } else {
+                Error::CrlMissing {
+                    depth: 0,
+                    issuer: cert::name_to_string(c.issuer()),
+                }
+            });
+        }
+        let this_update = c.last_update().to_datetime();
+        if now < this_update {
+            return Err(Error::CrlNotYetValid {
+                depth: 0,
+                this_update,
+            });
+        }
+        match c.next_update().map(|t| t.to_datetime()) {
+            Some(next) if now < next => {}
+            next_update => {
+                return Err(Error::CrlStale {
+                    depth: 0,
+                    next_update,
+                });
+            }
+        }
+        if c.extensions().iter().any(|e| e.critical) {
+            return Err(Error::CrlUnsupportedCriticalExtension { depth: 0 });
+        }
+        Ok(CheckedCrl {
+            issuer: c.issuer().as_raw().to_vec(),
+            number: c
+                .crl_number()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            revoked: c.iter_revoked_certificates().count(),
+        })
+    }
+
+    /// The CRLs the store was built with.
+    pub fn crls(&self) -> &[Vec<u8>] {
+        &self.crls
+    }
+
+    /// The intermediate CA certificates the store was built with.
+    pub fn intermediates(&self) -> &[Vec<u8>] {
+        &self.intermediates
+    }
+
+    /// The trust anchors.
+    pub fn anchors(&self) -> &[Vec<u8>] {
+        &self.anchors
     }
 
     /// Verifies `leaf` for `required` at `now`, building the path from the store's

@@ -424,6 +424,35 @@ pub enum Error {
         field: &'static str,
     },
 
+    // ----- the axis's log -----
+    /// A log entry does not record what it was expected to.
+    #[error("the log entry does not match: {field} differs")]
+    LogEntryMismatch {
+        /// The first field that differs.
+        field: &'static str,
+    },
+    /// The tree head was signed by another key than the pinned log key.
+    #[error("the tree head was signed by a key other than the log key given")]
+    LogKeyMismatch,
+    /// The tree head's CMS signing time is not its timestamp.
+    #[error("the tree head's signing time differs from its timestamp")]
+    TreeHeadTimeMismatch,
+    /// An inclusion proof does not lead to the signed root.
+    #[error("inclusion proof invalid: {source}")]
+    InclusionProofInvalid {
+        /// What the Merkle check found.
+        source: axis_log::Error,
+    },
+    /// A consistency proof does not connect the two tree heads.
+    #[error("consistency proof invalid: {source}")]
+    ConsistencyProofInvalid {
+        /// What the Merkle check found.
+        source: axis_log::Error,
+    },
+    /// An entry claims to be logged after the tree head that includes it was signed.
+    #[error("the entry is dated after the tree head that includes it")]
+    EntryAfterTreeHead,
+
     // ----- receipts -----
     /// A receipt is about another message or document.
     #[error("the receipt is about another {field}")]

@@ -187,6 +187,7 @@ mod envelope;
 mod error;
 mod fields;
 mod header;
+mod log;
 mod manifest;
 mod oid;
 mod receipt;
@@ -207,6 +208,11 @@ pub use fields::{
 pub use header::{
     CiphertextCheck, DEFAULT_CHUNK_SIZE, HeaderBytes, MAX_CHUNK_SIZE, MAX_CIPHERTEXT_LEN,
     MAX_HEADER_LEN, MIN_CHUNK_SIZE, MessageId, RoutingHeader, Submission, VerifiedSubmission,
+};
+pub use log::{
+    AcceptanceEntry, EntryBody, LogEntry, LogEntryBytes, LogProof, MAX_LOG_ENTRY_LEN,
+    MAX_LOG_PROOF_LEN, MAX_PATH_LEN, SignedTreeHead, StatementEntry, TreeHead, VerifiedEvidence,
+    VerifiedTreeHead, verify_evidence,
 };
 pub use manifest::{
     Attachment, AttachmentDigest, Business, DocumentType, MAX_ATTACHMENTS, MAX_DOCUMENT_SIZE,

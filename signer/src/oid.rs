@@ -50,6 +50,9 @@ pub(crate) enum Format {
     Manifest = 1,
     RoutingHeader = 2,
     Receipt = 3,
+    LogEntry = 4,
+    TreeHead = 5,
+    LogProof = 6,
 }
 
 impl Format {
@@ -59,10 +62,17 @@ impl Format {
 
     /// DER content octets of the format's OID.
     pub(crate) fn oid(self) -> &'static [u8] {
-        static CACHE: OnceLock<[Vec<u8>; 3]> = OnceLock::new();
+        static CACHE: OnceLock<[Vec<u8>; 6]> = OnceLock::new();
         let all = CACHE.get_or_init(|| {
-            [Format::Manifest, Format::RoutingHeader, Format::Receipt]
-                .map(|f| crate::der::oid_content(&f.dotted()).unwrap_or_default())
+            [
+                Format::Manifest,
+                Format::RoutingHeader,
+                Format::Receipt,
+                Format::LogEntry,
+                Format::TreeHead,
+                Format::LogProof,
+            ]
+            .map(|f| crate::der::oid_content(&f.dotted()).unwrap_or_default())
         });
         &all[self as usize - 1]
     }
@@ -105,6 +115,19 @@ mod tests {
         let h = Format::RoutingHeader.oid();
         let r = Format::Receipt.oid();
         assert!(!m.is_empty() && m != h && h != r && m != r);
+        let all = [
+            Format::Manifest,
+            Format::RoutingHeader,
+            Format::Receipt,
+            Format::LogEntry,
+            Format::TreeHead,
+            Format::LogProof,
+        ]
+        .map(Format::oid);
+        for (i, a) in all.iter().enumerate() {
+            assert!(!a.is_empty());
+            assert!(all[i + 1..].iter().all(|b| b != a), "format {i} repeats");
+        }
         assert!(Format::Receipt.dotted().starts_with(axis_pki::AXIS_OID_ARC));
     }
 }

@@ -30,7 +30,7 @@ use crate::der::{self, Reader};
 use crate::document_id::DocumentId;
 use crate::error::{DigestKind, Error};
 use crate::fields::{self, Lines, MAX_REASON};
-use crate::header::{MessageId, VerifiedSubmission};
+use crate::header::{HeaderBytes, MessageId, VerifiedSubmission};
 use crate::manifest::sha256;
 use crate::oid::Format;
 use crate::signature::{self, SignatureReport, SignatureRole, Signer};
@@ -415,7 +415,14 @@ impl DocumentRef {
     /// The axis's view: no DocumentId nor manifest digest (they are inside the ciphertext); the
     /// chain still checks that every receipt carries the same ones as the first.
     pub fn submitted(submission: &VerifiedSubmission, recipient: &AgencyId) -> Result<Self, Error> {
-        let h = submission.header();
+        Self::logged(submission.header_bytes(), recipient)
+    }
+
+    /// The axis's view of a submission it verified when it accepted it and reads back from its
+    /// own store (the submission signature is not checked again: the sender's certificate may
+    /// since have expired or been revoked, which does not undo an accepted submission).
+    pub fn logged(header: &HeaderBytes, recipient: &AgencyId) -> Result<Self, Error> {
+        let h = header.header();
         if !h.recipients.contains(recipient) {
             return Err(Error::NotARecipient {
                 agency: recipient.clone(),
@@ -493,6 +500,10 @@ impl ChainState {
 pub struct ReceiptChain {
     doc: DocumentRef,
     receipts: Vec<VerifiedReceipt>,
+    /// Receipts taken over by [`ReceiptChain::resume`] (checked, signatures not re-verified).
+    resumed: usize,
+    /// Hash, time and status of the last receipt, verified or resumed.
+    last: Option<([u8; 32], OffsetDateTime, StatusCode)>,
     state: ChainState,
     /// DocumentId and manifest digest every receipt must carry (from the document, or the first
     /// receipt when the verifier is the axis).
@@ -507,6 +518,8 @@ impl ReceiptChain {
             inner: doc.inner.as_ref().map(|(id, d, _)| (id.clone(), *d)),
             doc,
             receipts: Vec::new(),
+            resumed: 0,
+            last: None,
             state: ChainState {
                 change_pending,
                 ..ChainState::default()
@@ -528,14 +541,62 @@ impl ReceiptChain {
         Ok(chain)
     }
 
-    /// The verified receipts so far.
+    /// Rebuilds a chain from receipts its holder verified when they arrived and kept (the axis
+    /// reading its own store): every check of [`ReceiptChain::push`] except the signature, which
+    /// may no longer verify today (an expired or since-revoked seal does not undo a receipt
+    /// that was valid when it was logged). [`ReceiptChain::receipts`] holds only receipts
+    /// verified afterwards.
+    pub fn resume(doc: DocumentRef, logged: &[SignedReceipt]) -> Result<Self, Error> {
+        let mut chain = ReceiptChain::new(doc);
+        for r in logged {
+            chain.budget()?;
+            chain.check_and_apply(r.receipt())?;
+            chain.resumed += 1;
+        }
+        Ok(chain)
+    }
+
+    /// The receipts verified by this chain (not those it resumed from).
     pub fn receipts(&self) -> &[VerifiedReceipt] {
         &self.receipts
     }
 
+    /// Number of receipts in the chain, verified or resumed.
+    pub fn len(&self) -> usize {
+        self.resumed + self.receipts.len()
+    }
+
+    /// Whether the chain has no receipt yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The last status.
     pub fn last_status(&self) -> Option<StatusCode> {
-        self.receipts.last().map(|r| r.receipt().status)
+        self.last.map(|(_, _, s)| s)
+    }
+
+    /// Whether the recipient agreed to a recall (15 after 13): its copy is withdrawn and nothing
+    /// may follow.
+    pub fn is_withdrawn(&self) -> bool {
+        self.state.withdrawn
+    }
+
+    /// SHA-256 of the last receipt: what the next one names as `previous`.
+    pub fn last_hash(&self) -> Option<[u8; 32]> {
+        self.last.map(|(h, _, _)| h)
+    }
+
+    fn budget(&self) -> Result<(), Error> {
+        let position = self.len();
+        if position >= MAX_RECEIPT_CHAIN_LEN {
+            return Err(Error::TooMany {
+                what: "receipts in a chain",
+                found: position + 1,
+                max: MAX_RECEIPT_CHAIN_LEN,
+            });
+        }
+        Ok(())
     }
 
     /// Verifies the next receipt and appends it.
@@ -560,18 +621,22 @@ impl ReceiptChain {
         store: &TrustStore,
         at: OffsetDateTime,
     ) -> Result<&VerifiedReceipt, Error> {
-        let position = self.receipts.len();
         // Step 1.
-        if position >= MAX_RECEIPT_CHAIN_LEN {
-            return Err(Error::TooMany {
-                what: "receipts in a chain",
-                found: position + 1,
-                max: MAX_RECEIPT_CHAIN_LEN,
-            });
-        }
+        self.budget()?;
         // Step 2.
         let verified = signed.verify(store, at)?;
-        let r = verified.receipt();
+        // Steps 3 to 8.
+        self.check_and_apply(signed.receipt())?;
+        self.receipts.push(verified);
+        self.receipts.last().ok_or(Error::Misuse {
+            reason: "empty chain",
+        })
+    }
+
+    /// Steps 3 to 8 of [`ReceiptChain::push`], then the receipt becomes the chain's last.
+    fn check_and_apply(&mut self, bytes: &ReceiptBytes) -> Result<(), Error> {
+        let position = self.len();
+        let r = bytes.receipt();
         // Step 3.
         let (stater, other) = if r.status.from_sender() {
             (&self.doc.sender, &self.doc.recipient)
@@ -616,12 +681,12 @@ impl ReceiptChain {
             _ => {}
         }
         // Step 6.
-        if r.previous != self.receipts.last().map(VerifiedReceipt::hash) {
+        if r.previous != self.last_hash() {
             return Err(Error::ReceiptChainBroken { position });
         }
         // Step 7.
-        if let Some(prev) = self.receipts.last()
-            && r.time < prev.receipt().time
+        if let Some((_, time, _)) = self.last
+            && r.time < time
         {
             return Err(Error::ReceiptTimeBeforePrevious { position });
         }
@@ -636,10 +701,8 @@ impl ReceiptChain {
         if self.inner.is_none() {
             self.inner = Some((r.document_id.clone(), r.manifest_digest));
         }
-        self.receipts.push(verified);
-        self.receipts.last().ok_or(Error::Misuse {
-            reason: "empty chain",
-        })
+        self.last = Some((bytes.hash(), r.time, r.status));
+        Ok(())
     }
 
     /// The next receipt of this chain with `status`: parties, ids, digests and the previous
@@ -670,7 +733,7 @@ impl ReceiptChain {
             manifest_digest,
             ciphertext_digest: self.doc.ciphertext_digest,
             time,
-            previous: self.receipts.last().map(VerifiedReceipt::hash),
+            previous: self.last_hash(),
             reason: reason.into(),
         })
     }

@@ -43,6 +43,8 @@ pub enum SignatureRole {
     Submission,
     /// An agency seal over a receipt or status.
     Receipt,
+    /// The axis log signer over a tree head.
+    TreeHead,
 }
 
 impl SignatureRole {
@@ -50,6 +52,7 @@ impl SignatureRole {
     pub fn profile(self) -> Profile {
         match self {
             SignatureRole::PersonalSigner => Profile::PersonalSigner,
+            SignatureRole::TreeHead => Profile::AxisLogSigner,
             _ => Profile::AgencySeal,
         }
     }
@@ -62,11 +65,13 @@ impl fmt::Display for SignatureRole {
             SignatureRole::AgencySeal => "agency seal",
             SignatureRole::Submission => "submission",
             SignatureRole::Receipt => "receipt",
+            SignatureRole::TreeHead => "tree head",
         })
     }
 }
 
-/// A signing key with its verified certificate (personal signer or agency seal).
+/// A signing key with its verified certificate (personal signer, agency seal, or the axis log
+/// signer for tree heads).
 pub struct Signer<'a> {
     key: &'a PrivateKey,
     cert: &'a VerifiedCert,
@@ -79,6 +84,7 @@ impl<'a> Signer<'a> {
         let role = match cert.profile() {
             Profile::PersonalSigner => SignatureRole::PersonalSigner,
             Profile::AgencySeal => SignatureRole::AgencySeal,
+            Profile::AxisLogSigner => SignatureRole::TreeHead,
             found => {
                 return Err(Error::WrongCertificateProfile {
                     expected: Profile::AgencySeal,
@@ -89,7 +95,7 @@ impl<'a> Signer<'a> {
         if key.public_key_der() != cert.public_key_der() {
             return Err(Error::KeyMismatch { role });
         }
-        if cert.agency_id().is_none() {
+        if role != SignatureRole::TreeHead && cert.agency_id().is_none() {
             return Err(Error::CertificateWithoutAgency {
                 profile: cert.profile(),
             });
@@ -245,6 +251,45 @@ pub(crate) struct VerifiedSignature {
     pub(crate) report: SignatureReport,
 }
 
+/// A signature that verified, before any agency binding is read: the signer's certificate and
+/// the signing time it claims. Roles without an agency (the axis log signer) stop here.
+pub(crate) struct VerifiedSigner {
+    pub(crate) cert: VerifiedCert,
+    pub(crate) signing_time: OffsetDateTime,
+}
+
+/// [`verify_signer`], then the agency binding every agency role needs, as a report.
+pub(crate) fn verify_detached(
+    signature: &[u8],
+    content: &[u8],
+    role: SignatureRole,
+    store: &TrustStore,
+    at: OffsetDateTime,
+) -> Result<VerifiedSignature, Error> {
+    let VerifiedSigner {
+        cert: verified,
+        signing_time,
+    } = verify_signer(signature, content, role, store, at)?;
+    let agency = verified
+        .agency_id()
+        .cloned()
+        .ok_or(Error::CertificateWithoutAgency {
+            profile: role.profile(),
+        })?;
+    Ok(VerifiedSignature {
+        report: SignatureReport {
+            role,
+            signer_name: verified.common_name().unwrap_or_default().to_owned(),
+            position: verified.title().map(str::to_owned),
+            agency,
+            signing_time,
+            certificate_serial: verified.serial().clone(),
+            certificate_not_after: verified.not_after(),
+            certificate_status: CertificateStatus::Good { checked_at: at },
+        },
+    })
+}
+
 /// Verifies a detached SignedData over `content` for `role` at `at`.
 ///
 /// 1. Budget on the signature size and the number of certificates (resource exhaustion).
@@ -262,13 +307,13 @@ pub(crate) struct VerifiedSignature {
 ///    CRLs that do not list it (axis_pki; revocation fails closed).
 /// 8. The signing time is not after `at` (beyond [`SIGNING_TIME_TOLERANCE`]) and lies within the
 ///    certificate's validity.
-pub(crate) fn verify_detached(
+pub(crate) fn verify_signer(
     signature: &[u8],
     content: &[u8],
     role: SignatureRole,
     store: &TrustStore,
     at: OffsetDateTime,
-) -> Result<VerifiedSignature, Error> {
+) -> Result<VerifiedSigner, Error> {
     const WHAT: &str = "CMS SignedData";
     // Step 1.
     if signature.len() > MAX_SIGNATURE_LEN {
@@ -451,23 +496,9 @@ pub(crate) fn verify_detached(
     if signing_time < verified.not_before() || signing_time >= verified.not_after() {
         return Err(Error::SigningTimeOutsideValidity { role, signing_time });
     }
-    let agency = verified
-        .agency_id()
-        .cloned()
-        .ok_or(Error::CertificateWithoutAgency {
-            profile: role.profile(),
-        })?;
-    Ok(VerifiedSignature {
-        report: SignatureReport {
-            role,
-            signer_name: verified.common_name().unwrap_or_default().to_owned(),
-            position: verified.title().map(str::to_owned),
-            agency,
-            signing_time,
-            certificate_serial: verified.serial().clone(),
-            certificate_not_after: verified.not_after(),
-            certificate_status: CertificateStatus::Good { checked_at: at },
-        },
+    Ok(VerifiedSigner {
+        cert: verified,
+        signing_time,
     })
 }
 

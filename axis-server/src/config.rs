@@ -1,0 +1,205 @@
+//! Configuration: a TOML file, then environment variables, then command-line flags (each
+//! overrides the one before). Relative paths in the file are relative to the file's directory.
+//!
+//! ```toml
+//! listen = "127.0.0.1:7443"               # gRPC over mTLS
+//! metrics_listen = "127.0.0.1:9464"       # Prometheus /metrics and /healthz (plain HTTP)
+//! database_url = "sqlite://axis.db"       # or postgres://user@host/db
+//! passphrase_file = "secrets/axis.pass"   # decrypts the two key files (or AXIS_SERVER_KEY_PASS)
+//!
+//! [tls]                                   # axis-server-tls profile
+//! cert = "pki/axis-server-tls.cert.pem"
+//! key = "pki/axis-server-tls.key.pem"
+//!
+//! [log_signer]                            # axis-log-signer profile: signs tree heads
+//! cert = "pki/axis-log-signer.cert.pem"
+//! key = "pki/axis-log-signer.key.pem"
+//!
+//! [trust]
+//! root = "pki/root.cert.pem"
+//! intermediates = ["pki/state.cert.pem"]
+//! crls = ["pki/root.crl.pem", "pki/state.crl.pem"]   # newer ones arrive by PublishCrl
+//!
+//! [limits]                                # all optional; these are the defaults
+//! max_document_bytes = 5368709120
+//! max_recipients = 500
+//! max_chunk_bytes = 1048576
+//! max_streams_per_agency = 64
+//! rate_per_agency = 2000
+//! burst_per_agency = 4000
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where the server looks for its configuration when none is given.
+pub const DEFAULT_CONFIG: &str = "axis-data/axis-server.toml";
+
+/// A certificate and its encrypted key (PEM files as `axis-pki` writes them).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPairFiles {
+    /// Certificate (PEM; may hold the chain after the leaf).
+    pub cert: PathBuf,
+    /// Encrypted PKCS#8 key (PEM).
+    pub key: PathBuf,
+}
+
+/// The trust anchor, issuing CAs and initial CRLs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustFiles {
+    /// Root certificate (PEM).
+    pub root: PathBuf,
+    /// Issuing CA certificates (PEM).
+    #[serde(default)]
+    pub intermediates: Vec<PathBuf>,
+    /// CRLs (PEM or DER). Newer CRLs published with `PublishCrl` are kept in the database and
+    /// win over these.
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
+}
+
+/// Limits enforced on every caller.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest ciphertext of one document.
+    pub max_document_bytes: u64,
+    /// Most recipients of one document.
+    pub max_recipients: usize,
+    /// Largest chunk message in a submit stream.
+    pub max_chunk_bytes: usize,
+    /// Most concurrent streams (submit, subscribe, fetch) per agency.
+    pub max_streams_per_agency: usize,
+    /// Sustained calls per second per agency.
+    pub rate_per_agency: u32,
+    /// Burst of calls per agency.
+    pub burst_per_agency: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_document_bytes: axis_signer::MAX_CIPHERTEXT_LEN,
+            max_recipients: axis_signer::MAX_RECIPIENTS,
+            max_chunk_bytes: 1024 * 1024,
+            max_streams_per_agency: 64,
+            rate_per_agency: 2000,
+            burst_per_agency: 4000,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// gRPC listen address.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Prometheus metrics and health (plain HTTP); none to disable.
+    #[serde(default = "default_metrics")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// `sqlite://FILE` or `postgres://…`.
+    #[serde(default = "default_database")]
+    pub database_url: String,
+    /// File holding the passphrase of both key files.
+    #[serde(default)]
+    pub passphrase_file: Option<PathBuf>,
+    /// The server's TLS certificate and key.
+    pub tls: KeyPairFiles,
+    /// The log signer's certificate and key.
+    pub log_signer: KeyPairFiles,
+    /// Trust material.
+    pub trust: TrustFiles,
+    /// Limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Seconds a shutdown waits for streams to drain before closing them.
+    #[serde(default = "default_drain")]
+    pub shutdown_drain_secs: u64,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7443))
+}
+
+fn default_metrics() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+}
+
+fn default_database() -> String {
+    "sqlite://axis.db".into()
+}
+
+fn default_drain() -> u64 {
+    10
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error(
+        "cannot read the configuration {path}: {source} (create it, or run `axis-server demo` for a local demo)"
+    )]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration.
+    #[error("configuration {path} is invalid: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What TOML said.
+        source: toml::de::Error,
+    },
+}
+
+impl Config {
+    /// Reads a TOML file and makes its relative paths relative to the file's directory (a
+    /// `sqlite://` URL with a relative path included).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve(base);
+        Ok(config)
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(p) = self.passphrase_file.as_mut() {
+            fix(p);
+        }
+        for kp in [&mut self.tls, &mut self.log_signer] {
+            fix(&mut kp.cert);
+            fix(&mut kp.key);
+        }
+        fix(&mut self.trust.root);
+        self.trust.intermediates.iter_mut().for_each(fix);
+        self.trust.crls.iter_mut().for_each(fix);
+        if let Some(rest) = self.database_url.strip_prefix("sqlite://") {
+            let file = rest.split('?').next().unwrap_or(rest);
+            if !file.is_empty() && Path::new(file).is_relative() && file != ":memory:" {
+                self.database_url = format!("sqlite://{}", base.join(rest).display());
+            }
+        }
+    }
+}

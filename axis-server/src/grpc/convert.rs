@@ -1,0 +1,84 @@
+//! Conversions between stored rows and wire messages (the server's one edge to `axis-proto`).
+
+use axis_proto::v1 as pb;
+use time::OffsetDateTime;
+
+use crate::commit::Logged;
+use crate::store::{AgencyRow, InboxRow, MessageRow, StatementRow};
+
+/// A protobuf timestamp.
+pub(crate) fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
+    }
+}
+
+/// Evidence from a fresh commit.
+pub(crate) fn evidence(l: &Logged) -> pb::LogEvidence {
+    pb::LogEvidence {
+        entry: l.entry.clone(),
+        proof: l.proof.clone(),
+    }
+}
+
+/// The acceptance receipt of a stored message.
+pub(crate) fn acceptance(m: &MessageRow, duplicate: bool) -> pb::AcceptanceReceipt {
+    pb::AcceptanceReceipt {
+        evidence: Some(pb::LogEvidence {
+            entry: m.entry.clone(),
+            proof: m.proof.clone(),
+        }),
+        duplicate,
+    }
+}
+
+/// A delivery for the inbox stream.
+pub(crate) fn delivery(row: InboxRow) -> pb::Delivery {
+    let m = row.message;
+    pb::Delivery {
+        cursor: row.seq.to_string(),
+        message_id: message_id_text(&m.message_id),
+        sender: m.sender,
+        routing_header: m.routing_header,
+        submission_signature: m.submission_signature,
+        key_envelope: m.key_envelope,
+        size: m.ciphertext_len,
+        accepted_at: Some(timestamp(m.accepted_at)),
+    }
+}
+
+/// A history entry.
+pub(crate) fn history_entry(s: StatementRow) -> pb::HistoryEntry {
+    pb::HistoryEntry {
+        recipient: s.recipient,
+        signed: Some(pb::SignedStatement {
+            statement: s.statement,
+            signature: s.signature,
+        }),
+        logged_at: Some(timestamp(s.logged_at)),
+        evidence: Some(pb::LogEvidence {
+            entry: s.entry,
+            proof: s.proof,
+        }),
+    }
+}
+
+/// A directory entry.
+pub(crate) fn agency(a: AgencyRow) -> pb::Agency {
+    pb::Agency {
+        agency_id: a.agency_id,
+        name: a.name,
+        parent_id: a.parent_id,
+        encryption_certificate: a.encryption_cert,
+        seal_certificate: a.seal_cert,
+        updated_at: Some(timestamp(a.updated_at)),
+    }
+}
+
+/// The text form of a stored 16-byte message id.
+pub(crate) fn message_id_text(id: &[u8]) -> String {
+    <[u8; 16]>::try_from(id)
+        .map(|b| uuid::Uuid::from_bytes(b).hyphenated().to_string())
+        .unwrap_or_default()
+}

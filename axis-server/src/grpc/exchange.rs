@@ -1,0 +1,676 @@
+//! `axis.v1.Exchange`: submit, subscribe, fetch, receipts and statuses, history.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axis_pki::AgencyId;
+use axis_proto::v1 as pb;
+use axis_proto::v1::submit_request::Part;
+use axis_signer::{
+    DocumentRef, HeaderBytes, MessageId, ReceiptChain, SignedReceipt, StatusCode, Submission,
+};
+use futures_util::Stream;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{App, convert};
+use crate::commit::{Ciphertext, Job};
+use crate::error::{Result, ServerError};
+use crate::store::{Db, SEGMENT_LEN, state};
+
+/// Deliveries read per inbox query.
+const INBOX_PAGE: u32 = 256;
+/// A subscriber re-reads its inbox at least this often, even without a wake-up.
+const INBOX_RECHECK: Duration = Duration::from_secs(30);
+
+/// The Exchange service.
+pub(crate) struct ExchangeService {
+    app: Arc<App>,
+}
+
+impl ExchangeService {
+    /// Over the shared application state.
+    pub(crate) fn new(app: Arc<App>) -> Self {
+        ExchangeService { app }
+    }
+}
+
+fn parse_message_id(s: &str) -> Result<MessageId> {
+    MessageId::parse(s).map_err(|e| ServerError::malformed("message id", e))
+}
+
+/// Ciphertext being received: held in memory up to one segment, then written segment by segment
+/// under an upload id. Dropping it before [`Upload::keep`] removes what was written (an aborted
+/// or refused upload leaves nothing behind).
+struct Upload {
+    db: Db,
+    buf: Vec<u8>,
+    blob_id: Option<i64>,
+    seq: i64,
+    kept: bool,
+}
+
+impl Upload {
+    fn new(db: Db) -> Self {
+        Upload {
+            db,
+            buf: Vec::new(),
+            blob_id: None,
+            seq: 0,
+            kept: false,
+        }
+    }
+
+    async fn push(&mut self, data: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(data);
+        // Up to one whole segment stays in memory until the stream ends, so a document of at
+        // most one segment is written inline by the commit, with no staging.
+        while self.buf.len() > SEGMENT_LEN {
+            self.flush_segment(SEGMENT_LEN).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_segment(&mut self, n: usize) -> Result<()> {
+        let blob_id = match self.blob_id {
+            Some(id) => id,
+            None => {
+                let id = super::random_blob_id()?;
+                self.db.begin_upload(id, OffsetDateTime::now_utc()).await?;
+                self.blob_id = Some(id);
+                id
+            }
+        };
+        self.db
+            .put_segment(blob_id, self.seq, &self.buf[..n])
+            .await?;
+        self.buf.drain(..n);
+        self.seq += 1;
+        Ok(())
+    }
+
+    /// The ciphertext for the committer: inline if it never left memory.
+    async fn finish(&mut self) -> Result<Ciphertext> {
+        match self.blob_id {
+            None => Ok(Ciphertext::Inline(std::mem::take(&mut self.buf))),
+            Some(blob_id) => {
+                if !self.buf.is_empty() {
+                    let n = self.buf.len();
+                    self.flush_segment(n).await?;
+                }
+                Ok(Ciphertext::Staged { blob_id })
+            }
+        }
+    }
+
+    /// The upload was committed: keep it.
+    fn keep(&mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let (false, Some(blob_id)) = (self.kept, self.blob_id) {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = db.discard_upload(blob_id).await {
+                    tracing::warn!(error = %e, blob_id, "could not remove an abandoned upload; the janitor will");
+                }
+            });
+        }
+    }
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = std::result::Result<T, Status>> + Send>>;
+
+/// What a statement RPC accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StatementKind {
+    /// 01 by a recipient.
+    Receipt,
+    /// 02–06, 15, 16 by a recipient.
+    Status,
+    /// 13 by the sender.
+    Recall,
+}
+
+fn is_chain_error(e: &axis_signer::Error) -> bool {
+    use axis_signer::Error as E;
+    matches!(
+        e,
+        E::StatusFromWrongParty { .. }
+            | E::ReceiptSubjectMismatch { .. }
+            | E::ReceiptDigestMismatch { .. }
+            | E::ReceiptChainBroken { .. }
+            | E::ReceiptTimeBeforePrevious { .. }
+            | E::StatusTransitionNotAllowed { .. }
+            | E::TooMany { .. }
+            | E::NotARecipient { .. }
+    )
+}
+
+impl ExchangeService {
+    async fn submit_inner(
+        &self,
+        req: Request<Streaming<pb::SubmitRequest>>,
+    ) -> Result<pb::SubmitResponse> {
+        let app = &self.app;
+        let started = Instant::now();
+        let sender = app.agency_call(&req)?;
+        let _permit = app
+            .streams
+            .acquire(sender.as_str(), app.limits.max_streams_per_agency)?;
+        let mut stream = req.into_inner();
+        let begin = match stream
+            .message()
+            .await
+            .map_err(|e| ServerError::malformed("stream", e))?
+        {
+            Some(pb::SubmitRequest {
+                part: Some(Part::Begin(b)),
+            }) => b,
+            Some(_) => return Err(ServerError::Protocol("the first message must be `begin`")),
+            None => return Err(ServerError::Protocol("the stream ended before `begin`")),
+        };
+
+        // 1. Parse the header (budgets, strict DER) and check what needs no signature.
+        let submission = Submission::parse(&begin.routing_header, begin.submission_signature)
+            .map_err(|e| ServerError::malformed("routing header", e))?;
+        let h = submission.header().header().clone();
+        if h.sender != sender {
+            return Err(ServerError::SenderNotCaller {
+                sender: h.sender,
+                caller: sender,
+            });
+        }
+        if h.recipients.len() > app.limits.max_recipients {
+            return Err(ServerError::TooManyRecipients {
+                count: h.recipients.len(),
+                max: app.limits.max_recipients,
+            });
+        }
+        if h.ciphertext_len > app.limits.max_document_bytes {
+            return Err(ServerError::DocumentTooLarge {
+                len: h.ciphertext_len,
+                max: app.limits.max_document_bytes,
+            });
+        }
+        // 2. A message id seen before: the same submission gets its receipt again, without
+        //    uploading anything; another submission under that id is refused.
+        if let Some(m) = app.db.message(h.message_id.as_bytes()).await? {
+            return if m.routing_header == begin.routing_header {
+                crate::metrics::DUPLICATES.inc();
+                Ok(pb::SubmitResponse {
+                    receipt: Some(convert::acceptance(&m, true)),
+                })
+            } else {
+                Err(ServerError::MessageIdConflict(h.message_id.to_string()))
+            };
+        }
+        // 3. Origin: the sender's agency seal over the exact header bytes, chain and revocation
+        //    checked now; the key envelope is the one the header names.
+        let now = OffsetDateTime::now_utc();
+        let store = app.trust.store();
+        let verified = submission
+            .verify(&store, now)
+            .map_err(|e| ServerError::signature("submission signature", &e))?;
+        verified
+            .check_key_envelope(&begin.key_envelope)
+            .map_err(|_| ServerError::KeyEnvelopeMismatch)?;
+        // 4. Every recipient is registered.
+        let ids: Vec<String> = h.recipients.iter().map(|r| r.as_str().to_owned()).collect();
+        let missing = app.db.unregistered(&ids).await?;
+        if !missing.is_empty() {
+            return Err(ServerError::RecipientUnknown(missing.join(", ")));
+        }
+        // 5. The ciphertext: chunk budget, running length, digest at the end.
+        let mut check = verified.ciphertext_check();
+        let mut upload = Upload::new(app.db.clone());
+        let mut received: u64 = 0;
+        let max_chunk = app.limits.max_chunk_bytes;
+        while let Some(msg) = stream.message().await.map_err(|e| {
+            // tonic refuses a message over its decoding limit before we see it.
+            if e.code() == tonic::Code::OutOfRange {
+                ServerError::ChunkTooLarge {
+                    len: None,
+                    max: max_chunk,
+                }
+            } else {
+                ServerError::malformed("stream", e)
+            }
+        })? {
+            match msg.part {
+                Some(Part::Chunk(c)) => {
+                    if c.is_empty() {
+                        return Err(ServerError::Protocol("empty chunk"));
+                    }
+                    if c.len() > app.limits.max_chunk_bytes {
+                        return Err(ServerError::ChunkTooLarge {
+                            len: Some(c.len()),
+                            max: app.limits.max_chunk_bytes,
+                        });
+                    }
+                    received += c.len() as u64;
+                    check.update(&c).map_err(|_| ServerError::LengthMismatch {
+                        expected: h.ciphertext_len,
+                        found: received,
+                    })?;
+                    upload.push(&c).await?;
+                }
+                Some(Part::Begin(_)) => {
+                    return Err(ServerError::Protocol(
+                        "`begin` may only be the first message",
+                    ));
+                }
+                None => {
+                    return Err(ServerError::Protocol(
+                        "a message with neither begin nor chunk",
+                    ));
+                }
+            }
+        }
+        check.finish().map_err(|e| match e {
+            axis_signer::Error::CiphertextLengthMismatch { expected, found } => {
+                ServerError::LengthMismatch { expected, found }
+            }
+            _ => ServerError::DigestMismatch,
+        })?;
+        let ciphertext = upload.finish().await?;
+        let staged = matches!(ciphertext, Ciphertext::Staged { .. });
+        // 6. Commit (durably), then answer.
+        let logged = app
+            .committer
+            .commit(Job::Accept {
+                submission: Box::new(verified),
+                key_envelope: begin.key_envelope,
+                ciphertext,
+            })
+            .await?;
+        if !(logged.duplicate && staged) {
+            upload.keep();
+        }
+        if logged.duplicate {
+            crate::metrics::DUPLICATES.inc();
+        } else {
+            crate::metrics::ACCEPTED.inc();
+            crate::metrics::BYTES_IN.add(h.ciphertext_len);
+        }
+        crate::metrics::SUBMIT_SECONDS.observe(started.elapsed().as_secs_f64());
+        tracing::info!(
+            message_id = %h.message_id,
+            sender = %h.sender,
+            recipients = h.recipients.len(),
+            bytes = h.ciphertext_len,
+            leaf = logged.leaf_index,
+            duplicate = logged.duplicate,
+            "accepted"
+        );
+        Ok(pb::SubmitResponse {
+            receipt: Some(pb::AcceptanceReceipt {
+                evidence: Some(convert::evidence(&logged)),
+                duplicate: logged.duplicate,
+            }),
+        })
+    }
+
+    async fn log_statement(
+        &self,
+        caller: AgencyId,
+        signed: Option<pb::SignedStatement>,
+        kind: StatementKind,
+    ) -> Result<pb::LogEvidence> {
+        let app = &self.app;
+        let s = signed.ok_or(ServerError::Malformed {
+            what: "request",
+            detail: "the signed statement is missing".into(),
+        })?;
+        // 1. Parse (budget, strict DER).
+        let signed = SignedReceipt::parse(&s.statement, s.signature)
+            .map_err(|e| ServerError::malformed("receipt", e))?;
+        let r = signed.receipt().receipt().clone();
+        // 2. The right call for the status, stated by the caller.
+        let allowed = match kind {
+            StatementKind::Receipt => r.status == StatusCode::Arrived,
+            StatementKind::Recall => r.status == StatusCode::RecallRequested,
+            StatementKind::Status => {
+                !matches!(r.status, StatusCode::Arrived | StatusCode::RecallRequested)
+            }
+        };
+        if !allowed {
+            return Err(ServerError::StatementNotAllowed(format!(
+                "status {} is not sent with this call (01: Acknowledge; 13: Recall; others: SendStatus)",
+                r.status
+            )));
+        }
+        if r.from != caller {
+            return Err(ServerError::StatementNotAllowed(format!(
+                "the status is stated by {}, not by the calling agency {caller}",
+                r.from
+            )));
+        }
+        // 3. Already logged: the same evidence again.
+        if let Some((_, row)) = app.db.statement_by_hash(&signed.receipt().hash()).await? {
+            return Ok(pb::LogEvidence {
+                entry: row.entry,
+                proof: row.proof,
+            });
+        }
+        // 4. The caller is a party: the recipient itself, or for a recall the sender.
+        let id = r.message_id.as_bytes();
+        let not_found = || ServerError::MessageNotFound(r.message_id.to_string());
+        let message = app.db.message(id).await?.ok_or_else(not_found)?;
+        let recipient = if kind == StatementKind::Recall {
+            if message.sender != caller.as_str() {
+                return Err(not_found());
+            }
+            r.to.clone()
+        } else {
+            caller.clone()
+        };
+        app.db
+            .delivery_state(id, recipient.as_str())
+            .await?
+            .ok_or_else(not_found)?;
+        // 5. The chain so far (verified when logged), then this statement: signature by the
+        //    stating agency's seal with current CRLs, party, digests, previous hash, order.
+        let header = HeaderBytes::parse(&message.routing_header)
+            .map_err(|e| ServerError::Internal(format!("stored header: {e}")))?;
+        let prior = app
+            .db
+            .statements(id, Some(recipient.as_str()))
+            .await?
+            .into_iter()
+            .map(|row| SignedReceipt::parse(&row.statement, row.signature))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| ServerError::Internal(format!("stored receipt: {e}")))?;
+        let doc = DocumentRef::logged(&header, &recipient).map_err(|_| not_found())?;
+        let mut chain = ReceiptChain::resume(doc, &prior)
+            .map_err(|e| ServerError::Internal(format!("stored chain: {e}")))?;
+        let position = chain.len() as i64;
+        let store = app.trust.store();
+        let verified = chain
+            .push(&signed, &store, OffsetDateTime::now_utc())
+            .map_err(|e| {
+                if is_chain_error(&e) {
+                    ServerError::ChainRejected(e.to_string())
+                } else {
+                    ServerError::signature("receipt signature", &e)
+                }
+            })?
+            .clone();
+        let new_state = match r.status {
+            StatusCode::Arrived => Some(state::ACKNOWLEDGED),
+            StatusCode::ChangeAccepted if chain.is_withdrawn() => Some(state::WITHDRAWN),
+            _ => None,
+        };
+        // 6. Commit, then answer with the evidence.
+        let logged = app
+            .committer
+            .commit(Job::Statement {
+                recipient: recipient.as_str().to_owned(),
+                position,
+                receipt: Box::new(verified),
+                new_state,
+            })
+            .await?;
+        if !logged.duplicate {
+            crate::metrics::STATEMENTS.inc();
+        }
+        tracing::info!(
+            message_id = %r.message_id,
+            from = %r.from,
+            to = %r.to,
+            status = %r.status,
+            leaf = logged.leaf_index,
+            "status logged"
+        );
+        Ok(convert::evidence(&logged))
+    }
+
+    fn fetch_inner(&self, req: Request<pb::FetchRequest>) -> Result<BoxStream<pb::FetchResponse>> {
+        let app = self.app.clone();
+        let caller = app.agency_call(&req)?;
+        let permit = app
+            .streams
+            .acquire(caller.as_str(), app.limits.max_streams_per_agency)?;
+        let r = req.into_inner();
+        let id = parse_message_id(&r.message_id)?;
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let result: Result<()> = async {
+                let not_found = || ServerError::MessageNotFound(id.to_string());
+                match app
+                    .db
+                    .delivery_state(id.as_bytes(), caller.as_str())
+                    .await?
+                {
+                    None => return Err(not_found()),
+                    Some(state::WITHDRAWN) => return Err(ServerError::Withdrawn),
+                    Some(_) => {}
+                }
+                let m = app.db.message(id.as_bytes()).await?.ok_or_else(not_found)?;
+                if r.offset > m.ciphertext_len {
+                    return Err(ServerError::Malformed {
+                        what: "offset",
+                        detail: format!(
+                            "{} is beyond the document's {} bytes",
+                            r.offset, m.ciphertext_len
+                        ),
+                    });
+                }
+                let mut seq = (r.offset / SEGMENT_LEN as u64) as i64;
+                let mut skip = (r.offset % SEGMENT_LEN as u64) as usize;
+                let mut sent = r.offset;
+                while sent < m.ciphertext_len {
+                    let data =
+                        app.db.segment(m.blob_id, seq).await?.ok_or_else(|| {
+                            ServerError::Internal(format!("segment {seq} missing"))
+                        })?;
+                    let chunk = data.get(skip..).unwrap_or_default().to_vec();
+                    sent += chunk.len() as u64;
+                    crate::metrics::BYTES_OUT.add(chunk.len() as u64);
+                    if tx.send(Ok(pb::FetchResponse { chunk })).await.is_err() {
+                        return Ok(()); // the client went away
+                    }
+                    seq += 1;
+                    skip = 0;
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                let _ = tx.send(Err(Status::from(e))).await;
+            }
+        });
+        Ok(Box::pin(ReceiverStream::new(rx)))
+    }
+
+    fn subscribe_inner(
+        &self,
+        req: Request<pb::SubscribeRequest>,
+    ) -> Result<BoxStream<pb::Delivery>> {
+        let app = self.app.clone();
+        let caller = app.agency_call(&req)?;
+        let permit = app
+            .streams
+            .acquire(caller.as_str(), app.limits.max_streams_per_agency)?;
+        let cursor = req.into_inner().after_cursor;
+        let mut after: i64 = if cursor.is_empty() {
+            -1
+        } else {
+            cursor
+                .parse::<i64>()
+                .map_err(|e| ServerError::malformed("cursor", e))?
+        };
+        let mut wake = app.notifier.subscribe(caller.as_str());
+        let mut shutdown = app.shutdown.clone();
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            let _permit = permit;
+            loop {
+                wake.borrow_and_update();
+                let rows = match app.db.inbox(caller.as_str(), after, INBOX_PAGE).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::from(e))).await;
+                        return;
+                    }
+                };
+                let full = rows.len() as u32 == INBOX_PAGE;
+                for row in rows {
+                    after = row.seq;
+                    if tx.send(Ok(convert::delivery(row))).await.is_err() {
+                        return;
+                    }
+                }
+                if full {
+                    continue;
+                }
+                if *shutdown.borrow() {
+                    return;
+                }
+                tokio::select! {
+                    _ = wake.changed() => {}
+                    _ = shutdown.changed() => return,
+                    _ = tx.closed() => return,
+                    _ = tokio::time::sleep(INBOX_RECHECK) => {}
+                }
+            }
+        });
+        Ok(Box::pin(ReceiverStream::new(rx)))
+    }
+
+    async fn history_inner(
+        &self,
+        req: Request<pb::GetHistoryRequest>,
+    ) -> Result<pb::GetHistoryResponse> {
+        let app = &self.app;
+        let caller = app.agency_call(&req)?;
+        let id = parse_message_id(&req.get_ref().message_id)?;
+        let not_found = || ServerError::MessageNotFound(id.to_string());
+        let m = app.db.message(id.as_bytes()).await?.ok_or_else(not_found)?;
+        let entries = if m.sender == caller.as_str() {
+            app.db.statements(id.as_bytes(), None).await?
+        } else if app
+            .db
+            .delivery_state(id.as_bytes(), caller.as_str())
+            .await?
+            .is_some()
+        {
+            app.db
+                .statements(id.as_bytes(), Some(caller.as_str()))
+                .await?
+        } else {
+            return Err(not_found());
+        };
+        Ok(pb::GetHistoryResponse {
+            acceptance: Some(convert::acceptance(&m, false)),
+            routing_header: m.routing_header,
+            submission_signature: m.submission_signature,
+            key_envelope: m.key_envelope,
+            entries: entries.into_iter().map(convert::history_entry).collect(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl pb::exchange_server::Exchange for ExchangeService {
+    async fn submit(
+        &self,
+        req: Request<Streaming<pb::SubmitRequest>>,
+    ) -> std::result::Result<Response<pb::SubmitResponse>, Status> {
+        match self.submit_inner(req).await {
+            Ok(r) => Ok(Response::new(r)),
+            Err(e) => {
+                crate::metrics::REFUSED.inc();
+                tracing::info!(reason = e.reason(), error = %e, "submission refused");
+                Err(e.into())
+            }
+        }
+    }
+
+    type SubscribeStream = BoxStream<pb::Delivery>;
+
+    async fn subscribe(
+        &self,
+        req: Request<pb::SubscribeRequest>,
+    ) -> std::result::Result<Response<Self::SubscribeStream>, Status> {
+        Ok(Response::new(self.subscribe_inner(req)?))
+    }
+
+    type FetchStream = BoxStream<pb::FetchResponse>;
+
+    async fn fetch(
+        &self,
+        req: Request<pb::FetchRequest>,
+    ) -> std::result::Result<Response<Self::FetchStream>, Status> {
+        Ok(Response::new(self.fetch_inner(req)?))
+    }
+
+    async fn acknowledge(
+        &self,
+        req: Request<pb::AcknowledgeRequest>,
+    ) -> std::result::Result<Response<pb::AcknowledgeResponse>, Status> {
+        let caller = self.app.agency_call(&req)?;
+        let evidence = self
+            .log_statement(caller, req.into_inner().receipt, StatementKind::Receipt)
+            .await?;
+        Ok(Response::new(pb::AcknowledgeResponse {
+            evidence: Some(evidence),
+        }))
+    }
+
+    async fn send_status(
+        &self,
+        req: Request<pb::SendStatusRequest>,
+    ) -> std::result::Result<Response<pb::SendStatusResponse>, Status> {
+        let caller = self.app.agency_call(&req)?;
+        let evidence = self
+            .log_statement(caller, req.into_inner().status, StatementKind::Status)
+            .await?;
+        Ok(Response::new(pb::SendStatusResponse {
+            evidence: Some(evidence),
+        }))
+    }
+
+    async fn recall(
+        &self,
+        req: Request<pb::RecallRequest>,
+    ) -> std::result::Result<Response<pb::RecallResponse>, Status> {
+        let caller = self.app.agency_call(&req)?;
+        let evidence = self
+            .log_statement(caller, req.into_inner().status, StatementKind::Recall)
+            .await?;
+        Ok(Response::new(pb::RecallResponse {
+            evidence: Some(evidence),
+        }))
+    }
+
+    async fn get_history(
+        &self,
+        req: Request<pb::GetHistoryRequest>,
+    ) -> std::result::Result<Response<pb::GetHistoryResponse>, Status> {
+        Ok(Response::new(self.history_inner(req).await?))
+    }
+
+    async fn get_limits(
+        &self,
+        req: Request<pb::GetLimitsRequest>,
+    ) -> std::result::Result<Response<pb::Limits>, Status> {
+        self.app.any_call(&req)?;
+        let l = &self.app.limits;
+        Ok(Response::new(pb::Limits {
+            max_document_bytes: l.max_document_bytes,
+            max_recipients: u32::try_from(l.max_recipients).unwrap_or(u32::MAX),
+            max_chunk_bytes: u32::try_from(l.max_chunk_bytes).unwrap_or(u32::MAX),
+            max_streams_per_agency: u32::try_from(l.max_streams_per_agency).unwrap_or(u32::MAX),
+            rate_per_agency: l.rate_per_agency,
+            burst_per_agency: l.burst_per_agency,
+        }))
+    }
+}

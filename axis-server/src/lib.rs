@@ -1,0 +1,40 @@
+#![forbid(unsafe_code)]
+//! # axis-server
+//!
+//! The axis: agencies' document-management systems exchange sealed documents through it over
+//! mutual TLS and gRPC (`axis.v1`). It routes ciphertext it cannot read, checks origin without
+//! a key, stores durably before it answers, delivers at least once and exactly once in effect,
+//! verifies every receipt and status, and records every acceptance and statement in a signed
+//! RFC 9162 Merkle log whose proofs come back with every answer.
+//!
+//! - [`config`]: TOML file, environment, flags.
+//! - `tls`: rustls with a client-certificate verifier on Axis's own trust store (profiles,
+//!   CRLs published at run time).
+//! - `store`: sqlx on SQLite (default) or PostgreSQL (several nodes).
+//! - `commit`: group commit — one transaction, one fsync and one tree-head signature per batch.
+//! - `grpc`: the Exchange, Directory and Log services, health and reflection.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = axis_server::config::Config::from_file("axis-data/axis-server.toml".as_ref())?;
+//! let pass = axis_pki::Passphrase::new(std::fs::read_to_string("axis-data/secrets/axis.pass")?);
+//! let node = axis_server::start(config, &pass).await?;
+//! println!("listening on {}", node.addr);
+//! node.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod commit;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod grpc;
+pub mod metrics;
+pub mod notify;
+pub mod server;
+pub mod store;
+pub mod tls;
+pub mod trust;
+
+pub use error::ServerError;
+pub use server::{Running, StartError, start};

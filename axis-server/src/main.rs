@@ -1,0 +1,171 @@
+//! `axis-server`: run an axis node, or write a local demo axis.
+//!
+//! ```text
+//! axis-server demo [--dir axis-data] [--fresh]     # a throw-away PKI and configuration
+//! axis-server [run] [--config axis-data/axis-server.toml] [--listen ADDR] [--database-url URL]
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use axis_pki::Passphrase;
+use axis_server::config::{Config, DEFAULT_CONFIG};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "axis-server",
+    version,
+    about = "The Axis document interconnection server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    /// Configuration file (TOML).
+    #[arg(long, env = "AXIS_CONFIG", default_value = DEFAULT_CONFIG, global = true)]
+    config: PathBuf,
+    /// gRPC listen address (overrides the file).
+    #[arg(long, env = "AXIS_LISTEN", global = true)]
+    listen: Option<SocketAddr>,
+    /// Database URL, `sqlite://FILE` or `postgres://…` (overrides the file).
+    #[arg(long, env = "AXIS_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Metrics listen address (overrides the file).
+    #[arg(long, env = "AXIS_METRICS_LISTEN", global = true)]
+    metrics_listen: Option<SocketAddr>,
+    /// Log as JSON lines.
+    #[arg(long, env = "AXIS_LOG_JSON", global = true)]
+    log_json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the node (the default).
+    Run,
+    /// Write a throw-away demo PKI and configuration for a local axis with two agencies.
+    #[command(
+        after_help = "Example:\n  axis-server demo --dir axis-data --fresh\n  axis-server --config axis-data/axis-server.toml"
+    )]
+    Demo {
+        /// Directory to write.
+        #[arg(long, default_value = "axis-data")]
+        dir: PathBuf,
+        /// Replace an existing demo directory.
+        #[arg(long)]
+        fresh: bool,
+        /// The address the demo server will listen on.
+        #[arg(long, default_value = "127.0.0.1:7443")]
+        demo_listen: String,
+    },
+}
+
+fn passphrase(config: &Config) -> Result<Passphrase> {
+    if let Ok(p) = std::env::var("AXIS_SERVER_KEY_PASS") {
+        return Ok(Passphrase::new(p));
+    }
+    let file = config.passphrase_file.as_ref().context(
+        "no key passphrase: set passphrase_file in the configuration or AXIS_SERVER_KEY_PASS",
+    )?;
+    let mut text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the passphrase file {}", file.display()))?;
+    while text.ends_with('\n') || text.ends_with('\r') {
+        text.pop();
+    }
+    Ok(Passphrase::new(text))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_env("AXIS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    if cli.run.log_json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Demo {
+            dir,
+            fresh,
+            demo_listen,
+        } => {
+            axis_server::demo::write_demo(&dir, fresh, &demo_listen)?;
+            println!("Demo axis written to {}:", dir.display());
+            println!(
+                "  server configuration   {}/axis-server.toml",
+                dir.display()
+            );
+            println!(
+                "  operator CLI config    {}/operator/axis/axis.toml",
+                dir.display()
+            );
+            for (id, name, _, _) in axis_server::demo::DEMO_AGENCIES {
+                println!("  {id} ({name})  {}/agencies/{id}/axis.toml", dir.display());
+            }
+            println!(
+                "Start it with: axis-server --config {}/axis-server.toml",
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Run => {
+            let mut config = Config::from_file(&cli.run.config)?;
+            if let Some(l) = cli.run.listen {
+                config.listen = l;
+            }
+            if let Some(u) = cli.run.database_url {
+                config.database_url = u;
+            }
+            if let Some(m) = cli.run.metrics_listen {
+                config.metrics_listen = Some(m);
+            }
+            let pass = passphrase(&config)?;
+            let mut node = axis_server::start(config, &pass)
+                .await
+                .context("starting the axis node")?;
+            println!("axis-server listening on {}", node.addr);
+            tokio::select! {
+                r = node.wait() => r.context("server stopped")?,
+                _ = shutdown_signal() => {
+                    tracing::info!("shutting down: draining streams");
+                    node.shutdown().await;
+                    tracing::info!("stopped");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,269 @@
+//! Prometheus metrics (text exposition format) and a plain-HTTP `/metrics` + `/healthz`
+//! endpoint. Counters are process-wide atomics: cheap enough for every request.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A monotonically increasing counter.
+pub struct Counter {
+    name: &'static str,
+    help: &'static str,
+    value: AtomicU64,
+}
+
+impl Counter {
+    const fn new(name: &'static str, help: &'static str) -> Self {
+        Counter {
+            name,
+            help,
+            value: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds one.
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.value.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Current value.
+    pub fn get(&self) -> u64 {
+        self.value.load(Ordering::Relaxed)
+    }
+
+    fn render(&self, out: &mut String) {
+        out.push_str(&format!(
+            "# HELP {n} {h}\n# TYPE {n} counter\n{n} {v}\n",
+            n = self.name,
+            h = self.help,
+            v = self.get()
+        ));
+    }
+}
+
+/// A gauge (a value that goes up and down).
+pub struct Gauge {
+    name: &'static str,
+    help: &'static str,
+    value: AtomicU64,
+}
+
+impl Gauge {
+    const fn new(name: &'static str, help: &'static str) -> Self {
+        Gauge {
+            name,
+            help,
+            value: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds one.
+    pub fn inc(&self) {
+        self.value.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Removes one.
+    pub fn dec(&self) {
+        self.value.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        out.push_str(&format!(
+            "# HELP {n} {h}\n# TYPE {n} gauge\n{n} {v}\n",
+            n = self.name,
+            h = self.help,
+            v = self.value.load(Ordering::Relaxed)
+        ));
+    }
+}
+
+/// Bucket bounds in seconds.
+const BOUNDS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// A latency histogram.
+pub struct Histogram {
+    name: &'static str,
+    help: &'static str,
+    buckets: [AtomicU64; 12],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    const fn new(name: &'static str, help: &'static str) -> Self {
+        Histogram {
+            name,
+            help,
+            buckets: [const { AtomicU64::new(0) }; 12],
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one observation in seconds.
+    pub fn observe(&self, secs: f64) {
+        for (b, bound) in self.buckets.iter().zip(BOUNDS) {
+            if secs <= bound {
+                b.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((secs * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        let n = self.name;
+        out.push_str(&format!("# HELP {n} {}\n# TYPE {n} histogram\n", self.help));
+        for (b, bound) in self.buckets.iter().zip(BOUNDS) {
+            out.push_str(&format!(
+                "{n}_bucket{{le=\"{bound}\"}} {}\n",
+                b.load(Ordering::Relaxed)
+            ));
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        out.push_str(&format!("{n}_bucket{{le=\"+Inf\"}} {count}\n"));
+        out.push_str(&format!(
+            "{n}_sum {}\n{n}_count {count}\n",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        ));
+    }
+}
+
+/// Documents accepted (new, not repeats).
+pub static ACCEPTED: Counter = Counter::new(
+    "axis_documents_accepted_total",
+    "Documents accepted and logged.",
+);
+/// Repeated submissions answered with the first receipt.
+pub static DUPLICATES: Counter = Counter::new(
+    "axis_submissions_duplicate_total",
+    "Repeated submissions answered with the stored receipt.",
+);
+/// Submissions refused.
+pub static REFUSED: Counter = Counter::new(
+    "axis_submissions_refused_total",
+    "Submissions refused (any reason).",
+);
+/// Ciphertext bytes accepted.
+pub static BYTES_IN: Counter = Counter::new(
+    "axis_ciphertext_bytes_in_total",
+    "Ciphertext bytes received in accepted submissions.",
+);
+/// Ciphertext bytes served.
+pub static BYTES_OUT: Counter = Counter::new(
+    "axis_ciphertext_bytes_out_total",
+    "Ciphertext bytes served by Fetch.",
+);
+/// Receipts and statuses logged.
+pub static STATEMENTS: Counter = Counter::new(
+    "axis_statements_logged_total",
+    "Receipts and statuses verified and logged.",
+);
+/// Commit batches.
+pub static COMMIT_BATCHES: Counter = Counter::new(
+    "axis_commit_batches_total",
+    "Database transactions that appended to the log (one signed tree head each).",
+);
+/// Jobs in commit batches.
+pub static COMMIT_JOBS: Counter = Counter::new(
+    "axis_commit_jobs_total",
+    "Jobs committed (divide by batches for the mean batch size).",
+);
+/// Commit duration.
+pub static COMMIT_SECONDS: Histogram =
+    Histogram::new("axis_commit_seconds", "Duration of one commit batch.");
+/// Submit duration (begin to receipt).
+pub static SUBMIT_SECONDS: Histogram = Histogram::new(
+    "axis_submit_seconds",
+    "Duration of a Submit call, first message to receipt.",
+);
+/// TLS handshakes refused.
+pub static TLS_REFUSED: Counter = Counter::new(
+    "axis_tls_handshakes_refused_total",
+    "TLS handshakes that failed (bad, revoked or expired client certificates included).",
+);
+/// Open streams.
+pub static OPEN_STREAMS: Gauge = Gauge::new(
+    "axis_open_streams",
+    "Submit, Subscribe and Fetch streams in progress.",
+);
+
+/// The exposition text.
+pub fn render() -> String {
+    let mut out = String::new();
+    for c in [
+        &ACCEPTED,
+        &DUPLICATES,
+        &REFUSED,
+        &BYTES_IN,
+        &BYTES_OUT,
+        &STATEMENTS,
+        &COMMIT_BATCHES,
+        &COMMIT_JOBS,
+        &TLS_REFUSED,
+    ] {
+        c.render(&mut out);
+    }
+    OPEN_STREAMS.render(&mut out);
+    COMMIT_SECONDS.render(&mut out);
+    SUBMIT_SECONDS.render(&mut out);
+    out
+}
+
+/// Serves `GET /metrics` and `GET /healthz` over plain HTTP/1.1 until the task is dropped.
+/// Requests are read with a 4 KiB and 5-second budget.
+pub async fn serve(listener: TcpListener) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let mut len = 0;
+            let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                while len < buf.len() {
+                    let n = stream.read(&mut buf[len..]).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    len += n;
+                    if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                Ok::<_, std::io::Error>(())
+            })
+            .await;
+            if !matches!(read, Ok(Ok(()))) {
+                return;
+            }
+            let head = String::from_utf8_lossy(&buf[..len]);
+            let path = head.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = match path {
+                "/metrics" => ("200 OK", render()),
+                "/healthz" => ("200 OK", "ok\n".to_owned()),
+                _ => ("404 Not Found", "not found\n".to_owned()),
+            };
+            let resp = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(resp.as_bytes()).await;
+        });
+    }
+}
+
+/// Binds the metrics endpoint.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}

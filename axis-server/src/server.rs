@@ -1,0 +1,302 @@
+//! Assembling and running a node: storage, trust, the committer, the TLS listener, the gRPC
+//! services, metrics, and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axis_pki::{Passphrase, PrivateKey, Profile};
+use axis_proto::v1::directory_server::DirectoryServer;
+use axis_proto::v1::exchange_server::ExchangeServer;
+use axis_proto::v1::log_server::LogServer;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::commit::Committer;
+use crate::config::Config;
+use crate::grpc::directory::DirectoryService;
+use crate::grpc::exchange::ExchangeService;
+use crate::grpc::log::LogService;
+use crate::grpc::{App, RateLimiter, StreamLimiter};
+use crate::notify::Notifier;
+use crate::store::Db;
+use crate::trust::{Trust, read_certificates};
+
+/// Uploads older than this with no commit are an abandoned node's leftovers.
+const STALE_UPLOAD: Duration = Duration::from_secs(3600);
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A key file could not be read or decrypted.
+    #[error("{what} key {path}: {detail}")]
+    Key {
+        /// Which key.
+        what: &'static str,
+        /// The file.
+        path: String,
+        /// Why.
+        detail: String,
+    },
+    /// A certificate of the node's own is not usable.
+    #[error("{what} certificate: {detail}")]
+    Certificate {
+        /// Which one.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// Storage or trust material failed to load.
+    #[error("{0}")]
+    Server(#[from] crate::error::ServerError),
+    /// A socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TLS configuration failed.
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// A running node.
+pub struct Running {
+    /// The gRPC address (with the real port when the configuration said port 0).
+    pub addr: SocketAddr,
+    /// The metrics address, if enabled.
+    pub metrics_addr: Option<SocketAddr>,
+    shutdown: watch::Sender<bool>,
+    serve: JoinHandle<Result<(), tonic::transport::Error>>,
+    background: Vec<JoinHandle<()>>,
+    db: Db,
+    drain: Duration,
+}
+
+impl Running {
+    /// The node's database handle (tests read it to check what was stored).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Graceful shutdown: stop accepting connections, end subscriptions, let calls in progress
+    /// finish (up to the drain time), then close storage. Everything committed stays; an
+    /// upload cut short leaves nothing (its staged segments are removed, or by the next start's
+    /// janitor if the process dies first).
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let drained = tokio::time::timeout(self.drain, self.serve).await;
+        if drained.is_err() {
+            tracing::warn!("calls still running after the drain time; closing them");
+        }
+        for b in self.background {
+            b.abort();
+        }
+        // Let the committer finish a batch in flight.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.db.close().await;
+    }
+
+    /// Waits until the server stops by itself (an error), or forever.
+    pub async fn wait(&mut self) -> Result<(), tonic::transport::Error> {
+        match (&mut self.serve).await {
+            Ok(r) => r,
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+fn load_key(
+    what: &'static str,
+    path: &std::path::Path,
+    pass: &Passphrase,
+) -> Result<PrivateKey, StartError> {
+    let err = |detail: String| StartError::Key {
+        what,
+        path: path.display().to_string(),
+        detail,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    PrivateKey::from_encrypted_pem(&text, pass).map_err(|e| err(e.to_string()))
+}
+
+/// Starts a node from a configuration; `passphrase` decrypts its two keys.
+pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, StartError> {
+    let db = Db::connect(&config.database_url).await?;
+    let removed = db
+        .discard_stale_uploads(OffsetDateTime::now_utc() - STALE_UPLOAD)
+        .await?;
+    if removed > 0 {
+        tracing::info!(removed, "removed abandoned uploads");
+    }
+    let trust = Arc::new(Trust::load(&config.trust, &db).await?);
+    let notifier = Notifier::new();
+    let mut background = Vec::new();
+
+    // The node's own keys and certificates.
+    let tls_key = load_key("TLS", &config.tls.key, passphrase)?;
+    let tls_chain = read_certificates(&config.tls.cert)?;
+    let log_key = load_key("log signer", &config.log_signer.key, passphrase)?;
+    let log_chain = read_certificates(&config.log_signer.cert)?;
+    let now = OffsetDateTime::now_utc();
+    let store = trust.store();
+    let log_cert = store
+        .verify_with_intermediates(
+            log_chain.first().map(Vec::as_slice).unwrap_or_default(),
+            log_chain.get(1..).unwrap_or_default(),
+            Profile::AxisLogSigner,
+            now,
+        )
+        .map_err(|e| StartError::Certificate {
+            what: "log signer",
+            detail: e.to_string(),
+        })?;
+    if log_cert.public_key_der() != log_key.public_key_der() {
+        return Err(StartError::Certificate {
+            what: "log signer",
+            detail: "the key file does not hold this certificate's key".into(),
+        });
+    }
+    store
+        .verify_with_intermediates(
+            tls_chain.first().map(Vec::as_slice).unwrap_or_default(),
+            tls_chain.get(1..).unwrap_or_default(),
+            Profile::AxisServerTls,
+            now,
+        )
+        .map_err(|e| StartError::Certificate {
+            what: "server TLS",
+            detail: e.to_string(),
+        })?;
+    let mut chain = tls_chain.clone();
+    for i in store.intermediates() {
+        if !chain.contains(i) {
+            chain.push(i.clone());
+        }
+    }
+    let tls = crate::tls::server_config(trust.clone(), chain, &tls_key.to_pkcs8_der())?;
+
+    // Other nodes' commits and CRLs (PostgreSQL).
+    if let Db::Postgres(pool) = &db {
+        notifier.listen_postgres(pool.clone());
+        let mut changes = notifier.trust_changes();
+        let (db2, trust2) = (db.clone(), trust.clone());
+        background.push(tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                if let Err(e) = trust2.reload(&db2).await {
+                    tracing::warn!(error = %e, "reloading trust material failed");
+                }
+            }
+        }));
+    }
+    // Janitor: abandoned uploads, idle wake-up counters.
+    {
+        let (db2, n2) = (db.clone(), notifier.clone());
+        background.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                n2.prune();
+                if let Err(e) = db2
+                    .discard_stale_uploads(OffsetDateTime::now_utc() - STALE_UPLOAD)
+                    .await
+                {
+                    tracing::warn!(error = %e, "janitor failed");
+                }
+            }
+        }));
+    }
+
+    let committer = Committer::start(
+        db.clone(),
+        Arc::new(log_key),
+        Arc::new(log_cert),
+        notifier.clone(),
+    );
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let app = Arc::new(App {
+        db: db.clone(),
+        trust,
+        committer,
+        notifier,
+        limits: config.limits.clone(),
+        rate: RateLimiter::default(),
+        streams: StreamLimiter::default(),
+        shutdown: shutdown_rx.clone(),
+    });
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let metrics_addr = match config.metrics_listen {
+        Some(a) => {
+            let l = crate::metrics::bind(a)
+                .await
+                .map_err(|source| StartError::Bind { addr: a, source })?;
+            let local = l.local_addr().ok();
+            background.push(tokio::spawn(crate::metrics::serve(l)));
+            local
+        }
+        None => None,
+    };
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<ExchangeServer<ExchangeService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(axis_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| crate::error::ServerError::Internal(format!("reflection: {e}")))?;
+
+    let max_msg = config.limits.max_chunk_bytes + 64 * 1024;
+    let incoming = crate::tls::incoming(
+        listener,
+        TlsAcceptor::from(Arc::new(tls)),
+        app.trust.clone(),
+    );
+    let mut shutdown_signal = shutdown_rx.clone();
+    let router = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .max_concurrent_streams(Some(1024))
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(
+            ExchangeServer::new(ExchangeService::new(app.clone()))
+                .max_decoding_message_size(max_msg)
+                .max_encoding_message_size(2 * 1024 * 1024),
+        )
+        .add_service(
+            DirectoryServer::new(DirectoryService::new(app.clone()))
+                .max_decoding_message_size(max_msg),
+        )
+        .add_service(LogServer::new(LogService::new(app.clone())));
+    let serve = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
+        let _ = shutdown_signal.wait_for(|v| *v).await;
+    }));
+    tracing::info!(%addr, ?metrics_addr, postgres = db.is_postgres(), "axis node listening");
+    Ok(Running {
+        addr,
+        metrics_addr,
+        shutdown: shutdown_tx,
+        serve,
+        background,
+        db,
+        drain: Duration::from_secs(config.shutdown_drain_secs),
+    })
+}

@@ -1,0 +1,644 @@
+//! Storage with sqlx on SQLite (the default, WAL, `synchronous=FULL`) and PostgreSQL. The same
+//! SQL runs on both: placeholders are `$1…$n` in order of appearance and never repeated (SQLite
+//! numbers named parameters by first appearance), integers are 64-bit, bytes are BLOB/BYTEA.
+//!
+//! Reads are here. The one write path that changes the log (acceptances and statements) is the
+//! committer (`commit.rs`); directory, CRL and upload-staging writes are here.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Row, sqlite::SqliteSynchronous};
+use time::OffsetDateTime;
+
+use crate::error::{Result, ServerError};
+
+/// Bytes per stored ciphertext segment.
+pub const SEGMENT_LEN: usize = 1024 * 1024;
+
+/// Delivery states.
+pub mod state {
+    /// Committed, waiting for the recipient's 01 receipt.
+    pub const QUEUED: i64 = 0;
+    /// The recipient's 01 receipt is logged.
+    pub const ACKNOWLEDGED: i64 = 1;
+    /// The recipient agreed to a recall (15 after 13): fetching is refused.
+    pub const WITHDRAWN: i64 = 2;
+}
+
+/// A database: one of the two back ends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// Embedded SQLite file.
+    Sqlite(SqlitePool),
+    /// PostgreSQL, possibly shared by several nodes.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the pool of whichever back end `$db` is. The body is
+/// compiled once per back end, so sqlx's types line up in each.
+macro_rules! on_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($p) => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// From milliseconds since the Unix epoch.
+pub(crate) fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A registered agency.
+#[derive(Clone, Debug)]
+pub struct AgencyRow {
+    /// Identifier.
+    pub agency_id: String,
+    /// Official name.
+    pub name: String,
+    /// Parent, or empty.
+    pub parent_id: String,
+    /// DER agency-encryption certificate.
+    pub encryption_cert: Vec<u8>,
+    /// DER agency-seal certificate.
+    pub seal_cert: Vec<u8>,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+/// An accepted document.
+#[derive(Clone, Debug)]
+pub struct MessageRow {
+    /// Message id (16 bytes).
+    pub message_id: Vec<u8>,
+    /// Sender agency.
+    pub sender: String,
+    /// Exact routing header bytes.
+    pub routing_header: Vec<u8>,
+    /// Exact submission signature bytes.
+    pub submission_signature: Vec<u8>,
+    /// Key envelope.
+    pub key_envelope: Vec<u8>,
+    /// Ciphertext bytes.
+    pub ciphertext_len: u64,
+    /// Where the ciphertext segments are.
+    pub blob_id: i64,
+    /// Acceptance time.
+    pub accepted_at: OffsetDateTime,
+    /// The acceptance entry's leaf index.
+    pub leaf_index: u64,
+    /// The acceptance entry bytes.
+    pub entry: Vec<u8>,
+    /// Its proof (DER `LogProof`).
+    pub proof: Vec<u8>,
+}
+
+/// A logged receipt or status.
+#[derive(Clone, Debug)]
+pub struct StatementRow {
+    /// The recipient whose chain it belongs to.
+    pub recipient: String,
+    /// Position in that chain.
+    pub position: i64,
+    /// Status code.
+    pub status: i64,
+    /// Exact receipt bytes.
+    pub statement: Vec<u8>,
+    /// Exact signature bytes.
+    pub signature: Vec<u8>,
+    /// When the axis logged it.
+    pub logged_at: OffsetDateTime,
+    /// Its leaf index.
+    pub leaf_index: u64,
+    /// Entry bytes.
+    pub entry: Vec<u8>,
+    /// Proof bytes.
+    pub proof: Vec<u8>,
+}
+
+/// One inbox item.
+#[derive(Clone, Debug)]
+pub struct InboxRow {
+    /// Cursor position (the acceptance's leaf index).
+    pub seq: i64,
+    /// The message.
+    pub message: MessageRow,
+}
+
+fn u64_of(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn i64_of(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| ServerError::Internal(format!("{v} exceeds i64")))
+}
+
+/// The columns `message_of` reads (a macro so queries stay `&'static str`).
+macro_rules! message_columns {
+    () => {
+        "m.message_id, m.sender, m.routing_header, m.submission_signature, m.key_envelope, \
+         m.ciphertext_len, m.blob_id, m.accepted_at, m.leaf_index, m.entry, m.proof"
+    };
+}
+
+fn message_of<R: Row>(r: &R) -> Result<MessageRow>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(MessageRow {
+        message_id: r.try_get("message_id")?,
+        sender: r.try_get("sender")?,
+        routing_header: r.try_get("routing_header")?,
+        submission_signature: r.try_get("submission_signature")?,
+        key_envelope: r.try_get("key_envelope")?,
+        ciphertext_len: u64_of(r.try_get("ciphertext_len")?),
+        blob_id: r.try_get("blob_id")?,
+        accepted_at: from_millis(r.try_get("accepted_at")?),
+        leaf_index: u64_of(r.try_get("leaf_index")?),
+        entry: r.try_get("entry")?,
+        proof: r.try_get("proof")?,
+    })
+}
+
+fn statement_of<R: Row>(r: &R) -> Result<StatementRow>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(StatementRow {
+        recipient: r.try_get("recipient")?,
+        position: r.try_get("position")?,
+        status: r.try_get("status")?,
+        statement: r.try_get("statement")?,
+        signature: r.try_get("signature")?,
+        logged_at: from_millis(r.try_get("logged_at")?),
+        leaf_index: u64_of(r.try_get("leaf_index")?),
+        entry: r.try_get("entry")?,
+        proof: r.try_get("proof")?,
+    })
+}
+
+fn agency_of<R: Row>(r: &R) -> Result<AgencyRow>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(AgencyRow {
+        agency_id: r.try_get("agency_id")?,
+        name: r.try_get("name")?,
+        parent_id: r.try_get("parent_id")?,
+        encryption_cert: r.try_get("encryption_cert")?,
+        seal_cert: r.try_get("seal_cert")?,
+        updated_at: from_millis(r.try_get("updated_at")?),
+    })
+}
+
+/// The columns `statement_of` reads.
+macro_rules! statement_columns {
+    () => {
+        "recipient, position, status, statement, signature, logged_at, leaf_index, entry, proof"
+    };
+}
+
+impl Db {
+    /// Connects and applies the migrations. A `sqlite://` file is created if missing (with its
+    /// directory), in WAL mode with `synchronous=FULL`: a commit is on disk before the axis
+    /// answers.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| ServerError::Internal(format!("migration: {e}")))?;
+            Ok(Db::Postgres(pool))
+        } else {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            if let Some(dir) = opts.get_filename().parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| ServerError::Internal(format!("creating {dir:?}: {e}")))?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite")
+                .run(&pool)
+                .await
+                .map_err(|e| ServerError::Internal(format!("migration: {e}")))?;
+            Ok(Db::Sqlite(pool))
+        }
+    }
+
+    /// Whether this is PostgreSQL (several nodes may share it).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    // ----- directory -----
+
+    /// One agency.
+    pub async fn agency(&self, id: &str) -> Result<Option<AgencyRow>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT * FROM agencies WHERE agency_id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?;
+            row.as_ref().map(agency_of).transpose()
+        })
+    }
+
+    /// A page of agencies after `after`, by id.
+    pub async fn agencies(&self, after: &str, limit: u32) -> Result<Vec<AgencyRow>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT * FROM agencies WHERE agency_id > $1 ORDER BY agency_id LIMIT $2",
+            )
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(agency_of).collect()
+        })
+    }
+
+    /// Which of `ids` are not registered.
+    pub async fn unregistered(&self, ids: &[String]) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT agency_id FROM agencies WHERE agency_id IN ({})",
+            placeholders.join(", ")
+        );
+        let found: Vec<String> = on_pool!(self, p => {
+            // Only "$1, $2, …" placeholders are formatted in; every value is bound.
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.clone()));
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await?
+        });
+        Ok(ids.iter().filter(|i| !found.contains(i)).cloned().collect())
+    }
+
+    /// Registers an agency; false if it exists.
+    pub async fn insert_agency(&self, a: &AgencyRow) -> Result<bool> {
+        on_pool!(self, p => {
+            let done = sqlx::query(
+                "INSERT INTO agencies (agency_id, name, parent_id, encryption_cert, seal_cert, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(&a.agency_id)
+            .bind(&a.name)
+            .bind(&a.parent_id)
+            .bind(&a.encryption_cert)
+            .bind(&a.seal_cert)
+            .bind(millis(a.updated_at))
+            .execute(p)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Replaces an agency's fields; false if it is not registered.
+    pub async fn update_agency(&self, a: &AgencyRow) -> Result<bool> {
+        on_pool!(self, p => {
+            let done = sqlx::query(
+                "UPDATE agencies SET name = $1, parent_id = $2, encryption_cert = $3, \
+                 seal_cert = $4, updated_at = $5 WHERE agency_id = $6",
+            )
+            .bind(&a.name)
+            .bind(&a.parent_id)
+            .bind(&a.encryption_cert)
+            .bind(&a.seal_cert)
+            .bind(millis(a.updated_at))
+            .bind(&a.agency_id)
+            .execute(p)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    // ----- messages, deliveries, statements -----
+
+    /// A message by id.
+    pub async fn message(&self, message_id: &[u8]) -> Result<Option<MessageRow>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m WHERE m.message_id = $1"
+        );
+        on_pool!(self, p => {
+            let row = sqlx::query(SQL).bind(message_id).fetch_optional(p).await?;
+            row.as_ref().map(message_of).transpose()
+        })
+    }
+
+    /// The delivery state of a message for one recipient, if it is addressed to it.
+    pub async fn delivery_state(&self, message_id: &[u8], recipient: &str) -> Result<Option<i64>> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar::<_, i64>(
+                "SELECT state FROM deliveries WHERE message_id = $1 AND recipient = $2",
+            )
+            .bind(message_id)
+            .bind(recipient)
+            .fetch_optional(p)
+            .await?)
+        })
+    }
+
+    /// Queued (not acknowledged, not withdrawn) deliveries for `recipient` after `after`.
+    pub async fn inbox(&self, recipient: &str, after: i64, limit: u32) -> Result<Vec<InboxRow>> {
+        const SQL: &str = concat!(
+            "SELECT d.seq, ",
+            message_columns!(),
+            " FROM deliveries d JOIN messages m ON m.message_id = d.message_id \
+             WHERE d.recipient = $1 AND d.seq > $2 AND d.state = 0 ORDER BY d.seq LIMIT $3"
+        );
+        on_pool!(self, p => {
+            let rows = sqlx::query(SQL)
+                .bind(recipient)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await?;
+            rows.iter()
+                .map(|r| Ok(InboxRow { seq: r.try_get("seq")?, message: message_of(r)? }))
+                .collect()
+        })
+    }
+
+    /// The statements of one chain (or of every chain of the message), in log order.
+    pub async fn statements(
+        &self,
+        message_id: &[u8],
+        recipient: Option<&str>,
+    ) -> Result<Vec<StatementRow>> {
+        on_pool!(self, p => {
+            let rows = match recipient {
+                Some(r) => {
+                    const SQL: &str = concat!(
+                        "SELECT ",
+                        statement_columns!(),
+                        " FROM statements WHERE message_id = $1 AND recipient = $2 ORDER BY position"
+                    );
+                    sqlx::query(SQL).bind(message_id).bind(r).fetch_all(p).await?
+                }
+                None => {
+                    const SQL: &str = concat!(
+                        "SELECT ",
+                        statement_columns!(),
+                        " FROM statements WHERE message_id = $1 ORDER BY leaf_index"
+                    );
+                    sqlx::query(SQL).bind(message_id).fetch_all(p).await?
+                }
+            };
+            rows.iter().map(statement_of).collect()
+        })
+    }
+
+    /// A statement by the SHA-256 of its receipt bytes (idempotent re-sends).
+    pub async fn statement_by_hash(&self, hash: &[u8]) -> Result<Option<(Vec<u8>, StatementRow)>> {
+        const SQL: &str = concat!(
+            "SELECT message_id, ",
+            statement_columns!(),
+            " FROM statements WHERE hash = $1"
+        );
+        on_pool!(self, p => {
+            let row = sqlx::query(SQL).bind(hash).fetch_optional(p).await?;
+            row.as_ref()
+                .map(|r| Ok((r.try_get::<Vec<u8>, _>("message_id")?, statement_of(r)?)))
+                .transpose()
+        })
+    }
+
+    // ----- ciphertext -----
+
+    /// Registers an upload in progress (so an abandoned one can be found and removed).
+    pub async fn begin_upload(&self, blob_id: i64, now: OffsetDateTime) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("INSERT INTO uploads (blob_id, started_at) VALUES ($1, $2)")
+                .bind(blob_id)
+                .bind(millis(now))
+                .execute(p)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Stores one segment of an upload in progress.
+    pub async fn put_segment(&self, blob_id: i64, seq: i64, data: &[u8]) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("INSERT INTO segments (blob_id, seq, data) VALUES ($1, $2, $3)")
+                .bind(blob_id)
+                .bind(seq)
+                .bind(data)
+                .execute(p)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Removes an upload that will not be committed, with its segments.
+    pub async fn discard_upload(&self, blob_id: i64) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM segments WHERE blob_id = $1")
+                .bind(blob_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM uploads WHERE blob_id = $1")
+                .bind(blob_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Removes uploads started before `before` that never committed (a node that crashed in
+    /// the middle of one). Returns how many.
+    pub async fn discard_stale_uploads(&self, before: OffsetDateTime) -> Result<u64> {
+        let ids: Vec<i64> = on_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>("SELECT blob_id FROM uploads WHERE started_at < $1")
+                .bind(millis(before))
+                .fetch_all(p)
+                .await?
+        });
+        for id in &ids {
+            self.discard_upload(*id).await?;
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// One segment of a committed blob.
+    pub async fn segment(&self, blob_id: i64, seq: i64) -> Result<Option<Vec<u8>>> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar::<_, Vec<u8>>(
+                "SELECT data FROM segments WHERE blob_id = $1 AND seq = $2",
+            )
+            .bind(blob_id)
+            .bind(seq)
+            .fetch_optional(p)
+            .await?)
+        })
+    }
+
+    // ----- log -----
+
+    /// The signed tree head for `size`, or the latest when `size` is `None`.
+    pub async fn tree_head(&self, size: Option<u64>) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        on_pool!(self, p => {
+            let row = match size {
+                Some(s) => {
+                    sqlx::query("SELECT tree_head, signature FROM tree_heads WHERE tree_size = $1")
+                        .bind(i64_of(s)?)
+                        .fetch_optional(p)
+                        .await?
+                }
+                None => {
+                    sqlx::query(
+                        "SELECT tree_head, signature FROM tree_heads \
+                         ORDER BY tree_size DESC LIMIT 1",
+                    )
+                    .fetch_optional(p)
+                    .await?
+                }
+            };
+            row.map(|r| Ok((r.try_get("tree_head")?, r.try_get("signature")?)))
+                .transpose()
+        })
+    }
+
+    /// The index of the leaf with this hash.
+    pub async fn leaf_index_of(&self, leaf_hash: &[u8]) -> Result<Option<u64>> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar::<_, i64>(
+                "SELECT leaf_index FROM log_leaves WHERE leaf_hash = $1 ORDER BY leaf_index LIMIT 1",
+            )
+            .bind(leaf_hash)
+            .fetch_optional(p)
+            .await?
+            .map(u64_of))
+        })
+    }
+
+    /// Entries `start..end`.
+    pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT leaf_index, entry FROM log_leaves WHERE leaf_index >= $1 \
+                 AND leaf_index < $2 ORDER BY leaf_index",
+            )
+            .bind(i64_of(start)?)
+            .bind(i64_of(end)?)
+            .fetch_all(p)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((u64_of(r.try_get("leaf_index")?), r.try_get("entry")?)))
+                .collect()
+        })
+    }
+
+    /// Stored hashes at `level` (0: leaves) for indices in `range`, in order.
+    pub async fn stored_hashes(
+        &self,
+        level: u8,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let (start, end) = (i64_of(range.start)?, i64_of(range.end)?);
+        on_pool!(self, p => {
+            let rows = if level == 0 {
+                sqlx::query_scalar::<_, Vec<u8>>(
+                    "SELECT leaf_hash FROM log_leaves WHERE leaf_index >= $1 AND leaf_index < $2 \
+                     ORDER BY leaf_index",
+                )
+                .bind(start)
+                .bind(end)
+                .fetch_all(p)
+                .await?
+            } else {
+                sqlx::query_scalar::<_, Vec<u8>>(
+                    "SELECT hash FROM log_nodes WHERE level = $1 AND node_index >= $2 \
+                     AND node_index < $3 ORDER BY node_index",
+                )
+                .bind(i64::from(level))
+                .bind(start)
+                .bind(end)
+                .fetch_all(p)
+                .await?
+            };
+            Ok(rows)
+        })
+    }
+
+    // ----- CRLs -----
+
+    /// Every CRL published through the axis (newest last per issuer).
+    pub async fn crls(&self) -> Result<Vec<Vec<u8>>> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar::<_, Vec<u8>>("SELECT der FROM crls ORDER BY issuer, number")
+                .fetch_all(p)
+                .await?)
+        })
+    }
+
+    /// Stores a published CRL (idempotent).
+    pub async fn insert_crl(
+        &self,
+        issuer: &[u8],
+        number: u64,
+        der: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO crls (issuer, number, der, published_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(issuer)
+            .bind(i64_of(number)?)
+            .bind(der)
+            .bind(millis(now))
+            .execute(p)
+            .await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! The trust material the server verifies with: the root and issuing CAs from the
+//! configuration, and the CRLs in force (from the configuration files and those the operator
+//! published, which the database keeps so that every node sees them). Handlers take a snapshot
+//! (`Arc<TrustStore>`) per call; publishing a CRL swaps the snapshot, so a revocation takes
+//! effect on the next handshake and the next call.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axis_pki::{TrustStore, certificates_from_pem};
+use time::OffsetDateTime;
+
+use crate::config::TrustFiles;
+use crate::error::{Result, ServerError};
+use crate::store::Db;
+
+/// The current trust snapshot and what it was built from.
+pub struct Trust {
+    anchors: Vec<Vec<u8>>,
+    intermediates: Vec<Vec<u8>>,
+    file_crls: Vec<Vec<u8>>,
+    current: RwLock<Arc<TrustStore>>,
+    /// Bumped by every rebuild, so connections re-verify their client certificate once.
+    generation: AtomicU64,
+}
+
+/// Reads certificates from a PEM file (or one DER certificate).
+pub fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ServerError::Internal(format!("reading {}: {e}", path.display())))?;
+    if bytes.starts_with(b"-----BEGIN") {
+        let text = String::from_utf8_lossy(&bytes);
+        certificates_from_pem(&text, 8)
+            .map_err(|e| ServerError::Internal(format!("{}: {e}", path.display())))
+    } else {
+        Ok(vec![bytes])
+    }
+}
+
+/// Reads a CRL (PEM `X509 CRL` or DER).
+pub fn read_crl(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ServerError::Internal(format!("reading {}: {e}", path.display())))?;
+    if bytes.starts_with(b"-----BEGIN") {
+        let block = pem::parse(&bytes)
+            .ok()
+            .filter(|b| b.tag() == "X509 CRL")
+            .ok_or_else(|| ServerError::Internal(format!("{}: not a PEM CRL", path.display())))?;
+        Ok(block.into_contents())
+    } else {
+        Ok(bytes)
+    }
+}
+
+impl Trust {
+    /// Loads the configured files and the CRLs published earlier, and builds the first snapshot.
+    pub async fn load(files: &TrustFiles, db: &Db) -> Result<Self> {
+        let anchors = read_certificates(&files.root)?;
+        let mut intermediates = Vec::new();
+        for p in &files.intermediates {
+            intermediates.extend(read_certificates(p)?);
+        }
+        let mut file_crls = Vec::new();
+        for p in &files.crls {
+            file_crls.push(read_crl(p)?);
+        }
+        let trust = Trust {
+            anchors,
+            intermediates,
+            file_crls,
+            current: RwLock::new(Arc::new(TrustStore::default())),
+            generation: AtomicU64::new(0),
+        };
+        trust.reload(db).await?;
+        Ok(trust)
+    }
+
+    /// How many times the snapshot was rebuilt.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The snapshot to verify with.
+    pub fn store(&self) -> Arc<TrustStore> {
+        self.current
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Rebuilds the snapshot from the files and the database's CRLs, keeping the newest CRL of
+    /// each issuer.
+    pub async fn reload(&self, db: &Db) -> Result<()> {
+        let published = db.crls().await?;
+        let now = OffsetDateTime::now_utc();
+        let base = TrustStore::new(self.anchors.clone(), self.intermediates.clone(), Vec::new())
+            .map_err(|e| ServerError::Internal(format!("trust anchors: {e}")))?;
+        let mut newest: HashMap<Vec<u8>, (u64, Vec<u8>)> = HashMap::new();
+        for der in self.file_crls.iter().chain(&published) {
+            // A file CRL that is stale is still kept (verification then fails closed with a
+            // clear "stale CRL" error rather than "missing").
+            let (issuer, number) = match base.check_crl(der, now) {
+                Ok(c) => (c.issuer, c.number),
+                Err(axis_pki::Error::CrlStale { .. } | axis_pki::Error::CrlNotYetValid { .. }) => {
+                    match axis_pki::summarize_crl(der) {
+                        Ok(s) => (s.issuer.into_bytes(), s.number.unwrap_or(0)),
+                        Err(_) => continue,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "ignoring a CRL that no configured CA issued");
+                    continue;
+                }
+            };
+            if newest.get(&issuer).is_none_or(|(n, _)| number > *n) {
+                newest.insert(issuer, (number, der.clone()));
+            }
+        }
+        let crls: Vec<Vec<u8>> = newest.into_values().map(|(_, d)| d).collect();
+        let store = TrustStore::new(self.anchors.clone(), self.intermediates.clone(), crls)
+            .map_err(|e| ServerError::Internal(format!("trust store: {e}")))?;
+        match self.current.write() {
+            Ok(mut g) => *g = Arc::new(store),
+            Err(p) => *p.into_inner() = Arc::new(store),
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+}

@@ -1,0 +1,678 @@
+//! The axis's evidence formats: log entries, signed tree heads and inclusion proofs.
+//!
+//! Every acceptance, receipt, status and recall the axis records is an entry (a leaf) of an
+//! append-only RFC 9162 Merkle tree (`axis-log`). The axis signs *tree heads* with its
+//! log-signer certificate, so one signature covers a whole batch of entries; each entry is
+//! proven by its inclusion path up to a signed head. A DMS or an auditor holding only the root
+//! certificate verifies an entry with [`verify_evidence`].
+//!
+//! ```text
+//! LogEntry ::= SEQUENCE {
+//!   format      OBJECT IDENTIFIER,              -- <AXIS_OID_ARC>.2.4
+//!   version     INTEGER (1),
+//!   loggedAt    GeneralizedTime,                -- when the axis committed it
+//!   messageId   OCTET STRING (SIZE (16)),
+//!   body        CHOICE {
+//!     acceptance [1] SEQUENCE {
+//!       sender                    UTF8String,
+//!       headerDigest              OCTET STRING (SIZE (32)),  -- SHA-256 of the routing header
+//!       submissionSignatureDigest OCTET STRING (SIZE (32)),  -- SHA-256 of its CMS signature
+//!       ciphertextLength          INTEGER,
+//!       ciphertextDigest          OCTET STRING (SIZE (32)) },
+//!     statement  [2] SEQUENCE {                               -- a receipt or status
+//!       from             UTF8String,
+//!       to               UTF8String,
+//!       status           INTEGER,                            -- 1–6, 13, 15, 16
+//!       receiptDigest    OCTET STRING (SIZE (32)),           -- SHA-256 of the receipt bytes
+//!       signatureDigest  OCTET STRING (SIZE (32)) } } }      -- SHA-256 of its CMS signature
+//!
+//! TreeHead ::= SEQUENCE {
+//!   format      OBJECT IDENTIFIER,              -- <AXIS_OID_ARC>.2.5
+//!   version     INTEGER (1),
+//!   treeSize    INTEGER,
+//!   rootHash    OCTET STRING (SIZE (32)),       -- RFC 9162 MTH of the first treeSize entries
+//!   timestamp   GeneralizedTime }               -- also the CMS signingTime
+//!
+//! LogProof ::= SEQUENCE {
+//!   format      OBJECT IDENTIFIER,              -- <AXIS_OID_ARC>.2.6
+//!   version     INTEGER (1),
+//!   treeHead    OCTET STRING,                   -- TreeHead DER
+//!   signature   OCTET STRING,                   -- detached CMS SignedData over treeHead
+//!   leafIndex   INTEGER,
+//!   path        SEQUENCE SIZE (0..64) OF OCTET STRING (SIZE (32)) }
+//! ```
+//!
+//! The tree head's signature is a detached CMS SignedData like every other Axis signature, by a
+//! certificate of the axis-log-signer profile, so `openssl cms -verify` checks it too.
+
+use axis_pki::{AgencyId, TrustStore};
+use time::OffsetDateTime;
+
+use crate::der::{self, Reader};
+use crate::error::Error;
+use crate::header::{MessageId, Submission, VerifiedSubmission};
+use crate::manifest::sha256;
+use crate::oid::Format;
+use crate::receipt::{SignedReceipt, StatusCode, VerifiedReceipt};
+use crate::signature::{self, SIGNING_TIME_TOLERANCE, SignatureRole, Signer};
+
+/// Largest log entry accepted.
+pub const MAX_LOG_ENTRY_LEN: usize = 4 * 1024;
+/// Largest log proof accepted (a tree head, its signature with two certificates, 64 hashes).
+pub const MAX_LOG_PROOF_LEN: usize = 80 * 1024;
+/// Most hashes in an inclusion path (a tree of 2^64 entries).
+pub const MAX_PATH_LEN: usize = 64;
+
+const ENTRY: &str = "log entry";
+const HEAD: &str = "tree head";
+const PROOF: &str = "log proof";
+
+/// What the axis accepted: the routing header and submission signature it verified, by digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptanceEntry {
+    /// The sending agency.
+    pub sender: AgencyId,
+    /// SHA-256 of the routing header bytes.
+    pub header_digest: [u8; 32],
+    /// SHA-256 of the submission signature (CMS) bytes.
+    pub submission_signature_digest: [u8; 32],
+    /// Ciphertext length, as the header announced and the axis received.
+    pub ciphertext_len: u64,
+    /// SHA-256 of the ciphertext.
+    pub ciphertext_digest: [u8; 32],
+}
+
+/// A receipt or status the axis verified and passed on, by digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementEntry {
+    /// The stating agency.
+    pub from: AgencyId,
+    /// The other party.
+    pub to: AgencyId,
+    /// The status.
+    pub status: StatusCode,
+    /// SHA-256 of the receipt bytes.
+    pub receipt_digest: [u8; 32],
+    /// SHA-256 of the receipt's signature (CMS) bytes.
+    pub signature_digest: [u8; 32],
+}
+
+/// What an entry records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryBody {
+    /// A document accepted for delivery.
+    Acceptance(AcceptanceEntry),
+    /// A receipt or status (01–06, 13, 15, 16).
+    Statement(StatementEntry),
+}
+
+/// One entry of the axis's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// When the axis committed it (whole seconds, UTC).
+    pub logged_at: OffsetDateTime,
+    /// The message it concerns.
+    pub message_id: MessageId,
+    /// What it records.
+    pub body: EntryBody,
+}
+
+impl LogEntry {
+    /// The entry for a submission the axis verified.
+    pub fn acceptance(submission: &VerifiedSubmission, logged_at: OffsetDateTime) -> Self {
+        let s = submission.submission();
+        let h = submission.header();
+        LogEntry {
+            logged_at,
+            message_id: h.message_id,
+            body: EntryBody::Acceptance(AcceptanceEntry {
+                sender: h.sender.clone(),
+                header_digest: sha256(s.header().as_bytes()),
+                submission_signature_digest: sha256(s.signature()),
+                ciphertext_len: h.ciphertext_len,
+                ciphertext_digest: h.ciphertext_digest,
+            }),
+        }
+    }
+
+    /// The entry for a receipt or status the axis verified.
+    pub fn statement(receipt: &VerifiedReceipt, logged_at: OffsetDateTime) -> Self {
+        let r = receipt.receipt();
+        LogEntry {
+            logged_at,
+            message_id: r.message_id,
+            body: EntryBody::Statement(StatementEntry {
+                from: r.from.clone(),
+                to: r.to.clone(),
+                status: r.status,
+                receipt_digest: receipt.hash(),
+                signature_digest: sha256(receipt.signed().signature()),
+            }),
+        }
+    }
+
+    /// Encodes the entry (the logged time is truncated to whole seconds).
+    pub fn encode(&self) -> Result<LogEntryBytes, Error> {
+        let body = match &self.body {
+            EntryBody::Acceptance(a) => der::cons(
+                der::context(1),
+                &[
+                    &der::utf8(a.sender.as_str()),
+                    &der::octets(&a.header_digest),
+                    &der::octets(&a.submission_signature_digest),
+                    &der::uint(a.ciphertext_len),
+                    &der::octets(&a.ciphertext_digest),
+                ],
+            ),
+            EntryBody::Statement(s) => der::cons(
+                der::context(2),
+                &[
+                    &der::utf8(s.from.as_str()),
+                    &der::utf8(s.to.as_str()),
+                    &der::uint(u64::from(s.status.code())),
+                    &der::octets(&s.receipt_digest),
+                    &der::octets(&s.signature_digest),
+                ],
+            ),
+        };
+        let bytes = der::seq(&[
+            &der::oid(Format::LogEntry.oid()),
+            &der::uint(1),
+            &der::generalized_time(self.logged_at)?,
+            &der::octets(self.message_id.as_bytes()),
+            &body,
+        ]);
+        LogEntryBytes::parse(&bytes)
+    }
+}
+
+/// A parsed log entry with its exact bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntryBytes {
+    bytes: Vec<u8>,
+    entry: LogEntry,
+}
+
+impl LogEntryBytes {
+    /// Parses untrusted bytes: size budget, strict DER, format OID and version, agency ids and
+    /// status codes, one byte form (nothing after the entry, nothing unknown inside).
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_LOG_ENTRY_LEN {
+            return Err(Error::TooLarge {
+                what: ENTRY,
+                len: bytes.len() as u64,
+                max: MAX_LOG_ENTRY_LEN as u64,
+            });
+        }
+        let mut outer = Reader::new(bytes, ENTRY);
+        let mut r = outer.sequence()?;
+        outer.finish()?;
+        if r.oid()? != Format::LogEntry.oid() {
+            return Err(Error::WrongFormat { expected: ENTRY });
+        }
+        let version = r.u64()?;
+        if version != 1 {
+            return Err(Error::UnsupportedVersion {
+                what: ENTRY,
+                version,
+            });
+        }
+        // GeneralizedTime only: `time()` also reads UTCTime, a second byte form (and leaf hash).
+        if r.peek_tag() != Some(der::GENERALIZED_TIME) {
+            return Err(Error::Malformed { what: ENTRY });
+        }
+        let logged_at = r.time()?;
+        let message_id = MessageId::from_uuid(uuid::Uuid::from_bytes(r.octets()?));
+        let agency =
+            |field, s: &str| AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source });
+        let body = match r.peek_tag() {
+            Some(t) if t == der::context(1) => {
+                let mut b = r.nested(der::context(1))?;
+                let a = AcceptanceEntry {
+                    sender: agency("log entry sender", b.utf8()?)?,
+                    header_digest: b.octets()?,
+                    submission_signature_digest: b.octets()?,
+                    ciphertext_len: b.u64()?,
+                    ciphertext_digest: b.octets()?,
+                };
+                b.finish()?;
+                EntryBody::Acceptance(a)
+            }
+            Some(t) if t == der::context(2) => {
+                let mut b = r.nested(der::context(2))?;
+                let s = StatementEntry {
+                    from: agency("log entry from", b.utf8()?)?,
+                    to: agency("log entry to", b.utf8()?)?,
+                    status: StatusCode::from_code(b.u64()?)?,
+                    receipt_digest: b.octets()?,
+                    signature_digest: b.octets()?,
+                };
+                b.finish()?;
+                EntryBody::Statement(s)
+            }
+            _ => return Err(Error::Malformed { what: ENTRY }),
+        };
+        r.finish()?;
+        Ok(LogEntryBytes {
+            bytes: bytes.to_vec(),
+            entry: LogEntry {
+                logged_at,
+                message_id,
+                body,
+            },
+        })
+    }
+
+    /// The exact bytes (the leaf's content).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The entry.
+    pub fn entry(&self) -> &LogEntry {
+        &self.entry
+    }
+
+    /// The RFC 9162 leaf hash: SHA-256(0x00 ‖ entry).
+    pub fn leaf_hash(&self) -> [u8; 32] {
+        axis_log::leaf_hash(&self.bytes)
+    }
+
+    /// Checks that this entry records the acceptance of exactly `submission` (its header and
+    /// signature bytes): what a sender checks of its acceptance receipt.
+    pub fn check_acceptance_of(&self, submission: &Submission) -> Result<(), Error> {
+        let h = submission.header().header();
+        let EntryBody::Acceptance(a) = &self.entry.body else {
+            return Err(Error::LogEntryMismatch { field: "kind" });
+        };
+        let checks = [
+            (self.entry.message_id == h.message_id, "message id"),
+            (a.sender == h.sender, "sender"),
+            (
+                a.header_digest == sha256(submission.header().as_bytes()),
+                "routing header digest",
+            ),
+            (
+                a.submission_signature_digest == sha256(submission.signature()),
+                "submission signature digest",
+            ),
+            (a.ciphertext_len == h.ciphertext_len, "ciphertext length"),
+            (
+                a.ciphertext_digest == h.ciphertext_digest,
+                "ciphertext digest",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, field)) => Err(Error::LogEntryMismatch { field }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that this entry records exactly `receipt` (its statement and signature bytes).
+    pub fn check_statement_of(&self, receipt: &SignedReceipt) -> Result<(), Error> {
+        let r = receipt.receipt().receipt();
+        let EntryBody::Statement(s) = &self.entry.body else {
+            return Err(Error::LogEntryMismatch { field: "kind" });
+        };
+        let checks = [
+            (self.entry.message_id == r.message_id, "message id"),
+            (s.from == r.from, "from"),
+            (s.to == r.to, "to"),
+            (s.status == r.status, "status"),
+            (
+                s.receipt_digest == receipt.receipt().hash(),
+                "receipt digest",
+            ),
+            (
+                s.signature_digest == sha256(receipt.signature()),
+                "signature digest",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, field)) => Err(Error::LogEntryMismatch { field }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The state of the log at one moment: its size and root hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeHead {
+    /// Number of entries.
+    pub tree_size: u64,
+    /// RFC 9162 Merkle tree hash of the entries.
+    pub root_hash: [u8; 32],
+    /// When the axis signed it (whole seconds, UTC).
+    pub timestamp: OffsetDateTime,
+}
+
+impl TreeHead {
+    fn encode(&self) -> Result<Vec<u8>, Error> {
+        Ok(der::seq(&[
+            &der::oid(Format::TreeHead.oid()),
+            &der::uint(1),
+            &der::uint(self.tree_size),
+            &der::octets(&self.root_hash),
+            &der::generalized_time(self.timestamp)?,
+        ]))
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut outer = Reader::new(bytes, HEAD);
+        let mut r = outer.sequence()?;
+        outer.finish()?;
+        if r.oid()? != Format::TreeHead.oid() {
+            return Err(Error::WrongFormat { expected: HEAD });
+        }
+        let version = r.u64()?;
+        if version != 1 {
+            return Err(Error::UnsupportedVersion {
+                what: HEAD,
+                version,
+            });
+        }
+        let head = TreeHead {
+            tree_size: r.u64()?,
+            root_hash: r.octets()?,
+            timestamp: r.time()?,
+        };
+        r.finish()?;
+        Ok(head)
+    }
+
+    /// Signs the tree head with the axis log signer; the CMS signing time is the timestamp.
+    pub fn sign(&self, log_signer: &Signer<'_>) -> Result<SignedTreeHead, Error> {
+        let role = SignatureRole::TreeHead;
+        if log_signer.profile() != role.profile() {
+            return Err(Error::WrongCertificateProfile {
+                expected: role.profile(),
+                found: log_signer.profile(),
+            });
+        }
+        let mut head = *self;
+        head.timestamp = whole_seconds(head.timestamp)?;
+        let bytes = head.encode()?;
+        let signature = signature::sign_detached(&bytes, log_signer, head.timestamp)?;
+        Ok(SignedTreeHead {
+            head,
+            bytes,
+            signature,
+        })
+    }
+}
+
+fn whole_seconds(t: OffsetDateTime) -> Result<OffsetDateTime, Error> {
+    t.to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .map_err(|_| Error::TimeOutOfRange)
+}
+
+/// A tree head with its exact bytes and the log signer's signature (not yet verified).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedTreeHead {
+    head: TreeHead,
+    bytes: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl SignedTreeHead {
+    /// Parses received bytes (strict DER, one byte form) and keeps the signature.
+    pub fn parse(tree_head: &[u8], signature: Vec<u8>) -> Result<Self, Error> {
+        if tree_head.len() > 1024 {
+            return Err(Error::TooLarge {
+                what: HEAD,
+                len: tree_head.len() as u64,
+                max: 1024,
+            });
+        }
+        let head = TreeHead::decode(tree_head)?;
+        if head.encode()? != tree_head {
+            return Err(Error::Malformed { what: HEAD });
+        }
+        Ok(SignedTreeHead {
+            head,
+            bytes: tree_head.to_vec(),
+            signature,
+        })
+    }
+
+    /// The tree head.
+    pub fn head(&self) -> &TreeHead {
+        &self.head
+    }
+
+    /// The exact bytes the signature covers.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The signature (CMS SignedData, DER, detached over the tree head bytes).
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// Verifies the signature at `at`.
+    ///
+    /// 1. A detached CMS signature over the exact tree-head bytes by a certificate of the
+    ///    axis-log-signer profile that chains to the store, unrevoked at `at` (the signature
+    ///    module's steps): an agency seal or a TLS key cannot sign tree heads.
+    /// 2. If `log_key` is given (DER SubjectPublicKeyInfo), the certificate holds that key: an
+    ///    auditor pins the log it follows, so another log signer of the same PKI cannot stand
+    ///    in for it.
+    /// 3. The CMS signing time is the tree head's timestamp.
+    pub fn verify(
+        &self,
+        store: &TrustStore,
+        at: OffsetDateTime,
+        log_key: Option<&[u8]>,
+    ) -> Result<VerifiedTreeHead, Error> {
+        let role = SignatureRole::TreeHead;
+        if self.signature.is_empty() {
+            return Err(Error::SealSignatureMissing);
+        }
+        // Step 1.
+        let v = signature::verify_signer(&self.signature, &self.bytes, role, store, at)?;
+        // Step 2.
+        if let Some(key) = log_key
+            && v.cert.public_key_der() != key
+        {
+            return Err(Error::LogKeyMismatch);
+        }
+        // Step 3.
+        if v.signing_time != self.head.timestamp {
+            return Err(Error::TreeHeadTimeMismatch);
+        }
+        Ok(VerifiedTreeHead {
+            signed: self.clone(),
+            signer: v.cert.common_name().unwrap_or_default().to_owned(),
+            signer_key: v.cert.public_key_der().to_vec(),
+        })
+    }
+}
+
+/// A tree head whose signature verified. Only [`SignedTreeHead::verify`] makes one.
+#[derive(Clone, Debug)]
+pub struct VerifiedTreeHead {
+    signed: SignedTreeHead,
+    signer: String,
+    signer_key: Vec<u8>,
+}
+
+impl VerifiedTreeHead {
+    /// The tree head.
+    pub fn head(&self) -> &TreeHead {
+        &self.signed.head
+    }
+
+    /// The signed tree head, to store or forward.
+    pub fn signed(&self) -> &SignedTreeHead {
+        &self.signed
+    }
+
+    /// The log signer's name (certificate common name).
+    pub fn signer(&self) -> &str {
+        &self.signer
+    }
+
+    /// The log signer's public key (DER SubjectPublicKeyInfo).
+    pub fn signer_key(&self) -> &[u8] {
+        &self.signer_key
+    }
+
+    /// Verifies that `older` is an earlier state of this log: sizes in order and the RFC 9162
+    /// consistency proof from `older` to this head.
+    pub fn check_extends(&self, older: &TreeHead, proof: &[[u8; 32]]) -> Result<(), Error> {
+        let new = self.head();
+        axis_log::verify_consistency(
+            older.tree_size,
+            new.tree_size,
+            &older.root_hash,
+            &new.root_hash,
+            proof,
+        )
+        .map_err(|source| Error::ConsistencyProofInvalid { source })
+    }
+}
+
+/// An entry's proof of inclusion: a signed tree head, the entry's index and its path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogProof {
+    /// The signed head the path leads to.
+    pub tree_head: SignedTreeHead,
+    /// The entry's position in the log.
+    pub leaf_index: u64,
+    /// RFC 9162 inclusion path, leaf level first.
+    pub path: Vec<[u8; 32]>,
+}
+
+impl LogProof {
+    /// The DER encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let path: Vec<u8> = self.path.iter().flat_map(|h| der::octets(h)).collect();
+        der::seq(&[
+            &der::oid(Format::LogProof.oid()),
+            &der::uint(1),
+            &der::octets(&self.tree_head.bytes),
+            &der::octets(&self.tree_head.signature),
+            &der::uint(self.leaf_index),
+            &der::tlv(der::SEQUENCE, &path),
+        ])
+    }
+
+    /// Parses untrusted bytes: size budget, strict DER, format and version, path length budget,
+    /// and the tree head's own checks.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_LOG_PROOF_LEN {
+            return Err(Error::TooLarge {
+                what: PROOF,
+                len: bytes.len() as u64,
+                max: MAX_LOG_PROOF_LEN as u64,
+            });
+        }
+        let mut outer = Reader::new(bytes, PROOF);
+        let mut r = outer.sequence()?;
+        outer.finish()?;
+        if r.oid()? != Format::LogProof.oid() {
+            return Err(Error::WrongFormat { expected: PROOF });
+        }
+        let version = r.u64()?;
+        if version != 1 {
+            return Err(Error::UnsupportedVersion {
+                what: PROOF,
+                version,
+            });
+        }
+        let head = r.octet_string()?;
+        let signature = r.octet_string()?.to_vec();
+        let tree_head = SignedTreeHead::parse(head, signature)?;
+        let leaf_index = r.u64()?;
+        let mut p = r.sequence()?;
+        let mut path = Vec::new();
+        while !p.is_empty() {
+            if path.len() == MAX_PATH_LEN {
+                return Err(Error::TooMany {
+                    what: "hashes in an inclusion path",
+                    found: path.len() + 1,
+                    max: MAX_PATH_LEN,
+                });
+            }
+            path.push(p.octets()?);
+        }
+        r.finish()?;
+        Ok(LogProof {
+            tree_head,
+            leaf_index,
+            path,
+        })
+    }
+}
+
+/// An entry proven to be in the log under a verified tree head. Only [`verify_evidence`]
+/// makes one.
+#[derive(Clone, Debug)]
+pub struct VerifiedEvidence {
+    entry: LogEntryBytes,
+    leaf_index: u64,
+    tree_head: VerifiedTreeHead,
+}
+
+impl VerifiedEvidence {
+    /// The entry.
+    pub fn entry(&self) -> &LogEntryBytes {
+        &self.entry
+    }
+
+    /// Its position in the log.
+    pub fn leaf_index(&self) -> u64 {
+        self.leaf_index
+    }
+
+    /// The signed tree head that includes it.
+    pub fn tree_head(&self) -> &VerifiedTreeHead {
+        &self.tree_head
+    }
+}
+
+/// Verifies that `entry` is in the axis's log: what a sender does with its acceptance receipt,
+/// a recipient with the evidence for its receipt, and an auditor with every item of a bundle.
+///
+/// 1. Both inputs parse within their budgets (strict DER).
+/// 2. The tree head's signature verifies at `at` ([`SignedTreeHead::verify`]; pinned to
+///    `log_key` if given).
+/// 3. The inclusion path leads from the entry's leaf hash at its index to the signed root
+///    (RFC 9162 §2.1.3.2): the entry is one the axis committed to, and cannot be changed or
+///    removed without a new root that no consistency proof would connect to this one.
+/// 4. The entry was logged no later than the head that includes it was signed.
+pub fn verify_evidence(
+    entry: &[u8],
+    proof: &[u8],
+    store: &TrustStore,
+    at: OffsetDateTime,
+    log_key: Option<&[u8]>,
+) -> Result<VerifiedEvidence, Error> {
+    // Step 1.
+    let entry = LogEntryBytes::parse(entry)?;
+    let proof = LogProof::parse(proof)?;
+    // Step 2.
+    let tree_head = proof.tree_head.verify(store, at, log_key)?;
+    // Step 3.
+    let head = tree_head.head();
+    axis_log::verify_inclusion(
+        &entry.leaf_hash(),
+        proof.leaf_index,
+        head.tree_size,
+        &proof.path,
+        &head.root_hash,
+    )
+    .map_err(|source| Error::InclusionProofInvalid { source })?;
+    // Step 4.
+    if entry.entry.logged_at > head.timestamp + SIGNING_TIME_TOLERANCE {
+        return Err(Error::EntryAfterTreeHead);
+    }
+    Ok(VerifiedEvidence {
+        entry,
+        leaf_index: proof.leaf_index,
+        tree_head,
+    })
+}

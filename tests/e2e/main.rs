@@ -1,0 +1,14 @@
+//! End-to-end tests of the axis: a real server on port 0 over real mTLS, a fresh database per
+//! test. `AXIS_TEST_DB=postgres` runs the same suite on PostgreSQL.
+#![allow(
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+mod authz;
+mod flow;
+mod raw;
+mod submit;

@@ -1,0 +1,470 @@
+#![forbid(unsafe_code)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Test harness: a real `axis-server` on port 0 over real mTLS, with a fresh database per test
+//! (SQLite in a temporary directory, or a new PostgreSQL database when `AXIS_TEST_DB=postgres`),
+//! identities from a throw-away PKI, and documents sealed with the real signer.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axis_pki::{AgencyId, Passphrase, Profile, TrustStore, VerifiedCert, to_pem};
+use axis_proto::v1 as pb;
+use axis_server::config::{Config, KeyPairFiles, Limits, TrustFiles};
+use axis_server::demo::{AgencyCreds, DemoPki, Issued};
+use axis_signer::{
+    AttachmentDigest, Business, Code, DocumentType, Manifest, MessageId, Organization, Priority,
+    Promulgation, RecipientKey, SealRequest, Sealed, Sealer, SignedDocument, Signer, SignerInfo,
+};
+use time::OffsetDateTime;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+/// The passphrase of every key the harness writes.
+pub const PASS: &str = "axis-test-passphrase";
+
+/// Which database the suite runs against (`AXIS_TEST_DB=postgres` for PostgreSQL).
+pub fn postgres() -> bool {
+    std::env::var("AXIS_TEST_DB").is_ok_and(|v| v == "postgres")
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("AXIS_TEST_PG").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+/// A throw-away PKI with the server's identities and `n` agencies.
+pub struct TestPki {
+    pub pki: DemoPki,
+    pub server_tls: Issued,
+    pub log: Issued,
+    pub operator: Issued,
+    pub agencies: Vec<AgencyCreds>,
+    /// Serials the issuing CA's CRL lists.
+    pub revoked: Vec<axis_pki::Serial>,
+}
+
+/// Agency ids for the harness: the two demo agencies, then `000.00.00.H10`…
+pub fn agency_id(i: usize) -> String {
+    match i {
+        0 => "000.00.00.G22".into(),
+        1 => "000.00.00.H41".into(),
+        n => format!("000.00.{:02}.H{:02}", n / 80, 10 + n % 80),
+    }
+}
+
+impl TestPki {
+    pub fn new(n: usize) -> Self {
+        let pki = DemoPki::new(OffsetDateTime::now_utc()).unwrap();
+        let agencies = (0..n)
+            .map(|i| {
+                pki.agency(
+                    &agency_id(i),
+                    &format!("Cơ quan {i}"),
+                    &format!("Người ký {i}"),
+                    "Chánh Văn phòng",
+                )
+                .unwrap()
+            })
+            .collect();
+        TestPki {
+            server_tls: pki.server_tls().unwrap(),
+            log: pki.log_signer().unwrap(),
+            operator: pki.operator().unwrap(),
+            agencies,
+            revoked: Vec::new(),
+            pki,
+        }
+    }
+
+    pub fn crls(&self, number: u64) -> (Vec<u8>, Vec<u8>) {
+        self.pki.crls(number, &self.revoked).unwrap()
+    }
+
+    /// A trust store as a relying party builds it (root, CA, current CRLs).
+    pub fn store(&self) -> TrustStore {
+        let (r, c) = self.crls(1);
+        TrustStore::new(
+            vec![self.pki.root.clone()],
+            vec![self.pki.ca.clone()],
+            vec![r, c],
+        )
+        .unwrap()
+    }
+
+    pub fn verified(&self, cert: &[u8], profile: Profile) -> VerifiedCert {
+        self.store()
+            .verify(cert, profile, OffsetDateTime::now_utc())
+            .unwrap()
+    }
+
+    pub fn root_pem(&self) -> String {
+        to_pem("CERTIFICATE", &self.pki.root)
+    }
+
+    /// A TLS identity (chain and unencrypted key) for a client.
+    pub fn identity(&self, who: &Issued) -> Identity {
+        let chain = format!(
+            "{}{}",
+            to_pem("CERTIFICATE", &who.cert),
+            to_pem("CERTIFICATE", &self.pki.ca)
+        );
+        let key = to_pem("PRIVATE KEY", &who.key.to_pkcs8_der());
+        Identity::from_pem(chain, key)
+    }
+
+    /// Writes the server's files into `dir` and returns its configuration.
+    pub fn server_config(&self, dir: &std::path::Path, database_url: &str) -> Config {
+        let pass = Passphrase::new(PASS.to_owned());
+        let w = |name: &str, data: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, data).unwrap();
+            p
+        };
+        let pair = |name: &str, i: &Issued| KeyPairFiles {
+            cert: w(
+                &format!("{name}.cert.pem"),
+                to_pem("CERTIFICATE", &i.cert).as_bytes(),
+            ),
+            key: w(
+                &format!("{name}.key.pem"),
+                i.key.to_encrypted_pem(&pass).unwrap().as_bytes(),
+            ),
+        };
+        let (root_crl, ca_crl) = self.crls(1);
+        Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+            database_url: database_url.to_owned(),
+            passphrase_file: None,
+            tls: pair("tls", &self.server_tls),
+            log_signer: pair("log", &self.log),
+            trust: TrustFiles {
+                root: w("root.pem", to_pem("CERTIFICATE", &self.pki.root).as_bytes()),
+                intermediates: vec![w("ca.pem", to_pem("CERTIFICATE", &self.pki.ca).as_bytes())],
+                crls: vec![
+                    w("root.crl", to_pem("X509 CRL", &root_crl).as_bytes()),
+                    w("ca.crl", to_pem("X509 CRL", &ca_crl).as_bytes()),
+                ],
+            },
+            limits: Limits::default(),
+            shutdown_drain_secs: 5,
+        }
+    }
+}
+
+/// A fresh database for one test.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        if postgres() {
+            let name = format!(
+                "axis_t_{}",
+                axis_signer::MessageId::random().unwrap().as_uuid().simple()
+            );
+            let admin = postgres_admin_url();
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |(b, _)| b)
+                .to_owned();
+            TestDb {
+                url: format!("{base}/{name}"),
+                pg_name: Some(name),
+                _dir: dir,
+            }
+        } else {
+            let url = format!("sqlite://{}", dir.path().join("axis.db").display());
+            TestDb {
+                url,
+                pg_name: None,
+                _dir: dir,
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL test database (best effort).
+    pub async fn drop_db(&self) {
+        if let Some(name) = &self.pg_name
+            && let Ok(mut conn) =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_admin_url()).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+/// A running axis for one test.
+pub struct TestAxis {
+    pub pki: Arc<TestPki>,
+    pub node: Option<axis_server::Running>,
+    pub db: TestDb,
+    pub config: Config,
+    pub addr: std::net::SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl TestAxis {
+    /// Starts a node on a fresh database and registers every agency of the PKI (through the
+    /// operator's `RegisterAgency`).
+    pub async fn start(pki: Arc<TestPki>) -> Self {
+        Self::start_with(pki, |_| {}).await
+    }
+
+    pub async fn start_with(pki: Arc<TestPki>, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
+        let mut config = pki.server_config(dir.path(), &db.url);
+        tweak(&mut config);
+        let node = axis_server::start(config.clone(), &Passphrase::new(PASS.to_owned()))
+            .await
+            .unwrap();
+        let addr = node.addr;
+        let axis = TestAxis {
+            pki,
+            node: Some(node),
+            db,
+            config,
+            addr,
+            _dir: dir,
+        };
+        let mut dir_client =
+            pb::directory_client::DirectoryClient::new(axis.channel(&axis.pki.operator).await);
+        for a in &axis.pki.agencies {
+            dir_client
+                .register_agency(pb::RegisterAgencyRequest {
+                    agency_id: a.id.to_string(),
+                    name: a.name.clone(),
+                    encryption_certificate: a.encryption.cert.clone(),
+                    seal_certificate: a.seal.cert.clone(),
+                    parent_id: String::new(),
+                })
+                .await
+                .unwrap();
+        }
+        axis
+    }
+
+    /// Another node on the same database (PostgreSQL), on its own port.
+    pub async fn second_node(&self) -> axis_server::Running {
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.metrics_listen = None;
+        axis_server::start(config, &Passphrase::new(PASS.to_owned()))
+            .await
+            .unwrap()
+    }
+
+    /// Stops the node gracefully and starts it again on the same database and port.
+    pub async fn restart(&mut self) {
+        if let Some(n) = self.node.take() {
+            n.shutdown().await;
+        }
+        let mut config = self.config.clone();
+        config.listen = self.addr;
+        let node = axis_server::start(config, &Passphrase::new(PASS.to_owned()))
+            .await
+            .unwrap();
+        self.node = Some(node);
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(n) = self.node.take() {
+            n.shutdown().await;
+        }
+        self.db.drop_db().await;
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// A TLS channel as `who`.
+    pub async fn channel(&self, who: &Issued) -> Channel {
+        channel_to(self.addr, &self.pki, who).await.unwrap()
+    }
+
+    pub async fn exchange(&self, who: &Issued) -> pb::exchange_client::ExchangeClient<Channel> {
+        pb::exchange_client::ExchangeClient::new(self.channel(who).await)
+            .max_decoding_message_size(8 * 1024 * 1024)
+    }
+}
+
+/// Connects to `addr` as `who`.
+pub async fn channel_to(
+    addr: std::net::SocketAddr,
+    pki: &TestPki,
+    who: &Issued,
+) -> Result<Channel, tonic::transport::Error> {
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(pki.root_pem()))
+        .identity(pki.identity(who))
+        .domain_name("localhost");
+    Endpoint::from_shared(format!("https://{addr}"))?
+        .tls_config(tls)?
+        .connect()
+        .await
+}
+
+/// A document sealed by the real signer, ready to submit.
+pub struct Package {
+    pub begin: pb::SubmitBegin,
+    pub ciphertext: Vec<u8>,
+    pub sealed: Sealed,
+    pub document: SignedDocument,
+    pub message_id: MessageId,
+}
+
+impl Package {
+    /// The Submit stream: begin, then the ciphertext in `chunk`-byte pieces.
+    pub fn requests(&self, chunk: usize) -> Vec<pb::SubmitRequest> {
+        let mut v = vec![pb::SubmitRequest {
+            part: Some(pb::submit_request::Part::Begin(self.begin.clone())),
+        }];
+        v.extend(self.ciphertext.chunks(chunk).map(|c| pb::SubmitRequest {
+            part: Some(pb::submit_request::Part::Chunk(c.to_vec())),
+        }));
+        v
+    }
+}
+
+/// Seals `attachments` from `sender` to `recipients`.
+pub fn seal(
+    pki: &TestPki,
+    sender: &AgencyCreds,
+    recipients: &[&AgencyCreds],
+    attachments: &[(&str, &[u8])],
+) -> Package {
+    seal_with_id(
+        pki,
+        sender,
+        recipients,
+        attachments,
+        MessageId::random().unwrap(),
+    )
+}
+
+pub fn seal_with_id(
+    pki: &TestPki,
+    sender: &AgencyCreds,
+    recipients: &[&AgencyCreds],
+    attachments: &[(&str, &[u8])],
+    message_id: MessageId,
+) -> Package {
+    let now = OffsetDateTime::now_utc();
+    let manifest = Manifest {
+        from: Organization::new(sender.id.clone(), sender.name.clone()),
+        to: recipients
+            .iter()
+            .map(|r| Organization::new(r.id.clone(), r.name.clone()))
+            .collect(),
+        code: Code::new("7816", "VPCP-TTĐT").unwrap(),
+        promulgation: Promulgation {
+            place: "Hà Nội".into(),
+            date: now.date(),
+        },
+        document_type: DocumentType {
+            kind: 1,
+            detail: 0,
+            name: "Công văn".into(),
+        },
+        subject: "V/v kết nối, liên thông văn bản".into(),
+        content: String::new(),
+        signer: SignerInfo {
+            competence: "KT. BỘ TRƯỞNG".into(),
+            position: "Phó Chủ nhiệm".into(),
+            full_name: "Trần Văn Sơn".into(),
+        },
+        due_date: None,
+        to_places: vec![],
+        priority: Priority::Normal,
+        other: Default::default(),
+        response_for: vec![],
+        business: Business::New,
+        attachments: attachments
+            .iter()
+            .map(|(name, data)| {
+                let mut d = AttachmentDigest::new();
+                d.update(data);
+                d.finish(*name, "application/pdf", "")
+            })
+            .collect(),
+    };
+    let personal_cert = pki.verified(&sender.personal.cert, Profile::PersonalSigner);
+    let seal_cert = pki.verified(&sender.seal.cert, Profile::AgencySeal);
+    let person = Signer::new(&sender.personal.key, &personal_cert).unwrap();
+    let seal = Signer::new(&sender.seal.key, &seal_cert).unwrap();
+    let document =
+        SignedDocument::sign(manifest.encode().unwrap(), &person, now, &seal, now).unwrap();
+    let enc: Vec<VerifiedCert> = recipients
+        .iter()
+        .map(|r| pki.verified(&r.encryption.cert, Profile::AgencyEncryption))
+        .collect();
+    let mut sealer = Sealer::new(SealRequest {
+        message_id,
+        document: &document,
+        recipients: &enc,
+        chunk_size: axis_signer::DEFAULT_CHUNK_SIZE,
+    })
+    .unwrap();
+    let mut ciphertext = Vec::new();
+    for (_, data) in attachments {
+        sealer.write_attachment(data, &mut ciphertext).unwrap();
+        sealer.end_attachment(&mut ciphertext).unwrap();
+    }
+    let sealed = sealer.finish(&seal, now, &mut ciphertext).unwrap();
+    Package {
+        begin: pb::SubmitBegin {
+            routing_header: sealed.submission.header().as_bytes().to_vec(),
+            submission_signature: sealed.submission.signature().to_vec(),
+            key_envelope: sealed.key_envelope.clone(),
+        },
+        ciphertext,
+        sealed,
+        document,
+        message_id,
+    }
+}
+
+/// The recipient's decryption key.
+pub fn recipient_key(pki: &TestPki, a: &AgencyCreds) -> RecipientKey {
+    RecipientKey::from_pkcs8_der(
+        a.encryption.key.to_pkcs8_der(),
+        &pki.verified(&a.encryption.cert, Profile::AgencyEncryption),
+    )
+    .unwrap()
+}
+
+/// The `axis-reason` of a failed call.
+pub fn reason(status: &tonic::Status) -> String {
+    status
+        .metadata()
+        .get("axis-reason")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The agency id of a creds set.
+pub fn id(a: &AgencyCreds) -> &AgencyId {
+    &a.id
+}
+
+/// A temporary directory path for test output.
+pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
