@@ -129,9 +129,14 @@ fn load_key(
 /// Starts a node from a configuration; `passphrase` decrypts its two keys.
 pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, StartError> {
     let db = Db::connect(&config.database_url).await?;
-    let removed = db
-        .discard_stale_uploads(OffsetDateTime::now_utc() - STALE_UPLOAD)
-        .await?;
+    // An SQLite file has one node: every upload left at start-up was cut off by a stop. With
+    // PostgreSQL another node may be in the middle of one, so only old ones are removed.
+    let stale_before = if db.is_postgres() {
+        OffsetDateTime::now_utc() - STALE_UPLOAD
+    } else {
+        OffsetDateTime::now_utc()
+    };
+    let removed = db.discard_stale_uploads(stale_before).await?;
     if removed > 0 {
         tracing::info!(removed, "removed abandoned uploads");
     }
@@ -268,6 +273,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         listener,
         TlsAcceptor::from(Arc::new(tls)),
         app.trust.clone(),
+        shutdown_rx.clone(),
     );
     let mut shutdown_signal = shutdown_rx.clone();
     let router = tonic::transport::Server::builder()

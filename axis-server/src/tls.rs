@@ -261,11 +261,17 @@ pub fn incoming(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     trust: Arc<Trust>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> ReceiverStream<Result<TlsConn, io::Error>> {
     let (tx, rx) = mpsc::channel(128);
     tokio::spawn(async move {
         loop {
-            let (tcp, remote) = match listener.accept().await {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                // Stop accepting (and release the port) as soon as shutdown begins.
+                _ = shutdown.wait_for(|v| *v) => return,
+            };
+            let (tcp, remote) = match accepted {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");

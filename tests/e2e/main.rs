@@ -9,6 +9,8 @@
 )]
 
 mod authz;
+mod delivery;
 mod flow;
 mod raw;
+mod revocation;
 mod submit;

@@ -96,6 +96,18 @@ impl TestPki {
             .unwrap()
     }
 
+    /// A trust store that lists no revocation (to sign with a certificate the axis will find
+    /// revoked).
+    pub fn store_without_revocations(&self) -> TrustStore {
+        let (r, c) = self.pki.crls(1, &[]).unwrap();
+        TrustStore::new(
+            vec![self.pki.root.clone()],
+            vec![self.pki.ca.clone()],
+            vec![r, c],
+        )
+        .unwrap()
+    }
+
     pub fn root_pem(&self) -> String {
         to_pem("CERTIFICATE", &self.pki.root)
     }
@@ -365,7 +377,26 @@ pub fn seal_with_id(
     attachments: &[(&str, &[u8])],
     message_id: MessageId,
 ) -> Package {
-    let now = OffsetDateTime::now_utc();
+    seal_as(
+        &pki.store(),
+        OffsetDateTime::now_utc(),
+        sender,
+        recipients,
+        attachments,
+        message_id,
+    )
+}
+
+/// Seals with the sender's certificates verified by `store` at `now` (tests sign with revoked
+/// or expired certificates this way).
+pub fn seal_as(
+    store: &TrustStore,
+    now: OffsetDateTime,
+    sender: &AgencyCreds,
+    recipients: &[&AgencyCreds],
+    attachments: &[(&str, &[u8])],
+    message_id: MessageId,
+) -> Package {
     let manifest = Manifest {
         from: Organization::new(sender.id.clone(), sender.name.clone()),
         to: recipients
@@ -404,15 +435,23 @@ pub fn seal_with_id(
             })
             .collect(),
     };
-    let personal_cert = pki.verified(&sender.personal.cert, Profile::PersonalSigner);
-    let seal_cert = pki.verified(&sender.seal.cert, Profile::AgencySeal);
+    let personal_cert = store
+        .verify(&sender.personal.cert, Profile::PersonalSigner, now)
+        .unwrap();
+    let seal_cert = store
+        .verify(&sender.seal.cert, Profile::AgencySeal, now)
+        .unwrap();
     let person = Signer::new(&sender.personal.key, &personal_cert).unwrap();
     let seal = Signer::new(&sender.seal.key, &seal_cert).unwrap();
     let document =
         SignedDocument::sign(manifest.encode().unwrap(), &person, now, &seal, now).unwrap();
     let enc: Vec<VerifiedCert> = recipients
         .iter()
-        .map(|r| pki.verified(&r.encryption.cert, Profile::AgencyEncryption))
+        .map(|r| {
+            store
+                .verify(&r.encryption.cert, Profile::AgencyEncryption, now)
+                .unwrap()
+        })
         .collect();
     let mut sealer = Sealer::new(SealRequest {
         message_id,
