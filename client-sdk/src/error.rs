@@ -1,0 +1,163 @@
+//! The SDK's one error type: a small, stable [`ErrorKind`] to branch on, and a message that says
+//! what went wrong and what to do about it.
+
+use std::fmt;
+
+/// What kind of failure an [`Error`] is. Branch on this; the message is for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The configuration is incomplete or wrong (a missing file, a wrong passphrase, a
+    /// certificate that does not verify, a key the operation needs but the config lacks).
+    Config,
+    /// The axis could not be reached or the connection broke; retrying later may succeed.
+    Transport,
+    /// The axis did not accept this client's TLS identity.
+    Unauthenticated,
+    /// The axis refused the call for this caller (for example a message addressed to another
+    /// agency, or an operator call from an agency certificate).
+    PermissionDenied,
+    /// The message, agency or other object does not exist (or is not visible to this caller).
+    NotFound,
+    /// The caller's input is not valid (checked by the SDK before anything was sent).
+    InvalidInput,
+    /// The axis refused the request for a machine-readable `reason` (the `axis-reason` sent
+    /// with the status, e.g. `RECIPIENT_UNKNOWN`, `DIGEST_MISMATCH`, `DOCUMENT_TOO_LARGE`).
+    Rejected {
+        /// The server's reason code.
+        reason: String,
+    },
+    /// Something received did not verify: a signature, a certificate, a digest, a receipt
+    /// chain or log evidence. Do not trust the data; report it.
+    Verification,
+    /// A local file could not be read or written.
+    Io,
+    /// The axis failed internally or does not implement the call (a server-side fault).
+    Server,
+}
+
+/// An SDK error: its [`ErrorKind`], a one-line message that says what to do, and the server's
+/// reason code when the axis sent one.
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    reason: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            reason: None,
+            source: None,
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    pub(crate) fn verification(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Verification, message)
+    }
+
+    pub(crate) fn io(message: impl Into<String>, source: std::io::Error) -> Self {
+        Self::new(ErrorKind::Io, format!("{}: {source}", message.into())).with_source(source)
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn with_reason(mut self, reason: Option<String>) -> Self {
+        self.reason = reason;
+        self
+    }
+
+    /// A signer error while checking something received: a verification failure.
+    pub(crate) fn signer(what: &str, e: axis_signer::Error) -> Self {
+        Self::verification(format!("{what}: {e}")).with_source(e)
+    }
+
+    /// A signer error on the sending side (building, signing, sealing): the input is at fault.
+    pub(crate) fn building(what: &str, e: axis_signer::Error) -> Self {
+        Self::invalid(format!("{what}: {e}")).with_source(e)
+    }
+
+    /// Adds context in front of the message.
+    pub(crate) fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The server's machine-readable reason (`axis-reason`), if the axis sent one.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// The message (also what `Display` prints).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether retrying the same call later may succeed (transport failures and server faults).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Transport | ErrorKind::Server)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Building a document from bad values (a malformed code, a field too long): invalid input.
+impl From<axis_signer::Error> for Error {
+    fn from(e: axis_signer::Error) -> Self {
+        Error::invalid(e.to_string()).with_source(e)
+    }
+}
+
+/// A malformed agency id: invalid input.
+impl From<axis_pki::AgencyIdError> for Error {
+    fn from(e: axis_pki::AgencyIdError) -> Self {
+        Error::invalid(format!("agency id: {e}")).with_source(e)
+    }
+}
+
+/// `Result` with the SDK's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,106 @@
+#![forbid(unsafe_code)]
+//! # axis-client
+//!
+//! The SDK a document-management system (DMS) uses to exchange official documents through the
+//! axis: send a document signed by the person with authority and sealed by the agency,
+//! encrypted end to end for the recipient agencies; receive, open and verify documents; answer
+//! with signed receipts and statuses; and read a document's verified history. Every answer of the
+//! axis is checked against the log evidence it carries before the SDK reports success.
+//!
+//! ## In a few lines
+//!
+//! ```no_run
+//! use axis_client::{Client, ClientConfig, OutgoingDocument, StatusCode};
+//! use axis_client::signer::Code;
+//! use futures_util::StreamExt as _;
+//!
+//! # async fn demo() -> axis_client::Result<()> {
+//! // Certificates, keys (encrypted PKCS#8; passphrase from a file or AXIS_KEY_PASS) and the
+//! // axis's address come from a TOML file (see `ClientConfig`).
+//! let client = Client::connect(ClientConfig::from_file("g22.toml")?).await?;
+//!
+//! // Send: the person signs, the agency seals, the recipients' keys come from the directory
+//! // and are verified against the root; the acceptance receipt is verified against the log.
+//! let doc = OutgoingDocument::new(Code::new("7816", "VPCP-TTĐT")?, "V/v kết nối, liên thông văn bản")
+//!     .to("000.00.00.H41".parse()?)
+//!     .attach_file("cong-van.pdf")?;
+//! let sent = client.send(doc).await?;
+//! println!("{} accepted at {}, log entry #{}", sent.message_id, sent.accepted_at, sent.leaf_index);
+//!
+//! // Receive (as 000.00.00.H41): the inbox resumes after a disconnect without losing or
+//! // repeating a delivery.
+//! let mut inbox = client.inbox(None);
+//! while let Some(delivery) = inbox.next().await {
+//!     let delivery = delivery?;
+//!     // Decrypt, verify both signatures and every attachment digest, write the files.
+//!     let opened = client.open_to_dir(&delivery, "incoming").await?;
+//!     println!("{} signed by {}", opened.document_id(), opened.report().personal.signer_name);
+//!     // The signed delivery receipt (status 01), then business statuses.
+//!     client.acknowledge(&opened).await?;
+//!     client.send_status(&delivery.message_id, StatusCode::Accepted, "").await?;
+//! }
+//!
+//! // The sender reads the verified timeline of every recipient.
+//! let history = client.history(&sent.message_id).await?;
+//! for t in &history.timelines {
+//!     for e in &t.events {
+//!         println!("{}: {} at {} (log #{})", t.recipient, e.status, e.time, e.evidence.leaf_index);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## What the SDK checks
+//!
+//! - **Trust comes from the configured root only.** The issuing CAs and CRLs the axis serves
+//!   (`Directory.GetTrustMaterial`) are checked against the root by the trust store itself; the
+//!   directory's certificates are verified for their profile and agency before use.
+//! - **Nothing unverified is handed out**: a document's attachments reach the caller only after
+//!   the sender's signatures verified, and each attachment is final only once its digest matched
+//!   ([`AttachmentSink`]); receipts, statuses and acceptances are reported only with verified log
+//!   evidence ([`Evidence`]).
+//! - **Bounded memory** for any document size: sending spools the ciphertext to a temporary file
+//!   above [`SPOOL_IN_MEMORY`] and uploads through a bounded queue; opening holds one frame.
+//! - **Keys stay here**: private keys are decrypted in memory only (zeroized buffers); no
+//!   plaintext and no key is ever sent.
+//!
+//! Errors are one small type, [`Error`], with a stable [`ErrorKind`] and a message that says
+//! what to do; the axis's machine-readable reason is [`Error::reason`].
+
+mod client;
+mod config;
+mod convert;
+mod directory;
+mod error;
+mod evidence;
+mod inbox;
+mod open;
+mod send;
+mod statements;
+#[cfg(test)]
+mod testutil;
+
+// The public interface is:
+pub use client::{Client, TRUST_REFRESH};
+pub use config::{ClientConfig, Credential, DEFAULT_CONNECT_TIMEOUT, PASSPHRASE_ENV};
+pub use convert::parse_status_code;
+pub use directory::{AgencyInfo, AgencyPage, AgencyUpdate, CrlPublished, Limits};
+pub use error::{Error, ErrorKind, Result};
+pub use evidence::Evidence;
+pub use inbox::{Delivery, Inbox, RECONNECT_MAX, RECONNECT_MIN};
+pub use open::{
+    AttachmentSink, DirSink, MAX_IN_MEMORY, MemorySink, OpenedDocument, check_attachment_name,
+};
+pub use send::{
+    MAX_UPLOAD_CHUNK, OutgoingAttachment, OutgoingDocument, Recipient, SPOOL_IN_MEMORY,
+    SealedDocument, SendReceipt, content_type_for,
+};
+pub use statements::{History, HistoryEvent, LoggedStatement, Timeline};
+
+/// Agency ids, certificates and keys, from `axis-pki`.
+pub use axis_pki as pki;
+/// The most used of those, at the top level.
+pub use axis_pki::AgencyId;
+/// The types of the document package this API uses, from `axis-signer`.
+pub use axis_signer as signer;
+pub use axis_signer::{Business, DocumentId, MessageId, Priority, StatusCode};

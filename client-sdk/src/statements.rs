@@ -1,0 +1,473 @@
+//! Receipts and statuses (acknowledge, business statuses, recall) and the verified history of a
+//! document. Stateless: each call rebuilds the receipt chain from the axis's history and
+//! verifies it before adding to it.
+
+use axis_pki::{AgencyId, TrustStore};
+use axis_proto::v1 as pb;
+use axis_signer::{
+    DocumentId, DocumentRef, MessageId, Receipt, ReceiptChain, SignedReceipt, StatusCode,
+    Submission, VerifiedSubmission,
+};
+use time::OffsetDateTime;
+
+use crate::client::Client;
+use crate::convert::{self, signed_statement, status_error};
+use crate::error::{Error, Result};
+use crate::evidence::{self, Evidence};
+use crate::open::OpenedDocument;
+
+/// A receipt or status the axis logged, verified: the statement, its exact signed bytes, and
+/// the log evidence.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LoggedStatement {
+    /// The statement.
+    pub receipt: Receipt,
+    /// The statement's exact bytes and signature, as logged.
+    pub signed: SignedReceipt,
+    /// The verified log evidence.
+    pub evidence: Evidence,
+    /// The statement was already logged before this call (an acknowledgement repeated after a
+    /// restart, for instance): this is the earlier one, and nothing new was sent.
+    pub already_logged: bool,
+}
+
+/// One verified event of a document's history for one recipient.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HistoryEvent {
+    /// The status.
+    pub status: StatusCode,
+    /// When the stating agency stated it.
+    pub time: OffsetDateTime,
+    /// The agency that stated it (the recipient; the sender for 13).
+    pub stated_by: AgencyId,
+    /// Who signed it (the seal certificate's name).
+    pub signer: String,
+    /// The reason or description (may be empty).
+    pub reason: String,
+    /// The verified log evidence (time logged, leaf index).
+    pub evidence: Evidence,
+    /// The statement's exact bytes and signature.
+    pub signed: SignedReceipt,
+}
+
+/// The verified statuses of a document for one recipient, in order.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Timeline {
+    /// The recipient agency.
+    pub recipient: AgencyId,
+    /// Its events, oldest first (empty: nothing yet, not even the delivery receipt).
+    pub events: Vec<HistoryEvent>,
+    /// The recipient agreed to a recall: its copy is withdrawn.
+    pub withdrawn: bool,
+}
+
+impl Timeline {
+    /// The latest status.
+    pub fn last_status(&self) -> Option<StatusCode> {
+        self.events.last().map(|e| e.status)
+    }
+}
+
+/// The verified history of a document ([`Client::history`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct History {
+    /// The message id.
+    pub message_id: MessageId,
+    /// The sending agency.
+    pub sender: AgencyId,
+    /// Every recipient agency of the document.
+    pub recipients: Vec<AgencyId>,
+    /// The DocumentId, once a recipient's receipt has named it.
+    pub document_id: Option<DocumentId>,
+    /// The verified acceptance by the axis.
+    pub accepted: Evidence,
+    /// Per recipient the caller may see (all for the sender, its own for a recipient), its
+    /// verified timeline, in the header's recipient order.
+    pub timelines: Vec<Timeline>,
+}
+
+/// The history as the axis sent it, verified.
+struct Verified {
+    submission: VerifiedSubmission,
+    accepted: Evidence,
+    chains: Vec<(AgencyId, ReceiptChain, Vec<HistoryEvent>)>,
+}
+
+/// Statuses a recipient sends with [`Client::send_status`].
+fn check_recipient_status(status: StatusCode) -> Result<()> {
+    use StatusCode::*;
+    match status {
+        Rejected | Accepted | Assigned | Processing | Completed | ChangeAccepted
+        | ChangeRefused => Ok(()),
+        Arrived => Err(Error::invalid(
+            "status 01 is the delivery receipt: it is sent by acknowledge (`axis open`)",
+        )),
+        RecallRequested => Err(Error::invalid(
+            "status 13 is the sender's recall: use recall (`axis recall`)",
+        )),
+        other => Err(Error::invalid(format!("status {other} cannot be sent"))),
+    }
+}
+
+impl Client {
+    /// Acknowledges an opened document with the signed delivery receipt (status 01) by this
+    /// agency's seal, bound to the manifest and ciphertext digests, and verifies the axis's log
+    /// evidence for it. Idempotent: if this agency's 01 is already in the history, that one is
+    /// verified and returned (`already_logged`).
+    pub async fn acknowledge(&self, opened: &OpenedDocument) -> Result<LoggedStatement> {
+        let me = self.me()?.clone();
+        let id = opened.message_id();
+        let received = opened.received();
+        let v = self
+            .verified_history(&id, Some(&me), Some(DocumentRef::received(received)))
+            .await?;
+        let (chain, events) = v
+            .chains
+            .into_iter()
+            .find(|(r, _, _)| r == &me)
+            .map(|(_, c, e)| (c, e))
+            .ok_or_else(|| Error::verification("no receipt chain for this agency"))?;
+        if let Some(first) = events.first()
+            && first.status == StatusCode::Arrived
+        {
+            return Ok(LoggedStatement {
+                receipt: first.signed.receipt().receipt().clone(),
+                signed: first.signed.clone(),
+                evidence: first.evidence.clone(),
+                already_logged: true,
+            });
+        }
+        let signed = self.state(&chain, StatusCode::Arrived, "").await?;
+        let ev = self
+            .exchange()
+            .acknowledge(pb::AcknowledgeRequest {
+                receipt: Some(signed_statement(&signed)),
+            })
+            .await
+            .map_err(|s| status_error(&format!("acknowledge {id}"), &s))?
+            .into_inner()
+            .evidence;
+        self.logged(signed, ev, "acknowledge").await
+    }
+
+    /// Sends a business status on a document this agency received: 02 rejected, 03 accepted,
+    /// 04 assigned, 05 processing, 06 completed, or 15/16 (agree/refuse a recall or an
+    /// update/replacement). The receipt chain is rebuilt from the history and verified first;
+    /// the new status must be a transition the chain allows.
+    pub async fn send_status(
+        &self,
+        message_id: &MessageId,
+        status: StatusCode,
+        reason: &str,
+    ) -> Result<LoggedStatement> {
+        check_recipient_status(status)?;
+        let me = self.me()?.clone();
+        let v = self.verified_history(message_id, Some(&me), None).await?;
+        if !v.submission.header().recipients.contains(&me) {
+            return Err(Error::invalid(format!(
+                "message {message_id} is not addressed to agency {me}; only a recipient sends \
+                 statuses"
+            )));
+        }
+        let chain = chain_of(v.chains, &me)?;
+        let signed = self.state(&chain, status, reason).await?;
+        let ev = self
+            .exchange()
+            .send_status(pb::SendStatusRequest {
+                status: Some(signed_statement(&signed)),
+            })
+            .await
+            .map_err(|s| status_error(&format!("status {status} on {message_id}"), &s))?
+            .into_inner()
+            .evidence;
+        self.logged(signed, ev, "send status").await
+    }
+
+    /// Recalls a document this agency sent from one recipient (status 13, signed by this
+    /// agency's seal). The recipient answers with 15 (agree) or 16 (refuse). The recipient must
+    /// have acknowledged the document first (its 01 names the DocumentId the recall refers to).
+    pub async fn recall(
+        &self,
+        message_id: &MessageId,
+        recipient: &AgencyId,
+        reason: &str,
+    ) -> Result<LoggedStatement> {
+        let me = self.me()?.clone();
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("a recall needs a reason"));
+        }
+        let v = self
+            .verified_history(message_id, Some(recipient), None)
+            .await?;
+        let h = v.submission.header();
+        if h.sender != me {
+            return Err(Error::invalid(format!(
+                "message {message_id} was sent by {}, not by this agency ({me}); only the sender \
+                 recalls",
+                h.sender
+            )));
+        }
+        if !h.recipients.contains(recipient) {
+            return Err(Error::invalid(format!(
+                "{recipient} is not a recipient of message {message_id}"
+            )));
+        }
+        let chain = chain_of(v.chains, recipient)?;
+        if chain.is_empty() {
+            return Err(Error::invalid(format!(
+                "{recipient} has not acknowledged message {message_id} yet; a recall refers to \
+                 the DocumentId its delivery receipt names — try again after it arrives"
+            )));
+        }
+        let signed = self
+            .state(&chain, StatusCode::RecallRequested, reason)
+            .await?;
+        let ev = self
+            .exchange()
+            .recall(pb::RecallRequest {
+                status: Some(signed_statement(&signed)),
+            })
+            .await
+            .map_err(|s| status_error(&format!("recall {message_id} from {recipient}"), &s))?
+            .into_inner()
+            .evidence;
+        self.logged(signed, ev, "recall").await
+    }
+
+    /// The verified history of a document, for its sender (every recipient) or a recipient
+    /// (its own part).
+    ///
+    /// 1. The submission signature verifies (the sender's seal, now).
+    /// 2. The acceptance evidence verifies and records exactly that submission.
+    /// 3. Per recipient, the receipts form a valid chain ([`ReceiptChain::verify_all`]: each
+    ///    signature by the right party's seal, digests, hash links, transitions), and each has
+    ///    log evidence that records exactly it.
+    pub async fn history(&self, message_id: &MessageId) -> Result<History> {
+        let v = self.verified_history(message_id, None, None).await?;
+        let h = v.submission.header();
+        let document_id = v
+            .chains
+            .iter()
+            .flat_map(|(_, _, e)| e.first())
+            .map(|e| e.signed.receipt().receipt().document_id.clone())
+            .next();
+        Ok(History {
+            message_id: h.message_id,
+            sender: h.sender.clone(),
+            recipients: h.recipients.clone(),
+            document_id,
+            accepted: v.accepted,
+            timelines: v
+                .chains
+                .into_iter()
+                .map(|(recipient, chain, events)| Timeline {
+                    recipient,
+                    events,
+                    withdrawn: chain.is_withdrawn(),
+                })
+                .collect(),
+        })
+    }
+
+    /// The next statement of `chain`, signed by this agency's seal.
+    async fn state(
+        &self,
+        chain: &ReceiptChain,
+        status: StatusCode,
+        reason: &str,
+    ) -> Result<SignedReceipt> {
+        let store = self.trust_store().await?;
+        let now = OffsetDateTime::now_utc();
+        let seal = self.require_seal(&store, now)?;
+        // Never before the previous statement (another machine's clock may be ahead).
+        let time = chain
+            .receipts()
+            .last()
+            .map(|r| r.receipt().time)
+            .filter(|t| *t > now)
+            .unwrap_or(now);
+        let receipt = chain
+            .next(status, time, reason)
+            .map_err(|e| Error::building(&format!("status {status}"), e))?;
+        // Check the transition before signing and sending.
+        let signed = receipt
+            .sign(&seal.signer()?)
+            .map_err(|e| Error::building(&format!("signing status {status}"), e))?;
+        let mut check = chain.clone();
+        check
+            .push(&signed, &store, time.max(now))
+            .map_err(|e| Error::invalid(format!("status {status} cannot be sent now: {e}")))?;
+        Ok(signed)
+    }
+
+    /// Verifies the evidence the axis returned for `signed`.
+    async fn logged(
+        &self,
+        signed: SignedReceipt,
+        ev: Option<pb::LogEvidence>,
+        call: &str,
+    ) -> Result<LoggedStatement> {
+        let ev = convert::evidence(ev, call)?;
+        let store = self.trust_store().await?;
+        let (verified, evidence) =
+            evidence::verify(&ev, &store, OffsetDateTime::now_utc(), self.log_key(), call)?;
+        verified
+            .entry()
+            .check_statement_of(&signed)
+            .map_err(|e| Error::signer(&format!("{call}: the log entry"), e))?;
+        Ok(LoggedStatement {
+            receipt: signed.receipt().receipt().clone(),
+            signed,
+            evidence,
+            already_logged: false,
+        })
+    }
+
+    /// Gets and verifies a history; only `only`'s chain if given; `inner` is the full view of
+    /// the document for `only` (the recipient that opened it).
+    async fn verified_history(
+        &self,
+        message_id: &MessageId,
+        only: Option<&AgencyId>,
+        inner: Option<DocumentRef>,
+    ) -> Result<Verified> {
+        let h = self.get_history(message_id).await?;
+        let store = self.trust_store().await?;
+        let now = OffsetDateTime::now_utc();
+        verify_history(h, message_id, only, inner, &store, now, self.log_key())
+    }
+}
+
+fn chain_of(
+    chains: Vec<(AgencyId, ReceiptChain, Vec<HistoryEvent>)>,
+    recipient: &AgencyId,
+) -> Result<ReceiptChain> {
+    chains
+        .into_iter()
+        .find(|(r, _, _)| r == recipient)
+        .map(|(_, c, _)| c)
+        .ok_or_else(|| Error::verification(format!("no receipt chain for {recipient}")))
+}
+
+fn verify_history(
+    h: pb::GetHistoryResponse,
+    message_id: &MessageId,
+    only: Option<&AgencyId>,
+    inner: Option<DocumentRef>,
+    store: &TrustStore,
+    now: OffsetDateTime,
+    log_key: Option<&[u8]>,
+) -> Result<Verified> {
+    // Step 1.
+    let submission = Submission::parse(&h.routing_header, h.submission_signature)
+        .and_then(|s| s.verify(store, now))
+        .map_err(|e| Error::signer(&format!("the submission of {message_id}"), e))?;
+    let header = submission.header();
+    if &header.message_id != message_id {
+        return Err(Error::verification(format!(
+            "asked for the history of {message_id}, the axis answered with {}",
+            header.message_id
+        )));
+    }
+    // Step 2.
+    let acceptance = h
+        .acceptance
+        .and_then(|a| a.evidence)
+        .ok_or_else(|| Error::verification("the history has no acceptance receipt"))?;
+    let (verified, accepted) =
+        evidence::verify(&acceptance, store, now, log_key, "the acceptance")?;
+    verified
+        .entry()
+        .check_acceptance_of(submission.submission())
+        .map_err(|e| Error::signer("the acceptance entry", e))?;
+    // Step 3.
+    let mut grouped: Vec<(AgencyId, Vec<(SignedReceipt, pb::LogEvidence)>)> = header
+        .recipients
+        .iter()
+        .filter(|r| only.is_none_or(|o| o == *r))
+        .map(|r| (r.clone(), Vec::new()))
+        .collect();
+    for entry in h.entries {
+        let recipient = convert::agency_id(&entry.recipient, "history recipient")?;
+        if !header.recipients.contains(&recipient) {
+            return Err(Error::verification(format!(
+                "the history names {recipient}, not a recipient of {message_id}"
+            )));
+        }
+        let Some((_, list)) = grouped.iter_mut().find(|(r, _)| r == &recipient) else {
+            continue;
+        };
+        let signed = entry
+            .signed
+            .ok_or_else(|| Error::verification("a history entry without its statement"))?;
+        let receipt = SignedReceipt::parse(&signed.statement, signed.signature)
+            .map_err(|e| Error::signer("a statement in the history", e))?;
+        let ev = convert::evidence(entry.evidence, "a history entry")?;
+        list.push((receipt, ev));
+    }
+    let mut chains = Vec::with_capacity(grouped.len());
+    let mut inner = inner;
+    for (recipient, entries) in grouped {
+        let doc = match inner.take() {
+            Some(full) if only == Some(&recipient) => full,
+            _ => DocumentRef::submitted(&submission, &recipient)
+                .map_err(|e| Error::signer("the history", e))?,
+        };
+        let receipts: Vec<SignedReceipt> = entries.iter().map(|(r, _)| r.clone()).collect();
+        let chain = ReceiptChain::verify_all(doc, &receipts, store, now).map_err(|e| {
+            Error::signer(&format!("the receipts of {recipient} for {message_id}"), e)
+        })?;
+        let mut events = Vec::with_capacity(entries.len());
+        for ((signed, ev), verified_receipt) in entries.into_iter().zip(chain.receipts()) {
+            let r = signed.receipt().receipt();
+            let what = format!("status {} of {recipient}", r.status);
+            let (v, evidence) = evidence::verify(&ev, store, now, log_key, &what)?;
+            v.entry()
+                .check_statement_of(&signed)
+                .map_err(|e| Error::signer(&format!("the log entry of {what}"), e))?;
+            events.push(HistoryEvent {
+                status: r.status,
+                time: r.time,
+                stated_by: r.from.clone(),
+                signer: verified_receipt.report().signer_name.clone(),
+                reason: r.reason.clone(),
+                evidence,
+                signed: signed.clone(),
+            });
+        }
+        chains.push((recipient, chain, events));
+    }
+    Ok(Verified {
+        submission,
+        accepted,
+        chains,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_recipients_statuses_go_through_send_status() {
+        for s in [
+            StatusCode::Rejected,
+            StatusCode::Accepted,
+            StatusCode::Assigned,
+            StatusCode::Processing,
+            StatusCode::Completed,
+            StatusCode::ChangeAccepted,
+            StatusCode::ChangeRefused,
+        ] {
+            assert!(check_recipient_status(s).is_ok(), "{s}");
+        }
+        for s in [StatusCode::Arrived, StatusCode::RecallRequested] {
+            let e = check_recipient_status(s).unwrap_err();
+            assert_eq!(*e.kind(), crate::ErrorKind::InvalidInput);
+        }
+    }
+}
