@@ -7,6 +7,8 @@
 //! with signed receipts and statuses; and read a document's verified history. Every answer of the
 //! axis is checked against the log evidence it carries before the SDK reports success.
 //!
+//! The `axis` command-line tool (feature `cli`, on by default) does the same from a shell.
+//!
 //! ## In a few lines
 //!
 //! ```no_run

@@ -1,0 +1,255 @@
+//! The command line: clap definitions, each command with an example.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exchange signed, end-to-end-encrypted documents through the axis.
+#[derive(Debug, Parser)]
+#[command(
+    name = "axis",
+    version,
+    about = "Exchange signed, end-to-end-encrypted documents through the axis",
+    after_help = "\
+The configuration file names the axis, the root certificate and this agency's certificates and
+encrypted keys; the key passphrase comes from its passphrase_file or from AXIS_KEY_PASS.
+
+Examples:
+  export AXIS_CONFIG=/etc/axis/g22.toml
+  axis send --to 000.00.00.H41 --code 7816/VPCP-TTĐT --subject \"V/v kết nối\" cong-van.pdf
+  axis inbox --follow
+  axis open 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out incoming/
+  axis history 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d"
+)]
+pub(crate) struct Cli {
+    /// The client configuration file (TOML).
+    #[arg(long, global = true, env = "AXIS_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Sign, encrypt and send a document to one or more agencies.
+    #[command(after_help = "\
+Example:
+  axis send --to 000.00.00.H41 --to 000.00.00.H53 --code 7816/VPCP-TTĐT \\
+      --subject \"V/v kết nối, liên thông văn bản\" --priority 1 cong-van.pdf phu-luc.xlsx
+
+The document is signed by the [personal] certificate's holder, then sealed by the agency; it
+is encrypted for each recipient's encryption certificate from the directory. The command prints
+the message id and the verified acceptance. To retry an upload whose outcome is unknown, give
+the same --message-id: the axis then returns the receipt of the first acceptance.")]
+    Send(SendArgs),
+
+    /// List the deliveries waiting for this agency (or follow new ones).
+    #[command(after_help = "\
+Examples:
+  axis inbox                       # what is pending, then exit
+  axis inbox --after 42 --follow   # everything after cursor 42, and new ones as they come
+
+One line per delivery: cursor, message id, sender, size in bytes, acceptance time.")]
+    Inbox(InboxArgs),
+
+    /// Fetch, decrypt and verify a document, write its files, and send the delivery receipt.
+    #[command(after_help = "\
+Example:
+  axis open 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out incoming/7816
+
+Writes each attachment and document.json (the metadata and who signed) into the directory,
+only after both signatures and every attachment's digest verified; on any failure nothing is
+left. Then sends the signed delivery receipt (status 01), unless --no-ack.")]
+    Open(OpenArgs),
+
+    /// Send a business status on a received document (02–06, 15, 16).
+    #[command(after_help = "\
+Examples:
+  axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d 03
+  axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d 02 --reason \"Sai thẩm quyền\"
+
+Codes: 02 rejected, 03 accepted, 04 assigned, 05 processing, 06 completed,
+15 agree to a recall or update, 16 refuse it.")]
+    Status(StatusArgs),
+
+    /// Recall a sent document from one recipient (status 13).
+    #[command(after_help = "\
+Example:
+  axis recall 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --recipient 000.00.00.H41 \\
+      --reason \"Văn bản ban hành nhầm\"
+
+The recipient answers with 15 (agrees) or 16 (refuses); see `axis history`.")]
+    Recall(RecallArgs),
+
+    /// Show the verified timeline of a document, per recipient.
+    #[command(after_help = "\
+Example:
+  axis history 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d
+
+Every line was verified: the signature of the agency that stated it, the receipt chain, and
+the axis's log evidence.")]
+    History(HistoryArgs),
+
+    /// Look agencies up in the directory; register and update them (operator).
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+
+    /// Show the limits the axis enforces.
+    #[command(after_help = "\
+Example:
+  axis limits")]
+    Limits,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// A recipient agency id (repeat for several).
+    #[arg(long = "to", value_name = "ID", required = true)]
+    pub(crate) to: Vec<String>,
+    /// The subject (trích yếu).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) subject: String,
+    /// Number and notation, e.g. 7816/VPCP-TTĐT.
+    #[arg(long, value_name = "NUMBER/NOTATION")]
+    pub(crate) code: String,
+    /// Document type name.
+    #[arg(long = "type", value_name = "NAME", default_value = "Công văn")]
+    pub(crate) document_type: String,
+    /// Urgency: 0 normal, 1 urgent, 2 very urgent, 3 flash, 4 flash (timed).
+    #[arg(long, value_name = "0-4", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=4))]
+    pub(crate) priority: u8,
+    /// Use this message id (to retry an earlier attempt); default: a new one.
+    #[arg(long, value_name = "UUID")]
+    pub(crate) message_id: Option<String>,
+    /// The files to attach, in order.
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InboxArgs {
+    /// Only deliveries after this cursor.
+    #[arg(long, value_name = "CURSOR")]
+    pub(crate) after: Option<String>,
+    /// Keep running and print new deliveries as they arrive.
+    #[arg(long)]
+    pub(crate) follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OpenArgs {
+    /// The message id.
+    pub(crate) message_id: String,
+    /// Directory to write the attachments and document.json into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Do not send the delivery receipt (status 01).
+    #[arg(long)]
+    pub(crate) no_ack: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The message id.
+    pub(crate) message_id: String,
+    /// The status code: 02–06, 15 or 16.
+    pub(crate) code: String,
+    /// Reason or description.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub(crate) reason: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RecallArgs {
+    /// The message id.
+    pub(crate) message_id: String,
+    /// The recipient to take the document back from.
+    #[arg(long, value_name = "ID")]
+    pub(crate) recipient: String,
+    /// Why.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) reason: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// The message id.
+    pub(crate) message_id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DirectoryCommand {
+    /// Show one agency.
+    #[command(after_help = "\
+Example:
+  axis directory lookup 000.00.00.H41")]
+    Lookup {
+        /// The agency id.
+        id: String,
+    },
+    /// List every agency.
+    #[command(after_help = "\
+Example:
+  axis directory list")]
+    List,
+    /// Register an agency (operator configuration).
+    #[command(after_help = "\
+Example:
+  axis --config operator.toml directory register --id 000.00.00.H41 \\
+      --name \"UBND tỉnh Nghệ An\" --encryption-cert h41/encryption.cert.pem \\
+      --seal-cert h41/seal.cert.pem")]
+    Register(RegisterArgs),
+    /// Change an agency's name, parent or certificates (operator configuration).
+    #[command(after_help = "\
+Example:
+  axis --config operator.toml directory update --id 000.00.00.H41 \\
+      --encryption-cert h41/encryption-2027.cert.pem")]
+    Update(UpdateArgs),
+    /// Publish a newer CRL of a known CA (operator configuration).
+    #[command(after_help = "\
+Example:
+  axis --config operator.toml directory publish-crl ca-dir/crl/state.crl.pem")]
+    PublishCrl {
+        /// The CRL file (PEM or DER).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RegisterArgs {
+    /// The agency id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: String,
+    /// Official name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+    /// Parent unit's id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) parent: Option<String>,
+    /// Its agency-encryption certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) encryption_cert: PathBuf,
+    /// Its agency-seal certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) seal_cert: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// The agency id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: String,
+    /// New official name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// New parent unit's id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) parent: Option<String>,
+    /// New agency-encryption certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) encryption_cert: Option<PathBuf>,
+    /// New agency-seal certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) seal_cert: Option<PathBuf>,
+}

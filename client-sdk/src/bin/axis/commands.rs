@@ -1,0 +1,503 @@
+//! One function per command; output formatting.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use axis_client::signer::{Code, Manifest, SignatureReport};
+use axis_client::{
+    AgencyId, AgencyInfo, AgencyUpdate, Client, ClientConfig, Evidence, MessageId, Priority,
+    StatusCode,
+};
+use futures_util::StreamExt as _;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::Usage;
+use crate::cli::{Cli, Command, DirectoryCommand, RegisterArgs, SendArgs, UpdateArgs};
+
+/// How long `axis inbox` (without --follow) waits for one more delivery before it exits.
+const INBOX_IDLE: Duration = Duration::from_secs(1);
+/// Largest certificate or CRL file read.
+const MAX_PKI_FILE: u64 = 1024 * 1024;
+
+pub(crate) async fn run(cli: Cli) -> Result<()> {
+    let config = cli.config.ok_or_else(|| {
+        Usage(
+            "no configuration: give --config FILE or set AXIS_CONFIG (see `axis --help`)"
+                .to_owned(),
+        )
+    })?;
+    let config = ClientConfig::from_file(&config)
+        .context("the configuration (--config FILE or AXIS_CONFIG)")?;
+    let client = Client::connect(config).await?;
+    match cli.command {
+        Command::Send(args) => send(&client, args).await,
+        Command::Inbox(args) => inbox(&client, args.after, args.follow).await,
+        Command::Open(args) => open(&client, &args.message_id, &args.out, !args.no_ack).await,
+        Command::Status(args) => status(&client, &args.message_id, &args.code, &args.reason).await,
+        Command::Recall(args) => {
+            recall(&client, &args.message_id, &args.recipient, &args.reason).await
+        }
+        Command::History(args) => history(&client, &args.message_id).await,
+        Command::Directory(cmd) => directory(&client, cmd).await,
+        Command::Limits => limits(&client).await,
+    }
+}
+
+fn agency(s: &str, what: &str) -> Result<AgencyId> {
+    Ok(AgencyId::parse(s).map_err(|e| Usage(format!("{what} \"{s}\": {e}")))?)
+}
+
+fn message_id(s: &str) -> Result<MessageId> {
+    Ok(MessageId::parse(s).map_err(|_| {
+        Usage(format!(
+            "\"{s}\" is not a message id (a UUID such as 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d)"
+        ))
+    })?)
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn evidence_line(e: &Evidence) -> String {
+    format!(
+        "log entry #{} in a tree of {} signed by {} at {}",
+        e.leaf_index,
+        e.tree_size,
+        e.log_signer,
+        rfc3339(e.tree_head_time)
+    )
+}
+
+fn status_name(s: StatusCode) -> &'static str {
+    match s {
+        StatusCode::Arrived => "arrived (đã đến)",
+        StatusCode::Rejected => "rejected (từ chối)",
+        StatusCode::Accepted => "accepted (đã tiếp nhận)",
+        StatusCode::Assigned => "assigned (phân công)",
+        StatusCode::Processing => "processing (đang xử lý)",
+        StatusCode::Completed => "completed (hoàn thành)",
+        StatusCode::RecallRequested => "recall requested (lấy lại)",
+        StatusCode::ChangeAccepted => "recall/update agreed",
+        StatusCode::ChangeRefused => "recall/update refused",
+        _ => "status",
+    }
+}
+
+async fn send(client: &Client, args: SendArgs) -> Result<()> {
+    let code = Code::parse(&args.code).map_err(|e| {
+        Usage(format!(
+            "--code \"{}\": {e}; write it as NUMBER/NOTATION, e.g. 7816/VPCP-TTĐT",
+            args.code
+        ))
+    })?;
+    let priority = Priority::from_code(u64::from(args.priority))
+        .map_err(|e| Usage(format!("--priority: {e}")))?;
+    let mut doc = axis_client::OutgoingDocument::new(code, args.subject)
+        .document_type(1, args.document_type)
+        .priority(priority);
+    for to in &args.to {
+        doc = doc.to(agency(to, "--to")?);
+    }
+    if let Some(id) = &args.message_id {
+        doc = doc.message_id(message_id(id)?);
+    }
+    for file in &args.files {
+        if !file.is_file() {
+            return Err(Usage(format!("{} is not a file", file.display())).into());
+        }
+        doc = doc.attach_file(file)?;
+    }
+    let r = client.send(doc).await?;
+    println!("message {}", r.message_id);
+    println!("document {}", r.document_id);
+    if r.duplicate {
+        println!(
+            "already accepted earlier: this is the receipt of the first acceptance{}",
+            if r.covers_this_upload {
+                ""
+            } else {
+                " (of an earlier upload of this message id; nothing new was stored)"
+            }
+        );
+    }
+    println!(
+        "accepted by the axis at {}, {}",
+        rfc3339(r.accepted_at),
+        evidence_line(&r.evidence)
+    );
+    Ok(())
+}
+
+async fn inbox(client: &Client, after: Option<String>, follow: bool) -> Result<()> {
+    let mut inbox = client.inbox(after);
+    let mut count = 0u64;
+    loop {
+        let next = if follow {
+            inbox.next().await
+        } else {
+            match tokio::time::timeout(INBOX_IDLE, inbox.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            }
+        };
+        let Some(delivery) = next else { break };
+        let d = delivery?;
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            d.cursor,
+            d.message_id,
+            d.sender,
+            d.size,
+            rfc3339(d.accepted_at)
+        );
+        count += 1;
+    }
+    match inbox.cursor() {
+        Some(c) => eprintln!("{count} deliveries; to continue after them: axis inbox --after {c}"),
+        None => eprintln!("no deliveries pending"),
+    }
+    Ok(())
+}
+
+fn report_line(what: &str, r: &SignatureReport) -> String {
+    let mut s = format!("{what} by {}", r.signer_name);
+    if let Some(p) = &r.position {
+        s.push_str(&format!(" ({p})"));
+    }
+    s.push_str(&format!(
+        " of {} at {}, certificate {} valid until {}",
+        r.agency,
+        rfc3339(r.signing_time),
+        r.certificate_serial,
+        rfc3339(r.certificate_not_after)
+    ));
+    s
+}
+
+fn report_json(r: &SignatureReport) -> serde_json::Value {
+    json!({
+        "signer": r.signer_name,
+        "position": r.position,
+        "agency": r.agency.to_string(),
+        "signing_time": rfc3339(r.signing_time),
+        "certificate_serial": r.certificate_serial.to_string(),
+        "certificate_not_after": rfc3339(r.certificate_not_after),
+        "certificate_status": "good",
+    })
+}
+
+fn manifest_json(m: &Manifest) -> serde_json::Value {
+    let org = |o: &axis_client::signer::Organization| json!({ "organ_id": o.organ_id.to_string(), "organ_name": o.organ_name });
+    json!({
+        "from": org(&m.from),
+        "to": m.to.iter().map(org).collect::<Vec<_>>(),
+        "code_number": m.code.number(),
+        "code_notation": m.code.notation(),
+        "promulgation_place": m.promulgation.place,
+        "promulgation_date": m.promulgation.date.to_string(),
+        "document_type": { "kind": m.document_type.kind, "detail": m.document_type.detail, "name": m.document_type.name },
+        "subject": m.subject,
+        "content": m.content,
+        "signer_info": {
+            "competence": m.signer.competence,
+            "position": m.signer.position,
+            "full_name": m.signer.full_name,
+        },
+        "due_date": m.due_date.map(|d| d.to_string()),
+        "to_places": m.to_places,
+        "priority": m.priority.code(),
+        "response_for": m.response_for.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "business_type": m.business.code(),
+        "business_document": m.business.referenced().map(ToString::to_string),
+        "attachments": m.attachments.iter().map(|a| json!({
+            "name": a.name,
+            "content_type": a.content_type,
+            "description": a.description,
+            "size": a.size,
+            "sha256": hex::encode(a.sha256),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+async fn open(client: &Client, id: &str, out: &Path, ack: bool) -> Result<()> {
+    let id = message_id(id)?;
+    let json_path = out.join("document.json");
+    if json_path.exists() {
+        return Err(Usage(format!(
+            "{} already exists; choose another --out directory",
+            json_path.display()
+        ))
+        .into());
+    }
+    let delivery = client.delivery(&id).await?;
+    let opened = client.open_to_dir(&delivery, out).await?;
+    let m = opened.manifest();
+    let report = opened.report();
+    println!(
+        "opened {} from {}: {} \"{}\"",
+        opened.message_id(),
+        opened.sender(),
+        opened.document_id(),
+        m.subject
+    );
+    println!("  {}", report_line("signed", &report.personal));
+    println!("  {}", report_line("sealed", &report.seal));
+    for (path, a) in opened.files().iter().zip(&m.attachments) {
+        println!(
+            "  wrote {} ({} bytes, sha256 {})",
+            path.display(),
+            a.size,
+            hex::encode(a.sha256)
+        );
+    }
+    let doc = json!({
+        "message_id": opened.message_id().to_string(),
+        "document_id": opened.document_id().to_string(),
+        "accepted_at": rfc3339(opened.accepted_at()),
+        "manifest_sha256": hex::encode(report.manifest_digest),
+        "manifest": manifest_json(m),
+        "signatures": { "personal": report_json(&report.personal), "seal": report_json(&report.seal) },
+        "files": opened.files().iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+    });
+    write_new(&json_path, &serde_json::to_vec_pretty(&doc)?)?;
+    println!("  wrote {}", json_path.display());
+    if ack {
+        let r = client.acknowledge(&opened).await?;
+        println!(
+            "delivery receipt {} {}: {}",
+            r.receipt.status,
+            if r.already_logged {
+                "was already sent"
+            } else {
+                "sent"
+            },
+            evidence_line(&r.evidence)
+        );
+    }
+    Ok(())
+}
+
+fn write_new(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(data)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+async fn status(client: &Client, id: &str, code: &str, reason: &str) -> Result<()> {
+    let id = message_id(id)?;
+    let status = axis_client::parse_status_code(code).map_err(|e| Usage(e.to_string()))?;
+    let r = client.send_status(&id, status, reason).await?;
+    println!(
+        "status {} {} sent for {id}: {}",
+        r.receipt.status,
+        status_name(r.receipt.status),
+        evidence_line(&r.evidence)
+    );
+    Ok(())
+}
+
+async fn recall(client: &Client, id: &str, recipient: &str, reason: &str) -> Result<()> {
+    let id = message_id(id)?;
+    let recipient = agency(recipient, "--recipient")?;
+    let r = client.recall(&id, &recipient, reason).await?;
+    println!(
+        "recall (13) of {id} from {recipient} sent: {}",
+        evidence_line(&r.evidence)
+    );
+    println!("{recipient} answers with 15 (agree) or 16 (refuse): see `axis history {id}`");
+    Ok(())
+}
+
+async fn history(client: &Client, id: &str) -> Result<()> {
+    let id = message_id(id)?;
+    let h = client.history(&id).await?;
+    println!("message {} from {}", h.message_id, h.sender);
+    if let Some(d) = &h.document_id {
+        println!("document {d}");
+    }
+    println!(
+        "accepted by the axis at {}, {}",
+        rfc3339(h.accepted.logged_at),
+        evidence_line(&h.accepted)
+    );
+    for t in &h.timelines {
+        println!("{}:", t.recipient);
+        if t.events.is_empty() {
+            println!("  (no receipt yet)");
+        }
+        for e in &t.events {
+            let mut line = format!(
+                "  {}  {} {}  by {} ({})",
+                rfc3339(e.time),
+                e.status,
+                status_name(e.status),
+                e.stated_by,
+                e.signer
+            );
+            if !e.reason.is_empty() {
+                line.push_str(&format!(": \"{}\"", e.reason));
+            }
+            line.push_str(&format!(
+                "  [log #{}, logged {}]",
+                e.evidence.leaf_index,
+                rfc3339(e.evidence.logged_at)
+            ));
+            println!("{line}");
+        }
+        if t.withdrawn {
+            println!("  withdrawn: the recipient agreed to the recall");
+        }
+    }
+    println!("every entry verified: signatures, receipt chains and the axis's log evidence");
+    Ok(())
+}
+
+fn print_agency(a: &AgencyInfo) {
+    let parent = a
+        .parent_id
+        .as_ref()
+        .map(|p| format!(" (under {p})"))
+        .unwrap_or_default();
+    let updated = a.updated_at.map(rfc3339).unwrap_or_default();
+    println!("{}\t{}{parent}\t{updated}", a.agency_id, a.name);
+}
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{what} {}", path.display()))?;
+    if meta.len() > MAX_PKI_FILE {
+        return Err(Usage(format!("{what} {} is too large", path.display())).into());
+    }
+    std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))
+}
+
+fn read_cert(path: &Path, what: &str) -> Result<Vec<u8>> {
+    let data = read_file(path, what)?;
+    if data.starts_with(b"-----BEGIN") {
+        let text = String::from_utf8(data)
+            .map_err(|_| Usage(format!("{what} {} is not PEM text", path.display())))?;
+        let certs = axis_client::pki::certificates_from_pem(&text, 4)
+            .map_err(|e| Usage(format!("{what} {}: {e}", path.display())))?;
+        certs.into_iter().next().ok_or_else(|| {
+            Usage(format!(
+                "{what} {}: no certificate in the file",
+                path.display()
+            ))
+            .into()
+        })
+    } else {
+        Ok(data)
+    }
+}
+
+fn read_crl(path: &Path) -> Result<Vec<u8>> {
+    let data = read_file(path, "CRL")?;
+    if !data.starts_with(b"-----BEGIN") {
+        return Ok(data);
+    }
+    let block = pem::parse(&data).map_err(|e| Usage(format!("CRL {}: {e}", path.display())))?;
+    if block.tag() != "X509 CRL" {
+        return Err(Usage(format!(
+            "{} holds a {} PEM block, not an X509 CRL",
+            path.display(),
+            block.tag()
+        ))
+        .into());
+    }
+    Ok(block.into_contents())
+}
+
+async fn directory(client: &Client, cmd: DirectoryCommand) -> Result<()> {
+    match cmd {
+        DirectoryCommand::Lookup { id } => {
+            let a = client.lookup_agency(&agency(&id, "agency id")?).await?;
+            print_agency(&a);
+        }
+        DirectoryCommand::List => {
+            let all = client.list_all_agencies().await?;
+            for a in &all {
+                print_agency(a);
+            }
+            eprintln!("{} agencies", all.len());
+        }
+        DirectoryCommand::Register(RegisterArgs {
+            id,
+            name,
+            parent,
+            encryption_cert,
+            seal_cert,
+        }) => {
+            let id = agency(&id, "--id")?;
+            let parent = parent
+                .as_deref()
+                .map(|p| agency(p, "--parent"))
+                .transpose()?;
+            let enc = read_cert(&encryption_cert, "--encryption-cert")?;
+            let seal = read_cert(&seal_cert, "--seal-cert")?;
+            let a = client
+                .register_agency(&id, &name, parent.as_ref(), enc, seal)
+                .await?;
+            print!("registered ");
+            print_agency(&a);
+        }
+        DirectoryCommand::Update(UpdateArgs {
+            id,
+            name,
+            parent,
+            encryption_cert,
+            seal_cert,
+        }) => {
+            let mut update = AgencyUpdate::new(agency(&id, "--id")?);
+            update.name = name;
+            update.parent_id = parent
+                .as_deref()
+                .map(|p| agency(p, "--parent"))
+                .transpose()?;
+            update.encryption_certificate = encryption_cert
+                .as_deref()
+                .map(|p| read_cert(p, "--encryption-cert"))
+                .transpose()?;
+            update.seal_certificate = seal_cert
+                .as_deref()
+                .map(|p| read_cert(p, "--seal-cert"))
+                .transpose()?;
+            let a = client.update_agency(update).await?;
+            print!("updated ");
+            print_agency(&a);
+        }
+        DirectoryCommand::PublishCrl { file } => {
+            let crl = read_crl(&file)?;
+            let r = client.publish_crl(crl).await?;
+            println!(
+                "CRL number {} in force ({} revoked certificates)",
+                r.crl_number, r.revoked
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn limits(client: &Client) -> Result<()> {
+    let l = client.limits().await?;
+    println!("max document bytes        {}", l.max_document_bytes);
+    println!("max recipients            {}", l.max_recipients);
+    println!("max chunk bytes           {}", l.max_chunk_bytes);
+    println!("max streams per agency    {}", l.max_streams_per_agency);
+    println!(
+        "calls per second (burst)  {} ({})",
+        l.rate_per_agency, l.burst_per_agency
+    );
+    Ok(())
+}

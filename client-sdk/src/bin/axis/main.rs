@@ -1,0 +1,75 @@
+//! `axis`: the command-line client of the axis, over the `axis-client` SDK.
+//!
+//! Errors print one line that says what went wrong and what to do; the exit code is 2 for a
+//! usage or configuration error, 1 for any other failure.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+/// A usage error found after parsing (a malformed id, a missing configuration): exit code 2.
+#[derive(Debug)]
+pub(crate) struct Usage(pub(crate) String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("axis: error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("axis: error: {}", one_line(&e));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// The error and its causes on one line, down to the first SDK error (whose message already
+/// says everything, its own causes included).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        parts.push(cause.to_string());
+        if cause.downcast_ref::<axis_client::Error>().is_some() {
+            break;
+        }
+    }
+    parts.join(": ")
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if cause.downcast_ref::<Usage>().is_some() {
+            return 2;
+        }
+        if let Some(sdk) = cause.downcast_ref::<axis_client::Error>() {
+            return if *sdk.kind() == axis_client::ErrorKind::Config {
+                2
+            } else {
+                1
+            };
+        }
+    }
+    1
+}
