@@ -140,7 +140,10 @@ async fn inbox(client: &Client, after: Option<String>, follow: bool) -> Result<(
     let mut count = 0u64;
     loop {
         let next = if follow {
-            inbox.next().await
+            tokio::select! {
+                next = inbox.next() => next,
+                _ = tokio::signal::ctrl_c() => break,
+            }
         } else {
             match tokio::time::timeout(INBOX_IDLE, inbox.next()).await {
                 Ok(next) => next,
