@@ -66,6 +66,22 @@ impl Trust {
         for p in &files.crls {
             file_crls.push(read_crl(p)?);
         }
+        // Keep the configured CRLs in the database too: the axis hands every CRL it ever used
+        // to auditors, who check old signatures with the CRLs of their time.
+        let base = TrustStore::new(anchors.clone(), intermediates.clone(), Vec::new())
+            .map_err(|e| ServerError::Internal(format!("trust anchors: {e}")))?;
+        let now = OffsetDateTime::now_utc();
+        for der in &file_crls {
+            if let Ok(c) = axis_pki::summarize_crl(der)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    base.check_crl(der, s.this_update)
+                        .map_err(|e| e.to_string())
+                })
+            {
+                db.insert_crl(&c.issuer, c.number, der, now).await?;
+            }
+        }
         let trust = Trust {
             anchors,
             intermediates,
@@ -94,28 +110,27 @@ impl Trust {
     /// each issuer.
     pub async fn reload(&self, db: &Db) -> Result<()> {
         let published = db.crls().await?;
-        let now = OffsetDateTime::now_utc();
         let base = TrustStore::new(self.anchors.clone(), self.intermediates.clone(), Vec::new())
             .map_err(|e| ServerError::Internal(format!("trust anchors: {e}")))?;
         let mut newest: HashMap<Vec<u8>, (u64, Vec<u8>)> = HashMap::new();
         for der in self.file_crls.iter().chain(&published) {
-            // A file CRL that is stale is still kept (verification then fails closed with a
-            // clear "stale CRL" error rather than "missing").
-            let (issuer, number) = match base.check_crl(der, now) {
-                Ok(c) => (c.issuer, c.number),
-                Err(axis_pki::Error::CrlStale { .. } | axis_pki::Error::CrlNotYetValid { .. }) => {
-                    match axis_pki::summarize_crl(der) {
-                        Ok(s) => (s.issuer.into_bytes(), s.number.unwrap_or(0)),
-                        Err(_) => continue,
-                    }
-                }
+            // Checked at its own thisUpdate: a configured CRL that is stale now is still kept
+            // (verification then fails closed with a clear "stale CRL" error, not "missing").
+            let checked = axis_pki::summarize_crl(der)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    base.check_crl(der, s.this_update)
+                        .map_err(|e| e.to_string())
+                });
+            let c = match checked {
+                Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "ignoring a CRL that no configured CA issued");
                     continue;
                 }
             };
-            if newest.get(&issuer).is_none_or(|(n, _)| number > *n) {
-                newest.insert(issuer, (number, der.clone()));
+            if newest.get(&c.issuer).is_none_or(|(n, _)| c.number > *n) {
+                newest.insert(c.issuer, (c.number, der.clone()));
             }
         }
         let crls: Vec<Vec<u8>> = newest.into_values().map(|(_, d)| d).collect();

@@ -209,6 +209,10 @@ impl Client {
         })
     }
 
+    pub(crate) fn channel(&self) -> Channel {
+        self.inner.channel.clone()
+    }
+
     pub(crate) fn exchange(&self) -> ExchangeClient<Channel> {
         ExchangeClient::new(self.inner.channel.clone()).max_decoding_message_size(MAX_RESPONSE)
     }
@@ -329,7 +333,7 @@ impl Client {
 async fn fetch_store(channel: &Channel, root: &[u8]) -> Result<TrustStore> {
     let material = DirectoryClient::new(channel.clone())
         .max_decoding_message_size(MAX_RESPONSE)
-        .get_trust_material(pb::GetTrustMaterialRequest {})
+        .get_trust_material(pb::GetTrustMaterialRequest { history: false })
         .await
         .map_err(|s| status_error("get trust material", &s))?
         .into_inner();

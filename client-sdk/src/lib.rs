@@ -69,6 +69,7 @@
 //! Errors are one small type, [`Error`], with a stable [`ErrorKind`] and a message that says
 //! what to do; the axis's machine-readable reason is [`Error::reason`].
 
+mod audit;
 mod client;
 mod config;
 mod convert;
@@ -83,6 +84,7 @@ mod statements;
 mod testutil;
 
 // The public interface is:
+pub use audit::Extension;
 pub use client::{Client, TRUST_REFRESH};
 pub use config::{ClientConfig, Credential, DEFAULT_CONNECT_TIMEOUT, PASSPHRASE_ENV};
 pub use convert::parse_status_code;

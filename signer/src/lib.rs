@@ -211,8 +211,8 @@ pub use header::{
 };
 pub use log::{
     AcceptanceEntry, EntryBody, LogEntry, LogEntryBytes, LogProof, MAX_LOG_ENTRY_LEN,
-    MAX_LOG_PROOF_LEN, MAX_PATH_LEN, SignedTreeHead, StatementEntry, TreeHead, VerifiedEvidence,
-    VerifiedTreeHead, verify_evidence,
+    MAX_LOG_PROOF_LEN, MAX_PATH_LEN, RevocationEntry, SignedTreeHead, StatementEntry, TreeHead,
+    VerifiedEvidence, VerifiedTreeHead, verify_evidence,
 };
 pub use manifest::{
     Attachment, AttachmentDigest, Business, DocumentType, MAX_ATTACHMENTS, MAX_DOCUMENT_SIZE,

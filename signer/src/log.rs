@@ -24,7 +24,13 @@
 //!       to               UTF8String,
 //!       status           INTEGER,                            -- 1–6, 13, 15, 16
 //!       receiptDigest    OCTET STRING (SIZE (32)),           -- SHA-256 of the receipt bytes
-//!       signatureDigest  OCTET STRING (SIZE (32)) } } }      -- SHA-256 of its CMS signature
+//!       signatureDigest  OCTET STRING (SIZE (32)) },         -- SHA-256 of its CMS signature
+//!     revocation [3] SEQUENCE {                               -- a revocation the axis applied
+//!       crlDigest        OCTET STRING (SIZE (32)),           -- SHA-256 of the CRL that lists it
+//!       crlNumber        INTEGER,
+//!       serial           OCTET STRING,                       -- certificate serial, big-endian
+//!       revokedAt        GeneralizedTime,
+//!       reason           INTEGER } } }                       -- RFC 5280 CRLReason
 //!
 //! TreeHead ::= SEQUENCE {
 //!   format      OBJECT IDENTIFIER,              -- <AXIS_OID_ARC>.2.5
@@ -54,7 +60,7 @@ use crate::header::{MessageId, Submission, VerifiedSubmission};
 use crate::manifest::sha256;
 use crate::oid::Format;
 use crate::receipt::{SignedReceipt, StatusCode, VerifiedReceipt};
-use crate::signature::{self, SIGNING_TIME_TOLERANCE, SignatureRole, Signer};
+use crate::signature::{self, SignatureRole, Signer};
 
 /// Largest log entry accepted.
 pub const MAX_LOG_ENTRY_LEN: usize = 4 * 1024;
@@ -97,6 +103,21 @@ pub struct StatementEntry {
     pub signature_digest: [u8; 32],
 }
 
+/// A certificate revocation the axis applied (from a CRL it was given), by serial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationEntry {
+    /// SHA-256 of the CRL (DER) that lists it.
+    pub crl_digest: [u8; 32],
+    /// That CRL's number.
+    pub crl_number: u64,
+    /// The revoked certificate's serial (big-endian, as in the certificate).
+    pub serial: Vec<u8>,
+    /// When it was revoked, as the CRL says (whole seconds, UTC).
+    pub revoked_at: OffsetDateTime,
+    /// RFC 5280 CRLReason code.
+    pub reason: u8,
+}
+
 /// What an entry records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -105,6 +126,8 @@ pub enum EntryBody {
     Acceptance(AcceptanceEntry),
     /// A receipt or status (01–06, 13, 15, 16).
     Statement(StatementEntry),
+    /// A certificate revocation.
+    Revocation(RevocationEntry),
 }
 
 /// One entry of the axis's log.
@@ -152,9 +175,33 @@ impl LogEntry {
         }
     }
 
+    /// The entry for a revocation the axis applied. Revocations concern no message: the
+    /// message id is all zeros.
+    pub fn revocation(revocation: RevocationEntry, logged_at: OffsetDateTime) -> Self {
+        LogEntry {
+            logged_at,
+            message_id: MessageId::from_uuid(uuid::Uuid::nil()),
+            body: EntryBody::Revocation(revocation),
+        }
+    }
+
     /// Encodes the entry (the logged time is truncated to whole seconds).
     pub fn encode(&self) -> Result<LogEntryBytes, Error> {
+        LogEntryBytes::parse(&self.der()?)
+    }
+
+    fn der(&self) -> Result<Vec<u8>, Error> {
         let body = match &self.body {
+            EntryBody::Revocation(r) => der::cons(
+                der::context(3),
+                &[
+                    &der::octets(&r.crl_digest),
+                    &der::uint(r.crl_number),
+                    &der::octets(&r.serial),
+                    &der::generalized_time(r.revoked_at)?,
+                    &der::uint(u64::from(r.reason)),
+                ],
+            ),
             EntryBody::Acceptance(a) => der::cons(
                 der::context(1),
                 &[
@@ -176,14 +223,13 @@ impl LogEntry {
                 ],
             ),
         };
-        let bytes = der::seq(&[
+        Ok(der::seq(&[
             &der::oid(Format::LogEntry.oid()),
             &der::uint(1),
             &der::generalized_time(self.logged_at)?,
             &der::octets(self.message_id.as_bytes()),
             &body,
-        ]);
-        LogEntryBytes::parse(&bytes)
+        ]))
     }
 }
 
@@ -196,7 +242,7 @@ pub struct LogEntryBytes {
 
 impl LogEntryBytes {
     /// Parses untrusted bytes: size budget, strict DER, format OID and version, agency ids and
-    /// status codes, one byte form (nothing after the entry, nothing unknown inside).
+    /// status codes, one byte form (re-encoding gives the same bytes).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_LOG_ENTRY_LEN {
             return Err(Error::TooLarge {
@@ -251,16 +297,42 @@ impl LogEntryBytes {
                 b.finish()?;
                 EntryBody::Statement(s)
             }
+            Some(t) if t == der::context(3) => {
+                let mut b = r.nested(der::context(3))?;
+                let crl_digest = b.octets()?;
+                let crl_number = b.u64()?;
+                let serial = b.octet_string()?.to_vec();
+                if serial.is_empty() || serial.len() > 20 {
+                    return Err(Error::Malformed { what: ENTRY });
+                }
+                let revoked_at = b.time()?;
+                let reason =
+                    u8::try_from(b.u64()?).map_err(|_| Error::Malformed { what: ENTRY })?;
+                b.finish()?;
+                EntryBody::Revocation(RevocationEntry {
+                    crl_digest,
+                    crl_number,
+                    serial,
+                    revoked_at,
+                    reason,
+                })
+            }
             _ => return Err(Error::Malformed { what: ENTRY }),
         };
         r.finish()?;
+        let entry = LogEntry {
+            logged_at,
+            message_id,
+            body,
+        };
+        // One byte form: re-encoding gives the same bytes (a UTCTime where GeneralizedTime
+        // belongs, or any other variant, would be a second leaf hash for the same entry).
+        if entry.der()? != bytes {
+            return Err(Error::Malformed { what: ENTRY });
+        }
         Ok(LogEntryBytes {
             bytes: bytes.to_vec(),
-            entry: LogEntry {
-                logged_at,
-                message_id,
-                body,
-            },
+            entry,
         })
     }
 
@@ -440,6 +512,31 @@ impl SignedTreeHead {
     /// The tree head.
     pub fn head(&self) -> &TreeHead {
         &self.head
+    }
+
+    /// One file holding the head and its signature (what a monitor keeps between runs):
+    /// `SEQUENCE { treeHead OCTET STRING, signature OCTET STRING }`.
+    pub fn encode(&self) -> Vec<u8> {
+        der::seq(&[&der::octets(&self.bytes), &der::octets(&self.signature)])
+    }
+
+    /// Reads what [`SignedTreeHead::encode`] wrote (strict DER, budgets).
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        const WHAT: &str = "signed tree head";
+        if bytes.len() > signature::MAX_SIGNATURE_LEN + 2048 {
+            return Err(Error::TooLarge {
+                what: WHAT,
+                len: bytes.len() as u64,
+                max: (signature::MAX_SIGNATURE_LEN + 2048) as u64,
+            });
+        }
+        let mut outer = Reader::new(bytes, WHAT);
+        let mut r = outer.sequence()?;
+        outer.finish()?;
+        let head = r.octet_string()?;
+        let sig = r.octet_string()?.to_vec();
+        r.finish()?;
+        Self::parse(head, sig)
     }
 
     /// The exact bytes the signature covers.
@@ -667,7 +764,8 @@ pub fn verify_evidence(
     )
     .map_err(|source| Error::InclusionProofInvalid { source })?;
     // Step 4.
-    if entry.entry.logged_at > head.timestamp + SIGNING_TIME_TOLERANCE {
+    // Both times come from the axis's own clock in the same commit: no tolerance.
+    if entry.entry.logged_at > head.timestamp {
         return Err(Error::EntryAfterTreeHead);
     }
     Ok(VerifiedEvidence {

@@ -576,6 +576,11 @@ impl ReceiptChain {
         self.last.map(|(_, _, s)| s)
     }
 
+    /// The time of the last receipt (the next may not be dated before it).
+    pub fn last_time(&self) -> Option<OffsetDateTime> {
+        self.last.map(|(_, t, _)| t)
+    }
+
     /// Whether the recipient agreed to a recall (15 after 13): its copy is withdrawn and nothing
     /// may follow.
     pub fn is_withdrawn(&self) -> bool {

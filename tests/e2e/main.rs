@@ -13,4 +13,5 @@ mod delivery;
 mod flow;
 mod raw;
 mod revocation;
+mod sdk;
 mod submit;

@@ -107,7 +107,10 @@ async fn revoked_and_expired_seals_are_refused_at_signature_level() {
     let pki = Arc::new(pki);
     let axis = TestAxis::start(pki.clone()).await;
     let (a, b, c) = (&pki.agencies[0], &pki.agencies[1], &pki.agencies[2]);
-    let (_, crl) = pki.pki.crls(2, &[c.seal.serial.clone()]).unwrap();
+    let (_, crl) = pki
+        .pki
+        .crls(2, std::slice::from_ref(&c.seal.serial))
+        .unwrap();
     pb::directory_client::DirectoryClient::new(axis.channel(&pki.operator).await)
         .publish_crl(pb::PublishCrlRequest { crl })
         .await
@@ -212,7 +215,7 @@ async fn a_crl_published_at_run_time_takes_effect_at_once() {
     assert_eq!(reason(&e), "CERTIFICATE_REVOKED", "{}", e.message());
     // Clients are handed the new CRL.
     let tm = pb::directory_client::DirectoryClient::new(axis.channel(&b.tls).await)
-        .get_trust_material(pb::GetTrustMaterialRequest {})
+        .get_trust_material(pb::GetTrustMaterialRequest { history: false })
         .await
         .unwrap()
         .into_inner();

@@ -297,3 +297,49 @@ async fn a_repeated_submission_gets_the_same_receipt_and_is_stored_once() {
     );
     axis.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_and_rate_limits_per_agency_have_their_own_reasons() {
+    let pki = Arc::new(TestPki::new(2));
+    let axis = TestAxis::start_with(pki.clone(), |c| {
+        c.limits.max_streams_per_agency = 1;
+        c.limits.rate_per_agency = 1;
+        c.limits.burst_per_agency = 4;
+    })
+    .await;
+    let b = &pki.agencies[1];
+    let mut bx = axis.exchange(&b.tls).await;
+    // One open subscription is allowed; a second concurrent stream is not.
+    let _held = bx
+        .subscribe(pb::SubscribeRequest {
+            after_cursor: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let e = bx
+        .subscribe(pb::SubscribeRequest {
+            after_cursor: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), reason(&e).as_str()),
+        (tonic::Code::ResourceExhausted, "TOO_MANY_STREAMS")
+    );
+    // Another agency is not affected by B's streams.
+    let mut ax = axis.exchange(&pki.agencies[0].tls).await;
+    ax.get_limits(pb::GetLimitsRequest {}).await.unwrap();
+    // B has used 2 of its burst of 4; the rest go, then the rate limit answers.
+    let mut refusals = Vec::new();
+    for _ in 0..4 {
+        if let Err(e) = bx.get_limits(pb::GetLimitsRequest {}).await {
+            refusals.push((e.code(), reason(&e)));
+        }
+    }
+    assert_eq!(
+        refusals.first(),
+        Some(&(tonic::Code::ResourceExhausted, "RATE_LIMITED".to_owned()))
+    );
+    axis.stop().await;
+}

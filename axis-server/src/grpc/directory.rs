@@ -196,9 +196,17 @@ impl pb::directory_server::Directory for DirectoryService {
     ) -> std::result::Result<Response<pb::TrustMaterial>, Status> {
         self.app.any_call(&req)?;
         let store = self.app.trust.store();
+        let mut crls = store.crls().to_vec();
+        if req.get_ref().history {
+            for der in self.app.db.crls().await? {
+                if !crls.contains(&der) {
+                    crls.push(der);
+                }
+            }
+        }
         Ok(Response::new(pb::TrustMaterial {
             intermediates: store.intermediates().to_vec(),
-            crls: store.crls().to_vec(),
+            crls,
         }))
     }
 

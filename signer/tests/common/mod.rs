@@ -1,6 +1,6 @@
 //! A whole in-memory PKI for the signer tests: a root and an issuing CA, four agencies each with
-//! a seal and an encryption certificate (RSA and EC mixed), personal signers, and one revoked
-//! personal signer. Built once per test binary.
+//! a seal and an encryption certificate (RSA and EC mixed), personal signers, one revoked
+//! personal signer, and the axis log signer. Built once per test binary.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 use std::sync::OnceLock;
@@ -77,6 +77,8 @@ pub struct Fixture {
     pub person_b: Person,
     /// A person at A whose certificate is revoked (verified before the revocation).
     pub revoked: Person,
+    /// The axis log signer (axis-log-signer profile, P-256, no agency id): signs tree heads.
+    pub log: Person,
 }
 
 fn req(profile: Profile, subject: Subject, days: i64) -> IssueRequest {
@@ -225,6 +227,12 @@ fn build() -> Fixture {
         KeyAlgorithm::EcdsaP256,
     );
     let revoked_serial = Serial::from_bytes(&x509_serial(&rder)).unwrap();
+    let log_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let log_der = issue(
+        Profile::AxisLogSigner,
+        Subject::new("Axis log signer"),
+        &PublicKey::from_spki_der(log_key.public_key_der()).unwrap(),
+    );
 
     let crls = vec![
         crl(&root_ca, vec![]),
@@ -282,6 +290,12 @@ fn build() -> Fixture {
                 .unwrap(),
             key: rk,
         },
+        log: Person {
+            cert: store
+                .verify(&log_der, Profile::AxisLogSigner, SIGNED)
+                .unwrap(),
+            key: log_key,
+        },
         root: root.der().to_vec(),
         ca: ca.der().to_vec(),
         ca_key,
@@ -329,6 +343,61 @@ pub fn extra_agencies(n: usize) -> Vec<Agency> {
             }
         })
         .collect()
+}
+
+/// One more certificate of `profile` from the issuing CA (valid from [`T0`] for a year, key of
+/// `alg`), verified at [`SIGNED`]. Set `subject.agency_id` for agency profiles.
+pub fn issue_extra(profile: Profile, subject: Subject, alg: KeyAlgorithm) -> Person {
+    let f = fixture();
+    let issuing = CaSigner::new(&f.ca, &f.ca_key, T0).unwrap();
+    let key = PrivateKey::generate(alg).unwrap();
+    let der = issuing
+        .issue(
+            &req(profile, subject, 365),
+            &PublicKey::from_spki_der(key.public_key_der()).unwrap(),
+        )
+        .unwrap()
+        .der()
+        .to_vec();
+    Person {
+        cert: f.store.verify(&der, profile, SIGNED).unwrap(),
+        key,
+    }
+}
+
+/// A later state of the PKI: the issuing CA's next CRL (number 2, issued at `this_update`, good
+/// for 30 days) lists `revoke` (revoked at `this_update`) besides what the fixture's CRL lists.
+/// Returns a store with it and the CRLs (for OpenSSL's CAfile). The fixture's own store and
+/// CRLs are unchanged.
+pub fn later_store(
+    this_update: OffsetDateTime,
+    revoke: &[&VerifiedCert],
+) -> (TrustStore, Vec<Vec<u8>>) {
+    let f = fixture();
+    let issuing = CaSigner::new(&f.ca, &f.ca_key, T0).unwrap();
+    let mut revoked = vec![RevokedEntry {
+        serial: f.revoked.cert.serial().clone(),
+        revoked_at: T0 + Duration::hours(12),
+        reason: RevocationReason::KeyCompromise,
+    }];
+    revoked.extend(revoke.iter().map(|c| RevokedEntry {
+        serial: c.serial().clone(),
+        revoked_at: this_update,
+        reason: RevocationReason::KeyCompromise,
+    }));
+    let crl = issuing
+        .issue_crl(&CrlRequest {
+            this_update,
+            next_update: this_update + Duration::days(30),
+            number: 2,
+            revoked,
+        })
+        .unwrap()
+        .der()
+        .to_vec();
+    let crls = vec![f.crls[0].clone(), crl];
+    let store = TrustStore::new(vec![f.root.clone()], vec![f.ca.clone()], crls.clone()).unwrap();
+    (store, crls)
 }
 
 /// The serial octets of a DER certificate (second element of the TBSCertificate, after [0]).

@@ -100,6 +100,54 @@ the axis's log evidence.")]
 Example:
   axis limits")]
     Limits,
+
+    /// For auditors: the axis's signed log — tree heads, consistency, monitoring.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Save a signed tree head of the axis's log (verified) to a file.
+    #[command(after_help = "\
+Example:
+  axis audit tree-head --out head-2026-11-23.sth
+  axis audit tree-head --size 1200 --out head-1200.sth")]
+    TreeHead {
+        /// The tree size (default: the latest head).
+        #[arg(long, value_name = "N")]
+        size: Option<u64>,
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Prove that the log today extends a tree head saved earlier (nothing removed, changed or
+    /// reordered); exits non-zero if it does not.
+    #[command(after_help = "\
+Example:
+  axis audit consistency --old head-2026-11-23.sth")]
+    Consistency {
+        /// The earlier signed tree head (as `axis audit tree-head` wrote it).
+        #[arg(long, value_name = "FILE")]
+        old: std::path::PathBuf,
+    },
+    /// Follow the log as a witness: every new tree head must extend the last one seen (kept in
+    /// the state file); report and exit non-zero at the first one that does not.
+    #[command(after_help = "\
+Example:
+  axis audit monitor --state witness.sth --interval 5
+  axis audit monitor --state witness.sth --once      # one check, e.g. from cron")]
+    Monitor {
+        /// The file holding the last tree head seen (created on the first run).
+        #[arg(long, value_name = "FILE")]
+        state: std::path::PathBuf,
+        /// Seconds between checks.
+        #[arg(long, value_name = "SECS", default_value_t = 5)]
+        interval: u64,
+        /// Check once and exit.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 #[derive(Debug, Args)]

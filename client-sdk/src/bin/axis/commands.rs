@@ -43,6 +43,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::History(args) => history(&client, &args.message_id).await,
         Command::Directory(cmd) => directory(&client, cmd).await,
         Command::Limits => limits(&client).await,
+        Command::Audit(cmd) => crate::audit::run(&client, cmd).await,
     }
 }
 
@@ -58,7 +59,7 @@ fn message_id(s: &str) -> Result<MessageId> {
     })?)
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.replace_nanosecond(0)
         .unwrap_or(t)
         .format(&Rfc3339)

@@ -4,6 +4,7 @@
 //! usage or configuration error, 1 for any other failure.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod cli;
 mod commands;
 

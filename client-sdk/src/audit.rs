@@ -1,0 +1,113 @@
+//! Following the axis's log: signed tree heads and consistency between them (what a monitor or
+//! witness does, so that a rewritten history is noticed).
+
+use axis_proto::v1 as pb;
+use axis_proto::v1::log_client::LogClient;
+use axis_signer::{SignedTreeHead, VerifiedTreeHead};
+use time::OffsetDateTime;
+
+use crate::client::Client;
+use crate::convert::status_error;
+use crate::error::{Error, Result};
+
+/// What [`Client::check_extends`] found.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Extension {
+    /// The newer head, verified.
+    pub newer: VerifiedTreeHead,
+    /// Entries added since the older head.
+    pub added: u64,
+}
+
+fn hashes(path: &[Vec<u8>]) -> Result<Vec<[u8; 32]>> {
+    path.iter()
+        .map(|h| {
+            <[u8; 32]>::try_from(h.as_slice())
+                .map_err(|_| Error::verification("the axis sent a proof hash that is not 32 bytes"))
+        })
+        .collect()
+}
+
+impl Client {
+    fn log_client(&self) -> LogClient<tonic::transport::Channel> {
+        LogClient::new(self.channel())
+    }
+
+    /// A signed tree head of the axis's log (the latest when `size` is `None`), its signature
+    /// verified with the trust store now and pinned to the configured log key.
+    pub async fn tree_head(&self, size: Option<u64>) -> Result<VerifiedTreeHead> {
+        let h = self
+            .log_client()
+            .get_tree_head(pb::GetTreeHeadRequest {
+                tree_size: size.unwrap_or(0),
+            })
+            .await
+            .map_err(|s| status_error("GetTreeHead", &s))?
+            .into_inner();
+        self.verify_head(&h).await
+    }
+
+    async fn verify_head(&self, h: &pb::SignedTreeHead) -> Result<VerifiedTreeHead> {
+        let store = self.trust_store().await?;
+        SignedTreeHead::parse(&h.tree_head, h.signature.clone())
+            .and_then(|s| s.verify(&store, OffsetDateTime::now_utc(), self.log_key()))
+            .map_err(|e| Error::signer("the axis's signed tree head", e))
+    }
+
+    /// Checks that the log today extends `older` (a head seen before):
+    ///
+    /// 1. The latest head's signature verifies (pinned to the log key when configured).
+    /// 2. It is not smaller than `older` (a log never shrinks).
+    /// 3. Same size: same root. Larger: the axis's RFC 9162 consistency proof from `older` to
+    ///    it verifies — every entry `older` covered is still there, unchanged and in place.
+    ///
+    /// Any failure is [`crate::ErrorKind::Verification`]: the axis rewrote or forked its history
+    /// (or the older head is not this log's).
+    pub async fn check_extends(&self, older: &SignedTreeHead) -> Result<Extension> {
+        let newer = self.tree_head(None).await?;
+        let (old, new) = (older.head(), *newer.head());
+        if new.tree_size < old.tree_size {
+            return Err(Error::verification(format!(
+                "the log shrank: it now has {} entries, but a head signed earlier had {}",
+                new.tree_size, old.tree_size
+            )));
+        }
+        if new.tree_size == old.tree_size {
+            if new.root_hash != old.root_hash {
+                return Err(Error::verification(format!(
+                    "two different signed roots for the same size {}: the log forked",
+                    new.tree_size
+                )));
+            }
+            return Ok(Extension { newer, added: 0 });
+        }
+        let proof = self
+            .log_client()
+            .get_consistency_proof(pb::GetConsistencyProofRequest {
+                first: old.tree_size,
+                second: new.tree_size,
+            })
+            .await
+            .map_err(|s| status_error("GetConsistencyProof", &s))?
+            .into_inner();
+        if proof.second != new.tree_size {
+            return Err(Error::verification(
+                "the consistency proof is for another tree size than the head just fetched",
+            ));
+        }
+        newer
+            .check_extends(old, &hashes(&proof.path)?)
+            .map_err(|e| {
+                Error::verification(format!(
+                    "the log of {} entries does not extend the head of {} entries signed at {}: \
+                     history was rewritten ({e})",
+                    new.tree_size, old.tree_size, old.timestamp
+                ))
+            })?;
+        Ok(Extension {
+            newer,
+            added: new.tree_size - old.tree_size,
+        })
+    }
+}

@@ -1,0 +1,130 @@
+//! `axis audit …`: tree heads, consistency, the monitor.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use axis_client::Client;
+use axis_client::signer::{SignedTreeHead, VerifiedTreeHead};
+
+use crate::Usage;
+use crate::cli::AuditCommand;
+use crate::commands::rfc3339;
+
+/// Largest tree-head file read.
+const MAX_HEAD_FILE: u64 = 128 * 1024;
+
+pub(crate) async fn run(client: &Client, cmd: AuditCommand) -> Result<()> {
+    match cmd {
+        AuditCommand::TreeHead { size, out } => {
+            let head = client.tree_head(size).await?;
+            write_atomic(&out, &head.signed().encode())?;
+            println!("{}", describe(&head));
+            println!("saved to {}", out.display());
+            Ok(())
+        }
+        AuditCommand::Consistency { old } => {
+            let older = read_head(&old)?;
+            let ext = client.check_extends(&older).await?;
+            println!(
+                "consistent: the log of {} entries extends the head of {} entries signed at {} ({} added)",
+                ext.newer.head().tree_size,
+                older.head().tree_size,
+                rfc3339(older.head().timestamp),
+                ext.added
+            );
+            println!("{}", describe(&ext.newer));
+            Ok(())
+        }
+        AuditCommand::Monitor {
+            state,
+            interval,
+            once,
+        } => monitor(client, &state, Duration::from_secs(interval.max(1)), once).await,
+    }
+}
+
+fn describe(head: &VerifiedTreeHead) -> String {
+    let h = head.head();
+    format!(
+        "tree head: {} entries, root {}, signed at {} by {}",
+        h.tree_size,
+        hex(&h.root_hash),
+        rfc3339(h.timestamp),
+        head.signer()
+    )
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn read_head(path: &Path) -> Result<SignedTreeHead> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > MAX_HEAD_FILE {
+        bail!(Usage(format!(
+            "{} is not a tree-head file (too large)",
+            path.display()
+        )));
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    SignedTreeHead::decode(&bytes).map_err(|e| {
+        Usage(format!(
+            "{} is not a signed tree head as `axis audit tree-head` writes it: {e}",
+            path.display()
+        ))
+        .into()
+    })
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// The witness loop: the state file holds the last head seen; each newer head must extend it.
+async fn monitor(client: &Client, state: &Path, interval: Duration, once: bool) -> Result<()> {
+    let mut last = if state.exists() {
+        Some(read_head(state)?)
+    } else {
+        None
+    };
+    loop {
+        match &last {
+            None => {
+                let head = client.tree_head(None).await?;
+                write_atomic(state, &head.signed().encode())?;
+                println!("first {}", describe(&head));
+                last = Some(head.signed().clone());
+            }
+            Some(older) => match client.check_extends(older).await {
+                Ok(ext) => {
+                    if ext.added > 0 {
+                        println!("ok: +{} entries; {}", ext.added, describe(&ext.newer));
+                        write_atomic(state, &ext.newer.signed().encode())?;
+                        last = Some(ext.newer.signed().clone());
+                    } else if once {
+                        println!("ok: no new entries; {}", describe(&ext.newer));
+                    }
+                }
+                Err(e) if *e.kind() == axis_client::ErrorKind::Verification => {
+                    eprintln!("ALERT: {e}");
+                    eprintln!(
+                        "the last consistent head is kept in {}; keep it as evidence",
+                        state.display()
+                    );
+                    return Err(e.into());
+                }
+                Err(e) => eprintln!("warning: {e} (will retry)"),
+            },
+        }
+        if once {
+            return Ok(());
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

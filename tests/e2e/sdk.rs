@@ -1,0 +1,207 @@
+//! The same exchange through the SDK a DMS uses (`axis-client`), a resumable inbox across a
+//! server restart, and a monitor catching a log that was rewritten.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axis_client::signer::Code;
+use axis_client::{
+    Client, ClientConfig, Credential, ErrorKind, OutgoingAttachment, OutgoingDocument, StatusCode,
+};
+use axis_server::demo::{AgencyCreds, Issued};
+use axis_tests::{TestAxis, TestPki};
+use futures_util::StreamExt;
+
+fn cred(i: &Issued, pki: &TestPki) -> Credential {
+    let key = axis_pki::PrivateKey::from_pkcs8_der(i.key.to_pkcs8_der()).unwrap();
+    Credential::new(vec![i.cert.clone(), pki.pki.ca.clone()], key).unwrap()
+}
+
+async fn client(axis: &TestAxis, a: &AgencyCreds) -> Client {
+    let pki = &axis.pki;
+    let config = ClientConfig::new(
+        axis.endpoint(),
+        "localhost",
+        pki.pki.root.clone(),
+        cred(&a.tls, pki),
+    )
+    .with_agency(a.id.clone())
+    .with_seal(cred(&a.seal, pki))
+    .with_personal(cred(&a.personal, pki))
+    .with_encryption(cred(&a.encryption, pki))
+    .with_log_key(pki.log.cert.clone());
+    Client::connect(config).await.unwrap()
+}
+
+fn document(to: &AgencyCreds, name: &str, body: &[u8]) -> OutgoingDocument {
+    OutgoingDocument::new(
+        Code::new("7816", "VPCP-TTĐT").unwrap(),
+        "V/v kết nối, liên thông văn bản",
+    )
+    .to(to.id.clone())
+    .attach(OutgoingAttachment::bytes(name, "application/pdf", body.to_vec()).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dms_exchanges_a_document_through_the_sdk() {
+    let pki = Arc::new(TestPki::new(2));
+    let axis = TestAxis::start(pki.clone()).await;
+    let (g22, h41) = (
+        client(&axis, &pki.agencies[0]).await,
+        client(&axis, &pki.agencies[1]).await,
+    );
+    let body = b"%PDF-1.7 gui qua SDK".repeat(100);
+    let sent = g22
+        .send(document(&pki.agencies[1], "cong-van.pdf", &body))
+        .await
+        .unwrap();
+    assert!(!sent.duplicate);
+
+    let mut inbox = h41.inbox(None);
+    let d = tokio::time::timeout(Duration::from_secs(10), inbox.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.message_id, sent.message_id);
+    let (opened, files) = h41.open_in_memory(&d).await.unwrap();
+    assert_eq!(files, vec![body]);
+    h41.acknowledge(&opened).await.unwrap();
+    h41.send_status(&sent.message_id, StatusCode::Accepted, "Đã vào sổ")
+        .await
+        .unwrap();
+    // A transition the chain does not allow is refused before anything is sent.
+    let e = h41
+        .send_status(&sent.message_id, StatusCode::Arrived, "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::InvalidInput | ErrorKind::Verification | ErrorKind::Rejected { .. }
+        ),
+        "{e}"
+    );
+
+    let history = g22.history(&sent.message_id).await.unwrap();
+    let t = &history.timelines[0];
+    assert_eq!(t.recipient, pki.agencies[1].id);
+    let statuses: Vec<StatusCode> = t.events.iter().map(|e| e.status).collect();
+    assert_eq!(statuses, vec![StatusCode::Arrived, StatusCode::Accepted]);
+    axis.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_inbox_resumes_across_a_server_restart() {
+    let pki = Arc::new(TestPki::new(2));
+    let mut axis = TestAxis::start(pki.clone()).await;
+    let (g22, h41) = (
+        client(&axis, &pki.agencies[0]).await,
+        client(&axis, &pki.agencies[1]).await,
+    );
+    let first = g22
+        .send(document(&pki.agencies[1], "1.pdf", b"one"))
+        .await
+        .unwrap();
+    let mut inbox = h41.inbox(None);
+    let d1 = tokio::time::timeout(Duration::from_secs(10), inbox.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(d1.message_id, first.message_id);
+    // The axis restarts; the inbox reconnects by itself and resumes after d1.
+    axis.restart().await;
+    let g22 = client(&axis, &pki.agencies[0]).await;
+    let second = g22
+        .send(document(&pki.agencies[1], "2.pdf", b"two"))
+        .await
+        .unwrap();
+    let d2 = tokio::time::timeout(Duration::from_secs(20), inbox.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        d2.message_id, second.message_id,
+        "the inbox repeated or skipped a delivery"
+    );
+    axis.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_catches_a_log_that_was_rewritten() {
+    let pki = Arc::new(TestPki::new(2));
+    let mut axis = TestAxis::start(pki.clone()).await;
+    let g22 = client(&axis, &pki.agencies[0]).await;
+    for i in 0..3 {
+        g22.send(document(
+            &pki.agencies[1],
+            "a.pdf",
+            format!("before {i}").as_bytes(),
+        ))
+        .await
+        .unwrap();
+    }
+    let seen = g22.tree_head(None).await.unwrap();
+    assert_eq!(seen.head().tree_size, 3);
+    // Honest growth extends what was seen.
+    g22.send(document(&pki.agencies[1], "b.pdf", b"honest"))
+        .await
+        .unwrap();
+    let ext = g22.check_extends(seen.signed()).await.unwrap();
+    assert_eq!(ext.added, 1);
+
+    // The operator rewrites history: the log is wiped and rebuilt with other entries.
+    axis.node.take().unwrap().shutdown().await;
+    {
+        let db = axis_server::store::Db::connect(&axis.db.url).await.unwrap();
+        let wipe = [
+            "DELETE FROM log_leaves",
+            "DELETE FROM log_nodes",
+            "DELETE FROM tree_heads",
+            "DELETE FROM statements",
+            "DELETE FROM deliveries",
+            "DELETE FROM messages",
+            "UPDATE log_state SET tree_size = 0, frontier = X'0000000000000000'",
+        ];
+        for sql in wipe {
+            let sql = if axis_tests::postgres() {
+                sql.replace("X'0000000000000000'", "'\\x0000000000000000'::bytea")
+            } else {
+                sql.to_owned()
+            };
+            match &db {
+                axis_server::store::Db::Sqlite(p) => {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(p)
+                        .await
+                        .unwrap();
+                }
+                axis_server::store::Db::Postgres(p) => {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(p)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        db.close().await;
+    }
+    axis.restart().await;
+    let g22 = client(&axis, &pki.agencies[0]).await;
+    for i in 0..5 {
+        g22.send(document(
+            &pki.agencies[1],
+            "c.pdf",
+            format!("after {i}").as_bytes(),
+        ))
+        .await
+        .unwrap();
+    }
+    // Its new heads are validly signed, but they do not extend what the monitor saw.
+    let e = g22.check_extends(ext.newer.signed()).await.unwrap_err();
+    assert_eq!(*e.kind(), ErrorKind::Verification, "{e}");
+    assert!(e.to_string().contains("rewritten"), "{e}");
+    axis.stop().await;
+}
