@@ -6,13 +6,14 @@
 #   → the axis accepts it and answers with a signed, logged receipt
 #   → 000.00.00.H41 (UBND tỉnh Nghệ An) receives it, decrypts it, verifies both signatures
 #   → H41 answers with receipt 01 (arrived) and status 03 (registered)
-#   → G22 sees both in the document's verified history.
+#   → G22 sees both in the document's verified history
+#   → an auditor verifies the exported evidence offline with the root certificate and log key.
 #
 # Usage: bash examples/quickstart.sh        (starts over each time; data is left in axis-data/)
 set -euo pipefail
 
 case "${1:-}" in
-  -h | --help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
   "") ;;
   *) echo "quickstart: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
@@ -137,7 +138,18 @@ say "Every entry below is a signature by H41's seal, chained to the previous one
 say "to be in the axis's signed Merkle log."
 as 000.00.00.G22 history "$MESSAGE_ID"
 
-step "10. Stop the axis"
+step "10. An auditor checks the evidence offline"
+say "G22 exports one file with everything needed: the signed header, every receipt and status,"
+say "the certificate chains, the CRLs in force at each signing time, a signed tree head and"
+say "the inclusion proofs. The auditor needs only the root certificate and the log key — no"
+say "axis, no network, no trust in the operator."
+as 000.00.00.G22 audit export "$MESSAGE_ID" --out "$DATA/evidence-$MESSAGE_ID.axb"
+show axis audit verify "$DATA/evidence-$MESSAGE_ID.axb" --root "$DATA/pki/root.cert.pem" \
+  --log-key "$DATA/pki/axis-log-signer.cert.pem"
+"$AXIS_BIN" audit verify "$DATA/evidence-$MESSAGE_ID.axb" --root "$DATA/pki/root.cert.pem" \
+  --log-key "$DATA/pki/axis-log-signer.cert.pem"
+
+step "11. Stop the axis"
 cleanup
 SERVER_PID=
 say "Stopped gracefully. Everything is kept in $DATA/ — start it again and try the CLI:"

@@ -111,3 +111,94 @@ impl Client {
         })
     }
 }
+
+impl Client {
+    /// Builds the evidence bundle of one document (DER, `axis_signer::EvidenceBundle`): the
+    /// routing header and submission signature, every receipt and status this caller may see
+    /// (all recipients for the sender, its own chain for a recipient), the issuing CAs and every
+    /// CRL the axis kept, the latest signed tree head, and each entry's inclusion path to it.
+    /// The bundle is verified before it is returned ([`axis_signer::verify_bundle`] with the
+    /// configured root and the log key), so what is handed to an auditor is known to verify.
+    pub async fn export_evidence(&self, message_id: &axis_signer::MessageId) -> Result<Vec<u8>> {
+        use axis_signer::{
+            BundleStatement, EvidenceBundle, LogEntryBytes, LogProof, LoggedEntry, SignedReceipt,
+            Submission,
+        };
+        let h = self
+            .exchange()
+            .get_history(pb::GetHistoryRequest {
+                message_id: message_id.to_string(),
+            })
+            .await
+            .map_err(|s| status_error("GetHistory", &s))?
+            .into_inner();
+        let tm = self
+            .directory_client()
+            .get_trust_material(pb::GetTrustMaterialRequest { history: true })
+            .await
+            .map_err(|s| status_error("GetTrustMaterial", &s))?
+            .into_inner();
+        let head = self.tree_head(None).await?;
+        let size = head.head().tree_size;
+        let bad = |what: &str, e: axis_signer::Error| Error::signer(what, e);
+
+        // Every logged item, re-proven against the one head.
+        let logged = |ev: Option<pb::LogEvidence>, what: &'static str| {
+            let log = self.log_client();
+            async move {
+                let ev = ev.ok_or_else(|| {
+                    Error::verification(format!("the axis sent no evidence for {what}"))
+                })?;
+                let entry = LogEntryBytes::parse(&ev.entry).map_err(|e| bad(what, e))?;
+                let index = LogProof::parse(&ev.proof)
+                    .map_err(|e| bad(what, e))?
+                    .leaf_index;
+                let p = log
+                    .clone()
+                    .get_inclusion_proof(pb::GetInclusionProofRequest {
+                        leaf: Some(pb::get_inclusion_proof_request::Leaf::LeafIndex(index)),
+                        tree_size: size,
+                    })
+                    .await
+                    .map_err(|s| status_error("GetInclusionProof", &s))?
+                    .into_inner();
+                Ok::<_, Error>(LoggedEntry {
+                    entry,
+                    leaf_index: index,
+                    path: hashes(&p.path)?,
+                })
+            }
+        };
+        let acceptance = logged(h.acceptance.and_then(|a| a.evidence), "the acceptance").await?;
+        let mut statements = Vec::with_capacity(h.entries.len());
+        for e in h.entries {
+            let signed = e.signed.ok_or_else(|| {
+                Error::verification("the axis sent a history entry without its statement")
+            })?;
+            statements.push(BundleStatement {
+                recipient: crate::convert::agency_id(&e.recipient, "history recipient")?,
+                receipt: SignedReceipt::parse(&signed.statement, signed.signature)
+                    .map_err(|e| bad("a receipt in the history", e))?,
+                logged: logged(e.evidence, "a receipt").await?,
+            });
+        }
+        let bundle = EvidenceBundle {
+            submission: Submission::parse(&h.routing_header, h.submission_signature)
+                .map_err(|e| bad("the routing header", e))?,
+            intermediates: tm.intermediates,
+            crls: tm.crls,
+            tree_head: head.signed().clone(),
+            acceptance,
+            statements,
+        };
+        let bytes = bundle
+            .encode()
+            .map_err(|e| Error::building("the evidence bundle", e))?;
+        let key = self
+            .log_key()
+            .map_or_else(|| head.signer_key().to_vec(), <[u8]>::to_vec);
+        axis_signer::verify_bundle(&bytes, self.root(), &key)
+            .map_err(|e| bad("the evidence bundle the axis's data makes", e))?;
+        Ok(bytes)
+    }
+}

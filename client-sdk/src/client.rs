@@ -209,6 +209,11 @@ impl Client {
         })
     }
 
+    /// The configured root certificate (DER).
+    pub(crate) fn root(&self) -> &[u8] {
+        &self.inner.root
+    }
+
     pub(crate) fn channel(&self) -> Channel {
         self.inner.channel.clone()
     }

@@ -162,6 +162,12 @@ pub(crate) fn profile_in(cert: &X509Certificate<'_>) -> Result<Option<Profile>, 
     Ok(found)
 }
 
+/// The SubjectPublicKeyInfo (DER) of a certificate, read without verifying anything (to pin a
+/// key, e.g. the log signer's, from its certificate).
+pub fn public_key_of(cert_der: &[u8]) -> Result<Vec<u8>, Error> {
+    Ok(parse(cert_der)?.public_key().raw.to_vec())
+}
+
 /// The end of a certificate's validity (notAfter), read without verifying anything.
 pub fn not_after_of(cert_der: &[u8]) -> Result<time::OffsetDateTime, Error> {
     Ok(parse(cert_der)?.validity().not_after.to_datetime())

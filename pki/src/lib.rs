@@ -75,7 +75,7 @@ mod verify;
 pub use agency_id::{AgencyId, AgencyIdError, AgencySegment};
 pub use cert::{
     AGENCY_ID_ATTRIBUTE_OID, MAX_CERT_DER_LEN, Serial, agency_id_of, certificates_from_pem,
-    not_after_of, profile_of, subject_of, to_pem,
+    not_after_of, profile_of, public_key_of, subject_of, to_pem,
 };
 pub use crl::{
     CrlRequest, CrlSummary, IssuedCrl, MAX_CRL_DER_LEN, MAX_CRL_VALIDITY, RevocationReason,

@@ -496,6 +496,54 @@ pub enum Error {
         /// Position in the chain.
         position: usize,
     },
+
+    // ----- evidence bundles -----
+    /// One element of an evidence bundle failed; `source` is why.
+    #[error("{item}: {source}")]
+    BundleItem {
+        /// Which element.
+        item: crate::bundle::BundleItem,
+        /// What was wrong with it.
+        source: Box<Error>,
+    },
+    /// A CA certificate (or the root) given with evidence is not usable under the root.
+    #[error("the CA certificate is not trusted: {source}")]
+    CertificateRejected {
+        /// What the PKI said.
+        source: axis_pki::Error,
+    },
+    /// A CRL given with evidence is not usable: unreadable, not signed by a CA of the bundle,
+    /// never current, or with an unknown critical extension.
+    #[error("the CRL is not usable: {source}")]
+    CrlRejected {
+        /// What the PKI said.
+        source: axis_pki::Error,
+    },
+    /// An entry logged before the signature it records was made (beyond the clock tolerance):
+    /// the signing time is not one the axis saw.
+    #[error("logged at {logged}, before it was signed at {signed}")]
+    LoggedBeforeSigned {
+        /// The claimed signing time.
+        signed: OffsetDateTime,
+        /// When the axis logged it.
+        logged: OffsetDateTime,
+    },
+    /// A statement not after the previous statement (or the acceptance) in the log.
+    #[error("logged as entry {found}, not after entry {previous}: statements must be in log order")]
+    StatementOutOfLogOrder {
+        /// The previous entry's leaf index.
+        previous: u64,
+        /// This entry's leaf index.
+        found: u64,
+    },
+    /// A receipt's CMS signing time is not the time the receipt states.
+    #[error("the receipt states {time} but its signature claims {signing_time}")]
+    ReceiptTimeMismatch {
+        /// The receipt's `time`.
+        time: OffsetDateTime,
+        /// Its CMS signingTime.
+        signing_time: OffsetDateTime,
+    },
 }
 
 impl Error {

@@ -175,10 +175,16 @@
 //! detached CMS signature by an agency seal. [`ReceiptChain`] checks signature, party (13 by the
 //! sender, the rest by the recipient), digests, the hash chain and the status transitions.
 //!
+//! **Evidence bundles** (`bundle.rs`, format `.2.7`): one DER file with the routing header and
+//! its signature, the CA certificates and CRLs, one signed tree head, and every log entry with
+//! its inclusion path. [`verify_bundle`] checks it with the root and the log key alone, each
+//! signature at its own signing time with the CRLs then in force.
+//!
 //! **Secrets**: content keys and CEKs live in zeroized buffers; decryption keys in OpenSSL,
 //! which clears them on free; no secret type implements `Debug`. (ring's expanded AES key
 //! schedule inside `LessSafeKey` is not zeroized by ring.)
 
+mod bundle;
 mod certinfo;
 mod der;
 mod document;
@@ -195,6 +201,11 @@ mod signature;
 mod stream;
 
 // The public interface is:
+pub use bundle::{
+    BundleItem, BundleReport, BundleStatement, EvidenceBundle, LoggedEntry, MAX_BUNDLE_CRLS,
+    MAX_BUNDLE_INTERMEDIATES, MAX_BUNDLE_LEN, MAX_BUNDLE_STATEMENTS, RecipientTimeline,
+    TimelineEvent, verify_bundle,
+};
 pub use document::{DocumentReport, SignedDocument, VerifiedDocument};
 pub use document_id::{Code, DocumentId};
 pub use envelope::{MAX_KEY_ENVELOPE_LEN, RecipientKey};

@@ -53,6 +53,7 @@ pub(crate) enum Format {
     LogEntry = 4,
     TreeHead = 5,
     LogProof = 6,
+    EvidenceBundle = 7,
 }
 
 impl Format {
@@ -62,7 +63,7 @@ impl Format {
 
     /// DER content octets of the format's OID.
     pub(crate) fn oid(self) -> &'static [u8] {
-        static CACHE: OnceLock<[Vec<u8>; 6]> = OnceLock::new();
+        static CACHE: OnceLock<[Vec<u8>; 7]> = OnceLock::new();
         let all = CACHE.get_or_init(|| {
             [
                 Format::Manifest,
@@ -71,6 +72,7 @@ impl Format {
                 Format::LogEntry,
                 Format::TreeHead,
                 Format::LogProof,
+                Format::EvidenceBundle,
             ]
             .map(|f| crate::der::oid_content(&f.dotted()).unwrap_or_default())
         });
@@ -122,6 +124,7 @@ mod tests {
             Format::LogEntry,
             Format::TreeHead,
             Format::LogProof,
+            Format::EvidenceBundle,
         ]
         .map(Format::oid);
         for (i, a) in all.iter().enumerate() {
@@ -129,5 +132,9 @@ mod tests {
             assert!(all[i + 1..].iter().all(|b| b != a), "format {i} repeats");
         }
         assert!(Format::Receipt.dotted().starts_with(axis_pki::AXIS_OID_ARC));
+        assert_eq!(
+            Format::EvidenceBundle.dotted(),
+            format!("{}.2.7", axis_pki::AXIS_OID_ARC)
+        );
     }
 }

@@ -320,6 +320,13 @@ impl SignedReceipt {
                 found: v.report.agency,
             });
         }
+        // The statement's own time is the time it was signed: one time, covered twice.
+        if v.report.signing_time != self.receipt.receipt.time {
+            return Err(Error::ReceiptTimeMismatch {
+                time: self.receipt.receipt.time,
+                signing_time: v.report.signing_time,
+            });
+        }
         Ok(VerifiedReceipt {
             receipt: self.clone(),
             report: v.report,

@@ -205,3 +205,67 @@ async fn a_monitor_catches_a_log_that_was_rewritten() {
     assert!(e.to_string().contains("rewritten"), "{e}");
     axis.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exported_evidence_bundle_verifies_offline_and_tampering_is_caught() {
+    let pki = Arc::new(TestPki::new(3));
+    let axis = TestAxis::start(pki.clone()).await;
+    let g22 = client(&axis, &pki.agencies[0]).await;
+    let recipients = [
+        client(&axis, &pki.agencies[1]).await,
+        client(&axis, &pki.agencies[2]).await,
+    ];
+    let doc = OutgoingDocument::new(Code::new("12", "UBND-VP").unwrap(), "V/v báo cáo")
+        .to(pki.agencies[1].id.clone())
+        .to(pki.agencies[2].id.clone())
+        .attach(
+            OutgoingAttachment::bytes("bc.pdf", "application/pdf", b"bao cao".to_vec()).unwrap(),
+        );
+    let sent = g22.send(doc).await.unwrap();
+    for (r, s) in recipients
+        .iter()
+        .zip([StatusCode::Accepted, StatusCode::Rejected])
+    {
+        let d = r.delivery(&sent.message_id).await.unwrap();
+        let (opened, _) = r.open_in_memory(&d).await.unwrap();
+        r.acknowledge(&opened).await.unwrap();
+        r.send_status(&sent.message_id, s, "").await.unwrap();
+    }
+    let bundle = g22.export_evidence(&sent.message_id).await.unwrap();
+    // An auditor: the root and the log key, nothing else.
+    let log_key = axis_pki::public_key_of(&pki.log.cert).unwrap();
+    let report = axis_signer::verify_bundle(&bundle, &pki.pki.root, &log_key).unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("000.00.00.G22") && text.contains("000.00.00.H41"),
+        "{text}"
+    );
+    assert_eq!(report.timelines.len(), 2);
+    assert!(report.timelines.iter().all(|t| t.events.len() == 2));
+    // One flipped byte anywhere in the signed material fails verification.
+    let mut tampered = bundle.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 0x01;
+    assert!(axis_signer::verify_bundle(&tampered, &pki.pki.root, &log_key).is_err());
+    // Another root or another log key: refused.
+    let other = axis_server::demo::DemoPki::new(time::OffsetDateTime::now_utc()).unwrap();
+    assert!(axis_signer::verify_bundle(&bundle, &other.root, &log_key).is_err());
+    let other_log = other.log_signer().unwrap();
+    let other_key = axis_pki::public_key_of(&other_log.cert).unwrap();
+    assert!(axis_signer::verify_bundle(&bundle, &pki.pki.root, &other_key).is_err());
+    // A recipient exports its own part, which verifies too.
+    let own = recipients[0]
+        .export_evidence(&sent.message_id)
+        .await
+        .unwrap();
+    let r = axis_signer::verify_bundle(&own, &pki.pki.root, &log_key).unwrap();
+    // Its own chain only: the other recipient's timeline is empty in its bundle.
+    let with_events: Vec<_> = r
+        .timelines
+        .iter()
+        .filter(|t| !t.events.is_empty())
+        .collect();
+    assert_eq!(with_events.len(), 1);
+    assert_eq!(with_events[0].recipient, pki.agencies[1].id);
+    axis.stop().await;
+}

@@ -16,6 +16,22 @@ const MAX_HEAD_FILE: u64 = 128 * 1024;
 
 pub(crate) async fn run(client: &Client, cmd: AuditCommand) -> Result<()> {
     match cmd {
+        AuditCommand::Export { message_id, out } => {
+            let id = crate::commands::message_id(&message_id)?;
+            let bytes = client.export_evidence(&id).await?;
+            write_atomic(&out, &bytes)?;
+            println!(
+                "evidence bundle for {id} written to {} ({} bytes); verified before writing",
+                out.display(),
+                bytes.len()
+            );
+            Ok(())
+        }
+        AuditCommand::Verify {
+            bundle,
+            root,
+            log_key,
+        } => verify(&bundle, &root, &log_key),
         AuditCommand::TreeHead { size, out } => {
             let head = client.tree_head(size).await?;
             write_atomic(&out, &head.signed().encode())?;
@@ -41,6 +57,78 @@ pub(crate) async fn run(client: &Client, cmd: AuditCommand) -> Result<()> {
             interval,
             once,
         } => monitor(client, &state, Duration::from_secs(interval.max(1)), once).await,
+    }
+}
+
+/// Largest bundle read.
+const MAX_BUNDLE_FILE: u64 = axis_client::signer::MAX_BUNDLE_LEN as u64;
+
+fn read_limited(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {what} {}", path.display()))?
+        .len();
+    if len > max {
+        bail!(Usage(format!(
+            "{} is too large to be {what}",
+            path.display()
+        )));
+    }
+    std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))
+}
+
+/// The DER inside a PEM file with one of `labels`, or the bytes themselves if not PEM.
+fn der_of(bytes: Vec<u8>, labels: &[&str], path: &Path) -> Result<(String, Vec<u8>)> {
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Ok((String::new(), bytes));
+    }
+    let block = pem::parse(&bytes).map_err(|e| {
+        Usage(format!(
+            "{} is not a readable PEM file: {e}",
+            path.display()
+        ))
+    })?;
+    if !labels.contains(&block.tag()) {
+        bail!(Usage(format!(
+            "{} holds a {}, expected {}",
+            path.display(),
+            block.tag(),
+            labels.join(" or ")
+        )));
+    }
+    Ok((block.tag().to_owned(), block.into_contents()))
+}
+
+/// `axis audit verify`: offline.
+pub(crate) fn verify(bundle: &Path, root: &Path, log_key: &Path) -> Result<()> {
+    let bytes = read_limited(bundle, MAX_BUNDLE_FILE, "the bundle")?;
+    let (_, root) = der_of(
+        read_limited(root, 64 * 1024, "the root certificate")?,
+        &["CERTIFICATE"],
+        root,
+    )?;
+    let (tag, key) = der_of(
+        read_limited(log_key, 64 * 1024, "the log key")?,
+        &["CERTIFICATE", "PUBLIC KEY"],
+        log_key,
+    )?;
+    // A certificate (PEM, or DER that parses as one) gives its key; a PUBLIC KEY is the key.
+    let spki = if tag == "PUBLIC KEY" {
+        key
+    } else {
+        axis_client::pki::public_key_of(&key).unwrap_or(key)
+    };
+    match axis_client::signer::verify_bundle(&bytes, &root, &spki) {
+        Ok(report) => {
+            println!("{report}");
+            println!(
+                "VERIFIED: every signature, certificate chain, revocation status at signing time, status order and inclusion proof checked."
+            );
+            Ok(())
+        }
+        Err(e) => {
+            println!("NOT VERIFIED: {e}");
+            Err(anyhow::anyhow!("the evidence bundle does not verify: {e}"))
+        }
     }
 }
 

@@ -108,6 +108,38 @@ Example:
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
+    /// Export one document's evidence bundle: header, signatures, every receipt and status,
+    /// the CAs and CRLs, a signed tree head and the inclusion proofs (verified before writing).
+    #[command(after_help = "\
+Example:
+  axis audit export 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out evidence.axb
+
+Either party may export: the sender gets every recipient's chain, a recipient its own.")]
+    Export {
+        /// The message id.
+        message_id: String,
+        /// Where to write the bundle.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Verify an evidence bundle offline, with only the root certificate and the log key;
+    /// print who sent what to whom and the status timeline; exit non-zero naming the first
+    /// failure. Needs no configuration and no network.
+    #[command(after_help = "\
+Example:
+  axis audit verify evidence.axb --root root.cert.pem --log-key axis-log-signer.cert.pem
+
+--log-key takes the log signer's certificate or its public key (PEM or DER).")]
+    Verify {
+        /// The bundle file.
+        bundle: std::path::PathBuf,
+        /// The root certificate (PEM or DER): the only trust anchor.
+        #[arg(long, value_name = "FILE")]
+        root: std::path::PathBuf,
+        /// The axis log signer's certificate or public key (PEM or DER).
+        #[arg(long = "log-key", value_name = "FILE")]
+        log_key: std::path::PathBuf,
+    },
     /// Save a signed tree head of the axis's log (verified) to a file.
     #[command(after_help = "\
 Example:

@@ -23,6 +23,15 @@ const INBOX_IDLE: Duration = Duration::from_secs(1);
 const MAX_PKI_FILE: u64 = 1024 * 1024;
 
 pub(crate) async fn run(cli: Cli) -> Result<()> {
+    // Offline: an auditor verifies with files alone.
+    if let Command::Audit(crate::cli::AuditCommand::Verify {
+        bundle,
+        root,
+        log_key,
+    }) = &cli.command
+    {
+        return crate::audit::verify(bundle, root, log_key);
+    }
     let config = cli.config.ok_or_else(|| {
         Usage(
             "no configuration: give --config FILE or set AXIS_CONFIG (see `axis --help`)"
@@ -51,7 +60,7 @@ fn agency(s: &str, what: &str) -> Result<AgencyId> {
     Ok(AgencyId::parse(s).map_err(|e| Usage(format!("{what} \"{s}\": {e}")))?)
 }
 
-fn message_id(s: &str) -> Result<MessageId> {
+pub(crate) fn message_id(s: &str) -> Result<MessageId> {
     Ok(MessageId::parse(s).map_err(|_| {
         Usage(format!(
             "\"{s}\" is not a message id (a UUID such as 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d)"

@@ -1,0 +1,62 @@
+//! Untrusted evidence bundles, as an auditor receives them: the container and every item it
+//! carries (routing header, receipts, log entries, tree head, inclusion paths) go through their
+//! parsers; what parses re-encodes to the same bytes.
+#![no_main]
+use std::sync::OnceLock;
+
+use axis_signer::{
+    BundleStatement, EvidenceBundle, LogEntry, LoggedEntry, SignedTreeHead, TreeHead,
+};
+use libfuzzer_sys::fuzz_target;
+
+#[path = "signer_common.rs"]
+mod common;
+
+/// A valid bundle from the world's pieces: its submission and acceptance, its receipt (a 13 to
+/// H41) with a statement entry, a tree head carrying a real CMS signature (the world's personal
+/// signature: only parsing is fuzzed here), the store's CA and CRLs, and short paths.
+fn seed() -> &'static Vec<u8> {
+    static S: OnceLock<Vec<u8>> = OnceLock::new();
+    S.get_or_init(|| {
+        let w = common::world();
+        let receipt = w.receipt.verify(&w.store, common::NOW).unwrap();
+        let head = axis_signer::fuzzing::tree_head_bytes(&TreeHead {
+            tree_size: 10,
+            root_hash: [0x11; 32],
+            timestamp: common::NOW,
+        })
+        .unwrap();
+        EvidenceBundle {
+            submission: w.submission.submission().clone(),
+            intermediates: w.store.intermediates().to_vec(),
+            crls: w.store.crls().to_vec(),
+            tree_head: SignedTreeHead::parse(&head, w.signature.clone()).unwrap(),
+            acceptance: LoggedEntry {
+                entry: LogEntry::acceptance(&w.submission, common::NOW)
+                    .encode()
+                    .unwrap(),
+                leaf_index: 3,
+                path: vec![[0x22; 32]; 4],
+            },
+            statements: vec![BundleStatement {
+                recipient: w.receipt.receipt().receipt().to.clone(),
+                receipt: w.receipt.clone(),
+                logged: LoggedEntry {
+                    entry: LogEntry::statement(&receipt, common::NOW).encode().unwrap(),
+                    leaf_index: 7,
+                    path: vec![[0x33; 32]; 4],
+                },
+            }],
+        }
+        .encode()
+        .unwrap()
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let input = common::splice(seed(), data);
+    if let Ok(b) = EvidenceBundle::parse(&input) {
+        // One byte form.
+        assert_eq!(b.encode().unwrap(), input);
+    }
+});

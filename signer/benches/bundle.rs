@@ -1,0 +1,202 @@
+//! Verifying an evidence bundle offline: a document from A to B and C, each recipient's chain
+//! 01 → 03 → 04 → 05 → 06 (ten statuses), logged among 1,000 earlier entries, one signed tree
+//! head, CRLs from two periods (so two trust stores are built). Prints the median of the runs
+//! for parsing alone and for the whole `verify_bundle`.
+//!
+//! Run: `cargo bench -p axis-signer --bench bundle` (release). `BENCH_RUNS` sets the number of
+//! runs (default 50, at least 20).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration as StdDuration, Instant};
+
+use axis_log::{Frontier, Hash, NodeId};
+use axis_pki::{
+    CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, PrivateKey, Profile, PublicKey, Serial,
+    Subject,
+};
+use axis_signer::*;
+use common::*;
+use time::Duration;
+use time::macros::datetime;
+
+fn node(leaves: &[Hash], id: NodeId) -> Option<Hash> {
+    let (start, end) = (id.start() as usize, id.end() as usize);
+    (end <= leaves.len()).then(|| axis_log::root_from_leaves(&leaves[start..end]))
+}
+
+/// The bundle's DER and the log key (SPKI DER).
+fn bundle() -> (Vec<u8>, Vec<u8>) {
+    let f = fixture();
+    let ca = CaSigner::new(&f.ca, &f.ca_key, T0).unwrap();
+    let log_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let log_der = ca
+        .issue(
+            &IssueRequest {
+                profile: Profile::AxisLogSigner,
+                subject: Subject::new("Axis log signer"),
+                not_before: T0,
+                not_after: T0 + Duration::days(365),
+                serial: Serial::random().unwrap(),
+            },
+            &PublicKey::from_spki_der(log_key.public_key_der()).unwrap(),
+        )
+        .unwrap()
+        .der()
+        .to_vec();
+    let log_cert = f
+        .store
+        .verify(&log_der, Profile::AxisLogSigner, NOW)
+        .unwrap();
+    let crl = |number, this_update, days| {
+        ca.issue_crl(&CrlRequest {
+            this_update,
+            next_update: this_update + Duration::days(days),
+            number,
+            revoked: vec![],
+        })
+        .unwrap()
+        .der()
+        .to_vec()
+    };
+    let second_period = datetime!(2026-01-06 0:00 UTC);
+    let crls = vec![f.crls[0].clone(), crl(10, T0, 5), crl(11, second_period, 7)];
+
+    let p = standard_package();
+    let accepted = datetime!(2026-01-02 9:03 UTC);
+    let submission = p.sealed.submission.verify(&f.store, accepted).unwrap();
+    let mut entries: Vec<Vec<u8>> = (0..1000)
+        .map(|i| format!("earlier entry {i}").into_bytes())
+        .collect();
+    let acceptance = LogEntry::acceptance(&submission, accepted)
+        .encode()
+        .unwrap();
+    let acceptance_index = entries.len();
+    entries.push(acceptance.as_bytes().to_vec());
+    let mut statements = Vec::new();
+    let statuses = [
+        StatusCode::Arrived,
+        StatusCode::Accepted,
+        StatusCode::Assigned,
+        StatusCode::Processing,
+        StatusCode::Completed,
+    ];
+    let mut chains = [&f.b, &f.c].map(|a| {
+        (
+            a,
+            ReceiptChain::new(DocumentRef::sent(&p.document, &p.sealed, &a.id).unwrap()),
+        )
+    });
+    for (step, status) in statuses.into_iter().enumerate() {
+        for (k, (who, chain)) in chains.iter_mut().enumerate() {
+            // One status a day, the last ones in the second CRL period.
+            let t = datetime!(2026-01-02 10:00 UTC)
+                + Duration::days(step as i64 * 2)
+                + Duration::minutes(k as i64 * 30);
+            let signed = chain
+                .next(status, t, "")
+                .unwrap()
+                .sign(&who.seal_signer())
+                .unwrap();
+            let verified = chain.push(&signed, &f.store, t).unwrap();
+            let entry = LogEntry::statement(verified, t + Duration::seconds(5))
+                .encode()
+                .unwrap();
+            entries.push(format!("unrelated entry {step} {k}").into_bytes());
+            entries.push(entry.as_bytes().to_vec());
+            statements.push((who.id.clone(), signed, entry, entries.len() - 1));
+        }
+    }
+    let leaves: Vec<Hash> = entries.iter().map(|e| axis_log::leaf_hash(e)).collect();
+    let batch = Frontier::new().append_batch(&leaves).unwrap();
+    let head = TreeHead {
+        tree_size: batch.tree_size,
+        root_hash: batch.root,
+        timestamp: datetime!(2026-01-12 0:00 UTC),
+    }
+    .sign(&Signer::new(&log_key, &log_cert).unwrap())
+    .unwrap();
+    let logged = |entry, index: usize| LoggedEntry {
+        entry,
+        leaf_index: index as u64,
+        path: axis_log::inclusion_proof(index as u64, batch.tree_size, |id| node(&leaves, id))
+            .unwrap(),
+    };
+    let bundle = EvidenceBundle {
+        submission: p.sealed.submission.clone(),
+        intermediates: vec![f.ca.clone()],
+        crls,
+        tree_head: head,
+        acceptance: logged(acceptance, acceptance_index),
+        statements: statements
+            .into_iter()
+            .map(|(recipient, receipt, entry, index)| BundleStatement {
+                recipient,
+                receipt,
+                logged: logged(entry, index),
+            })
+            .collect(),
+    };
+    (bundle.encode().unwrap(), log_cert.public_key_der().to_vec())
+}
+
+fn median(mut runs: Vec<StdDuration>) -> StdDuration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+        .max(20);
+    let (bytes, log_key) = bundle();
+    let root = fixture().root.clone();
+    let report = verify_bundle(&bytes, &root, &log_key).unwrap();
+    let statuses: usize = report.timelines.iter().map(|t| t.events.len()).sum();
+    assert_eq!(statuses, 10);
+    println!(
+        "evidence bundle: {} bytes, {statuses} statuses, tree of {} entries, {} CRLs",
+        bytes.len(),
+        report.tree_head.head().tree_size,
+        EvidenceBundle::parse(&bytes).unwrap().crls.len()
+    );
+
+    let time = |f: &dyn Fn()| {
+        f(); // warm-up
+        median(
+            (0..runs)
+                .map(|_| {
+                    let start = Instant::now();
+                    f();
+                    start.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let parse = time(&|| {
+        EvidenceBundle::parse(&bytes).unwrap();
+    });
+    let verify = time(&|| {
+        verify_bundle(&bytes, &root, &log_key).unwrap();
+    });
+    println!("| operation | median of {runs} runs |");
+    println!("| --- | ---: |");
+    println!(
+        "| `EvidenceBundle::parse` | {:.1} µs |",
+        parse.as_secs_f64() * 1e6
+    );
+    println!(
+        "| `verify_bundle`, ten statuses (target < 10 ms) | {:.2} ms |",
+        verify.as_secs_f64() * 1e3
+    );
+}

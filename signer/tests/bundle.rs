@@ -1,0 +1,818 @@
+//! Evidence bundles as an auditor checks them, years later, with the root certificate and the
+//! log key alone: a realistic bundle (a document from A to B and C, B's chain 01 → 03 → 04 →
+//! 05 → 06 and C's 01 → 02, logged among unrelated entries, one signed tree head, CRLs from two
+//! periods) verifies and reports who sent what to whom; every tampering fails with its own error
+//! naming the element; revocation is judged as it stood at each signing time; the DER round-trips
+//! and stock `openssl asn1parse` reads it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use axis_log::{Frontier, Hash, NodeId};
+use axis_pki::{
+    AXIS_OID_ARC, AgencyId, CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, PrivateKey, Profile,
+    PublicKey, RevocationReason, RevokedEntry, Serial, Subject, VerifiedCert,
+};
+use axis_signer::*;
+use common::*;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+/// When the axis accepted the document (the submission is sealed at `SIGNED` + 2 min).
+const ACCEPTED: OffsetDateTime = datetime!(2026-01-02 9:03 UTC);
+/// When the one tree head of the bundle is signed.
+const HEAD_AT: OffsetDateTime = datetime!(2026-01-09 0:00 UTC);
+/// The issuing CA's first CRL period ends, and its second begins.
+const SECOND_PERIOD: OffsetDateTime = datetime!(2026-01-06 0:00 UTC);
+/// Entries in the log before the acceptance.
+const EARLIER: u64 = 5;
+
+/// Everything made once: the package, two log signers of the fixture's CA, the CA's CRLs.
+struct World {
+    package: Package,
+    log: (PrivateKey, VerifiedCert),
+    /// Another axis-log-signer certificate of the same PKI (a log the auditor does not follow).
+    other_log: (PrivateKey, VerifiedCert),
+    /// The issuing CA's CRL for 1–6 January (number 10, lists nothing).
+    first_crl: Vec<u8>,
+    /// The issuing CA's CRL for 6–13 January (number 11, lists nothing).
+    second_crl: Vec<u8>,
+    /// The same period, listing B's seal as revoked at `SECOND_PERIOD`.
+    second_crl_revoking_b: Vec<u8>,
+}
+
+fn log_signer(name: &str) -> (PrivateKey, VerifiedCert) {
+    let f = fixture();
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let der = CaSigner::new(&f.ca, &f.ca_key, T0)
+        .unwrap()
+        .issue(
+            &IssueRequest {
+                profile: Profile::AxisLogSigner,
+                subject: Subject::new(name),
+                not_before: T0,
+                not_after: T0 + Duration::days(365),
+                serial: Serial::random().unwrap(),
+            },
+            &PublicKey::from_spki_der(key.public_key_der()).unwrap(),
+        )
+        .unwrap()
+        .der()
+        .to_vec();
+    let cert = f
+        .store
+        .verify(&der, Profile::AxisLogSigner, SIGNED)
+        .unwrap();
+    (key, cert)
+}
+
+fn ca_crl(number: u64, this_update: OffsetDateTime, revoked: Vec<RevokedEntry>) -> Vec<u8> {
+    let f = fixture();
+    CaSigner::new(&f.ca, &f.ca_key, T0)
+        .unwrap()
+        .issue_crl(&CrlRequest {
+            this_update,
+            next_update: this_update + Duration::days(if number == 10 { 5 } else { 7 }),
+            number,
+            revoked,
+        })
+        .unwrap()
+        .der()
+        .to_vec()
+}
+
+fn world() -> &'static World {
+    static W: OnceLock<World> = OnceLock::new();
+    W.get_or_init(|| World {
+        package: standard_package(),
+        log: log_signer("Axis log signer"),
+        other_log: log_signer("Another log signer"),
+        first_crl: ca_crl(10, T0, vec![]),
+        second_crl: ca_crl(11, SECOND_PERIOD, vec![]),
+        second_crl_revoking_b: ca_crl(
+            11,
+            SECOND_PERIOD,
+            vec![RevokedEntry {
+                serial: fixture().b.seal.serial().clone(),
+                revoked_at: SECOND_PERIOD,
+                reason: RevocationReason::KeyCompromise,
+            }],
+        ),
+    })
+}
+
+fn log_key() -> &'static [u8] {
+    world().log.1.public_key_der()
+}
+
+/// What to put in a bundle.
+struct Plan {
+    /// (recipient, status, time stated, delay until logged), in log order.
+    statements: Vec<(&'static Agency, StatusCode, OffsetDateTime, Duration)>,
+    /// The bundle's CRLs.
+    crls: Vec<Vec<u8>>,
+    /// When the head is signed, and by whom.
+    head_at: OffsetDateTime,
+    other_log: bool,
+}
+
+/// B: 01 → 03 → 04 → 05 → 06 (the 06 in the second CRL period); C: 01 → 02; in log order.
+fn standard_plan() -> Plan {
+    let (f, w) = (fixture(), world());
+    let s = Duration::seconds(5);
+    Plan {
+        statements: vec![
+            (
+                &f.b,
+                StatusCode::Arrived,
+                datetime!(2026-01-02 10:00 UTC),
+                s,
+            ),
+            (
+                &f.c,
+                StatusCode::Arrived,
+                datetime!(2026-01-02 10:30 UTC),
+                s,
+            ),
+            (
+                &f.b,
+                StatusCode::Accepted,
+                datetime!(2026-01-02 11:00 UTC),
+                s,
+            ),
+            (
+                &f.c,
+                StatusCode::Rejected,
+                datetime!(2026-01-02 12:00 UTC),
+                s,
+            ),
+            (
+                &f.b,
+                StatusCode::Assigned,
+                datetime!(2026-01-03 8:00 UTC),
+                s,
+            ),
+            (
+                &f.b,
+                StatusCode::Processing,
+                datetime!(2026-01-04 9:00 UTC),
+                s,
+            ),
+            (
+                &f.b,
+                StatusCode::Completed,
+                datetime!(2026-01-08 15:00 UTC),
+                s,
+            ),
+        ],
+        crls: vec![
+            f.crls[0].clone(), // the root's, 1–31 January
+            w.first_crl.clone(),
+            w.second_crl.clone(),
+        ],
+        head_at: HEAD_AT,
+        other_log: false,
+    }
+}
+
+/// The hash of a complete subtree of `leaves` (what a log's node store holds).
+fn node(leaves: &[Hash], id: NodeId) -> Option<Hash> {
+    let (start, end) = (id.start() as usize, id.end() as usize);
+    (end <= leaves.len()).then(|| axis_log::root_from_leaves(&leaves[start..end]))
+}
+
+struct Built {
+    bundle: EvidenceBundle,
+    /// B's 01 signed a second time (a minute later) and logged too: another receipt.
+    other_arrived: Option<LoggedEntry>,
+}
+
+/// Signs the plan's receipts with the recipients' seals, logs the acceptance and every
+/// statement among unrelated entries, signs one tree head over it all, and cuts the paths.
+fn build(plan: &Plan) -> Built {
+    let (f, w) = (fixture(), world());
+    let p = &w.package;
+    let submission = p.sealed.submission.verify(&f.store, ACCEPTED).unwrap();
+    let mut entries: Vec<Vec<u8>> = (0..EARLIER)
+        .map(|i| format!("earlier entry {i}").into_bytes())
+        .collect();
+    let acceptance = LogEntry::acceptance(&submission, ACCEPTED)
+        .encode()
+        .unwrap();
+    let acceptance_index = entries.len();
+    entries.push(acceptance.as_bytes().to_vec());
+
+    let chain_for =
+        |a: &Agency| ReceiptChain::new(DocumentRef::sent(&p.document, &p.sealed, &a.id).unwrap());
+    let mut chains: Vec<(AgencyId, ReceiptChain)> = Vec::new();
+    let mut statements = Vec::new();
+    for (i, (who, status, t, delay)) in plan.statements.iter().enumerate() {
+        let position = match chains.iter().position(|(id, _)| id == &who.id) {
+            Some(p) => p,
+            None => {
+                chains.push((who.id.clone(), chain_for(who)));
+                chains.len() - 1
+            }
+        };
+        let chain = &mut chains[position].1;
+        let reason = if *status == StatusCode::Rejected {
+            "Không đúng thẩm quyền giải quyết"
+        } else {
+            ""
+        };
+        let signed = chain
+            .next(*status, *t, reason)
+            .unwrap()
+            .sign(&who.seal_signer())
+            .unwrap();
+        let verified = chain.push(&signed, &f.store, *t).unwrap();
+        let entry = LogEntry::statement(verified, *t + *delay).encode().unwrap();
+        entries.push(format!("unrelated entry {i}").into_bytes());
+        statements.push((who.id.clone(), signed, entry, entries.len()));
+        entries.push(statements.last().unwrap().2.as_bytes().to_vec());
+    }
+    // Another receipt: B's 01 again, signed a minute later, logged after everything else.
+    let other = plan.statements.first().map(|&(_, _, t, delay)| {
+        let t = t + Duration::minutes(1);
+        let mut again = chain_for(&f.b);
+        let signed = again
+            .next(StatusCode::Arrived, t, "")
+            .unwrap()
+            .sign(&f.b.seal_signer())
+            .unwrap();
+        let verified = again.push(&signed, &f.store, t).unwrap();
+        let entry = LogEntry::statement(verified, t + delay).encode().unwrap();
+        entries.push(entry.as_bytes().to_vec());
+        (entry, entries.len() - 1)
+    });
+    entries.extend((0..3).map(|i| format!("later entry {i}").into_bytes()));
+
+    let leaves: Vec<Hash> = entries.iter().map(|e| axis_log::leaf_hash(e)).collect();
+    let mut frontier = Frontier::new();
+    let batch = frontier.append_batch(&leaves).unwrap();
+    let (key, cert) = if plan.other_log { &w.other_log } else { &w.log };
+    let head = TreeHead {
+        tree_size: batch.tree_size,
+        root_hash: batch.root,
+        timestamp: plan.head_at,
+    }
+    .sign(&Signer::new(key, cert).unwrap())
+    .unwrap();
+    let logged = |entry: LogEntryBytes, index: usize| LoggedEntry {
+        entry,
+        leaf_index: index as u64,
+        path: axis_log::inclusion_proof(index as u64, batch.tree_size, |id| node(&leaves, id))
+            .unwrap(),
+    };
+    Built {
+        bundle: EvidenceBundle {
+            submission: p.sealed.submission.clone(),
+            intermediates: vec![f.ca.clone()],
+            crls: plan.crls.clone(),
+            tree_head: head,
+            acceptance: logged(acceptance, acceptance_index),
+            statements: statements
+                .into_iter()
+                .map(|(recipient, receipt, entry, index)| BundleStatement {
+                    recipient,
+                    receipt,
+                    logged: logged(entry, index),
+                })
+                .collect(),
+        },
+        other_arrived: other.map(|(entry, index)| logged(entry, index)),
+    }
+}
+
+fn standard() -> &'static Built {
+    static B: OnceLock<Built> = OnceLock::new();
+    B.get_or_init(|| build(&standard_plan()))
+}
+
+fn verify(bundle: &EvidenceBundle) -> Result<BundleReport, Error> {
+    verify_bundle(&bundle.encode().unwrap(), &fixture().root, log_key())
+}
+
+/// Fails with `item` and a cause `cause` accepts; the error's text names the item.
+#[track_caller]
+fn check(bundle: &EvidenceBundle, item: BundleItem, cause: impl Fn(&Error) -> bool) {
+    match verify(bundle) {
+        Err(Error::BundleItem {
+            item: found,
+            source,
+        }) => {
+            assert_eq!(found, item, "{source}");
+            assert!(cause(&source), "{item}: unexpected cause {source:?}");
+            let text = Error::BundleItem {
+                item: found,
+                source,
+            }
+            .to_string();
+            assert!(text.starts_with(&item.to_string()), "{text}");
+        }
+        Err(other) => panic!("expected {item}, got {other:?}"),
+        Ok(_) => panic!("expected {item} to fail, the bundle verified"),
+    }
+}
+
+fn statement(index: usize, who: &Agency) -> BundleItem {
+    BundleItem::Statement {
+        index,
+        recipient: Some(who.id.clone()),
+    }
+}
+
+fn flip_last(bytes: &[u8]) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    *b.last_mut().unwrap() ^= 0x01;
+    b
+}
+
+#[test]
+fn a_valid_bundle_verifies_and_reports_who_sent_what_to_whom() {
+    let (f, w) = (fixture(), world());
+    let report = verify(&standard().bundle).unwrap();
+    println!("{report}");
+    let header = w.package.sealed.submission.header().header();
+    assert_eq!(report.message_id, header.message_id);
+    assert_eq!(report.sender, f.a.id);
+    assert_eq!(report.sender_seal.agency, f.a.id);
+    assert_eq!(report.sender_seal.signer_name, f.a.name);
+    assert_eq!(
+        report.sender_seal.signing_time,
+        SIGNED + Duration::minutes(2)
+    );
+    assert_eq!(report.recipients, vec![f.b.id.clone(), f.c.id.clone()]);
+    assert_eq!(report.accepted_at, ACCEPTED);
+    assert_eq!(report.acceptance_index, EARLIER);
+    let manifest = w.package.document.manifest();
+    assert_eq!(report.document_id.as_ref(), Some(manifest.document_id()));
+    assert_eq!(report.manifest_digest, Some(manifest.digest()));
+    let statuses = |i: usize| -> Vec<StatusCode> {
+        report.timelines[i]
+            .events
+            .iter()
+            .map(|e| e.status)
+            .collect()
+    };
+    assert_eq!(report.timelines[0].recipient, f.b.id);
+    assert_eq!(
+        statuses(0),
+        [
+            StatusCode::Arrived,
+            StatusCode::Accepted,
+            StatusCode::Assigned,
+            StatusCode::Processing,
+            StatusCode::Completed
+        ]
+    );
+    assert_eq!(report.timelines[1].recipient, f.c.id);
+    assert_eq!(statuses(1), [StatusCode::Arrived, StatusCode::Rejected]);
+    let rejected = &report.timelines[1].events[1];
+    assert_eq!(rejected.stated_by, f.c.id);
+    assert_eq!(rejected.seal_signer, f.c.name);
+    assert_eq!(rejected.stated_at, datetime!(2026-01-02 12:00 UTC));
+    assert_eq!(rejected.logged_at, datetime!(2026-01-02 12:00:05 UTC));
+    assert_eq!(rejected.reason, "Không đúng thẩm quyền giải quyết");
+    // Leaves: 5 earlier, the acceptance, then (unrelated, statement) pairs.
+    let indices: Vec<u64> = report.timelines[0]
+        .events
+        .iter()
+        .map(|e| e.leaf_index)
+        .collect();
+    assert_eq!(indices, [7, 11, 15, 17, 19]);
+    assert_eq!(report.tree_head.head().timestamp, HEAD_AT);
+    assert_eq!(report.tree_head.head().tree_size, 24);
+    assert_eq!(report.tree_head.signer(), "Axis log signer");
+
+    let text = report.to_string();
+    for expected in [
+        format!("Message {}", header.message_id),
+        format!(
+            "sent by {}, sealed by \"{}\" at 2026-01-02T09:02:00Z",
+            f.a.id, f.a.name
+        ),
+        format!("to {}, {}", f.b.id, f.c.id),
+        format!("document {}", manifest.document_id()),
+        "accepted by the axis at 2026-01-02T09:03:00Z (log entry 5)".to_owned(),
+        format!("Recipient {}: received at 2026-01-02T10:00:00Z", f.b.id),
+        "2026-01-08T15:00:00Z  06 completed".to_owned(),
+        "04 assigned for handling".to_owned(),
+        "02 rejected, stated by 000.00.00.H53".to_owned(),
+        ": \"Không đúng thẩm quyền giải quyết\"".to_owned(),
+        "tree head of 24 entries".to_owned(),
+        "signed at 2026-01-09T00:00:00Z by \"Axis log signer\"".to_owned(),
+    ] {
+        assert!(
+            text.contains(&expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_bundle_without_statements_proves_the_submission_alone() {
+    let mut plan = standard_plan();
+    plan.statements.truncate(0);
+    // Only the first period is needed now, but the head is still signed on 9 January.
+    let report = verify(&build(&plan).bundle).unwrap();
+    assert!(report.timelines.iter().all(|t| t.events.is_empty()));
+    assert_eq!(report.document_id, None);
+    assert!(report.to_string().contains("not received in this bundle"));
+}
+
+#[test]
+fn a_receipt_signature_byte_flipped_is_a_bad_signature_of_that_statement() {
+    let f = fixture();
+    let mut b = standard().bundle.clone();
+    let r = &b.statements[2].receipt;
+    b.statements[2].receipt =
+        SignedReceipt::parse(r.receipt().as_bytes(), flip_last(r.signature())).unwrap();
+    check(&b, statement(2, &f.b), |e| {
+        matches!(
+            e,
+            Error::BadSignature {
+                role: SignatureRole::Receipt
+            }
+        )
+    });
+}
+
+#[test]
+fn two_statements_swapped_are_out_of_log_order() {
+    let f = fixture();
+    let mut b = standard().bundle.clone();
+    b.statements.swap(4, 5); // B's 04 and 05
+    check(&b, statement(5, &f.b), |e| {
+        matches!(
+            e,
+            Error::StatementOutOfLogOrder {
+                previous: 17,
+                found: 15
+            }
+        )
+    });
+}
+
+#[test]
+fn a_statement_removed_from_the_middle_breaks_the_chain() {
+    let f = fixture();
+    let mut b = standard().bundle.clone();
+    b.statements.remove(4); // B's 04: its 05 now follows its 03
+    check(&b, statement(4, &f.b), |e| {
+        matches!(e, Error::ReceiptChainBroken { position: 2 })
+    });
+}
+
+#[test]
+fn a_statement_filed_under_the_other_recipient_is_from_the_wrong_party() {
+    let f = fixture();
+    let mut b = standard().bundle.clone();
+    b.statements[0].recipient = f.c.id.clone(); // B's 01 as if it were about C's copy
+    check(
+        &b,
+        statement(0, &f.c),
+        |e| matches!(e, Error::StatusFromWrongParty { found, .. } if *found == f.b.id),
+    );
+}
+
+#[test]
+fn an_altered_intermediate_is_refused_although_signatures_carry_their_own_copy() {
+    let mut b = standard().bundle.clone();
+    b.intermediates[0] = flip_last(&b.intermediates[0]); // its signature
+    check(&b, BundleItem::Intermediate { index: 0 }, |e| {
+        matches!(
+            e,
+            Error::CertificateRejected {
+                source: axis_pki::Error::BadSignature { depth: 0 }
+            }
+        )
+    });
+}
+
+#[test]
+fn an_altered_crl_is_named() {
+    let mut b = standard().bundle.clone();
+    b.crls[2] = flip_last(&b.crls[2]); // the second period's, signature value
+    check(&b, BundleItem::Crl { index: 2 }, |e| {
+        matches!(
+            e,
+            Error::CrlRejected {
+                source: axis_pki::Error::CrlBadSignature { .. }
+            }
+        )
+    });
+}
+
+#[test]
+fn a_crl_missing_for_a_signing_time_fails_closed() {
+    let mut b = standard().bundle.clone();
+    b.crls.remove(1); // the first period's: the submission (2 January) has no CA CRL in force
+    check(&b, BundleItem::Submission, |e| {
+        matches!(
+            e,
+            Error::SignerCertificateRejected {
+                role: SignatureRole::Submission,
+                source: axis_pki::Error::CrlMissing { depth: 0, .. }
+            }
+        )
+    });
+}
+
+#[test]
+fn an_inclusion_path_hash_flipped_does_not_lead_to_the_root() {
+    let f = fixture();
+    let mut b = standard().bundle.clone();
+    b.statements[3].logged.path[0][0] ^= 0x80;
+    check(&b, statement(3, &f.c), |e| {
+        matches!(
+            e,
+            Error::InclusionProofInvalid {
+                source: axis_log::Error::RootMismatch
+            }
+        )
+    });
+}
+
+#[test]
+fn a_leaf_index_changed_does_not_lead_to_the_root() {
+    let mut b = standard().bundle.clone();
+    b.acceptance.leaf_index += 1;
+    check(&b, BundleItem::Acceptance, |e| {
+        matches!(e, Error::InclusionProofInvalid { .. })
+    });
+}
+
+#[test]
+fn altered_tree_head_bytes_do_not_match_their_signature() {
+    let mut b = standard().bundle.clone();
+    let head = b.tree_head.clone();
+    // The last byte of the root hash (the timestamp follows it: 17 bytes).
+    let mut bytes = head.as_bytes().to_vec();
+    let at = bytes.len() - 18;
+    bytes[at] ^= 0x01;
+    b.tree_head = SignedTreeHead::parse(&bytes, head.signature().to_vec()).unwrap();
+    assert_ne!(b.tree_head.head().root_hash, head.head().root_hash);
+    check(&b, BundleItem::TreeHead, |e| {
+        matches!(
+            e,
+            Error::ContentDigestMismatch {
+                role: SignatureRole::TreeHead
+            }
+        )
+    });
+}
+
+#[test]
+fn a_tree_head_signed_by_another_log_key_is_refused() {
+    let mut plan = standard_plan();
+    plan.other_log = true;
+    let b = build(&plan).bundle;
+    check(&b, BundleItem::TreeHead, |e| {
+        matches!(e, Error::LogKeyMismatch)
+    });
+    // The same bundle verifies for an auditor who follows that other log.
+    let bytes = b.encode().unwrap();
+    verify_bundle(
+        &bytes,
+        &fixture().root,
+        world().other_log.1.public_key_der(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_altered_routing_header_does_not_match_the_senders_seal() {
+    let mut b = standard().bundle.clone();
+    let s = &b.submission;
+    // The last byte of the ciphertext digest.
+    b.submission =
+        Submission::parse(&flip_last(s.header().as_bytes()), s.signature().to_vec()).unwrap();
+    check(&b, BundleItem::Submission, |e| {
+        matches!(
+            e,
+            Error::ContentDigestMismatch {
+                role: SignatureRole::Submission
+            }
+        )
+    });
+}
+
+#[test]
+fn an_entry_that_records_another_receipt_is_refused() {
+    let f = fixture();
+    let built = standard();
+    let mut b = built.bundle.clone();
+    // B's 01 with the (included, properly signed) entry of the other 01: same message, parties
+    // and status, another receipt.
+    b.statements[0].logged = built.other_arrived.clone().unwrap();
+    b.statements.truncate(1);
+    check(&b, statement(0, &f.b), |e| {
+        matches!(
+            e,
+            Error::LogEntryMismatch {
+                field: "receipt digest"
+            }
+        )
+    });
+}
+
+#[test]
+fn a_recipient_not_in_the_header_is_refused() {
+    let f = fixture();
+    let mut b = standard().bundle.clone();
+    b.statements[1].recipient = f.d.id.clone();
+    check(
+        &b,
+        statement(1, &f.d),
+        |e| matches!(e, Error::NotARecipient { agency } if *agency == f.d.id),
+    );
+}
+
+#[test]
+fn a_statement_logged_long_before_it_was_signed_is_refused() {
+    let f = fixture();
+    let mut plan = standard_plan();
+    plan.statements[4].3 = -Duration::hours(1); // B's 04 "logged" an hour before it was made
+    check(&build(&plan).bundle, statement(4, &f.b), |e| {
+        matches!(e, Error::LoggedBeforeSigned { .. })
+    });
+}
+
+#[test]
+fn a_statement_logged_after_the_tree_head_is_refused() {
+    let f = fixture();
+    let mut plan = standard_plan();
+    plan.head_at = datetime!(2026-01-08 15:00 UTC); // B's 06 is logged 5 s later
+    check(&build(&plan).bundle, statement(6, &f.b), |e| {
+        matches!(e, Error::EntryAfterTreeHead)
+    });
+}
+
+/// The CRLs of a period in which B's seal was revoked (6 January): a bundle whose CRLs hold both
+/// periods.
+fn plan_with_b_revoked(until: usize) -> Plan {
+    let (f, w) = (fixture(), world());
+    let mut plan = standard_plan();
+    plan.statements.truncate(until);
+    plan.crls = vec![
+        f.crls[0].clone(),
+        w.first_crl.clone(),
+        w.second_crl_revoking_b.clone(),
+    ];
+    plan
+}
+
+#[test]
+fn a_receipt_signed_before_its_seals_revocation_still_verifies() {
+    let (f, w) = (fixture(), world());
+    // B's chain up to 05 (4 January), the head on 9 January when B's seal is revoked.
+    let plan = plan_with_b_revoked(6);
+    let report = verify(&build(&plan).bundle).unwrap();
+    assert_eq!(report.timelines[0].events.len(), 4);
+    // Checked with the CRLs of the head's time instead, B's seal would be refused: the bundle
+    // verifies only because each receipt is judged at its own time.
+    let late = axis_pki::TrustStore::new(
+        vec![f.root.clone()],
+        vec![f.ca.clone()],
+        vec![f.crls[0].clone(), w.second_crl_revoking_b.clone()],
+    )
+    .unwrap();
+    assert!(matches!(
+        late.verify(f.b.seal.der(), Profile::AgencySeal, HEAD_AT),
+        Err(axis_pki::Error::Revoked { .. })
+    ));
+}
+
+#[test]
+fn a_receipt_signed_after_its_seals_revocation_fails() {
+    let f = fixture();
+    let plan = plan_with_b_revoked(7); // B's 06 on 8 January, after the revocation
+    check(&build(&plan).bundle, statement(6, &f.b), |e| {
+        matches!(e, Error::SignerRevoked { role: SignatureRole::Receipt, serial, revoked_at, .. }
+            if serial == f.b.seal.serial() && *revoked_at == SECOND_PERIOD)
+    });
+}
+
+#[test]
+fn the_bundle_round_trips_and_parses_strictly() {
+    let b = &standard().bundle;
+    let bytes = b.encode().unwrap();
+    let parsed = EvidenceBundle::parse(&bytes).unwrap();
+    assert_eq!(parsed.encode().unwrap(), bytes);
+    assert_eq!(parsed.statements, b.statements);
+    assert_eq!(parsed.tree_head, b.tree_head);
+    assert_eq!(parsed.acceptance, b.acceptance);
+    assert_eq!(parsed.crls, b.crls);
+    assert_eq!(parsed.intermediates, b.intermediates);
+    assert_eq!(
+        parsed.submission.header().as_bytes(),
+        b.submission.header().as_bytes()
+    );
+
+    // One byte form: nothing after it, and the outer length must be exact.
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(matches!(
+        EvidenceBundle::parse(&longer),
+        Err(Error::Malformed { .. })
+    ));
+    // Another Axis structure is not a bundle.
+    assert!(matches!(
+        EvidenceBundle::parse(b.tree_head.as_bytes()),
+        Err(Error::WrongFormat { .. })
+    ));
+    // A malformed receipt inside is named.
+    let mut broken = b.clone();
+    broken.statements[1].receipt = SignedReceipt::parse(
+        broken.statements[1].receipt.receipt().as_bytes(),
+        vec![0x30, 0x00],
+    )
+    .unwrap();
+    let bytes = broken.encode().unwrap();
+    match verify_bundle(&bytes, &fixture().root, log_key()) {
+        Err(Error::BundleItem {
+            item: BundleItem::Statement { index: 1, .. },
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_changed_byte_anywhere_never_panics_and_never_parses_to_another_byte_form() {
+    let bytes = standard().bundle.encode().unwrap();
+    let step = bytes.len() / 300;
+    for at in (0..bytes.len()).step_by(step) {
+        for flip in [0x01, 0x80] {
+            let mut changed = bytes.clone();
+            changed[at] ^= flip;
+            if let Ok(b) = EvidenceBundle::parse(&changed) {
+                assert_eq!(b.encode().unwrap(), changed, "byte {at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn budgets_are_enforced_before_anything_is_read() {
+    let b = &standard().bundle;
+    assert!(matches!(
+        EvidenceBundle::parse(&vec![0x30; MAX_BUNDLE_LEN + 1]),
+        Err(Error::TooLarge { .. })
+    ));
+    let mut many = b.clone();
+    many.statements = vec![b.statements[0].clone(); MAX_BUNDLE_STATEMENTS + 1];
+    assert!(matches!(
+        many.encode(),
+        Err(Error::TooMany { found, max, .. }) if found == MAX_BUNDLE_STATEMENTS + 1 && max == MAX_BUNDLE_STATEMENTS
+    ));
+    let mut many = b.clone();
+    many.crls = vec![b.crls[0].clone(); MAX_BUNDLE_CRLS + 1];
+    assert!(matches!(many.encode(), Err(Error::TooMany { .. })));
+}
+
+#[test]
+fn openssl_asn1parse_reads_the_bundle() {
+    let bytes = standard().bundle.encode().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.der");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = Command::new("openssl")
+        .args(["asn1parse", "-inform", "DER", "-i", "-in"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("{AXIS_OID_ARC}.2.7")), "{text}");
+    // 7 statements, each with its recipient as a UTF8String.
+    assert_eq!(text.matches("UTF8STRING").count(), 7, "{text}");
+    // The routing header is the first OCTET STRING: cut it out and read it as DER too.
+    let first = text
+        .lines()
+        .find(|l| l.contains("OCTET STRING"))
+        .and_then(|l| l.split(':').next())
+        .unwrap()
+        .trim()
+        .to_owned();
+    let out = Command::new("openssl")
+        .args(["asn1parse", "-inform", "DER", "-in"])
+        .arg(&path)
+        .args(["-strparse", &first])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{AXIS_OID_ARC}.2.2")));
+}
