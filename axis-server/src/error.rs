@@ -101,6 +101,16 @@ pub enum ServerError {
     /// The statement does not continue the chain (status order, digests, previous hash).
     #[error("the status does not continue this document's history: {0}")]
     ChainRejected(String),
+    /// A statement dated too far from the axis's clock.
+    #[error(
+        "the status is dated {time}, too far from the axis's clock ({now}); sign it now and send it again"
+    )]
+    StatementTime {
+        /// Its time.
+        time: time::OffsetDateTime,
+        /// The axis's time.
+        now: time::OffsetDateTime,
+    },
     /// Another statement was logged for this chain at the same time.
     #[error(
         "another status for this document was logged concurrently; fetch the history and retry"
@@ -179,6 +189,7 @@ impl ServerError {
             StatementNotAllowed(_) => "NOT_AUTHORIZED",
             ChainRejected(_) => "STATUS_REJECTED",
             ChainConflict => "CHAIN_CONFLICT",
+            StatementTime { .. } => "STATEMENT_TIME_INVALID",
             Withdrawn => "WITHDRAWN",
             AgencyNotFound(_) => "AGENCY_NOT_FOUND",
             AgencyExists(_) => "AGENCY_EXISTS",
@@ -211,7 +222,9 @@ impl ServerError {
             | BadCertificate { .. }
             | BadCrl(_) => Code::InvalidArgument,
             Signature { .. } => Code::PermissionDenied,
-            RecipientUnknown(_) | ChainRejected(_) | Withdrawn => Code::FailedPrecondition,
+            RecipientUnknown(_) | ChainRejected(_) | Withdrawn | StatementTime { .. } => {
+                Code::FailedPrecondition
+            }
             DocumentTooLarge { .. }
             | TooManyRecipients { .. }
             | ChunkTooLarge { .. }

@@ -256,3 +256,50 @@ async fn operators_administer_and_agencies_do_not() {
     );
     axis.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_dated_far_from_now_is_refused() {
+    use axis_pki::Profile;
+    use axis_signer::{ReceiptChain, Signer};
+    let pki = Arc::new(TestPki::new(2));
+    let axis = TestAxis::start(pki.clone()).await;
+    let (a, b) = (&pki.agencies[0], &pki.agencies[1]);
+    let p = seal(&pki, a, &[b], &[("t.pdf", b"dated")]);
+    raw::submit(&axis, a, &p).await.unwrap();
+    let doc = raw::received(&pki, b, &p, &axis).await;
+    let seal_cert = pki.verified(&b.seal.cert, Profile::AgencySeal);
+    let now = time::OffsetDateTime::now_utc();
+    let mut bx = axis.exchange(&b.tls).await;
+    for when in [
+        now - time::Duration::hours(2),
+        now + time::Duration::hours(1),
+    ] {
+        let r = ReceiptChain::new(DocumentRef::received(&doc))
+            .next(StatusCode::Arrived, when, "")
+            .unwrap()
+            .sign(&Signer::new(&b.seal.key, &seal_cert).unwrap())
+            .unwrap();
+        let s = pb::SignedStatement {
+            statement: r.receipt().as_bytes().to_vec(),
+            signature: r.signature().to_vec(),
+        };
+        refused(
+            bx.acknowledge(pb::AcknowledgeRequest { receipt: Some(s) })
+                .await,
+            tonic::Code::FailedPrecondition,
+            "STATEMENT_TIME_INVALID",
+        );
+    }
+    // Dated now, the same receipt is accepted.
+    let r01 = raw::statement(
+        &pki,
+        b,
+        DocumentRef::received(&doc),
+        &[],
+        StatusCode::Arrived,
+    );
+    bx.acknowledge(pb::AcknowledgeRequest { receipt: Some(r01) })
+        .await
+        .unwrap();
+    axis.stop().await;
+}

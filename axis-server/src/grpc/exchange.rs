@@ -23,6 +23,11 @@ use crate::store::{Db, SEGMENT_LEN, state};
 
 /// Deliveries read per inbox query.
 const INBOX_PAGE: u32 = 256;
+/// Oldest a receipt or status may be when it reaches the axis: statuses are signed and sent at
+/// once, and the log's time bounds the signing time only from below, so a wide window would let
+/// a stolen seal date statuses before its revocation.
+const STATEMENT_MAX_AGE: Duration = Duration::from_secs(3600);
+
 /// A subscriber re-reads its inbox at least this often, even without a wake-up.
 const INBOX_RECHECK: Duration = Duration::from_secs(30);
 
@@ -353,13 +358,18 @@ impl ExchangeService {
             )));
         }
         // 3. Already logged: the same evidence again.
+        let now = OffsetDateTime::now_utc();
         if let Some((_, row)) = app.db.statement_by_hash(&signed.receipt().hash()).await? {
             return Ok(pb::LogEvidence {
                 entry: row.entry,
                 proof: row.proof,
             });
         }
-        // 4. The caller is a party: the recipient itself, or for a recall the sender.
+        // 4. Dated now (within the window), then the caller is a party: the recipient itself,
+        //    or for a recall the sender.
+        if r.time < now - STATEMENT_MAX_AGE || r.time > now + axis_signer::SIGNING_TIME_TOLERANCE {
+            return Err(ServerError::StatementTime { time: r.time, now });
+        }
         let id = r.message_id.as_bytes();
         let not_found = || ServerError::MessageNotFound(r.message_id.to_string());
         let message = app.db.message(id).await?.ok_or_else(not_found)?;
@@ -393,7 +403,7 @@ impl ExchangeService {
         let position = chain.len() as i64;
         let store = app.trust.store();
         let verified = chain
-            .push(&signed, &store, OffsetDateTime::now_utc())
+            .push(&signed, &store, now)
             .map_err(|e| {
                 if is_chain_error(&e) {
                     ServerError::ChainRejected(e.to_string())
