@@ -1,0 +1,299 @@
+//! Documents sealed before anything is timed: the real signer, the harness's PKI, with each
+//! agency's certificates verified once (not once per document, as the test helper `seal` does)
+//! so that sealing tens of thousands of documents takes seconds.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use axis_pki::{Profile, VerifiedCert};
+use axis_proto::v1 as pb;
+use axis_server::demo::AgencyCreds;
+use axis_signer::{
+    AttachmentDigest, Business, Code, DocumentRef, DocumentType, Manifest, MessageId, Organization,
+    Priority, Promulgation, ReceiptChain, SealRequest, Sealed, Sealer, SignedDocument, Signer,
+    SignerInfo, StatusCode,
+};
+use axis_tests::TestPki;
+use time::OffsetDateTime;
+
+/// One agency's certificates, verified once.
+pub(crate) struct Certs {
+    pub(crate) seal: VerifiedCert,
+    pub(crate) personal: VerifiedCert,
+    pub(crate) encryption: VerifiedCert,
+}
+
+impl Certs {
+    pub(crate) fn of(pki: &TestPki) -> Vec<Certs> {
+        let store = pki.store();
+        let now = OffsetDateTime::now_utc();
+        let v = |der: &[u8], p: Profile| store.verify(der, p, now).expect("harness certificate");
+        pki.agencies
+            .iter()
+            .map(|a| Certs {
+                seal: v(&a.seal.cert, Profile::AgencySeal),
+                personal: v(&a.personal.cert, Profile::PersonalSigner),
+                encryption: v(&a.encryption.cert, Profile::AgencyEncryption),
+            })
+            .collect()
+    }
+}
+
+/// A sealed document ready to submit, with its recipient's 01 receipt signed in advance.
+pub(crate) struct Doc {
+    pub(crate) sender: usize,
+    pub(crate) recipient: usize,
+    pub(crate) message_id: String,
+    pub(crate) begin: pb::SubmitBegin,
+    pub(crate) ciphertext: Vec<u8>,
+    /// The recipient's signed 01 (Arrived), from the sender-side view of the document.
+    pub(crate) ack: pb::SignedStatement,
+}
+
+impl Doc {
+    /// The Submit stream: begin, then the ciphertext in `chunk`-byte pieces.
+    pub(crate) fn requests(&self, chunk: usize) -> Vec<pb::SubmitRequest> {
+        let mut v = Vec::with_capacity(1 + self.ciphertext.len().div_ceil(chunk));
+        v.push(pb::SubmitRequest {
+            part: Some(pb::submit_request::Part::Begin(self.begin.clone())),
+        });
+        v.extend(self.ciphertext.chunks(chunk).map(|c| pb::SubmitRequest {
+            part: Some(pb::submit_request::Part::Chunk(c.to_vec())),
+        }));
+        v
+    }
+}
+
+fn manifest(
+    sender: &AgencyCreds,
+    recipient: &AgencyCreds,
+    attachment: AttachmentDigest,
+) -> Manifest {
+    let now = OffsetDateTime::now_utc();
+    Manifest {
+        from: Organization::new(sender.id.clone(), sender.name.clone()),
+        to: vec![Organization::new(
+            recipient.id.clone(),
+            recipient.name.clone(),
+        )],
+        code: Code::new("7816", "VPCP-TTĐT").expect("valid code"),
+        promulgation: Promulgation {
+            place: "Hà Nội".into(),
+            date: now.date(),
+        },
+        document_type: DocumentType {
+            kind: 1,
+            detail: 0,
+            name: "Công văn".into(),
+        },
+        subject: "V/v đo hiệu năng trục liên thông".into(),
+        content: String::new(),
+        signer: SignerInfo {
+            competence: "KT. BỘ TRƯỞNG".into(),
+            position: "Phó Chủ nhiệm".into(),
+            full_name: "Trần Văn Sơn".into(),
+        },
+        due_date: None,
+        to_places: vec![],
+        priority: Priority::Normal,
+        other: Default::default(),
+        response_for: vec![],
+        business: Business::New,
+        attachments: vec![attachment.finish("bench.pdf", "application/pdf", "")],
+    }
+}
+
+/// Deterministic filler bytes (xorshift): content does not matter once it is encrypted.
+pub(crate) fn filler(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Seals one document from `s` to `r` with `plaintext` as its one attachment, writing the
+/// ciphertext through `sink`.
+fn seal_into(
+    pki: &TestPki,
+    certs: &[Certs],
+    (s, r): (usize, usize),
+    mut plaintext: impl FnMut(&mut dyn FnMut(&[u8])),
+    mut sink: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<(SignedDocument, Sealed)> {
+    let (sender, recipient) = (&pki.agencies[s], &pki.agencies[r]);
+    let now = OffsetDateTime::now_utc();
+    let mut digest = AttachmentDigest::new();
+    plaintext(&mut |d| digest.update(d));
+    let m = manifest(sender, recipient, digest);
+    let person = Signer::new(&sender.personal.key, &certs[s].personal)?;
+    let seal = Signer::new(&sender.seal.key, &certs[s].seal)?;
+    let document = SignedDocument::sign(m.encode()?, &person, now, &seal, now)?;
+    let mut sealer = Sealer::new(SealRequest {
+        message_id: MessageId::random()?,
+        document: &document,
+        recipients: std::slice::from_ref(&certs[r].encryption),
+        chunk_size: axis_signer::DEFAULT_CHUNK_SIZE,
+    })?;
+    let mut out = Vec::with_capacity(2 * 1024 * 1024);
+    let mut failed = None;
+    plaintext(&mut |d| {
+        if failed.is_none() {
+            if let Err(e) = sealer.write_attachment(d, &mut out) {
+                failed = Some(anyhow::Error::from(e));
+            } else if out.len() >= 1024 * 1024 {
+                if let Err(e) = sink(&out) {
+                    failed = Some(e);
+                }
+                out.clear();
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    sealer.end_attachment(&mut out)?;
+    let sealed = sealer.finish(&seal, now, &mut out)?;
+    sink(&out)?;
+    Ok((document, sealed))
+}
+
+/// The recipient's 01 for a document, signed now.
+fn arrived(
+    pki: &TestPki,
+    certs: &[Certs],
+    r: usize,
+    document: &SignedDocument,
+    sealed: &Sealed,
+) -> Result<pb::SignedStatement> {
+    let recipient = &pki.agencies[r];
+    let doc = DocumentRef::sent(document, sealed, &recipient.id)?;
+    let signer = Signer::new(&recipient.seal.key, &certs[r].seal)?;
+    let receipt = ReceiptChain::new(doc)
+        .next(StatusCode::Arrived, OffsetDateTime::now_utc(), "")?
+        .sign(&signer)?;
+    Ok(pb::SignedStatement {
+        statement: receipt.receipt().as_bytes().to_vec(),
+        signature: receipt.signature().to_vec(),
+    })
+}
+
+fn begin_of(sealed: &Sealed) -> pb::SubmitBegin {
+    pb::SubmitBegin {
+        routing_header: sealed.submission.header().as_bytes().to_vec(),
+        submission_signature: sealed.submission.signature().to_vec(),
+        key_envelope: sealed.key_envelope.clone(),
+    }
+}
+
+/// `n` documents of `size` plaintext bytes; document `i` goes from sender `i % senders` to
+/// recipient `senders + (i / senders) % recipients` (every pair gets traffic). Sealed on
+/// `threads` threads.
+pub(crate) fn small_docs(
+    pki: &TestPki,
+    certs: &[Certs],
+    senders: usize,
+    recipients: usize,
+    n: usize,
+    size: usize,
+    threads: usize,
+) -> Result<Vec<Doc>> {
+    let plain = filler(7, size);
+    let per = n.div_ceil(threads.max(1));
+    let parts: Vec<Result<Vec<Doc>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|t| {
+                let plain = &plain;
+                scope.spawn(move || {
+                    let mut out = Vec::with_capacity(per);
+                    for i in (t * per)..((t + 1) * per).min(n) {
+                        let (s, r) = (i % senders, senders + (i / senders) % recipients);
+                        let mut ciphertext = Vec::with_capacity(size + size / 2 + 4096);
+                        let (document, sealed) = seal_into(
+                            pki,
+                            certs,
+                            (s, r),
+                            |f| f(plain),
+                            |d| {
+                                ciphertext.extend_from_slice(d);
+                                Ok(())
+                            },
+                        )?;
+                        let ack = arrived(pki, certs, r, &document, &sealed)?;
+                        out.push(Doc {
+                            sender: s,
+                            recipient: r,
+                            message_id: sealed.submission.header().header().message_id.to_string(),
+                            begin: begin_of(&sealed),
+                            ciphertext,
+                            ack,
+                        });
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("sealing thread"))
+            .collect()
+    });
+    let mut docs = Vec::with_capacity(n);
+    for p in parts {
+        docs.extend(p?);
+    }
+    Ok(docs)
+}
+
+/// A large document sealed into `path` (plaintext generated on the fly, never all in memory).
+pub(crate) struct LargeDoc {
+    pub(crate) sender: usize,
+    pub(crate) recipient: usize,
+    pub(crate) message_id: String,
+    pub(crate) begin: pb::SubmitBegin,
+    pub(crate) ciphertext_len: u64,
+}
+
+/// Seals `bytes` of plaintext from agency 0 to agency 1 into `path`.
+pub(crate) fn large_doc(
+    pki: &TestPki,
+    certs: &[Certs],
+    bytes: u64,
+    path: &Path,
+) -> Result<LargeDoc> {
+    let block = filler(11, 1024 * 1024);
+    let mut file = std::io::BufWriter::with_capacity(
+        4 * 1024 * 1024,
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    let mut written = 0u64;
+    let feed = |f: &mut dyn FnMut(&[u8])| {
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(block.len() as u64) as usize;
+            f(&block[..n]);
+            left -= n as u64;
+        }
+    };
+    let (_, sealed) = seal_into(pki, certs, (0, 1), feed, |d| {
+        written += d.len() as u64;
+        file.write_all(d).context("writing the sealed document")
+    })?;
+    file.flush()?;
+    file.get_ref().sync_all()?;
+    let h = sealed.submission.header().header();
+    anyhow::ensure!(h.ciphertext_len == written, "ciphertext length mismatch");
+    Ok(LargeDoc {
+        sender: 0,
+        recipient: 1,
+        message_id: h.message_id.to_string(),
+        begin: begin_of(&sealed),
+        ciphertext_len: written,
+    })
+}

@@ -1,0 +1,650 @@
+#![forbid(unsafe_code)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! `axis-bench`: many sender and recipient agencies against a running `axis-server` process.
+//!
+//! Documents are sealed before anything is timed (real signer, throw-away PKI), so the server
+//! is what is measured. Each repetition starts a fresh server process on a fresh database
+//! (a new SQLite file, or a new PostgreSQL database), and the server's peak RSS is its own
+//! `VmHWM`.
+//!
+//! ```text
+//! cargo build --release -p axis-server -p axis-tests --bin axis-server --bin axis-bench
+//! target/release/axis-bench [--db sqlite|postgres] [--quick]
+//!     [--scenario throughput,latency,delivery,large] [--reps 3] [--duration 20]
+//!     [--concurrency 128] [--senders 20] [--recipients 20] [--doc-kb 10] [--rate 1000]
+//!     [--large-mb 1024] [--server PATH] [--pg postgres://root@127.0.0.1:5432/postgres]
+//! ```
+
+#[path = "../bench/corpus.rs"]
+mod corpus;
+#[path = "../bench/load.rs"]
+mod load;
+#[path = "../bench/server.rs"]
+mod server;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use axis_tests::TestPki;
+
+use corpus::{Certs, Doc};
+use load::quantile;
+use server::{DbKind, Metrics, Server, client_cpu_seconds};
+
+struct Args {
+    db: DbKind,
+    scenarios: Vec<String>,
+    reps: usize,
+    duration: Duration,
+    concurrency: usize,
+    senders: usize,
+    recipients: usize,
+    doc_bytes: usize,
+    rate: f64,
+    large_mb: u64,
+    delivery_docs: usize,
+    per_recipient: usize,
+    server: PathBuf,
+    pg: String,
+    log: String,
+}
+
+const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
+[--scenario throughput,latency,delivery,large] [--reps N] [--duration SECS] [--concurrency C] \
+[--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
+[--delivery-docs N] [--server PATH] [--pg ADMIN_URL] [--server-log LEVEL]";
+
+fn parse_args() -> Result<Args> {
+    let exe_dir = std::env::current_exe()?
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let mut a = Args {
+        db: DbKind::Sqlite,
+        scenarios: ["throughput", "latency", "delivery", "large"]
+            .map(String::from)
+            .to_vec(),
+        reps: 3,
+        duration: Duration::from_secs(20),
+        concurrency: 128,
+        senders: 20,
+        recipients: 20,
+        doc_bytes: 10 * 1024,
+        rate: 1000.0,
+        large_mb: 1024,
+        delivery_docs: 20_000,
+        per_recipient: 16,
+        server: exe_dir.join("axis-server"),
+        pg: std::env::var("AXIS_TEST_PG")
+            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into()),
+        log: "info".into(),
+    };
+    let mut quick = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--db" => {
+                a.db = match value()?.as_str() {
+                    "sqlite" => DbKind::Sqlite,
+                    "postgres" => DbKind::Postgres,
+                    other => bail!("--db {other}: sqlite or postgres"),
+                }
+            }
+            "--quick" => quick = true,
+            "--scenario" => a.scenarios = value()?.split(',').map(String::from).collect(),
+            "--reps" => a.reps = value()?.parse()?,
+            "--duration" => a.duration = Duration::from_secs_f64(value()?.parse()?),
+            "--concurrency" => a.concurrency = value()?.parse()?,
+            "--senders" => a.senders = value()?.parse()?,
+            "--recipients" => a.recipients = value()?.parse()?,
+            "--doc-kb" => a.doc_bytes = value()?.parse::<usize>()? * 1024,
+            "--rate" => a.rate = value()?.parse()?,
+            "--large-mb" => a.large_mb = value()?.parse()?,
+            "--delivery-docs" => a.delivery_docs = value()?.parse()?,
+            "--server" => a.server = value()?.into(),
+            "--pg" => a.pg = value()?,
+            "--server-log" => a.log = value()?,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown flag {other}\n{USAGE}"),
+        }
+    }
+    if quick {
+        a.reps = 1;
+        a.duration = a.duration.min(Duration::from_secs(3));
+        a.large_mb = a.large_mb.min(64);
+        a.delivery_docs = a.delivery_docs.min(2_000);
+    }
+    for s in &a.scenarios {
+        if !["throughput", "latency", "delivery", "large"].contains(&s.as_str()) {
+            bail!("unknown scenario {s}");
+        }
+    }
+    if a.senders == 0 || a.recipients == 0 || a.reps == 0 {
+        bail!("--senders, --recipients and --reps must be at least 1");
+    }
+    if !a.server.exists() {
+        bail!(
+            "no server binary at {} (build it: cargo build --release -p axis-server, or pass --server)",
+            a.server.display()
+        );
+    }
+    Ok(a)
+}
+
+/// One reported figure: every repetition's value, the median printed.
+struct Figure {
+    name: String,
+    target: String,
+    unit: &'static str,
+    values: Vec<f64>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    if s.len() % 2 == 1 {
+        s[s.len() / 2]
+    } else {
+        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    figures: Vec<Figure>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn add(&mut self, name: &str, target: &str, unit: &'static str, value: f64) {
+        match self.figures.iter_mut().find(|f| f.name == name) {
+            Some(f) => f.values.push(value),
+            None => self.figures.push(Figure {
+                name: name.to_owned(),
+                target: target.to_owned(),
+                unit,
+                values: vec![value],
+            }),
+        }
+    }
+
+    fn note(&mut self, s: String) {
+        println!("  {s}");
+        self.notes.push(s);
+    }
+
+    fn print(&self, args: &Args) {
+        println!();
+        println!(
+            "## {} — medians of {} run(s), server process {} ",
+            args.db.name(),
+            args.reps,
+            args.server.display()
+        );
+        println!();
+        println!("| figure | target | median | runs |");
+        println!("| --- | --- | ---: | --- |");
+        for f in &self.figures {
+            let fmt = |v: f64| {
+                if v >= 100.0 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.2}")
+                }
+            };
+            let runs: Vec<String> = f.values.iter().map(|v| fmt(*v)).collect();
+            println!(
+                "| {} | {} | {} {} | {} |",
+                f.name,
+                f.target,
+                fmt(median(&f.values)),
+                f.unit,
+                runs.join(", ")
+            );
+        }
+        println!();
+        for n in &self.notes {
+            println!("- {n}");
+        }
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Server-side figures around one measured interval.
+struct Probe {
+    metrics: Metrics,
+    server_cpu: f64,
+    client_cpu: f64,
+    t: Instant,
+}
+
+impl Probe {
+    async fn start(s: &Server) -> Result<Probe> {
+        Ok(Probe {
+            metrics: s.metrics().await?,
+            server_cpu: s.cpu_seconds(),
+            client_cpu: client_cpu_seconds(),
+            t: Instant::now(),
+        })
+    }
+
+    /// Records batch statistics, CPU and memory under `label`.
+    async fn finish(self, s: &Server, label: &str, docs: f64, report: &mut Report) -> Result<()> {
+        let wall = self.t.elapsed().as_secs_f64();
+        let m = s.metrics().await?.since(&self.metrics);
+        let server_cpu = s.cpu_seconds() - self.server_cpu;
+        let client_cpu = client_cpu_seconds() - self.client_cpu;
+        let (hwm, rss) = s.memory_kib()?;
+        report.note(format!(
+            "{label}: {:.0} commit batches, {:.0} jobs, mean batch {:.1} jobs, mean commit {:.2} ms; \
+             server CPU {:.2} s ({:.0}% of one core, {:.0} µs/doc), client CPU {:.2} s ({:.0}%); \
+             server VmHWM {:.1} MiB, VmRSS {:.1} MiB; refused {:.0}; load {}",
+            m.batches,
+            m.jobs,
+            m.mean_batch(),
+            m.mean_commit_ms(),
+            server_cpu,
+            100.0 * server_cpu / wall,
+            1e6 * server_cpu / docs.max(1.0),
+            client_cpu,
+            100.0 * client_cpu / wall,
+            hwm as f64 / 1024.0,
+            rss as f64 / 1024.0,
+            m.refused,
+            load_average(),
+        ));
+        report.add(
+            &format!("{label}: mean commit batch"),
+            "",
+            "jobs",
+            m.mean_batch(),
+        );
+        report.add(
+            &format!("{label}: server peak RSS"),
+            "",
+            "MiB",
+            hwm as f64 / 1024.0,
+        );
+        Ok(())
+    }
+}
+
+struct Bench {
+    args: Args,
+    pki: Arc<TestPki>,
+    certs: Vec<Certs>,
+    report: Report,
+}
+
+impl Bench {
+    async fn server(&self) -> Result<Server> {
+        Server::start(
+            &self.args.server,
+            &self.pki,
+            self.args.db,
+            &self.args.pg,
+            &self.args.log,
+        )
+        .await
+    }
+
+    fn seal(&self, n: usize, what: &str) -> Result<Arc<Vec<Doc>>> {
+        let t = Instant::now();
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let docs = corpus::small_docs(
+            &self.pki,
+            &self.certs,
+            self.args.senders,
+            self.args.recipients,
+            n,
+            self.args.doc_bytes,
+            threads,
+        )?;
+        println!(
+            "sealed {n} {what} documents of {} KB ({} B of ciphertext each) in {:.1} s",
+            self.args.doc_bytes / 1024,
+            docs.first().map_or(0, |d| d.ciphertext.len()),
+            t.elapsed().as_secs_f64()
+        );
+        Ok(Arc::new(docs))
+    }
+
+    async fn warm_up(&self, clients: &[load::Client], warm: &Arc<Vec<Doc>>) -> Result<()> {
+        load::closed_loop(clients, warm.clone(), 16, Duration::from_secs(30)).await?;
+        Ok(())
+    }
+
+    async fn throughput(&mut self, docs: &Arc<Vec<Doc>>, warm: &Arc<Vec<Doc>>) -> Result<()> {
+        let c = self.args.concurrency;
+        for rep in 1..=self.args.reps {
+            let s = self.server().await?;
+            let clients = load::clients(s.addr, &self.pki).await?;
+            self.warm_up(&clients, warm).await?;
+            println!(
+                "throughput run {rep}: {c} concurrent submit streams, load {}",
+                load_average()
+            );
+            let probe = Probe::start(&s).await?;
+            let run = load::closed_loop(&clients, docs.clone(), c, self.args.duration).await?;
+            let label = format!("throughput (C={c})");
+            probe
+                .finish(&s, &label, run.done as f64, &mut self.report)
+                .await?;
+            println!(
+                "  {} documents in {:.1} s: {:.0} accepted/s, p50 {:.1} ms, p99 {:.1} ms",
+                run.done,
+                run.elapsed.as_secs_f64(),
+                run.rate(),
+                ms(quantile(&run.latencies, 0.5)),
+                ms(quantile(&run.latencies, 0.99))
+            );
+            self.report.add(
+                &format!(
+                    "accepted {} KB documents/s, durable, C={c}",
+                    self.args.doc_bytes / 1024
+                ),
+                "≥ 3,000",
+                "/s",
+                run.rate(),
+            );
+            self.report.add(
+                &format!("{label}: p50 submit"),
+                "",
+                "ms",
+                ms(quantile(&run.latencies, 0.5)),
+            );
+            self.report.add(
+                &format!("{label}: p99 submit"),
+                "",
+                "ms",
+                ms(quantile(&run.latencies, 0.99)),
+            );
+            drop(clients);
+            s.stop().await?;
+        }
+        Ok(())
+    }
+
+    async fn latency(&mut self, docs: &Arc<Vec<Doc>>, warm: &Arc<Vec<Doc>>) -> Result<()> {
+        let rate = self.args.rate;
+        for rep in 1..=self.args.reps {
+            let s = self.server().await?;
+            let clients = load::clients(s.addr, &self.pki).await?;
+            self.warm_up(&clients, warm).await?;
+            println!(
+                "latency run {rep}: open loop at {rate}/s, load {}",
+                load_average()
+            );
+            let probe = Probe::start(&s).await?;
+            let run = load::open_loop(&clients, docs.clone(), rate, self.args.duration).await?;
+            let label = format!("open loop {rate}/s");
+            probe
+                .finish(&s, &label, run.done as f64, &mut self.report)
+                .await?;
+            let (p50, p99, p999) = (
+                quantile(&run.latencies, 0.5),
+                quantile(&run.latencies, 0.99),
+                quantile(&run.latencies, 0.999),
+            );
+            println!(
+                "  {} documents in {:.1} s ({:.0}/s achieved): p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+                run.done,
+                run.elapsed.as_secs_f64(),
+                run.rate(),
+                ms(p50),
+                ms(p99),
+                ms(p999),
+                ms(run.latencies.last().copied().unwrap_or_default())
+            );
+            self.report.add(
+                &format!("p50 submit latency at {rate}/s"),
+                "",
+                "ms",
+                ms(p50),
+            );
+            self.report.add(
+                &format!("p99 submit latency at {rate}/s"),
+                "< 20",
+                "ms",
+                ms(p99),
+            );
+            self.report.add(
+                &format!("p99.9 submit latency at {rate}/s"),
+                "",
+                "ms",
+                ms(p999),
+            );
+            drop(clients);
+            s.stop().await?;
+        }
+        Ok(())
+    }
+
+    async fn delivery(&mut self, docs: &Arc<Vec<Doc>>, warm: &Arc<Vec<Doc>>) -> Result<()> {
+        let c = self.args.concurrency;
+        let n = self.args.delivery_docs.min(docs.len());
+        let docs = Arc::new(docs.iter().take(n).map(clone_doc).collect::<Vec<_>>());
+        let recipients = self.args.senders..self.args.senders + self.args.recipients;
+        for rep in 1..=self.args.reps {
+            let s = self.server().await?;
+            let clients = load::clients(s.addr, &self.pki).await?;
+            // Warm-up documents are acknowledged too, so they do not stay in the inboxes.
+            let wr = load::deliver_and_receipt(&clients, warm.clone(), recipients.clone(), 16, 4);
+            wr.await?;
+            println!(
+                "delivery run {rep}: {n} documents, {c} submit streams, load {}",
+                load_average()
+            );
+            let probe = Probe::start(&s).await?;
+            let run = load::deliver_and_receipt(
+                &clients,
+                docs.clone(),
+                recipients.clone(),
+                c,
+                self.args.per_recipient,
+            )
+            .await?;
+            probe
+                .finish(&s, "delivery", 2.0 * run.done as f64, &mut self.report)
+                .await?;
+            let rate = run.done as f64 / run.elapsed.as_secs_f64();
+            println!(
+                "  {} documents submitted ({:.0}/s), delivered, fetched and receipted in {:.1} s: {:.0} docs/s; submit→01 p50 {:.1} ms, p99 {:.1} ms",
+                run.done,
+                run.submit_rate,
+                run.elapsed.as_secs_f64(),
+                rate,
+                ms(quantile(&run.latencies, 0.5)),
+                ms(quantile(&run.latencies, 0.99)),
+            );
+            self.report.add(
+                "delivered-and-receipted documents/s (submit → fetch → 01 logged)",
+                "",
+                "/s",
+                rate,
+            );
+            self.report.add(
+                "delivery: submit → 01 logged p50",
+                "",
+                "ms",
+                ms(quantile(&run.latencies, 0.5)),
+            );
+            self.report.add(
+                "delivery: submit → 01 logged p99",
+                "",
+                "ms",
+                ms(quantile(&run.latencies, 0.99)),
+            );
+            drop(clients);
+            s.stop().await?;
+        }
+        Ok(())
+    }
+
+    async fn large(&mut self) -> Result<()> {
+        let mb = self.args.large_mb;
+        let tmp = tempfile::Builder::new()
+            .prefix("axis-bench-large-")
+            .tempdir()?;
+        let path = tmp.path().join("sealed.bin");
+        let t = Instant::now();
+        let doc = corpus::large_doc(&self.pki, &self.certs, mb * 1024 * 1024, &path)?;
+        println!(
+            "sealed a {mb} MiB document into {} ({} bytes of ciphertext) in {:.1} s",
+            path.display(),
+            doc.ciphertext_len,
+            t.elapsed().as_secs_f64()
+        );
+        let size_mb = doc.ciphertext_len as f64 / 1e6;
+        for rep in 1..=self.args.reps {
+            let s = self.server().await?;
+            let clients = load::clients(s.addr, &self.pki).await?;
+            println!("large run {rep}: load {}", load_average());
+            let probe = Probe::start(&s).await?;
+            let up = load::submit_large(&clients[doc.sender], &doc, &path, 1024 * 1024).await?;
+            let (hwm_in, _) = s.memory_kib()?;
+            let down = load::fetch_large(&clients[doc.recipient], &doc).await?;
+            probe
+                .finish(&s, &format!("large {mb} MiB"), 1.0, &mut self.report)
+                .await?;
+            println!(
+                "  in: {:.1} s, {:.0} MB/s (server VmHWM after upload {:.1} MiB); out: {:.1} s, {:.0} MB/s",
+                up.as_secs_f64(),
+                size_mb / up.as_secs_f64(),
+                hwm_in as f64 / 1024.0,
+                down.as_secs_f64(),
+                size_mb / down.as_secs_f64()
+            );
+            self.report.add(
+                &format!("{mb} MiB document in (submit, durable)"),
+                "≥ 300",
+                "MB/s",
+                size_mb / up.as_secs_f64(),
+            );
+            self.report.add(
+                &format!("{mb} MiB document out (fetch)"),
+                "≥ 300",
+                "MB/s",
+                size_mb / down.as_secs_f64(),
+            );
+            drop(clients);
+            s.stop().await?;
+        }
+        Ok(())
+    }
+}
+
+fn clone_doc(d: &Doc) -> Doc {
+    Doc {
+        sender: d.sender,
+        recipient: d.recipient,
+        message_id: d.message_id.clone(),
+        begin: d.begin.clone(),
+        ciphertext: d.ciphertext.clone(),
+        ack: d.ack.clone(),
+    }
+}
+
+/// A throw-away PKI with `n` agencies. The harness's own ids repeat past 31 agencies
+/// (`agency_id(31)` is `agency_id(1)`), so agencies after the first two get ids of their own.
+fn bench_pki(n: usize) -> Result<TestPki> {
+    let mut pki = TestPki::new(n.min(2));
+    for i in 2..n {
+        let id = format!("000.00.{:02}.H{:02}", 50 + i / 80, 10 + i % 80);
+        let a = pki
+            .pki
+            .agency(
+                &id,
+                &format!("Cơ quan {i}"),
+                &format!("Người ký {i}"),
+                "Chánh Văn phòng",
+            )
+            .with_context(|| format!("agency {id}"))?;
+        pki.agencies.push(a);
+    }
+    Ok(pki)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    println!(
+        "axis-bench: {} — {} senders, {} recipients, scenarios {:?}, {} rep(s); {} cores, load {}",
+        args.db.name(),
+        args.senders,
+        args.recipients,
+        args.scenarios,
+        args.reps,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    );
+    let t = Instant::now();
+    let pki = Arc::new(bench_pki(args.senders + args.recipients)?);
+    let certs = Certs::of(&pki);
+    println!(
+        "PKI with {} agencies in {:.1} s",
+        pki.agencies.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let mut bench = Bench {
+        args,
+        pki,
+        certs,
+        report: Report::default(),
+    };
+    let has = |s: &str| bench.args.scenarios.iter().any(|x| x == s);
+    let (thr, lat, del, large) = (
+        has("throughput"),
+        has("latency"),
+        has("delivery"),
+        has("large"),
+    );
+    if thr || lat || del {
+        let secs = bench.args.duration.as_secs_f64();
+        // Enough for the open loop, and for the closed loop at up to 5,000/s.
+        let mut n = (bench.args.rate * secs) as usize;
+        if thr {
+            n = n.max((5000.0 * secs) as usize);
+        }
+        if del {
+            n = n.max(bench.args.delivery_docs);
+        }
+        let warm = bench.seal(200, "warm-up")?;
+        let docs = bench.seal(n, "measured")?;
+        if thr {
+            bench.throughput(&docs, &warm).await?;
+        }
+        if lat {
+            bench.latency(&docs, &warm).await?;
+        }
+        if del {
+            bench.delivery(&docs, &warm).await?;
+        }
+    }
+    if large {
+        bench.large().await?;
+    }
+    bench.report.print(&bench.args);
+    Ok(())
+}
