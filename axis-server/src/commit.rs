@@ -6,17 +6,19 @@
 //! [`MAX_BATCH`]) and, in **one database transaction**:
 //!
 //! 1. takes the log lock (an `UPDATE` of the single `log_state` row: SQLite's write lock, a row
-//!    lock in PostgreSQL that serializes the committers of every node) and reads the tree size
-//!    and frontier;
+//!    lock in PostgreSQL that serializes the committers of every node) and reads the frontier
+//!    in the same statement (`RETURNING`);
 //! 2. sorts out repeats (a message id or a receipt already logged gets the evidence it got the
 //!    first time; a message id reused for other content, or a status racing another for the
-//!    same chain, fails);
+//!    same chain, fails), reading what the whole batch needs with a few `IN (…)` queries;
 //! 3. appends one leaf per new acceptance or statement, computes the new root and every new
 //!    leaf's inclusion path from the frontier alone, and signs **one tree head** for the batch
 //!    with the log signer;
 //! 4. writes messages, deliveries, ciphertext (small documents inline; large ones were staged
 //!    and are adopted here), statements, leaves, nodes at levels 8, 16, …, the tree head and
-//!    the new frontier, plus a `pg_notify` per recipient on PostgreSQL;
+//!    the new frontier, plus a `pg_notify` per recipient on PostgreSQL — a table at a time, in
+//!    multi-row statements, so the round trips to the database grow with the batch size / 64,
+//!    not with the number of jobs;
 //! 5. commits — and only then answers every job (durable before acknowledged) and wakes local
 //!    subscribers.
 //!
@@ -195,7 +197,55 @@ fn u64_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// Rows per multi-row statement, at most. A batch of `n` rows is written in statements of 64,
+/// 32, 16, … rows (64s first, then the binary digits of the rest), so each table has at most
+/// seven statement texts and they all stay prepared in the connection's statement cache,
+/// whatever the batch sizes.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Splits `0..n` into runs of `ROWS_PER_STATEMENT` rows, then of decreasing powers of two.
+fn row_chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let left = n - start;
+        if left == 0 {
+            return None;
+        }
+        let len = if left >= ROWS_PER_STATEMENT {
+            ROWS_PER_STATEMENT
+        } else {
+            1 << left.ilog2()
+        };
+        start += len;
+        Some(start - len..start)
+    })
+}
+
+/// A query builder on the back end of `_pool` (pins the database type for inference).
+fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, sql: &str) -> sqlx::QueryBuilder<DB>
+where
+    DB::Arguments: Default,
+{
+    sqlx::QueryBuilder::new(sql)
+}
+
+/// A message row as the repeat check needs it.
+struct StoredMessage {
+    routing_header: Vec<u8>,
+    logged: Logged,
+}
+
+/// One `messages` row to write.
+struct MessageInsert<'a> {
+    job: &'a Job,
+    blob_id: i64,
+    logged: &'a Logged,
+}
+
 /// The whole transaction for one batch. Returns each job's result and the agencies to wake.
+///
+/// Round trips are per batch, not per job: the repeats of the whole batch are read with a few
+/// `IN (…)` queries, and every table is written with multi-row statements.
 async fn commit_batch(
     db: &Db,
     log_key: &PrivateKey,
@@ -207,126 +257,168 @@ async fn commit_batch(
         .replace_nanosecond(0)
         .map_err(|e| ServerError::Internal(e.to_string()))?;
     let is_pg = db.is_postgres();
+
+    // What step 2 asks the database about, collected first.
+    let mut accept_ids: Vec<&[u8]> = Vec::new();
+    let mut statement_hashes: Vec<[u8; 32]> = Vec::new();
+    let mut chain_ids: Vec<&[u8]> = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Accept { submission, .. } => {
+                accept_ids.push(submission.header().message_id.as_bytes())
+            }
+            Job::Statement { receipt, .. } => {
+                statement_hashes.push(receipt.hash());
+                chain_ids.push(receipt.receipt().message_id.as_bytes());
+            }
+        }
+    }
+    accept_ids.sort_unstable();
+    accept_ids.dedup();
+    chain_ids.sort_unstable();
+    chain_ids.dedup();
+
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
-        // Step 1: the log lock, then the tree's state.
-        sqlx::query("UPDATE log_state SET tree_size = tree_size WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
-        let row = sqlx::query("SELECT tree_size, frontier FROM log_state WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        let frontier_bytes: Vec<u8> = row.try_get("frontier")?;
+        // Step 1: the log lock (the UPDATE), and the tree's state in the same statement.
+        let frontier_bytes: Vec<u8> = sqlx::query_scalar(
+            "UPDATE log_state SET tree_size = tree_size WHERE id = 1 RETURNING frontier",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let mut frontier = Frontier::from_bytes(&frontier_bytes)
             .map_err(|e| ServerError::Internal(format!("stored frontier: {e}")))?;
 
-        // Step 2: repeats and conflicts.
+        // Step 2a: everything of this batch already in the database, in a few queries.
+        let mut stored_messages: HashMap<Vec<u8>, StoredMessage> = HashMap::new();
+        for r in row_chunks(accept_ids.len()) {
+            let mut q = builder(
+                p,
+                "SELECT message_id, routing_header, entry, proof, leaf_index, accepted_at \
+                 FROM messages WHERE message_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in &accept_ids[r] {
+                list.push_bind(id.to_vec());
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                stored_messages.insert(
+                    row.try_get("message_id")?,
+                    StoredMessage {
+                        routing_header: row.try_get("routing_header")?,
+                        logged: Logged {
+                            entry: row.try_get("entry")?,
+                            proof: row.try_get("proof")?,
+                            leaf_index: u64_of(row.try_get("leaf_index")?),
+                            logged_at: crate::store::from_millis(row.try_get("accepted_at")?),
+                            duplicate: true,
+                        },
+                    },
+                );
+            }
+        }
+        let mut stored_statements: HashMap<Vec<u8>, Logged> = HashMap::new();
+        for r in row_chunks(statement_hashes.len()) {
+            let mut q = builder(
+                p,
+                "SELECT hash, entry, proof, leaf_index, logged_at FROM statements WHERE hash IN (",
+            );
+            let mut list = q.separated(", ");
+            for h in &statement_hashes[r] {
+                list.push_bind(h.to_vec());
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                stored_statements.insert(
+                    row.try_get("hash")?,
+                    Logged {
+                        entry: row.try_get("entry")?,
+                        proof: row.try_get("proof")?,
+                        leaf_index: u64_of(row.try_get("leaf_index")?),
+                        logged_at: crate::store::from_millis(row.try_get("logged_at")?),
+                        duplicate: true,
+                    },
+                );
+            }
+        }
+        let mut chain_len: HashMap<(Vec<u8>, String), i64> = HashMap::new();
+        for r in row_chunks(chain_ids.len()) {
+            let mut q = builder(
+                p,
+                "SELECT message_id, recipient, COUNT(*) AS n FROM statements WHERE message_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in &chain_ids[r] {
+                list.push_bind(id.to_vec());
+            }
+            q.push(") GROUP BY message_id, recipient");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                chain_len.insert(
+                    (row.try_get("message_id")?, row.try_get("recipient")?),
+                    row.try_get("n")?,
+                );
+            }
+        }
+
+        // Step 2b: repeats and conflicts, job by job, against the database and the batch.
         let mut plans = Vec::with_capacity(jobs.len());
         let mut leaves: Vec<NewLeaf> = Vec::new();
-        let mut seen_messages: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut seen_messages: HashMap<&[u8], usize> = HashMap::new();
         let mut seen_hashes: HashMap<[u8; 32], usize> = HashMap::new();
-        let mut chain_len: HashMap<(Vec<u8>, String), i64> = HashMap::new();
         for (i, job) in jobs.iter().enumerate() {
             let plan = match job {
                 Job::Accept { submission, .. } => {
-                    let id = submission.header().message_id.as_bytes().to_vec();
+                    let id = submission.header().message_id.as_bytes();
                     let header = submission.header_bytes().as_bytes();
-                    if let Some(&j) = seen_messages.get(&id) {
+                    let conflict = || {
+                        Plan::Refused(ServerError::MessageIdConflict(
+                            submission.header().message_id.to_string(),
+                        ))
+                    };
+                    if let Some(&j) = seen_messages.get(&id[..]) {
                         match &jobs[j] {
                             Job::Accept { submission: first, .. }
                                 if first.header_bytes().as_bytes() == header =>
                             {
                                 Plan::SameAs(j)
                             }
-                            _ => Plan::Refused(ServerError::MessageIdConflict(
-                                submission.header().message_id.to_string(),
-                            )),
+                            _ => conflict(),
+                        }
+                    } else if let Some(m) = stored_messages.get(&id[..]) {
+                        if m.routing_header == header {
+                            Plan::Repeat(m.logged.clone())
+                        } else {
+                            conflict()
                         }
                     } else {
-                        let existing = sqlx::query(
-                            "SELECT routing_header, entry, proof, leaf_index, accepted_at \
-                             FROM messages WHERE message_id = $1",
-                        )
-                        .bind(&id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        match existing {
-                            Some(r) => {
-                                let stored: Vec<u8> = r.try_get("routing_header")?;
-                                if stored == header {
-                                    Plan::Repeat(Logged {
-                                        entry: r.try_get("entry")?,
-                                        proof: r.try_get("proof")?,
-                                        leaf_index: u64_of(r.try_get("leaf_index")?),
-                                        logged_at: crate::store::from_millis(
-                                            r.try_get("accepted_at")?,
-                                        ),
-                                        duplicate: true,
-                                    })
-                                } else {
-                                    Plan::Refused(ServerError::MessageIdConflict(
-                                        submission.header().message_id.to_string(),
-                                    ))
-                                }
-                            }
-                            None => {
-                                seen_messages.insert(id, i);
-                                let entry = LogEntry::acceptance(submission, logged_at)
-                                    .encode()
-                                    .map_err(|e| ServerError::Internal(e.to_string()))?;
-                                leaves.push(NewLeaf { job: i, entry: entry.as_bytes().to_vec() });
-                                Plan::New(leaves.len() - 1)
-                            }
-                        }
+                        seen_messages.insert(id, i);
+                        let entry = LogEntry::acceptance(submission, logged_at)
+                            .encode()
+                            .map_err(|e| ServerError::Internal(e.to_string()))?;
+                        leaves.push(NewLeaf { job: i, entry: entry.as_bytes().to_vec() });
+                        Plan::New(leaves.len() - 1)
                     }
                 }
                 Job::Statement { recipient, position, receipt, .. } => {
                     let hash = receipt.hash();
-                    let id = receipt.receipt().message_id.as_bytes().to_vec();
                     if let Some(&j) = seen_hashes.get(&hash) {
                         Plan::SameAs(j)
+                    } else if let Some(l) = stored_statements.get(&hash[..]) {
+                        Plan::Repeat(l.clone())
                     } else {
-                        let existing = sqlx::query(
-                            "SELECT entry, proof, leaf_index, logged_at FROM statements \
-                             WHERE hash = $1",
-                        )
-                        .bind(&hash[..])
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if let Some(r) = existing {
-                            Plan::Repeat(Logged {
-                                entry: r.try_get("entry")?,
-                                proof: r.try_get("proof")?,
-                                leaf_index: u64_of(r.try_get("leaf_index")?),
-                                logged_at: crate::store::from_millis(r.try_get("logged_at")?),
-                                duplicate: true,
-                            })
+                        let id = receipt.receipt().message_id.as_bytes().to_vec();
+                        let current = chain_len.entry((id, recipient.clone())).or_insert(0);
+                        if *current != *position {
+                            Plan::Refused(ServerError::ChainConflict)
                         } else {
-                            let key = (id.clone(), recipient.clone());
-                            let current = match chain_len.get(&key) {
-                                Some(n) => *n,
-                                None => {
-                                    sqlx::query_scalar::<_, i64>(
-                                        "SELECT COUNT(*) FROM statements \
-                                         WHERE message_id = $1 AND recipient = $2",
-                                    )
-                                    .bind(&id)
-                                    .bind(recipient)
-                                    .fetch_one(&mut *tx)
-                                    .await?
-                                }
-                            };
-                            if current != *position {
-                                Plan::Refused(ServerError::ChainConflict)
-                            } else {
-                                chain_len.insert(key, current + 1);
-                                seen_hashes.insert(hash, i);
-                                let entry = LogEntry::statement(receipt, logged_at)
-                                    .encode()
-                                    .map_err(|e| ServerError::Internal(e.to_string()))?;
-                                leaves.push(NewLeaf { job: i, entry: entry.as_bytes().to_vec() });
-                                Plan::New(leaves.len() - 1)
-                            }
+                            *current += 1;
+                            seen_hashes.insert(hash, i);
+                            let entry = LogEntry::statement(receipt, logged_at)
+                                .encode()
+                                .map_err(|e| ServerError::Internal(e.to_string()))?;
+                            leaves.push(NewLeaf { job: i, entry: entry.as_bytes().to_vec() });
+                            Plan::New(leaves.len() - 1)
                         }
                     }
                 }
@@ -367,104 +459,147 @@ async fn commit_batch(
                 });
             }
 
-            // Step 4: write everything.
-            for (leaf, (l, hash)) in leaves.iter().zip(logged.iter().zip(&hashes)) {
-                sqlx::query("INSERT INTO log_leaves (leaf_index, leaf_hash, entry) VALUES ($1, $2, $3)")
-                    .bind(i64_of(l.leaf_index))
-                    .bind(&hash[..])
-                    .bind(&leaf.entry)
-                    .execute(&mut *tx)
-                    .await?;
-                let at = millis(l.logged_at);
-                match &jobs[leaf.job] {
-                    Job::Accept { submission, key_envelope, ciphertext } => {
+            // Step 4: write everything, a table at a time, in multi-row statements.
+            let at = millis(logged_at);
+            for r in row_chunks(leaves.len()) {
+                let mut q = builder(p, "INSERT INTO log_leaves (leaf_index, leaf_hash, entry) ");
+                q.push_values(&logged[r.clone()].iter().zip(&hashes[r]).collect::<Vec<_>>(), |mut b, (l, hash)| {
+                    b.push_bind(i64_of(l.leaf_index))
+                        .push_bind(hash.to_vec())
+                        .push_bind(l.entry.clone());
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            let mut inline: Vec<(i64, &[u8])> = Vec::new();
+            let mut staged: Vec<i64> = Vec::new();
+            let mut messages: Vec<MessageInsert<'_>> = Vec::new();
+            let mut deliveries: Vec<(&[u8], &str, i64)> = Vec::new();
+            let mut statements: Vec<(&Job, &Logged)> = Vec::new();
+            let mut new_states: Vec<(i64, &[u8], &str)> = Vec::new();
+            for (leaf, l) in leaves.iter().zip(&logged) {
+                let job = &jobs[leaf.job];
+                match job {
+                    Job::Accept { submission, ciphertext, .. } => {
                         let h = submission.header();
                         let blob_id = match ciphertext {
                             Ciphertext::Inline(data) => {
                                 let blob_id = crate::grpc::random_blob_id()?;
-                                sqlx::query("INSERT INTO segments (blob_id, seq, data) VALUES ($1, $2, $3)")
-                                    .bind(blob_id)
-                                    .bind(0_i64)
-                                    .bind(data)
-                                    .execute(&mut *tx)
-                                    .await?;
+                                inline.push((blob_id, data));
                                 blob_id
                             }
                             Ciphertext::Staged { blob_id } => {
-                                sqlx::query("DELETE FROM uploads WHERE blob_id = $1")
-                                    .bind(*blob_id)
-                                    .execute(&mut *tx)
-                                    .await?;
+                                staged.push(*blob_id);
                                 *blob_id
                             }
                         };
-                        sqlx::query(
-                            "INSERT INTO messages (message_id, sender, routing_header, \
-                             submission_signature, key_envelope, ciphertext_len, blob_id, \
-                             accepted_at, leaf_index, entry, proof) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                        )
-                        .bind(&h.message_id.as_bytes()[..])
-                        .bind(h.sender.as_str())
-                        .bind(submission.header_bytes().as_bytes())
-                        .bind(submission.submission().signature())
-                        .bind(key_envelope)
-                        .bind(i64_of(h.ciphertext_len))
-                        .bind(blob_id)
-                        .bind(at)
-                        .bind(i64_of(l.leaf_index))
-                        .bind(&l.entry)
-                        .bind(&l.proof)
-                        .execute(&mut *tx)
-                        .await?;
+                        messages.push(MessageInsert { job, blob_id, logged: l });
                         for r in &h.recipients {
-                            sqlx::query(
-                                "INSERT INTO deliveries (message_id, recipient, seq, state) \
-                                 VALUES ($1, $2, $3, $4)",
-                            )
-                            .bind(&h.message_id.as_bytes()[..])
-                            .bind(r.as_str())
-                            .bind(i64_of(l.leaf_index))
-                            .bind(state::QUEUED)
-                            .execute(&mut *tx)
-                            .await?;
+                            deliveries.push((
+                                h.message_id.as_bytes(),
+                                r.as_str(),
+                                i64_of(l.leaf_index),
+                            ));
                             wake.push(r.as_str().to_owned());
                         }
                     }
-                    Job::Statement { recipient, position, receipt, new_state } => {
-                        let r = receipt.receipt();
-                        let id = &r.message_id.as_bytes()[..];
-                        sqlx::query(
-                            "INSERT INTO statements (message_id, recipient, position, status, \
-                             statement, signature, hash, logged_at, leaf_index, entry, proof) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                        )
-                        .bind(id)
-                        .bind(recipient)
-                        .bind(*position)
-                        .bind(i64::from(r.status.code()))
-                        .bind(receipt.signed().receipt().as_bytes())
-                        .bind(receipt.signed().signature())
-                        .bind(&receipt.hash()[..])
-                        .bind(at)
-                        .bind(i64_of(l.leaf_index))
-                        .bind(&l.entry)
-                        .bind(&l.proof)
-                        .execute(&mut *tx)
-                        .await?;
+                    Job::Statement { recipient, receipt, new_state, .. } => {
+                        statements.push((job, l));
                         if let Some(s) = new_state {
-                            sqlx::query(
-                                "UPDATE deliveries SET state = $1 WHERE message_id = $2 \
-                                 AND recipient = $3",
-                            )
-                            .bind(*s)
-                            .bind(id)
-                            .bind(recipient)
-                            .execute(&mut *tx)
-                            .await?;
+                            new_states.push((
+                                *s,
+                                receipt.receipt().message_id.as_bytes(),
+                                recipient.as_str(),
+                            ));
                         }
                     }
                 }
+            }
+            for r in row_chunks(inline.len()) {
+                let mut q = builder(p, "INSERT INTO segments (blob_id, seq, data) ");
+                q.push_values(&inline[r], |mut b, (blob_id, data)| {
+                    b.push_bind(*blob_id).push_bind(0_i64).push_bind(data.to_vec());
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for r in row_chunks(staged.len()) {
+                let mut q = builder(p, "DELETE FROM uploads WHERE blob_id IN (");
+                let mut list = q.separated(", ");
+                for blob_id in &staged[r] {
+                    list.push_bind(*blob_id);
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
+            for r in row_chunks(messages.len()) {
+                let mut q = builder(
+                    p,
+                    "INSERT INTO messages (message_id, sender, routing_header, \
+                     submission_signature, key_envelope, ciphertext_len, blob_id, \
+                     accepted_at, leaf_index, entry, proof) ",
+                );
+                q.push_values(&messages[r], |mut b, m| {
+                    if let Job::Accept { submission, key_envelope, .. } = m.job {
+                        let h = submission.header();
+                        b.push_bind(h.message_id.as_bytes().to_vec())
+                            .push_bind(h.sender.as_str().to_owned())
+                            .push_bind(submission.header_bytes().as_bytes().to_vec())
+                            .push_bind(submission.submission().signature().to_vec())
+                            .push_bind(key_envelope.clone())
+                            .push_bind(i64_of(h.ciphertext_len))
+                            .push_bind(m.blob_id)
+                            .push_bind(at)
+                            .push_bind(i64_of(m.logged.leaf_index))
+                            .push_bind(m.logged.entry.clone())
+                            .push_bind(m.logged.proof.clone());
+                    }
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for r in row_chunks(deliveries.len()) {
+                let mut q = builder(p, "INSERT INTO deliveries (message_id, recipient, seq, state) ");
+                q.push_values(&deliveries[r], |mut b, (id, recipient, seq)| {
+                    b.push_bind(id.to_vec())
+                        .push_bind(recipient.to_string())
+                        .push_bind(*seq)
+                        .push_bind(state::QUEUED);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for r in row_chunks(statements.len()) {
+                let mut q = builder(
+                    p,
+                    "INSERT INTO statements (message_id, recipient, position, status, \
+                     statement, signature, hash, logged_at, leaf_index, entry, proof) ",
+                );
+                q.push_values(&statements[r], |mut b, (job, l)| {
+                    if let Job::Statement { recipient, position, receipt, .. } = job {
+                        let r = receipt.receipt();
+                        b.push_bind(r.message_id.as_bytes().to_vec())
+                            .push_bind(recipient.clone())
+                            .push_bind(*position)
+                            .push_bind(i64::from(r.status.code()))
+                            .push_bind(receipt.signed().receipt().as_bytes().to_vec())
+                            .push_bind(receipt.signed().signature().to_vec())
+                            .push_bind(receipt.hash().to_vec())
+                            .push_bind(at)
+                            .push_bind(i64_of(l.leaf_index))
+                            .push_bind(l.entry.clone())
+                            .push_bind(l.proof.clone());
+                    }
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for r in row_chunks(new_states.len()) {
+                // VALUES columns are named column1, column2, … on both back ends.
+                let mut q = builder(p, "UPDATE deliveries SET state = v.column1 FROM (");
+                q.push_values(&new_states[r], |mut b, (s, id, recipient)| {
+                    b.push_bind(*s).push_bind(id.to_vec()).push_bind(recipient.to_string());
+                });
+                q.push(
+                    ") AS v WHERE deliveries.message_id = v.column2 \
+                     AND deliveries.recipient = v.column3",
+                );
+                q.build().execute(&mut *tx).await?;
             }
             for (id, hash) in appended.completed {
                 if id.level % NODE_STRIDE == 0 {
@@ -494,9 +629,9 @@ async fn commit_batch(
                 .bind(frontier.to_bytes())
                 .execute(&mut *tx)
                 .await?;
+            wake.sort();
+            wake.dedup();
             if is_pg {
-                wake.sort();
-                wake.dedup();
                 for agency in &wake {
                     sqlx::query("SELECT pg_notify('axis_inbox', $1)")
                         .bind(agency)
