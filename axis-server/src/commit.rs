@@ -17,8 +17,8 @@
 //! 4. writes messages, deliveries, ciphertext (small documents inline; large ones were staged
 //!    and are adopted here), statements, leaves, nodes at levels 8, 16, …, the tree head and
 //!    the new frontier, plus a `pg_notify` per recipient on PostgreSQL — a table at a time, in
-//!    multi-row statements, so the round trips to the database grow with the batch size / 64,
-//!    not with the number of jobs;
+//!    multi-row statements, so the round trips to the database do not grow with the number of
+//!    jobs;
 //! 5. commits — and only then answers every job (durable before acknowledged) and wakes local
 //!    subscribers.
 //!
@@ -27,18 +27,20 @@
 //! axis is idle.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axis_log::{Frontier, Hash};
 use axis_pki::{PrivateKey, VerifiedCert};
 use axis_signer::{LogEntry, LogProof, Signer, TreeHead, VerifiedReceipt, VerifiedSubmission};
 use sqlx::Row;
+use sqlx::pool::PoolConnection;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Result, ServerError};
 use crate::notify::Notifier;
-use crate::store::{Db, millis, on_pool, state};
+use crate::store::{Db, millis, state};
 
 /// Most jobs in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -138,6 +140,7 @@ async fn run(
     notifier: Notifier,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut held: Option<Held> = None;
     while let Some(first) = rx.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -148,7 +151,23 @@ async fn run(
         }
         let (jobs, replies): (Vec<Job>, Vec<Reply>) = batch.drain(..).unzip();
         let started = std::time::Instant::now();
-        match commit_batch(&db, &log_key, &log_cert, &jobs).await {
+        let outcome = match held.take() {
+            Some(conn) => Ok(conn),
+            None => Held::acquire(&db).await,
+        };
+        let outcome = match outcome {
+            Ok(mut conn) => {
+                let r = commit_batch(&mut conn, &log_key, &log_cert, &jobs).await;
+                // Kept while more jobs wait and the connection works; otherwise back to the
+                // pool (an idle committer holds nothing, so the pool can close).
+                if r.is_ok() && !rx.is_empty() {
+                    held = Some(conn);
+                }
+                r
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
             Ok((results, wake)) => {
                 crate::metrics::COMMIT_BATCHES.inc();
                 crate::metrics::COMMIT_JOBS.add(jobs.len() as u64);
@@ -197,21 +216,31 @@ fn u64_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-/// Rows per multi-row statement, at most. A batch of `n` rows is written in statements of 64,
-/// 32, 16, … rows (64s first, then the binary digits of the rest), so each table has at most
-/// seven statement texts and they all stay prepared in the connection's statement cache,
-/// whatever the batch sizes.
+/// Rows per multi-row statement on PostgreSQL, at most. A batch of `n` rows is written in
+/// statements of 64, 32, 16, … rows (64s first, then the binary digits of the rest), so each
+/// table has at most seven statement texts and they all stay prepared (a statement PostgreSQL has
+/// not seen costs an extra round trip to prepare), whatever the batch sizes.
 const ROWS_PER_STATEMENT: usize = 64;
 
-/// Splits `0..n` into runs of `ROWS_PER_STATEMENT` rows, then of decreasing powers of two.
-fn row_chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+/// Rows per statement on SQLite, at most (11 columns × 512 rows stays far below SQLite's 32,766
+/// parameters). SQLite prepares a statement in the same call that runs it, so a batch takes one
+/// statement of exactly its size per table, not prepared for reuse: each round trip to sqlx's
+/// SQLite worker thread costs more than preparing.
+const ROWS_PER_SQLITE_STATEMENT: usize = MAX_BATCH;
+
+/// Splits `0..n` into the runs of rows of one statement each: any length up to
+/// `ROWS_PER_SQLITE_STATEMENT` when `exact`, else runs of `ROWS_PER_STATEMENT` rows, then of
+/// decreasing powers of two.
+fn row_chunks(n: usize, exact: bool) -> impl Iterator<Item = std::ops::Range<usize>> {
     let mut start = 0;
     std::iter::from_fn(move || {
         let left = n - start;
         if left == 0 {
             return None;
         }
-        let len = if left >= ROWS_PER_STATEMENT {
+        let len = if exact {
+            left.min(ROWS_PER_SQLITE_STATEMENT)
+        } else if left >= ROWS_PER_STATEMENT {
             ROWS_PER_STATEMENT
         } else {
             1 << left.ilog2()
@@ -221,8 +250,62 @@ fn row_chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     })
 }
 
-/// A query builder on the back end of `_pool` (pins the database type for inference).
-fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, sql: &str) -> sqlx::QueryBuilder<DB>
+/// Splits `0..n` for `IN (…)` lists: at most `MAX_BATCH` values per query.
+fn read_chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    (0..n)
+        .step_by(MAX_BATCH)
+        .map(move |start| start..(start + MAX_BATCH).min(n))
+}
+
+/// The values of an `IN (…)` list: exactly `values` when `exact`, else padded to the next power
+/// of two by repeating the last one (which changes no answer), so one prepared statement per
+/// power of two serves every length.
+fn padded<T>(values: &[T], exact: bool) -> impl Iterator<Item = &T> {
+    let len = if exact {
+        values.len()
+    } else {
+        values.len().next_power_of_two()
+    };
+    values
+        .iter()
+        .chain(std::iter::repeat_n(values.last(), len - values.len()).flatten())
+}
+
+/// The committer's own connection. Handlers' reads share the pool; were the committer to
+/// queue behind them for a connection at every batch (up to a hundred submissions in flight,
+/// each reading twice), the log lock would wait on reads. It keeps its connection while jobs
+/// keep coming and gives it back when idle.
+enum Held {
+    Sqlite(PoolConnection<sqlx::Sqlite>),
+    Postgres(PoolConnection<sqlx::Postgres>),
+}
+
+impl Held {
+    async fn acquire(db: &Db) -> Result<Held> {
+        Ok(match db {
+            Db::Sqlite(p) => Held::Sqlite(p.acquire().await?),
+            Db::Postgres(p) => Held::Postgres(p.acquire().await?),
+        })
+    }
+}
+
+/// Runs `$body` with `$c` bound to the held connection of whichever back end it is.
+macro_rules! on_held {
+    ($held:expr, $c:ident => $body:expr) => {
+        match $held {
+            Held::Sqlite($c) => $body,
+            Held::Postgres($c) => $body,
+        }
+    };
+}
+
+/// The database type of a connection, for inference.
+fn backend<DB: sqlx::Database>(_conn: &PoolConnection<DB>) -> PhantomData<DB> {
+    PhantomData
+}
+
+/// A query builder for the back end `_db` (pins the database type for inference).
+fn builder<DB: sqlx::Database>(_db: PhantomData<DB>, sql: &str) -> sqlx::QueryBuilder<DB>
 where
     DB::Arguments: Default,
 {
@@ -247,7 +330,7 @@ struct MessageInsert<'a> {
 /// Round trips are per batch, not per job: the repeats of the whole batch are read with a few
 /// `IN (…)` queries, and every table is written with multi-row statements.
 async fn commit_batch(
-    db: &Db,
+    held: &mut Held,
     log_key: &PrivateKey,
     log_cert: &VerifiedCert,
     jobs: &[Job],
@@ -256,7 +339,8 @@ async fn commit_batch(
     let logged_at = now
         .replace_nanosecond(0)
         .map_err(|e| ServerError::Internal(e.to_string()))?;
-    let is_pg = db.is_postgres();
+    let is_pg = matches!(held, Held::Postgres(_));
+    let exact = !is_pg;
 
     // What step 2 asks the database about, collected first.
     let mut accept_ids: Vec<&[u8]> = Vec::new();
@@ -278,8 +362,10 @@ async fn commit_batch(
     chain_ids.sort_unstable();
     chain_ids.dedup();
 
-    on_pool!(db, p => {
-        let mut tx = p.begin().await?;
+    on_held!(held, c => {
+        let p = backend(c);
+        let t0 = std::time::Instant::now();
+        let mut tx = sqlx::Connection::begin(&mut **c).await?;
         // Step 1: the log lock (the UPDATE), and the tree's state in the same statement.
         let frontier_bytes: Vec<u8> = sqlx::query_scalar(
             "UPDATE log_state SET tree_size = tree_size WHERE id = 1 RETURNING frontier",
@@ -291,18 +377,18 @@ async fn commit_batch(
 
         // Step 2a: everything of this batch already in the database, in a few queries.
         let mut stored_messages: HashMap<Vec<u8>, StoredMessage> = HashMap::new();
-        for r in row_chunks(accept_ids.len()) {
+        for r in read_chunks(accept_ids.len()) {
             let mut q = builder(
                 p,
                 "SELECT message_id, routing_header, entry, proof, leaf_index, accepted_at \
                  FROM messages WHERE message_id IN (",
             );
             let mut list = q.separated(", ");
-            for id in &accept_ids[r] {
+            for id in padded(&accept_ids[r], exact) {
                 list.push_bind(id.to_vec());
             }
             q.push(")");
-            for row in q.build().fetch_all(&mut *tx).await? {
+            for row in q.build().persistent(!exact).fetch_all(&mut *tx).await? {
                 stored_messages.insert(
                     row.try_get("message_id")?,
                     StoredMessage {
@@ -319,17 +405,17 @@ async fn commit_batch(
             }
         }
         let mut stored_statements: HashMap<Vec<u8>, Logged> = HashMap::new();
-        for r in row_chunks(statement_hashes.len()) {
+        for r in read_chunks(statement_hashes.len()) {
             let mut q = builder(
                 p,
                 "SELECT hash, entry, proof, leaf_index, logged_at FROM statements WHERE hash IN (",
             );
             let mut list = q.separated(", ");
-            for h in &statement_hashes[r] {
+            for h in padded(&statement_hashes[r], exact) {
                 list.push_bind(h.to_vec());
             }
             q.push(")");
-            for row in q.build().fetch_all(&mut *tx).await? {
+            for row in q.build().persistent(!exact).fetch_all(&mut *tx).await? {
                 stored_statements.insert(
                     row.try_get("hash")?,
                     Logged {
@@ -343,17 +429,17 @@ async fn commit_batch(
             }
         }
         let mut chain_len: HashMap<(Vec<u8>, String), i64> = HashMap::new();
-        for r in row_chunks(chain_ids.len()) {
+        for r in read_chunks(chain_ids.len()) {
             let mut q = builder(
                 p,
                 "SELECT message_id, recipient, COUNT(*) AS n FROM statements WHERE message_id IN (",
             );
             let mut list = q.separated(", ");
-            for id in &chain_ids[r] {
+            for id in padded(&chain_ids[r], exact) {
                 list.push_bind(id.to_vec());
             }
             q.push(") GROUP BY message_id, recipient");
-            for row in q.build().fetch_all(&mut *tx).await? {
+            for row in q.build().persistent(!exact).fetch_all(&mut *tx).await? {
                 chain_len.insert(
                     (row.try_get("message_id")?, row.try_get("recipient")?),
                     row.try_get("n")?,
@@ -361,6 +447,7 @@ async fn commit_batch(
             }
         }
 
+        let read = t0.elapsed();
         // Step 2b: repeats and conflicts, job by job, against the database and the batch.
         let mut plans = Vec::with_capacity(jobs.len());
         let mut leaves: Vec<NewLeaf> = Vec::new();
@@ -429,6 +516,7 @@ async fn commit_batch(
         // Step 3: append, sign one tree head, prove every new leaf.
         let mut logged: Vec<Logged> = Vec::with_capacity(leaves.len());
         let mut wake = Vec::new();
+        let mut signed = read;
         if !leaves.is_empty() {
             let first_index = frontier.size();
             let hashes: Vec<Hash> = leaves.iter().map(|l| axis_log::leaf_hash(&l.entry)).collect();
@@ -459,16 +547,17 @@ async fn commit_batch(
                 });
             }
 
+            signed = t0.elapsed();
             // Step 4: write everything, a table at a time, in multi-row statements.
             let at = millis(logged_at);
-            for r in row_chunks(leaves.len()) {
+            for r in row_chunks(leaves.len(), exact) {
                 let mut q = builder(p, "INSERT INTO log_leaves (leaf_index, leaf_hash, entry) ");
                 q.push_values(&logged[r.clone()].iter().zip(&hashes[r]).collect::<Vec<_>>(), |mut b, (l, hash)| {
                     b.push_bind(i64_of(l.leaf_index))
                         .push_bind(hash.to_vec())
                         .push_bind(l.entry.clone());
                 });
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
             let mut inline: Vec<(i64, &[u8])> = Vec::new();
             let mut staged: Vec<i64> = Vec::new();
@@ -514,23 +603,23 @@ async fn commit_batch(
                     }
                 }
             }
-            for r in row_chunks(inline.len()) {
+            for r in row_chunks(inline.len(), exact) {
                 let mut q = builder(p, "INSERT INTO segments (blob_id, seq, data) ");
                 q.push_values(&inline[r], |mut b, (blob_id, data)| {
                     b.push_bind(*blob_id).push_bind(0_i64).push_bind(data.to_vec());
                 });
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
-            for r in row_chunks(staged.len()) {
+            for r in row_chunks(staged.len(), exact) {
                 let mut q = builder(p, "DELETE FROM uploads WHERE blob_id IN (");
                 let mut list = q.separated(", ");
                 for blob_id in &staged[r] {
                     list.push_bind(*blob_id);
                 }
                 q.push(")");
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
-            for r in row_chunks(messages.len()) {
+            for r in row_chunks(messages.len(), exact) {
                 let mut q = builder(
                     p,
                     "INSERT INTO messages (message_id, sender, routing_header, \
@@ -553,9 +642,9 @@ async fn commit_batch(
                             .push_bind(m.logged.proof.clone());
                     }
                 });
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
-            for r in row_chunks(deliveries.len()) {
+            for r in row_chunks(deliveries.len(), exact) {
                 let mut q = builder(p, "INSERT INTO deliveries (message_id, recipient, seq, state) ");
                 q.push_values(&deliveries[r], |mut b, (id, recipient, seq)| {
                     b.push_bind(id.to_vec())
@@ -563,9 +652,9 @@ async fn commit_batch(
                         .push_bind(*seq)
                         .push_bind(state::QUEUED);
                 });
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
-            for r in row_chunks(statements.len()) {
+            for r in row_chunks(statements.len(), exact) {
                 let mut q = builder(
                     p,
                     "INSERT INTO statements (message_id, recipient, position, status, \
@@ -587,9 +676,9 @@ async fn commit_batch(
                             .push_bind(l.proof.clone());
                     }
                 });
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
-            for r in row_chunks(new_states.len()) {
+            for r in row_chunks(new_states.len(), exact) {
                 // VALUES columns are named column1, column2, … on both back ends.
                 let mut q = builder(p, "UPDATE deliveries SET state = v.column1 FROM (");
                 q.push_values(&new_states[r], |mut b, (s, id, recipient)| {
@@ -599,7 +688,7 @@ async fn commit_batch(
                     ") AS v WHERE deliveries.message_id = v.column2 \
                      AND deliveries.recipient = v.column3",
                 );
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
             for (id, hash) in appended.completed {
                 if id.level % NODE_STRIDE == 0 {
@@ -632,16 +721,29 @@ async fn commit_batch(
             wake.sort();
             wake.dedup();
             if is_pg {
-                for agency in &wake {
-                    sqlx::query("SELECT pg_notify('axis_inbox', $1)")
-                        .bind(agency)
-                        .execute(&mut *tx)
-                        .await?;
+                for r in row_chunks(wake.len(), false) {
+                    let mut q = builder(p, "SELECT pg_notify('axis_inbox', v.column1) FROM (");
+                    q.push_values(&wake[r], |mut b, agency| {
+                        b.push_bind(agency.clone());
+                    });
+                    q.push(") AS v");
+                    q.build().execute(&mut *tx).await?;
                 }
             }
         }
         // Step 5.
+        let written = t0.elapsed();
         tx.commit().await?;
+        let committed = t0.elapsed();
+        tracing::debug!(
+            jobs = jobs.len(),
+            leaves = leaves.len(),
+            read_us = read.as_micros() as u64,
+            sign_us = (signed - read).as_micros() as u64,
+            write_us = (written - signed).as_micros() as u64,
+            commit_us = (committed - written).as_micros() as u64,
+            "batch committed"
+        );
 
         let new_of: Vec<Option<usize>> = plans
             .iter()
@@ -661,4 +763,46 @@ async fn commit_batch(
         }
         Ok((results, wake))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(n: usize, exact: bool, expected: &[usize]) {
+        let lens: Vec<usize> = row_chunks(n, exact).map(|r| r.len()).collect();
+        assert_eq!(lens, expected);
+        let covered: Vec<usize> = row_chunks(n, exact).flatten().collect();
+        assert_eq!(covered, (0..n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn row_chunks_cover_every_row_once() {
+        check(0, false, &[]);
+        check(1, false, &[1]);
+        check(48, false, &[32, 16]);
+        check(64, false, &[64]);
+        check(139, false, &[64, 64, 8, 2, 1]);
+        check(0, true, &[]);
+        check(48, true, &[48]);
+        check(1100, true, &[512, 512, 76]);
+    }
+
+    #[test]
+    fn in_lists_pad_with_the_last_value() {
+        let v = [1, 2, 3, 4, 5];
+        assert_eq!(
+            padded(&v, true).copied().collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!(
+            padded(&v, false).copied().collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 5, 5, 5]
+        );
+        assert_eq!(padded(&v[..4], false).count(), 4);
+        assert_eq!(padded::<u8>(&[], false).count(), 0);
+        let chunks: Vec<_> = read_chunks(1030).collect();
+        assert_eq!(chunks, [0..512, 512..1024, 1024..1030]);
+    }
 }

@@ -47,7 +47,6 @@ macro_rules! on_pool {
         }
     };
 }
-pub(crate) use on_pool;
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {
