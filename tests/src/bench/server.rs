@@ -127,9 +127,9 @@ impl Server {
                     .unwrap_or_default();
                 bail!("axis-server exited at start ({status}):\n{log}");
             }
-            if server.http_get("/healthz").await.is_ok()
-                && tokio::net::TcpStream::connect(server.addr).await.is_ok()
-            {
+            // The gRPC socket is bound before the metrics one: healthz answering means the
+            // node accepts connections.
+            if server.http_get("/healthz").await.is_ok() {
                 break;
             }
             if Instant::now() > deadline {
@@ -217,7 +217,8 @@ impl Server {
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 10 s) and drops its database.
-    pub(crate) async fn stop(mut self) -> Result<()> {
+    /// With `keep`, the server's log is copied to `keep/<label>.log` first.
+    pub(crate) async fn stop(mut self, keep: Option<(&Path, &str)>) -> Result<()> {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.pid().to_string())
@@ -230,6 +231,13 @@ impl Server {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if let Some((dir, label)) = keep {
+            std::fs::create_dir_all(dir)?;
+            std::fs::copy(
+                self.dir.path().join("server.log"),
+                dir.join(format!("{label}.log")),
+            )?;
         }
         if let Some((admin, name)) = &self.pg {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await?;

@@ -49,12 +49,13 @@ struct Args {
     server: PathBuf,
     pg: String,
     log: String,
+    keep_logs: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
 [--scenario throughput,latency,delivery,large] [--reps N] [--duration SECS] [--concurrency C] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
-[--delivery-docs N] [--server PATH] [--pg ADMIN_URL] [--server-log LEVEL]";
+[--delivery-docs N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR]";
 
 fn parse_args() -> Result<Args> {
     let exe_dir = std::env::current_exe()?
@@ -80,6 +81,7 @@ fn parse_args() -> Result<Args> {
         pg: std::env::var("AXIS_TEST_PG")
             .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into()),
         log: "info".into(),
+        keep_logs: None,
     };
     let mut quick = false;
     let mut it = std::env::args().skip(1);
@@ -110,6 +112,7 @@ fn parse_args() -> Result<Args> {
             "--server" => a.server = value()?.into(),
             "--pg" => a.pg = value()?,
             "--server-log" => a.log = value()?,
+            "--keep-logs" => a.keep_logs = Some(value()?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -309,6 +312,12 @@ impl Bench {
         .await
     }
 
+    async fn stop(&self, s: Server, scenario: &str, rep: usize) -> Result<()> {
+        let label = format!("{}-{scenario}-{rep}", self.args.db.name());
+        s.stop(self.args.keep_logs.as_deref().map(|d| (d, label.as_str())))
+            .await
+    }
+
     fn seal(&self, n: usize, what: &str) -> Result<Arc<Vec<Doc>>> {
         let t = Instant::now();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -381,7 +390,7 @@ impl Bench {
                 ms(quantile(&run.latencies, 0.99)),
             );
             drop(clients);
-            s.stop().await?;
+            self.stop(s, "throughput", rep).await?;
         }
         Ok(())
     }
@@ -436,7 +445,7 @@ impl Bench {
                 ms(p999),
             );
             drop(clients);
-            s.stop().await?;
+            self.stop(s, "latency", rep).await?;
         }
         Ok(())
     }
@@ -497,7 +506,7 @@ impl Bench {
                 ms(quantile(&run.latencies, 0.99)),
             );
             drop(clients);
-            s.stop().await?;
+            self.stop(s, "delivery", rep).await?;
         }
         Ok(())
     }
@@ -549,7 +558,7 @@ impl Bench {
                 size_mb / down.as_secs_f64(),
             );
             drop(clients);
-            s.stop().await?;
+            self.stop(s, "large", rep).await?;
         }
         Ok(())
     }
