@@ -193,6 +193,10 @@ impl<'a> Reader<'a> {
     /// UTCTime or GeneralizedTime, in the forms RFC 5280 §4.1.2.5 allows (seconds, `Z`).
     pub(crate) fn time(&mut self) -> Result<OffsetDateTime, Error> {
         let tlv = self.any()?;
+        // ASCII only: the slicing below is by byte (a multi-byte character there would panic).
+        if !tlv.value.is_ascii() {
+            return Err(self.err());
+        }
         let s = std::str::from_utf8(tlv.value).map_err(|_| self.err())?;
         let full = match tlv.tag {
             UTC_TIME if s.len() == 13 => {

@@ -74,3 +74,16 @@ fn oid_content_matches_known_encodings() {
     assert!(oid_content("3.1").is_none());
     assert!(oid_content("1").is_none());
 }
+
+#[test]
+fn a_time_with_a_multibyte_character_is_an_error_not_a_panic() {
+    // 13 bytes of UTF-8 (as UTCTime wants) whose second byte starts a two-byte character:
+    // found by the signer_cms_signature fuzz target (the slicing by byte panicked).
+    let mut v = b"2".to_vec();
+    v.extend("Ǌ".as_bytes());
+    v.extend(b"101000000Z");
+    assert_eq!(v.len(), 13);
+    for tag in [UTC_TIME, GENERALIZED_TIME] {
+        assert!(Reader::new(&tlv(tag, &v), "t").time().is_err());
+    }
+}
