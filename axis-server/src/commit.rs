@@ -548,16 +548,41 @@ async fn commit_batch(
             }
 
             signed = t0.elapsed();
-            // Step 4: write everything, a table at a time, in multi-row statements.
+            // Step 4: write everything, a table at a time, in multi-row statements. SQLite takes
+            // them all in one call (`;`-separated; its anonymous parameters are bound in order
+            // across the statements): one round trip to its worker thread for the whole step.
+            // PostgreSQL takes one statement per call.
             let at = millis(logged_at);
+            let mut combined = builder(p, "");
+            let mut in_combined = 0usize;
+            macro_rules! statement {
+                ($q:ident => $fill:block) => {{
+                    let mut own = builder(p, "");
+                    let $q = if exact {
+                        if in_combined > 0 {
+                            combined.push("; ");
+                        }
+                        in_combined += 1;
+                        &mut combined
+                    } else {
+                        &mut own
+                    };
+                    $fill
+                    if !exact {
+                        own.build().execute(&mut *tx).await?;
+                    }
+                }};
+            }
             for r in row_chunks(leaves.len(), exact) {
-                let mut q = builder(p, "INSERT INTO log_leaves (leaf_index, leaf_hash, entry) ");
-                q.push_values(&logged[r.clone()].iter().zip(&hashes[r]).collect::<Vec<_>>(), |mut b, (l, hash)| {
-                    b.push_bind(i64_of(l.leaf_index))
-                        .push_bind(hash.to_vec())
-                        .push_bind(l.entry.clone());
+                statement!(q => {
+                    q.push("INSERT INTO log_leaves (leaf_index, leaf_hash, entry) ");
+                    let rows: Vec<_> = logged[r.clone()].iter().zip(&hashes[r]).collect();
+                    q.push_values(&rows, |mut b, (l, hash)| {
+                        b.push_bind(i64_of(l.leaf_index))
+                            .push_bind(hash.to_vec())
+                            .push_bind(l.entry.clone());
+                    });
                 });
-                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
             let mut inline: Vec<(i64, &[u8])> = Vec::new();
             let mut staged: Vec<i64> = Vec::new();
@@ -604,120 +629,125 @@ async fn commit_batch(
                 }
             }
             for r in row_chunks(inline.len(), exact) {
-                let mut q = builder(p, "INSERT INTO segments (blob_id, seq, data) ");
-                q.push_values(&inline[r], |mut b, (blob_id, data)| {
-                    b.push_bind(*blob_id).push_bind(0_i64).push_bind(data.to_vec());
+                statement!(q => {
+                    q.push("INSERT INTO segments (blob_id, seq, data) ");
+                    q.push_values(&inline[r], |mut b, (blob_id, data)| {
+                        b.push_bind(*blob_id).push_bind(0_i64).push_bind(data.to_vec());
+                    });
                 });
-                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
             for r in row_chunks(staged.len(), exact) {
-                let mut q = builder(p, "DELETE FROM uploads WHERE blob_id IN (");
-                let mut list = q.separated(", ");
-                for blob_id in &staged[r] {
-                    list.push_bind(*blob_id);
-                }
-                q.push(")");
-                q.build().persistent(!exact).execute(&mut *tx).await?;
+                statement!(q => {
+                    q.push("DELETE FROM uploads WHERE blob_id IN (");
+                    let mut list = q.separated(", ");
+                    for blob_id in &staged[r] {
+                        list.push_bind(*blob_id);
+                    }
+                    q.push(")");
+                });
             }
             for r in row_chunks(messages.len(), exact) {
-                let mut q = builder(
-                    p,
-                    "INSERT INTO messages (message_id, sender, routing_header, \
-                     submission_signature, key_envelope, ciphertext_len, blob_id, \
-                     accepted_at, leaf_index, entry, proof) ",
-                );
-                q.push_values(&messages[r], |mut b, m| {
-                    if let Job::Accept { submission, key_envelope, .. } = m.job {
-                        let h = submission.header();
-                        b.push_bind(h.message_id.as_bytes().to_vec())
-                            .push_bind(h.sender.as_str().to_owned())
-                            .push_bind(submission.header_bytes().as_bytes().to_vec())
-                            .push_bind(submission.submission().signature().to_vec())
-                            .push_bind(key_envelope.clone())
-                            .push_bind(i64_of(h.ciphertext_len))
-                            .push_bind(m.blob_id)
-                            .push_bind(at)
-                            .push_bind(i64_of(m.logged.leaf_index))
-                            .push_bind(m.logged.entry.clone())
-                            .push_bind(m.logged.proof.clone());
-                    }
+                statement!(q => {
+                    q.push("INSERT INTO messages (message_id, sender, routing_header, \
+                         submission_signature, key_envelope, ciphertext_len, blob_id, \
+                         accepted_at, leaf_index, entry, proof) ");
+                    q.push_values(&messages[r], |mut b, m| {
+                        if let Job::Accept { submission, key_envelope, .. } = m.job {
+                            let h = submission.header();
+                            b.push_bind(h.message_id.as_bytes().to_vec())
+                                .push_bind(h.sender.as_str().to_owned())
+                                .push_bind(submission.header_bytes().as_bytes().to_vec())
+                                .push_bind(submission.submission().signature().to_vec())
+                                .push_bind(key_envelope.clone())
+                                .push_bind(i64_of(h.ciphertext_len))
+                                .push_bind(m.blob_id)
+                                .push_bind(at)
+                                .push_bind(i64_of(m.logged.leaf_index))
+                                .push_bind(m.logged.entry.clone())
+                                .push_bind(m.logged.proof.clone());
+                        }
+                    });
                 });
-                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
             for r in row_chunks(deliveries.len(), exact) {
-                let mut q = builder(p, "INSERT INTO deliveries (message_id, recipient, seq, state) ");
-                q.push_values(&deliveries[r], |mut b, (id, recipient, seq)| {
-                    b.push_bind(id.to_vec())
-                        .push_bind(recipient.to_string())
-                        .push_bind(*seq)
-                        .push_bind(state::QUEUED);
+                statement!(q => {
+                    q.push("INSERT INTO deliveries (message_id, recipient, seq, state) ");
+                    q.push_values(&deliveries[r], |mut b, (id, recipient, seq)| {
+                        b.push_bind(id.to_vec())
+                            .push_bind(recipient.to_string())
+                            .push_bind(*seq)
+                            .push_bind(state::QUEUED);
+                    });
                 });
-                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
             for r in row_chunks(statements.len(), exact) {
-                let mut q = builder(
-                    p,
-                    "INSERT INTO statements (message_id, recipient, position, status, \
-                     statement, signature, hash, logged_at, leaf_index, entry, proof) ",
-                );
-                q.push_values(&statements[r], |mut b, (job, l)| {
-                    if let Job::Statement { recipient, position, receipt, .. } = job {
-                        let r = receipt.receipt();
-                        b.push_bind(r.message_id.as_bytes().to_vec())
-                            .push_bind(recipient.clone())
-                            .push_bind(*position)
-                            .push_bind(i64::from(r.status.code()))
-                            .push_bind(receipt.signed().receipt().as_bytes().to_vec())
-                            .push_bind(receipt.signed().signature().to_vec())
-                            .push_bind(receipt.hash().to_vec())
-                            .push_bind(at)
-                            .push_bind(i64_of(l.leaf_index))
-                            .push_bind(l.entry.clone())
-                            .push_bind(l.proof.clone());
-                    }
+                statement!(q => {
+                    q.push("INSERT INTO statements (message_id, recipient, position, status, \
+                         statement, signature, hash, logged_at, leaf_index, entry, proof) ");
+                    q.push_values(&statements[r], |mut b, (job, l)| {
+                        if let Job::Statement { recipient, position, receipt, .. } = job {
+                            let r = receipt.receipt();
+                            b.push_bind(r.message_id.as_bytes().to_vec())
+                                .push_bind(recipient.clone())
+                                .push_bind(*position)
+                                .push_bind(i64::from(r.status.code()))
+                                .push_bind(receipt.signed().receipt().as_bytes().to_vec())
+                                .push_bind(receipt.signed().signature().to_vec())
+                                .push_bind(receipt.hash().to_vec())
+                                .push_bind(at)
+                                .push_bind(i64_of(l.leaf_index))
+                                .push_bind(l.entry.clone())
+                                .push_bind(l.proof.clone());
+                        }
+                    });
                 });
-                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
             for r in row_chunks(new_states.len(), exact) {
                 // VALUES columns are named column1, column2, … on both back ends.
-                let mut q = builder(p, "UPDATE deliveries SET state = v.column1 FROM (");
-                q.push_values(&new_states[r], |mut b, (s, id, recipient)| {
-                    b.push_bind(*s).push_bind(id.to_vec()).push_bind(recipient.to_string());
+                statement!(q => {
+                    q.push("UPDATE deliveries SET state = v.column1 FROM (");
+                    q.push_values(&new_states[r], |mut b, (s, id, recipient)| {
+                        b.push_bind(*s).push_bind(id.to_vec()).push_bind(recipient.to_string());
+                    });
+                    q.push(
+                        ") AS v WHERE deliveries.message_id = v.column2 \
+                         AND deliveries.recipient = v.column3",
+                    );
                 });
-                q.push(
-                    ") AS v WHERE deliveries.message_id = v.column2 \
-                     AND deliveries.recipient = v.column3",
-                );
-                q.build().persistent(!exact).execute(&mut *tx).await?;
             }
             for (id, hash) in appended.completed {
                 if id.level % NODE_STRIDE == 0 {
-                    sqlx::query(
-                        "INSERT INTO log_nodes (level, node_index, hash) VALUES ($1, $2, $3) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(i64::from(id.level))
-                    .bind(i64_of(id.index))
-                    .bind(&hash[..])
-                    .execute(&mut *tx)
-                    .await?;
+                    statement!(q => {
+                        q.push("INSERT INTO log_nodes (level, node_index, hash) VALUES (");
+                        q.separated(", ")
+                            .push_bind(i64::from(id.level))
+                            .push_bind(i64_of(id.index))
+                            .push_bind(hash.to_vec());
+                        q.push(") ON CONFLICT DO NOTHING");
+                    });
                 }
             }
-            sqlx::query(
-                "INSERT INTO tree_heads (tree_size, tree_head, signature, signed_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(i64_of(appended.tree_size))
-            .bind(head.as_bytes())
-            .bind(head.signature())
-            .bind(millis(now))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE log_state SET tree_size = $1, frontier = $2 WHERE id = 1")
-                .bind(i64_of(frontier.size()))
-                .bind(frontier.to_bytes())
-                .execute(&mut *tx)
-                .await?;
+            statement!(q => {
+                q.push(
+                    "INSERT INTO tree_heads (tree_size, tree_head, signature, signed_at) VALUES (",
+                );
+                q.separated(", ")
+                    .push_bind(i64_of(appended.tree_size))
+                    .push_bind(head.as_bytes().to_vec())
+                    .push_bind(head.signature().to_vec())
+                    .push_bind(millis(now));
+                q.push(")");
+            });
+            statement!(q => {
+                q.push("UPDATE log_state SET tree_size = ");
+                q.push_bind(i64_of(frontier.size()));
+                q.push(", frontier = ");
+                q.push_bind(frontier.to_bytes());
+                q.push(" WHERE id = 1");
+            });
+            if in_combined > 0 {
+                combined.build().persistent(false).execute(&mut *tx).await?;
+            }
             wake.sort();
             wake.dedup();
             if is_pg {
