@@ -1,7 +1,8 @@
 //! The committer: the one path that appends to the log. Group commit with one signature per
 //! batch.
 //!
-//! Handlers verify everything first (signatures, chains, digests), then hand a [`Job`] to this
+//! Jobs are acceptances, statements (receipts and statuses) and revocations (from a published
+//! CRL). Handlers verify everything first (signatures, chains, digests), then hand a [`Job`] to this
 //! node's committer task and wait. The committer takes every job that is waiting (up to
 //! [`MAX_BATCH`]) and, in **one database transaction**:
 //!
@@ -83,6 +84,8 @@ pub enum Job {
         /// New delivery state, if this statement changes it.
         new_state: Option<i64>,
     },
+    /// Log a certificate revocation the axis applies (from a CRL the operator published).
+    Revocation(Box<axis_signer::RevocationEntry>),
 }
 
 /// What the log gave a job.
@@ -355,6 +358,7 @@ async fn commit_batch(
                 statement_hashes.push(receipt.hash());
                 chain_ids.push(receipt.receipt().message_id.as_bytes());
             }
+            Job::Revocation(_) => {}
         }
     }
     accept_ids.sort_unstable();
@@ -509,6 +513,13 @@ async fn commit_batch(
                         }
                     }
                 }
+                Job::Revocation(r) => {
+                    let entry = LogEntry::revocation((**r).clone(), logged_at)
+                        .encode()
+                        .map_err(|e| ServerError::Internal(e.to_string()))?;
+                    leaves.push(NewLeaf { job: i, entry: entry.as_bytes().to_vec() });
+                    Plan::New(leaves.len() - 1)
+                }
             };
             plans.push(plan);
         }
@@ -626,6 +637,8 @@ async fn commit_batch(
                             ));
                         }
                     }
+                    // A revocation is its leaf alone.
+                    Job::Revocation(_) => {}
                 }
             }
             for r in row_chunks(inline.len(), exact) {

@@ -200,7 +200,43 @@ async fn a_crl_published_at_run_time_takes_effect_at_once() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((published.crl_number, published.revoked), (2, 2));
+    assert_eq!(
+        (
+            published.crl_number,
+            published.revoked,
+            published.revocations_logged
+        ),
+        (2, 2, 2)
+    );
+    // Each revocation is now an entry of the log (after the acceptance and nothing else).
+    let mut ol = pb::log_client::LogClient::new(axis.channel(&pki.operator).await);
+    let entries = ol
+        .get_entries(pb::GetEntriesRequest { start: 0, end: 100 })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let mut serials: Vec<Vec<u8>> = entries
+        .iter()
+        .filter_map(|e| {
+            match axis_signer::LogEntryBytes::parse(&e.entry)
+                .unwrap()
+                .entry()
+                .body
+                .clone()
+            {
+                axis_signer::EntryBody::Revocation(r) => Some(r.serial),
+                _ => None,
+            }
+        })
+        .collect();
+    serials.sort();
+    let mut expected = vec![
+        a.tls.serial.as_bytes().to_vec(),
+        b.seal.serial.as_bytes().to_vec(),
+    ];
+    expected.sort();
+    assert_eq!(serials, expected);
 
     // A's open connection is refused at its next call, and a new one at the handshake.
     let e = ax.get_limits(pb::GetLimitsRequest {}).await.unwrap_err();

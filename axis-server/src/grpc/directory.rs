@@ -8,8 +8,10 @@ use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
 use super::{App, convert, require_operator};
+use crate::commit::Job;
 use crate::error::{Result, ServerError};
 use crate::store::AgencyRow;
+use axis_signer::RevocationEntry;
 
 /// Longest agency name accepted (edXML OrganName).
 const MAX_NAME_CHARS: usize = 200;
@@ -40,6 +42,52 @@ impl DirectoryService {
             });
         }
         Ok(())
+    }
+
+    /// Logs every serial `crl` lists that `previous` (the CRL in force for the same issuer) did
+    /// not, in one batch; returns how many.
+    async fn log_revocations(
+        &self,
+        crl: &[u8],
+        number: u64,
+        previous: Option<&Vec<u8>>,
+    ) -> Result<u64> {
+        let new = axis_pki::summarize_crl(crl).map_err(|e| ServerError::BadCrl(e.to_string()))?;
+        let old: std::collections::HashSet<Vec<u8>> = previous
+            .and_then(|p| axis_pki::summarize_crl(p).ok())
+            .map(|s| {
+                s.revoked
+                    .iter()
+                    .map(|r| r.serial.as_bytes().to_vec())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, crl)
+            .as_ref()
+            .try_into()
+            .map_err(|_| ServerError::Internal("digest length".into()))?;
+        let jobs = new
+            .revoked
+            .iter()
+            .filter(|r| !old.contains(r.serial.as_bytes()))
+            .map(|r| {
+                self.app
+                    .committer
+                    .commit(Job::Revocation(Box::new(RevocationEntry {
+                        crl_digest: digest,
+                        crl_number: number,
+                        serial: r.serial.as_bytes().to_vec(),
+                        revoked_at: r.revoked_at,
+                        reason: r.reason.code(),
+                    })))
+            });
+        let results = futures_util::future::join_all(jobs).await;
+        let mut n = 0;
+        for r in results {
+            r?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// The certificate verifies now for `profile` and is bound to `agency`.
@@ -235,18 +283,33 @@ impl pb::directory_server::Directory for DirectoryService {
         let checked = store
             .check_crl(&der, now)
             .map_err(|e| ServerError::BadCrl(e.to_string()))?;
+        let mut previous: Option<&Vec<u8>> = None;
         for existing in store.crls() {
-            if let Ok(c) = store.check_crl(existing, now)
-                && c.issuer == checked.issuer
-                && c.number >= checked.number
-            {
+            let Ok(c) = axis_pki::summarize_crl(existing)
+                .map_err(|e| e.to_string())
+                .and_then(|sum| {
+                    store
+                        .check_crl(existing, sum.this_update)
+                        .map_err(|e| e.to_string())
+                })
+            else {
+                continue;
+            };
+            if c.issuer != checked.issuer {
+                continue;
+            }
+            if c.number >= checked.number {
                 return Err(ServerError::BadCrl(format!(
                     "CRL number {} is not newer than the one in force ({})",
                     checked.number, c.number
                 ))
                 .into());
             }
+            previous = Some(existing);
         }
+        // The revocations this CRL adds become entries of the log before it takes effect, so
+        // the log records when the axis started refusing each certificate.
+        let logged = self.log_revocations(&der, checked.number, previous).await?;
         self.app
             .db
             .insert_crl(&checked.issuer, checked.number, &der, now)
@@ -258,10 +321,11 @@ impl pb::directory_server::Directory for DirectoryService {
                 .await
                 .map_err(ServerError::from)?;
         }
-        tracing::info!(number = checked.number, revoked = checked.revoked, operator = %caller.subject, "CRL published");
+        tracing::info!(number = checked.number, revoked = checked.revoked, logged, operator = %caller.subject, "CRL published");
         Ok(Response::new(pb::PublishCrlResponse {
             crl_number: checked.number,
             revoked: checked.revoked as u64,
+            revocations_logged: logged,
         }))
     }
 }
