@@ -204,6 +204,7 @@ impl From<pb::PublishCrlResponse> for CrlPublished {
         CrlPublished {
             crl_number: r.crl_number,
             revoked: r.revoked,
+            revocations_logged: r.revocations_logged,
         }
     }
 }

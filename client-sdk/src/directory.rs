@@ -75,6 +75,8 @@ pub struct CrlPublished {
     pub crl_number: u64,
     /// How many certificates it lists as revoked.
     pub revoked: u64,
+    /// How many revocations it added, each now an entry of the axis's log.
+    pub revocations_logged: u64,
 }
 
 /// The limits the axis enforces on every caller.

@@ -494,8 +494,8 @@ async fn directory(client: &Client, cmd: DirectoryCommand) -> Result<()> {
             let crl = read_crl(&file)?;
             let r = client.publish_crl(crl).await?;
             println!(
-                "CRL number {} in force ({} revoked certificates)",
-                r.crl_number, r.revoked
+                "CRL number {} in force ({} revoked certificates; {} new revocations logged)",
+                r.crl_number, r.revoked, r.revocations_logged
             );
         }
     }
