@@ -46,7 +46,7 @@ use crate::der::{self, Reader};
 use crate::document_id::DocumentId;
 use crate::error::Error;
 use crate::header::{MessageId, Submission};
-use crate::log::{LogEntryBytes, MAX_PATH_LEN, SignedTreeHead, VerifiedTreeHead};
+use crate::log::{LogEntryBytes, SignedTreeHead, VerifiedTreeHead};
 use crate::oid::{self, Format};
 use crate::receipt::{DocumentRef, ReceiptChain, SignedReceipt, StatusCode};
 use crate::signature::{MAX_SIGNATURE_LEN, SIGNING_TIME_TOLERANCE, SignatureReport, SignatureRole};
@@ -135,11 +135,10 @@ pub struct LoggedEntry {
 
 impl LoggedEntry {
     fn encode(&self) -> Vec<u8> {
-        let path: Vec<u8> = self.path.iter().flat_map(|h| der::octets(h)).collect();
         der::seq(&[
             &der::octets(self.entry.as_bytes()),
             &der::uint(self.leaf_index),
-            &der::tlv(der::SEQUENCE, &path),
+            &crate::log::encode_path(&self.path),
         ])
     }
 
@@ -147,18 +146,7 @@ impl LoggedEntry {
         let mut l = r.sequence()?;
         let entry = LogEntryBytes::parse(l.octet_string()?)?;
         let leaf_index = l.u64()?;
-        let mut p = l.sequence()?;
-        let mut path = Vec::new();
-        while !p.is_empty() {
-            if path.len() == MAX_PATH_LEN {
-                return Err(Error::TooMany {
-                    what: "hashes in an inclusion path",
-                    found: path.len() + 1,
-                    max: MAX_PATH_LEN,
-                });
-            }
-            path.push(p.octets()?);
-        }
+        let path = crate::log::read_path(&mut l)?;
         l.finish()?;
         Ok(LoggedEntry {
             entry,
@@ -305,19 +293,7 @@ impl EvidenceBundle {
         // Step 1.
         check_len(WHAT, bytes.len(), MAX_BUNDLE_LEN)?;
         // Step 2.
-        let mut outer = Reader::new(bytes, WHAT);
-        let mut r = outer.sequence()?;
-        outer.finish()?;
-        if r.oid()? != Format::EvidenceBundle.oid() {
-            return Err(Error::WrongFormat { expected: WHAT });
-        }
-        let version = r.u64()?;
-        if version != 1 {
-            return Err(Error::UnsupportedVersion {
-                what: WHAT,
-                version,
-            });
-        }
+        let mut r = der::open_format(bytes, WHAT, Format::EvidenceBundle)?;
         // Step 3.
         let submission = within(BundleItem::Submission, || {
             let header = r.octet_string()?;

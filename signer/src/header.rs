@@ -30,7 +30,7 @@ use axis_pki::{AgencyId, TrustStore};
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
 
-use crate::der::{self, Reader};
+use crate::der;
 use crate::error::Error;
 use crate::manifest::{MAX_RECIPIENTS, Priority, sha256};
 use crate::oid::Format;
@@ -236,19 +236,7 @@ impl HeaderBytes {
                 max: MAX_HEADER_LEN as u64,
             });
         }
-        let mut outer = Reader::new(bytes, WHAT);
-        let mut r = outer.sequence()?;
-        outer.finish()?;
-        if r.oid()? != Format::RoutingHeader.oid() {
-            return Err(Error::WrongFormat { expected: WHAT });
-        }
-        let version = r.u64()?;
-        if version != 1 {
-            return Err(Error::UnsupportedVersion {
-                what: WHAT,
-                version,
-            });
-        }
+        let mut r = der::open_format(bytes, WHAT, Format::RoutingHeader)?;
         let mut b = r.sequence()?;
         let message_id = MessageId(uuid::Uuid::from_bytes(b.octets()?));
         let sender = agency("sender", b.utf8()?)?;

@@ -251,19 +251,7 @@ impl LogEntryBytes {
                 max: MAX_LOG_ENTRY_LEN as u64,
             });
         }
-        let mut outer = Reader::new(bytes, ENTRY);
-        let mut r = outer.sequence()?;
-        outer.finish()?;
-        if r.oid()? != Format::LogEntry.oid() {
-            return Err(Error::WrongFormat { expected: ENTRY });
-        }
-        let version = r.u64()?;
-        if version != 1 {
-            return Err(Error::UnsupportedVersion {
-                what: ENTRY,
-                version,
-            });
-        }
+        let mut r = der::open_format(bytes, ENTRY, Format::LogEntry)?;
         // GeneralizedTime only: `time()` also reads UTCTime, a second byte form (and leaf hash).
         if r.peek_tag() != Some(der::GENERALIZED_TIME) {
             return Err(Error::Malformed { what: ENTRY });
@@ -431,19 +419,7 @@ impl TreeHead {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let mut outer = Reader::new(bytes, HEAD);
-        let mut r = outer.sequence()?;
-        outer.finish()?;
-        if r.oid()? != Format::TreeHead.oid() {
-            return Err(Error::WrongFormat { expected: HEAD });
-        }
-        let version = r.u64()?;
-        if version != 1 {
-            return Err(Error::UnsupportedVersion {
-                what: HEAD,
-                version,
-            });
-        }
+        let mut r = der::open_format(bytes, HEAD, Format::TreeHead)?;
         let head = TreeHead {
             tree_size: r.u64()?,
             root_hash: r.octets()?,
@@ -632,6 +608,29 @@ impl VerifiedTreeHead {
     }
 }
 
+/// `SEQUENCE SIZE (0..MAX_PATH_LEN) OF OCTET STRING (SIZE (32))`: an inclusion path.
+pub(crate) fn encode_path(path: &[[u8; 32]]) -> Vec<u8> {
+    let hashes: Vec<u8> = path.iter().flat_map(|h| der::octets(h)).collect();
+    der::tlv(der::SEQUENCE, &hashes)
+}
+
+/// Reads what [`encode_path`] writes, with the length budget.
+pub(crate) fn read_path(r: &mut Reader<'_>) -> Result<Vec<[u8; 32]>, Error> {
+    let mut p = r.sequence()?;
+    let mut path = Vec::new();
+    while !p.is_empty() {
+        if path.len() == MAX_PATH_LEN {
+            return Err(Error::TooMany {
+                what: "hashes in an inclusion path",
+                found: path.len() + 1,
+                max: MAX_PATH_LEN,
+            });
+        }
+        path.push(p.octets()?);
+    }
+    Ok(path)
+}
+
 /// An entry's proof of inclusion: a signed tree head, the entry's index and its path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogProof {
@@ -646,14 +645,13 @@ pub struct LogProof {
 impl LogProof {
     /// The DER encoding.
     pub fn encode(&self) -> Vec<u8> {
-        let path: Vec<u8> = self.path.iter().flat_map(|h| der::octets(h)).collect();
         der::seq(&[
             &der::oid(Format::LogProof.oid()),
             &der::uint(1),
             &der::octets(&self.tree_head.bytes),
             &der::octets(&self.tree_head.signature),
             &der::uint(self.leaf_index),
-            &der::tlv(der::SEQUENCE, &path),
+            &encode_path(&self.path),
         ])
     }
 
@@ -667,35 +665,12 @@ impl LogProof {
                 max: MAX_LOG_PROOF_LEN as u64,
             });
         }
-        let mut outer = Reader::new(bytes, PROOF);
-        let mut r = outer.sequence()?;
-        outer.finish()?;
-        if r.oid()? != Format::LogProof.oid() {
-            return Err(Error::WrongFormat { expected: PROOF });
-        }
-        let version = r.u64()?;
-        if version != 1 {
-            return Err(Error::UnsupportedVersion {
-                what: PROOF,
-                version,
-            });
-        }
+        let mut r = der::open_format(bytes, PROOF, Format::LogProof)?;
         let head = r.octet_string()?;
         let signature = r.octet_string()?.to_vec();
         let tree_head = SignedTreeHead::parse(head, signature)?;
         let leaf_index = r.u64()?;
-        let mut p = r.sequence()?;
-        let mut path = Vec::new();
-        while !p.is_empty() {
-            if path.len() == MAX_PATH_LEN {
-                return Err(Error::TooMany {
-                    what: "hashes in an inclusion path",
-                    found: path.len() + 1,
-                    max: MAX_PATH_LEN,
-                });
-            }
-            path.push(p.octets()?);
-        }
+        let path = read_path(&mut r)?;
         r.finish()?;
         Ok(LogProof {
             tree_head,

@@ -578,19 +578,7 @@ impl Manifest {
     }
 
     fn decode(bytes: &[u8]) -> Result<Manifest, Error> {
-        let mut outer = Reader::new(bytes, WHAT);
-        let mut r = outer.sequence()?;
-        outer.finish()?;
-        if r.oid()? != Format::Manifest.oid() {
-            return Err(Error::WrongFormat { expected: WHAT });
-        }
-        let version = r.u64()?;
-        if version != 1 {
-            return Err(Error::UnsupportedVersion {
-                what: WHAT,
-                version,
-            });
-        }
+        let mut r = der::open_format(bytes, WHAT, Format::Manifest)?;
         let from = Organization::decode(&mut r, "From/OrganId")?;
         let mut to_r = r.sequence()?;
         let mut to = Vec::new();

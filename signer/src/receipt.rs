@@ -26,7 +26,7 @@ use axis_pki::{AgencyId, TrustStore};
 use time::OffsetDateTime;
 
 use crate::SignedDocument;
-use crate::der::{self, Reader};
+use crate::der;
 use crate::document_id::DocumentId;
 use crate::error::{DigestKind, Error};
 use crate::fields::{self, Lines, MAX_REASON};
@@ -159,19 +159,7 @@ impl Receipt {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let mut outer = Reader::new(bytes, WHAT);
-        let mut r = outer.sequence()?;
-        outer.finish()?;
-        if r.oid()? != Format::Receipt.oid() {
-            return Err(Error::WrongFormat { expected: WHAT });
-        }
-        let version = r.u64()?;
-        if version != 1 {
-            return Err(Error::UnsupportedVersion {
-                what: WHAT,
-                version,
-            });
-        }
+        let mut r = der::open_format(bytes, WHAT, Format::Receipt)?;
         let agency =
             |field, s: &str| AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source });
         let receipt = Receipt {
