@@ -42,12 +42,13 @@ pub struct TestPki {
     pub revoked: Vec<axis_pki::Serial>,
 }
 
-/// Agency ids for the harness: the two demo agencies, then `000.00.00.H10`…
+/// Agency ids for the harness: the two demo agencies, then `000.00.01.H12`, `000.00.01.H13`, …
+/// (level 2 from 01, so never one of the first two).
 pub fn agency_id(i: usize) -> String {
     match i {
         0 => "000.00.00.G22".into(),
         1 => "000.00.00.H41".into(),
-        n => format!("000.00.{:02}.H{:02}", n / 80, 10 + n % 80),
+        n => format!("000.00.{:02}.H{:02}", 1 + n / 80, 10 + n % 80),
     }
 }
 
