@@ -235,6 +235,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         rate: RateLimiter::default(),
         streams: StreamLimiter::default(),
         shutdown: shutdown_rx.clone(),
+        registered: Default::default(),
     });
 
     let listener = TcpListener::bind(config.listen)

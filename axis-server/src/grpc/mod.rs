@@ -41,6 +41,32 @@ pub struct App {
     pub streams: StreamLimiter,
     /// Becomes true when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
+    /// Agencies known to be registered. Agencies are never removed from the directory, so a
+    /// positive answer stays true; a miss asks the database (another node may have registered
+    /// it since).
+    pub registered: Mutex<std::collections::HashSet<String>>,
+}
+
+impl App {
+    /// Which of `ids` are not registered (the database is asked only about ids not seen before).
+    pub(crate) async fn unregistered(&self, ids: &[String]) -> Result<Vec<String>> {
+        let unknown: Vec<String> = {
+            let known = self.registered.lock().unwrap_or_else(|p| p.into_inner());
+            ids.iter()
+                .filter(|i| !known.contains(*i))
+                .cloned()
+                .collect()
+        };
+        if unknown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let missing = self.db.unregistered(&unknown).await?;
+        let mut known = self.registered.lock().unwrap_or_else(|p| p.into_inner());
+        for id in unknown.iter().filter(|i| !missing.contains(i)) {
+            known.insert(id.clone());
+        }
+        Ok(missing)
+    }
 }
 
 /// A random positive 63-bit id for a ciphertext blob.
