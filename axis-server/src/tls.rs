@@ -59,12 +59,6 @@ pub struct ClientVerifier {
     hints: Vec<DistinguishedName>,
 }
 
-impl std::fmt::Debug for Trust {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Trust")
-    }
-}
-
 fn pki_to_rustls(e: axis_pki::Error) -> rustls::Error {
     use axis_pki::Error as E;
     let ce = match e {

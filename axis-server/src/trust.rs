@@ -54,6 +54,12 @@ pub fn read_crl(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Trust")
+    }
+}
+
 impl Trust {
     /// Loads the configured files and the CRLs published earlier, and builds the first snapshot.
     pub async fn load(files: &TrustFiles, db: &Db) -> Result<Self> {
@@ -72,13 +78,7 @@ impl Trust {
             .map_err(|e| ServerError::Internal(format!("trust anchors: {e}")))?;
         let now = OffsetDateTime::now_utc();
         for der in &file_crls {
-            if let Ok(c) = axis_pki::summarize_crl(der)
-                .map_err(|e| e.to_string())
-                .and_then(|s| {
-                    base.check_crl(der, s.this_update)
-                        .map_err(|e| e.to_string())
-                })
-            {
+            if let Ok(c) = base.check_crl_issued(der) {
                 db.insert_crl(&c.issuer, c.number, der, now).await?;
             }
         }
@@ -116,13 +116,7 @@ impl Trust {
         for der in self.file_crls.iter().chain(&published) {
             // Checked at its own thisUpdate: a configured CRL that is stale now is still kept
             // (verification then fails closed with a clear "stale CRL" error, not "missing").
-            let checked = axis_pki::summarize_crl(der)
-                .map_err(|e| e.to_string())
-                .and_then(|s| {
-                    base.check_crl(der, s.this_update)
-                        .map_err(|e| e.to_string())
-                });
-            let c = match checked {
+            let c = match base.check_crl_issued(der) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "ignoring a CRL that no configured CA issued");

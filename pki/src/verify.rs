@@ -261,6 +261,14 @@ impl TrustStore {
         })
     }
 
+    /// [`TrustStore::check_crl`] at the CRL's own thisUpdate: who issued it and its number,
+    /// whether or not it is current now (a stale CRL kept for history, or to fail closed with a
+    /// clear "stale" error rather than "missing").
+    pub fn check_crl_issued(&self, der: &[u8]) -> Result<CheckedCrl, Error> {
+        let this_update = crate::crl::summarize_crl(der)?.this_update;
+        self.check_crl(der, this_update)
+    }
+
     /// The CRLs the store was built with.
     pub fn crls(&self) -> &[Vec<u8>] {
         &self.crls

@@ -285,14 +285,7 @@ impl pb::directory_server::Directory for DirectoryService {
             .map_err(|e| ServerError::BadCrl(e.to_string()))?;
         let mut previous: Option<&Vec<u8>> = None;
         for existing in store.crls() {
-            let Ok(c) = axis_pki::summarize_crl(existing)
-                .map_err(|e| e.to_string())
-                .and_then(|sum| {
-                    store
-                        .check_crl(existing, sum.this_update)
-                        .map_err(|e| e.to_string())
-                })
-            else {
+            let Ok(c) = store.check_crl_issued(existing) else {
                 continue;
             };
             if c.issuer != checked.issuer {
