@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -487,73 +486,6 @@ fn resign_with_signing_time(head: &SignedTreeHead, utc_time: &str) -> Vec<u8> {
 }
 
 // ----- OpenSSL as the independent judge -----
-
-struct Dir {
-    dir: tempfile::TempDir,
-}
-
-impl Dir {
-    /// root.pem, ca.pem, and trust.pem (the root with `crls`; OpenSSL 3.0's `cms` has no
-    /// -CRLfile, so the CRLs go in the CAfile).
-    fn new(crls: &[Vec<u8>]) -> Self {
-        let f = fixture();
-        let d = Dir {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        d.write("root.pem", to_pem("CERTIFICATE", &f.root).as_bytes());
-        d.write("ca.pem", to_pem("CERTIFICATE", &f.ca).as_bytes());
-        let mut trust = to_pem("CERTIFICATE", &f.root);
-        trust.extend(crls.iter().map(|c| to_pem("X509 CRL", c)));
-        d.write("trust.pem", trust.as_bytes());
-        d
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-fn openssl(args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = Command::new("openssl").args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `openssl cms -verify` of a detached signature at `at`, with chain and CRLs: the invocation of
-/// `tests/openssl.rs`.
-fn cms_verify(d: &Dir, sig: &Path, content: &Path, at: OffsetDateTime) -> (bool, String) {
-    let attime = at.unix_timestamp().to_string();
-    openssl(&[
-        "cms".as_ref(),
-        "-verify".as_ref(),
-        "-binary".as_ref(),
-        "-inform".as_ref(),
-        "DER".as_ref(),
-        "-in".as_ref(),
-        sig.as_os_str(),
-        "-content".as_ref(),
-        content.as_os_str(),
-        "-CAfile".as_ref(),
-        d.path("trust.pem").as_os_str(),
-        "-certfile".as_ref(),
-        d.path("ca.pem").as_os_str(),
-        "-crl_check_all".as_ref(),
-        "-purpose".as_ref(),
-        "any".as_ref(),
-        "-attime".as_ref(),
-        attime.as_ref(),
-        "-out".as_ref(),
-        d.path("verified.out").as_os_str(),
-    ])
-}
 
 /// `openssl asn1parse` of DER bytes: success and the dump.
 fn asn1parse(d: &Dir, name: &str, der: &[u8]) -> (bool, String) {

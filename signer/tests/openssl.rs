@@ -6,91 +6,21 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use axis_pki::to_pem;
 use axis_signer::*;
 use common::*;
 
-struct Dir {
-    dir: tempfile::TempDir,
-}
-
-impl Dir {
-    fn new() -> Self {
-        let f = fixture();
-        let d = Dir {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        d.write("root.pem", to_pem("CERTIFICATE", &f.root).as_bytes());
-        d.write("ca.pem", to_pem("CERTIFICATE", &f.ca).as_bytes());
-        // OpenSSL 3.0's `cms` has no -CRLfile: CRLs go in the CAfile, which loads both.
-        let mut trust = to_pem("CERTIFICATE", &f.root);
-        trust.extend(f.crls.iter().map(|c| to_pem("X509 CRL", c)));
-        d.write("trust.pem", trust.as_bytes());
-        d
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-fn openssl(args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = Command::new("openssl").args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `openssl cms -verify` of a detached signature at the tests' "now", with chain and CRLs.
-fn cms_verify(d: &Dir, sig: &Path, content: &Path) -> (bool, String) {
-    let attime = NOW.unix_timestamp().to_string();
-    openssl(&[
-        "cms".as_ref(),
-        "-verify".as_ref(),
-        "-binary".as_ref(),
-        "-inform".as_ref(),
-        "DER".as_ref(),
-        "-in".as_ref(),
-        sig.as_os_str(),
-        "-content".as_ref(),
-        content.as_os_str(),
-        "-CAfile".as_ref(),
-        d.path("trust.pem").as_os_str(),
-        // OpenSSL 3.0's `cms` has no -untrusted; -certfile adds the CA to path building (the
-        // signature also carries it).
-        "-certfile".as_ref(),
-        d.path("ca.pem").as_os_str(),
-        "-crl_check_all".as_ref(),
-        "-purpose".as_ref(),
-        "any".as_ref(),
-        "-attime".as_ref(),
-        attime.as_ref(),
-        "-out".as_ref(),
-        d.path("verified.out").as_os_str(),
-    ])
-}
-
 #[test]
 fn openssl_verifies_both_document_signatures_and_the_submission() {
     let p = standard_package();
-    let d = Dir::new();
+    let d = Dir::new(&fixture().crls);
     let manifest = d.write("manifest.bin", p.document.manifest().as_bytes());
     for (name, sig) in [
         ("personal.der", p.document.personal_signature()),
         ("seal.der", p.document.seal_signature()),
     ] {
         let sig = d.write(name, sig);
-        let (ok, err) = cms_verify(&d, &sig, &manifest);
+        let (ok, err) = cms_verify(&d, &sig, &manifest, NOW);
         assert!(ok, "{name}: {err}");
         assert_eq!(
             std::fs::read(d.path("verified.out")).unwrap(),
@@ -99,13 +29,13 @@ fn openssl_verifies_both_document_signatures_and_the_submission() {
     }
     let header = d.write("header.bin", p.sealed.submission.header().as_bytes());
     let sig = d.write("submission.der", p.sealed.submission.signature());
-    let (ok, err) = cms_verify(&d, &sig, &header);
+    let (ok, err) = cms_verify(&d, &sig, &header, NOW);
     assert!(ok, "submission: {err}");
 
     // The judge can say no: other content, or a revoked signer.
     let other = d.write("other.bin", b"not the manifest");
     let sig = d.path("seal.der");
-    assert!(!cms_verify(&d, &sig, &other).0);
+    assert!(!cms_verify(&d, &sig, &other, NOW).0);
 }
 
 #[test]
@@ -114,10 +44,10 @@ fn openssl_refuses_a_signature_by_a_revoked_certificate() {
     let m = manifest(&[&f.b], &[]).encode().unwrap();
     let revoked =
         SignedDocument::sign(m, &f.revoked.signer(), SIGNED, &f.a.seal_signer(), SIGNED).unwrap();
-    let d = Dir::new();
+    let d = Dir::new(&fixture().crls);
     let manifest = d.write("manifest.bin", revoked.manifest().as_bytes());
     let sig = d.write("personal.der", revoked.personal_signature());
-    let (ok, err) = cms_verify(&d, &sig, &manifest);
+    let (ok, err) = cms_verify(&d, &sig, &manifest, NOW);
     assert!(!ok);
     assert!(err.contains("revoked"), "{err}");
 }
@@ -152,7 +82,7 @@ fn openssl_unwraps_the_content_key_for_rsa_and_ec_recipients_and_decrypts_the_ch
     let f = fixture();
     let p = standard_package();
     let header = p.sealed.submission.header();
-    let d = Dir::new();
+    let d = Dir::new(&fixture().crls);
     // B has a P-256 encryption key (KeyAgreeRecipientInfo), C an RSA one (KeyTransRecipientInfo).
     for who in [&f.b, &f.c] {
         let key = openssl_unwrap(&d, &p, who);

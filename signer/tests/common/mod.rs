@@ -3,6 +3,8 @@
 //! personal signer, and the axis log signer. Built once per test binary.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use axis_pki::*;
@@ -562,4 +564,75 @@ pub fn frame_id(frame: &[u8]) -> (u32, u32, bool) {
         u32::from_be_bytes(frame[12..16].try_into().unwrap()),
         frame[16] & 1 == 1,
     )
+}
+
+// ----- OpenSSL as the independent judge (shared by the tests that call it) -----
+
+/// A temporary directory holding root.pem, ca.pem and trust.pem for `openssl`.
+pub struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    /// root.pem, ca.pem, and trust.pem (the root with `crls`; OpenSSL 3.0's `cms` has no
+    /// -CRLfile, so the CRLs go in the CAfile).
+    pub fn new(crls: &[Vec<u8>]) -> Self {
+        let f = fixture();
+        let d = Dir {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        d.write("root.pem", to_pem("CERTIFICATE", &f.root).as_bytes());
+        d.write("ca.pem", to_pem("CERTIFICATE", &f.ca).as_bytes());
+        let mut trust = to_pem("CERTIFICATE", &f.root);
+        trust.extend(crls.iter().map(|c| to_pem("X509 CRL", c)));
+        d.write("trust.pem", trust.as_bytes());
+        d
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+pub fn openssl(args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = Command::new("openssl").args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `openssl cms -verify` of a detached signature at `at`, with chain and CRLs (OpenSSL 3.0's
+/// `cms` has no -untrusted; -certfile adds the CA to path building, and the signature also
+/// carries it).
+pub fn cms_verify(d: &Dir, sig: &Path, content: &Path, at: OffsetDateTime) -> (bool, String) {
+    let attime = at.unix_timestamp().to_string();
+    openssl(&[
+        "cms".as_ref(),
+        "-verify".as_ref(),
+        "-binary".as_ref(),
+        "-inform".as_ref(),
+        "DER".as_ref(),
+        "-in".as_ref(),
+        sig.as_os_str(),
+        "-content".as_ref(),
+        content.as_os_str(),
+        "-CAfile".as_ref(),
+        d.path("trust.pem").as_os_str(),
+        "-certfile".as_ref(),
+        d.path("ca.pem").as_os_str(),
+        "-crl_check_all".as_ref(),
+        "-purpose".as_ref(),
+        "any".as_ref(),
+        "-attime".as_ref(),
+        attime.as_ref(),
+        "-out".as_ref(),
+        d.path("verified.out").as_os_str(),
+    ])
 }
