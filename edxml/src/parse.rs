@@ -43,6 +43,7 @@ pub fn parse_with(
     let mut cx = Cx {
         ignored: Vec::new(),
         limits,
+        header_only: false,
     };
     let (package, data) = cx.root(&root)?;
     if let Package::Edoc(mut edoc) = package {
@@ -112,7 +113,7 @@ struct Once(Vec<String>);
 
 impl Once {
     fn check(&mut self, n: &Node<'_>, path: &str) -> Result<(), Error> {
-        if self.0.iter().any(|s| *s == n.name) {
+        if self.0.contains(&n.name) {
             return Err(Error::malformed(child_path(path, n), Problem::Duplicate));
         }
         self.0.push(n.name.clone());
@@ -123,6 +124,26 @@ impl Once {
 struct Cx<'l> {
     ignored: Vec<String>,
     limits: &'l Limits,
+    /// Reading the edXML part of an Axis document: attachments are described, not carried.
+    header_only: bool,
+}
+
+/// Reads the edXML part carried inside an Axis document (attachments described without data;
+/// sizes and digests are left zero for the caller to fill from the manifest).
+pub(crate) fn parse_header(input: &[u8], limits: &Limits) -> Result<Edoc, Error> {
+    let root = xml::read_tree(input, limits)?;
+    let mut cx = Cx {
+        ignored: Vec::new(),
+        limits,
+        header_only: true,
+    };
+    match cx.root(&root)?.0 {
+        Package::Edoc(e) => Ok(e),
+        Package::Status(_) => Err(Error::mapping(
+            "edXML part",
+            "a status package where a document header was expected",
+        )),
+    }
 }
 
 /// `Bussiness…` or `Business…` → the name after the prefix.
@@ -858,9 +879,22 @@ impl Cx<'_> {
                 }
                 once.check(c, &ap)?;
             }
-            let segments = segments.ok_or_else(|| {
-                Error::malformed(format!("{ap}/ContentTransferEncoded"), Problem::Missing)
-            })?;
+            let segments = match (segments, self.header_only) {
+                (None, true) => Vec::new(),
+                (Some(_), true) => {
+                    return Err(Error::malformed(
+                        format!("{ap}/ContentTransferEncoded"),
+                        Problem::UnexpectedContent,
+                    ));
+                }
+                (Some(s), false) => s,
+                (None, false) => {
+                    return Err(Error::malformed(
+                        format!("{ap}/ContentTransferEncoded"),
+                        Problem::Missing,
+                    ));
+                }
+            };
             if !at.bare_id().is_empty() && out.iter().any(|o| o.bare_id() == at.bare_id()) {
                 return Err(Error::malformed(
                     format!("{ap}/ContentId"),

@@ -372,6 +372,21 @@ pub fn write_edoc(
     source: &mut dyn AttachmentSource,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
+    write_inner(edoc, Some(source), out)
+}
+
+/// The edXML part of an Axis document: the package without attachment data.
+pub(crate) fn header_to_vec(edoc: &Edoc) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    write_inner(edoc, None, &mut out)?;
+    Ok(out)
+}
+
+fn write_inner(
+    edoc: &Edoc,
+    mut source: Option<&mut dyn AttachmentSource>,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let mut header = El::edxml("edXMLHeader")
         .child(message_header(&edoc.header))
         .child(trace(&edoc.trace));
@@ -402,20 +417,22 @@ pub fn write_edoc(
                 e.text = trim(value).to_owned();
                 o.el(&e, 3, &path)?;
             }
-            o.raw("      <edXML:ContentTransferEncoded xmlns:edXML=\"")?;
-            o.raw(EDXML_NS)?;
-            o.raw("\">")?;
-            let size = data(a, index, source, o.out)?;
-            if size != a.size {
-                return Err(Error::malformed(
-                    format!("{path}/ContentTransferEncoded"),
-                    Problem::SizeMismatch {
-                        expected: a.size,
-                        found: size,
-                    },
-                ));
+            if let Some(source) = source.as_deref_mut() {
+                o.raw("      <edXML:ContentTransferEncoded xmlns:edXML=\"")?;
+                o.raw(EDXML_NS)?;
+                o.raw("\">")?;
+                let size = data(a, index, source, o.out)?;
+                if size != a.size {
+                    return Err(Error::malformed(
+                        format!("{path}/ContentTransferEncoded"),
+                        Problem::SizeMismatch {
+                            expected: a.size,
+                            found: size,
+                        },
+                    ));
+                }
+                o.raw("</edXML:ContentTransferEncoded>\r\n")?;
             }
-            o.raw("</edXML:ContentTransferEncoded>\r\n")?;
             let mut f = El::new("Format");
             f.text = trim(&a.format).to_owned();
             o.el(&f, 3, &path)?;

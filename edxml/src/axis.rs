@@ -1,0 +1,691 @@
+//! edXML ↔ Axis, losslessly.
+//!
+//! **Documents.** [`edoc_to_axis`] fills a signer [`Manifest`] from the edXML fields it has a
+//! home for, and makes the **edXML part**: the package itself, written canonically by this
+//! crate, without attachment data ([`EDXML_PART_NAME`], [`EDXML_PART_CONTENT_TYPE`]). The part
+//! is the manifest's *first* attachment, so it is signed with the manifest, encrypted with the
+//! document, and read by a recipient before the files; the edXML attachments follow in order.
+//! Everything edXML carries that the manifest cannot hold (SteeringType, TraceHeaders,
+//! StaffInfo, ReplacementInfoList, ContentIds, the XML signature, absent-versus-zero…) travels
+//! in the part. [`edoc_from_axis`] reads the part back and **refuses it when it contradicts
+//! the signed manifest**: the manifest derived from the part must equal the manifest, field by
+//! field. A document sent without a part (a native Axis document) becomes edXML from its
+//! manifest alone, VNPT-style.
+//!
+//! **Statuses.** An edXML status becomes the fields of a signer receipt ([`AxisStatus`]):
+//! StatusCode, ResponseFor's DocumentId and OrganId (the other party), From's OrganId, the
+//! Timestamp (Vietnam time, UTC+7, to UTC) and the Description as the reason. The receipt has
+//! no field for StaffInfo and From's descriptive fields, so they ride in the signed reason
+//! after a marker line ([`STATUS_EXTRA_MARKER`], compact JSON), only when present; a reason
+//! that does not fit the receipt's 500 characters is an error, never a truncation.
+//!
+//! Both directions check themselves: a mapping whose way back would not give the same values
+//! is an error, not a silent loss.
+
+use axis_pki::AgencyId;
+use axis_signer::{self as signer, DocumentId, Manifest, StatusCode};
+use serde::{Deserialize, Serialize};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::datetime::format_date;
+use crate::error::Error;
+use crate::limits::Limits;
+use crate::model::*;
+use crate::parse::parse_header;
+use crate::write::header_to_vec;
+
+/// The name of the edXML part in an Axis manifest.
+pub const EDXML_PART_NAME: &str = "edxml-header.edxml";
+/// The content type of the edXML part.
+pub const EDXML_PART_CONTENT_TYPE: &str = "application/vnd.axis.edxml-header+xml";
+/// Content type given in the manifest to a file that travels zipped in edXML (the manifest
+/// describes the file, unzipped; edXML's `application/zip` is in the part).
+pub const UNZIPPED_CONTENT_TYPE: &str = "application/octet-stream";
+/// The line that starts the edXML extras in a status reason.
+pub const STATUS_EXTRA_MARKER: &str = "\n\n[edXML] ";
+/// edXML dates and timestamps are Vietnam local time (ICT, UTC+7, no daylight saving).
+pub const VIETNAM_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
+    Ok(o) => o,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// An edoc as Axis carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AxisDocument {
+    /// The manifest to sign: attachment 0 is the edXML part, 1.. are the edXML attachments.
+    pub manifest: Manifest,
+    /// The bytes of attachment 0.
+    pub edxml_part: Vec<u8>,
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out
+}
+
+fn agency(field: &'static str, s: &str) -> Result<AgencyId, Error> {
+    AgencyId::parse(s).map_err(|e| Error::mapping(field, e.to_string()))
+}
+
+fn signer_err(field: &'static str) -> impl Fn(signer::Error) -> Error {
+    move |e| Error::mapping(field, e.to_string())
+}
+
+fn organization(field: &'static str, o: &Organization) -> Result<signer::Organization, Error> {
+    Ok(signer::Organization {
+        organ_id: agency(field, &o.organ_id)?,
+        organization_in_charge: o.organization_in_charge.clone(),
+        organ_name: o.organ_name.clone(),
+        organ_add: o.organ_add.clone(),
+        email: o.email.clone(),
+        telephone: o.telephone.clone(),
+        fax: o.fax.clone(),
+        website: o.website.clone(),
+    })
+}
+
+fn document_id(field: &'static str, s: &str) -> Result<DocumentId, Error> {
+    DocumentId::parse(s).map_err(signer_err(field))
+}
+
+fn response_document(r: &ResponseFor) -> Result<DocumentId, Error> {
+    if !r.document_id.is_empty() {
+        return document_id("ResponseFor/DocumentId", &r.document_id);
+    }
+    let date = r.promulgation_date.ok_or_else(|| {
+        Error::mapping(
+            "ResponseFor",
+            "neither DocumentId nor OrganId, Code and PromulgationDate",
+        )
+    })?;
+    DocumentId::new(
+        agency("ResponseFor/OrganId", &r.organ_id)?,
+        date,
+        signer::Code::parse(&r.code).map_err(signer_err("ResponseFor/Code"))?,
+    )
+    .map_err(signer_err("ResponseFor"))
+}
+
+fn small<T: TryFrom<u32>>(field: &'static str, v: Option<u32>) -> Result<T, Error> {
+    T::try_from(v.unwrap_or(0)).map_err(|_| Error::mapping(field, "value out of range"))
+}
+
+/// The manifest an edoc describes; `part` is the edXML part's (size, SHA-256).
+fn derive_manifest(e: &Edoc, part: (u64, [u8; 32])) -> Result<Manifest, Error> {
+    let h = &e.header;
+    let b = &e.trace.business;
+    let referenced = |fallback: Option<&str>| -> Result<DocumentId, Error> {
+        match (b.document_id.as_str(), fallback) {
+            ("", Some(f)) if !f.is_empty() => document_id("Bussiness/DocumentId", f),
+            ("", _) => Err(Error::mapping(
+                "Bussiness/DocumentId",
+                "the document this one revokes, updates or replaces is not named",
+            )),
+            (id, _) => document_id("Bussiness/DocumentId", id),
+        }
+    };
+    let reason = b.business_doc_reason.clone();
+    let business = match b.business_doc_type.unwrap_or(0) {
+        0 => signer::Business::New,
+        1 => signer::Business::Recall {
+            document: referenced(h.response_for.first().map(|r| r.document_id.as_str()))?,
+            reason,
+        },
+        2 => signer::Business::Update {
+            document: referenced(None)?,
+            reason,
+        },
+        3 => signer::Business::Replace {
+            document: referenced(
+                b.replacement_info_list
+                    .first()
+                    .map(|r| r.document_id.as_str()),
+            )?,
+            reason,
+        },
+        _ => {
+            return Err(Error::mapping(
+                "Bussiness/BussinessDocType",
+                "not 0, 1, 2 or 3",
+            ));
+        }
+    };
+    let mut attachments = vec![signer::Attachment {
+        name: EDXML_PART_NAME.into(),
+        content_type: EDXML_PART_CONTENT_TYPE.into(),
+        description: String::new(),
+        size: part.0,
+        sha256: part.1,
+    }];
+    for a in &e.attachments {
+        attachments.push(signer::Attachment {
+            name: if a.attachment_name.is_empty() {
+                return Err(Error::mapping("Attachment/AttachmentName", "empty"));
+            } else {
+                a.attachment_name.clone()
+            },
+            content_type: if a.is_zipped() || a.content_type.is_empty() {
+                UNZIPPED_CONTENT_TYPE.into()
+            } else {
+                a.content_type.clone()
+            },
+            description: a.description.clone(),
+            size: a.size,
+            sha256: a.sha256,
+        });
+    }
+    let manifest = Manifest {
+        from: organization("From/OrganId", &h.from)?,
+        to: h
+            .to
+            .iter()
+            .map(|t| organization("To/OrganId", t))
+            .collect::<Result<_, _>>()?,
+        code: signer::Code::new(&h.code.code_number, &h.code.code_notation)
+            .map_err(signer_err("Code"))?,
+        promulgation: signer::Promulgation {
+            place: h.promulgation_info.place.clone(),
+            date: h
+                .promulgation_info
+                .promulgation_date
+                .ok_or_else(|| Error::mapping("PromulgationInfo/PromulgationDate", "missing"))?,
+        },
+        document_type: signer::DocumentType {
+            kind: small("DocumentType/Type", h.document_type.type_)?,
+            detail: small("DocumentType/TypeDetail", h.document_type.type_detail)?,
+            name: h.document_type.type_name.clone(),
+        },
+        subject: h.subject.clone(),
+        content: h.content.clone(),
+        signer: signer::SignerInfo {
+            competence: h.signer_info.competence.clone(),
+            position: h.signer_info.position.clone(),
+            full_name: h.signer_info.full_name.clone(),
+        },
+        due_date: h.due_date,
+        to_places: h.to_places.clone(),
+        priority: signer::Priority::from_code(u64::from(h.other_info.priority.unwrap_or(0)))
+            .map_err(signer_err("OtherInfo/Priority"))?,
+        other: signer::OtherInfo {
+            sphere_of_promulgation: h.other_info.sphere_of_promulgation.clone(),
+            typer_notation: h.other_info.typer_notation.clone(),
+            promulgation_amount: h.other_info.promulgation_amount.unwrap_or(0),
+            page_amount: h.other_info.page_amount.unwrap_or(0),
+        },
+        response_for: h
+            .response_for
+            .iter()
+            .map(response_document)
+            .collect::<Result<_, _>>()?,
+        business,
+        attachments,
+    };
+    manifest.check().map_err(signer_err("manifest"))?;
+    if !h.document_id.is_empty() {
+        let derived = manifest.document_id().map_err(signer_err("DocumentId"))?;
+        if DocumentId::parse(&h.document_id).ok().as_ref() != Some(&derived) {
+            return Err(Error::mapping(
+                "DocumentId",
+                format!(
+                    "`{}` is not the id of From/OrganId, PromulgationDate and Code (`{derived}`)",
+                    h.document_id
+                ),
+            ));
+        }
+    }
+    Ok(manifest)
+}
+
+/// An edoc as an Axis document: the manifest to sign and the edXML part (its attachment 0).
+/// The attachments' sizes and digests come from `edoc` (as [`crate::parse`] computed them).
+pub fn edoc_to_axis(edoc: &Edoc) -> Result<AxisDocument, Error> {
+    let mut canonical = edoc.clone();
+    for a in &mut canonical.attachments {
+        a.size = 0;
+        a.sha256 = [0; 32];
+    }
+    let edxml_part = header_to_vec(&canonical)?;
+    let manifest = derive_manifest(edoc, (edxml_part.len() as u64, sha256(&edxml_part)))?;
+    // The way back must give the same values, or the mapping is refused.
+    if edoc_from_axis(&manifest, Some(&edxml_part))? != *edoc {
+        return Err(Error::mapping(
+            "edXML part",
+            "the package does not survive the round trip (a value edXML cannot carry as \
+             written, e.g. surrounding spaces or an empty list entry)",
+        ));
+    }
+    Ok(AxisDocument {
+        manifest,
+        edxml_part,
+    })
+}
+
+/// Whether a manifest carries an edXML part (its first attachment).
+pub fn has_edxml_part(manifest: &Manifest) -> bool {
+    manifest
+        .attachments
+        .first()
+        .is_some_and(|a| a.name == EDXML_PART_NAME && a.content_type == EDXML_PART_CONTENT_TYPE)
+}
+
+/// Index in the manifest's attachments of edXML attachment `i`.
+pub fn manifest_index(manifest: &Manifest, i: usize) -> usize {
+    if has_edxml_part(manifest) { i + 1 } else { i }
+}
+
+/// The edoc an Axis document carries.
+///
+/// `edxml_part` is the bytes of the manifest's first attachment when [`has_edxml_part`] says
+/// there is one (an error if it is missing). The part is checked against the manifest: its
+/// digest, then every field the manifest also holds; any difference is
+/// [`Error::ExtensionContradicts`]. Without a part, the edoc is made from the manifest alone.
+/// Attachment bytes are not needed here; write them with [`crate::write_edoc`], taking
+/// edXML attachment `i` from manifest attachment [`manifest_index`]`(i)`.
+pub fn edoc_from_axis(manifest: &Manifest, edxml_part: Option<&[u8]>) -> Result<Edoc, Error> {
+    if !has_edxml_part(manifest) {
+        return Ok(edoc_from_manifest(manifest));
+    }
+    let part = edxml_part
+        .ok_or_else(|| Error::mapping("edXML part", "the manifest names one; none given"))?;
+    let described = &manifest.attachments[0];
+    let digest = sha256(part);
+    if described.size != part.len() as u64 || described.sha256 != digest {
+        return Err(Error::ExtensionContradicts {
+            field: "attachments[0] (edXML part digest)",
+        });
+    }
+    let mut edoc = parse_header(part, &Limits::default())?;
+    let files = &manifest.attachments[1..];
+    if files.len() != edoc.attachments.len() {
+        return Err(Error::ExtensionContradicts {
+            field: "attachments",
+        });
+    }
+    for (a, m) in edoc.attachments.iter_mut().zip(files) {
+        a.size = m.size;
+        a.sha256 = m.sha256;
+    }
+    let derived = derive_manifest(&edoc, (part.len() as u64, digest))?;
+    if let Some(field) = first_difference(&derived, manifest) {
+        return Err(Error::ExtensionContradicts { field });
+    }
+    Ok(edoc)
+}
+
+/// The first manifest field that differs.
+fn first_difference(a: &Manifest, b: &Manifest) -> Option<&'static str> {
+    let checks: [(&'static str, bool); 15] = [
+        ("from", a.from == b.from),
+        ("to", a.to == b.to),
+        ("code", a.code == b.code),
+        ("promulgation", a.promulgation == b.promulgation),
+        ("document_type", a.document_type == b.document_type),
+        ("subject", a.subject == b.subject),
+        ("content", a.content == b.content),
+        ("signer", a.signer == b.signer),
+        ("due_date", a.due_date == b.due_date),
+        ("to_places", a.to_places == b.to_places),
+        ("priority", a.priority == b.priority),
+        ("other", a.other == b.other),
+        ("response_for", a.response_for == b.response_for),
+        ("business", a.business == b.business),
+        ("attachments", a.attachments == b.attachments),
+    ];
+    checks.iter().find(|(_, same)| !same).map(|(f, _)| *f)
+}
+
+fn organization_from(o: &signer::Organization) -> Organization {
+    Organization {
+        organ_id: o.organ_id.to_string(),
+        organization_in_charge: o.organization_in_charge.clone(),
+        organ_name: o.organ_name.clone(),
+        organ_add: o.organ_add.clone(),
+        email: o.email.clone(),
+        telephone: o.telephone.clone(),
+        fax: o.fax.clone(),
+        website: o.website.clone(),
+    }
+}
+
+fn response_for_of(d: &DocumentId) -> ResponseFor {
+    ResponseFor {
+        organ_id: d.organ_id().to_string(),
+        code: d.code().to_string(),
+        promulgation_date: Some(d.date()),
+        document_id: d.to_string(),
+    }
+}
+
+/// A native Axis document (no edXML part) as VNPT's library would describe it.
+fn edoc_from_manifest(m: &Manifest) -> Edoc {
+    let document_id = m.document_id().map(|d| d.to_string()).unwrap_or_default();
+    let business = match &m.business {
+        signer::Business::New => Business {
+            business_doc_type: Some(0),
+            ..Business::default()
+        },
+        other => Business {
+            document_id: other
+                .referenced()
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            business_doc_type: Some(u32::from(other.code())),
+            business_doc_reason: match other {
+                signer::Business::Recall { reason, .. }
+                | signer::Business::Update { reason, .. }
+                | signer::Business::Replace { reason, .. } => reason.clone(),
+                _ => String::new(),
+            },
+            replacement_info_list: match other {
+                signer::Business::Replace { document, .. } => vec![ReplacementInfo {
+                    document_id: document.to_string(),
+                    organ_id_list: m.to.iter().map(|t| t.organ_id.to_string()).collect(),
+                }],
+                _ => Vec::new(),
+            },
+            ..Business::default()
+        },
+    };
+    let mut references = Vec::new();
+    let mut attachments = Vec::new();
+    for (i, a) in m.attachments.iter().enumerate() {
+        let cid = format!("cid:{}", i + 1);
+        let mut at = Attachment::for_file(&cid, &a.name, &a.description, a.size, a.sha256);
+        at.description = a.description.clone();
+        references.push(Reference {
+            content_id: cid,
+            content_type: "application/zip".into(),
+            description: a.description.clone(),
+            attachment_name: a.name.clone(),
+            ..Reference::default()
+        });
+        attachments.push(at);
+    }
+    Edoc {
+        header: MessageHeader {
+            from: organization_from(&m.from),
+            to: m.to.iter().map(organization_from).collect(),
+            document_id,
+            code: Code {
+                code_number: m.code.number().into(),
+                code_notation: m.code.notation().into(),
+            },
+            promulgation_info: PromulgationInfo {
+                place: m.promulgation.place.clone(),
+                promulgation_date: Some(m.promulgation.date),
+            },
+            document_type: DocumentType {
+                type_: Some(u32::from(m.document_type.kind)),
+                type_detail: Some(u32::from(m.document_type.detail)),
+                type_name: m.document_type.name.clone(),
+            },
+            subject: m.subject.clone(),
+            content: m.content.clone(),
+            signer_info: SignerInfo {
+                competence: m.signer.competence.clone(),
+                position: m.signer.position.clone(),
+                full_name: m.signer.full_name.clone(),
+            },
+            due_date: m.due_date,
+            other_info: OtherInfo {
+                priority: Some(u32::from(m.priority.code())),
+                sphere_of_promulgation: m.other.sphere_of_promulgation.clone(),
+                typer_notation: m.other.typer_notation.clone(),
+                promulgation_amount: Some(m.other.promulgation_amount),
+                page_amount: Some(m.other.page_amount),
+                direction: None,
+                appendixes: Vec::new(),
+            },
+            response_for: m.response_for.iter().map(response_for_of).collect(),
+            steering_type: 0,
+            application_type: String::new(),
+            to_places: m.to_places.clone(),
+        },
+        trace: TraceHeaderList {
+            business,
+            ..TraceHeaderList::default()
+        },
+        signature: None,
+        references,
+        attachments,
+    }
+}
+
+/// An edXML status as the fields of an Axis receipt (see [`axis_signer::Receipt`]; the SDK
+/// adds the message id, digests and chain).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AxisStatus {
+    /// The document concerned (`ResponseFor/DocumentId`).
+    pub document_id: DocumentId,
+    /// The agency stating the status (`From/OrganId`).
+    pub from: AgencyId,
+    /// The other party (`ResponseFor/OrganId`).
+    pub to: AgencyId,
+    /// `StatusCode`.
+    pub status: StatusCode,
+    /// `Timestamp`, read as Vietnam time.
+    pub time: OffsetDateTime,
+    /// `Description`, then the edXML extras when there are any.
+    pub reason: String,
+}
+
+impl AxisStatus {
+    /// The fields of a receipt.
+    pub fn from_receipt(r: &signer::Receipt) -> Self {
+        AxisStatus {
+            document_id: r.document_id.clone(),
+            from: r.from.clone(),
+            to: r.to.clone(),
+            status: r.status,
+            time: r.time,
+            reason: r.reason.clone(),
+        }
+    }
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// What a status carries that a receipt has no field for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusExtra {
+    #[serde(rename = "StaffInfo", default, skip_serializing_if = "is_default")]
+    staff: StaffExtra,
+    #[serde(rename = "From", default, skip_serializing_if = "is_default")]
+    from: FromExtra,
+    /// ResponseFor's Code and PromulgationDate when they are not those of its DocumentId.
+    #[serde(
+        rename = "ResponseFor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    response_for: Option<ResponseForExtra>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaffExtra {
+    #[serde(
+        rename = "Department",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    department: String,
+    #[serde(rename = "Staff", default, skip_serializing_if = "String::is_empty")]
+    staff: String,
+    #[serde(rename = "Email", default, skip_serializing_if = "String::is_empty")]
+    email: String,
+    #[serde(rename = "Mobile", default, skip_serializing_if = "String::is_empty")]
+    mobile: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FromExtra {
+    #[serde(
+        rename = "OrganizationInCharge",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    organization_in_charge: String,
+    #[serde(
+        rename = "OrganName",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    organ_name: String,
+    #[serde(rename = "OrganAdd", default, skip_serializing_if = "String::is_empty")]
+    organ_add: String,
+    #[serde(rename = "Email", default, skip_serializing_if = "String::is_empty")]
+    email: String,
+    #[serde(
+        rename = "Telephone",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    telephone: String,
+    #[serde(rename = "Fax", default, skip_serializing_if = "String::is_empty")]
+    fax: String,
+    #[serde(rename = "Website", default, skip_serializing_if = "String::is_empty")]
+    website: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseForExtra {
+    #[serde(rename = "Code")]
+    code: String,
+    #[serde(rename = "PromulgationDate")]
+    promulgation_date: String,
+}
+
+/// An edXML status as an Axis status.
+pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
+    let r = &s.response_for;
+    if r.document_id.is_empty() {
+        return Err(Error::mapping("ResponseFor/DocumentId", "missing"));
+    }
+    let document_id = document_id("ResponseFor/DocumentId", &r.document_id)?;
+    let timestamp = s
+        .timestamp
+        .ok_or_else(|| Error::mapping("Timestamp", "missing"))?;
+    let f = &s.from;
+    let extra = StatusExtra {
+        staff: StaffExtra {
+            department: s.staff_info.department.clone(),
+            staff: s.staff_info.staff.clone(),
+            email: s.staff_info.email.clone(),
+            mobile: s.staff_info.mobile.clone(),
+        },
+        from: FromExtra {
+            organization_in_charge: f.organization_in_charge.clone(),
+            organ_name: f.organ_name.clone(),
+            organ_add: f.organ_add.clone(),
+            email: f.email.clone(),
+            telephone: f.telephone.clone(),
+            fax: f.fax.clone(),
+            website: f.website.clone(),
+        },
+        response_for: (r.code != document_id.code().to_string()
+            || r.promulgation_date != Some(document_id.date()))
+        .then(|| ResponseForExtra {
+            code: r.code.clone(),
+            promulgation_date: r.promulgation_date.map(format_date).unwrap_or_default(),
+        }),
+    };
+    let mut reason = s.description.clone();
+    if extra != StatusExtra::default() || reason.contains(STATUS_EXTRA_MARKER) {
+        let json = serde_json::to_string(&extra)
+            .map_err(|e| Error::mapping("StaffInfo", e.to_string()))?;
+        reason.push_str(STATUS_EXTRA_MARKER);
+        reason.push_str(&json);
+    }
+    let chars = reason.chars().count();
+    if chars > signer::MAX_REASON {
+        return Err(Error::mapping(
+            "Description",
+            format!(
+                "with StaffInfo and From it takes {chars} characters; an Axis status reason \
+                 holds {}",
+                signer::MAX_REASON
+            ),
+        ));
+    }
+    let axis = AxisStatus {
+        document_id,
+        from: agency("From/OrganId", &f.organ_id)?,
+        to: agency("ResponseFor/OrganId", &r.organ_id)?,
+        status: s.status_code,
+        time: timestamp
+            .assume_offset(VIETNAM_OFFSET)
+            .to_offset(UtcOffset::UTC),
+        reason,
+    };
+    if status_from_axis(&axis)? != *s {
+        return Err(Error::mapping(
+            "status",
+            "the status does not survive the round trip (an id not in canonical form?)",
+        ));
+    }
+    Ok(axis)
+}
+
+/// An Axis status as an edXML status package.
+pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
+    let (description, extra) = match a.reason.rfind(STATUS_EXTRA_MARKER) {
+        Some(i) => {
+            match serde_json::from_str::<StatusExtra>(&a.reason[i + STATUS_EXTRA_MARKER.len()..]) {
+                Ok(extra) => (a.reason[..i].to_owned(), extra),
+                // Not ours: a reason written by hand that happens to hold the marker.
+                Err(_) => (a.reason.clone(), StatusExtra::default()),
+            }
+        }
+        None => (a.reason.clone(), StatusExtra::default()),
+    };
+    let d = &a.document_id;
+    let (code, promulgation_date) =
+        match &extra.response_for {
+            None => (d.code().to_string(), Some(d.date())),
+            Some(r) => (
+                r.code.clone(),
+                match r.promulgation_date.as_str() {
+                    "" => None,
+                    s => Some(crate::datetime::parse_date(s).ok_or_else(|| {
+                        Error::mapping("ResponseFor/PromulgationDate", "not a date")
+                    })?),
+                },
+            ),
+        };
+    let t = a.time.to_offset(VIETNAM_OFFSET);
+    let f = extra.from;
+    Ok(Status {
+        from: Organization {
+            organ_id: a.from.to_string(),
+            organization_in_charge: f.organization_in_charge,
+            organ_name: f.organ_name,
+            organ_add: f.organ_add,
+            email: f.email,
+            telephone: f.telephone,
+            fax: f.fax,
+            website: f.website,
+        },
+        response_for: ResponseFor {
+            organ_id: a.to.to_string(),
+            code,
+            promulgation_date,
+            document_id: d.to_string(),
+        },
+        staff_info: StaffInfo {
+            department: extra.staff.department,
+            staff: extra.staff.staff,
+            email: extra.staff.email,
+            mobile: extra.staff.mobile,
+        },
+        status_code: a.status,
+        description,
+        timestamp: Some(time::PrimitiveDateTime::new(t.date(), t.time())),
+    })
+}
