@@ -476,12 +476,19 @@ impl Cx<'_> {
                 continue;
             }
             match c.name.as_str() {
+                // An empty element is an absent one (VNPT's writer leaves them out).
                 "To" => {
-                    h.to.push(self.organization(c, path)?);
+                    let to = self.organization(c, path)?;
+                    if to != Organization::default() {
+                        h.to.push(to);
+                    }
                     continue;
                 }
                 "ResponseFor" => {
-                    h.response_for.push(self.response_for(c, path)?);
+                    let r = self.response_for(c, path)?;
+                    if r != ResponseFor::default() {
+                        h.response_for.push(r);
+                    }
                     continue;
                 }
                 "From" => from = Some(self.organization(c, path)?),
@@ -819,7 +826,9 @@ impl Cx<'_> {
                     }
                     once.check(c, &rp)?;
                 }
-                refs.push(re);
+                if re != Reference::default() {
+                    refs.push(re);
+                }
             }
         }
         Ok(refs)
