@@ -236,6 +236,8 @@ fn trace(t: &TraceHeaderList) -> El {
 fn signature(s: &EmbeddedSignature) -> El {
     fn conv(e: &XmlElement, scope: &str, name: &str) -> El {
         let mut el = El::new(name);
+        // Inside a signature an empty element is a value (`<KeyInfo/>`), never pruned.
+        el.keep = true;
         if e.namespace != scope {
             el.attrs.push(("xmlns".into(), e.namespace.clone()));
         }
@@ -252,9 +254,7 @@ fn signature(s: &EmbeddedSignature) -> El {
         SignatureElement::Signature => "Signature",
         SignatureElement::DigitalSignature => "DigitalSignature",
     };
-    let mut el = conv(&s.tree, EDXML_NS, name);
-    el.keep = true;
-    el
+    conv(&s.tree, EDXML_NS, name)
 }
 
 fn reference(r: &Reference) -> El {

@@ -34,7 +34,10 @@ fn refused(input: &[u8], limits: &Limits, kind: ErrorKind, names: &str) {
         Ok(_) => panic!("accepted; expected {kind}"),
         Err(e) => {
             assert_eq!(e.kind(), kind, "{e}");
-            assert!(e.to_string().contains(names), "`{e}` does not name `{names}`");
+            assert!(
+                e.to_string().contains(names),
+                "`{e}` does not name `{names}`"
+            );
         }
     }
 }
@@ -124,7 +127,12 @@ fn missing_message_header_is_named() {
     let end = s.find("</edXML:MessageHeader>").unwrap() + "</edXML:MessageHeader>".len();
     let mut cut = s.clone();
     cut.replace_range(start..end, "");
-    refused(cut.as_bytes(), &Limits::default(), ErrorKind::Missing, "edXMLHeader/MessageHeader");
+    refused(
+        cut.as_bytes(),
+        &Limits::default(),
+        ErrorKind::Missing,
+        "edXMLHeader/MessageHeader",
+    );
 }
 
 #[test]
@@ -132,19 +140,54 @@ fn budgets_are_enforced() {
     let d = Limits::default();
     // 100 MB of nesting stops at the depth budget, after reading a few hundred bytes.
     let deep = "<a>".repeat(100 << 20 >> 2);
-    refused(format!("<edXML>{deep}").as_bytes(), &d, ErrorKind::Limit, "nesting depth");
+    refused(
+        format!("<edXML>{deep}").as_bytes(),
+        &d,
+        ErrorKind::Limit,
+        "nesting depth",
+    );
     let limits = |f: fn(&mut Limits)| {
         let mut l = Limits::default();
         f(&mut l);
         l
     };
     let s = sample().into_bytes();
-    refused(&s, &limits(|l| l.max_input = 1000), ErrorKind::Limit, "input size");
-    refused(&s, &limits(|l| l.max_events = 50), ErrorKind::Limit, "number of XML events");
-    refused(&s, &limits(|l| l.max_text = 20), ErrorKind::Limit, "text length");
-    refused(&s, &limits(|l| l.max_header = 500), ErrorKind::Limit, "header text size");
-    refused(&s, &limits(|l| l.max_attachments = 1), ErrorKind::Limit, "number of attachments");
-    refused(&s, &limits(|l| l.max_attachment_size = 10), ErrorKind::Limit, "attachment size");
+    refused(
+        &s,
+        &limits(|l| l.max_input = 1000),
+        ErrorKind::Limit,
+        "input size",
+    );
+    refused(
+        &s,
+        &limits(|l| l.max_events = 50),
+        ErrorKind::Limit,
+        "number of XML events",
+    );
+    refused(
+        &s,
+        &limits(|l| l.max_text = 20),
+        ErrorKind::Limit,
+        "text length",
+    );
+    refused(
+        &s,
+        &limits(|l| l.max_header = 500),
+        ErrorKind::Limit,
+        "header text size",
+    );
+    refused(
+        &s,
+        &limits(|l| l.max_attachments = 1),
+        ErrorKind::Limit,
+        "number of attachments",
+    );
+    refused(
+        &s,
+        &limits(|l| l.max_attachment_size = 10),
+        ErrorKind::Limit,
+        "attachment size",
+    );
     refused(
         &s,
         &limits(|l| l.max_total_attachment_size = 100),
@@ -184,10 +227,17 @@ fn a_zip_bomb_is_refused() {
     // 64 MiB of zeros deflate to about 64 KiB: ratio ~1000.
     let bomb = with_attachment("bomb.txt", "application/zip", &vec![0u8; 64 << 20]);
     assert!(bomb.len() < 200 << 10, "{}", bomb.len());
-    refused(&bomb, &Limits::default(), ErrorKind::ZipBomb, "zip compression ratio");
-    let mut l = Limits::default();
-    l.max_zip_ratio = 10_000;
-    l.max_attachment_size = 1 << 20;
+    refused(
+        &bomb,
+        &Limits::default(),
+        ErrorKind::ZipBomb,
+        "zip compression ratio",
+    );
+    let l = Limits {
+        max_zip_ratio: 10_000,
+        max_attachment_size: 1 << 20,
+        ..Limits::default()
+    };
     refused(&bomb, &l, ErrorKind::ZipBomb, "attachment size");
 }
 
@@ -197,7 +247,9 @@ fn tamper_zip(input: &[u8], f: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     let tag = s.find("<edXML:ContentTransferEncoded").unwrap();
     let start = tag + s[tag..].find('>').unwrap() + 1;
     let end = start + s[start..].find('<').unwrap();
-    let mut zip = base64::engine::general_purpose::STANDARD.decode(&s[start..end]).unwrap();
+    let mut zip = base64::engine::general_purpose::STANDARD
+        .decode(&s[start..end])
+        .unwrap();
     f(&mut zip);
     let enc = base64::engine::general_purpose::STANDARD.encode(&zip);
     format!("{}{}{}", &s[..start], enc, &s[end..]).into_bytes()
@@ -211,7 +263,11 @@ fn broken_zips_are_refused() {
     assert_eq!(sink.0, vec![b"hello, hello, hello".to_vec()]);
     let crc = tamper_zip(&good, |z| {
         // The data descriptor follows the deflate stream: signature, then the CRC.
-        let at = z.windows(4).position(|w| w == [0x50, 0x4b, 0x07, 0x08]).unwrap() + 4;
+        let at = z
+            .windows(4)
+            .position(|w| w == [0x50, 0x4b, 0x07, 0x08])
+            .unwrap()
+            + 4;
         z[at] ^= 0xff;
     });
     refused(&crc, &Limits::default(), ErrorKind::Zip, "CRC-32");
@@ -235,23 +291,44 @@ fn what_real_producers_write_is_accepted() {
     // spelling, a signature in the XML-DSig namespace, TS-port's attributes and xlink, a bare
     // ContentId, the legacy timestamp, extensions we skip.
     s = s.replace("edXML:", "").replace("xmlns:edXML=", "xmlns:x=");
-    s = s.replace("<Bussiness>", "<Business>").replace("</Bussiness>", "</Business>");
-    s = s.replace("<BussinessDocType>", "<BusinessDocType>").replace("</BussinessDocType>", "</BusinessDocType>");
-    s = s.replace("<Signature>", "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">").replace("</Signature>", "</ds:Signature>");
+    s = s
+        .replace("<Bussiness>", "<Business>")
+        .replace("</Bussiness>", "</Business>");
+    s = s
+        .replace("<BussinessDocType>", "<BusinessDocType>")
+        .replace("</BussinessDocType>", "</BusinessDocType>");
+    s = s
+        .replace(
+            "<Signature>",
+            "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">",
+        )
+        .replace("</Signature>", "</ds:Signature>");
     s = s.replace("<TraceHeaderList>", "<TraceHeaderList id=\"t1\" version=\"1.0\" mustUnderstand=\"1\" actor=\"http://schemas.xmlsoap.org/soap/actor/next\">");
     s = s.replace("<Reference>", "<Reference xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:href=\"cid:209\" xlink:role=\"XLinkRole\" xlink:type=\"simple\">");
-    s = s.replacen("<ContentId>cid:209</ContentId><AttachmentName>", "<ContentId>209</ContentId><AttachmentName>", 1);
+    s = s.replacen(
+        "<ContentId>cid:209</ContentId><AttachmentName>",
+        "<ContentId>209</ContentId><AttachmentName>",
+        1,
+    );
     s = s.replace("2015/09/30 10:20:30", "30/09/2015 10:20:30");
     s = s.replace("<SteeringType>", "<ApplicationType>MCDT_DT</ApplicationType><ResponseForTask><x/></ResponseForTask><SteeringType>");
     let mut sink = Collect::default();
     let parsed = parse(s.as_bytes(), &mut sink).unwrap();
-    let Package::Edoc(e) = parsed.package else { panic!() };
-    assert_eq!(parsed.ignored, ["edXML/edXMLEnvelope/edXMLHeader/MessageHeader/ResponseForTask"]);
+    let Package::Edoc(e) = parsed.package else {
+        panic!()
+    };
+    assert_eq!(
+        parsed.ignored,
+        ["edXML/edXMLEnvelope/edXMLHeader/MessageHeader/ResponseForTask"]
+    );
     assert_eq!(e.header.application_type, "MCDT_DT");
     assert_eq!(e.trace.business.business_doc_type, Some(0));
     assert_eq!(e.trace.attributes.len(), 4);
     assert_eq!(e.references[0].xlink_href, "cid:209");
-    assert_eq!(e.attachments[0].bare_id(), strip_cid(&e.references[0].content_id));
+    assert_eq!(
+        e.attachments[0].bare_id(),
+        strip_cid(&e.references[0].content_id)
+    );
     assert_eq!(
         format_timestamp(e.trace.trace_headers[0].timestamp.unwrap()),
         "2015/09/30 10:20:30"
@@ -265,13 +342,18 @@ fn what_real_producers_write_is_accepted() {
     assert_eq!(again.package, Package::Edoc(e));
     // An empty Signature (what BKAV and the VPCP SDK send) is "absent".
     let empty = edit("<Signature>", "<Signature/><X>");
-    let empty = String::from_utf8(empty).unwrap().replacen("</Signature>", "</X>", 1);
+    let empty = String::from_utf8(empty)
+        .unwrap()
+        .replacen("</Signature>", "</X>", 1);
     let Package::Edoc(e) = parse(empty.as_bytes(), &mut Discard).unwrap().package else {
         panic!()
     };
     assert_eq!(e.signature_status(), SignatureStatus::Absent);
     // TS-port's DigitalSignature element.
-    let ts = edit("<Signature>", "<edXML:DigitalSignature><x>1</x></edXML:DigitalSignature><Signature>");
+    let ts = edit(
+        "<Signature>",
+        "<edXML:DigitalSignature><x>1</x></edXML:DigitalSignature><Signature>",
+    );
     assert!(matches!(parse(&ts, &mut Discard), Err(e) if e.to_string().contains("more than once")));
 }
 
