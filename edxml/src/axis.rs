@@ -22,9 +22,10 @@
 //! Both directions check themselves: a mapping whose way back would not give the same values
 //! is an error, not a silent loss.
 
+use std::collections::BTreeMap;
+
 use axis_pki::AgencyId;
 use axis_signer::{self as signer, DocumentId, Manifest, StatusCode};
-use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::datetime::format_date;
@@ -484,83 +485,59 @@ impl AxisStatus {
     }
 }
 
-fn is_default<T: Default + PartialEq>(v: &T) -> bool {
-    *v == T::default()
-}
-
-/// What a status carries that a receipt has no field for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusExtra {
-    #[serde(rename = "StaffInfo", default, skip_serializing_if = "is_default")]
-    staff: StaffExtra,
-    #[serde(rename = "From", default, skip_serializing_if = "is_default")]
-    from: FromExtra,
-    /// ResponseFor's Code and PromulgationDate when they are not those of its DocumentId.
-    #[serde(
-        rename = "ResponseFor",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    response_for: Option<ResponseForExtra>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StaffExtra {
-    #[serde(
-        rename = "Department",
-        default,
-        skip_serializing_if = "String::is_empty"
-    )]
-    department: String,
-    #[serde(rename = "Staff", default, skip_serializing_if = "String::is_empty")]
-    staff: String,
-    #[serde(rename = "Email", default, skip_serializing_if = "String::is_empty")]
-    email: String,
-    #[serde(rename = "Mobile", default, skip_serializing_if = "String::is_empty")]
-    mobile: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FromExtra {
-    #[serde(
-        rename = "OrganizationInCharge",
-        default,
-        skip_serializing_if = "String::is_empty"
-    )]
-    organization_in_charge: String,
-    #[serde(
-        rename = "OrganName",
-        default,
-        skip_serializing_if = "String::is_empty"
-    )]
-    organ_name: String,
-    #[serde(rename = "OrganAdd", default, skip_serializing_if = "String::is_empty")]
-    organ_add: String,
-    #[serde(rename = "Email", default, skip_serializing_if = "String::is_empty")]
-    email: String,
-    #[serde(
-        rename = "Telephone",
-        default,
-        skip_serializing_if = "String::is_empty"
-    )]
-    telephone: String,
-    #[serde(rename = "Fax", default, skip_serializing_if = "String::is_empty")]
-    fax: String,
-    #[serde(rename = "Website", default, skip_serializing_if = "String::is_empty")]
-    website: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResponseForExtra {
-    #[serde(rename = "Code")]
-    code: String,
-    #[serde(rename = "PromulgationDate")]
-    promulgation_date: String,
-}
+/// The status fields a receipt has no place for, by element path: written after the marker
+/// as a JSON object of the non-empty ones (sorted keys: one text per value).
+type Getter = fn(&Status) -> &String;
+type Setter = fn(&mut Status) -> &mut String;
+const EXTRAS: [(&str, Getter, Setter); 11] = [
+    ("From/Email", |s| &s.from.email, |s| &mut s.from.email),
+    ("From/Fax", |s| &s.from.fax, |s| &mut s.from.fax),
+    (
+        "From/OrganAdd",
+        |s| &s.from.organ_add,
+        |s| &mut s.from.organ_add,
+    ),
+    (
+        "From/OrganName",
+        |s| &s.from.organ_name,
+        |s| &mut s.from.organ_name,
+    ),
+    (
+        "From/OrganizationInCharge",
+        |s| &s.from.organization_in_charge,
+        |s| &mut s.from.organization_in_charge,
+    ),
+    (
+        "From/Telephone",
+        |s| &s.from.telephone,
+        |s| &mut s.from.telephone,
+    ),
+    ("From/Website", |s| &s.from.website, |s| &mut s.from.website),
+    (
+        "StaffInfo/Department",
+        |s| &s.staff_info.department,
+        |s| &mut s.staff_info.department,
+    ),
+    (
+        "StaffInfo/Email",
+        |s| &s.staff_info.email,
+        |s| &mut s.staff_info.email,
+    ),
+    (
+        "StaffInfo/Mobile",
+        |s| &s.staff_info.mobile,
+        |s| &mut s.staff_info.mobile,
+    ),
+    (
+        "StaffInfo/Staff",
+        |s| &s.staff_info.staff,
+        |s| &mut s.staff_info.staff,
+    ),
+];
+/// ResponseFor's Code and PromulgationDate, present (both) only when they are not those of
+/// its DocumentId.
+const RF_CODE: &str = "ResponseFor/Code";
+const RF_DATE: &str = "ResponseFor/PromulgationDate";
 
 /// An edXML status as an Axis status.
 pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
@@ -572,32 +549,20 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
     let timestamp = s
         .timestamp
         .ok_or_else(|| Error::mapping("Timestamp", "missing"))?;
-    let f = &s.from;
-    let extra = StatusExtra {
-        staff: StaffExtra {
-            department: s.staff_info.department.clone(),
-            staff: s.staff_info.staff.clone(),
-            email: s.staff_info.email.clone(),
-            mobile: s.staff_info.mobile.clone(),
-        },
-        from: FromExtra {
-            organization_in_charge: f.organization_in_charge.clone(),
-            organ_name: f.organ_name.clone(),
-            organ_add: f.organ_add.clone(),
-            email: f.email.clone(),
-            telephone: f.telephone.clone(),
-            fax: f.fax.clone(),
-            website: f.website.clone(),
-        },
-        response_for: (r.code != document_id.code().to_string()
-            || r.promulgation_date != Some(document_id.date()))
-        .then(|| ResponseForExtra {
-            code: r.code.clone(),
-            promulgation_date: r.promulgation_date.map(format_date).unwrap_or_default(),
-        }),
-    };
+    let mut extra: BTreeMap<&str, String> = EXTRAS
+        .iter()
+        .filter(|(_, get, _)| !get(s).is_empty())
+        .map(|(key, get, _)| (*key, get(s).clone()))
+        .collect();
+    if r.code != document_id.code().to_string() || r.promulgation_date != Some(document_id.date()) {
+        extra.insert(RF_CODE, r.code.clone());
+        extra.insert(
+            RF_DATE,
+            r.promulgation_date.map(format_date).unwrap_or_default(),
+        );
+    }
     let mut reason = s.description.clone();
-    if extra != StatusExtra::default() || reason.contains(STATUS_EXTRA_MARKER) {
+    if !extra.is_empty() || reason.contains(STATUS_EXTRA_MARKER) {
         let json = serde_json::to_string(&extra)
             .map_err(|e| Error::mapping("StaffInfo", e.to_string()))?;
         reason.push_str(STATUS_EXTRA_MARKER);
@@ -616,7 +581,7 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
     }
     let axis = AxisStatus {
         document_id,
-        from: agency("From/OrganId", &f.organ_id)?,
+        from: agency("From/OrganId", &s.from.organ_id)?,
         to: agency("ResponseFor/OrganId", &r.organ_id)?,
         status: s.status_code,
         time: timestamp
@@ -635,23 +600,26 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
 
 /// An Axis status as an edXML status package.
 pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
+    let ours = |json: &str| -> Option<BTreeMap<String, String>> {
+        let map: BTreeMap<String, String> = serde_json::from_str(json).ok()?;
+        let known = |k: &str| k == RF_CODE || k == RF_DATE || EXTRAS.iter().any(|e| e.0 == k);
+        map.keys().all(|k| known(k)).then_some(map)
+    };
     let (description, extra) = match a.reason.rfind(STATUS_EXTRA_MARKER) {
-        Some(i) => {
-            match serde_json::from_str::<StatusExtra>(&a.reason[i + STATUS_EXTRA_MARKER.len()..]) {
-                Ok(extra) => (a.reason[..i].to_owned(), extra),
-                // Not ours: a reason written by hand that happens to hold the marker.
-                Err(_) => (a.reason.clone(), StatusExtra::default()),
-            }
-        }
-        None => (a.reason.clone(), StatusExtra::default()),
+        Some(i) => match ours(&a.reason[i + STATUS_EXTRA_MARKER.len()..]) {
+            Some(extra) => (a.reason[..i].to_owned(), extra),
+            // Not ours: a reason written by hand that happens to hold the marker.
+            None => (a.reason.clone(), BTreeMap::new()),
+        },
+        None => (a.reason.clone(), BTreeMap::new()),
     };
     let d = &a.document_id;
     let (code, promulgation_date) =
-        match &extra.response_for {
-            None => (d.code().to_string(), Some(d.date())),
-            Some(r) => (
-                r.code.clone(),
-                match r.promulgation_date.as_str() {
+        match (extra.get(RF_CODE), extra.get(RF_DATE)) {
+            (None, None) => (d.code().to_string(), Some(d.date())),
+            (code, date) => (
+                code.cloned().unwrap_or_default(),
+                match date.map(String::as_str).unwrap_or_default() {
                     "" => None,
                     s => Some(crate::datetime::parse_date(s).ok_or_else(|| {
                         Error::mapping("ResponseFor/PromulgationDate", "not a date")
@@ -660,17 +628,10 @@ pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
             ),
         };
     let t = a.time.to_offset(VIETNAM_OFFSET);
-    let f = extra.from;
-    Ok(Status {
+    let mut status = Status {
         from: Organization {
             organ_id: a.from.to_string(),
-            organization_in_charge: f.organization_in_charge,
-            organ_name: f.organ_name,
-            organ_add: f.organ_add,
-            email: f.email,
-            telephone: f.telephone,
-            fax: f.fax,
-            website: f.website,
+            ..Organization::default()
         },
         response_for: ResponseFor {
             organ_id: a.to.to_string(),
@@ -678,14 +639,15 @@ pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
             promulgation_date,
             document_id: d.to_string(),
         },
-        staff_info: StaffInfo {
-            department: extra.staff.department,
-            staff: extra.staff.staff,
-            email: extra.staff.email,
-            mobile: extra.staff.mobile,
-        },
+        staff_info: StaffInfo::default(),
         status_code: a.status,
         description,
         timestamp: Some(time::PrimitiveDateTime::new(t.date(), t.time())),
-    })
+    };
+    for (key, _, set) in EXTRAS {
+        if let Some(v) = extra.get(key) {
+            *set(&mut status) = v.clone();
+        }
+    }
+    Ok(status)
 }

@@ -228,59 +228,12 @@ pub(crate) fn read_tree<'a>(input: &'a [u8], limits: &Limits) -> Result<Node<'a>
             }
             Event::Empty(_) => return Err(xml_err(position, "empty element not expanded")),
             Event::Text(t) => {
-                let Some(node) = stack.last_mut() else {
-                    if t.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    return Err(xml_err(position, "text outside the root element"));
-                };
-                if DATA_ELEMENTS.contains(&node.name.as_str()) {
-                    match t.into_inner() {
-                        std::borrow::Cow::Borrowed(b) => node.data.push(b),
-                        std::borrow::Cow::Owned(_) => {
-                            return Err(xml_err(position, "unexpected owned text"));
-                        }
-                    }
-                    budget.event(&stack)?;
+                if stack.is_empty() && t.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let s = t.decode().map_err(|e| xml_err(position, e))?;
-                let mut add = String::with_capacity(s.len());
-                push_text(&mut add, &s, || path_of(&stack))?;
-                let len = match stack.last_mut() {
-                    Some(node) => {
-                        node.text.push_str(&add);
-                        node.text.len()
-                    }
-                    None => 0,
-                };
-                budget.text(add.len(), len, &stack)?;
+                text(&mut stack, &mut budget, t.into_inner(), position)?;
             }
-            Event::CData(t) => {
-                let Some(node) = stack.last_mut() else {
-                    return Err(xml_err(position, "CDATA outside the root element"));
-                };
-                if DATA_ELEMENTS.contains(&node.name.as_str()) {
-                    match t.into_inner() {
-                        std::borrow::Cow::Borrowed(b) => node.data.push(b),
-                        std::borrow::Cow::Owned(_) => {
-                            return Err(xml_err(position, "unexpected owned text"));
-                        }
-                    }
-                    budget.event(&stack)?;
-                    continue;
-                }
-                let s = t.decode().map_err(|e| xml_err(position, e))?;
-                let before = node.text.len();
-                for c in s.chars() {
-                    if !allowed_char(c) {
-                        return Err(Error::malformed(path_of(&stack), Problem::InvalidCharacter));
-                    }
-                }
-                node.text.push_str(&s);
-                let len = node.text.len();
-                budget.text(len - before, len, &stack)?;
-            }
+            Event::CData(t) => text(&mut stack, &mut budget, t.into_inner(), position)?,
             Event::GeneralRef(r) => {
                 let Some(node) = stack.last_mut() else {
                     return Err(xml_err(position, "reference outside the root element"));
@@ -327,6 +280,37 @@ pub(crate) fn read_tree<'a>(input: &'a [u8], limits: &Limits) -> Result<Node<'a>
         ));
     }
     root.ok_or_else(|| xml_err(0, "no root element"))
+}
+
+/// Text or CDATA: kept as a slice in a data element, else checked, normalised and appended.
+fn text<'a>(
+    stack: &mut [Node<'a>],
+    budget: &mut Budget<'_>,
+    content: std::borrow::Cow<'a, [u8]>,
+    position: u64,
+) -> Result<(), Error> {
+    let Some(node) = stack.last_mut() else {
+        return Err(xml_err(position, "text outside the root element"));
+    };
+    if DATA_ELEMENTS.contains(&node.name.as_str()) {
+        match content {
+            std::borrow::Cow::Borrowed(b) => node.data.push(b),
+            // A reader over a slice always borrows.
+            std::borrow::Cow::Owned(_) => return Err(xml_err(position, "unexpected owned text")),
+        }
+        return budget.event(stack);
+    }
+    let s = std::str::from_utf8(&content).map_err(|e| xml_err(position, e))?;
+    let mut add = String::with_capacity(s.len());
+    push_text(&mut add, s, || path_of(stack))?;
+    let len = match stack.last_mut() {
+        Some(node) => {
+            node.text.push_str(&add);
+            node.text.len()
+        }
+        None => 0,
+    };
+    budget.text(add.len(), len, stack)
 }
 
 fn resolve(ns: ResolveResult<'_>, position: u64) -> Result<String, Error> {
