@@ -334,7 +334,10 @@ impl Out<'_> {
             self.raw(">")?;
             self.escaped(&e.text, false, &path)?;
         } else {
-            self.raw(">\r\n")?;
+            // Mixed content (only inside an embedded signature): the text first.
+            self.raw(">")?;
+            self.escaped(&e.text, false, &path)?;
+            self.raw("\r\n")?;
             for c in &e.children {
                 self.el(c, depth + 1, &path)?;
             }

@@ -349,6 +349,13 @@ fn what_real_producers_write_is_accepted() {
         panic!()
     };
     assert_eq!(e.signature_status(), SignatureStatus::Absent);
+    // Mixed content inside a signature survives the rewrite (found by the fuzzer).
+    let mixed = edit("<Transforms>", "<Transforms>rT");
+    let Package::Edoc(e) = parse(&mixed, &mut Discard).unwrap().package else {
+        panic!()
+    };
+    let out = edoc_to_vec(&e, &mut sink.0.clone()).unwrap();
+    assert_eq!(parse(&out, &mut Discard).unwrap().package, Package::Edoc(e));
     // TS-port's DigitalSignature element.
     let ts = edit(
         "<Signature>",
