@@ -437,7 +437,7 @@ impl<W: Write> ZipWriter<W> {
         Ok(ZipWriter {
             header_len: h.len() as u64,
             name,
-            deflate: flate2::write::DeflateEncoder::new(counting, flate2::Compression::new(1)),
+            deflate: flate2::write::DeflateEncoder::new(counting, flate2::Compression::new(3)),
             crc: crc32fast::Hasher::new(),
             size: 0,
         })
