@@ -132,6 +132,7 @@ pub(crate) fn decode_base64(
     let mut n = 0usize;
     let mut decoded = vec![0u8; CHUNK / 4 * 3 + 3];
     let mut offset = 0u64; // base64 characters consumed before `staged`
+    let mut padded = false;
     let bad = |offset: u64| Error::malformed(path, Problem::NotBase64 { offset });
     let mut flush = |staged: &[u8], offset: u64, out: &mut dyn Stage| -> Result<(), Error> {
         let len = BASE64
@@ -150,15 +151,19 @@ pub(crate) fn decode_base64(
             let run = rest.iter().position(|&b| is_ws(b)).unwrap_or(rest.len());
             let (mut take, tail) = rest.split_at(run);
             while !take.is_empty() {
+                if padded {
+                    // Padding closed the data at a chunk boundary; nothing may follow.
+                    return Err(bad(offset));
+                }
                 let k = (CHUNK - n).min(take.len());
                 staged[n..n + k].copy_from_slice(&take[..k]);
                 n += k;
                 take = &take[k..];
                 if n == CHUNK {
-                    // CHUNK is a multiple of 4: only the last group may hold padding, and a
-                    // full chunk is never the last one here unless the data ends exactly at it
-                    // (then the next flush is empty and decodes to nothing).
+                    // CHUNK is a multiple of 4, so chunks split between groups; a chunk
+                    // ending in padding must be the last.
                     flush(&staged, offset, out)?;
+                    padded = staged[CHUNK - 1] == b'=';
                     offset += n as u64;
                     n = 0;
                 }
@@ -508,5 +513,119 @@ impl<W: Write> Write for ZipWriter<W> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output<'s>(sink: &'s mut Collect) -> Output<'s> {
+        sink.0.push(Vec::new());
+        Output {
+            sink,
+            index: 0,
+            path: "test",
+            digest: ring::digest::Context::new(&ring::digest::SHA256),
+            size: 0,
+            max_size: u64::MAX,
+            before: 0,
+            max_total: u64::MAX,
+        }
+    }
+
+    fn zip(data: &[u8]) -> Vec<u8> {
+        let mut w = ZipWriter::new(Vec::new(), "a.txt").unwrap();
+        w.write_all(data).unwrap();
+        w.finish().unwrap()
+    }
+
+    fn text(len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| b"Bien ban hop "[i % 13] ^ (i / 97) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn unzip_in_pieces_of_every_size() {
+        let data = text(200_000);
+        let archive = zip(&data);
+        for piece in [1, 2, 7, 29, 30, 31, 4096, archive.len()] {
+            let mut sink = Collect::default();
+            let mut out = output(&mut sink);
+            let mut unzip = Unzip::new(&mut out, 1000, 1 << 20);
+            for chunk in archive.chunks(piece) {
+                unzip.push(chunk).unwrap();
+            }
+            unzip.finish().unwrap();
+            assert_eq!(sink.0[0], data, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn base64_across_chunks_and_line_breaks() {
+        let data = text(3 * CHUNK + 1234);
+        let encoded = BASE64.encode(&data);
+        // One line; MIME lines of 76 with CRLF; and split over several text pieces at odd
+        // places (as comments or CDATA sections would split it).
+        let mime: String = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|l| format!("{}\r\n", std::str::from_utf8(l).unwrap()))
+            .collect();
+        let (a, b) = mime.split_at(70_001);
+        for segments in [
+            vec![encoded.as_bytes()],
+            vec![mime.as_bytes()],
+            vec![a.as_bytes(), b.as_bytes()],
+        ] {
+            let mut sink = Collect::default();
+            let mut out = output(&mut sink);
+            decode_base64(&segments, &mut out, "test").unwrap();
+            assert_eq!(out.size, data.len() as u64);
+            assert_eq!(sink.0[0], data);
+        }
+    }
+
+    #[test]
+    fn padding_at_a_chunk_boundary_ends_the_data() {
+        let mut first = vec![b'Q'; CHUNK - 4];
+        first.extend_from_slice(b"QQ==");
+        let mut sink = Collect::default();
+        let mut out = output(&mut sink);
+        assert!(decode_base64(&[&first, b"QUJD"], &mut out, "x").is_err());
+        let mut sink = Collect::default();
+        let mut out = output(&mut sink);
+        decode_base64(&[&first, b"\r\n"], &mut out, "x").unwrap();
+    }
+
+    #[test]
+    fn base64_errors_give_the_offset() {
+        let mut sink = Collect::default();
+        let mut out = output(&mut sink);
+        let err = decode_base64(&[b"QUJD", b"RE=F"], &mut out, "x").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Malformed {
+                    problem: Problem::NotBase64 { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let mut sink = Collect::default();
+        let mut out = output(&mut sink);
+        let err = decode_base64(&[b"QUJD\nRE*F"], &mut out, "x").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Malformed {
+                    problem: Problem::NotBase64 { offset: 6 },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }
