@@ -66,11 +66,11 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 fn agency(field: &'static str, s: &str) -> Result<AgencyId, Error> {
-    AgencyId::parse(s).map_err(|e| Error::mapping(field, e.to_string()))
+    AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source })
 }
 
 fn signer_err(field: &'static str) -> impl Fn(signer::Error) -> Error {
-    move |e| Error::mapping(field, e.to_string())
+    move |source| Error::Signer { field, source }
 }
 
 fn organization(field: &'static str, o: &Organization) -> Result<signer::Organization, Error> {
@@ -226,13 +226,10 @@ fn derive_manifest(e: &Edoc, part: (u64, [u8; 32])) -> Result<Manifest, Error> {
     if !h.document_id.is_empty() {
         let derived = manifest.document_id().map_err(signer_err("DocumentId"))?;
         if DocumentId::parse(&h.document_id).ok().as_ref() != Some(&derived) {
-            return Err(Error::mapping(
-                "DocumentId",
-                format!(
-                    "`{}` is not the id of From/OrganId, PromulgationDate and Code (`{derived}`)",
-                    h.document_id
-                ),
-            ));
+            return Err(Error::DocumentIdMismatch {
+                found: h.document_id.clone(),
+                derived,
+            });
         }
     }
     Ok(manifest)
@@ -564,20 +561,16 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
     let mut reason = s.description.clone();
     if !extra.is_empty() || reason.contains(STATUS_EXTRA_MARKER) {
         let json = serde_json::to_string(&extra)
-            .map_err(|e| Error::mapping("StaffInfo", e.to_string()))?;
+            .map_err(|_| Error::mapping("StaffInfo", "cannot be written as JSON"))?;
         reason.push_str(STATUS_EXTRA_MARKER);
         reason.push_str(&json);
     }
-    let chars = reason.chars().count();
-    if chars > signer::MAX_REASON {
-        return Err(Error::mapping(
-            "Description",
-            format!(
-                "with StaffInfo and From it takes {chars} characters; an Axis status reason \
-                 holds {}",
-                signer::MAX_REASON
-            ),
-        ));
+    let len = reason.chars().count();
+    if len > signer::MAX_REASON {
+        return Err(Error::StatusTooLong {
+            len,
+            max: signer::MAX_REASON,
+        });
     }
     let axis = AxisStatus {
         document_id,

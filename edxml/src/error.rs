@@ -259,7 +259,44 @@ pub enum Error {
         /// The edXML element (or manifest field).
         field: &'static str,
         /// Why.
-        reason: String,
+        reason: &'static str,
+    },
+    /// A value Axis's manifest or receipt refuses (its field check).
+    #[error("mapping `{field}`: {source}")]
+    Signer {
+        /// The edXML element.
+        field: &'static str,
+        /// The signer's check that failed.
+        source: axis_signer::Error,
+    },
+    /// An `OrganId` that is not an agency identifier Axis can route to.
+    #[error("mapping `{field}`: {source}")]
+    AgencyId {
+        /// The edXML element.
+        field: &'static str,
+        /// What is wrong with it.
+        source: axis_pki::AgencyIdError,
+    },
+    /// The package's `DocumentId` is not the one its `From/OrganId`, `PromulgationDate` and
+    /// `Code` make, which is the id Axis uses.
+    #[error(
+        "`DocumentId` {found} is not the id of From/OrganId, PromulgationDate and Code ({derived})"
+    )]
+    DocumentIdMismatch {
+        /// As written.
+        found: String,
+        /// As derived.
+        derived: axis_signer::DocumentId,
+    },
+    /// A status whose Description, StaffInfo and From do not fit a receipt's reason.
+    #[error(
+        "the status takes {len} characters with StaffInfo and From; an Axis status reason holds {max}"
+    )]
+    StatusTooLong {
+        /// Characters needed.
+        len: usize,
+        /// The receipt's budget.
+        max: usize,
     },
     /// The edXML part carried with an Axis document says something else than its signed
     /// manifest.
@@ -358,7 +395,11 @@ impl Error {
             },
             Error::ZipBomb { .. } => ErrorKind::ZipBomb,
             Error::Io { .. } | Error::Write(_) => ErrorKind::Io,
-            Error::Mapping { .. } => ErrorKind::Mapping,
+            Error::Mapping { .. }
+            | Error::Signer { .. }
+            | Error::AgencyId { .. }
+            | Error::DocumentIdMismatch { .. }
+            | Error::StatusTooLong { .. } => ErrorKind::Mapping,
             Error::ExtensionContradicts { .. } => ErrorKind::ExtensionContradicts,
         }
     }
@@ -370,10 +411,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn mapping(field: &'static str, reason: impl Into<String>) -> Self {
-        Error::Mapping {
-            field,
-            reason: reason.into(),
-        }
+    pub(crate) fn mapping(field: &'static str, reason: &'static str) -> Self {
+        Error::Mapping { field, reason }
     }
 }

@@ -211,9 +211,44 @@ fn a_status_too_long_for_a_receipt_is_refused_not_truncated() {
     s.description = "x".repeat(480);
     assert!(matches!(
         status_to_axis(&s),
-        Err(Error::Mapping {
-            field: "Description",
+        Err(Error::StatusTooLong { max: 500, .. })
+    ));
+}
+
+#[test]
+fn what_axis_cannot_carry_is_refused_with_its_own_error() {
+    let (e, _) = edoc("edoc_new.edxml");
+    let mut bad = e.clone();
+    bad.header.document_id = "000.00.00.G22,2015/09/30,1/KHAC".into();
+    assert!(matches!(
+        edoc_to_axis(&bad),
+        Err(Error::DocumentIdMismatch { .. })
+    ));
+    let mut bad = e.clone();
+    bad.header.to[0].organ_id = "H41".into();
+    assert!(matches!(
+        edoc_to_axis(&bad),
+        Err(Error::AgencyId {
+            field: "To/OrganId",
             ..
         })
     ));
+    let mut bad = e.clone();
+    bad.header.code.code_number = "78,16".into();
+    assert!(matches!(
+        edoc_to_axis(&bad),
+        Err(Error::Signer { field: "Code", .. })
+    ));
+    let mut bad = e.clone();
+    bad.trace.business.business_doc_type = Some(2);
+    assert!(matches!(
+        edoc_to_axis(&bad),
+        Err(Error::Mapping {
+            field: "Bussiness/DocumentId",
+            ..
+        })
+    ));
+    let mut bad = e;
+    bad.header.promulgation_info.promulgation_date = None;
+    assert_eq!(edoc_to_axis(&bad).unwrap_err().kind(), ErrorKind::Mapping);
 }
