@@ -218,7 +218,8 @@ impl Cx<'_> {
     fn root<'a>(&mut self, root: &Node<'a>) -> Result<(Package, Data<'a>), Error> {
         let path = "edXML";
         let mut envelope = None;
-        let mut encoded: Option<&Node<'a>> = None;
+        // `AttachmentEncoded` and the path of its parent (after the envelope, or inside it).
+        let mut encoded: Option<(&Node<'a>, &str)> = None;
         let mut once = Once::default();
         for c in &root.children {
             match c.name.as_str() {
@@ -236,7 +237,7 @@ impl Cx<'_> {
                     if encoded.is_some() {
                         return Err(Error::malformed(child_path(path, c), Problem::Duplicate));
                     }
-                    encoded = Some(c);
+                    encoded = Some((c, path));
                 }
                 "edXMLAttachments" | "AttachmentData" => {
                     return Err(Error::malformed(
@@ -266,7 +267,7 @@ impl Cx<'_> {
                     if encoded.is_some() {
                         return Err(Error::malformed(child_path(path, c), Problem::Duplicate));
                     }
-                    encoded = Some(c);
+                    encoded = Some((c, path));
                 }
                 "edXMLAttachments" => {
                     return Err(Error::malformed(
@@ -325,13 +326,8 @@ impl Cx<'_> {
             edoc.references = self.body(body, path)?;
         }
         let mut data = Vec::new();
-        if let Some(enc) = encoded {
-            let epath = if std::ptr::eq(enc, envelope) {
-                path.to_owned()
-            } else {
-                "edXML".to_owned()
-            };
-            edoc.attachments = self.attachments(enc, &epath, &mut data)?;
+        if let Some((enc, parent)) = encoded {
+            edoc.attachments = self.attachments(enc, parent, &mut data)?;
         }
         Ok((Package::Edoc(edoc), data))
     }

@@ -356,6 +356,28 @@ fn what_real_producers_write_is_accepted() {
     };
     let out = edoc_to_vec(&e, &mut sink.0.clone()).unwrap();
     assert_eq!(parse(&out, &mut Discard).unwrap().package, Package::Edoc(e));
+    // AttachmentEncoded inside the envelope is read too, and errors name where it was.
+    let s = sample();
+    let start = s.find("<AttachmentEncoded>").unwrap();
+    let end = s.find("</AttachmentEncoded>").unwrap() + "</AttachmentEncoded>".len();
+    let block = s[start..end].to_owned();
+    let mut inside = s.clone();
+    inside.replace_range(start..end, "");
+    let inside = inside.replacen(
+        "</edXML:edXMLEnvelope>",
+        &format!("{block}</edXML:edXMLEnvelope>"),
+        1,
+    );
+    let mut files = Collect::default();
+    parse(inside.as_bytes(), &mut files).unwrap();
+    assert_eq!(files.0, sink.0);
+    let broken = inside.replacen("JVBE", "JV*E", 1);
+    refused(
+        broken.as_bytes(),
+        &Limits::default(),
+        ErrorKind::Base64,
+        "edXML/edXMLEnvelope/AttachmentEncoded/Attachment[1]/ContentTransferEncoded",
+    );
     // TS-port's DigitalSignature element.
     let ts = edit(
         "<Signature>",
