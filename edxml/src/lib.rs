@@ -60,8 +60,8 @@
 //!
 //! ## The mapping
 //!
-//! **Documents.** [`edoc_to_axis`] fills a signer [`Manifest`] from the edXML fields it has a
-//! home for, and makes the **edXML part**: the package itself, written canonically by this
+//! **Documents.** [`edoc_to_axis`] fills an [`axis_signer::Manifest`] from the edXML fields
+//! it has a home for, and makes the **edXML part**: the package itself, written canonically by this
 //! crate, without attachment data ([`EDXML_PART_NAME`], [`EDXML_PART_CONTENT_TYPE`]). The part
 //! is the manifest's *first* attachment, so it is signed with the manifest, encrypted with the
 //! document, and read by a recipient before the files; the edXML attachments follow in order.
