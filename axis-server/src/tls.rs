@@ -78,8 +78,9 @@ impl ClientCertVerifier for ClientVerifier {
         &self.hints
     }
 
-    /// 1. The certificate declares the agency-TLS-client or operator profile (nothing else may
-    ///    open a connection: a seal or encryption key is not a TLS identity).
+    /// 1. The certificate declares the agency-TLS-client or operator profile under its PKI's
+    ///    policy arc (nothing else may open a connection: a seal or encryption key is not a TLS
+    ///    identity).
     /// 2. `TrustStore::verify_with_intermediates` for that profile at the handshake time: chain,
     ///    validity, key usage/EKU, and revocation failing closed.
     fn verify_client_cert(
@@ -88,7 +89,9 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let profile = match axis_pki::profile_of(end_entity) {
+        // One snapshot for both steps: the profile is read under the arc of its anchors.
+        let store = self.trust.store();
+        let profile = match store.profile_of(end_entity) {
             Ok(Some(p @ (Profile::AgencyTlsClient | Profile::AxisOperator))) => p,
             _ => {
                 crate::metrics::TLS_REFUSED.inc();
@@ -100,11 +103,7 @@ impl ClientCertVerifier for ClientVerifier {
         let at = OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let presented: Vec<Vec<u8>> = intermediates.iter().map(|c| c.to_vec()).collect();
-        match self
-            .trust
-            .store()
-            .verify_with_intermediates(end_entity, &presented, profile, at)
-        {
+        match store.verify_with_intermediates(end_entity, &presented, profile, at) {
             Ok(_) => Ok(ClientCertVerified::assertion()),
             Err(e) => {
                 crate::metrics::TLS_REFUSED.inc();
@@ -228,11 +227,11 @@ impl AsyncWrite for TlsConn {
     }
 }
 
-fn caller_of(conn: &TlsStream<TcpStream>, generation: u64) -> Option<Caller> {
+fn caller_of(conn: &TlsStream<TcpStream>, trust: &Trust, generation: u64) -> Option<Caller> {
     let (tcp, session) = conn.get_ref();
     let certs = session.peer_certificates()?;
     let leaf = certs.first()?;
-    let profile = axis_pki::profile_of(leaf).ok()??;
+    let profile = trust.store().profile_of(leaf).ok()??;
     let agency = axis_pki::agency_id_of(leaf).ok()?;
     let operator = profile == Profile::AxisOperator;
     if !operator && agency.is_none() {
@@ -281,9 +280,10 @@ pub fn incoming(
             let tx = tx.clone();
             // The generation before the handshake: a CRL published during it forces a re-check.
             let generation = trust.generation();
+            let trust = trust.clone();
             tokio::spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                    Ok(Ok(conn)) => match caller_of(&conn, generation) {
+                    Ok(Ok(conn)) => match caller_of(&conn, &trust, generation) {
                         Some(caller) => {
                             let _ = tx
                                 .send(Ok(TlsConn {

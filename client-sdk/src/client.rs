@@ -173,7 +173,7 @@ impl Client {
             }),
         };
         // Step 3.
-        let tls_profile = match axis_pki::profile_of(tls.certificate()) {
+        let tls_profile = match store.profile_of(tls.certificate()) {
             Ok(Some(p @ (Profile::AgencyTlsClient | Profile::AxisOperator))) => p,
             Ok(Some(p)) => {
                 return Err(Error::config(format!(

@@ -11,7 +11,7 @@ use x509_parser::x509::X509Name;
 
 use crate::agency_id::AgencyId;
 use crate::error::Error;
-use crate::profile::Profile;
+use crate::profile::{PolicyArc, Profile};
 
 /// Largest certificate (DER) accepted anywhere in the crate.
 pub const MAX_CERT_DER_LEN: usize = 16 * 1024;
@@ -139,19 +139,28 @@ fn agency_oid() -> Oid<'static> {
     Oid::new(std::borrow::Cow::Borrowed(&[0x55, 0x04, 0x61]))
 }
 
-/// Reads the profile a certificate was issued under from its certificatePolicies. `Ok(None)` if
-/// it names no Axis profile (a foreign certificate); an error if it names more than one.
-pub fn profile_of(cert_der: &[u8]) -> Result<Option<Profile>, Error> {
+/// Reads the profile a certificate was issued under from its certificatePolicies: the policy
+/// `<arc>.1.<n>` under the PKI's `arc`. `Ok(None)` if it names no profile under that arc (a
+/// foreign certificate, or one of another PKI); an error if it names more than one.
+///
+/// The arc is the trust anchor's ([`PolicyArc::of_ca`] on the root); [`TrustStore::profile_of`]
+/// uses the arcs of the store's anchors.
+///
+/// [`TrustStore::profile_of`]: crate::TrustStore::profile_of
+pub fn profile_of(cert_der: &[u8], arc: &PolicyArc) -> Result<Option<Profile>, Error> {
     let cert = parse(cert_der)?;
-    profile_in(&cert)
+    profile_in(&cert, arc)
 }
 
-pub(crate) fn profile_in(cert: &X509Certificate<'_>) -> Result<Option<Profile>, Error> {
+pub(crate) fn profile_in(
+    cert: &X509Certificate<'_>,
+    arc: &PolicyArc,
+) -> Result<Option<Profile>, Error> {
     let mut found = None;
     for ext in cert.extensions() {
         if let ParsedExtension::CertificatePolicies(policies) = ext.parsed_extension() {
             for p in policies.iter() {
-                if let Some(profile) = Profile::from_policy_oid_der(p.policy_id.as_bytes())
+                if let Some(profile) = arc.profile_of_policy(p.policy_id.as_bytes())
                     && found.replace(profile).is_some()
                 {
                     return Err(Error::ProfileAmbiguous);

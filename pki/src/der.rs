@@ -1,5 +1,6 @@
-//! The few DER encodings rcgen does not write for us: OIDs with arcs wider than 64 bits (the
-//! `2.25.<UUID>` policy arc) and the certificatePolicies extension value.
+//! The few DER encodings rcgen does not write for us: OIDs with arcs wider than 64 bits (a
+//! `2.25.<UUID>` policy arc), read back to dotted form, and the certificatePolicies extension
+//! value.
 
 /// DER content octets of a dotted OID; arcs may be up to 128 bits wide. `None` if the text is not
 /// a well-formed OID.
@@ -16,6 +17,42 @@ pub(crate) fn oid_content(dotted: &str) -> Option<Vec<u8>> {
     push_base128(&mut out, first);
     for &arc in &arcs[2..] {
         push_base128(&mut out, arc);
+    }
+    Some(out)
+}
+
+/// The dotted form of OID content octets (arcs up to 128 bits); `None` if not minimal DER.
+pub(crate) fn oid_to_dotted(content: &[u8]) -> Option<String> {
+    let mut arcs: Vec<u128> = Vec::new();
+    let mut value: u128 = 0;
+    let mut fresh = true;
+    for &b in content {
+        if fresh && b == 0x80 {
+            return None; // a sub-identifier with a leading zero octet
+        }
+        if value >> 121 != 0 {
+            return None;
+        }
+        value = (value << 7) | u128::from(b & 0x7f);
+        fresh = b & 0x80 == 0;
+        if fresh {
+            arcs.push(value);
+            value = 0;
+        }
+    }
+    let (&first, rest) = arcs.split_first()?;
+    if !fresh {
+        return None;
+    }
+    let (a, b) = match first {
+        0..=39 => (0, first),
+        40..=79 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let mut out = format!("{a}.{b}");
+    for arc in rest {
+        out.push('.');
+        out.push_str(&arc.to_string());
     }
     Some(out)
 }
@@ -85,11 +122,25 @@ mod tests {
     }
 
     #[test]
-    fn uuid_arc_matches_openssl_encoding() {
-        // OpenSSL as the independent encoder of the 128-bit arc.
-        let dotted = format!("{}.1.3", crate::profile::AXIS_OID_ARC);
-        let ours = oid_content(&dotted).unwrap();
-        let theirs = openssl::asn1::Asn1Object::from_str(&dotted).unwrap();
-        assert_eq!(ours, theirs.as_slice());
+    fn arcs_match_openssl_encoding_and_decode_back() {
+        // OpenSSL as the independent encoder, the 128-bit arc included.
+        for arc in [
+            crate::profile::AXIS_OID_ARC,
+            crate::profile::DEFAULT_POLICY_ARC,
+            "1.3.6.1.4.1.32473",
+            "2.5.4.97",
+            "0.9.2342.19200300.100.1.1",
+        ] {
+            let dotted = format!("{arc}.1.3");
+            let ours = oid_content(&dotted).unwrap();
+            let theirs = openssl::asn1::Asn1Object::from_str(&dotted).unwrap();
+            assert_eq!(ours, theirs.as_slice(), "{dotted}");
+            assert_eq!(oid_to_dotted(&ours).unwrap(), dotted);
+        }
+        // Not minimal, or cut short.
+        assert!(oid_to_dotted(&[0x2a, 0x80, 0x01]).is_none());
+        assert!(oid_to_dotted(&[0x2a, 0x86]).is_none());
+        assert!(oid_to_dotted(&[]).is_none());
+        assert!(oid_to_dotted(&[0xff; 20]).is_none());
     }
 }

@@ -283,6 +283,23 @@ pub enum Error {
     /// More than one Axis profile policy.
     #[error("the certificate names more than one Axis profile")]
     ProfileAmbiguous,
+    /// A policy arc that is not a well-formed OID.
+    #[error("`{arc}` is not a usable policy arc: {reason}")]
+    PolicyArcInvalid {
+        /// The text given (at most 128 characters).
+        arc: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A trust anchor that declares no Axis policy arc.
+    #[error(
+        "the trust anchor `{subject}` is not an Axis root: its certificatePolicies hold no \
+         `<arc>.1.1` (root-ca) policy naming its PKI's arc"
+    )]
+    AnchorWithoutPolicyArc {
+        /// The anchor's subject.
+        subject: String,
+    },
 
     // ----- verification -----
     /// No trust anchor configured.

@@ -15,7 +15,7 @@ use crate::agency_id::AgencyId;
 use crate::cert::{self, AGENCY_ID_ATTRIBUTE_ARCS, Serial, TITLE_ARCS};
 use crate::error::Error;
 use crate::key::{PrivateKey, PublicKey};
-use crate::profile::Profile;
+use crate::profile::{PolicyArc, Profile};
 
 /// RFC 5280 upper bound on a name attribute (ub-common-name, ub-organization-name: 64).
 pub const MAX_NAME_ATTRIBUTE_CHARS: usize = 64;
@@ -218,7 +218,11 @@ impl IssueRequest {
         Ok(())
     }
 
-    fn params(&self, key_alg: crate::KeyAlgorithm) -> Result<CertificateParams, Error> {
+    fn params(
+        &self,
+        key_alg: crate::KeyAlgorithm,
+        arc: &PolicyArc,
+    ) -> Result<CertificateParams, Error> {
         let spec = self.profile.spec(key_alg);
         let mut p = CertificateParams::default();
         p.not_before = self.not_before;
@@ -250,7 +254,7 @@ impl IssueRequest {
         }
         p.custom_extensions.push(CustomExtension::from_oid_content(
             &[2, 5, 29, 32],
-            crate::der::certificate_policies(&self.profile.policy_oid_der()),
+            crate::der::certificate_policies(&arc.policy_oid_der(self.profile)),
         ));
         Ok(p)
     }
@@ -274,8 +278,20 @@ impl IssuedCertificate {
     }
 }
 
-/// Issues a self-signed root CA certificate.
+/// Issues a self-signed root CA certificate for a PKI whose policy arc is
+/// [`PolicyArc::default`] ([`crate::DEFAULT_POLICY_ARC`]).
 pub fn issue_root(req: &IssueRequest, key: &PrivateKey) -> Result<IssuedCertificate, Error> {
+    issue_root_with_arc(req, &PolicyArc::default(), key)
+}
+
+/// Issues a self-signed root CA certificate for a PKI whose profiles live under `arc`: the
+/// root's own policy is `<arc>.1.1`, and every certificate of the PKI carries `<arc>.1.<n>`
+/// (the issuing CAs and their certificates inherit the arc from the CA that signs them).
+pub fn issue_root_with_arc(
+    req: &IssueRequest,
+    arc: &PolicyArc,
+    key: &PrivateKey,
+) -> Result<IssuedCertificate, Error> {
     if req.profile != Profile::RootCa {
         return Err(Error::ProfileNotIssuableBy {
             profile: req.profile,
@@ -283,7 +299,7 @@ pub fn issue_root(req: &IssueRequest, key: &PrivateKey) -> Result<IssuedCertific
         });
     }
     req.check(key.algorithm())?;
-    let params = req.params(key.algorithm())?;
+    let params = req.params(key.algorithm(), arc)?;
     let cert = params
         .self_signed(key)
         .map_err(|e| Error::Encoding(e.to_string()))?;
@@ -297,20 +313,23 @@ pub struct CaSigner<'a> {
     cert_der: &'a [u8],
     key: &'a PrivateKey,
     profile: Profile,
+    arc: PolicyArc,
     not_after: OffsetDateTime,
 }
 
 impl<'a> CaSigner<'a> {
     /// Checks that `cert_der` is an Axis root or issuing CA certificate, valid at `now`, whose
-    /// public key is `key`'s.
+    /// public key is `key`'s. Its policy (`<arc>.1.1` or `<arc>.1.2`) gives the PKI's arc, under
+    /// which everything it issues is marked.
     pub fn new(
         cert_der: &'a [u8],
         key: &'a PrivateKey,
         now: OffsetDateTime,
     ) -> Result<Self, Error> {
         let cert = cert::parse(cert_der)?;
-        let profile = cert::profile_in(&cert)?.ok_or(Error::SignerNotCa)?;
-        if !profile.is_ca() || !cert.is_ca() {
+        let (arc, profile) = crate::profile::ca_arc_in(&cert)?.ok_or(Error::SignerNotCa)?;
+        // Exactly one profile under its own arc (an end-entity policy beside it is ambiguous).
+        if cert::profile_in(&cert, &arc)? != Some(profile) || !cert.is_ca() {
             return Err(Error::SignerNotCa);
         }
         if cert.public_key().raw != key.public_key_der() {
@@ -328,6 +347,7 @@ impl<'a> CaSigner<'a> {
             cert_der,
             key,
             profile,
+            arc,
             not_after: na,
         })
     }
@@ -340,6 +360,11 @@ impl<'a> CaSigner<'a> {
     /// The CA's certificate, DER.
     pub fn cert_der(&self) -> &[u8] {
         self.cert_der
+    }
+
+    /// The policy arc of the CA's PKI, read from its certificate.
+    pub fn policy_arc(&self) -> &PolicyArc {
+        &self.arc
     }
 
     pub(crate) fn rcgen_issuer(&self) -> Result<Issuer<'static, &'a PrivateKey>, Error> {
@@ -378,7 +403,7 @@ impl<'a> CaSigner<'a> {
                 issuer_not_after: self.not_after,
             });
         }
-        let params = req.params(public_key.algorithm())?;
+        let params = req.params(public_key.algorithm(), &self.arc)?;
         let issuer = self.rcgen_issuer()?;
         let cert = params
             .signed_by(public_key, &issuer)

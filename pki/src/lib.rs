@@ -85,11 +85,14 @@ pub use csr::{CheckedCsr, MAX_CSR_DER_LEN};
 pub use error::Error;
 pub use issue::{
     CaSigner, IssueRequest, IssuedCertificate, MAX_NAME_ATTRIBUTE_CHARS, MAX_SANS, Subject,
-    issue_root,
+    issue_root, issue_root_with_arc,
 };
 pub use key::{KeyAlgorithm, MIN_PASSPHRASE_LEN, PBKDF2_ROUNDS, Passphrase, PrivateKey, PublicKey};
 pub use pkcs12::{PKCS12_ROUNDS, Pkcs12Compat, export_pkcs12};
-pub use profile::{AXIS_OID_ARC, ExtendedKeyUsage, KeyUsage, Profile, ProfileSpec, UnknownProfile};
+pub use profile::{
+    AXIS_OID_ARC, DEFAULT_POLICY_ARC, ExtendedKeyUsage, KeyUsage, PolicyArc, Profile, ProfileSpec,
+    UnknownProfile,
+};
 pub use verify::{
     CheckedCrl, MAX_ANCHORS, MAX_CHAIN_LEN, MAX_CRLS, MAX_INTERMEDIATES, TrustStore, VerifiedCert,
 };

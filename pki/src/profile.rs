@@ -2,7 +2,8 @@
 //! certificate says which profile it was issued under.
 //!
 //! Every certificate Axis issues carries exactly one policy OID in its certificatePolicies
-//! extension that names its profile (see [`Profile::policy_oid`]). Key usage and extended key usage
+//! extension that names its profile: `<arc>.1.<n>`, under its PKI's [`PolicyArc`] (see
+//! [`Profile::policy_oid`]). Key usage and extended key usage
 //! are then checked against the profile, so a certificate cannot be used outside the job it was
 //! issued for even where two profiles share the same key usage (agency seal and personal signer).
 
@@ -11,12 +12,208 @@ use std::str::FromStr;
 
 use time::Duration;
 
+use crate::error::Error;
 use crate::key::KeyAlgorithm;
 
-/// The arc under which Axis's policy OIDs live: `2.25.<UUID>` (ITU-T X.667 §6.3 lets anyone mint
-/// an OID from a UUID without registration). UUID `1866d4a5-1966-4e09-b68e-772b3aa95895`.
-/// Profiles are `<arc>.1.<n>`. A deployment with a registered arc changes only this constant.
+/// Axis's own OID arc: `2.25.<UUID>` (ITU-T X.667 §6.3 lets anyone mint an OID from a UUID
+/// without registration), UUID `1866d4a5-1966-4e09-b68e-772b3aa95895`.
+///
+/// The signer's format OIDs live under it (`<AXIS_OID_ARC>.2.<n>`; they are inside Axis's DER
+/// structures, never in a certificate). PKIs made before the policy arc became configurable
+/// used it as their [`PolicyArc`] too, and still verify: a verifier reads the arc from the root.
+/// Its second component is 128 bits wide, which Go before 1.22 (and so grpcurl and every Go
+/// tool built before 2024) cannot parse in a certificate: new PKIs default to
+/// [`DEFAULT_POLICY_ARC`].
 pub const AXIS_OID_ARC: &str = "2.25.32435399129752126578442321803132622997";
+
+/// The policy arc of a PKI made without `--policy-arc`: `2.999.1`, under the arc ITU-T X.660
+/// reserves for examples (`{joint-iso-itu-t(2) example(999)}`), which nobody owns, so Axis
+/// squats on no one's registered arc. Every component is below 2^31, so every X.509 stack
+/// parses it. Uniqueness is not needed for security — a verifier reads the arc from its own
+/// trust anchor, never from a global table — but a production PKI should use an arc its
+/// operator registered (an IANA Private Enterprise Number `1.3.6.1.4.1.<PEN>.<…>`, or its
+/// national registration authority's), given to `axis-pki init --policy-arc`.
+pub const DEFAULT_POLICY_ARC: &str = "2.999.1";
+
+/// Most components in a policy arc, and longest dotted text accepted.
+const MAX_ARC_COMPONENTS: usize = 20;
+const MAX_ARC_TEXT: usize = 128;
+
+/// The OID arc under which a PKI's profile policies live: a certificate of profile `p` carries
+/// exactly one policy `<arc>.1.<n>` (see [`Profile::policy_oid`]), and the root declares the arc
+/// by its own `<arc>.1.1` (root-ca). Chosen once per PKI at `axis-pki init`; verifiers read it
+/// from the root they trust ([`PolicyArc::of_ca`], [`crate::TrustStore`]), so it needs no
+/// configuration anywhere else.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PolicyArc {
+    dotted: String,
+    /// DER content octets of the arc itself (no tag, no length).
+    der: Vec<u8>,
+}
+
+impl PolicyArc {
+    /// Parses a dotted OID: at least two components, the first 0, 1 or 2 (and the second below
+    /// 40 unless the first is 2), no leading zeros, at most 20 components of up to 128 bits.
+    pub fn parse(dotted: &str) -> Result<Self, Error> {
+        let invalid = |reason| Error::PolicyArcInvalid {
+            arc: dotted.chars().take(MAX_ARC_TEXT).collect(),
+            reason,
+        };
+        if dotted.len() > MAX_ARC_TEXT {
+            return Err(invalid("longer than 128 characters"));
+        }
+        let parts: Vec<&str> = dotted.split('.').collect();
+        if parts.len() < 2 {
+            return Err(invalid("an OID has at least two components"));
+        }
+        if parts.len() > MAX_ARC_COMPONENTS {
+            return Err(invalid("more than 20 components"));
+        }
+        for p in &parts {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid("components are decimal numbers separated by dots"));
+            }
+            if p.len() > 1 && p.starts_with('0') {
+                return Err(invalid("a component has a leading zero"));
+            }
+        }
+        let der = crate::der::oid_content(dotted)
+            .ok_or_else(|| invalid("the first component is 0, 1 or 2, the second below 40 under 0 and 1, each at most 128 bits"))?;
+        Ok(PolicyArc {
+            dotted: dotted.to_owned(),
+            der,
+        })
+    }
+
+    /// The arc new PKIs use unless told otherwise ([`DEFAULT_POLICY_ARC`]).
+    pub fn default_arc() -> Self {
+        // A constant that `parse` accepts (checked by a unit test).
+        PolicyArc::parse(DEFAULT_POLICY_ARC).unwrap_or_else(|_| PolicyArc {
+            dotted: String::new(),
+            der: Vec::new(),
+        })
+    }
+
+    /// The arc, dotted.
+    pub fn as_str(&self) -> &str {
+        &self.dotted
+    }
+
+    /// Whether every sub-identifier of `<arc>.1.<n>` fits in 31 bits, so that every X.509
+    /// stack parses it (Go before 1.22 refuses larger ones; so do some 32-bit parsers).
+    pub fn is_narrow(&self) -> bool {
+        // Sub-identifiers are base-128, ending at each octet below 0x80.
+        let mut value: u64 = 0;
+        for &b in &self.der {
+            value = (value << 7) | u64::from(b & 0x7f);
+            if value >= 1 << 31 {
+                return false;
+            }
+            if b & 0x80 == 0 {
+                value = 0;
+            }
+        }
+        true
+    }
+
+    /// The dotted policy OID of `profile` under this arc.
+    pub fn policy_oid(&self, profile: Profile) -> String {
+        format!("{}.1.{}", self.dotted, profile.policy_number())
+    }
+
+    /// The DER content octets of `<arc>.1.<n>`: the arc's, then one octet per small component.
+    pub(crate) fn policy_oid_der(&self, profile: Profile) -> Vec<u8> {
+        let mut v = self.der.clone();
+        v.extend_from_slice(&[1, profile.policy_number()]);
+        v
+    }
+
+    /// The profile whose policy OID under this arc has content octets `der`, if any.
+    pub(crate) fn profile_of_policy(&self, der: &[u8]) -> Option<Profile> {
+        let rest = der.strip_prefix(self.der.as_slice())?;
+        match rest {
+            [1, n] => Profile::ALL.into_iter().find(|p| p.policy_number() == *n),
+            _ => None,
+        }
+    }
+
+    /// Reads the arc a CA certificate's policy declares: the one policy `<arc>.1.1` (root-ca)
+    /// or `<arc>.1.2` (issuing-ca) in its certificatePolicies, whose arc is that PKI's. A
+    /// root names its own arc; an issuing CA carries the arc its root gave it. `Ok(None)` if
+    /// the certificate declares none (it is not an Axis CA); [`Error::ProfileAmbiguous`] if it
+    /// declares more than one.
+    pub fn of_ca(cert_der: &[u8]) -> Result<Option<PolicyArc>, Error> {
+        let cert = crate::cert::parse(cert_der)?;
+        Ok(ca_arc_in(&cert)?.map(|(arc, _)| arc))
+    }
+
+    /// Builds an arc from the content octets of an OID that was read from a certificate.
+    fn from_der(der: &[u8]) -> Option<Self> {
+        let dotted = crate::der::oid_to_dotted(der)?;
+        PolicyArc::parse(&dotted).ok()
+    }
+}
+
+/// The arc and CA profile a CA certificate's policies declare (see [`PolicyArc::of_ca`]).
+pub(crate) fn ca_arc_in(
+    cert: &x509_parser::certificate::X509Certificate<'_>,
+) -> Result<Option<(PolicyArc, Profile)>, Error> {
+    use x509_parser::extensions::ParsedExtension;
+    let mut found: Option<(PolicyArc, Profile)> = None;
+    for ext in cert.extensions() {
+        if let ParsedExtension::CertificatePolicies(policies) = ext.parsed_extension() {
+            for p in policies.iter() {
+                let der = p.policy_id.as_bytes();
+                // `<arc>.1.1` or `<arc>.1.2`: the last two sub-identifiers are single octets
+                // 1 and 1|2, and the octet before them ends the arc's last sub-identifier.
+                let Some((&[one, n], arc)) = der.split_last_chunk::<2>().map(|(a, l)| (l, a))
+                else {
+                    continue;
+                };
+                let profile = match (one, n) {
+                    (1, 1) => Profile::RootCa,
+                    (1, 2) => Profile::IssuingCa,
+                    _ => continue,
+                };
+                if arc.last().is_none_or(|b| b & 0x80 != 0) {
+                    continue;
+                }
+                let Some(arc) = PolicyArc::from_der(arc) else {
+                    continue;
+                };
+                if found.replace((arc, profile)).is_some() {
+                    return Err(Error::ProfileAmbiguous);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+impl Default for PolicyArc {
+    fn default() -> Self {
+        PolicyArc::default_arc()
+    }
+}
+
+impl fmt::Display for PolicyArc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.dotted)
+    }
+}
+
+impl fmt::Debug for PolicyArc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PolicyArc({})", self.dotted)
+    }
+}
+
+impl FromStr for PolicyArc {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PolicyArc::parse(s)
+    }
+}
 
 /// A certificate profile (DESIGN.md, "Certificate profiles").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,9 +315,9 @@ impl Profile {
         }
     }
 
-    /// Last arc of the policy OID (`<AXIS_OID_ARC>.1.<n>`). Never renumber: issued certificates
+    /// Last component of the policy OID (`<arc>.1.<n>`). Never renumber: issued certificates
     /// carry these numbers for their whole life.
-    fn policy_number(self) -> u8 {
+    pub(crate) fn policy_number(self) -> u8 {
         match self {
             Profile::RootCa => 1,
             Profile::IssuingCa => 2,
@@ -134,21 +331,10 @@ impl Profile {
         }
     }
 
-    /// The policy OID, in dotted form, that marks a certificate of this profile.
-    pub fn policy_oid(self) -> String {
-        format!("{AXIS_OID_ARC}.1.{}", self.policy_number())
-    }
-
-    /// The DER content octets of [`Self::policy_oid`] (what follows the OID tag and length).
-    pub(crate) fn policy_oid_der(self) -> Vec<u8> {
-        crate::der::oid_content(&self.policy_oid()).unwrap_or_default()
-    }
-
-    /// The profile whose policy OID content octets are `der`, if any.
-    pub(crate) fn from_policy_oid_der(der: &[u8]) -> Option<Profile> {
-        Profile::ALL
-            .into_iter()
-            .find(|p| p.policy_oid_der().as_slice() == der)
+    /// The dotted policy OID that marks a certificate of this profile in a PKI whose arc is
+    /// `arc`.
+    pub fn policy_oid(self, arc: &PolicyArc) -> String {
+        arc.policy_oid(self)
     }
 
     /// Whether certificates of this profile are CAs.
@@ -349,13 +535,81 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_policy_oids_are_distinct() {
-        let mut oids = std::collections::HashSet::new();
-        for p in Profile::ALL {
-            assert_eq!(p.name().parse::<Profile>().unwrap(), p);
-            assert!(oids.insert(p.policy_oid_der()));
-            assert_eq!(Profile::from_policy_oid_der(&p.policy_oid_der()), Some(p));
+        for arc in [
+            PolicyArc::default(),
+            PolicyArc::parse(AXIS_OID_ARC).unwrap(),
+        ] {
+            let mut oids = std::collections::HashSet::new();
+            for p in Profile::ALL {
+                assert_eq!(p.name().parse::<Profile>().unwrap(), p);
+                let der = arc.policy_oid_der(p);
+                assert!(oids.insert(der.clone()));
+                assert_eq!(arc.profile_of_policy(&der), Some(p));
+                assert_eq!(
+                    crate::der::oid_content(&p.policy_oid(&arc)).unwrap(),
+                    der,
+                    "{p}"
+                );
+            }
         }
         assert!("agency_seal".parse::<Profile>().is_err());
+    }
+
+    #[test]
+    fn the_default_arc_parses_everywhere_and_the_legacy_one_does_not() {
+        let default = PolicyArc::parse(DEFAULT_POLICY_ARC).unwrap();
+        assert_eq!(default, PolicyArc::default());
+        assert_eq!(default.as_str(), "2.999.1");
+        assert!(default.is_narrow());
+        assert!(!PolicyArc::parse(AXIS_OID_ARC).unwrap().is_narrow());
+        assert!(
+            PolicyArc::parse("1.3.6.1.4.1.2147483647")
+                .unwrap()
+                .is_narrow()
+        );
+        assert!(
+            !PolicyArc::parse("1.3.6.1.4.1.2147483648")
+                .unwrap()
+                .is_narrow()
+        );
+        // 2.2147483567: the first sub-identifier is 80 + the second component.
+        assert!(!PolicyArc::parse("2.2147483568").unwrap().is_narrow());
+        assert!(PolicyArc::parse("2.2147483567").unwrap().is_narrow());
+    }
+
+    #[test]
+    fn malformed_arcs_are_refused_with_the_reason() {
+        #[track_caller]
+        fn check(text: &str, reason: &str) {
+            match PolicyArc::parse(text) {
+                Err(Error::PolicyArcInvalid { reason: r, .. }) => {
+                    assert!(r.contains(reason), "{text}: {r}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        check("2", "at least two");
+        check("", "at least two");
+        check("2..1", "decimal");
+        check("2.a", "decimal");
+        check("2.-1", "decimal");
+        check(" 2.1", "decimal");
+        check("2.01", "leading zero");
+        check("3.1", "first component");
+        check("1.40", "second below 40");
+        check("2.340282366920938463463374607431768211456", "128 bits");
+        check(&"1.2".repeat(70), "longer than 128");
+        check(&["1"; 21].join("."), "more than 20");
+        for ok in [
+            "0.0",
+            "1.39",
+            "2.40",
+            "2.999.1",
+            "1.3.6.1.4.1.32473.7",
+            AXIS_OID_ARC,
+        ] {
+            assert_eq!(PolicyArc::parse(ok).unwrap().as_str(), ok);
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::cert::{self, Serial};
 use crate::crl::{self, RevocationReason};
 use crate::error::Error;
 use crate::key::KeyAlgorithm;
-use crate::profile::{ExtendedKeyUsage, KeyUsage, Profile};
+use crate::profile::{ExtendedKeyUsage, KeyUsage, PolicyArc, Profile};
 
 /// Most certificates in a path, trust anchor included (leaf → issuing CA → root is 3).
 pub const MAX_CHAIN_LEN: usize = 4;
@@ -73,6 +73,10 @@ pub struct CheckedCrl {
 /// Every certificate's revocation is checked against a CRL from its issuer that is current at
 /// the verification time; the trust anchor itself is not revocable by CRL.
 ///
+/// Each anchor declares its PKI's [`PolicyArc`] (its `<arc>.1.1` root-ca policy); a leaf's
+/// profile is read under the arc of the anchor its path ends at, so PKIs with different arcs
+/// can share a store and no verifier is configured with an arc.
+///
 /// Construction does the work that does not depend on the leaf: every CRL is parsed into an
 /// index of revoked serials and its signature checked against the store's CA keys, and every
 /// signature between store certificates is checked once. A verification then costs one
@@ -80,6 +84,8 @@ pub struct CheckedCrl {
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
     anchors: Vec<Vec<u8>>,
+    /// The policy arc each anchor declares, by position.
+    arcs: Vec<PolicyArc>,
     intermediates: Vec<Vec<u8>>,
     crls: Vec<Vec<u8>>,
     crl_index: Vec<CrlInfo>,
@@ -140,6 +146,15 @@ impl TrustStore {
             .chain(&intermediates)
             .map(|c| cert::parse(c))
             .collect::<Result<Vec<_>, _>>()?;
+        let arcs = certs[..anchors.len()]
+            .iter()
+            .map(|c| match crate::profile::ca_arc_in(c)? {
+                Some((arc, _)) => Ok(arc),
+                None => Err(Error::AnchorWithoutPolicyArc {
+                    subject: cert::name_to_string(c.subject()),
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
 
         // Signatures between store certificates, checked once.
         let mut verified_edges = HashSet::new();
@@ -191,6 +206,7 @@ impl TrustStore {
         drop(certs);
         Ok(TrustStore {
             anchors,
+            arcs,
             intermediates,
             crls,
             crl_index,
@@ -284,6 +300,32 @@ impl TrustStore {
         &self.anchors
     }
 
+    /// The policy arc each anchor declares, in the order of [`TrustStore::anchors`].
+    pub fn policy_arcs(&self) -> &[PolicyArc] {
+        &self.arcs
+    }
+
+    /// The profile `cert_der` names under the arc of any of the store's anchors, without
+    /// verifying anything (to choose which profile to verify it for, or to display it).
+    /// `Ok(None)` if it names none; [`Error::ProfileAmbiguous`] if two arcs read it as two
+    /// profiles. [`TrustStore::verify`] reads the profile again under the arc of the anchor the
+    /// path actually ends at.
+    pub fn profile_of(&self, cert_der: &[u8]) -> Result<Option<Profile>, Error> {
+        let cert = cert::parse(cert_der)?;
+        let mut found = None;
+        for (i, arc) in self.arcs.iter().enumerate() {
+            if self.arcs[..i].contains(arc) {
+                continue;
+            }
+            if let Some(p) = cert::profile_in(&cert, arc)?
+                && found.replace(p).is_some_and(|q| q != p)
+            {
+                return Err(Error::ProfileAmbiguous);
+            }
+        }
+        Ok(found)
+    }
+
     /// Verifies `leaf` for `required` at `now`, building the path from the store's
     /// intermediates.
     pub fn verify(
@@ -309,8 +351,9 @@ impl TrustStore {
     /// 6. Revocation, failing closed: for every non-anchor certificate a CRL signed by its
     ///    issuer, current at `now`, must exist and must not list it (§6.3). A missing, stale or
     ///    wrongly signed CRL is an error, never "not revoked".
-    /// 7. The leaf carries the required profile's policy OID, exactly its key usage, EKU and
-    ///    basic constraints — so a seal key cannot sign as a person, nor a TLS key as a seal.
+    /// 7. The leaf carries the required profile's policy OID under the policy arc of the anchor
+    ///    the path ends at, exactly its key usage, EKU and basic constraints — so a seal key
+    ///    cannot sign as a person, nor a TLS key as a seal.
     /// 8. Agency and personal profiles carry a well-formed agency id.
     pub fn verify_with_intermediates(
         &self,
@@ -436,10 +479,17 @@ impl TrustStore {
         }
 
         // Steps 7 and 8.
+        let (anchor_der, _) = &path[anchor_index];
+        let arc = self
+            .anchors
+            .iter()
+            .position(|a| a.as_slice() == *anchor_der)
+            .and_then(|i| self.arcs.get(i))
+            .ok_or(Error::CertificateMalformed)?;
         let (_, leaf_cert) = &path[0];
         let key_alg = KeyAlgorithm::of_spki(leaf_cert.public_key()).ok_or(Error::UnsupportedKey)?;
-        let found =
-            cert::profile_in(leaf_cert)?.ok_or(Error::ProfileMissing { expected: required })?;
+        let found = cert::profile_in(leaf_cert, arc)?
+            .ok_or(Error::ProfileMissing { expected: required })?;
         if found != required {
             return Err(Error::WrongProfile {
                 expected: required,

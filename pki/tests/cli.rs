@@ -41,11 +41,15 @@ impl Pki {
 
     /// Root and issuing CA `state`, both P-256 for speed.
     fn with_state_ca() -> Pki {
+        Pki::with_state_ca_and(&[]).0
+    }
+
+    /// [`Pki::with_state_ca`] with more `init` options; returns `init`'s output too.
+    fn with_state_ca_and(init: &[&str]) -> (Pki, String) {
         let p = Pki::empty();
-        p.ok(
-            &["init", "--name", "Axis Root CA", "--key-type", "p256"],
-            &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)],
-        );
+        let mut args = vec!["init", "--name", "Axis Root CA", "--key-type", "p256"];
+        args.extend_from_slice(init);
+        let out = p.ok(&args, &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)]);
         p.ok(
             &[
                 "ca",
@@ -61,7 +65,20 @@ impl Pki {
                 ("AXIS_PKI_NEW_KEY_PASS", CA_PASS),
             ],
         );
-        p
+        (p, out)
+    }
+
+    /// Issues the usual G22 agency seal from `state` into `out/`; returns its path.
+    fn issue_g22_seal(&self) -> &'static str {
+        self.issue(&[
+            "--profile",
+            "agency-seal",
+            "--agency-id",
+            "000.00.00.G22",
+            "--name",
+            "Văn phòng Chính phủ",
+        ]);
+        "out/000.00.00.G22-agency-seal.cert.pem"
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -482,23 +499,16 @@ fn default_rsa_4096_hierarchy_verifies_with_openssl() {
             ("AXIS_PKI_NEW_KEY_PASS", CA_PASS),
         ],
     );
-    p.issue(&[
-        "--profile",
-        "agency-seal",
-        "--agency-id",
-        "000.00.00.G22",
-        "--name",
-        "Văn phòng Chính phủ",
-    ]);
+    let seal = p.issue_g22_seal();
     let o = openssl(
         &["x509", "-in", "ca/root/root.cert.pem", "-noout", "-text"],
         &[],
         p.tmp.path(),
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("Public-Key: (4096 bit)"));
-    let (ok, msg) = openssl_verify(&p, "out/000.00.00.G22-agency-seal.cert.pem");
+    let (ok, msg) = openssl_verify(&p, seal);
     assert!(ok, "{msg}");
-    let (ok, msg) = axis_verify(&p, "out/000.00.00.G22-agency-seal.cert.pem");
+    let (ok, msg) = axis_verify(&p, seal);
     assert!(ok, "{msg}");
     assert!(
         msg.contains("agency id:") && msg.contains("000.00.00.G22"),
@@ -1119,6 +1129,83 @@ fn failed_init_leaves_no_directory_behind() {
     assert!(err.contains("allows at most"), "{err}");
     p.assert_unchanged(&before);
     assert!(!p.ca().exists());
+}
+
+#[test]
+fn init_takes_the_policy_arc_and_every_certificate_carries_it() {
+    let (p, out) = Pki::with_state_ca_and(&["--policy-arc", "1.3.6.1.4.1.32473.7"]);
+    assert!(
+        out.contains("policy arc:") && out.contains("1.3.6.1.4.1.32473.7"),
+        "{out}"
+    );
+    assert!(!out.contains("2^31"), "{out}");
+    let seal = p.issue_g22_seal();
+    // OpenSSL reads the policies, and `verify` finds the profile under the root's arc.
+    for (cert, policy) in [
+        ("ca/root/root.cert.pem", "1.3.6.1.4.1.32473.7.1.1"),
+        ("ca/cas/state/ca.cert.pem", "1.3.6.1.4.1.32473.7.1.2"),
+        (seal, "1.3.6.1.4.1.32473.7.1.3"),
+    ] {
+        let o = openssl(&["x509", "-noout", "-text", "-in", cert], &[], p.tmp.path());
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains(&format!("Policy: {policy}\n")),
+            "{cert}: {text}"
+        );
+    }
+    let (ok, text) = axis_verify(&p, seal);
+    assert!(
+        ok && text.contains("valid agency-seal certificate"),
+        "{text}"
+    );
+    let (ok, text) = openssl_verify(&p, seal);
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn init_refuses_a_malformed_policy_arc_and_warns_about_a_wide_one() {
+    let p = Pki::empty();
+    let before = p.snapshot();
+    for (arc, why) in [
+        ("3.1", "first component"),
+        ("1.3.6.x", "decimal"),
+        ("2", "at least two"),
+    ] {
+        let err = p.fails(
+            &[
+                "init",
+                "--name",
+                "R",
+                "--key-type",
+                "p256",
+                "--policy-arc",
+                arc,
+            ],
+            &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)],
+        );
+        assert!(
+            err.contains("not a usable policy arc") && err.contains(why),
+            "{arc}: {err}"
+        );
+        p.assert_unchanged(&before);
+    }
+    // A UUID arc works, with a warning that old Go cannot read it.
+    let out = p.ok(
+        &[
+            "init",
+            "--name",
+            "R",
+            "--key-type",
+            "p256",
+            "--policy-arc",
+            "2.25.32435399129752126578442321803132622997",
+        ],
+        &[("AXIS_PKI_NEW_KEY_PASS", ROOT_PASS)],
+    );
+    assert!(
+        out.contains("note:") && out.contains("Go before 1.22"),
+        "{out}"
+    );
 }
 
 #[test]

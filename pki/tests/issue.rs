@@ -84,7 +84,7 @@ fn issued_certificate_carries_exactly_the_profile() {
             .is_some()
     );
     assert_eq!(
-        profile_of(cert.der()).unwrap(),
+        profile_of(cert.der(), &PolicyArc::default()).unwrap(),
         Some(Profile::AgencyTlsClient)
     );
     assert_eq!(

@@ -44,9 +44,15 @@ impl Pki {
     }
 
     fn named(root_name: &str, ca_name: &str) -> Self {
+        Self::under(&PolicyArc::default(), root_name, ca_name)
+    }
+
+    /// Root → issuing CA → seal, in a PKI whose policy arc is `arc`.
+    fn under(arc: &PolicyArc, root_name: &str, ca_name: &str) -> Self {
         let root_key = key();
-        let root = issue_root(
+        let root = issue_root_with_arc(
             &req(Profile::RootCa, Subject::new(root_name), 3650),
+            arc,
             &root_key,
         )
         .unwrap()
@@ -128,9 +134,17 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 }
 
 fn policy_ext(profile: Profile) -> CustomExtension {
-    let oid = openssl::asn1::Asn1Object::from_str(&profile.policy_oid()).unwrap();
-    let der = tlv(0x30, &tlv(0x30, &tlv(0x06, oid.as_slice())));
-    CustomExtension::from_oid_content(&[2, 5, 29, 32], der)
+    policies_ext(&[profile.policy_oid(&PolicyArc::default())])
+}
+
+/// certificatePolicies with the given dotted OIDs (OpenSSL encodes them).
+fn policies_ext(oids: &[String]) -> CustomExtension {
+    let mut infos = Vec::new();
+    for dotted in oids {
+        let oid = openssl::asn1::Asn1Object::from_str(dotted).unwrap();
+        infos.extend(tlv(0x30, &tlv(0x06, oid.as_slice())));
+    }
+    CustomExtension::from_oid_content(&[2, 5, 29, 32], tlv(0x30, &infos))
 }
 
 fn dn(cn: &str, agency_id: Option<&str>) -> DistinguishedName {
@@ -231,7 +245,14 @@ fn valid_seal_verifies_with_agency_and_chain() {
         agency_id_of(&pki.seal).unwrap().unwrap().as_str(),
         "000.00.00.G22"
     );
-    assert_eq!(profile_of(&pki.seal).unwrap(), Some(Profile::AgencySeal));
+    assert_eq!(
+        profile_of(&pki.seal, &PolicyArc::default()).unwrap(),
+        Some(Profile::AgencySeal)
+    );
+    assert_eq!(
+        pki.store().profile_of(&pki.seal).unwrap(),
+        Some(Profile::AgencySeal)
+    );
 }
 
 #[test]
@@ -879,4 +900,153 @@ fn crls_from_outside_are_checked_for_issuer_signature_and_time() {
         store.check_crl_issued(&forged),
         Err(Error::CrlBadSignature { .. })
     ));
+}
+
+// ----- policy arcs -----
+
+/// The dotted certificate policies OpenSSL reads from a certificate.
+fn openssl_policies(der: &[u8]) -> Vec<String> {
+    let text = openssl::x509::X509::from_der(der)
+        .unwrap()
+        .to_text()
+        .unwrap();
+    String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Policy: ").map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn each_pki_marks_profiles_under_its_own_arc_and_verifiers_read_it_from_the_root() {
+    for arc in [
+        PolicyArc::default(),
+        PolicyArc::parse("1.3.6.1.4.1.32473.7").unwrap(),
+        // PKIs made before the arc was configurable keep verifying.
+        PolicyArc::parse(AXIS_OID_ARC).unwrap(),
+    ] {
+        let pki = Pki::under(&arc, "Root", "CA");
+        let signer = |der, key| CaSigner::new(der, key, T0).unwrap().policy_arc().clone();
+        assert_eq!(signer(&pki.root, &pki.root_key), arc);
+        assert_eq!(signer(&pki.ca, &pki.ca_key), arc);
+        // What OpenSSL reads, independently.
+        assert_eq!(openssl_policies(&pki.root), [format!("{arc}.1.1")]);
+        assert_eq!(openssl_policies(&pki.ca), [format!("{arc}.1.2")]);
+        assert_eq!(openssl_policies(&pki.seal), [format!("{arc}.1.3")]);
+        assert_eq!(PolicyArc::of_ca(&pki.root).unwrap(), Some(arc.clone()));
+        assert_eq!(PolicyArc::of_ca(&pki.ca).unwrap(), Some(arc.clone()));
+        assert_eq!(PolicyArc::of_ca(&pki.seal).unwrap(), None);
+        let store = pki.store();
+        assert_eq!(store.policy_arcs(), std::slice::from_ref(&arc));
+        assert_eq!(
+            store.profile_of(&pki.seal).unwrap(),
+            Some(Profile::AgencySeal)
+        );
+        store.verify(&pki.seal, Profile::AgencySeal, DAY1).unwrap();
+        store.verify(&pki.root, Profile::RootCa, DAY1).unwrap();
+        // Read under another arc, the same certificate names no profile.
+        let other = PolicyArc::parse("1.3.6.1.4.1.32473.8").unwrap();
+        assert_eq!(profile_of(&pki.seal, &other).unwrap(), None);
+    }
+}
+
+#[test]
+fn a_leaf_is_read_under_the_arc_of_the_anchor_it_chains_to() {
+    let a = Pki::under(&PolicyArc::default(), "Root A", "CA A");
+    let b_arc = PolicyArc::parse("1.3.6.1.4.1.32473.7").unwrap();
+    let b = Pki::under(&b_arc, "Root B", "CA B");
+    let store = TrustStore::new(
+        vec![a.root.clone(), b.root.clone()],
+        vec![a.ca.clone(), b.ca.clone()],
+        vec![
+            a.root_crl(),
+            a.ca_crl(vec![]),
+            b.root_crl(),
+            b.ca_crl(vec![]),
+        ],
+    )
+    .unwrap();
+    assert_eq!(store.policy_arcs(), [PolicyArc::default(), b_arc.clone()]);
+    store.verify(&a.seal, Profile::AgencySeal, DAY1).unwrap();
+    store.verify(&b.seal, Profile::AgencySeal, DAY1).unwrap();
+
+    // Under A's CA, a certificate marked with B's seal policy: the anchor is A, so it names
+    // no profile of A's PKI.
+    let k = key();
+    let mut p = params("Wrong arc", Some("000.00.00.G22"));
+    p.custom_extensions = vec![policies_ext(&[Profile::AgencySeal.policy_oid(&b_arc)])];
+    let crossed = sign(&p, &k, &a.ca, &a.ca_key);
+    assert_eq!(
+        store.profile_of(&crossed).unwrap(),
+        Some(Profile::AgencySeal)
+    );
+    check(
+        &store,
+        &crossed,
+        Profile::AgencySeal,
+        DAY1,
+        "ProfileMissing",
+    );
+
+    // Both arcs marked, read as two different profiles: ambiguous before verification.
+    p.custom_extensions = vec![policies_ext(&[
+        Profile::AgencySeal.policy_oid(&PolicyArc::default()),
+        Profile::PersonalSigner.policy_oid(&b_arc),
+    ])];
+    let both = sign(&p, &k, &a.ca, &a.ca_key);
+    assert!(matches!(
+        store.profile_of(&both),
+        Err(Error::ProfileAmbiguous)
+    ));
+    // Verification reads A's arc only.
+    store.verify(&both, Profile::AgencySeal, DAY1).unwrap();
+}
+
+#[test]
+fn an_anchor_must_declare_exactly_one_arc() {
+    let k = key();
+    // No policy at all.
+    let mut p = ca_params("Foreign Root", None);
+    p.custom_extensions = vec![];
+    let foreign = p.self_signed(&k).unwrap().der().to_vec();
+    assert!(matches!(
+        TrustStore::new(vec![foreign.clone()], vec![], vec![]),
+        Err(Error::AnchorWithoutPolicyArc { subject }) if subject.contains("Foreign Root")
+    ));
+    assert_eq!(PolicyArc::of_ca(&foreign).unwrap(), None);
+    assert!(matches!(
+        CaSigner::new(&foreign, &k, T0),
+        Err(Error::SignerNotCa)
+    ));
+    // Two root policies under two arcs.
+    p.custom_extensions = vec![policies_ext(&[
+        "2.999.1.1.1".to_owned(),
+        "1.3.6.1.4.1.32473.7.1.1".to_owned(),
+    ])];
+    let two = p.self_signed(&k).unwrap().der().to_vec();
+    assert!(matches!(
+        TrustStore::new(vec![two.clone()], vec![], vec![]),
+        Err(Error::ProfileAmbiguous)
+    ));
+    assert!(matches!(
+        PolicyArc::of_ca(&two),
+        Err(Error::ProfileAmbiguous)
+    ));
+    // `<x>.129.1.1` is not `<x>.1.1` even though its last octets are 01 01: the arc is read by
+    // sub-identifier, not by byte.
+    p.custom_extensions = vec![policies_ext(&["2.999.129.1".to_owned()])];
+    let tricky = p.self_signed(&k).unwrap().der().to_vec();
+    assert_eq!(
+        openssl_policies(&tricky),
+        ["2.999.129.1"],
+        "the OID is what the test thinks"
+    );
+    assert_eq!(PolicyArc::of_ca(&tricky).unwrap(), None);
+    // A CA with an end-entity policy of its own arc beside the CA one is refused as a signer.
+    p.custom_extensions = vec![policies_ext(&[
+        "2.999.1.1.1".to_owned(),
+        "2.999.1.1.3".to_owned(),
+    ])];
+    let mixed = p.self_signed(&k).unwrap().der().to_vec();
+    assert!(CaSigner::new(&mixed, &k, T0).is_err());
 }

@@ -136,7 +136,7 @@
 //! included. DER has one encoding per value, and each parser re-encodes what it read and
 //! compares, so signatures cover the only byte form a value has; an auditor reads any of them
 //! with `openssl asn1parse -inform DER`. Protobuf would have needed a second parser and has no
-//! canonical form. Each structure starts with its own format OID under the PKI arc
+//! canonical form. Each structure starts with its own format OID under Axis's arc
 //! (`<AXIS_OID_ARC>.2.1` manifest, `.2.2` routing header, `.2.3` receipt) and a version: the
 //! agency seal signs all three, and a signature over one can never be read as another.
 //!

@@ -42,9 +42,10 @@ pub(crate) const AES256_WRAP: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04
 /// id-aes256-CBC, 2.16.840.1.101.3.4.1.42
 pub(crate) const AES256_CBC: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a];
 
-/// The Axis format OIDs, under the PKI's arc: `<AXIS_OID_ARC>.2.<n>`. The first element of every
-/// structure the seal key signs is one of these, so a manifest can never be read as a routing
-/// header or a receipt (all three are signed by the same agency seal).
+/// The Axis format OIDs, under Axis's own arc (fixed, not a PKI's policy arc):
+/// `<AXIS_OID_ARC>.2.<n>`. The first element of every structure the seal key signs is one of
+/// these, so a manifest can never be read as a routing header or a receipt (all three are
+/// signed by the same agency seal).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Format {
     Manifest = 1,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use axis_pki::{AgencyId, Profile, Serial};
+use axis_pki::{AgencyId, Serial};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -21,7 +21,6 @@ pub(crate) struct CertInfo {
     pub(crate) common_name: String,
     pub(crate) not_before: OffsetDateTime,
     pub(crate) not_after: OffsetDateTime,
-    pub(crate) profile: Option<Profile>,
     pub(crate) agency_id: Option<AgencyId>,
     /// SHA-256 of the DER, hex.
     pub(crate) fingerprint: String,
@@ -48,7 +47,6 @@ impl CertInfo {
             common_name,
             not_before: v.not_before.to_datetime(),
             not_after: v.not_after.to_datetime(),
-            profile: axis_pki::profile_of(der)?,
             agency_id: axis_pki::agency_id_of(der).unwrap_or(None),
             fingerprint: hex::encode_upper(ring::digest::digest(&ring::digest::SHA256, der)),
         })

@@ -39,14 +39,24 @@ Examples:
   axis-pki verify 000.00.00.G22-agency-seal.cert.pem";
 
 const INIT_EXAMPLES: &str = "\
-Example:
+Examples:
   openssl rand -base64 24 > root.pass && chmod 600 root.pass
   axis-pki --dir ./ca init --name \"Axis Root CA\" --org \"Ban Cơ yếu Chính phủ\" \\
+      --new-key-pass-file root.pass
+  # Under the arc your organisation registered (here IANA enterprise number 32473):
+  axis-pki --dir ./ca init --name \"Axis Root CA\" --policy-arc 1.3.6.1.4.1.32473.1 \\
       --new-key-pass-file root.pass
 
 Creates ./ca with the root key (root/root.key.pem, encrypted, mode 0600), the self-signed root \
 certificate (root/root.cert.pem: distribute it as the trust anchor) and the root's first CRL \
-(crl/root.crl.pem, CRL number 1). Keep the root key and its passphrase offline.";
+(crl/root.crl.pem, CRL number 1). Keep the root key and its passphrase offline.
+
+Every certificate of the PKI names its profile by a certificate policy <arc>.1.<n>; the root \
+carries <arc>.1.1, and verifiers read the arc from it, so it is chosen here once and configured \
+nowhere else. The default arc, 2.999.1, is under ITU-T X.660's example arc (owned by nobody); a \
+production PKI should use an arc its operator registered (an IANA Private Enterprise Number, \
+free: 1.3.6.1.4.1.<PEN>.<…>, or its national registration authority's). Keep every component \
+below 2^31: Go before 1.22 cannot parse larger ones (2.25.<UUID> arcs, for instance).";
 
 const CA_EXAMPLES: &str = "\
 Example:
@@ -192,6 +202,10 @@ pub(crate) struct InitArgs {
     /// Days until the first CRL's next update [default: 90; at most 400].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=400))]
     pub(crate) crl_days: Option<u32>,
+    /// The OID arc of the PKI's profile policies (<arc>.1.<n>), e.g. 1.3.6.1.4.1.<PEN>.1
+    /// [default: 2.999.1, the example arc].
+    #[arg(long, value_name = "OID")]
+    pub(crate) policy_arc: Option<String>,
     #[command(flatten)]
     pub(crate) new_key_pass: NewKeyPassArg,
 }

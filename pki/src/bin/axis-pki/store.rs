@@ -15,7 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use axis_pki::{PrivateKey, Serial, TrustStore};
+use axis_pki::{PolicyArc, PrivateKey, Serial, TrustStore};
 use time::OffsetDateTime;
 
 use crate::certinfo::{self, CertInfo};
@@ -306,6 +306,20 @@ impl CaDir {
         TrustStore::new(anchors, intermediates, crls).context("the CA directory's trust store")
     }
 
+    /// The PKI's policy arc, as the root certificate declares it.
+    pub(crate) fn policy_arc(&self, index: &Index) -> Result<PolicyArc> {
+        let root = index
+            .ca(ROOT_ID)
+            .ok_or_else(|| Failure::new("the index has no root CA"))?;
+        PolicyArc::of_ca(&self.ca_cert(root)?)
+            .context("the root certificate")?
+            .ok_or_else(|| {
+                Failure::from(axis_pki::Error::AnchorWithoutPolicyArc {
+                    subject: root.name.clone(),
+                })
+            })
+    }
+
     /// Records certificates found in `certs/` but missing from the index: a command that was
     /// interrupted after copying the certificate there but before writing the index. Such a
     /// certificate may have reached its holder, so it must stay revocable. Returns one line per
@@ -319,6 +333,7 @@ impl CaDir {
         };
         let mut notes = Vec::new();
         let mut cas: Option<Vec<(String, openssl::x509::X509)>> = None;
+        let arc = self.policy_arc(index)?;
         for entry in entries {
             let entry = entry.map_err(|e| Failure::io("list", &dir, &e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -362,7 +377,8 @@ impl CaDir {
                         .and_then(|k| x509.verify(&k))
                         .unwrap_or(false)
             });
-            let (Some((issuer_id, _)), Some(profile)) = (issuer, info.profile) else {
+            let profile = axis_pki::profile_of(&der, &arc).ok().flatten();
+            let (Some((issuer_id, _)), Some(profile)) = (issuer, profile) else {
                 eprintln!(
                     "axis-pki: warning: {} was not issued by a CA of this directory; ignoring it",
                     path.display()

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use axis_pki::{CaSigner, IssueRequest, PrivateKey, Profile, Serial, Subject, issue_root};
+use axis_pki::{
+    CaSigner, IssueRequest, PolicyArc, PrivateKey, Profile, Serial, Subject, issue_root_with_arc,
+};
 use time::OffsetDateTime;
 
 use super::{kv, make_crl, validity};
@@ -20,6 +22,18 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
     let mut subject = Subject::new(args.name.clone());
     subject.organization = args.org.clone();
     subject.check(Profile::RootCa)?;
+    let arc = match &args.policy_arc {
+        Some(text) => PolicyArc::parse(text)?,
+        None => PolicyArc::default(),
+    };
+    let mut notes = Vec::new();
+    if !arc.is_narrow() {
+        notes.push(format!(
+            "the policy arc {arc} has a component of 2^31 or more: Go before 1.22 (grpcurl and \
+             other Go tools built before 2024) and some 32-bit X.509 parsers cannot read this \
+             PKI's certificates"
+        ));
+    }
     let pass = secrets::get_new(
         args.new_key_pass.new_key_pass_file.as_deref(),
         "the new root CA key",
@@ -30,9 +44,8 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
     // All crypto in memory.
     eprintln!("axis-pki: generating the root key ({alg})…");
     let key = PrivateKey::generate(alg)?;
-    let mut notes = Vec::new();
     let (not_before, not_after) = validity(Profile::RootCa, alg, args.days, None, now, &mut notes);
-    let cert = issue_root(
+    let cert = issue_root_with_arc(
         &IssueRequest {
             profile: Profile::RootCa,
             subject,
@@ -40,6 +53,7 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
             not_after,
             serial: Serial::random()?,
         },
+        &arc,
         &key,
     )?;
     let key_pem = key.to_encrypted_pem(&pass.pass)?;
@@ -103,6 +117,7 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
                 ),
             ),
             ("SHA-256:", colon_hex(&info.fingerprint)),
+            ("policy arc:", format!("{arc} (profiles are {arc}.1.<n>)")),
             (
                 "CRL:",
                 format!(

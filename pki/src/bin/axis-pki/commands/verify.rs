@@ -28,19 +28,20 @@ pub(crate) fn run(dir: &Path, args: &VerifyArgs, now: OffsetDateTime) -> Result<
         presented.extend(certinfo::read_certs(chain, "chain file")?);
     }
     let info = CertInfo::of(&leaf).map_err(|f| f.context(args.cert.display()))?;
+    let (ca_dir, index) = CaDir::open(dir, Access::Read)?;
+    let store = ca_dir.trust_store(&index)?;
     let profile = match &args.profile {
         Some(p) => parse_profile(p)?,
-        None => info.profile.ok_or_else(|| {
+        // The profile under this PKI's arc (the root's).
+        None => store.profile_of(&leaf)?.ok_or_else(|| {
             Failure::new(format!(
-                "{} names no Axis profile (it was not issued by Axis)",
+                "{} names no profile of this PKI (it was not issued by it)",
                 args.cert.display()
             ))
             .hint("give the profile it must have with --profile PROFILE")
         })?,
     };
 
-    let (ca_dir, index) = CaDir::open(dir, Access::Read)?;
-    let store = ca_dir.trust_store(&index)?;
     let verified = store
         .verify_with_intermediates(&leaf, &presented, profile, at)
         .map_err(|e| {
