@@ -205,7 +205,7 @@ pub enum Error {
         /// Which algorithm slot.
         what: &'static str,
     },
-    /// A required signed attribute is absent or repeated (RFC 5652 §11, CAdES-BES).
+    /// A required signed attribute is absent (RFC 5652 §11, CAdES-BES).
     #[error("the {role} signature lacks a single {attribute} signed attribute")]
     SignedAttributeMissing {
         /// Which signature.
@@ -213,9 +213,27 @@ pub enum Error {
         /// The attribute.
         attribute: &'static str,
     },
-    /// A signed attribute Axis does not write.
-    #[error("the {role} signature carries an unexpected signed attribute")]
-    SignedAttributeUnexpected {
+    /// A signed attribute appears twice, or with more than one value (RFC 5652 §11).
+    #[error("the {role} signature carries its {attribute} signed attribute more than once")]
+    SignedAttributeRepeated {
+        /// Which signature.
+        role: SignatureRole,
+        /// The attribute.
+        attribute: &'static str,
+    },
+    /// A signed attribute that is neither required by the profile nor one of the harmless
+    /// ones other CMS stacks add (CMSAlgorithmProtection, smimeCapabilities).
+    #[error("the {role} signature carries the signed attribute {oid}, which Axis does not accept")]
+    SignedAttributeUnknown {
+        /// Which signature.
+        role: SignatureRole,
+        /// The attribute's OID, dotted.
+        oid: String,
+    },
+    /// The CMSAlgorithmProtection attribute names other algorithms than the signature uses
+    /// (RFC 6211: an algorithm substitution).
+    #[error("the {role} signature's CMSAlgorithmProtection does not name the algorithms it uses")]
+    AlgorithmProtectionMismatch {
         /// Which signature.
         role: SignatureRole,
     },

@@ -19,6 +19,12 @@ pub(crate) const SIGNING_TIME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x0
 pub(crate) const SIGNING_CERTIFICATE_V2: &[u8] = &[
     0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x2f,
 ];
+/// id-aa-CMSAlgorithmProtection, 1.2.840.113549.1.9.52 (RFC 6211)
+pub(crate) const CMS_ALGORITHM_PROTECTION: &[u8] =
+    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x34];
+/// smimeCapabilities, 1.2.840.113549.1.9.15 (RFC 8551 §2.5.2)
+pub(crate) const SMIME_CAPABILITIES: &[u8] =
+    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0f];
 /// id-sha256, 2.16.840.1.101.3.4.2.1
 pub(crate) const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 /// rsaEncryption, 1.2.840.113549.1.1.1
@@ -96,6 +102,8 @@ mod tests {
             (MESSAGE_DIGEST, "1.2.840.113549.1.9.4"),
             (SIGNING_TIME, "1.2.840.113549.1.9.5"),
             (SIGNING_CERTIFICATE_V2, "1.2.840.113549.1.9.16.2.47"),
+            (CMS_ALGORITHM_PROTECTION, "1.2.840.113549.1.9.52"),
+            (SMIME_CAPABILITIES, "1.2.840.113549.1.9.15"),
             (SHA256, "2.16.840.1.101.3.4.2.1"),
             (RSA_ENCRYPTION, "1.2.840.113549.1.1.1"),
             (RSAES_OAEP, "1.2.840.113549.1.1.7"),

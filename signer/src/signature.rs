@@ -10,6 +10,8 @@
 //!     signedAttrs [0] { contentType id-data, messageDigest SHA-256(content),
 //!                       signingTime (UTCTime 1950–2049), signingCertificateV2 { SHA-256(cert),
 //!                       issuerSerial } },
+//!                       -- accepted from other stacks, never written: cmsAlgorithmProtection
+//!                       -- (RFC 6211, matching the algorithms), smimeCapabilities (RFC 8551)
 //!     signatureAlgorithm sha256WithRSAEncryption | ecdsa-with-SHA256, signature } } } }
 //! ```
 
@@ -122,7 +124,7 @@ fn sha256_alg() -> Vec<u8> {
     der::seq(&[&der::oid(oid::SHA256)])
 }
 
-fn attribute(oid: &[u8], value: &[u8]) -> Vec<u8> {
+pub(crate) fn attribute(oid: &[u8], value: &[u8]) -> Vec<u8> {
     der::seq(&[&der::oid(oid), &der::set_of(vec![value.to_vec()])])
 }
 
@@ -132,6 +134,16 @@ pub(crate) fn sign_detached(
     signer: &Signer<'_>,
     signing_time: OffsetDateTime,
 ) -> Result<Vec<u8>, Error> {
+    let attrs = standard_attributes(content, signer, signing_time)?;
+    sign_attributes(signer, attrs)
+}
+
+/// The four CAdES-BES signed attributes Axis writes (see the module docs).
+pub(crate) fn standard_attributes(
+    content: &[u8],
+    signer: &Signer<'_>,
+    signing_time: OffsetDateTime,
+) -> Result<Vec<Vec<u8>>, Error> {
     let cert = signer.cert.der();
     let info = certinfo::cert_info(cert)?;
     let ess_cert_id = der::seq(&[
@@ -143,12 +155,18 @@ pub(crate) fn sign_detached(
         ]),
     ]);
     let signing_certificate_v2 = der::seq(&[&der::seq(&[&ess_cert_id])]);
-    let attrs = vec![
+    Ok(vec![
         attribute(oid::CONTENT_TYPE, &der::oid(oid::DATA)),
         attribute(oid::MESSAGE_DIGEST, &der::octets(&sha256(content))),
         attribute(oid::SIGNING_TIME, &der::cms_time(signing_time)?),
         attribute(oid::SIGNING_CERTIFICATE_V2, &signing_certificate_v2),
-    ];
+    ])
+}
+
+/// The detached SignedData whose signed attributes are `attrs` (each one `Attribute` DER).
+pub(crate) fn sign_attributes(signer: &Signer<'_>, attrs: Vec<Vec<u8>>) -> Result<Vec<u8>, Error> {
+    let cert = signer.cert.der();
+    let info = certinfo::cert_info(cert)?;
     // RFC 5652 §5.4: the signature covers the DER of the SET OF attributes (tag 0x31); the
     // SignerInfo carries the same content under [0] IMPLICIT.
     let signed_attrs_set = der::set_of(attrs);
@@ -295,8 +313,14 @@ pub(crate) fn verify_detached(
 /// 1. Budget on the signature size and the number of certificates (resource exhaustion).
 /// 2. Strict DER; exactly one SignerInfo, SHA-256, detached id-data content: nothing else is
 ///    accepted, so there is no algorithm or content-type confusion (RFC 5652 §5).
-/// 3. Exactly the four CAdES-BES signed attributes, each once with one value (RFC 5652 §11;
-///    ETSI EN 319 122-1 §5.2); contentType id-data.
+/// 3. The four CAdES-BES signed attributes, each once with one value (RFC 5652 §11;
+///    ETSI EN 319 122-1 §5.2); contentType id-data. Besides them only attributes other CMS
+///    stacks add by default and that change nothing a verifier decides: CMSAlgorithmProtection
+///    (RFC 6211, BouncyCastle), which must name exactly the digest and signature algorithms used
+///    (it exists to stop algorithm substitution), and smimeCapabilities (RFC 8551 §2.5.2,
+///    `openssl cms -sign`), a signed list of preferences that must be well-formed. Any other
+///    attribute is refused by its OID: an unknown one may carry a meaning (a signature policy,
+///    a commitment type) that Axis would silently ignore.
 /// 4. messageDigest equals SHA-256 of the presented content: the signature is over these bytes.
 /// 5. The signer certificate is the one named by issuerAndSerialNumber, and signing-certificate-v2
 ///    holds its SHA-256 (RFC 5035: no substitution of another certificate with the same key or
@@ -392,6 +416,8 @@ pub(crate) fn verify_signer(
     let mut message_digest = None;
     let mut signing_time = None;
     let mut signing_cert = None;
+    let mut algorithm_protection = None;
+    let mut smime_capabilities = None;
     let mut attrs = Reader::new(signed_attrs.value, WHAT);
     while !attrs.is_empty() {
         let mut a = attrs.sequence()?;
@@ -408,11 +434,18 @@ pub(crate) fn verify_signer(
             (&mut signing_time, "signingTime")
         } else if attr_oid == oid::SIGNING_CERTIFICATE_V2 {
             (&mut signing_cert, "signingCertificateV2")
+        } else if attr_oid == oid::CMS_ALGORITHM_PROTECTION {
+            (&mut algorithm_protection, "cmsAlgorithmProtection")
+        } else if attr_oid == oid::SMIME_CAPABILITIES {
+            (&mut smime_capabilities, "smimeCapabilities")
         } else {
-            return Err(Error::SignedAttributeUnexpected { role });
+            return Err(Error::SignedAttributeUnknown {
+                role,
+                oid: dotted_oid(attr_oid),
+            });
         };
         if !single || slot.replace(value).is_some() {
-            return Err(Error::SignedAttributeMissing {
+            return Err(Error::SignedAttributeRepeated {
                 role,
                 attribute: name,
             });
@@ -430,6 +463,9 @@ pub(crate) fn verify_signer(
         });
     }
     let signing_time = Reader::new(signing_time.raw, WHAT).time()?;
+    if let Some(caps) = smime_capabilities {
+        check_smime_capabilities(caps.raw)?;
+    }
 
     // Step 4.
     let mut md = Reader::new(message_digest.raw, WHAT);
@@ -474,6 +510,10 @@ pub(crate) fn verify_signer(
     ring::signature::UnparsedPublicKey::new(alg, key)
         .verify(&signed, sig_value)
         .map_err(|_| Error::BadSignature { role })?;
+    // Step 3, continued: RFC 6211 §3, the protected algorithms are the ones used.
+    if let Some(protection) = algorithm_protection {
+        check_algorithm_protection(protection.raw, sig_alg_oid, role)?;
+    }
 
     // Step 7.
     let others: Vec<Vec<u8>> = certs
@@ -500,6 +540,94 @@ pub(crate) fn verify_signer(
         cert: verified,
         signing_time,
     })
+}
+
+/// RFC 6211: `CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm DigestAlgorithmIdentifier,
+/// signatureAlgorithm [1] SignatureAlgorithmIdentifier OPTIONAL, macAlgorithm [2] … OPTIONAL }`.
+/// In a SignerInfo the signature algorithm is present, the MAC algorithm absent, and both must
+/// equal the SignerInfo's own (§3); NULL and absent parameters are the same (RFC 4055 §2.1).
+fn check_algorithm_protection(
+    value: &[u8],
+    sig_alg_oid: &[u8],
+    role: SignatureRole,
+) -> Result<(), Error> {
+    let mismatch = || Error::AlgorithmProtectionMismatch { role };
+    let mut r = Reader::new(value, "CMSAlgorithmProtection");
+    let mut ap = r.sequence()?;
+    r.finish()?;
+    check_sha256_alg(&mut ap, role).map_err(|e| match e {
+        Error::UnsupportedAlgorithm { .. } => mismatch(),
+        other => other,
+    })?;
+    // [1] IMPLICIT AlgorithmIdentifier: the SEQUENCE's contents under the context tag.
+    let Some(sig) = ap.optional(der::context(1))? else {
+        return Err(mismatch());
+    };
+    if !ap.is_empty() {
+        return Err(mismatch()); // a macAlgorithm [2] too: not a signature's protection
+    }
+    let mut sig = Reader::new(sig.value, "CMSAlgorithmProtection");
+    if sig.oid()? != sig_alg_oid {
+        return Err(mismatch());
+    }
+    let params_null = !sig.is_empty();
+    if params_null {
+        sig.null()?;
+    }
+    sig.finish()?;
+    // ECDSA takes no parameters at all (RFC 5758 §3.2; step 6 refuses them in the SignerInfo);
+    // RSA's NULL may be written or omitted.
+    if params_null && sig_alg_oid == oid::ECDSA_WITH_SHA256 {
+        return Err(mismatch());
+    }
+    Ok(())
+}
+
+/// RFC 8551 §2.5.2: `SMIMECapabilities ::= SEQUENCE OF SEQUENCE { capabilityID OBJECT
+/// IDENTIFIER, parameters ANY OPTIONAL }`. Preferences for replies; nothing here reads them, but
+/// they are signed bytes and must be well-formed.
+fn check_smime_capabilities(value: &[u8]) -> Result<(), Error> {
+    const WHAT: &str = "smimeCapabilities";
+    let mut r = Reader::new(value, WHAT);
+    let mut caps = r.sequence()?;
+    r.finish()?;
+    while !caps.is_empty() {
+        let mut cap = caps.sequence()?;
+        cap.oid()?;
+        if !cap.is_empty() {
+            cap.any()?;
+        }
+        cap.finish()?;
+    }
+    Ok(())
+}
+
+/// The dotted form of OID content octets, for messages (the first 64 octets).
+fn dotted_oid(content: &[u8]) -> String {
+    let mut arcs: Vec<u128> = Vec::new();
+    let mut value: u128 = 0;
+    for &b in content.iter().take(64) {
+        if value >> 121 != 0 {
+            return "?".to_owned();
+        }
+        value = (value << 7) | u128::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            arcs.push(value);
+            value = 0;
+        }
+    }
+    let Some((&first, rest)) = arcs.split_first() else {
+        return "?".to_owned();
+    };
+    let mut out = match first {
+        0..=79 => format!("{}.{}", first / 40, first % 40),
+        _ => format!("2.{}", first - 80),
+    };
+    for a in rest {
+        out.push('.');
+        out.push_str(&a.to_string());
+    }
+    out
 }
 
 /// Reads one AlgorithmIdentifier that must be SHA-256 (parameters absent or NULL).

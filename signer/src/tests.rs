@@ -17,6 +17,220 @@ use crate::receipt::{Receipt, ReceiptBytes, StatusCode};
 use crate::signature::{self, SignatureRole};
 use crate::{DocumentId, Error, SignedDocument};
 
+/// Signed attributes beyond the profile's four: the harmless ones other stacks add pass, and
+/// everything else fails with its own error.
+#[test]
+fn extra_signed_attributes_are_accepted_only_when_known_and_consistent() {
+    use crate::oid;
+    let f = fixture();
+    let content = b"manifest bytes";
+    let rsa_sha256 = |params: bool| {
+        let mut v = der::oid(oid::SHA256_WITH_RSA);
+        if params {
+            v.extend(der::null());
+        }
+        v
+    };
+    let ecdsa = || der::oid(oid::ECDSA_WITH_SHA256);
+    let sha = |o: &[u8], null: bool| {
+        let mut v = der::oid(o);
+        if null {
+            v.extend(der::null());
+        }
+        der::seq(&[&v])
+    };
+    const SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
+    // CMSAlgorithmProtection { digestAlgorithm, [1] signatureAlgorithm contents, more }.
+    let protection = |digest: Vec<u8>, sig: Option<Vec<u8>>, more: &[u8]| {
+        let mut parts = digest;
+        if let Some(sig) = sig {
+            parts.extend(der::tlv(der::context(1), &sig));
+        }
+        parts.extend_from_slice(more);
+        signature::attribute(
+            oid::CMS_ALGORITHM_PROTECTION,
+            &der::tlv(der::SEQUENCE, &parts),
+        )
+    };
+    let caps = signature::attribute(
+        oid::SMIME_CAPABILITIES,
+        &der::seq(&[
+            &der::seq(&[&der::oid(oid::AES256_CBC)]),
+            &der::seq(&[&der::oid(oid::SHA256), &der::null()]),
+        ]),
+    );
+    // id-aa-ets-sigPolicyId (CAdES-EPES): a meaning Axis would ignore.
+    let policy = signature::attribute(
+        &der::oid_content("1.2.840.113549.1.9.16.2.15").unwrap(),
+        &der::seq(&[&der::oid(&[0x2a, 0x03])]),
+    );
+    let two_values = der::seq(&[
+        &der::oid(oid::SMIME_CAPABILITIES),
+        &der::set_of(vec![
+            der::seq(&[]),
+            der::seq(&[&der::seq(&[&der::oid(oid::SHA256)])]),
+        ]),
+    ]);
+    let malformed_caps = signature::attribute(oid::SMIME_CAPABILITIES, &der::octets(b"x"));
+
+    type Edit = Box<dyn Fn(&mut Vec<Vec<u8>>)>;
+    let add = |a: Vec<u8>| -> Edit { Box::new(move |v: &mut Vec<Vec<u8>>| v.push(a.clone())) };
+    let drop_attr = |i: usize| -> Edit {
+        Box::new(move |v: &mut Vec<Vec<u8>>| {
+            v.remove(i);
+        })
+    };
+    let person = f.person.signer(); // RSA-2048
+    let person_b = f.person_b.signer(); // P-256
+    // (case, signer, edit of the profile's four attributes, "ok" or the error's Debug prefix)
+    let cases: Vec<(&str, &crate::Signer<'_>, Edit, &str)> = vec![
+        (
+            "the profile's four",
+            &person,
+            Box::new(|_: &mut Vec<Vec<u8>>| {}) as Edit,
+            "ok",
+        ),
+        ("+ smimeCapabilities", &person, add(caps.clone()), "ok"),
+        (
+            "+ protection, RSA with NULL",
+            &person,
+            add(protection(
+                sha(oid::SHA256, false),
+                Some(rsa_sha256(true)),
+                &[],
+            )),
+            "ok",
+        ),
+        (
+            "+ protection, RSA without NULL, digest with NULL",
+            &person,
+            add(protection(
+                sha(oid::SHA256, true),
+                Some(rsa_sha256(false)),
+                &[],
+            )),
+            "ok",
+        ),
+        (
+            "+ protection, ECDSA",
+            &person_b,
+            add(protection(sha(oid::SHA256, false), Some(ecdsa()), &[])),
+            "ok",
+        ),
+        (
+            "+ both",
+            &person_b,
+            Box::new({
+                let (c, p) = (
+                    caps.clone(),
+                    protection(sha(oid::SHA256, false), Some(ecdsa()), &[]),
+                );
+                move |v: &mut Vec<Vec<u8>>| {
+                    v.push(c.clone());
+                    v.push(p.clone());
+                }
+            }),
+            "ok",
+        ),
+        (
+            "protection names SHA-384",
+            &person,
+            add(protection(sha(SHA384, false), Some(rsa_sha256(true)), &[])),
+            "AlgorithmProtectionMismatch",
+        ),
+        (
+            "protection names ECDSA for an RSA signature",
+            &person,
+            add(protection(sha(oid::SHA256, false), Some(ecdsa()), &[])),
+            "AlgorithmProtectionMismatch",
+        ),
+        (
+            "protection without a signature algorithm",
+            &person,
+            add(protection(sha(oid::SHA256, false), None, &[])),
+            "AlgorithmProtectionMismatch",
+        ),
+        (
+            "protection with a MAC algorithm too",
+            &person_b,
+            add(protection(
+                sha(oid::SHA256, false),
+                Some(ecdsa()),
+                &der::tlv(der::context(2), &der::oid(oid::SHA256)),
+            )),
+            "AlgorithmProtectionMismatch",
+        ),
+        (
+            "protection gives ECDSA a NULL parameter",
+            &person_b,
+            add(protection(
+                sha(oid::SHA256, false),
+                Some([ecdsa(), der::null()].concat()),
+                &[],
+            )),
+            "AlgorithmProtectionMismatch",
+        ),
+        (
+            "an unknown attribute",
+            &person,
+            add(policy.clone()),
+            "SignedAttributeUnknown { role: PersonalSigner, oid: \"1.2.840.113549.1.9.16.2.15\" }",
+        ),
+        (
+            "smimeCapabilities twice",
+            &person,
+            Box::new({
+                let c = caps.clone();
+                move |v: &mut Vec<Vec<u8>>| {
+                    v.push(c.clone());
+                    v.push(c.clone());
+                }
+            }),
+            "SignedAttributeRepeated { role: PersonalSigner, attribute: \"smimeCapabilities\" }",
+        ),
+        (
+            "an attribute with two values",
+            &person,
+            add(two_values),
+            "SignedAttributeRepeated",
+        ),
+        (
+            "contentType twice",
+            &person,
+            Box::new(|v: &mut Vec<Vec<u8>>| v.push(v[0].clone())),
+            "SignedAttributeRepeated { role: PersonalSigner, attribute: \"contentType\" }",
+        ),
+        (
+            "no signingCertificateV2 (what BouncyCastle writes by default)",
+            &person,
+            drop_attr(3),
+            "SignedAttributeMissing { role: PersonalSigner, attribute: \"signingCertificateV2\" }",
+        ),
+        (
+            "malformed smimeCapabilities",
+            &person,
+            add(malformed_caps),
+            "Malformed",
+        ),
+    ];
+    for (name, signer, edit, expected) in cases {
+        let mut attrs = signature::standard_attributes(content, signer, SIGNED).unwrap();
+        edit(&mut attrs);
+        let sig = signature::sign_attributes(signer, attrs).unwrap();
+        let role = SignatureRole::PersonalSigner;
+        match signature::verify_detached(&sig, content, role, &f.store, NOW) {
+            Ok(_) => assert_eq!(expected, "ok", "{name}: verified"),
+            Err(e) => {
+                let got = format!("{e:?}");
+                assert!(
+                    got.starts_with(expected),
+                    "{name}: expected {expected}, got {got}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn a_personal_signature_by_another_agencys_person_is_refused() {
     let f = fixture();
