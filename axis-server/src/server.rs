@@ -14,6 +14,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tonic_reflection::server::{v1, v1alpha};
 
 use crate::commit::Committer;
 use crate::config::Config;
@@ -77,6 +80,7 @@ pub struct Running {
     background: Vec<JoinHandle<()>>,
     db: Db,
     drain: Duration,
+    health: HealthReporter,
 }
 
 impl Running {
@@ -90,6 +94,8 @@ impl Running {
     /// upload cut short leaves nothing (its staged segments are removed, or by the next start's
     /// janitor if the process dies first).
     pub async fn shutdown(self) {
+        // Health watchers on open connections see NOT_SERVING while calls drain.
+        set_health(&self.health, ServingStatus::NotServing).await;
         let _ = self.shutdown.send(true);
         let drained = tokio::time::timeout(self.drain, self.serve).await;
         if drained.is_err() {
@@ -261,13 +267,8 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
     };
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<ExchangeServer<ExchangeService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(axis_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| crate::error::ServerError::Internal(format!("reflection: {e}")))?;
+    set_health(&health_reporter, ServingStatus::Serving).await;
+    let (reflection_v1, reflection_v1alpha) = reflection()?;
 
     let max_msg = config.limits.max_chunk_bytes + 64 * 1024;
     let incoming = crate::tls::incoming(
@@ -282,7 +283,8 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .max_concurrent_streams(Some(1024))
         .add_service(health)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(
             ExchangeServer::new(ExchangeService::new(app.clone()))
                 .max_decoding_message_size(max_msg)
@@ -305,5 +307,40 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         background,
         db,
         drain: Duration::from_secs(config.shutdown_drain_secs),
+        health: health_reporter,
     })
+}
+
+/// `grpc.health.v1` answers for the whole server (`""`) and for each Axis service by its full
+/// name, as load balancers and `grpc_health_probe -service` ask.
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in [
+        <ExchangeServer<ExchangeService> as tonic::server::NamedService>::NAME,
+        <DirectoryServer<DirectoryService> as tonic::server::NamedService>::NAME,
+        <LogServer<LogService> as tonic::server::NamedService>::NAME,
+    ] {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Server reflection in both versions (`grpc.reflection.v1`, and `v1alpha` which grpcio's
+/// client and many tools still speak), describing the Axis services and the health service.
+fn reflection() -> Result<
+    (
+        v1::ServerReflectionServer<impl v1::ServerReflection>,
+        v1alpha::ServerReflectionServer<impl v1alpha::ServerReflection>,
+    ),
+    StartError,
+> {
+    let builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(axis_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let failed = |e| crate::error::ServerError::Internal(format!("reflection: {e}"));
+    Ok((
+        builder().build_v1().map_err(failed)?,
+        builder().build_v1alpha().map_err(failed)?,
+    ))
 }
