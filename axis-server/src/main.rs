@@ -14,11 +14,29 @@ use axis_server::config::{Config, DEFAULT_CONFIG};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+const EXAMPLES: &str = "\
+Examples:
+  axis-server demo --dir axis-data --fresh           # a throw-away PKI and configuration
+  axis-server --config axis-data/axis-server.toml    # run a node (the default command)
+  axis-server --config prod.toml --database-url postgres://axis@db/axis --listen 0.0.0.0:7443
+
+The key passphrase comes from passphrase_file in the configuration or AXIS_SERVER_KEY_PASS. \
+gRPC (mutual TLS) carries the axis.v1 services, grpc.health.v1 and server reflection (v1 and \
+v1alpha); GET /metrics and /healthz are on metrics_listen.";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  axis-server run --config axis-data/axis-server.toml
+  AXIS_LOG=debug axis-server run --config prod.toml --log-json
+
+The same as axis-server without a command. SIGTERM or Ctrl-C drains calls and stops.";
+
 #[derive(Parser)]
 #[command(
     name = "axis-server",
     version,
-    about = "The Axis document interconnection server"
+    about = "The Axis document interconnection server",
+    after_help = EXAMPLES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -49,6 +67,7 @@ struct RunArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run the node (the default).
+    #[command(after_help = RUN_EXAMPLES)]
     Run,
     /// Write a throw-away demo PKI and configuration for a local axis with two agencies.
     #[command(
@@ -167,5 +186,33 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `--help` of every command and subcommand (clap's own `help` aside) shows an example
+    /// that uses that command: a line under `Example` naming it.
+    fn without_example(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        let path = format!("{path} {}", cmd.get_name()).trim().to_owned();
+        let help = cmd.clone().render_long_help().to_string();
+        let examples = help.split_once("Example").map_or("", |(_, e)| e);
+        if !examples.lines().any(|l| l.contains(cmd.get_name())) {
+            out.push(path.clone());
+        }
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            without_example(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn every_command_has_an_example() {
+        let cli = super::Cli::command();
+        cli.clone().debug_assert();
+        let mut missing = Vec::new();
+        without_example(&cli, "", &mut missing);
+        assert!(missing.is_empty(), "no example in --help of: {missing:?}");
     }
 }

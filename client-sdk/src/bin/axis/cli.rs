@@ -92,7 +92,16 @@ the axis's log evidence.")]
     History(HistoryArgs),
 
     /// Look agencies up in the directory; register and update them (operator).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  axis directory lookup 000.00.00.H41
+  axis directory list
+  axis --config operator.toml directory publish-crl ca-dir/crl/state.crl.pem
+
+lookup and list need any configuration; register, update and publish-crl an operator's."
+    )]
     Directory(DirectoryCommand),
 
     /// Show the limits the axis enforces.
@@ -102,7 +111,16 @@ Example:
     Limits,
 
     /// For auditors: the axis's signed log — tree heads, consistency, monitoring.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  axis audit export 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out evidence.axb
+  axis audit verify evidence.axb --root root.pem --log-key log-signer.pem
+  axis audit monitor --state head.axh --interval 60
+
+verify needs no configuration and no network: the root certificate and the log key only."
+    )]
     Audit(AuditCommand),
 }
 
@@ -332,4 +350,32 @@ pub(crate) struct UpdateArgs {
     /// New agency-seal certificate (PEM).
     #[arg(long, value_name = "PEM")]
     pub(crate) seal_cert: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `--help` of every command and subcommand (clap's own `help` aside) shows an example
+    /// that uses that command: a line under `Example` naming it.
+    fn without_example(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        let path = format!("{path} {}", cmd.get_name()).trim().to_owned();
+        let help = cmd.clone().render_long_help().to_string();
+        let examples = help.split_once("Example").map_or("", |(_, e)| e);
+        if !examples.lines().any(|l| l.contains(cmd.get_name())) {
+            out.push(path.clone());
+        }
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            without_example(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn every_command_has_an_example() {
+        let cli = super::Cli::command();
+        cli.clone().debug_assert();
+        let mut missing = Vec::new();
+        without_example(&cli, "", &mut missing);
+        assert!(missing.is_empty(), "no example in --help of: {missing:?}");
+    }
 }
