@@ -143,8 +143,10 @@
 //! **Signatures: detached CMS SignedData** (RFC 5652) with CAdES-BES signed attributes
 //! (contentType, messageDigest, signingTime, signing-certificate-v2 per RFC 5035), SHA-256,
 //! RSA PKCS#1 v1.5 or ECDSA P-256, the signer certificate and its CA embedded, so stock
-//! `openssl cms -verify -binary` checks them. Verification is strict (exactly those
-//! attributes, one signer, detached) and returns proof types: [`VerifiedDocument`],
+//! `openssl cms -verify -binary` checks them. Verification is strict (those four attributes
+//! required; besides them only CMSAlgorithmProtection, matching the algorithms used, and
+//! smimeCapabilities, which BouncyCastle and OpenSSL add by default; one signer; detached) and
+//! returns proof types: [`VerifiedDocument`],
 //! [`VerifiedSubmission`], [`VerifiedReceipt`], [`ReceivedDocument`]. The CMS certificate set is
 //! unsigned by design: it is only a hint for path building; the trust store decides.
 //!
