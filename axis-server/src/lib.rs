@@ -12,6 +12,7 @@
 //!   CRLs published at run time).
 //! - `store`: sqlx on SQLite (default) or PostgreSQL (several nodes).
 //! - `commit`: group commit — one transaction, one fsync and one tree-head signature per batch.
+//! - `notify`: per-agency wake-ups, and PostgreSQL notifications between nodes.
 //! - `grpc`: the Exchange, Directory and Log services, health and reflection.
 //!
 //! ```no_run
@@ -32,6 +33,7 @@ pub mod grpc;
 pub mod metrics;
 pub mod notify;
 pub mod server;
+mod staging;
 pub mod store;
 pub mod tls;
 pub mod trust;

@@ -10,6 +10,27 @@ use std::time::Duration;
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::watch;
 
+use crate::error::Result;
+use crate::store::Db;
+
+/// PostgreSQL channel whose payload is an agency id with new deliveries (sent by the committer
+/// inside its transaction, so it is delivered only if the commit is).
+pub(crate) const INBOX_CHANNEL: &str = "axis_inbox";
+/// PostgreSQL channel saying that trust material (a CRL) was published.
+pub(crate) const TRUST_CHANNEL: &str = "axis_trust";
+
+/// Tells every node sharing the database that trust material changed, so each reloads its trust
+/// snapshot. A SQLite axis is a single node: nothing to tell.
+pub(crate) async fn announce_trust_change(db: &Db) -> Result<()> {
+    if let Db::Postgres(p) = db {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(TRUST_CHANNEL)
+            .execute(p)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Per-agency wake-up counters.
 #[derive(Clone, Default)]
 pub struct Notifier {
@@ -75,14 +96,14 @@ impl Notifier {
                 }
                 match PgListener::connect_with(&pool).await {
                     Ok(mut listener) => {
-                        if let Err(e) = listener.listen_all(["axis_inbox", "axis_trust"]).await {
+                        if let Err(e) = listener.listen_all([INBOX_CHANNEL, TRUST_CHANNEL]).await {
                             tracing::warn!(error = %e, "LISTEN failed");
                         } else {
                             this.wake_all();
                             this.trust.send_modify(|v| *v = v.wrapping_add(1));
                             loop {
                                 match listener.recv().await {
-                                    Ok(n) if n.channel() == "axis_trust" => {
+                                    Ok(n) if n.channel() == TRUST_CHANNEL => {
                                         this.trust.send_modify(|v| *v = v.wrapping_add(1));
                                     }
                                     Ok(n) => this.wake(n.payload()),

@@ -8,6 +8,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use ring::rand::SecureRandom as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Row, sqlite::SqliteSynchronous};
@@ -87,6 +88,15 @@ pub(crate) fn millis(t: OffsetDateTime) -> i64 {
 pub(crate) fn from_millis(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A random positive 63-bit id for a ciphertext blob.
+pub(crate) fn random_blob_id() -> Result<i64> {
+    let mut b = [0u8; 8];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| ServerError::Internal("random".into()))?;
+    Ok((u64::from_be_bytes(b) >> 1) as i64)
 }
 
 /// A registered agency.

@@ -308,12 +308,7 @@ impl pb::directory_server::Directory for DirectoryService {
             .insert_crl(&checked.issuer, checked.number, &der, now)
             .await?;
         self.app.trust.reload(&self.app.db).await?;
-        if let crate::store::Db::Postgres(p) = &self.app.db {
-            sqlx::query("SELECT pg_notify('axis_trust', '')")
-                .execute(p)
-                .await
-                .map_err(ServerError::from)?;
-        }
+        crate::notify::announce_trust_change(&self.app.db).await?;
         tracing::info!(number = checked.number, revoked = checked.revoked, logged, operator = %caller.subject, "CRL published");
         Ok(Response::new(pb::PublishCrlResponse {
             crl_number: checked.number,

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axis_pki::AgencyId;
-use ring::rand::SecureRandom;
 use tokio::sync::watch;
 use tonic::{Request, Status};
 
@@ -67,15 +66,6 @@ impl App {
         }
         Ok(missing)
     }
-}
-
-/// A random positive 63-bit id for a ciphertext blob.
-pub(crate) fn random_blob_id() -> Result<i64> {
-    let mut b = [0u8; 8];
-    ring::rand::SystemRandom::new()
-        .fill(&mut b)
-        .map_err(|_| ServerError::Internal("random".into()))?;
-    Ok((u64::from_be_bytes(b) >> 1) as i64)
 }
 
 /// The caller attached to the connection by the TLS layer.

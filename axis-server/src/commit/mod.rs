@@ -608,7 +608,7 @@ async fn commit_batch(
                         let h = submission.header();
                         let blob_id = match ciphertext {
                             Ciphertext::Inline(data) => {
-                                let blob_id = crate::grpc::random_blob_id()?;
+                                let blob_id = crate::store::random_blob_id()?;
                                 inline.push((blob_id, data));
                                 blob_id
                             }
@@ -765,7 +765,9 @@ async fn commit_batch(
             wake.dedup();
             if is_pg {
                 for r in row_chunks(wake.len(), false) {
-                    let mut q = builder(p, "SELECT pg_notify('axis_inbox', v.column1) FROM (");
+                    let mut q = builder(p, "SELECT pg_notify(");
+                    q.push_bind(crate::notify::INBOX_CHANNEL);
+                    q.push(", v.column1) FROM (");
                     q.push_values(&wake[r], |mut b, agency| {
                         b.push_bind(agency.clone());
                     });
