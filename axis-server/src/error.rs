@@ -2,6 +2,7 @@
 //! (`grpc::status` is the only place that turns it into a `tonic::Status`).
 
 use axis_pki::AgencyId;
+use axis_proto::reasons;
 
 /// Everything a request can fail with. Each variant names a `reason` (the `ErrorInfo.reason` and
 /// `axis-reason` metadata a client switches on) and a gRPC code; the message says what to do.
@@ -44,8 +45,8 @@ pub enum ServerError {
         what: &'static str,
         /// Why (from the signer).
         detail: String,
-        /// Machine-readable reason.
-        reason: &'static str,
+        /// Which reason the client gets.
+        reason: SignatureReason,
     },
     /// The key envelope is not the one the header names.
     #[error("the key envelope does not match the routing header's digest")]
@@ -158,50 +159,180 @@ pub enum ServerError {
     #[error("the commit failed and nothing was stored; retry ({0})")]
     CommitFailed(String),
     /// The database failed.
-    #[error("storage failure")]
+    #[error("storage failure: {0}")]
     Storage(#[from] sqlx::Error),
-    /// Something that should not happen; details are in the server log only.
-    #[error("internal error")]
-    Internal(String),
+    /// The axis's own fault, saying what failed. The client learns only the reason
+    /// (`INTERNAL`); the details go to the server's log.
+    #[error("internal error: {0}")]
+    Internal(#[from] Fault),
+}
+
+/// What failed inside the axis (never the caller's doing).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Applying the database migrations failed.
+    #[error("applying the database migrations failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A file the server needs could not be read or created.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// Which file or directory.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The configured trust material (root, issuing CAs, CRLs) is unusable.
+    #[error("the trust material is unusable: {0}")]
+    TrustMaterial(String),
+    /// gRPC reflection could not be built from the descriptor set.
+    #[error("building gRPC reflection failed: {0}")]
+    Reflection(String),
+    /// The stored log (frontier, tree heads, node hashes) is inconsistent with itself.
+    #[error("the stored log is inconsistent: {what}: {detail}")]
+    LogState {
+        /// Which part.
+        what: &'static str,
+        /// What was found.
+        detail: String,
+    },
+    /// A stored row does not read back as what was written (a value out of range, bytes that
+    /// no longer parse, a segment missing).
+    #[error("stored {what} is unreadable: {detail}")]
+    StoredData {
+        /// What was read.
+        what: &'static str,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// A number does not fit the database's signed 64-bit integers.
+    #[error("{what} {value} is beyond what the database stores")]
+    OutOfRange {
+        /// Which number.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// A log entry could not be encoded.
+    #[error("encoding a log entry failed: {0}")]
+    EncodeEntry(String),
+    /// The log signer could not sign the tree head.
+    #[error("signing the tree head failed: {0}")]
+    SignTreeHead(String),
+    /// The system random generator failed.
+    #[error("the system random generator failed")]
+    Random,
+    /// A background task panicked or was cancelled.
+    #[error("the {task} task failed: {source}")]
+    Task {
+        /// Which task.
+        task: &'static str,
+        /// How it ended.
+        source: tokio::task::JoinError,
+    },
+    /// An invariant of the server's own bookkeeping did not hold: a bug, reported instead of
+    /// a panic.
+    #[error("internal invariant violated: {0}")]
+    Invariant(&'static str),
+}
+
+impl From<sqlx::migrate::MigrateError> for ServerError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Fault::Migration(e).into()
+    }
+}
+
+/// Why a signature or certificate was refused, as the client sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureReason {
+    /// The signature does not verify (or its structure is wrong).
+    Invalid,
+    /// A certificate on the path is revoked.
+    CertificateRevoked,
+    /// A certificate does not verify for its use (chain, validity, profile).
+    CertificateRejected,
+    /// The signing certificate belongs to another agency than the one stating.
+    SignerAgencyMismatch,
+    /// The signing time is in the future or outside the certificate's validity.
+    SigningTimeInvalid,
+}
+
+impl SignatureReason {
+    /// Every value, for tests.
+    pub const ALL: [SignatureReason; 5] = [
+        SignatureReason::Invalid,
+        SignatureReason::CertificateRevoked,
+        SignatureReason::CertificateRejected,
+        SignatureReason::SignerAgencyMismatch,
+        SignatureReason::SigningTimeInvalid,
+    ];
+
+    /// The machine-readable reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            SignatureReason::Invalid => reasons::SIGNATURE_INVALID,
+            SignatureReason::CertificateRevoked => reasons::CERTIFICATE_REVOKED,
+            SignatureReason::CertificateRejected => reasons::CERTIFICATE_REJECTED,
+            SignatureReason::SignerAgencyMismatch => reasons::SIGNER_AGENCY_MISMATCH,
+            SignatureReason::SigningTimeInvalid => reasons::SIGNING_TIME_INVALID,
+        }
+    }
 }
 
 impl ServerError {
-    /// The machine-readable reason.
+    /// The machine-readable reason (one of [`axis_proto::reasons::ALL`]).
     pub fn reason(&self) -> &'static str {
         use ServerError::*;
         match self {
-            Unauthenticated => "UNAUTHENTICATED",
-            OperatorOnly => "OPERATOR_ONLY",
-            AgencyOnly => "AGENCY_ONLY",
-            Malformed { .. } => "MALFORMED",
-            Protocol(_) => "PROTOCOL_VIOLATION",
-            SenderNotCaller { .. } => "SENDER_NOT_CALLER",
-            Signature { reason, .. } => reason,
-            KeyEnvelopeMismatch => "KEY_ENVELOPE_MISMATCH",
-            RecipientUnknown(_) => "RECIPIENT_UNKNOWN",
-            DocumentTooLarge { .. } => "DOCUMENT_TOO_LARGE",
-            TooManyRecipients { .. } => "TOO_MANY_RECIPIENTS",
-            ChunkTooLarge { .. } => "CHUNK_TOO_LARGE",
-            LengthMismatch { .. } => "LENGTH_MISMATCH",
-            DigestMismatch => "DIGEST_MISMATCH",
-            MessageIdConflict(_) => "MESSAGE_ID_CONFLICT",
-            MessageNotFound(_) => "MESSAGE_NOT_FOUND",
-            StatementNotAllowed(_) => "NOT_AUTHORIZED",
-            ChainRejected(_) => "STATUS_REJECTED",
-            ChainConflict => "CHAIN_CONFLICT",
-            StatementTime { .. } => "STATEMENT_TIME_INVALID",
-            Withdrawn => "WITHDRAWN",
-            AgencyNotFound(_) => "AGENCY_NOT_FOUND",
-            AgencyExists(_) => "AGENCY_EXISTS",
-            BadCertificate { .. } => "BAD_CERTIFICATE",
-            BadCrl(_) => "BAD_CRL",
-            LogUnavailable(_) => "LOG_UNAVAILABLE",
-            RateLimited(_) => "RATE_LIMITED",
-            TooManyStreams { .. } => "TOO_MANY_STREAMS",
-            ShuttingDown => "SHUTTING_DOWN",
-            CommitFailed(_) => "COMMIT_FAILED",
-            Storage(_) => "STORAGE",
-            Internal(_) => "INTERNAL",
+            Unauthenticated => reasons::UNAUTHENTICATED,
+            OperatorOnly => reasons::OPERATOR_ONLY,
+            AgencyOnly => reasons::AGENCY_ONLY,
+            Malformed { .. } => reasons::MALFORMED,
+            Protocol(_) => reasons::PROTOCOL_VIOLATION,
+            SenderNotCaller { .. } => reasons::SENDER_NOT_CALLER,
+            Signature { reason, .. } => reason.reason(),
+            KeyEnvelopeMismatch => reasons::KEY_ENVELOPE_MISMATCH,
+            RecipientUnknown(_) => reasons::RECIPIENT_UNKNOWN,
+            DocumentTooLarge { .. } => reasons::DOCUMENT_TOO_LARGE,
+            TooManyRecipients { .. } => reasons::TOO_MANY_RECIPIENTS,
+            ChunkTooLarge { .. } => reasons::CHUNK_TOO_LARGE,
+            LengthMismatch { .. } => reasons::LENGTH_MISMATCH,
+            DigestMismatch => reasons::DIGEST_MISMATCH,
+            MessageIdConflict(_) => reasons::MESSAGE_ID_CONFLICT,
+            MessageNotFound(_) => reasons::MESSAGE_NOT_FOUND,
+            StatementNotAllowed(_) => reasons::NOT_AUTHORIZED,
+            ChainRejected(_) => reasons::STATUS_REJECTED,
+            ChainConflict => reasons::CHAIN_CONFLICT,
+            StatementTime { .. } => reasons::STATEMENT_TIME_INVALID,
+            Withdrawn => reasons::WITHDRAWN,
+            AgencyNotFound(_) => reasons::AGENCY_NOT_FOUND,
+            AgencyExists(_) => reasons::AGENCY_EXISTS,
+            BadCertificate { .. } => reasons::BAD_CERTIFICATE,
+            BadCrl(_) => reasons::BAD_CRL,
+            LogUnavailable(_) => reasons::LOG_UNAVAILABLE,
+            RateLimited(_) => reasons::RATE_LIMITED,
+            TooManyStreams { .. } => reasons::TOO_MANY_STREAMS,
+            ShuttingDown => reasons::SHUTTING_DOWN,
+            CommitFailed(_) => reasons::COMMIT_FAILED,
+            Storage(_) => reasons::STORAGE,
+            Internal(_) => reasons::INTERNAL,
+        }
+    }
+
+    /// Whether this is the axis's own fault: the client is told only that (the code, the
+    /// reason and [`ServerError::public_message`]); the details go to the server's log.
+    pub fn is_internal(&self) -> bool {
+        self.code() == tonic::Code::Internal
+    }
+
+    /// What the client is told: the whole message, except for the axis's own faults, whose
+    /// details stay in the server's log.
+    pub fn public_message(&self) -> String {
+        match self {
+            ServerError::Storage(_) => "storage failure".to_owned(),
+            ServerError::Internal(_) => "internal error".to_owned(),
+            e => e.to_string(),
         }
     }
 
@@ -242,19 +373,42 @@ impl ServerError {
     pub(crate) fn signature(what: &'static str, e: &axis_signer::Error) -> Self {
         use axis_signer::Error as E;
         let reason = match e {
-            E::SignerRevoked { .. } => "CERTIFICATE_REVOKED",
-            E::SignerCertificateRejected { .. } => "CERTIFICATE_REJECTED",
-            E::SignerAgencyMismatch { .. } => "SIGNER_AGENCY_MISMATCH",
+            E::SignerRevoked { .. } => SignatureReason::CertificateRevoked,
+            E::SignerCertificateRejected { .. } => SignatureReason::CertificateRejected,
+            E::SignerAgencyMismatch { .. } => SignatureReason::SignerAgencyMismatch,
             E::SigningTimeInFuture { .. } | E::SigningTimeOutsideValidity { .. } => {
-                "SIGNING_TIME_INVALID"
+                SignatureReason::SigningTimeInvalid
             }
-            _ => "SIGNATURE_INVALID",
+            _ => SignatureReason::Invalid,
         };
         ServerError::Signature {
             what,
             detail: e.to_string(),
             reason,
         }
+    }
+
+    /// Stored data that does not read back.
+    pub(crate) fn stored(what: &'static str, e: impl std::fmt::Display) -> Self {
+        Fault::StoredData {
+            what,
+            detail: e.to_string(),
+        }
+        .into()
+    }
+
+    /// A stored log that is inconsistent with itself.
+    pub(crate) fn log_state(what: &'static str, e: impl std::fmt::Display) -> Self {
+        Fault::LogState {
+            what,
+            detail: e.to_string(),
+        }
+        .into()
+    }
+
+    /// A broken invariant of the server's own bookkeeping.
+    pub(crate) fn invariant(what: &'static str) -> Self {
+        Fault::Invariant(what).into()
     }
 
     /// A parse error on named untrusted bytes.
@@ -268,3 +422,6 @@ impl ServerError {
 
 /// Result alias.
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,7 @@ use tonic_reflection::server::{v1, v1alpha};
 
 use crate::commit::Committer;
 use crate::config::Config;
+use crate::error::{Fault, ServerError};
 use crate::grpc::directory::DirectoryService;
 use crate::grpc::exchange::ExchangeService;
 use crate::grpc::log::LogService;
@@ -55,7 +56,7 @@ pub enum StartError {
     },
     /// Storage or trust material failed to load.
     #[error("{0}")]
-    Server(#[from] crate::error::ServerError),
+    Server(#[from] ServerError),
     /// A socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -338,7 +339,8 @@ fn reflection() -> Result<
             .register_encoded_file_descriptor_set(axis_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    let failed = |e| crate::error::ServerError::Internal(format!("reflection: {e}"));
+    let failed =
+        |e: tonic_reflection::server::Error| ServerError::from(Fault::Reflection(e.to_string()));
     Ok((
         builder().build_v1().map_err(failed)?,
         builder().build_v1alpha().map_err(failed)?,

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::commit::Ciphertext;
-use crate::error::{Result, ServerError};
+use crate::error::{Fault, Result, ServerError};
 use crate::store::{Db, SEGMENT_LEN, random_blob_id};
 
 /// Segments written ahead of the stream: while one is being stored, the next is received and
@@ -87,7 +87,9 @@ impl Upload {
                 .stop_writer()
                 .await
                 .err()
-                .unwrap_or_else(|| ServerError::Internal("the segment writer stopped".into())));
+                .unwrap_or(ServerError::invariant(
+                    "the segment writer stopped without an error",
+                )));
         }
         Ok(())
     }
@@ -97,8 +99,10 @@ impl Upload {
         match self.writer.take() {
             Some(Writer { tx, task }) => {
                 drop(tx);
-                task.await
-                    .map_err(|e| ServerError::Internal(format!("segment writer: {e}")))?
+                task.await.map_err(|source| Fault::Task {
+                    task: "segment writer",
+                    source,
+                })?
             }
             None => Ok(()),
         }
@@ -117,7 +121,7 @@ impl Upload {
         self.stop_writer().await?;
         match self.blob_id {
             Some(blob_id) => Ok(Ciphertext::Staged { blob_id }),
-            None => Err(ServerError::Internal("staged upload without an id".into())),
+            None => Err(ServerError::invariant("a staged upload without an id")),
         }
     }
 

@@ -9,12 +9,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use ring::rand::SecureRandom as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Row, sqlite::SqliteSynchronous};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::SqliteSynchronous;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
+use sqlx::{Postgres, Row, Sqlite};
 use time::OffsetDateTime;
 
-use crate::error::{Result, ServerError};
+use crate::error::{Fault, Result, ServerError};
 
 /// Bytes per stored ciphertext segment.
 pub const SEGMENT_LEN: usize = 1024 * 1024;
@@ -84,10 +87,68 @@ pub(crate) fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-/// From milliseconds since the Unix epoch.
-pub(crate) fn from_millis(ms: i64) -> OffsetDateTime {
+/// From milliseconds since the Unix epoch, as stored in the column `what`; a value no date can
+/// have is an error (never the epoch).
+pub(crate) fn from_millis(what: &'static str, ms: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .map_err(|e| ServerError::stored(what, format!("{ms} ms since the epoch: {e}")))
+}
+
+/// A stored index or length, which is never negative; a negative one is an error (never 0).
+pub(crate) fn u64_of(what: &'static str, v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| ServerError::stored(what, format!("{v} is negative")))
+}
+
+/// An index or length as the database stores it (a signed 64-bit integer).
+pub(crate) fn i64_of(what: &'static str, v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| Fault::OutOfRange { what, value: v }.into())
+}
+
+/// A value both back ends decode (integers, bytes, text).
+pub(crate) trait Column:
+    for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+{
+}
+
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+{
+}
+
+/// A row of either back end read by column name, with the schema's conversions: times are
+/// milliseconds since the epoch, indices and lengths are never negative; a value out of range
+/// is an error, never a default.
+pub(crate) trait Fields {
+    /// A column as stored.
+    fn value<T: Column>(&self, column: &'static str) -> Result<T>;
+
+    /// An index or length column.
+    fn index(&self, column: &'static str) -> Result<u64> {
+        u64_of(column, self.value(column)?)
+    }
+
+    /// A time column.
+    fn time(&self, column: &'static str) -> Result<OffsetDateTime> {
+        from_millis(column, self.value(column)?)
+    }
+}
+
+impl Fields for SqliteRow {
+    fn value<T: Column>(&self, column: &'static str) -> Result<T> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+impl Fields for PgRow {
+    fn value<T: Column>(&self, column: &'static str) -> Result<T> {
+        Ok(self.try_get(column)?)
+    }
 }
 
 /// A random positive 63-bit id for a ciphertext blob.
@@ -95,7 +156,7 @@ pub(crate) fn random_blob_id() -> Result<i64> {
     let mut b = [0u8; 8];
     ring::rand::SystemRandom::new()
         .fill(&mut b)
-        .map_err(|_| ServerError::Internal("random".into()))?;
+        .map_err(|_| Fault::Random)?;
     Ok((u64::from_be_bytes(b) >> 1) as i64)
 }
 
@@ -133,13 +194,20 @@ pub struct MessageRow {
     pub ciphertext_len: u64,
     /// Where the ciphertext segments are.
     pub blob_id: i64,
-    /// Acceptance time.
-    pub accepted_at: OffsetDateTime,
-    /// The acceptance entry's leaf index.
+    /// Its acceptance in the log (the time is the acceptance time).
+    pub logged: LoggedRow,
+}
+
+/// Where the log holds something, as stored beside it.
+#[derive(Clone, Debug)]
+pub struct LoggedRow {
+    /// When the axis logged it.
+    pub at: OffsetDateTime,
+    /// Its leaf index.
     pub leaf_index: u64,
-    /// The acceptance entry bytes.
+    /// Entry bytes.
     pub entry: Vec<u8>,
-    /// Its proof (DER `LogProof`).
+    /// Proof bytes (DER `LogProof`).
     pub proof: Vec<u8>,
 }
 
@@ -156,14 +224,8 @@ pub struct StatementRow {
     pub statement: Vec<u8>,
     /// Exact signature bytes.
     pub signature: Vec<u8>,
-    /// When the axis logged it.
-    pub logged_at: OffsetDateTime,
-    /// Its leaf index.
-    pub leaf_index: u64,
-    /// Entry bytes.
-    pub entry: Vec<u8>,
-    /// Proof bytes.
-    pub proof: Vec<u8>,
+    /// Where and when the log holds it.
+    pub logged: LoggedRow,
 }
 
 /// One inbox item.
@@ -175,14 +237,6 @@ pub struct InboxRow {
     pub message: MessageRow,
 }
 
-fn u64_of(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-fn i64_of(v: u64) -> Result<i64> {
-    i64::try_from(v).map_err(|_| ServerError::Internal(format!("{v} exceeds i64")))
-}
-
 /// The columns `message_of` reads (a macro so queries stay `&'static str`).
 macro_rules! message_columns {
     () => {
@@ -191,62 +245,49 @@ macro_rules! message_columns {
     };
 }
 
-fn message_of<R: Row>(r: &R) -> Result<MessageRow>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+fn message_of(r: &impl Fields) -> Result<MessageRow> {
     Ok(MessageRow {
-        message_id: r.try_get("message_id")?,
-        sender: r.try_get("sender")?,
-        routing_header: r.try_get("routing_header")?,
-        submission_signature: r.try_get("submission_signature")?,
-        key_envelope: r.try_get("key_envelope")?,
-        ciphertext_len: u64_of(r.try_get("ciphertext_len")?),
-        blob_id: r.try_get("blob_id")?,
-        accepted_at: from_millis(r.try_get("accepted_at")?),
-        leaf_index: u64_of(r.try_get("leaf_index")?),
-        entry: r.try_get("entry")?,
-        proof: r.try_get("proof")?,
+        message_id: r.value("message_id")?,
+        sender: r.value("sender")?,
+        routing_header: r.value("routing_header")?,
+        submission_signature: r.value("submission_signature")?,
+        key_envelope: r.value("key_envelope")?,
+        ciphertext_len: r.index("ciphertext_len")?,
+        blob_id: r.value("blob_id")?,
+        logged: logged_of(r, "accepted_at")?,
     })
 }
 
-fn statement_of<R: Row>(r: &R) -> Result<StatementRow>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+/// The columns `entry`, `proof`, `leaf_index` and the time column `at` of a message or
+/// statement.
+pub(crate) fn logged_of(r: &impl Fields, at: &'static str) -> Result<LoggedRow> {
+    Ok(LoggedRow {
+        at: r.time(at)?,
+        leaf_index: r.index("leaf_index")?,
+        entry: r.value("entry")?,
+        proof: r.value("proof")?,
+    })
+}
+
+fn statement_of(r: &impl Fields) -> Result<StatementRow> {
     Ok(StatementRow {
-        recipient: r.try_get("recipient")?,
-        position: r.try_get("position")?,
-        status: r.try_get("status")?,
-        statement: r.try_get("statement")?,
-        signature: r.try_get("signature")?,
-        logged_at: from_millis(r.try_get("logged_at")?),
-        leaf_index: u64_of(r.try_get("leaf_index")?),
-        entry: r.try_get("entry")?,
-        proof: r.try_get("proof")?,
+        recipient: r.value("recipient")?,
+        position: r.value("position")?,
+        status: r.value("status")?,
+        statement: r.value("statement")?,
+        signature: r.value("signature")?,
+        logged: logged_of(r, "logged_at")?,
     })
 }
 
-fn agency_of<R: Row>(r: &R) -> Result<AgencyRow>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+fn agency_of(r: &impl Fields) -> Result<AgencyRow> {
     Ok(AgencyRow {
-        agency_id: r.try_get("agency_id")?,
-        name: r.try_get("name")?,
-        parent_id: r.try_get("parent_id")?,
-        encryption_cert: r.try_get("encryption_cert")?,
-        seal_cert: r.try_get("seal_cert")?,
-        updated_at: from_millis(r.try_get("updated_at")?),
+        agency_id: r.value("agency_id")?,
+        name: r.value("name")?,
+        parent_id: r.value("parent_id")?,
+        encryption_cert: r.value("encryption_cert")?,
+        seal_cert: r.value("seal_cert")?,
+        updated_at: r.time("updated_at")?,
     })
 }
 
@@ -268,10 +309,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            sqlx::migrate!("./migrations/postgres")
-                .run(&pool)
-                .await
-                .map_err(|e| ServerError::Internal(format!("migration: {e}")))?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             Ok(Db::Postgres(pool))
         } else {
             let opts = SqliteConnectOptions::from_str(url)?
@@ -289,17 +327,16 @@ impl Db {
             if let Some(dir) = opts.get_filename().parent()
                 && !dir.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| ServerError::Internal(format!("creating {dir:?}: {e}")))?;
+                std::fs::create_dir_all(dir).map_err(|source| Fault::File {
+                    path: dir.to_owned(),
+                    source,
+                })?;
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(opts)
                 .await?;
-            sqlx::migrate!("./migrations/sqlite")
-                .run(&pool)
-                .await
-                .map_err(|e| ServerError::Internal(format!("migration: {e}")))?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
             tokio::spawn(checkpoint_in_background(pool.clone()));
             Ok(Db::Sqlite(pool))
         }
@@ -445,7 +482,7 @@ impl Db {
                 .fetch_all(p)
                 .await?;
             rows.iter()
-                .map(|r| Ok(InboxRow { seq: r.try_get("seq")?, message: message_of(r)? }))
+                .map(|r| Ok(InboxRow { seq: r.value("seq")?, message: message_of(r)? }))
                 .collect()
         })
     }
@@ -489,7 +526,7 @@ impl Db {
         on_pool!(self, p => {
             let row = sqlx::query(SQL).bind(hash).fetch_optional(p).await?;
             row.as_ref()
-                .map(|r| Ok((r.try_get::<Vec<u8>, _>("message_id")?, statement_of(r)?)))
+                .map(|r| Ok((r.value("message_id")?, statement_of(r)?)))
                 .transpose()
         })
     }
@@ -565,7 +602,10 @@ impl Db {
                     Ok(())
                 })
                 .await
-                .map_err(|e| ServerError::Internal(format!("segment writer: {e}")))?
+                .map_err(|source| Fault::Task {
+                    task: "segment writer",
+                    source,
+                })?
             }
         }
     }
@@ -623,7 +663,7 @@ impl Db {
             let row = match size {
                 Some(s) => {
                     sqlx::query("SELECT tree_head, signature FROM tree_heads WHERE tree_size = $1")
-                        .bind(i64_of(s)?)
+                        .bind(i64_of("tree size", s)?)
                         .fetch_optional(p)
                         .await?
                 }
@@ -636,22 +676,22 @@ impl Db {
                     .await?
                 }
             };
-            row.map(|r| Ok((r.try_get("tree_head")?, r.try_get("signature")?)))
+            row.map(|r| Ok((r.value("tree_head")?, r.value("signature")?)))
                 .transpose()
         })
     }
 
     /// The index of the leaf with this hash.
     pub async fn leaf_index_of(&self, leaf_hash: &[u8]) -> Result<Option<u64>> {
-        on_pool!(self, p => {
-            Ok(sqlx::query_scalar::<_, i64>(
+        let index = on_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>(
                 "SELECT leaf_index FROM log_leaves WHERE leaf_hash = $1 ORDER BY leaf_index LIMIT 1",
             )
             .bind(leaf_hash)
             .fetch_optional(p)
             .await?
-            .map(u64_of))
-        })
+        });
+        index.map(|i| u64_of("leaf_index", i)).transpose()
     }
 
     /// Entries `start..end`.
@@ -661,12 +701,12 @@ impl Db {
                 "SELECT leaf_index, entry FROM log_leaves WHERE leaf_index >= $1 \
                  AND leaf_index < $2 ORDER BY leaf_index",
             )
-            .bind(i64_of(start)?)
-            .bind(i64_of(end)?)
+            .bind(i64_of("leaf index", start)?)
+            .bind(i64_of("leaf index", end)?)
             .fetch_all(p)
             .await?;
             rows.iter()
-                .map(|r| Ok((u64_of(r.try_get("leaf_index")?), r.try_get("entry")?)))
+                .map(|r| Ok((r.index("leaf_index")?, r.value("entry")?)))
                 .collect()
         })
     }
@@ -677,7 +717,10 @@ impl Db {
         level: u8,
         range: std::ops::Range<u64>,
     ) -> Result<Vec<Vec<u8>>> {
-        let (start, end) = (i64_of(range.start)?, i64_of(range.end)?);
+        let (start, end) = (
+            i64_of("node index", range.start)?,
+            i64_of("node index", range.end)?,
+        );
         on_pool!(self, p => {
             let rows = if level == 0 {
                 sqlx::query_scalar::<_, Vec<u8>>(
@@ -728,7 +771,7 @@ impl Db {
                  ON CONFLICT DO NOTHING",
             )
             .bind(issuer)
-            .bind(i64_of(number)?)
+            .bind(i64_of("CRL number", number)?)
             .bind(der)
             .bind(millis(now))
             .execute(p)

@@ -13,7 +13,7 @@ use axis_pki::{TrustStore, certificates_from_pem};
 use time::OffsetDateTime;
 
 use crate::config::TrustFiles;
-use crate::error::{Result, ServerError};
+use crate::error::{Fault, Result};
 use crate::store::Db;
 
 /// The current trust snapshot and what it was built from.
@@ -26,14 +26,20 @@ pub struct Trust {
     generation: AtomicU64,
 }
 
+fn read(path: &Path) -> Result<Vec<u8>> {
+    Ok(std::fs::read(path).map_err(|source| Fault::File {
+        path: path.to_owned(),
+        source,
+    })?)
+}
+
 /// Reads certificates from a PEM file (or one DER certificate).
 pub fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| ServerError::Internal(format!("reading {}: {e}", path.display())))?;
+    let bytes = read(path)?;
     if bytes.starts_with(b"-----BEGIN") {
         let text = String::from_utf8_lossy(&bytes);
-        certificates_from_pem(&text, 8)
-            .map_err(|e| ServerError::Internal(format!("{}: {e}", path.display())))
+        Ok(certificates_from_pem(&text, 8)
+            .map_err(|e| Fault::TrustMaterial(format!("{}: {e}", path.display())))?)
     } else {
         Ok(vec![bytes])
     }
@@ -41,13 +47,12 @@ pub fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
 
 /// Reads a CRL (PEM `X509 CRL` or DER).
 pub fn read_crl(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| ServerError::Internal(format!("reading {}: {e}", path.display())))?;
+    let bytes = read(path)?;
     if bytes.starts_with(b"-----BEGIN") {
         let block = pem::parse(&bytes)
             .ok()
             .filter(|b| b.tag() == "X509 CRL")
-            .ok_or_else(|| ServerError::Internal(format!("{}: not a PEM CRL", path.display())))?;
+            .ok_or_else(|| Fault::TrustMaterial(format!("{}: not a PEM CRL", path.display())))?;
         Ok(block.into_contents())
     } else {
         Ok(bytes)
@@ -75,7 +80,7 @@ impl Trust {
         // Keep the configured CRLs in the database too: the axis hands every CRL it ever used
         // to auditors, who check old signatures with the CRLs of their time.
         let base = TrustStore::new(anchors.clone(), intermediates.clone(), Vec::new())
-            .map_err(|e| ServerError::Internal(format!("trust anchors: {e}")))?;
+            .map_err(|e| Fault::TrustMaterial(format!("trust anchors: {e}")))?;
         let now = OffsetDateTime::now_utc();
         for der in &file_crls {
             if let Ok(c) = base.check_crl_issued(der) {
@@ -111,7 +116,7 @@ impl Trust {
     pub async fn reload(&self, db: &Db) -> Result<()> {
         let published = db.crls().await?;
         let base = TrustStore::new(self.anchors.clone(), self.intermediates.clone(), Vec::new())
-            .map_err(|e| ServerError::Internal(format!("trust anchors: {e}")))?;
+            .map_err(|e| Fault::TrustMaterial(format!("trust anchors: {e}")))?;
         let mut newest: HashMap<Vec<u8>, (u64, Vec<u8>)> = HashMap::new();
         for der in self.file_crls.iter().chain(&published) {
             // Checked at its own thisUpdate: a configured CRL that is stale now is still kept
@@ -129,7 +134,7 @@ impl Trust {
         }
         let crls: Vec<Vec<u8>> = newest.into_values().map(|(_, d)| d).collect();
         let store = TrustStore::new(self.anchors.clone(), self.intermediates.clone(), crls)
-            .map_err(|e| ServerError::Internal(format!("trust store: {e}")))?;
+            .map_err(|e| Fault::TrustMaterial(format!("trust store: {e}")))?;
         match self.current.write() {
             Ok(mut g) => *g = Arc::new(store),
             Err(p) => *p.into_inner() = Arc::new(store),

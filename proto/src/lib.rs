@@ -9,6 +9,9 @@
 //! Signed artefacts (routing headers, submission signatures, key envelopes, receipts) are opaque
 //! `bytes` whose formats `axis-signer` defines: nothing re-serializes them to verify a signature.
 //!
+//! [`reasons`] holds the machine-readable reasons of Axis errors, shared by the server and the
+//! SDK.
+//!
 //! ```
 //! use axis_proto::v1::{SubmitRequest, submit_request::Part};
 //! let first = SubmitRequest { part: Some(Part::Chunk(vec![1, 2, 3])) };
@@ -21,6 +24,8 @@
 pub mod v1 {
     tonic::include_proto!("axis.v1");
 }
+
+pub mod reasons;
 
 /// The encoded `FileDescriptorSet` of `axis.v1`, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -4,7 +4,7 @@ use axis_proto::v1 as pb;
 use time::OffsetDateTime;
 
 use crate::commit::Logged;
-use crate::store::{AgencyRow, InboxRow, MessageRow, StatementRow};
+use crate::store::{AgencyRow, InboxRow, LoggedRow, MessageRow, StatementRow};
 
 /// A protobuf timestamp.
 pub(crate) fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
@@ -25,11 +25,16 @@ pub(crate) fn evidence(l: &Logged) -> pb::LogEvidence {
 /// The acceptance receipt of a stored message.
 pub(crate) fn acceptance(m: &MessageRow, duplicate: bool) -> pb::AcceptanceReceipt {
     pb::AcceptanceReceipt {
-        evidence: Some(pb::LogEvidence {
-            entry: m.entry.clone(),
-            proof: m.proof.clone(),
-        }),
+        evidence: Some(stored_evidence(m.logged.clone())),
         duplicate,
+    }
+}
+
+/// The evidence of something logged before.
+fn stored_evidence(l: LoggedRow) -> pb::LogEvidence {
+    pb::LogEvidence {
+        entry: l.entry,
+        proof: l.proof,
     }
 }
 
@@ -44,7 +49,7 @@ pub(crate) fn delivery(row: InboxRow) -> pb::Delivery {
         submission_signature: m.submission_signature,
         key_envelope: m.key_envelope,
         size: m.ciphertext_len,
-        accepted_at: Some(timestamp(m.accepted_at)),
+        accepted_at: Some(timestamp(m.logged.at)),
     }
 }
 
@@ -56,11 +61,8 @@ pub(crate) fn history_entry(s: StatementRow) -> pb::HistoryEntry {
             statement: s.statement,
             signature: s.signature,
         }),
-        logged_at: Some(timestamp(s.logged_at)),
-        evidence: Some(pb::LogEvidence {
-            entry: s.entry,
-            proof: s.proof,
-        }),
+        logged_at: Some(timestamp(s.logged.at)),
+        evidence: Some(stored_evidence(s.logged)),
     }
 }
 

@@ -65,7 +65,7 @@ impl DirectoryService {
         let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, crl)
             .as_ref()
             .try_into()
-            .map_err(|_| ServerError::Internal("digest length".into()))?;
+            .map_err(|_| ServerError::invariant("SHA-256 digests are 32 bytes"))?;
         let jobs = new
             .revoked
             .iter()

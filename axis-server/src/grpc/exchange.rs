@@ -283,8 +283,8 @@ impl ExchangeService {
         let now = OffsetDateTime::now_utc();
         if let Some((_, row)) = app.db.statement_by_hash(&signed.receipt().hash()).await? {
             return Ok(pb::LogEvidence {
-                entry: row.entry,
-                proof: row.proof,
+                entry: row.logged.entry,
+                proof: row.logged.proof,
             });
         }
         // 4. Dated now (within the window), then the caller is a party: the recipient itself,
@@ -310,7 +310,7 @@ impl ExchangeService {
         // 5. The chain so far (verified when logged), then this statement: signature by the
         //    stating agency's seal with current CRLs, party, digests, previous hash, order.
         let header = HeaderBytes::parse(&message.routing_header)
-            .map_err(|e| ServerError::Internal(format!("stored header: {e}")))?;
+            .map_err(|e| ServerError::stored("routing header", e))?;
         let prior = app
             .db
             .statements(id, Some(recipient.as_str()))
@@ -318,10 +318,10 @@ impl ExchangeService {
             .into_iter()
             .map(|row| SignedReceipt::parse(&row.statement, row.signature))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| ServerError::Internal(format!("stored receipt: {e}")))?;
+            .map_err(|e| ServerError::stored("receipt", e))?;
         let doc = DocumentRef::logged(&header, &recipient).map_err(|_| not_found())?;
         let mut chain = ReceiptChain::resume(doc, &prior)
-            .map_err(|e| ServerError::Internal(format!("stored chain: {e}")))?;
+            .map_err(|e| ServerError::stored("receipt chain", e))?;
         let position = chain.len() as i64;
         let store = app.trust.store();
         let verified = chain
@@ -399,10 +399,9 @@ impl ExchangeService {
                 let mut skip = (r.offset % SEGMENT_LEN as u64) as usize;
                 let mut sent = r.offset;
                 while sent < m.ciphertext_len {
-                    let data =
-                        app.db.segment(m.blob_id, seq).await?.ok_or_else(|| {
-                            ServerError::Internal(format!("segment {seq} missing"))
-                        })?;
+                    let data = app.db.segment(m.blob_id, seq).await?.ok_or_else(|| {
+                        ServerError::stored("ciphertext", format!("segment {seq} missing"))
+                    })?;
                     let chunk = data.get(skip..).unwrap_or_default().to_vec();
                     sent += chunk.len() as u64;
                     crate::metrics::BYTES_OUT.add(chunk.len() as u64);

@@ -52,7 +52,7 @@ async fn signed_head(db: &Db, size: u64) -> Result<pb::SignedTreeHead> {
 fn size_of(head: &pb::SignedTreeHead) -> Result<u64> {
     axis_signer::SignedTreeHead::parse(&head.tree_head, head.signature.clone())
         .map(|h| h.head().tree_size)
-        .map_err(|e| ServerError::Internal(format!("stored tree head: {e}")))
+        .map_err(|e| ServerError::log_state("tree head", e))
 }
 
 /// Loads the hashes of `nodes` from storage.
@@ -63,18 +63,18 @@ pub(crate) async fn load_nodes(db: &Db, nodes: &[NodeId]) -> Result<HashMap<Node
         let want = range.end - range.start;
         let stored = db.stored_hashes(level, range).await?;
         if stored.len() as u64 != want {
-            return Err(ServerError::Internal(format!(
-                "log node {id:?}: {} of {want} stored hashes",
-                stored.len()
-            )));
+            return Err(ServerError::log_state(
+                "node hashes",
+                format!("log node {id:?}: {} of {want} stored hashes", stored.len()),
+            ));
         }
         let hashes: Vec<Hash> = stored
             .iter()
             .map(|h| <Hash>::try_from(h.as_slice()))
             .collect::<std::result::Result<_, _>>()
-            .map_err(|_| ServerError::Internal("stored hash length".into()))?;
+            .map_err(|_| ServerError::log_state("node hashes", "a stored hash is not 32 bytes"))?;
         let hash = axis_log::fold_complete(&hashes)
-            .map_err(|e| ServerError::Internal(format!("fold: {e}")))?;
+            .map_err(|e| ServerError::log_state("node hashes", e))?;
         out.insert(*id, hash);
     }
     Ok(out)
@@ -125,7 +125,7 @@ impl pb::log_server::Log for LogService {
             .map_err(|e| ServerError::LogUnavailable(e.to_string()))?;
         let nodes = load_nodes(db, &ids).await?;
         let path = axis_log::inclusion_proof(index, size, |id| nodes.get(&id).copied())
-            .map_err(|e| ServerError::Internal(format!("inclusion proof: {e}")))?;
+            .map_err(|e| ServerError::log_state("inclusion proof", e))?;
         Ok(Response::new(pb::InclusionProof {
             leaf_index: index,
             tree_size: size,
@@ -154,7 +154,7 @@ impl pb::log_server::Log for LogService {
             .map_err(|e| ServerError::LogUnavailable(e.to_string()))?;
         let nodes = load_nodes(db, &ids).await?;
         let path = axis_log::consistency_proof(r.first, second, |id| nodes.get(&id).copied())
-            .map_err(|e| ServerError::Internal(format!("consistency proof: {e}")))?;
+            .map_err(|e| ServerError::log_state("consistency proof", e))?;
         Ok(Response::new(pb::ConsistencyProof {
             first: r.first,
             second,

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axis_pki::AgencyId;
+use axis_proto::reasons;
 use tokio::sync::watch;
 use tonic::{Request, Status};
 
 use crate::commit::Committer;
 use crate::config::Limits;
-use crate::error::{Result, ServerError};
+use crate::error::{Result, ServerError, SignatureReason};
 use crate::notify::Notifier;
 use crate::store::Db;
 use crate::tls::Caller;
@@ -113,8 +114,8 @@ impl App {
                     what: "client TLS certificate",
                     detail: e.to_string(),
                     reason: match e {
-                        axis_pki::Error::Revoked { .. } => "CERTIFICATE_REVOKED",
-                        _ => "CERTIFICATE_REJECTED",
+                        axis_pki::Error::Revoked { .. } => SignatureReason::CertificateRevoked,
+                        _ => SignatureReason::CertificateRejected,
                     },
                 })?;
             c.checked.store(generation, Ordering::Release);
@@ -238,33 +239,22 @@ struct ErrorInfo {
     metadata: HashMap<String, String>,
 }
 
-/// The error domain of every Axis status.
-pub const ERROR_DOMAIN: &str = "axis.v1";
-/// The metadata key carrying the reason.
-pub const REASON_KEY: &str = "axis-reason";
-
 impl From<ServerError> for Status {
     /// The one place a server error becomes a gRPC status: code, message, a
     /// `google.rpc.ErrorInfo { domain: "axis.v1", reason }` in the details, and the reason again
-    /// as `axis-reason` metadata. Internal details go to the log, not to the client.
+    /// as `axis-reason` metadata (both names from [`axis_proto::reasons`]). The axis's own
+    /// faults go to the log in full and reach the client as their reason only.
     fn from(e: ServerError) -> Status {
         use prost::Message as _;
         let code = e.code();
         let reason = e.reason();
-        let message = match &e {
-            ServerError::Storage(inner) => {
-                tracing::error!(error = %inner, "storage error");
-                e.to_string()
-            }
-            ServerError::Internal(inner) => {
-                tracing::error!(error = %inner, "internal error");
-                e.to_string()
-            }
-            _ => e.to_string(),
-        };
+        if e.is_internal() {
+            tracing::error!(error = %e, reason, "internal error");
+        }
+        let message = e.public_message();
         let info = ErrorInfo {
             reason: reason.to_owned(),
-            domain: ERROR_DOMAIN.to_owned(),
+            domain: reasons::DOMAIN.to_owned(),
             metadata: HashMap::new(),
         };
         let details = RpcStatus {
@@ -277,7 +267,7 @@ impl From<ServerError> for Status {
         };
         let mut status = Status::with_details(code, message, details.encode_to_vec().into());
         if let Ok(v) = reason.parse() {
-            status.metadata_mut().insert(REASON_KEY, v);
+            status.metadata_mut().insert(reasons::METADATA_KEY, v);
         }
         status
     }

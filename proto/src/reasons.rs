@@ -1,0 +1,172 @@
+//! The machine-readable reasons of the errors an axis returns, defined once for the server and
+//! every client.
+//!
+//! A refused or failed call carries its reason twice: as `google.rpc.ErrorInfo { domain:
+//! "axis.v1", reason }` in the status details ([`DOMAIN`]), and as the `axis-reason` response
+//! metadata ([`METADATA_KEY`]). A client switches on the reason, never on the message (which is
+//! for people and may change). The gRPC code of each reason is the server's (listed here for
+//! reference); a reason's meaning never changes once published, and a new one is added to
+//! [`ALL`].
+//!
+//! ```
+//! use axis_proto::reasons;
+//! let status = tonic::Status::already_exists("message id … was already used");
+//! let reason = status.metadata().get(reasons::METADATA_KEY).and_then(|v| v.to_str().ok());
+//! if reason == Some(reasons::MESSAGE_ID_CONFLICT) { /* fetch the first acceptance */ }
+//! ```
+
+/// `ErrorInfo.domain` of every Axis error.
+pub const DOMAIN: &str = "axis.v1";
+/// The response metadata key that carries the reason.
+pub const METADATA_KEY: &str = "axis-reason";
+
+/// No verified client certificate on the connection (`UNAUTHENTICATED`).
+pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+/// The call needs an axis operator certificate (`PERMISSION_DENIED`).
+pub const OPERATOR_ONLY: &str = "OPERATOR_ONLY";
+/// An operator certificate cannot exchange documents (`PERMISSION_DENIED`).
+pub const AGENCY_ONLY: &str = "AGENCY_ONLY";
+/// A field of the request is malformed (`INVALID_ARGUMENT`).
+pub const MALFORMED: &str = "MALFORMED";
+/// The Submit stream broke the protocol: `begin` first, then non-empty chunks
+/// (`INVALID_ARGUMENT`).
+pub const PROTOCOL_VIOLATION: &str = "PROTOCOL_VIOLATION";
+/// The routing header names another sender than the calling agency (`PERMISSION_DENIED`).
+pub const SENDER_NOT_CALLER: &str = "SENDER_NOT_CALLER";
+/// A signature does not verify (`PERMISSION_DENIED`).
+pub const SIGNATURE_INVALID: &str = "SIGNATURE_INVALID";
+/// A certificate (the signer's, or the caller's TLS certificate) is revoked
+/// (`PERMISSION_DENIED`).
+pub const CERTIFICATE_REVOKED: &str = "CERTIFICATE_REVOKED";
+/// A certificate does not verify for its use: chain, validity, profile (`PERMISSION_DENIED`).
+pub const CERTIFICATE_REJECTED: &str = "CERTIFICATE_REJECTED";
+/// A signing certificate belongs to another agency than the one stating (`PERMISSION_DENIED`).
+pub const SIGNER_AGENCY_MISMATCH: &str = "SIGNER_AGENCY_MISMATCH";
+/// A signature's signing time is in the future or outside its certificate's validity
+/// (`PERMISSION_DENIED`).
+pub const SIGNING_TIME_INVALID: &str = "SIGNING_TIME_INVALID";
+/// The key envelope is not the one the routing header names (`INVALID_ARGUMENT`).
+pub const KEY_ENVELOPE_MISMATCH: &str = "KEY_ENVELOPE_MISMATCH";
+/// Some recipients are not registered in the directory (`FAILED_PRECONDITION`).
+pub const RECIPIENT_UNKNOWN: &str = "RECIPIENT_UNKNOWN";
+/// The document is larger than this axis accepts (`RESOURCE_EXHAUSTED`).
+pub const DOCUMENT_TOO_LARGE: &str = "DOCUMENT_TOO_LARGE";
+/// More recipients than this axis accepts (`RESOURCE_EXHAUSTED`).
+pub const TOO_MANY_RECIPIENTS: &str = "TOO_MANY_RECIPIENTS";
+/// A chunk is larger than this axis accepts (`RESOURCE_EXHAUSTED`).
+pub const CHUNK_TOO_LARGE: &str = "CHUNK_TOO_LARGE";
+/// The ciphertext's length differs from the routing header's (`INVALID_ARGUMENT`).
+pub const LENGTH_MISMATCH: &str = "LENGTH_MISMATCH";
+/// The ciphertext's SHA-256 differs from the routing header's (`INVALID_ARGUMENT`).
+pub const DIGEST_MISMATCH: &str = "DIGEST_MISMATCH";
+/// The message id was already used for a different submission (`ALREADY_EXISTS`).
+pub const MESSAGE_ID_CONFLICT: &str = "MESSAGE_ID_CONFLICT";
+/// No such message for the caller; also when the caller is not a party, so existence is not
+/// revealed (`NOT_FOUND`).
+pub const MESSAGE_NOT_FOUND: &str = "MESSAGE_NOT_FOUND";
+/// The status is not the caller's to state, or not sent with this call (`PERMISSION_DENIED`).
+pub const NOT_AUTHORIZED: &str = "NOT_AUTHORIZED";
+/// The status does not continue the document's history: order, digests, previous hash
+/// (`FAILED_PRECONDITION`).
+pub const STATUS_REJECTED: &str = "STATUS_REJECTED";
+/// Another status for the same history was logged concurrently; fetch the history and retry
+/// (`ABORTED`).
+pub const CHAIN_CONFLICT: &str = "CHAIN_CONFLICT";
+/// The status is dated too far from the axis's clock (`FAILED_PRECONDITION`).
+pub const STATEMENT_TIME_INVALID: &str = "STATEMENT_TIME_INVALID";
+/// The recipient agreed to a recall: its copy is withdrawn (`FAILED_PRECONDITION`).
+pub const WITHDRAWN: &str = "WITHDRAWN";
+/// The agency is not registered (`NOT_FOUND`).
+pub const AGENCY_NOT_FOUND: &str = "AGENCY_NOT_FOUND";
+/// The agency is registered already (`ALREADY_EXISTS`).
+pub const AGENCY_EXISTS: &str = "AGENCY_EXISTS";
+/// A certificate handed to the directory is not acceptable (`INVALID_ARGUMENT`).
+pub const BAD_CERTIFICATE: &str = "BAD_CERTIFICATE";
+/// A CRL handed in is not acceptable (`INVALID_ARGUMENT`).
+pub const BAD_CRL: &str = "BAD_CRL";
+/// No signed tree head of that size, or no such entry (`NOT_FOUND`).
+pub const LOG_UNAVAILABLE: &str = "LOG_UNAVAILABLE";
+/// Too many calls from the agency; retry after a moment (`RESOURCE_EXHAUSTED`).
+pub const RATE_LIMITED: &str = "RATE_LIMITED";
+/// The agency holds too many open streams (`RESOURCE_EXHAUSTED`).
+pub const TOO_MANY_STREAMS: &str = "TOO_MANY_STREAMS";
+/// The axis is shutting down; retry on another node or in a moment (`UNAVAILABLE`).
+pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
+/// The commit failed and nothing was stored; retrying is safe (`UNAVAILABLE`).
+pub const COMMIT_FAILED: &str = "COMMIT_FAILED";
+/// The axis's database failed (`INTERNAL`).
+pub const STORAGE: &str = "STORAGE";
+/// The axis failed internally; details are in its log only (`INTERNAL`).
+pub const INTERNAL: &str = "INTERNAL";
+
+/// Every reason an axis may send.
+pub const ALL: &[&str] = &[
+    UNAUTHENTICATED,
+    OPERATOR_ONLY,
+    AGENCY_ONLY,
+    MALFORMED,
+    PROTOCOL_VIOLATION,
+    SENDER_NOT_CALLER,
+    SIGNATURE_INVALID,
+    CERTIFICATE_REVOKED,
+    CERTIFICATE_REJECTED,
+    SIGNER_AGENCY_MISMATCH,
+    SIGNING_TIME_INVALID,
+    KEY_ENVELOPE_MISMATCH,
+    RECIPIENT_UNKNOWN,
+    DOCUMENT_TOO_LARGE,
+    TOO_MANY_RECIPIENTS,
+    CHUNK_TOO_LARGE,
+    LENGTH_MISMATCH,
+    DIGEST_MISMATCH,
+    MESSAGE_ID_CONFLICT,
+    MESSAGE_NOT_FOUND,
+    NOT_AUTHORIZED,
+    STATUS_REJECTED,
+    CHAIN_CONFLICT,
+    STATEMENT_TIME_INVALID,
+    WITHDRAWN,
+    AGENCY_NOT_FOUND,
+    AGENCY_EXISTS,
+    BAD_CERTIFICATE,
+    BAD_CRL,
+    LOG_UNAVAILABLE,
+    RATE_LIMITED,
+    TOO_MANY_STREAMS,
+    SHUTTING_DOWN,
+    COMMIT_FAILED,
+    STORAGE,
+    INTERNAL,
+];
+
+#[cfg(test)]
+mod tests {
+    /// Reasons are distinct, and each is its constant's own name: what a client reads on the
+    /// wire is what it writes in code. (That the server emits only listed reasons is tested in
+    /// `axis-server`.)
+    #[test]
+    fn reasons_are_distinct_and_spelled_like_their_names() {
+        let source = include_str!("reasons.rs");
+        let mut seen = std::collections::BTreeSet::new();
+        for r in super::ALL {
+            assert!(seen.insert(*r), "{r} listed twice");
+            assert!(
+                source.contains(&format!("pub const {r}: &str = \"{r}\";")),
+                "{r} is not defined as its own name"
+            );
+            assert!(r.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{r}");
+            // The server sends it as metadata: ASCII, and short.
+            assert!(r.len() <= 64, "{r}");
+        }
+        let defined = source
+            .lines()
+            .filter(|l| l.starts_with("pub const ") && l.ends_with("\";"))
+            .count();
+        // Every constant but DOMAIN and METADATA_KEY is a reason listed in ALL.
+        assert_eq!(
+            defined - 2,
+            super::ALL.len(),
+            "a reason is missing from ALL"
+        );
+    }
+}
