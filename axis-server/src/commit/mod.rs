@@ -32,92 +32,24 @@ use std::sync::Arc;
 
 use axis_log::{Frontier, Hash};
 use axis_pki::{PrivateKey, VerifiedCert};
-use axis_signer::{LogEntry, LogProof, Signer, TreeHead, VerifiedReceipt, VerifiedSubmission};
+use axis_signer::{LogEntry, LogProof, Signer, TreeHead};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Fault, Result, ServerError};
 use crate::notify::Notifier;
-use crate::store::{Db, LoggedRow};
+use crate::store::Db;
 
+mod job;
 mod plan;
 mod write;
 
+pub use job::{Ciphertext, Job, Logged, MAX_BATCH, NODE_STRIDE};
 use plan::Key;
 use write::{Appended, Held, Writes};
 
-/// Most jobs in one transaction.
-pub const MAX_BATCH: usize = 512;
-/// Complete log nodes are stored at levels that are multiples of this (plus every leaf).
-pub const NODE_STRIDE: u8 = 8;
 /// Jobs waiting for the committer before submitters are made to wait.
 const QUEUE: usize = 4096;
-
-/// Where an accepted document's ciphertext is.
-#[derive(Debug)]
-pub enum Ciphertext {
-    /// Small: carried in the job, written in the commit.
-    Inline(Vec<u8>),
-    /// Large: already stored as segments of this upload.
-    Staged {
-        /// The upload's blob id.
-        blob_id: i64,
-    },
-}
-
-/// Work for the committer.
-pub enum Job {
-    /// Log and store an accepted submission.
-    Accept {
-        /// The verified submission.
-        submission: Box<VerifiedSubmission>,
-        /// Its key envelope (checked against the header).
-        key_envelope: Vec<u8>,
-        /// Its ciphertext (length and digest checked).
-        ciphertext: Ciphertext,
-    },
-    /// Log a verified receipt or status as the next of its chain.
-    Statement {
-        /// The recipient whose chain it extends.
-        recipient: String,
-        /// Its position in that chain (the chain's length when it was checked).
-        position: i64,
-        /// The verified receipt.
-        receipt: Box<VerifiedReceipt>,
-        /// New delivery state, if this statement changes it.
-        new_state: Option<i64>,
-    },
-    /// Log a certificate revocation the axis applies (from a CRL the operator published).
-    Revocation(Box<axis_signer::RevocationEntry>),
-}
-
-/// What the log gave a job.
-#[derive(Clone, Debug)]
-pub struct Logged {
-    /// Entry bytes.
-    pub entry: Vec<u8>,
-    /// Proof bytes (DER `LogProof`).
-    pub proof: Vec<u8>,
-    /// Leaf index.
-    pub leaf_index: u64,
-    /// When it was logged.
-    pub logged_at: OffsetDateTime,
-    /// Whether this repeats something logged before (nothing new was stored).
-    pub duplicate: bool,
-}
-
-impl Logged {
-    /// What was logged before, answered again.
-    fn repeat(row: LoggedRow) -> Self {
-        Logged {
-            entry: row.entry,
-            proof: row.proof,
-            leaf_index: row.leaf_index,
-            logged_at: row.at,
-            duplicate: true,
-        }
-    }
-}
 
 type Reply = oneshot::Sender<Result<Logged>>;
 
@@ -211,28 +143,6 @@ async fn run(
 }
 
 impl Job {
-    /// What planning needs of this job.
-    fn key(&self) -> Key<'_> {
-        match self {
-            Job::Accept { submission, .. } => Key::Acceptance {
-                message_id: submission.header().message_id,
-                routing_header: submission.header_bytes().as_bytes(),
-            },
-            Job::Statement {
-                recipient,
-                position,
-                receipt,
-                ..
-            } => Key::Statement {
-                hash: receipt.hash(),
-                message_id: receipt.receipt().message_id,
-                recipient,
-                position: *position,
-            },
-            Job::Revocation(_) => Key::Revocation,
-        }
-    }
-
     /// The log entry this job appends, logged at `logged_at`.
     fn entry(&self, logged_at: OffsetDateTime) -> Result<Vec<u8>> {
         let entry = match self {
@@ -304,7 +214,7 @@ async fn commit_batch(
     let logged_at = now
         .replace_nanosecond(0)
         .map_err(|_| ServerError::invariant("zero nanoseconds is a valid time"))?;
-    let keys: Vec<Key<'_>> = jobs.iter().map(Job::key).collect();
+    let keys: Vec<Key<'_>> = jobs.iter().map(plan::key).collect();
     let t0 = std::time::Instant::now();
     let mut tx = held.begin().await?;
     // Step 1.

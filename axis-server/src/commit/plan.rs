@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use axis_signer::MessageId;
 
-use super::Logged;
+use super::job::{Job, Logged};
 use crate::error::{Result, ServerError};
 
 /// What planning needs of a job: its idempotency key and, for a statement, its place.
@@ -98,6 +98,28 @@ pub(super) struct Plan {
     pub(super) outcomes: Vec<Outcome>,
     /// The jobs that become leaves, in log order (leaf `n` is job `new[n]`).
     pub(super) new: Vec<usize>,
+}
+
+/// What planning needs of `job`.
+pub(super) fn key(job: &Job) -> Key<'_> {
+    match job {
+        Job::Accept { submission, .. } => Key::Acceptance {
+            message_id: submission.header().message_id,
+            routing_header: submission.header_bytes().as_bytes(),
+        },
+        Job::Statement {
+            recipient,
+            position,
+            receipt,
+            ..
+        } => Key::Statement {
+            hash: receipt.hash(),
+            message_id: receipt.receipt().message_id,
+            recipient,
+            position: *position,
+        },
+        Job::Revocation(_) => Key::Revocation,
+    }
 }
 
 /// What to ask the database about `keys`.

@@ -13,16 +13,16 @@ use axis_signer::MessageId;
 use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
+use super::job::{Logged, MAX_BATCH};
 use super::plan::{Lookups, Stored, StoredMessage};
-use super::{Logged, MAX_BATCH};
 use crate::error::{Result, ServerError};
 use crate::notify::INBOX_CHANNEL;
 use crate::store::{Column, Db, Fields, logged_of};
 
 mod rows;
 
-use rows::NodeRow;
 pub(super) use rows::{Appended, Writes};
+use rows::{Columns, Insert, NodeRow, Value};
 
 /// Rows per multi-row statement on PostgreSQL, at most. A batch of `n` rows is written in
 /// statements of 64, 32, 16, … rows (64s first, then the binary digits of the rest), so each
@@ -76,14 +76,6 @@ fn padded<T>(values: &[T], exact: bool) -> impl Iterator<Item = &T> {
     values
         .iter()
         .chain(std::iter::repeat_n(values.last(), len - values.len()).flatten())
-}
-
-/// A value as both back ends store it.
-#[derive(Clone, Copy, Debug)]
-enum Value<'a> {
-    Int(i64),
-    Bytes(&'a [u8]),
-    Text(&'a str),
 }
 
 /// A statement being built for the back end of the transaction that will run it.
@@ -201,17 +193,6 @@ where
         .persistent(persistent)
         .fetch_all(&mut **tx)
         .await?)
-}
-
-/// A row: its values in column order.
-trait Columns {
-    fn values(&self) -> impl IntoIterator<Item = Value<'_>>;
-}
-
-/// A row of a table: the head of its `INSERT` too.
-trait Insert: Columns {
-    /// `INSERT INTO table (columns) `
-    const INTO: &'static str;
 }
 
 /// The committer's own connection. Handlers' reads share the pool; were the committer to

@@ -5,10 +5,28 @@ use axis_log::{AppendedBatch, Frontier, Hash};
 use axis_signer::SignedTreeHead;
 use time::OffsetDateTime;
 
-use super::{Columns, Insert, Value};
-use crate::commit::{Ciphertext, Job, Logged, NODE_STRIDE};
+use crate::commit::job::{Ciphertext, Job, Logged, NODE_STRIDE};
 use crate::error::{Result, ServerError};
 use crate::store::{i64_of, millis, state};
+
+/// A value as both back ends store it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Value<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+    Text(&'a str),
+}
+
+/// A row: its values in column order.
+pub(super) trait Columns {
+    fn values(&self) -> impl IntoIterator<Item = Value<'_>>;
+}
+
+/// A row of a table: the head of its `INSERT` too.
+pub(super) trait Insert: Columns {
+    /// `INSERT INTO table (columns) `
+    const INTO: &'static str;
+}
 
 /// `log_leaves`: every leaf, with its hash (proofs are read from these).
 pub(super) struct LeafRow<'a> {
