@@ -2,16 +2,14 @@
 //! where a `tonic::Status` becomes an [`Error`].
 
 use axis_pki::AgencyId;
+use axis_proto::reasons;
 use axis_proto::v1 as pb;
-use axis_signer::{MessageId, StatusCode};
+use axis_signer::MessageId;
 use time::OffsetDateTime;
 
 use crate::directory::{AgencyInfo, AgencyPage, CrlPublished, Limits};
 use crate::error::{Error, ErrorKind};
 use crate::inbox::Delivery;
-
-/// The response metadata key carrying the server's machine-readable reason.
-pub(crate) const REASON_KEY: &str = "axis-reason";
 
 /// Maps a failed call's status to the SDK error. `call` names what was attempted ("submit",
 /// "fetch 0b6f…"), for the message.
@@ -19,7 +17,7 @@ pub(crate) fn status_error(call: &str, status: &tonic::Status) -> Error {
     use tonic::Code;
     let reason = status
         .metadata()
-        .get(REASON_KEY)
+        .get(reasons::METADATA_KEY)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(64).collect::<String>())
         .filter(|s| !s.is_empty());
@@ -123,20 +121,6 @@ pub(crate) fn agency_id(s: &str, what: &str) -> Result<AgencyId, Error> {
 pub(crate) fn message_id(s: &str) -> Result<MessageId, Error> {
     MessageId::parse(s)
         .map_err(|_| Error::verification(format!("the axis sent a malformed message id \"{s}\"")))
-}
-
-/// Parses an edXML status code as people write it: `02`, `2`, `15`.
-pub fn parse_status_code(s: &str) -> Result<StatusCode, Error> {
-    let t = s.trim();
-    t.parse::<u64>()
-        .ok()
-        .filter(|_| t.len() <= 2)
-        .and_then(|n| StatusCode::from_code(n).ok())
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "\"{s}\" is not an edXML status code: use 01–06, 13, 15 or 16"
-            ))
-        })
 }
 
 impl TryFrom<pb::Delivery> for Delivery {

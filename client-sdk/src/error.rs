@@ -105,7 +105,8 @@ impl Error {
         &self.kind
     }
 
-    /// The server's machine-readable reason (`axis-reason`), if the axis sent one.
+    /// The server's machine-readable reason (`axis-reason`), if the axis sent one: one of
+    /// [`crate::reasons`].
     pub fn reason(&self) -> Option<&str> {
         self.reason.as_deref()
     }

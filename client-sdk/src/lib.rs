@@ -67,7 +67,15 @@
 //!   plaintext and no key is ever sent.
 //!
 //! Errors are one small type, [`Error`], with a stable [`ErrorKind`] and a message that says
-//! what to do; the axis's machine-readable reason is [`Error::reason`].
+//! what to do; the axis's machine-readable reason is [`Error::reason`], one of [`reasons`]:
+//!
+//! ```
+//! # fn handle(e: axis_client::Error) {
+//! if e.reason() == Some(axis_client::reasons::RECIPIENT_UNKNOWN) {
+//!     // refresh the directory and ask the user to pick another recipient
+//! }
+//! # }
+//! ```
 
 mod audit;
 mod client;
@@ -87,7 +95,6 @@ mod testutil;
 pub use audit::Extension;
 pub use client::{Client, TRUST_REFRESH};
 pub use config::{ClientConfig, Credential, DEFAULT_CONNECT_TIMEOUT, PASSPHRASE_ENV};
-pub use convert::parse_status_code;
 pub use directory::{AgencyInfo, AgencyPage, AgencyUpdate, CrlPublished, Limits};
 pub use error::{Error, ErrorKind, Result};
 pub use evidence::Evidence;
@@ -97,7 +104,7 @@ pub use open::{
 };
 pub use send::{
     MAX_UPLOAD_CHUNK, OutgoingAttachment, OutgoingDocument, Recipient, SPOOL_IN_MEMORY,
-    SealedDocument, SendReceipt, content_type_for,
+    SealedDocument, SendReceipt,
 };
 pub use statements::{History, HistoryEvent, LoggedStatement, Timeline};
 
@@ -105,6 +112,8 @@ pub use statements::{History, HistoryEvent, LoggedStatement, Timeline};
 pub use axis_pki as pki;
 /// The most used of those, at the top level.
 pub use axis_pki::AgencyId;
+/// The axis's machine-readable error reasons ([`Error::reason`]), from `axis-proto`.
+pub use axis_proto::reasons;
 /// The types of the document package this API uses, from `axis-signer`.
 pub use axis_signer as signer;
 pub use axis_signer::{Business, DocumentId, MessageId, Priority, StatusCode};

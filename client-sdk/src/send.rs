@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axis_pki::{AgencyId, Profile, TrustStore, VerifiedCert};
+use axis_proto::reasons;
 use axis_proto::v1 as pb;
 use axis_signer::{
     Attachment, AttachmentDigest, Business, Code, DEFAULT_CHUNK_SIZE, DocumentId, DocumentType,
@@ -131,7 +132,7 @@ impl OutgoingAttachment {
 
 /// The MIME type Axis writes for a file name's extension (`application/octet-stream` when it
 /// does not know it).
-pub fn content_type_for(name: &str) -> &'static str {
+pub(crate) fn content_type_for(name: &str) -> &'static str {
     let ext = name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
@@ -362,9 +363,6 @@ pub struct SendReceipt {
     /// The verified log evidence, to archive.
     pub evidence: Evidence,
 }
-
-/// The axis's reason for a message id already used by another submission.
-const MESSAGE_ID_CONFLICT: &str = "MESSAGE_ID_CONFLICT";
 
 /// A signed and encrypted document ready to upload ([`Client::seal`], [`Client::submit`]): the
 /// signed routing header, the key envelope and the ciphertext (in memory up to
@@ -662,7 +660,7 @@ impl Client {
         };
         let response = match self.upload(begin, spool, chunk, *message_id).await {
             Ok(r) => r,
-            Err(e) if e.reason() == Some(MESSAGE_ID_CONFLICT) => {
+            Err(e) if e.reason() == Some(reasons::MESSAGE_ID_CONFLICT) => {
                 return self.earlier_acceptance(document, e).await;
             }
             Err(e) => return Err(e),

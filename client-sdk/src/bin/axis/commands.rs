@@ -309,9 +309,23 @@ fn write_new(path: &Path, data: &[u8]) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// Parses an edXML status code as people write it: `02`, `2`, `15`.
+fn parse_status_code(s: &str) -> Result<StatusCode, Usage> {
+    let t = s.trim();
+    t.parse::<u64>()
+        .ok()
+        .filter(|_| t.len() <= 2)
+        .and_then(|n| StatusCode::from_code(n).ok())
+        .ok_or_else(|| {
+            Usage(format!(
+                "\"{s}\" is not an edXML status code: use 01–06, 13, 15 or 16"
+            ))
+        })
+}
+
 async fn status(client: &Client, id: &str, code: &str, reason: &str) -> Result<()> {
     let id = message_id(id)?;
-    let status = axis_client::parse_status_code(code).map_err(|e| Usage(e.to_string()))?;
+    let status = parse_status_code(code)?;
     let r = client.send_status(&id, status, reason).await?;
     println!(
         "status {} {} sent for {id}: {}",
@@ -513,4 +527,31 @@ async fn limits(client: &Client) -> Result<()> {
         l.rate_per_agency, l.burst_per_agency
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_parse_as_people_write_them() {
+        for (text, code) in [
+            ("01", StatusCode::Arrived),
+            ("2", StatusCode::Rejected),
+            ("03", StatusCode::Accepted),
+            ("04", StatusCode::Assigned),
+            ("5", StatusCode::Processing),
+            ("06", StatusCode::Completed),
+            ("13", StatusCode::RecallRequested),
+            ("15", StatusCode::ChangeAccepted),
+            (" 16 ", StatusCode::ChangeRefused),
+        ] {
+            assert_eq!(parse_status_code(text).unwrap(), code, "{text}");
+            assert_eq!(parse_status_code(&code.to_string()).unwrap(), code);
+        }
+        for bad in ["", "0", "07", "14", "001", "x", "-1", "99"] {
+            let e = parse_status_code(bad).unwrap_err();
+            assert!(e.0.contains("not an edXML status code"), "{bad}: {e}");
+        }
+    }
 }
