@@ -8,6 +8,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use axis_signer::MessageId;
 use ring::rand::SecureRandom as _;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::SqliteSynchronous;
@@ -180,8 +181,8 @@ pub struct AgencyRow {
 /// An accepted document.
 #[derive(Clone, Debug)]
 pub struct MessageRow {
-    /// Message id (16 bytes).
-    pub message_id: Vec<u8>,
+    /// Message id.
+    pub message_id: MessageId,
     /// Sender agency.
     pub sender: String,
     /// Exact routing header bytes.
@@ -247,7 +248,7 @@ macro_rules! message_columns {
 
 fn message_of(r: &impl Fields) -> Result<MessageRow> {
     Ok(MessageRow {
-        message_id: r.value("message_id")?,
+        message_id: message_id_of(r)?,
         sender: r.value("sender")?,
         routing_header: r.value("routing_header")?,
         submission_signature: r.value("submission_signature")?,
@@ -256,6 +257,13 @@ fn message_of(r: &impl Fields) -> Result<MessageRow> {
         blob_id: r.value("blob_id")?,
         logged: logged_of(r, "accepted_at")?,
     })
+}
+
+/// The column `message_id` (16 bytes).
+pub(crate) fn message_id_of(r: &impl Fields) -> Result<MessageId> {
+    <[u8; 16]>::try_from(r.value::<Vec<u8>>("message_id")?)
+        .map(|b| MessageId::from_uuid(uuid::Uuid::from_bytes(b)))
+        .map_err(|_| ServerError::stored("message id", "not 16 bytes"))
 }
 
 /// The columns `entry`, `proof`, `leaf_index` and the time column `at` of a message or

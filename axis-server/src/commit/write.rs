@@ -17,7 +17,7 @@ use super::job::{Logged, MAX_BATCH};
 use super::plan::{Lookups, Stored, StoredMessage};
 use crate::error::{Result, ServerError};
 use crate::notify::INBOX_CHANNEL;
-use crate::store::{Column, Db, Fields, logged_of};
+use crate::store::{Column, Db, Fields, logged_of, message_id_of};
 
 mod rows;
 
@@ -324,7 +324,7 @@ impl Tx<'_> {
                 let logged = Logged::repeat(logged_of(row, "accepted_at")?);
                 let routing_header = row.value("routing_header")?;
                 stored.messages.insert(
-                    message_id(row)?,
+                    message_id_of(row)?,
                     StoredMessage {
                         routing_header,
                         logged,
@@ -353,7 +353,7 @@ impl Tx<'_> {
             &message_ids(&l.chain_messages),
             ") GROUP BY message_id, recipient",
             |row| {
-                let chain = (message_id(row)?, row.value("recipient")?);
+                let chain = (message_id_of(row)?, row.value("recipient")?);
                 stored.chains.insert(chain, row.value("n")?);
                 Ok(())
             },
@@ -430,12 +430,6 @@ impl Tx<'_> {
 
 fn message_ids(ids: &[MessageId]) -> Vec<Value<'_>> {
     ids.iter().map(|m| Value::Bytes(m.as_bytes())).collect()
-}
-
-fn message_id(row: &AnyRow<'_>) -> Result<MessageId> {
-    <[u8; 16]>::try_from(row.value::<Vec<u8>>("message_id")?)
-        .map(|b| MessageId::from_uuid(uuid::Uuid::from_bytes(b)))
-        .map_err(|_| ServerError::stored("message id", "not 16 bytes"))
 }
 
 /// Runs a batch's statements: on SQLite gathered into one call, on PostgreSQL one call each

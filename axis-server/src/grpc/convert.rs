@@ -43,7 +43,7 @@ pub(crate) fn delivery(row: InboxRow) -> pb::Delivery {
     let m = row.message;
     pb::Delivery {
         cursor: row.seq.to_string(),
-        message_id: message_id_text(&m.message_id),
+        message_id: m.message_id.to_string(),
         sender: m.sender,
         routing_header: m.routing_header,
         submission_signature: m.submission_signature,
@@ -76,11 +76,4 @@ pub(crate) fn agency(a: AgencyRow) -> pb::Agency {
         seal_certificate: a.seal_cert,
         updated_at: Some(timestamp(a.updated_at)),
     }
-}
-
-/// The text form of a stored 16-byte message id.
-pub(crate) fn message_id_text(id: &[u8]) -> String {
-    <[u8; 16]>::try_from(id)
-        .map(|b| uuid::Uuid::from_bytes(b).hyphenated().to_string())
-        .unwrap_or_default()
 }
