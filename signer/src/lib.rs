@@ -187,20 +187,16 @@
 //! schedule inside `LessSafeKey` is not zeroized by ring.)
 
 mod bundle;
-mod certinfo;
-mod der;
-mod document;
-mod document_id;
-mod envelope;
+mod cms;
 mod error;
-mod fields;
-mod header;
 mod log;
-mod manifest;
-mod oid;
+mod package;
 mod receipt;
-mod signature;
-mod stream;
+
+// The modules' old paths, so that the files moved into `cms/` and `package/` keep their
+// `crate::…` imports in this commit (git follows the renames); replaced by the new paths next.
+use cms::{certinfo, der, envelope, oid, signature};
+use package::{document, document_id, fields, header, manifest, stream};
 
 // The public interface is:
 pub use bundle::{
