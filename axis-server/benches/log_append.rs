@@ -13,12 +13,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use axis_evidence::RevocationEntry;
 use axis_pki::{Profile, TrustStore};
 use axis_server::commit::{Committer, Job};
 use axis_server::demo::DemoPki;
 use axis_server::notify::Notifier;
 use axis_server::store::Db;
-use axis_signer::RevocationEntry;
 use time::OffsetDateTime;
 
 fn env(name: &str, default: usize) -> usize {

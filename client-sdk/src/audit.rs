@@ -1,9 +1,9 @@
 //! Following the axis's log: signed tree heads and consistency between them (what a monitor or
 //! witness does, so that a rewritten history is noticed).
 
+use axis_evidence::{SignedTreeHead, VerifiedTreeHead};
 use axis_proto::v1 as pb;
 use axis_proto::v1::log_client::LogClient;
-use axis_signer::{SignedTreeHead, VerifiedTreeHead};
 use time::OffsetDateTime;
 
 use crate::client::Client;
@@ -113,17 +113,17 @@ impl Client {
 }
 
 impl Client {
-    /// Builds the evidence bundle of one document (DER, `axis_signer::EvidenceBundle`): the
+    /// Builds the evidence bundle of one document (DER, `axis_evidence::EvidenceBundle`): the
     /// routing header and submission signature, every receipt and status this caller may see
     /// (all recipients for the sender, its own chain for a recipient), the issuing CAs and every
     /// CRL the axis kept, the latest signed tree head, and each entry's inclusion path to it.
-    /// The bundle is verified before it is returned ([`axis_signer::verify_bundle`] with the
+    /// The bundle is verified before it is returned ([`axis_evidence::verify_bundle`] with the
     /// configured root and the log key), so what is handed to an auditor is known to verify.
     pub async fn export_evidence(&self, message_id: &axis_signer::MessageId) -> Result<Vec<u8>> {
-        use axis_signer::{
-            BundleStatement, EvidenceBundle, LogEntryBytes, LogProof, LoggedEntry, SignedReceipt,
-            Submission,
+        use axis_evidence::{
+            BundleStatement, EvidenceBundle, LogEntryBytes, LogProof, LoggedEntry,
         };
+        use axis_signer::{SignedReceipt, Submission};
         let h = self
             .exchange()
             .get_history(pb::GetHistoryRequest {
@@ -140,7 +140,8 @@ impl Client {
             .into_inner();
         let head = self.tree_head(None).await?;
         let size = head.head().tree_size;
-        let bad = |what: &str, e: axis_signer::Error| Error::signer(what, e);
+        let bad = |what: &str, e: axis_evidence::Error| Error::signer(what, e);
+        let bad_signed = |what: &str, e: axis_signer::Error| Error::signer(what, e);
 
         // Every logged item, re-proven against the one head.
         let logged = |ev: Option<pb::LogEvidence>, what: &'static str| {
@@ -178,13 +179,13 @@ impl Client {
             statements.push(BundleStatement {
                 recipient: crate::convert::agency_id(&e.recipient, "history recipient")?,
                 receipt: SignedReceipt::parse(&signed.statement, signed.signature)
-                    .map_err(|e| bad("a receipt in the history", e))?,
+                    .map_err(|e| bad_signed("a receipt in the history", e))?,
                 logged: logged(e.evidence, "a receipt").await?,
             });
         }
         let bundle = EvidenceBundle {
             submission: Submission::parse(&h.routing_header, h.submission_signature)
-                .map_err(|e| bad("the routing header", e))?,
+                .map_err(|e| bad_signed("the routing header", e))?,
             intermediates: tm.intermediates,
             crls: tm.crls,
             tree_head: head.signed().clone(),
@@ -197,7 +198,7 @@ impl Client {
         let key = self
             .log_key()
             .map_or_else(|| head.signer_key().to_vec(), <[u8]>::to_vec);
-        axis_signer::verify_bundle(&bytes, self.root(), &key)
+        axis_evidence::verify_bundle(&bytes, self.root(), &key)
             .map_err(|e| bad("the evidence bundle the axis's data makes", e))?;
         Ok(bytes)
     }

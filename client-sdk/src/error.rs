@@ -84,13 +84,14 @@ impl Error {
         self
     }
 
-    /// A signer error while checking something received: a verification failure.
-    pub(crate) fn signer(what: &str, e: axis_signer::Error) -> Self {
+    /// A signer or evidence error while checking something received: a verification failure.
+    pub(crate) fn signer(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::verification(format!("{what}: {e}")).with_source(e)
     }
 
-    /// A signer error on the sending side (building, signing, sealing): the input is at fault.
-    pub(crate) fn building(what: &str, e: axis_signer::Error) -> Self {
+    /// A signer or evidence error on the sending side (building, signing, sealing): the input
+    /// is at fault.
+    pub(crate) fn building(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::invalid(format!("{what}: {e}")).with_source(e)
     }
 

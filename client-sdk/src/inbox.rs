@@ -144,7 +144,7 @@ impl Client {
             .acceptance
             .and_then(|a| a.evidence)
             .ok_or_else(|| Error::verification("the history has no acceptance receipt"))?;
-        let entry = axis_signer::LogEntryBytes::parse(&acceptance.entry)
+        let entry = axis_evidence::LogEntryBytes::parse(&acceptance.entry)
             .map_err(|e| Error::signer("the acceptance entry", e))?;
         Ok(Delivery {
             cursor: String::new(),

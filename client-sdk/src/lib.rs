@@ -83,9 +83,9 @@ mod config;
 mod convert;
 mod directory;
 mod error;
-mod evidence;
 mod inbox;
 mod open;
+mod proof;
 mod send;
 mod statements;
 #[cfg(test)]
@@ -97,17 +97,19 @@ pub use client::{Client, TRUST_REFRESH};
 pub use config::{ClientConfig, Credential, DEFAULT_CONNECT_TIMEOUT, PASSPHRASE_ENV};
 pub use directory::{AgencyInfo, AgencyPage, AgencyUpdate, CrlPublished, Limits};
 pub use error::{Error, ErrorKind, Result};
-pub use evidence::Evidence;
 pub use inbox::{Delivery, Inbox, RECONNECT_MAX, RECONNECT_MIN};
 pub use open::{
     AttachmentSink, DirSink, MAX_IN_MEMORY, MemorySink, OpenedDocument, check_attachment_name,
 };
+pub use proof::Evidence;
 pub use send::{
     MAX_UPLOAD_CHUNK, OutgoingAttachment, OutgoingDocument, Recipient, SPOOL_IN_MEMORY,
     SealedDocument, SendReceipt,
 };
 pub use statements::{History, HistoryEvent, LoggedStatement, Timeline};
 
+/// Log entries, tree heads, proofs and evidence bundles this API returns, from `axis-evidence`.
+pub use axis_evidence as evidence;
 /// Agency ids, certificates and keys, from `axis-pki`.
 pub use axis_pki as pki;
 /// The most used of those, at the top level.

@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use crate::client::{Client, KeyAndCert};
 use crate::convert::{is_transient, status_error};
 use crate::error::{Error, ErrorKind, Result};
-use crate::evidence::{self, Evidence};
 use crate::open::check_attachment_name;
+use crate::proof::{self, Evidence};
 
 /// Ciphertext kept in memory while sealing, up to this size; larger documents spool to a
 /// temporary file.
@@ -672,7 +672,7 @@ impl Client {
         })?;
         let ev = crate::convert::evidence(receipt.evidence, "submit")?;
         let store = self.trust_store().await?;
-        let (verified, evidence) = evidence::verify(
+        let (verified, evidence) = proof::verify(
             &ev,
             &store,
             OffsetDateTime::now_utc(),
@@ -725,7 +725,7 @@ impl Client {
             .and_then(|a| a.evidence)
             .ok_or_else(|| Error::verification("the history has no acceptance receipt"))?;
         let (verified, evidence) =
-            evidence::verify(&ev, &store, now, self.log_key(), "the earlier acceptance")?;
+            proof::verify(&ev, &store, now, self.log_key(), "the earlier acceptance")?;
         verified
             .entry()
             .check_acceptance_of(first.submission())
@@ -870,7 +870,7 @@ fn check_recipients(recipients: &[Recipient], max: u32) -> Result<()> {
 /// Checks the acceptance entry against what was uploaded; returns whether it covers these exact
 /// bytes (see [`SendReceipt::covers_this_upload`]).
 fn check_acceptance(
-    verified: &axis_signer::VerifiedEvidence,
+    verified: &axis_evidence::VerifiedEvidence,
     sealed: &Sealed,
     duplicate: bool,
 ) -> Result<bool> {
@@ -882,7 +882,7 @@ fn check_acceptance(
             // message id. It must still be an acceptance of this message id from this sender.
             let h = sealed.submission.header().header();
             match &entry.entry().body {
-                axis_signer::EntryBody::Acceptance(a)
+                axis_evidence::EntryBody::Acceptance(a)
                     if entry.entry().message_id == h.message_id && a.sender == h.sender =>
                 {
                     Ok(false)

@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 use crate::client::Client;
 use crate::convert::{self, signed_statement, status_error};
 use crate::error::{Error, Result};
-use crate::evidence::{self, Evidence};
 use crate::open::OpenedDocument;
+use crate::proof::{self, Evidence};
 
 /// A receipt or status the axis logged, verified: the statement, its exact signed bytes, and
 /// the log evidence.
@@ -314,7 +314,7 @@ impl Client {
         let ev = convert::evidence(ev, call)?;
         let store = self.trust_store().await?;
         let (verified, evidence) =
-            evidence::verify(&ev, &store, OffsetDateTime::now_utc(), self.log_key(), call)?;
+            proof::verify(&ev, &store, OffsetDateTime::now_utc(), self.log_key(), call)?;
         verified
             .entry()
             .check_statement_of(&signed)
@@ -378,8 +378,7 @@ fn verify_history(
         .acceptance
         .and_then(|a| a.evidence)
         .ok_or_else(|| Error::verification("the history has no acceptance receipt"))?;
-    let (verified, accepted) =
-        evidence::verify(&acceptance, store, now, log_key, "the acceptance")?;
+    let (verified, accepted) = proof::verify(&acceptance, store, now, log_key, "the acceptance")?;
     verified
         .entry()
         .check_acceptance_of(submission.submission())
@@ -425,7 +424,7 @@ fn verify_history(
         for ((signed, ev), verified_receipt) in entries.into_iter().zip(chain.receipts()) {
             let r = signed.receipt().receipt();
             let what = format!("status {} of {recipient}", r.status);
-            let (v, evidence) = evidence::verify(&ev, store, now, log_key, &what)?;
+            let (v, evidence) = proof::verify(&ev, store, now, log_key, &what)?;
             v.entry()
                 .check_statement_of(&signed)
                 .map_err(|e| Error::signer(&format!("the log entry of {what}"), e))?;

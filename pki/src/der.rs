@@ -1,10 +1,18 @@
 //! The few DER encodings rcgen does not write for us: OIDs with arcs wider than 64 bits (a
 //! `2.25.<UUID>` policy arc), read back to dotted form, and the certificatePolicies extension
 //! value.
+//!
+//! [`oid_content`] and [`tlv`] are public: they are the one OID encoder and the one TLV writer
+//! of the workspace (`axis-signer`'s DER module, which sits above this crate, uses them too).
 
-/// DER content octets of a dotted OID; arcs may be up to 128 bits wide. `None` if the text is not
-/// a well-formed OID.
-pub(crate) fn oid_content(dotted: &str) -> Option<Vec<u8>> {
+/// DER content octets of a dotted OID; arcs may be up to 128 bits wide (the `2.25.<UUID>` arc,
+/// X.667). `None` if the text is not a well-formed OID.
+///
+/// ```
+/// assert_eq!(axis_pki::der::oid_content("2.5.4.97").unwrap(), [0x55, 0x04, 0x61]);
+/// assert!(axis_pki::der::oid_content("3.1").is_none());
+/// ```
+pub fn oid_content(dotted: &str) -> Option<Vec<u8>> {
     let arcs: Vec<u128> = dotted
         .split('.')
         .map(|a| a.parse::<u128>().ok())
@@ -88,8 +96,15 @@ fn push_len(out: &mut Vec<u8>, len: usize) {
     }
 }
 
-pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
+/// One DER element: `tag` (a single octet), the length in its shortest form, `content`.
+///
+/// ```
+/// assert_eq!(axis_pki::der::tlv(0x04, &[1, 2]), [0x04, 0x02, 1, 2]);
+/// assert_eq!(axis_pki::der::tlv(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
+/// ```
+pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(content.len() + 6);
+    out.push(tag);
     push_len(&mut out, content.len());
     out.extend_from_slice(content);
     out

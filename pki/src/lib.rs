@@ -63,7 +63,7 @@ mod agency_id;
 mod cert;
 mod crl;
 mod csr;
-mod der;
+pub mod der;
 mod error;
 mod issue;
 mod key;

@@ -442,35 +442,6 @@ pub enum Error {
         field: &'static str,
     },
 
-    // ----- the axis's log -----
-    /// A log entry does not record what it was expected to.
-    #[error("the log entry does not match: {field} differs")]
-    LogEntryMismatch {
-        /// The first field that differs.
-        field: &'static str,
-    },
-    /// The tree head was signed by another key than the pinned log key.
-    #[error("the tree head was signed by a key other than the log key given")]
-    LogKeyMismatch,
-    /// The tree head's CMS signing time is not its timestamp.
-    #[error("the tree head's signing time differs from its timestamp")]
-    TreeHeadTimeMismatch,
-    /// An inclusion proof does not lead to the signed root.
-    #[error("inclusion proof invalid: {source}")]
-    InclusionProofInvalid {
-        /// What the Merkle check found.
-        source: axis_log::Error,
-    },
-    /// A consistency proof does not connect the two tree heads.
-    #[error("consistency proof invalid: {source}")]
-    ConsistencyProofInvalid {
-        /// What the Merkle check found.
-        source: axis_log::Error,
-    },
-    /// An entry claims to be logged after the tree head that includes it was signed.
-    #[error("the entry is dated after the tree head that includes it")]
-    EntryAfterTreeHead,
-
     // ----- receipts -----
     /// A receipt is about another message or document.
     #[error("the receipt is about another {field}")]
@@ -513,46 +484,6 @@ pub enum Error {
     ReceiptTimeBeforePrevious {
         /// Position in the chain.
         position: usize,
-    },
-
-    // ----- evidence bundles -----
-    /// One element of an evidence bundle failed; `source` is why.
-    #[error("{item}: {source}")]
-    BundleItem {
-        /// Which element.
-        item: crate::bundle::BundleItem,
-        /// What was wrong with it.
-        source: Box<Error>,
-    },
-    /// A CA certificate (or the root) given with evidence is not usable under the root.
-    #[error("the CA certificate is not trusted: {source}")]
-    CertificateRejected {
-        /// What the PKI said.
-        source: axis_pki::Error,
-    },
-    /// A CRL given with evidence is not usable: unreadable, not signed by a CA of the bundle,
-    /// never current, or with an unknown critical extension.
-    #[error("the CRL is not usable: {source}")]
-    CrlRejected {
-        /// What the PKI said.
-        source: axis_pki::Error,
-    },
-    /// An entry logged before the signature it records was made (beyond the clock tolerance):
-    /// the signing time is not one the axis saw.
-    #[error("logged at {logged}, before it was signed at {signed}")]
-    LoggedBeforeSigned {
-        /// The claimed signing time.
-        signed: OffsetDateTime,
-        /// When the axis logged it.
-        logged: OffsetDateTime,
-    },
-    /// A statement not after the previous statement (or the acceptance) in the log.
-    #[error("logged as entry {found}, not after entry {previous}: statements must be in log order")]
-    StatementOutOfLogOrder {
-        /// The previous entry's leaf index.
-        previous: u64,
-        /// This entry's leaf index.
-        found: u64,
     },
     /// A receipt's CMS signing time is not the time the receipt states.
     #[error("the receipt states {time} but its signature claims {signing_time}")]

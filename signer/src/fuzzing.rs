@@ -1,27 +1,10 @@
 //! Entry points for the fuzz targets into parsers that the public API reaches only after a
-//! signature check (a fuzzer cannot forge its way there), and seeds the public API makes only
-//! with a key the targets do not have. Compiled only under `--cfg fuzzing`, which cargo-fuzz
-//! sets; never part of the API.
+//! signature check (a fuzzer cannot forge its way there). Compiled only under `--cfg fuzzing`,
+//! which cargo-fuzz sets; never part of the API.
 
-use crate::der;
 use crate::envelope::{self, RecipientKey};
-use crate::log::TreeHead;
-use crate::oid::Format;
 
 /// Parses a key envelope and tries to unwrap the content key for `key`.
 pub fn open_key_envelope(envelope: &[u8], key: &RecipientKey) -> bool {
     envelope::open(envelope, key).is_ok()
-}
-
-/// The DER of `head` as [`TreeHead::sign`] writes it (without a log-signer key), to seed the
-/// log-proof target. `None` for a timestamp outside years 0–9999. The target parses it back, so
-/// a drift from the real encoding shows at once.
-pub fn tree_head_bytes(head: &TreeHead) -> Option<Vec<u8>> {
-    Some(der::seq(&[
-        &der::oid(Format::TreeHead.oid()),
-        &der::uint(1),
-        &der::uint(head.tree_size),
-        &der::octets(&head.root_hash),
-        &der::generalized_time(head.timestamp).ok()?,
-    ]))
 }

@@ -177,19 +177,16 @@
 //! detached CMS signature by an agency seal. [`ReceiptChain`] checks signature, party (13 by the
 //! sender, the rest by the recipient), digests, the hash chain and the status transitions.
 //!
-//! **Evidence bundles** (`bundle.rs`, format `.2.7`): one DER file with the routing header and
-//! its signature, the CA certificates and CRLs, one signed tree head, and every log entry with
-//! its inclusion path. [`verify_bundle`] checks it with the root and the log key alone, each
-//! signature at its own signing time with the CRLs then in force.
+//! **Evidence** (log entries, signed tree heads, inclusion proofs, evidence bundles) is the
+//! `axis-evidence` crate, above this one: its formats are read with this crate's [`cms::der`]
+//! reader, registered in [`cms::Format`], and signed with [`cms::sign`].
 //!
 //! **Secrets**: content keys and CEKs live in zeroized buffers; decryption keys in OpenSSL,
 //! which clears them on free; no secret type implements `Debug`. (ring's expanded AES key
 //! schedule inside `LessSafeKey` is not zeroized by ring.)
 
-mod bundle;
-mod cms;
+pub mod cms;
 mod error;
-mod log;
 mod package;
 mod receipt;
 
@@ -199,11 +196,6 @@ use cms::{certinfo, der, envelope, oid, signature};
 use package::{document, document_id, fields, header, manifest, stream};
 
 // The public interface is:
-pub use bundle::{
-    BundleItem, BundleReport, BundleStatement, EvidenceBundle, LoggedEntry, MAX_BUNDLE_CRLS,
-    MAX_BUNDLE_INTERMEDIATES, MAX_BUNDLE_LEN, MAX_BUNDLE_STATEMENTS, RecipientTimeline,
-    TimelineEvent, verify_bundle,
-};
 pub use document::{DocumentReport, SignedDocument, VerifiedDocument};
 pub use document_id::{Code, DocumentId};
 pub use envelope::{MAX_KEY_ENVELOPE_LEN, RecipientKey};
@@ -217,11 +209,6 @@ pub use fields::{
 pub use header::{
     CiphertextCheck, DEFAULT_CHUNK_SIZE, HeaderBytes, MAX_CHUNK_SIZE, MAX_CIPHERTEXT_LEN,
     MAX_HEADER_LEN, MIN_CHUNK_SIZE, MessageId, RoutingHeader, Submission, VerifiedSubmission,
-};
-pub use log::{
-    AcceptanceEntry, EntryBody, LogEntry, LogEntryBytes, LogProof, MAX_LOG_ENTRY_LEN,
-    MAX_LOG_PROOF_LEN, MAX_PATH_LEN, RevocationEntry, SignedTreeHead, StatementEntry, TreeHead,
-    VerifiedEvidence, VerifiedTreeHead, verify_evidence,
 };
 pub use manifest::{
     Attachment, AttachmentDigest, Business, DocumentType, MAX_ATTACHMENTS, MAX_DOCUMENT_SIZE,

@@ -103,6 +103,21 @@ impl StatusCode {
     pub fn from_sender(self) -> bool {
         self == StatusCode::RecallRequested
     }
+
+    /// What the status means, in English ("arrived", "being processed", …).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            StatusCode::Arrived => "arrived",
+            StatusCode::Rejected => "rejected",
+            StatusCode::Accepted => "accepted and registered",
+            StatusCode::Assigned => "assigned for handling",
+            StatusCode::Processing => "being processed",
+            StatusCode::Completed => "completed",
+            StatusCode::RecallRequested => "recall requested by the sender",
+            StatusCode::ChangeAccepted => "recall or change accepted",
+            StatusCode::ChangeRefused => "recall or change refused",
+        }
+    }
 }
 
 impl fmt::Display for StatusCode {

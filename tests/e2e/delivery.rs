@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axis_evidence::verify_evidence;
 use axis_proto::v1 as pb;
-use axis_signer::{DocumentRef, StatusCode, verify_evidence};
+use axis_signer::{DocumentRef, StatusCode};
 use axis_tests::{TestAxis, TestPki, seal};
 use time::OffsetDateTime;
 use tokio_stream::StreamExt;
@@ -303,7 +304,7 @@ async fn two_nodes_on_one_postgres_deliver_promptly_across_nodes() {
         .await
         .unwrap()
         .into_inner();
-    let head = axis_signer::SignedTreeHead::parse(&head.tree_head, head.signature).unwrap();
+    let head = axis_evidence::SignedTreeHead::parse(&head.tree_head, head.signature).unwrap();
     assert_eq!(head.head().tree_size, 3);
     node2.shutdown().await;
     axis.stop().await;

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use axis_evidence::verify_evidence;
 use axis_proto::v1 as pb;
-use axis_signer::{DocumentRef, StatusCode, verify_evidence};
+use axis_signer::{DocumentRef, StatusCode};
 use axis_tests::{TestAxis, TestPki, seal};
 use time::OffsetDateTime;
 

@@ -219,13 +219,13 @@ async fn a_crl_published_at_run_time_takes_effect_at_once() {
     let mut serials: Vec<Vec<u8>> = entries
         .iter()
         .filter_map(|e| {
-            match axis_signer::LogEntryBytes::parse(&e.entry)
+            match axis_evidence::LogEntryBytes::parse(&e.entry)
                 .unwrap()
                 .entry()
                 .body
                 .clone()
             {
-                axis_signer::EntryBody::Revocation(r) => Some(r.serial),
+                axis_evidence::EntryBody::Revocation(r) => Some(r.serial),
                 _ => None,
             }
         })

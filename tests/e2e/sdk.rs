@@ -234,7 +234,7 @@ async fn an_exported_evidence_bundle_verifies_offline_and_tampering_is_caught() 
     let bundle = g22.export_evidence(&sent.message_id).await.unwrap();
     // An auditor: the root and the log key, nothing else.
     let log_key = axis_pki::public_key_of(&pki.log.cert).unwrap();
-    let report = axis_signer::verify_bundle(&bundle, &pki.pki.root, &log_key).unwrap();
+    let report = axis_evidence::verify_bundle(&bundle, &pki.pki.root, &log_key).unwrap();
     let text = report.to_string();
     assert!(
         text.contains("000.00.00.G22") && text.contains("000.00.00.H41"),
@@ -246,19 +246,19 @@ async fn an_exported_evidence_bundle_verifies_offline_and_tampering_is_caught() 
     let mut tampered = bundle.clone();
     let at = tampered.len() / 2;
     tampered[at] ^= 0x01;
-    assert!(axis_signer::verify_bundle(&tampered, &pki.pki.root, &log_key).is_err());
+    assert!(axis_evidence::verify_bundle(&tampered, &pki.pki.root, &log_key).is_err());
     // Another root or another log key: refused.
     let other = axis_server::demo::DemoPki::new(time::OffsetDateTime::now_utc()).unwrap();
-    assert!(axis_signer::verify_bundle(&bundle, &other.root, &log_key).is_err());
+    assert!(axis_evidence::verify_bundle(&bundle, &other.root, &log_key).is_err());
     let other_log = other.log_signer().unwrap();
     let other_key = axis_pki::public_key_of(&other_log.cert).unwrap();
-    assert!(axis_signer::verify_bundle(&bundle, &pki.pki.root, &other_key).is_err());
+    assert!(axis_evidence::verify_bundle(&bundle, &pki.pki.root, &other_key).is_err());
     // A recipient exports its own part, which verifies too.
     let own = recipients[0]
         .export_evidence(&sent.message_id)
         .await
         .unwrap();
-    let r = axis_signer::verify_bundle(&own, &pki.pki.root, &log_key).unwrap();
+    let r = axis_evidence::verify_bundle(&own, &pki.pki.root, &log_key).unwrap();
     // Its own chain only: the other recipient's timeline is empty in its bundle.
     let with_events: Vec<_> = r
         .timelines

@@ -46,7 +46,7 @@ pub enum Job {
         new_state: Option<i64>,
     },
     /// Log a certificate revocation the axis applies (from a CRL the operator published).
-    Revocation(Box<axis_signer::RevocationEntry>),
+    Revocation(Box<axis_evidence::RevocationEntry>),
 }
 
 /// What the log gave a job.

@@ -30,9 +30,10 @@
 
 use std::sync::Arc;
 
+use axis_evidence::{LogEntry, LogProof, TreeHead};
 use axis_log::{Frontier, Hash};
 use axis_pki::{PrivateKey, VerifiedCert};
-use axis_signer::{LogEntry, LogProof, Signer, TreeHead};
+use axis_signer::Signer;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 

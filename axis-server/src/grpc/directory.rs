@@ -11,7 +11,7 @@ use super::{App, convert, require_operator};
 use crate::commit::Job;
 use crate::error::{Result, ServerError};
 use crate::store::AgencyRow;
-use axis_signer::RevocationEntry;
+use axis_evidence::RevocationEntry;
 
 /// Longest agency name accepted (edXML OrganName).
 const MAX_NAME_CHARS: usize = 200;

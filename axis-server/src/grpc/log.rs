@@ -50,7 +50,7 @@ async fn signed_head(db: &Db, size: u64) -> Result<pb::SignedTreeHead> {
 }
 
 fn size_of(head: &pb::SignedTreeHead) -> Result<u64> {
-    axis_signer::SignedTreeHead::parse(&head.tree_head, head.signature.clone())
+    axis_evidence::SignedTreeHead::parse(&head.tree_head, head.signature.clone())
         .map(|h| h.head().tree_size)
         .map_err(|e| ServerError::log_state("tree head", e))
 }

@@ -52,38 +52,58 @@ pub(crate) const AES256_CBC: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
 /// `<AXIS_OID_ARC>.2.<n>`. The first element of every structure the seal key signs is one of
 /// these, so a manifest can never be read as a routing header or a receipt (all three are
 /// signed by the same agency seal).
+///
+/// This is the one register of the numbers, for the signer's formats and those defined above it
+/// (`axis-evidence`): a number is never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
+pub enum Format {
+    /// The manifest (`.2.1`).
     Manifest = 1,
+    /// The routing header (`.2.2`).
     RoutingHeader = 2,
+    /// A receipt or status (`.2.3`).
     Receipt = 3,
+    /// A log entry (`.2.4`, axis-evidence).
     LogEntry = 4,
+    /// A tree head (`.2.5`, axis-evidence).
     TreeHead = 5,
+    /// A log proof (`.2.6`, axis-evidence).
     LogProof = 6,
+    /// An evidence bundle (`.2.7`, axis-evidence).
     EvidenceBundle = 7,
 }
 
 impl Format {
-    pub(crate) fn dotted(self) -> String {
+    const ALL: [Format; 7] = [
+        Format::Manifest,
+        Format::RoutingHeader,
+        Format::Receipt,
+        Format::LogEntry,
+        Format::TreeHead,
+        Format::LogProof,
+        Format::EvidenceBundle,
+    ];
+
+    /// The dotted OID, `<AXIS_OID_ARC>.2.<n>`.
+    pub fn dotted(self) -> String {
         format!("{}.2.{}", axis_pki::AXIS_OID_ARC, self as u8)
     }
 
     /// DER content octets of the format's OID.
-    pub(crate) fn oid(self) -> &'static [u8] {
+    pub fn oid(self) -> &'static [u8] {
         static CACHE: OnceLock<[Vec<u8>; 7]> = OnceLock::new();
         let all = CACHE.get_or_init(|| {
-            [
-                Format::Manifest,
-                Format::RoutingHeader,
-                Format::Receipt,
-                Format::LogEntry,
-                Format::TreeHead,
-                Format::LogProof,
-                Format::EvidenceBundle,
-            ]
-            .map(|f| crate::der::oid_content(&f.dotted()).unwrap_or_default())
+            Format::ALL.map(|f| crate::der::oid_content(&f.dotted()).unwrap_or_default())
         });
         &all[self as usize - 1]
+    }
+
+    /// The format of an encoded Axis structure (a SEQUENCE whose first element is a format
+    /// OID), read without checking the rest; `None` for anything else.
+    pub fn of(bytes: &[u8]) -> Option<Format> {
+        let mut outer = crate::der::Reader::new(bytes, "Axis structure");
+        let oid = outer.sequence().ok()?.oid().ok()?;
+        Format::ALL.into_iter().find(|f| f.oid() == oid)
     }
 }
 
@@ -126,16 +146,7 @@ mod tests {
         let h = Format::RoutingHeader.oid();
         let r = Format::Receipt.oid();
         assert!(!m.is_empty() && m != h && h != r && m != r);
-        let all = [
-            Format::Manifest,
-            Format::RoutingHeader,
-            Format::Receipt,
-            Format::LogEntry,
-            Format::TreeHead,
-            Format::LogProof,
-            Format::EvidenceBundle,
-        ]
-        .map(Format::oid);
+        let all = Format::ALL.map(Format::oid);
         for (i, a) in all.iter().enumerate() {
             assert!(!a.is_empty());
             assert!(all[i + 1..].iter().all(|b| b != a), "format {i} repeats");
@@ -145,5 +156,17 @@ mod tests {
             Format::EvidenceBundle.dotted(),
             format!("{}.2.7", axis_pki::AXIS_OID_ARC)
         );
+    }
+
+    #[test]
+    fn the_format_of_an_encoding_is_its_first_oid() {
+        use crate::der;
+        for f in Format::ALL {
+            let bytes = der::seq(&[&der::oid(f.oid()), &der::uint(1)]);
+            assert_eq!(Format::of(&bytes), Some(f));
+        }
+        assert_eq!(Format::of(&der::seq(&[&der::oid(SHA256)])), None);
+        assert_eq!(Format::of(&der::octets(Format::Receipt.oid())), None);
+        assert_eq!(Format::of(&[]), None);
     }
 }

@@ -270,10 +270,24 @@ pub(crate) struct VerifiedSignature {
 }
 
 /// A signature that verified, before any agency binding is read: the signer's certificate and
-/// the signing time it claims. Roles without an agency (the axis log signer) stop here.
-pub(crate) struct VerifiedSigner {
+/// the signing time it claims. Roles without an agency (the axis log signer) stop here. Only
+/// [`verify_signer`] makes one.
+pub struct VerifiedSigner {
     pub(crate) cert: VerifiedCert,
     pub(crate) signing_time: OffsetDateTime,
+}
+
+impl VerifiedSigner {
+    /// The signer's certificate, verified for the role's profile at the verification time.
+    pub fn certificate(&self) -> &VerifiedCert {
+        &self.cert
+    }
+
+    /// The signing time the signature claims (checked against the verification time and the
+    /// certificate's validity).
+    pub fn signing_time(&self) -> OffsetDateTime {
+        self.signing_time
+    }
 }
 
 /// [`verify_signer`], then the agency binding every agency role needs, as a report.

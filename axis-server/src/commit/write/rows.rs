@@ -1,8 +1,8 @@
 //! What one batch writes, as typed rows (one struct per table), built from the new leaves and
 //! their jobs without I/O; `write.rs` turns them into SQL.
 
+use axis_evidence::SignedTreeHead;
 use axis_log::{AppendedBatch, Frontier, Hash};
-use axis_signer::SignedTreeHead;
 use time::OffsetDateTime;
 
 use crate::commit::job::{Ciphertext, Job, Logged, NODE_STRIDE};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use axis_client::Client;
-use axis_client::signer::{SignedTreeHead, VerifiedTreeHead};
+use axis_client::evidence::{SignedTreeHead, VerifiedTreeHead};
 
 use crate::Usage;
 use crate::cli::AuditCommand;
@@ -61,7 +61,7 @@ pub(crate) async fn run(client: &Client, cmd: AuditCommand) -> Result<()> {
 }
 
 /// Largest bundle read.
-const MAX_BUNDLE_FILE: u64 = axis_client::signer::MAX_BUNDLE_LEN as u64;
+const MAX_BUNDLE_FILE: u64 = axis_client::evidence::MAX_BUNDLE_LEN as u64;
 
 fn read_limited(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
     let len = std::fs::metadata(path)
@@ -117,7 +117,7 @@ pub(crate) fn verify(bundle: &Path, root: &Path, log_key: &Path) -> Result<()> {
     } else {
         axis_client::pki::public_key_of(&key).unwrap_or(key)
     };
-    match axis_client::signer::verify_bundle(&bytes, &root, &spki) {
+    match axis_client::evidence::verify_bundle(&bytes, &root, &spki) {
         Ok(report) => {
             println!("{report}");
             println!(

@@ -62,20 +62,6 @@ fn times_round_trip_both_forms() {
 }
 
 #[test]
-fn oid_content_matches_known_encodings() {
-    assert_eq!(
-        oid_content("1.2.840.113549.1.7.2").unwrap(),
-        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]
-    );
-    assert_eq!(
-        oid_content("1.3.132.1.11.1").unwrap(),
-        [0x2b, 0x81, 0x04, 0x01, 0x0b, 0x01]
-    );
-    assert!(oid_content("3.1").is_none());
-    assert!(oid_content("1").is_none());
-}
-
-#[test]
 fn a_time_with_a_multibyte_character_is_an_error_not_a_panic() {
     // 13 bytes of UTF-8 (as UTCTime wants) whose second byte starts a two-byte character:
     // found by the signer_cms_signature fuzz target (the slicing by byte panicked).

@@ -37,19 +37,22 @@
 //! [`verify_bundle`] is the auditor's entry point; its steps are listed there.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 
 use axis_pki::{AgencyId, Profile, TrustStore};
 use time::OffsetDateTime;
 
-use crate::der::{self, Reader};
-use crate::document_id::DocumentId;
-use crate::error::Error;
-use crate::header::{MessageId, Submission};
+use axis_signer::cms::der::{self, Reader};
+use axis_signer::cms::{Format, claimed_signing_time};
+use axis_signer::{
+    DigestKind, DocumentId, DocumentRef, Error as SignerError, MAX_SIGNATURE_LEN, MessageId,
+    ReceiptChain, SIGNING_TIME_TOLERANCE, SignatureReport, SignatureRole, SignedReceipt,
+    StatusCode, Submission,
+};
+
+use crate::error::{Error, LogError, TrustError};
 use crate::log::{LogEntryBytes, SignedTreeHead, VerifiedTreeHead};
-use crate::oid::{self, Format};
-use crate::receipt::{DocumentRef, ReceiptChain, SignedReceipt, StatusCode};
-use crate::signature::{MAX_SIGNATURE_LEN, SIGNING_TIME_TOLERANCE, SignatureReport, SignatureRole};
 
 /// Largest evidence bundle accepted.
 pub const MAX_BUNDLE_LEN: usize = 16 * 1024 * 1024;
@@ -165,17 +168,17 @@ impl LoggedEntry {
             &self.path,
             &h.root_hash,
         )
-        .map_err(|source| Error::InclusionProofInvalid { source })
+        .map_err(|source| LogError::InclusionProofInvalid { source }.into())
     }
 
     /// Logged no earlier than signed (less the clock tolerance) and no later than the head.
     fn check_times(&self, signed: OffsetDateTime, head: &VerifiedTreeHead) -> Result<(), Error> {
         let logged = self.entry.entry().logged_at;
         if logged < signed - SIGNING_TIME_TOLERANCE {
-            return Err(Error::LoggedBeforeSigned { signed, logged });
+            return Err(LogError::LoggedBeforeSigned { signed, logged }.into());
         }
         if logged > head.head().timestamp {
-            return Err(Error::EntryAfterTreeHead);
+            return Err(LogError::EntryAfterTreeHead.into());
         }
         Ok(())
     }
@@ -213,18 +216,19 @@ pub struct EvidenceBundle {
 
 fn budget(what: &'static str, found: usize, max: usize) -> Result<(), Error> {
     if found > max {
-        return Err(Error::TooMany { what, found, max });
+        return Err(SignerError::TooMany { what, found, max }.into());
     }
     Ok(())
 }
 
 fn check_len(what: &'static str, len: usize, max: usize) -> Result<(), Error> {
     if len > max {
-        return Err(Error::TooLarge {
+        return Err(SignerError::TooLarge {
             what,
             len: len as u64,
             max: max as u64,
-        });
+        }
+        .into());
     }
     Ok(())
 }
@@ -299,7 +303,7 @@ impl EvidenceBundle {
             let header = r.octet_string()?;
             let signature = r.octet_string()?;
             check_signature_len(signature)?;
-            Submission::parse(header, signature.to_vec())
+            Ok(Submission::parse(header, signature.to_vec())?)
         })?;
         let mut list = r.sequence()?;
         let mut intermediates = Vec::new();
@@ -345,7 +349,7 @@ impl EvidenceBundle {
                 || {
                     let mut s = list.sequence()?;
                     let recipient =
-                        AgencyId::parse(s.utf8()?).map_err(|source| Error::AgencyId {
+                        AgencyId::parse(s.utf8()?).map_err(|source| SignerError::AgencyId {
                             field: "bundle statement recipient",
                             source,
                         })?;
@@ -382,55 +386,10 @@ impl EvidenceBundle {
         };
         // Step 4.
         if bundle.encode()? != bytes {
-            return Err(Error::Malformed { what: WHAT });
+            return Err(SignerError::Malformed { what: WHAT }.into());
         }
         Ok(bundle)
     }
-}
-
-/// The CAdES signingTime a detached CMS SignedData claims, read without verifying anything:
-/// what picks the CRLs to verify it with. The verification that follows reads it again, checks
-/// it is the only one, and verifies the signature over it.
-fn claimed_signing_time(cms: &[u8], role: SignatureRole) -> Result<OffsetDateTime, Error> {
-    const CMS: &str = "CMS SignedData";
-    check_signature_len(cms)?;
-    let mut outer = Reader::new(cms, CMS);
-    let mut ci = outer.sequence()?;
-    outer.finish()?;
-    if ci.oid()? != oid::SIGNED_DATA {
-        return Err(Error::Malformed { what: CMS });
-    }
-    let mut explicit = ci.nested(der::context(0))?;
-    ci.finish()?;
-    let mut sd = explicit.sequence()?;
-    explicit.finish()?;
-    sd.u64()?; // version
-    sd.nested(der::SET)?; // digestAlgorithms
-    sd.sequence()?; // encapContentInfo
-    sd.optional(der::context(0))?; // certificates
-    let mut signer_infos = sd.nested(der::SET)?;
-    sd.finish()?;
-    let mut si = signer_infos.sequence()?;
-    signer_infos.finish()?;
-    si.u64()?; // version
-    si.sequence()?; // issuerAndSerialNumber
-    si.sequence()?; // digestAlgorithm
-    let signed_attrs = si.expect(der::context(0))?;
-    let mut attrs = Reader::new(signed_attrs.value, CMS);
-    while !attrs.is_empty() {
-        let mut a = attrs.sequence()?;
-        if a.oid()? == oid::SIGNING_TIME {
-            let mut values = a.nested(der::SET)?;
-            a.finish()?;
-            let t = values.time()?;
-            values.finish()?;
-            return Ok(t);
-        }
-    }
-    Err(Error::SignedAttributeMissing {
-        role,
-        attribute: "signingTime",
-    })
 }
 
 /// The trust material of a bundle, and one [`TrustStore`] per distinct set of CRLs in force.
@@ -446,7 +405,7 @@ struct Trust {
 impl Trust {
     /// Checks the root, each CA certificate and each CRL on its own, naming the one that fails.
     fn new(root: &[u8], bundle: &EvidenceBundle) -> Result<Self, Error> {
-        let rejected = |source| Error::CertificateRejected { source };
+        let rejected = |source| Error::from(TrustError::CertificateRejected { source });
         within(BundleItem::TrustAnchor, || {
             TrustStore::new(vec![root.to_vec()], vec![], vec![])
                 .map(drop)
@@ -464,7 +423,7 @@ impl Trust {
         let mut windows = Vec::with_capacity(bundle.crls.len());
         for (index, crl) in bundle.crls.iter().enumerate() {
             let window = within(BundleItem::Crl { index }, || {
-                let rejected = |source| Error::CrlRejected { source };
+                let rejected = |source| Error::from(TrustError::CrlRejected { source });
                 let s = axis_pki::summarize_crl(crl).map_err(rejected)?;
                 cas.check_crl(crl, s.this_update).map_err(rejected)?;
                 Ok((s.this_update, s.next_update))
@@ -490,18 +449,19 @@ impl Trust {
             .filter(|(_, (this, next))| *this <= t && next.is_some_and(|n| t < n))
             .map(|(i, _)| i)
             .collect();
-        if !self.stores.contains_key(&key) {
-            let store = TrustStore::new(
-                vec![self.root.clone()],
-                self.intermediates.clone(),
-                key.iter().map(|&i| self.crls[i].clone()).collect(),
-            )
-            .map_err(|source| Error::CrlRejected { source })?;
-            self.stores.insert(key.clone(), store);
-        }
-        self.stores.get(&key).ok_or(Error::Misuse {
-            reason: "trust store cache",
-        })
+        let store = match self.stores.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let store = TrustStore::new(
+                    vec![self.root.clone()],
+                    self.intermediates.clone(),
+                    v.key().iter().map(|&i| self.crls[i].clone()).collect(),
+                )
+                .map_err(|source| TrustError::CrlRejected { source })?;
+                v.insert(store)
+            }
+        };
+        Ok(store)
     }
 }
 
@@ -582,7 +542,7 @@ pub struct BundleReport {
 ///    signingTime of the tree head and the submission, the `time` of a receipt) against a store
 ///    of the root, the bundle's CAs and the CRLs in force at that time (thisUpdate ≤ t <
 ///    nextUpdate; the highest-numbered per issuer). A seal revoked after it signed does not
-///    undo what it signed; one revoked before fails ([`Error::SignerRevoked`]); no CRL in force
+///    undo what it signed; one revoked before fails ([`axis_signer::Error::SignerRevoked`]); no CRL in force
 ///    for an issuer on the path fails closed (the PKI's `CrlMissing`, `CrlStale`, …) — the
 ///    "past signature validation" of ETSI EN 319 102-1. The claimed time is the signer's word;
 ///    the log bounds it from above (steps 5 and 6).
@@ -619,10 +579,16 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
     // Step 2.
     let mut trust = Trust::new(root, &b)?;
     let head_time = within(BundleItem::TreeHead, || {
-        claimed_signing_time(b.tree_head.signature(), SignatureRole::TreeHead)
+        Ok(claimed_signing_time(
+            b.tree_head.signature(),
+            SignatureRole::TreeHead,
+        )?)
     })?;
     let submission_time = within(BundleItem::Submission, || {
-        claimed_signing_time(b.submission.signature(), SignatureRole::Submission)
+        Ok(claimed_signing_time(
+            b.submission.signature(),
+            SignatureRole::Submission,
+        )?)
     })?;
     let mut times: Vec<OffsetDateTime> = [head_time, submission_time]
         .into_iter()
@@ -645,9 +611,10 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
                     }
                 }
             }
-            Err(Error::CertificateRejected {
+            Err(TrustError::CertificateRejected {
                 source: first_error.unwrap_or(axis_pki::Error::CertificateMalformed),
-            })
+            }
+            .into())
         })?;
     }
 
@@ -659,8 +626,8 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
 
     // Steps 3 and 5.
     let submission = within(BundleItem::Submission, || {
-        b.submission
-            .verify(trust.at(submission_time)?, submission_time)
+        Ok(b.submission
+            .verify(trust.at(submission_time)?, submission_time)?)
     })?;
     let acceptance = &b.acceptance;
     within(BundleItem::Acceptance, || {
@@ -679,7 +646,7 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
                     index,
                     recipient: Some(s.recipient.clone()),
                 },
-                source: Box::new(Error::StatementOutOfLogOrder { previous, found }),
+                source: Box::new(LogError::StatementOutOfLogOrder { previous, found }.into()),
             });
         }
         previous = found;
@@ -709,10 +676,11 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
             let verified = chain.push(&s.receipt, trust.at(t)?, t)?;
             let report = verified.report();
             if report.signing_time != t {
-                return Err(Error::ReceiptTimeMismatch {
+                return Err(SignerError::ReceiptTimeMismatch {
                     time: t,
                     signing_time: report.signing_time,
-                });
+                }
+                .into());
             }
             s.logged.entry.check_statement_of(&s.receipt)?;
             s.logged.check_included(&tree_head)?;
@@ -720,14 +688,16 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
             match &document {
                 None => document = Some((receipt.document_id.clone(), receipt.manifest_digest)),
                 Some((id, _)) if id != &receipt.document_id => {
-                    return Err(Error::ReceiptSubjectMismatch {
+                    return Err(SignerError::ReceiptSubjectMismatch {
                         field: "DocumentId",
-                    });
+                    }
+                    .into());
                 }
                 Some((_, digest)) if digest != &receipt.manifest_digest => {
-                    return Err(Error::ReceiptDigestMismatch {
-                        kind: crate::error::DigestKind::Manifest,
-                    });
+                    return Err(SignerError::ReceiptDigestMismatch {
+                        kind: DigestKind::Manifest,
+                    }
+                    .into());
                 }
                 Some(_) => {}
             }
@@ -773,21 +743,6 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
         timelines,
         tree_head,
     })
-}
-
-/// What an edXML status means, in English.
-fn meaning(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::Arrived => "arrived",
-        StatusCode::Rejected => "rejected",
-        StatusCode::Accepted => "accepted and registered",
-        StatusCode::Assigned => "assigned for handling",
-        StatusCode::Processing => "being processed",
-        StatusCode::Completed => "completed",
-        StatusCode::RecallRequested => "recall requested by the sender",
-        StatusCode::ChangeAccepted => "recall or change accepted",
-        StatusCode::ChangeRefused => "recall or change refused",
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -859,7 +814,7 @@ impl fmt::Display for BundleReport {
                     "  {}  {} {}, stated by {} (\"{}\"), logged {} (entry {})",
                     When(e.stated_at),
                     e.status,
-                    meaning(e.status),
+                    e.status.meaning(),
                     e.stated_by,
                     e.seal_signer,
                     When(e.logged_at),

@@ -4,13 +4,18 @@
 //! round trips of entries and proofs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The signer tests' PKI fixture, until the shared test kit exists.
+#[path = "../../signer/tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;
 use std::sync::OnceLock;
 
+use axis_evidence::Error;
+use axis_evidence::*;
 use axis_log::{Frontier, Hash, NodeId};
 use axis_pki::{AXIS_OID_ARC, KeyAlgorithm, Profile, Subject, to_pem};
+use axis_signer::Error as SignerError;
 use axis_signer::*;
 use common::*;
 use proptest::prelude::*;
@@ -26,7 +31,7 @@ const EARLIER: u64 = 5;
 
 /// Exact error, shown as its `Debug` form (every field in it).
 #[track_caller]
-fn check<T: std::fmt::Debug>(result: Result<T, Error>, expected: &str) {
+fn check<T: std::fmt::Debug, E: std::fmt::Debug>(result: Result<T, E>, expected: &str) {
     match result {
         Ok(v) => panic!("expected {expected}, got Ok({v:?})"),
         Err(e) => assert_eq!(format!("{e:?}"), expected),
@@ -192,11 +197,14 @@ fn a_tree_head_by_another_key_than_the_pinned_one_is_refused() {
     // A log signer of the same PKI: its signature is good …
     theirs.verify(&f.store, AT, None).unwrap();
     // … but not the log the auditor follows.
-    check(theirs.verify(&f.store, AT, log_key()), "LogKeyMismatch");
+    check(
+        theirs.verify(&f.store, AT, log_key()),
+        "Log(LogKeyMismatch)",
+    );
     let ours = sign_head(1, [1; 32], HEAD_AT);
     check(
         ours.verify(&f.store, AT, Some(f.a.seal.public_key_der())),
-        "LogKeyMismatch",
+        "Log(LogKeyMismatch)",
     );
 }
 
@@ -210,11 +218,11 @@ fn only_a_log_signer_signs_tree_heads_and_it_signs_nothing_else() {
     };
     check(
         head.sign(&f.a.seal_signer()),
-        "WrongCertificateProfile { expected: AxisLogSigner, found: AgencySeal }",
+        "Signer(WrongCertificateProfile { expected: AxisLogSigner, found: AgencySeal })",
     );
     check(
         head.sign(&f.person.signer()),
-        "WrongCertificateProfile { expected: AxisLogSigner, found: PersonalSigner }",
+        "Signer(WrongCertificateProfile { expected: AxisLogSigner, found: PersonalSigner })",
     );
     // The log signer's certificate is valid for a `Signer`, but seals nothing of an agency's.
     let (received, _) = open(&batch().packages[0], &f.b).unwrap();
@@ -247,14 +255,14 @@ fn a_changed_tree_head_is_refused() {
     assert_eq!(changed.head().root_hash[31], 9 ^ 0x01);
     check(
         changed.verify(&f.store, AT, None),
-        "ContentDigestMismatch { role: TreeHead }",
+        "Signer(ContentDigestMismatch { role: TreeHead })",
     );
     // A flip in the structure is caught by the parser.
     let mut tag_flip = bytes.to_vec();
     tag_flip[0] ^= 0x01;
     check(
         SignedTreeHead::parse(&tag_flip, sig.clone()),
-        r#"Malformed { what: "tree head" }"#,
+        r#"Signer(Malformed { what: "tree head" })"#,
     );
     // No single flipped bit anywhere gets through.
     for i in 0..bytes.len() {
@@ -269,14 +277,14 @@ fn a_changed_tree_head_is_refused() {
     // The same head in another byte form (UTCTime instead of GeneralizedTime) is refused.
     check(
         SignedTreeHead::parse(&with_utc_time(bytes), sig.clone()),
-        r#"Malformed { what: "tree head" }"#,
+        r#"Signer(Malformed { what: "tree head" })"#,
     );
     // No signature at all.
     check(
         SignedTreeHead::parse(bytes, Vec::new())
             .unwrap()
             .verify(&f.store, AT, None),
-        "SealSignatureMissing",
+        "Signer(SealSignatureMissing)",
     );
     // Checked before it was signed: a head from the future.
     let early = SignedTreeHead::parse(bytes, sig)
@@ -286,11 +294,11 @@ fn a_changed_tree_head_is_refused() {
     assert!(
         matches!(
             early,
-            Error::SigningTimeInFuture {
+            Error::Signer(SignerError::SigningTimeInFuture {
                 role: SignatureRole::TreeHead,
                 signing_time,
                 ..
-            } if signing_time == HEAD_AT
+            }) if signing_time == HEAD_AT
         ),
         "{early:?}"
     );
@@ -322,7 +330,7 @@ fn a_tree_head_by_a_revoked_log_signer_is_refused() {
     assert!(
         matches!(
             &err,
-            Error::SignerRevoked { role: SignatureRole::TreeHead, serial, revoked_at: when, .. }
+            Error::Signer(SignerError::SignerRevoked { role: SignatureRole::TreeHead, serial, revoked_at: when, .. })
                 if serial == log.cert.serial() && *when == revoked_at
         ),
         "{err:?}"
@@ -390,13 +398,13 @@ fn a_tree_head_signature_made_by_an_agency_seal_is_refused() {
     assert!(
         matches!(
             err,
-            Error::SignerCertificateRejected {
+            Error::Signer(SignerError::SignerCertificateRejected {
                 role: SignatureRole::TreeHead,
                 source: axis_pki::Error::WrongProfile {
                     expected: Profile::AxisLogSigner,
                     found: Profile::AgencySeal
                 }
-            }
+            })
         ),
         "{err:?}"
     );
@@ -410,13 +418,13 @@ fn a_tree_head_signature_made_by_an_agency_seal_is_refused() {
     assert!(
         matches!(
             err,
-            Error::SigningTimeInFuture {
+            Error::Signer(SignerError::SigningTimeInFuture {
                 role: SignatureRole::TreeHead,
                 ..
-            } | Error::SigningTimeOutsideValidity {
+            }) | Error::Signer(SignerError::SigningTimeOutsideValidity {
                 role: SignatureRole::TreeHead,
                 ..
-            } | Error::TreeHeadTimeMismatch
+            }) | Error::Log(LogError::TreeHeadTimeMismatch)
         ),
         "{err:?}"
     );
@@ -438,7 +446,7 @@ fn a_tree_head_whose_signing_time_is_not_its_timestamp_is_refused() {
         SignedTreeHead::parse(head.as_bytes(), later)
             .unwrap()
             .verify(&f.store, AT, log_key()),
-        "TreeHeadTimeMismatch",
+        "Log(TreeHeadTimeMismatch)",
     );
 }
 
@@ -633,14 +641,14 @@ fn changed_evidence_is_refused_each_way_with_its_own_error() {
     run(entry, proof).unwrap();
     run(b.entries[4].as_bytes(), last).unwrap();
 
-    const ROOT: &str = "InclusionProofInvalid { source: RootMismatch }";
+    const ROOT: &str = "Log(InclusionProofInvalid { source: RootMismatch })";
     // The entry: a changed digest still parses but is another leaf; a changed tag does not.
     let mut e = entry.to_vec();
     *e.last_mut().unwrap() ^= 0x01;
     check(run(&e, proof), ROOT);
     let mut e = entry.to_vec();
     e[0] ^= 0x01;
-    check(run(&e, proof), r#"Malformed { what: "log entry" }"#);
+    check(run(&e, proof), r#"Signer(Malformed { what: "log entry" })"#);
 
     // The path: a changed hash at either end.
     for (i, byte) in [(0, 0), (3, 31)] {
@@ -653,13 +661,13 @@ fn changed_evidence_is_refused_each_way_with_its_own_error() {
     p.path.pop();
     check(
         run(entry, &p),
-        "InclusionProofInvalid { source: ProofLength { expected: 4, found: 3 } }",
+        "Log(InclusionProofInvalid { source: ProofLength { expected: 4, found: 3 } })",
     );
     let mut p = proof.clone();
     p.path.push([0; 32]);
     check(
         run(entry, &p),
-        "InclusionProofInvalid { source: ProofLength { expected: 4, found: 5 } }",
+        "Log(InclusionProofInvalid { source: ProofLength { expected: 4, found: 5 } })",
     );
 
     // The index: a neighbour (same path length), another subtree, outside the tree.
@@ -670,12 +678,12 @@ fn changed_evidence_is_refused_each_way_with_its_own_error() {
     p.leaf_index = 7;
     check(
         run(b.entries[4].as_bytes(), &p),
-        "InclusionProofInvalid { source: ProofLength { expected: 4, found: 2 } }",
+        "Log(InclusionProofInvalid { source: ProofLength { expected: 4, found: 2 } })",
     );
     p.leaf_index = 10;
     check(
         run(b.entries[4].as_bytes(), &p),
-        "InclusionProofInvalid { source: IndexOutOfRange { index: 10, size: 10 } }",
+        "Log(InclusionProofInvalid { source: IndexOutOfRange { index: 10, size: 10 } })",
     );
 
     // Another entry's proof, and this proof for another entry.
@@ -698,13 +706,16 @@ fn changed_evidence_is_refused_each_way_with_its_own_error() {
         tree_head: SignedTreeHead::parse(b.head.as_bytes(), other.signature().to_vec()).unwrap(),
         ..proof.clone()
     };
-    check(run(entry, &p), "ContentDigestMismatch { role: TreeHead }");
+    check(
+        run(entry, &p),
+        "Signer(ContentDigestMismatch { role: TreeHead })",
+    );
     // No signature.
     let p = LogProof {
         tree_head: SignedTreeHead::parse(b.head.as_bytes(), Vec::new()).unwrap(),
         ..proof.clone()
     };
-    check(run(entry, &p), "SealSignatureMissing");
+    check(run(entry, &p), "Signer(SealSignatureMissing)");
     // Another log's key pinned.
     check(
         verify_evidence(
@@ -714,7 +725,7 @@ fn changed_evidence_is_refused_each_way_with_its_own_error() {
             AT,
             Some(f.b.seal.public_key_der()),
         ),
-        "LogKeyMismatch",
+        "Log(LogKeyMismatch)",
     );
 }
 
@@ -738,8 +749,14 @@ fn an_entry_dated_after_the_head_that_includes_it_is_refused() {
     };
     logged(HEAD_AT).unwrap();
     // Entry and head come from one commit on the axis's clock: not even a second later.
-    check(logged(HEAD_AT + Duration::seconds(1)), "EntryAfterTreeHead");
-    check(logged(HEAD_AT + Duration::hours(1)), "EntryAfterTreeHead");
+    check(
+        logged(HEAD_AT + Duration::seconds(1)),
+        "Log(EntryAfterTreeHead)",
+    );
+    check(
+        logged(HEAD_AT + Duration::hours(1)),
+        "Log(EntryAfterTreeHead)",
+    );
 }
 
 #[test]
@@ -747,7 +764,7 @@ fn an_entry_records_one_submission_and_one_receipt_and_says_which_field_differs(
     let b = batch();
     let acceptance = &b.entries[0];
     let sub = &b.packages[0].sealed.submission;
-    let mismatch = |field: &str| format!("LogEntryMismatch {{ field: {field:?} }}");
+    let mismatch = |field: &str| format!("Log(LogEntryMismatch {{ field: {field:?} }})");
 
     // Another submission, or one field of the entry changed.
     check(
@@ -870,24 +887,24 @@ fn a_later_head_extends_an_earlier_one_by_a_consistency_proof() {
     old.root_hash[0] ^= 1;
     check(
         new.check_extends(&old, &proof),
-        "ConsistencyProofInvalid { source: RootMismatch }",
+        "Log(ConsistencyProofInvalid { source: RootMismatch })",
     );
     let mut bad = proof.clone();
     bad[0][0] ^= 1;
     check(
         new.check_extends(&b.old, &bad),
-        "ConsistencyProofInvalid { source: RootMismatch }",
+        "Log(ConsistencyProofInvalid { source: RootMismatch })",
     );
     let mut fork = *new.head();
     fork.root_hash[0] ^= 1;
     check(
         new.check_extends(&fork, &[]),
-        "ConsistencyProofInvalid { source: RootMismatch }",
+        "Log(ConsistencyProofInvalid { source: RootMismatch })",
     );
     check(
         new.check_extends(&b.old, &proof[..proof.len() - 1]),
         &format!(
-            "ConsistencyProofInvalid {{ source: ProofLength {{ expected: {}, found: {} }} }}",
+            "Log(ConsistencyProofInvalid {{ source: ProofLength {{ expected: {}, found: {} }} }})",
             proof.len(),
             proof.len() - 1
         ),
@@ -899,7 +916,7 @@ fn a_later_head_extends_an_earlier_one_by_a_consistency_proof() {
     };
     check(
         new.check_extends(&larger, &proof),
-        "ConsistencyProofInvalid { source: SizeOutOfRange { old: 11, new: 10 } }",
+        "Log(ConsistencyProofInvalid { source: SizeOutOfRange { old: 11, new: 10 } })",
     );
     let empty = TreeHead {
         tree_size: 0,
@@ -908,7 +925,7 @@ fn a_later_head_extends_an_earlier_one_by_a_consistency_proof() {
     };
     check(
         new.check_extends(&empty, &[]),
-        "ConsistencyProofInvalid { source: SizeOutOfRange { old: 0, new: 10 } }",
+        "Log(ConsistencyProofInvalid { source: SizeOutOfRange { old: 0, new: 10 } })",
     );
 }
 
@@ -928,7 +945,7 @@ fn an_inclusion_path_has_at_most_64_hashes() {
     assert_eq!(p.path.len(), 64);
     check(
         LogProof::parse(&with(MAX_PATH_LEN + 1)),
-        r#"TooMany { what: "hashes in an inclusion path", found: 65, max: 64 }"#,
+        r#"Signer(TooMany { what: "hashes in an inclusion path", found: 65, max: 64 })"#,
     );
 }
 
@@ -940,24 +957,24 @@ fn oversize_inputs_are_refused_before_parsing() {
     let entry = b.entries[0].as_bytes();
     check(
         verify_evidence(&vec![0; MAX_LOG_ENTRY_LEN + 1], &proof, &f.store, AT, None),
-        r#"TooLarge { what: "log entry", len: 4097, max: 4096 }"#,
+        r#"Signer(TooLarge { what: "log entry", len: 4097, max: 4096 })"#,
     );
     check(
         verify_evidence(entry, &vec![0; MAX_LOG_PROOF_LEN + 1], &f.store, AT, None),
-        r#"TooLarge { what: "log proof", len: 81921, max: 81920 }"#,
+        r#"Signer(TooLarge { what: "log proof", len: 81921, max: 81920 })"#,
     );
     check(
         SignedTreeHead::parse(&[0; 1025], Vec::new()),
-        r#"TooLarge { what: "tree head", len: 1025, max: 1024 }"#,
+        r#"Signer(TooLarge { what: "tree head", len: 1025, max: 1024 })"#,
     );
     // At the limit the budget lets the bytes through (and the parser refuses these).
     check(
         LogEntryBytes::parse(&vec![0; MAX_LOG_ENTRY_LEN]),
-        r#"Malformed { what: "log entry" }"#,
+        r#"Signer(Malformed { what: "log entry" })"#,
     );
     check(
         LogProof::parse(&vec![0; MAX_LOG_PROOF_LEN]),
-        r#"Malformed { what: "log proof" }"#,
+        r#"Signer(Malformed { what: "log proof" })"#,
     );
     // A signature over the CMS budget, inside a proof that fits its own.
     let p = LogProof {
@@ -967,7 +984,7 @@ fn oversize_inputs_are_refused_before_parsing() {
     };
     check(
         verify_evidence(entry, &p.encode(), &f.store, AT, None),
-        r#"TooLarge { what: "CMS SignedData", len: 65537, max: 65536 }"#,
+        r#"Signer(TooLarge { what: "CMS SignedData", len: 65537, max: 65536 })"#,
     );
 }
 
@@ -979,23 +996,23 @@ fn each_structure_is_read_only_as_itself() {
     let proof = b.proofs[0].encode();
     check(
         LogEntryBytes::parse(head),
-        r#"WrongFormat { expected: "log entry" }"#,
+        r#"Signer(WrongFormat { expected: "log entry" })"#,
     );
     check(
         LogEntryBytes::parse(b.receipts[0].receipt().as_bytes()),
-        r#"WrongFormat { expected: "log entry" }"#,
+        r#"Signer(WrongFormat { expected: "log entry" })"#,
     );
     check(
         SignedTreeHead::parse(entry, Vec::new()),
-        r#"WrongFormat { expected: "tree head" }"#,
+        r#"Signer(WrongFormat { expected: "tree head" })"#,
     );
     check(
         LogProof::parse(head),
-        r#"WrongFormat { expected: "log proof" }"#,
+        r#"Signer(WrongFormat { expected: "log proof" })"#,
     );
     check(
         LogProof::parse(entry),
-        r#"WrongFormat { expected: "log proof" }"#,
+        r#"Signer(WrongFormat { expected: "log proof" })"#,
     );
     check(
         ReceiptBytes::parse(entry),
@@ -1015,7 +1032,7 @@ fn a_log_entry_has_one_byte_form() {
         assert_eq!(&again, e);
         assert_eq!(again.entry().encode().unwrap(), again);
     }
-    const MALFORMED: &str = r#"Malformed { what: "log entry" }"#;
+    const MALFORMED: &str = r#"Signer(Malformed { what: "log entry" })"#;
     // Bytes after the entry.
     let mut e = acceptance.to_vec();
     e.push(0);
@@ -1029,7 +1046,7 @@ fn a_log_entry_has_one_byte_form() {
     e[v + 2] = 2;
     check(
         LogEntryBytes::parse(&e),
-        r#"UnsupportedVersion { what: "log entry", version: 2 }"#,
+        r#"Signer(UnsupportedVersion { what: "log entry", version: 2 })"#,
     );
     // A body of an unknown kind [3].
     let body = v + 3 + 17 + 18; // version, loggedAt, messageId
@@ -1042,7 +1059,10 @@ fn a_log_entry_has_one_byte_form() {
     let mut e = statement.to_vec();
     assert_eq!(e[s..s + 3], [0x02, 0x01, 0x03]);
     e[s + 2] = 7;
-    check(LogEntryBytes::parse(&e), "StatusCodeUnknown { value: 7 }");
+    check(
+        LogEntryBytes::parse(&e),
+        "Signer(StatusCodeUnknown { value: 7 })",
+    );
     // A malformed agency id, same length.
     let id = fixture().a.id.as_str().as_bytes();
     let at = acceptance.windows(id.len()).position(|w| w == id).unwrap();
@@ -1050,7 +1070,7 @@ fn a_log_entry_has_one_byte_form() {
     e[at + 10] = b'g';
     check(
         LogEntryBytes::parse(&e),
-        r#"AgencyId { field: "log entry sender", source: Segment { segment: Level1, found: "g22" } }"#,
+        r#"Signer(AgencyId { field: "log entry sender", source: Segment { segment: Level1, found: "g22" } })"#,
     );
 }
 
@@ -1223,7 +1243,7 @@ fn resuming_checks_the_chain_rules_but_not_the_signatures() {
     assert!(
         matches!(
             err,
-            Error::StatusFromWrongParty {
+            SignerError::StatusFromWrongParty {
                 status: StatusCode::Arrived,
                 ..
             }
@@ -1274,14 +1294,14 @@ fn a_chain_resumes_after_the_seal_that_signed_it_was_revoked() {
     assert!(
         matches!(
             &err,
-            Error::SignerRevoked { role: SignatureRole::Receipt, serial, .. }
+            SignerError::SignerRevoked { role: SignatureRole::Receipt, serial, .. }
                 if serial == old_seal.cert.serial()
         ),
         "{err:?}"
     );
     assert!(matches!(
         ReceiptChain::verify_all(c.logged(), &[r01.clone(), r03.clone()], &later, at),
-        Err(Error::SignerRevoked { .. })
+        Err(SignerError::SignerRevoked { .. })
     ));
     // … but they were valid when logged, and the chain resumes from them.
     let mut chain = ReceiptChain::resume(c.received(), &[r01, r03.clone()]).unwrap();

@@ -54,13 +54,14 @@
 use axis_pki::{AgencyId, TrustStore};
 use time::OffsetDateTime;
 
-use crate::der::{self, Reader};
-use crate::error::Error;
-use crate::header::{MessageId, Submission, VerifiedSubmission};
-use crate::manifest::sha256;
-use crate::oid::Format;
-use crate::receipt::{SignedReceipt, StatusCode, VerifiedReceipt};
-use crate::signature::{self, SignatureRole, Signer};
+use axis_signer::cms::der::{self, Reader};
+use axis_signer::cms::{self, Format, sha256};
+use axis_signer::{
+    Error as SignerError, MAX_SIGNATURE_LEN, MessageId, SignatureRole, SignedReceipt, Signer,
+    StatusCode, Submission, VerifiedReceipt, VerifiedSubmission,
+};
+
+use crate::error::{Error, LogError};
 
 /// Largest log entry accepted.
 pub const MAX_LOG_ENTRY_LEN: usize = 4 * 1024;
@@ -245,21 +246,23 @@ impl LogEntryBytes {
     /// status codes, one byte form (re-encoding gives the same bytes).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_LOG_ENTRY_LEN {
-            return Err(Error::TooLarge {
+            return Err(SignerError::TooLarge {
                 what: ENTRY,
                 len: bytes.len() as u64,
                 max: MAX_LOG_ENTRY_LEN as u64,
-            });
+            }
+            .into());
         }
         let mut r = der::open_format(bytes, ENTRY, Format::LogEntry)?;
         // GeneralizedTime only: `time()` also reads UTCTime, a second byte form (and leaf hash).
         if r.peek_tag() != Some(der::GENERALIZED_TIME) {
-            return Err(Error::Malformed { what: ENTRY });
+            return Err(SignerError::Malformed { what: ENTRY }.into());
         }
         let logged_at = r.time()?;
         let message_id = MessageId::from_uuid(uuid::Uuid::from_bytes(r.octets()?));
-        let agency =
-            |field, s: &str| AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source });
+        let agency = |field, s: &str| {
+            AgencyId::parse(s).map_err(|source| SignerError::AgencyId { field, source })
+        };
         let body = match r.peek_tag() {
             Some(t) if t == der::context(1) => {
                 let mut b = r.nested(der::context(1))?;
@@ -291,11 +294,11 @@ impl LogEntryBytes {
                 let crl_number = b.u64()?;
                 let serial = b.octet_string()?.to_vec();
                 if serial.is_empty() || serial.len() > 20 {
-                    return Err(Error::Malformed { what: ENTRY });
+                    return Err(SignerError::Malformed { what: ENTRY }.into());
                 }
                 let revoked_at = b.time()?;
                 let reason =
-                    u8::try_from(b.u64()?).map_err(|_| Error::Malformed { what: ENTRY })?;
+                    u8::try_from(b.u64()?).map_err(|_| SignerError::Malformed { what: ENTRY })?;
                 b.finish()?;
                 EntryBody::Revocation(RevocationEntry {
                     crl_digest,
@@ -305,7 +308,7 @@ impl LogEntryBytes {
                     reason,
                 })
             }
-            _ => return Err(Error::Malformed { what: ENTRY }),
+            _ => return Err(SignerError::Malformed { what: ENTRY }.into()),
         };
         r.finish()?;
         let entry = LogEntry {
@@ -316,7 +319,7 @@ impl LogEntryBytes {
         // One byte form: re-encoding gives the same bytes (a UTCTime where GeneralizedTime
         // belongs, or any other variant, would be a second leaf hash for the same entry).
         if entry.der()? != bytes {
-            return Err(Error::Malformed { what: ENTRY });
+            return Err(SignerError::Malformed { what: ENTRY }.into());
         }
         Ok(LogEntryBytes {
             bytes: bytes.to_vec(),
@@ -344,7 +347,7 @@ impl LogEntryBytes {
     pub fn check_acceptance_of(&self, submission: &Submission) -> Result<(), Error> {
         let h = submission.header().header();
         let EntryBody::Acceptance(a) = &self.entry.body else {
-            return Err(Error::LogEntryMismatch { field: "kind" });
+            return Err(LogError::LogEntryMismatch { field: "kind" }.into());
         };
         let checks = [
             (self.entry.message_id == h.message_id, "message id"),
@@ -364,7 +367,7 @@ impl LogEntryBytes {
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
-            Some((_, field)) => Err(Error::LogEntryMismatch { field }),
+            Some((_, field)) => Err(LogError::LogEntryMismatch { field }.into()),
             None => Ok(()),
         }
     }
@@ -373,7 +376,7 @@ impl LogEntryBytes {
     pub fn check_statement_of(&self, receipt: &SignedReceipt) -> Result<(), Error> {
         let r = receipt.receipt().receipt();
         let EntryBody::Statement(s) = &self.entry.body else {
-            return Err(Error::LogEntryMismatch { field: "kind" });
+            return Err(LogError::LogEntryMismatch { field: "kind" }.into());
         };
         let checks = [
             (self.entry.message_id == r.message_id, "message id"),
@@ -390,7 +393,7 @@ impl LogEntryBytes {
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
-            Some((_, field)) => Err(Error::LogEntryMismatch { field }),
+            Some((_, field)) => Err(LogError::LogEntryMismatch { field }.into()),
             None => Ok(()),
         }
     }
@@ -432,16 +435,17 @@ impl TreeHead {
     /// Signs the tree head with the axis log signer; the CMS signing time is the timestamp.
     pub fn sign(&self, log_signer: &Signer<'_>) -> Result<SignedTreeHead, Error> {
         let role = SignatureRole::TreeHead;
-        if log_signer.profile() != role.profile() {
-            return Err(Error::WrongCertificateProfile {
+        if log_signer.certificate().profile() != role.profile() {
+            return Err(SignerError::WrongCertificateProfile {
                 expected: role.profile(),
-                found: log_signer.profile(),
-            });
+                found: log_signer.certificate().profile(),
+            }
+            .into());
         }
         let mut head = *self;
         head.timestamp = whole_seconds(head.timestamp)?;
         let bytes = head.encode()?;
-        let signature = signature::sign_detached(&bytes, log_signer, head.timestamp)?;
+        let signature = cms::sign(&bytes, log_signer, head.timestamp)?;
         Ok(SignedTreeHead {
             head,
             bytes,
@@ -453,7 +457,7 @@ impl TreeHead {
 fn whole_seconds(t: OffsetDateTime) -> Result<OffsetDateTime, Error> {
     t.to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)
-        .map_err(|_| Error::TimeOutOfRange)
+        .map_err(|_| SignerError::TimeOutOfRange.into())
 }
 
 /// A tree head with its exact bytes and the log signer's signature (not yet verified).
@@ -468,15 +472,16 @@ impl SignedTreeHead {
     /// Parses received bytes (strict DER, one byte form) and keeps the signature.
     pub fn parse(tree_head: &[u8], signature: Vec<u8>) -> Result<Self, Error> {
         if tree_head.len() > 1024 {
-            return Err(Error::TooLarge {
+            return Err(SignerError::TooLarge {
                 what: HEAD,
                 len: tree_head.len() as u64,
                 max: 1024,
-            });
+            }
+            .into());
         }
         let head = TreeHead::decode(tree_head)?;
         if head.encode()? != tree_head {
-            return Err(Error::Malformed { what: HEAD });
+            return Err(SignerError::Malformed { what: HEAD }.into());
         }
         Ok(SignedTreeHead {
             head,
@@ -499,12 +504,13 @@ impl SignedTreeHead {
     /// Reads what [`SignedTreeHead::encode`] wrote (strict DER, budgets).
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
         const WHAT: &str = "signed tree head";
-        if bytes.len() > signature::MAX_SIGNATURE_LEN + 2048 {
-            return Err(Error::TooLarge {
+        if bytes.len() > MAX_SIGNATURE_LEN + 2048 {
+            return Err(SignerError::TooLarge {
                 what: WHAT,
                 len: bytes.len() as u64,
-                max: (signature::MAX_SIGNATURE_LEN + 2048) as u64,
-            });
+                max: (MAX_SIGNATURE_LEN + 2048) as u64,
+            }
+            .into());
         }
         let mut outer = Reader::new(bytes, WHAT);
         let mut r = outer.sequence()?;
@@ -542,24 +548,24 @@ impl SignedTreeHead {
     ) -> Result<VerifiedTreeHead, Error> {
         let role = SignatureRole::TreeHead;
         if self.signature.is_empty() {
-            return Err(Error::SealSignatureMissing);
+            return Err(SignerError::SealSignatureMissing.into());
         }
         // Step 1.
-        let v = signature::verify_signer(&self.signature, &self.bytes, role, store, at)?;
+        let v = cms::verify(&self.signature, &self.bytes, role, store, at)?;
         // Step 2.
         if let Some(key) = log_key
-            && v.cert.public_key_der() != key
+            && v.certificate().public_key_der() != key
         {
-            return Err(Error::LogKeyMismatch);
+            return Err(LogError::LogKeyMismatch.into());
         }
         // Step 3.
-        if v.signing_time != self.head.timestamp {
-            return Err(Error::TreeHeadTimeMismatch);
+        if v.signing_time() != self.head.timestamp {
+            return Err(LogError::TreeHeadTimeMismatch.into());
         }
         Ok(VerifiedTreeHead {
             signed: self.clone(),
-            signer: v.cert.common_name().unwrap_or_default().to_owned(),
-            signer_key: v.cert.public_key_der().to_vec(),
+            signer: v.certificate().common_name().unwrap_or_default().to_owned(),
+            signer_key: v.certificate().public_key_der().to_vec(),
         })
     }
 }
@@ -604,7 +610,7 @@ impl VerifiedTreeHead {
             &new.root_hash,
             proof,
         )
-        .map_err(|source| Error::ConsistencyProofInvalid { source })
+        .map_err(|source| LogError::ConsistencyProofInvalid { source }.into())
     }
 }
 
@@ -620,11 +626,12 @@ pub(crate) fn read_path(r: &mut Reader<'_>) -> Result<Vec<[u8; 32]>, Error> {
     let mut path = Vec::new();
     while !p.is_empty() {
         if path.len() == MAX_PATH_LEN {
-            return Err(Error::TooMany {
+            return Err(SignerError::TooMany {
                 what: "hashes in an inclusion path",
                 found: path.len() + 1,
                 max: MAX_PATH_LEN,
-            });
+            }
+            .into());
         }
         path.push(p.octets()?);
     }
@@ -659,11 +666,12 @@ impl LogProof {
     /// and the tree head's own checks.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_LOG_PROOF_LEN {
-            return Err(Error::TooLarge {
+            return Err(SignerError::TooLarge {
                 what: PROOF,
                 len: bytes.len() as u64,
                 max: MAX_LOG_PROOF_LEN as u64,
-            });
+            }
+            .into());
         }
         let mut r = der::open_format(bytes, PROOF, Format::LogProof)?;
         let head = r.octet_string()?;
@@ -737,11 +745,11 @@ pub fn verify_evidence(
         &proof.path,
         &head.root_hash,
     )
-    .map_err(|source| Error::InclusionProofInvalid { source })?;
+    .map_err(|source| LogError::InclusionProofInvalid { source })?;
     // Step 4.
     // Both times come from the axis's own clock in the same commit: no tolerance.
     if entry.entry.logged_at > head.timestamp {
-        return Err(Error::EntryAfterTreeHead);
+        return Err(LogError::EntryAfterTreeHead.into());
     }
     Ok(VerifiedEvidence {
         entry,

@@ -4,7 +4,7 @@
 #![no_main]
 use std::sync::OnceLock;
 
-use axis_signer::{
+use axis_evidence::{
     BundleStatement, EvidenceBundle, LogEntry, LoggedEntry, SignedTreeHead, TreeHead,
 };
 use libfuzzer_sys::fuzz_target;
@@ -20,7 +20,7 @@ fn seed() -> &'static Vec<u8> {
     S.get_or_init(|| {
         let w = common::world();
         let receipt = w.receipt.verify(&w.store, common::NOW).unwrap();
-        let head = axis_signer::fuzzing::tree_head_bytes(&TreeHead {
+        let head = axis_evidence::fuzzing::tree_head_bytes(&TreeHead {
             tree_size: 10,
             root_hash: [0x11; 32],
             timestamp: common::NOW,

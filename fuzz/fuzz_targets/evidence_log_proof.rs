@@ -4,7 +4,7 @@
 #![no_main]
 use std::sync::OnceLock;
 
-use axis_signer::{LogProof, SignedTreeHead, TreeHead};
+use axis_evidence::{LogProof, SignedTreeHead, TreeHead};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "signer_common.rs"]
@@ -16,7 +16,7 @@ fn seeds() -> &'static (Vec<u8>, Vec<u8>) {
     static S: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
     S.get_or_init(|| {
         let w = common::world();
-        let head = axis_signer::fuzzing::tree_head_bytes(&TreeHead {
+        let head = axis_evidence::fuzzing::tree_head_bytes(&TreeHead {
             tree_size: 10,
             root_hash: [0x11; 32],
             timestamp: common::NOW,

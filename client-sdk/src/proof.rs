@@ -1,9 +1,9 @@
 //! Log evidence: what the axis returns for everything it records, verified by the SDK before it
 //! reports success.
 
+use axis_evidence::VerifiedEvidence;
 use axis_pki::TrustStore;
 use axis_proto::v1 as pb;
-use axis_signer::VerifiedEvidence;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
@@ -29,7 +29,7 @@ pub struct Evidence {
     pub proof: Vec<u8>,
 }
 
-/// Verifies evidence with [`axis_signer::verify_evidence`] at `at`, pinned to `log_key`.
+/// Verifies evidence with [`axis_evidence::verify_evidence`] at `at`, pinned to `log_key`.
 pub(crate) fn verify(
     ev: &pb::LogEvidence,
     store: &TrustStore,
@@ -37,7 +37,7 @@ pub(crate) fn verify(
     log_key: Option<&[u8]>,
     what: &str,
 ) -> Result<(VerifiedEvidence, Evidence)> {
-    let v = axis_signer::verify_evidence(&ev.entry, &ev.proof, store, at, log_key)
+    let v = axis_evidence::verify_evidence(&ev.entry, &ev.proof, store, at, log_key)
         .map_err(|e| Error::signer(&format!("the axis's log evidence for {what}"), e))?;
     let head = v.tree_head().head();
     let evidence = Evidence {

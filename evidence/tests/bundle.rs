@@ -6,16 +6,21 @@
 //! and stock `openssl asn1parse` reads it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The signer tests' PKI fixture, until the shared test kit exists.
+#[path = "../../signer/tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;
 use std::sync::OnceLock;
 
+use axis_evidence::Error;
+use axis_evidence::*;
 use axis_log::{Frontier, Hash, NodeId};
 use axis_pki::{
     AXIS_OID_ARC, AgencyId, CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, PrivateKey, Profile,
     PublicKey, RevocationReason, RevokedEntry, Serial, Subject, VerifiedCert,
 };
+use axis_signer::Error as SignerError;
 use axis_signer::*;
 use common::*;
 use time::macros::datetime;
@@ -434,9 +439,9 @@ fn a_receipt_signature_byte_flipped_is_a_bad_signature_of_that_statement() {
     check(&b, statement(2, &f.b), |e| {
         matches!(
             e,
-            Error::BadSignature {
+            Error::Signer(SignerError::BadSignature {
                 role: SignatureRole::Receipt
-            }
+            })
         )
     });
 }
@@ -449,10 +454,10 @@ fn two_statements_swapped_are_out_of_log_order() {
     check(&b, statement(5, &f.b), |e| {
         matches!(
             e,
-            Error::StatementOutOfLogOrder {
+            Error::Log(LogError::StatementOutOfLogOrder {
                 previous: 17,
                 found: 15
-            }
+            })
         )
     });
 }
@@ -463,7 +468,10 @@ fn a_statement_removed_from_the_middle_breaks_the_chain() {
     let mut b = standard().bundle.clone();
     b.statements.remove(4); // B's 04: its 05 now follows its 03
     check(&b, statement(4, &f.b), |e| {
-        matches!(e, Error::ReceiptChainBroken { position: 2 })
+        matches!(
+            e,
+            Error::Signer(SignerError::ReceiptChainBroken { position: 2 })
+        )
     });
 }
 
@@ -475,7 +483,7 @@ fn a_statement_filed_under_the_other_recipient_is_from_the_wrong_party() {
     check(
         &b,
         statement(0, &f.c),
-        |e| matches!(e, Error::StatusFromWrongParty { found, .. } if *found == f.b.id),
+        |e| matches!(e, Error::Signer(SignerError::StatusFromWrongParty { found, .. }) if *found == f.b.id),
     );
 }
 
@@ -486,9 +494,9 @@ fn an_altered_intermediate_is_refused_although_signatures_carry_their_own_copy()
     check(&b, BundleItem::Intermediate { index: 0 }, |e| {
         matches!(
             e,
-            Error::CertificateRejected {
+            Error::Trust(TrustError::CertificateRejected {
                 source: axis_pki::Error::BadSignature { depth: 0 }
-            }
+            })
         )
     });
 }
@@ -500,9 +508,9 @@ fn an_altered_crl_is_named() {
     check(&b, BundleItem::Crl { index: 2 }, |e| {
         matches!(
             e,
-            Error::CrlRejected {
+            Error::Trust(TrustError::CrlRejected {
                 source: axis_pki::Error::CrlBadSignature { .. }
-            }
+            })
         )
     });
 }
@@ -514,10 +522,10 @@ fn a_crl_missing_for_a_signing_time_fails_closed() {
     check(&b, BundleItem::Submission, |e| {
         matches!(
             e,
-            Error::SignerCertificateRejected {
+            Error::Signer(SignerError::SignerCertificateRejected {
                 role: SignatureRole::Submission,
                 source: axis_pki::Error::CrlMissing { depth: 0, .. }
-            }
+            })
         )
     });
 }
@@ -530,9 +538,9 @@ fn an_inclusion_path_hash_flipped_does_not_lead_to_the_root() {
     check(&b, statement(3, &f.c), |e| {
         matches!(
             e,
-            Error::InclusionProofInvalid {
+            Error::Log(LogError::InclusionProofInvalid {
                 source: axis_log::Error::RootMismatch
-            }
+            })
         )
     });
 }
@@ -542,7 +550,7 @@ fn a_leaf_index_changed_does_not_lead_to_the_root() {
     let mut b = standard().bundle.clone();
     b.acceptance.leaf_index += 1;
     check(&b, BundleItem::Acceptance, |e| {
-        matches!(e, Error::InclusionProofInvalid { .. })
+        matches!(e, Error::Log(LogError::InclusionProofInvalid { .. }))
     });
 }
 
@@ -559,9 +567,9 @@ fn altered_tree_head_bytes_do_not_match_their_signature() {
     check(&b, BundleItem::TreeHead, |e| {
         matches!(
             e,
-            Error::ContentDigestMismatch {
+            Error::Signer(SignerError::ContentDigestMismatch {
                 role: SignatureRole::TreeHead
-            }
+            })
         )
     });
 }
@@ -572,7 +580,7 @@ fn a_tree_head_signed_by_another_log_key_is_refused() {
     plan.other_log = true;
     let b = build(&plan).bundle;
     check(&b, BundleItem::TreeHead, |e| {
-        matches!(e, Error::LogKeyMismatch)
+        matches!(e, Error::Log(LogError::LogKeyMismatch))
     });
     // The same bundle verifies for an auditor who follows that other log.
     let bytes = b.encode().unwrap();
@@ -594,9 +602,9 @@ fn an_altered_routing_header_does_not_match_the_senders_seal() {
     check(&b, BundleItem::Submission, |e| {
         matches!(
             e,
-            Error::ContentDigestMismatch {
+            Error::Signer(SignerError::ContentDigestMismatch {
                 role: SignatureRole::Submission
-            }
+            })
         )
     });
 }
@@ -613,9 +621,9 @@ fn an_entry_that_records_another_receipt_is_refused() {
     check(&b, statement(0, &f.b), |e| {
         matches!(
             e,
-            Error::LogEntryMismatch {
+            Error::Log(LogError::LogEntryMismatch {
                 field: "receipt digest"
-            }
+            })
         )
     });
 }
@@ -628,7 +636,7 @@ fn a_recipient_not_in_the_header_is_refused() {
     check(
         &b,
         statement(1, &f.d),
-        |e| matches!(e, Error::NotARecipient { agency } if *agency == f.d.id),
+        |e| matches!(e, Error::Signer(SignerError::NotARecipient { agency }) if *agency == f.d.id),
     );
 }
 
@@ -638,7 +646,7 @@ fn a_statement_logged_long_before_it_was_signed_is_refused() {
     let mut plan = standard_plan();
     plan.statements[4].3 = -Duration::hours(1); // B's 04 "logged" an hour before it was made
     check(&build(&plan).bundle, statement(4, &f.b), |e| {
-        matches!(e, Error::LoggedBeforeSigned { .. })
+        matches!(e, Error::Log(LogError::LoggedBeforeSigned { .. }))
     });
 }
 
@@ -648,7 +656,7 @@ fn a_statement_logged_after_the_tree_head_is_refused() {
     let mut plan = standard_plan();
     plan.head_at = datetime!(2026-01-08 15:00 UTC); // B's 06 is logged 5 s later
     check(&build(&plan).bundle, statement(6, &f.b), |e| {
-        matches!(e, Error::EntryAfterTreeHead)
+        matches!(e, Error::Log(LogError::EntryAfterTreeHead))
     });
 }
 
@@ -692,7 +700,7 @@ fn a_receipt_signed_after_its_seals_revocation_fails() {
     let f = fixture();
     let plan = plan_with_b_revoked(7); // B's 06 on 8 January, after the revocation
     check(&build(&plan).bundle, statement(6, &f.b), |e| {
-        matches!(e, Error::SignerRevoked { role: SignatureRole::Receipt, serial, revoked_at, .. }
+        matches!(e, Error::Signer(SignerError::SignerRevoked { role: SignatureRole::Receipt, serial, revoked_at, .. })
             if serial == f.b.seal.serial() && *revoked_at == SECOND_PERIOD)
     });
 }
@@ -718,12 +726,12 @@ fn the_bundle_round_trips_and_parses_strictly() {
     longer.push(0);
     assert!(matches!(
         EvidenceBundle::parse(&longer),
-        Err(Error::Malformed { .. })
+        Err(Error::Signer(SignerError::Malformed { .. }))
     ));
     // Another Axis structure is not a bundle.
     assert!(matches!(
         EvidenceBundle::parse(b.tree_head.as_bytes()),
-        Err(Error::WrongFormat { .. })
+        Err(Error::Signer(SignerError::WrongFormat { .. }))
     ));
     // A malformed receipt inside is named.
     let mut broken = b.clone();
@@ -762,17 +770,20 @@ fn budgets_are_enforced_before_anything_is_read() {
     let b = &standard().bundle;
     assert!(matches!(
         EvidenceBundle::parse(&vec![0x30; MAX_BUNDLE_LEN + 1]),
-        Err(Error::TooLarge { .. })
+        Err(Error::Signer(SignerError::TooLarge { .. }))
     ));
     let mut many = b.clone();
     many.statements = vec![b.statements[0].clone(); MAX_BUNDLE_STATEMENTS + 1];
     assert!(matches!(
         many.encode(),
-        Err(Error::TooMany { found, max, .. }) if found == MAX_BUNDLE_STATEMENTS + 1 && max == MAX_BUNDLE_STATEMENTS
+        Err(Error::Signer(SignerError::TooMany { found, max, .. })) if found == MAX_BUNDLE_STATEMENTS + 1 && max == MAX_BUNDLE_STATEMENTS
     ));
     let mut many = b.clone();
     many.crls = vec![b.crls[0].clone(); MAX_BUNDLE_CRLS + 1];
-    assert!(matches!(many.encode(), Err(Error::TooMany { .. })));
+    assert!(matches!(
+        many.encode(),
+        Err(Error::Signer(SignerError::TooMany { .. }))
+    ));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! head, CRLs from two periods (so two trust stores are built). Prints the median of the runs
 //! for parsing alone and for the whole `verify_bundle`.
 //!
-//! Run: `cargo bench -p axis-signer --bench bundle` (release). `BENCH_RUNS` sets the number of
+//! Run: `cargo bench -p axis-evidence --bench bundle` (release). `BENCH_RUNS` sets the number of
 //! runs (default 50, at least 20).
 #![allow(
     clippy::unwrap_used,
@@ -13,11 +13,12 @@
     unreachable_pub
 )]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../../signer/tests/common/mod.rs"]
 mod common;
 
 use std::time::{Duration as StdDuration, Instant};
 
+use axis_evidence::*;
 use axis_log::{Frontier, Hash, NodeId};
 use axis_pki::{
     CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, PrivateKey, Profile, PublicKey, Serial,

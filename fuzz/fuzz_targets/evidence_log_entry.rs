@@ -2,7 +2,7 @@
 #![no_main]
 use std::sync::OnceLock;
 
-use axis_signer::{LogEntry, LogEntryBytes};
+use axis_evidence::{LogEntry, LogEntryBytes};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "signer_common.rs"]
