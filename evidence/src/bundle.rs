@@ -297,7 +297,7 @@ impl EvidenceBundle {
         // Step 1.
         check_len(WHAT, bytes.len(), MAX_BUNDLE_LEN)?;
         // Step 2.
-        let mut r = der::open_format(bytes, WHAT, Format::EvidenceBundle)?;
+        let mut r = Format::EvidenceBundle.open(bytes, WHAT)?;
         // Step 3.
         let submission = within(BundleItem::Submission, || {
             let header = r.octet_string()?;

@@ -253,7 +253,7 @@ impl LogEntryBytes {
             }
             .into());
         }
-        let mut r = der::open_format(bytes, ENTRY, Format::LogEntry)?;
+        let mut r = Format::LogEntry.open(bytes, ENTRY)?;
         // GeneralizedTime only: `time()` also reads UTCTime, a second byte form (and leaf hash).
         if r.peek_tag() != Some(der::GENERALIZED_TIME) {
             return Err(SignerError::Malformed { what: ENTRY }.into());
@@ -422,7 +422,7 @@ impl TreeHead {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = der::open_format(bytes, HEAD, Format::TreeHead)?;
+        let mut r = Format::TreeHead.open(bytes, HEAD)?;
         let head = TreeHead {
             tree_size: r.u64()?,
             root_hash: r.octets()?,
@@ -673,7 +673,7 @@ impl LogProof {
             }
             .into());
         }
-        let mut r = der::open_format(bytes, PROOF, Format::LogProof)?;
+        let mut r = Format::LogProof.open(bytes, PROOF)?;
         let head = r.octet_string()?;
         let signature = r.octet_string()?.to_vec();
         let tree_head = SignedTreeHead::parse(head, signature)?;

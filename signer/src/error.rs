@@ -3,8 +3,8 @@
 use axis_pki::{AgencyId, AgencyIdError, Profile, RevocationReason, Serial};
 use time::OffsetDateTime;
 
+use crate::cms::signature::SignatureRole;
 use crate::receipt::StatusCode;
-use crate::signature::SignatureRole;
 
 /// Which digest a receipt disagrees on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! signature check (a fuzzer cannot forge its way there). Compiled only under `--cfg fuzzing`,
 //! which cargo-fuzz sets; never part of the API.
 
-use crate::envelope::{self, RecipientKey};
+use crate::cms::envelope::{self, RecipientKey};
 
 /// Parses a key envelope and tries to unwrap the content key for `key`.
 pub fn open_key_envelope(envelope: &[u8], key: &RecipientKey) -> bool {

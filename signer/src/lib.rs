@@ -131,7 +131,7 @@
 //! ## Design note (formats and why)
 //!
 //! **One encoding: DER.** The manifest, the routing header and receipts are DER structures
-//! (their ASN.1 is in each module's docs), read by one strict parser (`der.rs`: shortest
+//! (their ASN.1 is in each module's docs), read by one strict parser (`cms/der.rs`: shortest
 //! lengths, minimal INTEGERs, no trailing bytes) that every untrusted input goes through, CMS
 //! included. DER has one encoding per value, and each parser re-encodes what it read and
 //! compares, so signatures cover the only byte form a value has; an auditor reads any of them
@@ -150,7 +150,7 @@
 //! [`VerifiedSubmission`], [`VerifiedReceipt`], [`ReceivedDocument`]. The CMS certificate set is
 //! unsigned by design: it is only a hint for path building; the trust store decides.
 //!
-//! **Encryption: STREAM over AES-256-GCM** (`stream.rs`). Parts (manifest, personal signature,
+//! **Encryption: STREAM over AES-256-GCM** (`package/stream.rs`). Parts (manifest, personal signature,
 //! seal, then each attachment) are cut into fixed-size chunks; the nonce is part ‖ index ‖
 //! last-flag, the associated data is the routing header's *binding digest* (message id, sender,
 //! recipients, priority, chunk size, key commitment, key-envelope digest). Truncation,
@@ -158,14 +158,14 @@
 //! frame fields only name *which* failure it was. Memory is one chunk (≤ 1 MiB, default 64 KiB)
 //! plus the manifest and signatures (bounded by their budgets), whatever the document size.
 //!
-//! **Content key: fresh per document, wrapped as one CMS EnvelopedData** (`envelope.rs`):
+//! **Content key: fresh per document, wrapped as one CMS EnvelopedData** (`cms/envelope.rs`):
 //! KeyTransRecipientInfo with RSAES-OAEP-SHA256 for RSA certificates, KeyAgreeRecipientInfo with
 //! ephemeral-static ECDH P-256, X9.63 KDF SHA-256 and AES-256 key wrap for EC ones; its content
 //! is the 32-byte key, so `openssl cms -decrypt` prints it. The signed header carries the
 //! envelope's SHA-256 (checked before any private-key operation) and a SHA-256 commitment to the
 //! key, so all recipients decrypt with the same key (GCM alone is not key-committing).
 //!
-//! **Routing header and submission signature** (`header.rs`): the header adds the ciphertext
+//! **Routing header and submission signature** (`package/header.rs`): the header adds the ciphertext
 //! length and SHA-256 to the binding and is signed by the sender's agency seal; the axis checks
 //! origin, envelope and ciphertext ([`VerifiedSubmission::ciphertext_check`]) without a key.
 //! Recipients do not hash the ciphertext again: a stream in which every chunk authenticates
@@ -190,40 +190,37 @@ mod error;
 mod package;
 mod receipt;
 
-// The modules' old paths, so that the files moved into `cms/` and `package/` keep their
-// `crate::…` imports in this commit (git follows the renames); replaced by the new paths next.
-use cms::{certinfo, der, envelope, oid, signature};
-use package::{document, document_id, fields, header, manifest, stream};
-
 // The public interface is:
-pub use document::{DocumentReport, SignedDocument, VerifiedDocument};
-pub use document_id::{Code, DocumentId};
-pub use envelope::{MAX_KEY_ENVELOPE_LEN, RecipientKey};
+pub use cms::envelope::{MAX_KEY_ENVELOPE_LEN, RecipientKey};
+pub use cms::signature::{
+    CertificateStatus, MAX_SIGNATURE_CERTS, MAX_SIGNATURE_LEN, SIGNING_TIME_TOLERANCE,
+    SignatureReport, SignatureRole, Signer,
+};
 pub use error::{DigestKind, Error};
-pub use fields::{
+pub use package::document::{DocumentReport, SignedDocument, VerifiedDocument};
+pub use package::document_id::{Code, DocumentId};
+pub use package::fields::{
     MAX_ATTACHMENT_NAME, MAX_CODE_NOTATION, MAX_CODE_NUMBER, MAX_CONTENT, MAX_CONTENT_TYPE,
     MAX_DESCRIPTION, MAX_EMAIL, MAX_ORGAN_ADD, MAX_ORGAN_NAME, MAX_ORGANIZATION_IN_CHARGE,
     MAX_PHONE, MAX_PLACE, MAX_REASON, MAX_SIGNER_FIELD, MAX_SPHERE, MAX_SUBJECT, MAX_TO_PLACE,
     MAX_TYPE_NAME, MAX_TYPER_NOTATION, MAX_WEBSITE,
 };
-pub use header::{
+pub use package::header::{
     CiphertextCheck, DEFAULT_CHUNK_SIZE, HeaderBytes, MAX_CHUNK_SIZE, MAX_CIPHERTEXT_LEN,
     MAX_HEADER_LEN, MIN_CHUNK_SIZE, MessageId, RoutingHeader, Submission, VerifiedSubmission,
 };
-pub use manifest::{
+pub use package::manifest::{
     Attachment, AttachmentDigest, Business, DocumentType, MAX_ATTACHMENTS, MAX_DOCUMENT_SIZE,
     MAX_MANIFEST_LEN, MAX_RECIPIENTS, MAX_RESPONSE_FOR, MAX_TO_PLACES, Manifest, ManifestBytes,
     Organization, OtherInfo, Priority, Promulgation, SignerInfo,
+};
+pub use package::stream::{
+    FRAME_HEADER_LEN, Opened, Opener, ReceivedDocument, SealRequest, Sealed, Sealer,
 };
 pub use receipt::{
     DocumentRef, MAX_RECEIPT_CHAIN_LEN, MAX_RECEIPT_LEN, Receipt, ReceiptBytes, ReceiptChain,
     SignedReceipt, StatusCode, VerifiedReceipt,
 };
-pub use signature::{
-    CertificateStatus, MAX_SIGNATURE_CERTS, MAX_SIGNATURE_LEN, SIGNING_TIME_TOLERANCE,
-    SignatureReport, SignatureRole, Signer,
-};
-pub use stream::{FRAME_HEADER_LEN, Opened, Opener, ReceivedDocument, SealRequest, Sealed, Sealer};
 
 #[cfg(fuzzing)]
 #[doc(hidden)]

@@ -25,16 +25,16 @@ use std::fmt;
 use axis_pki::{AgencyId, TrustStore};
 use time::OffsetDateTime;
 
-use crate::SignedDocument;
-use crate::der;
-use crate::document_id::DocumentId;
+use crate::cms::der;
+use crate::cms::digest::sha256;
+use crate::cms::oid::Format;
+use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
 use crate::error::{DigestKind, Error};
-use crate::fields::{self, Lines, MAX_REASON};
-use crate::header::{HeaderBytes, MessageId, VerifiedSubmission};
-use crate::manifest::sha256;
-use crate::oid::Format;
-use crate::signature::{self, SignatureReport, SignatureRole, Signer};
-use crate::stream::{ReceivedDocument, Sealed};
+use crate::package::document::SignedDocument;
+use crate::package::document_id::DocumentId;
+use crate::package::fields::{self, Lines, MAX_REASON};
+use crate::package::header::{HeaderBytes, MessageId, VerifiedSubmission};
+use crate::package::stream::{ReceivedDocument, Sealed};
 
 /// Largest receipt accepted.
 pub const MAX_RECEIPT_LEN: usize = 8 * 1024;
@@ -174,7 +174,7 @@ impl Receipt {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = der::open_format(bytes, WHAT, Format::Receipt)?;
+        let mut r = Format::Receipt.open(bytes, WHAT)?;
         let agency =
             |field, s: &str| AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source });
         let receipt = Receipt {

@@ -10,18 +10,18 @@ use axis_pki::AgencyId;
 use common::*;
 use proptest::prelude::*;
 
-use crate::der;
-use crate::header::{HeaderBytes, MessageId, RoutingHeader, Submission};
-use crate::manifest::{MAX_RECIPIENTS, ManifestBytes, Organization, Priority};
+use crate::cms::der;
+use crate::cms::signature::{self, SignatureRole};
+use crate::package::header::{HeaderBytes, MessageId, RoutingHeader, Submission};
+use crate::package::manifest::{MAX_RECIPIENTS, ManifestBytes, Organization, Priority};
 use crate::receipt::{Receipt, ReceiptBytes, StatusCode};
-use crate::signature::{self, SignatureRole};
 use crate::{DocumentId, Error, SignedDocument};
 
 /// Signed attributes beyond the profile's four: the harmless ones other stacks add pass, and
 /// everything else fails with its own error.
 #[test]
 fn extra_signed_attributes_are_accepted_only_when_known_and_consistent() {
-    use crate::oid;
+    use crate::cms::oid;
     let f = fixture();
     let content = b"manifest bytes";
     let rsa_sha256 = |params: bool| {

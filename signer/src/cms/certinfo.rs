@@ -2,9 +2,9 @@
 //! key), read with the crate's strict DER reader. Chain, profile and revocation checks are the
 //! PKI crate's; this only locates bytes.
 
-use crate::der::{self, Reader};
+use crate::cms::der::{self, Reader};
+use crate::cms::oid;
 use crate::error::Error;
-use crate::oid;
 
 /// Raw fields of a certificate.
 pub(crate) struct CertInfo<'a> {

@@ -236,27 +236,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Opens a versioned Axis structure: one SEQUENCE with nothing after it, starting with the
-/// format OID `format` (a receipt is never read as a manifest) and version 1. Returns a reader
-/// over the fields that follow.
-pub fn open_format<'a>(
-    bytes: &'a [u8],
-    what: &'static str,
-    format: super::oid::Format,
-) -> Result<Reader<'a>, Error> {
-    let mut outer = Reader::new(bytes, what);
-    let mut r = outer.sequence()?;
-    outer.finish()?;
-    if r.oid()? != format.oid() {
-        return Err(Error::WrongFormat { expected: what });
-    }
-    let version = r.u64()?;
-    if version != 1 {
-        return Err(Error::UnsupportedVersion { what, version });
-    }
-    Ok(r)
-}
-
 /// Checks INTEGER content is minimal and non-negative; returns the magnitude octets.
 fn unsigned_integer_content(v: &[u8]) -> Option<&[u8]> {
     match v {

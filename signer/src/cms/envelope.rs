@@ -25,11 +25,12 @@ use openssl::pkey::{PKey, Private, Public};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use crate::certinfo::{self, KeyKind};
-use crate::der::{self, Reader};
+use crate::cms::certinfo::{self, KeyKind};
+use crate::cms::der::{self, Reader};
+use crate::cms::digest::{Sha256, sha256};
+use crate::cms::oid;
 use crate::error::Error;
-use crate::manifest::{MAX_RECIPIENTS, sha256};
-use crate::oid;
+use crate::package::manifest::MAX_RECIPIENTS;
 
 /// Largest key envelope accepted (room for [`MAX_RECIPIENTS`] RSA-4096 recipients).
 pub const MAX_KEY_ENVELOPE_LEN: usize = 1024 * 1024;
@@ -457,10 +458,10 @@ fn ecdh_unwrap(key: &PKey<Private>, point: &[u8], wrapped: &[u8]) -> Result<Secr
 /// SHA-256 commitment to a content key, carried in the signed routing header: every recipient
 /// must unwrap the same key (AES-GCM alone is not key-committing).
 pub(crate) fn key_commitment(key: &SecretKey) -> [u8; 32] {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    ctx.update(b"axis-signer v1 content-key commitment\0");
-    ctx.update(key.as_bytes());
-    crate::manifest::sha256_finish(ctx)
+    let mut h = Sha256::new();
+    h.update(b"axis-signer v1 content-key commitment\0");
+    h.update(key.as_bytes());
+    h.finish()
 }
 
 /// SHA-256 of an envelope (what the header carries).

@@ -9,6 +9,7 @@
 
 pub(crate) mod certinfo;
 pub mod der;
+pub(crate) mod digest;
 pub(crate) mod envelope;
 pub(crate) mod oid;
 pub(crate) mod signature;
@@ -19,14 +20,10 @@ use time::OffsetDateTime;
 
 use crate::error::Error;
 
+pub use digest::sha256;
 pub use oid::Format;
 pub use signature::VerifiedSigner;
 pub use signing_time::claimed_signing_time;
-
-/// SHA-256 of `data`.
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    crate::manifest::sha256(data)
-}
 
 /// Makes a detached CMS SignedData (CAdES-BES attributes, the signer's certificate and CA
 /// embedded) over `content`, which must be an encoded Axis structure: a SEQUENCE whose first

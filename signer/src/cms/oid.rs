@@ -3,6 +3,9 @@
 
 use std::sync::OnceLock;
 
+use crate::cms::der::Reader;
+use crate::error::Error;
+
 /// id-data, 1.2.840.113549.1.7.1
 pub(crate) const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
 /// id-signedData, 1.2.840.113549.1.7.2
@@ -93,15 +96,32 @@ impl Format {
     pub fn oid(self) -> &'static [u8] {
         static CACHE: OnceLock<[Vec<u8>; 7]> = OnceLock::new();
         let all = CACHE.get_or_init(|| {
-            Format::ALL.map(|f| crate::der::oid_content(&f.dotted()).unwrap_or_default())
+            Format::ALL.map(|f| axis_pki::der::oid_content(&f.dotted()).unwrap_or_default())
         });
         &all[self as usize - 1]
+    }
+
+    /// Opens an encoded structure of this format: one SEQUENCE with nothing after it, starting
+    /// with this format's OID (a receipt is never read as a manifest) and version 1. Returns a
+    /// reader over the fields that follow; errors name `what`.
+    pub fn open<'a>(self, bytes: &'a [u8], what: &'static str) -> Result<Reader<'a>, Error> {
+        let mut outer = Reader::new(bytes, what);
+        let mut r = outer.sequence()?;
+        outer.finish()?;
+        if r.oid()? != self.oid() {
+            return Err(Error::WrongFormat { expected: what });
+        }
+        let version = r.u64()?;
+        if version != 1 {
+            return Err(Error::UnsupportedVersion { what, version });
+        }
+        Ok(r)
     }
 
     /// The format of an encoded Axis structure (a SEQUENCE whose first element is a format
     /// OID), read without checking the rest; `None` for anything else.
     pub fn of(bytes: &[u8]) -> Option<Format> {
-        let mut outer = crate::der::Reader::new(bytes, "Axis structure");
+        let mut outer = Reader::new(bytes, "Axis structure");
         let oid = outer.sequence().ok()?.oid().ok()?;
         Format::ALL.into_iter().find(|f| f.oid() == oid)
     }
@@ -110,7 +130,7 @@ impl Format {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::der::oid_content;
+    use axis_pki::der::oid_content;
 
     #[test]
     fn constants_match_their_dotted_form() {
@@ -160,7 +180,7 @@ mod tests {
 
     #[test]
     fn the_format_of_an_encoding_is_its_first_oid() {
-        use crate::der;
+        use crate::cms::der;
         for f in Format::ALL {
             let bytes = der::seq(&[&der::oid(f.oid()), &der::uint(1)]);
             assert_eq!(Format::of(&bytes), Some(f));

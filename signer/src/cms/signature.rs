@@ -20,11 +20,11 @@ use std::fmt;
 use axis_pki::{AgencyId, PrivateKey, Profile, Serial, TrustStore, VerifiedCert};
 use time::{Duration, OffsetDateTime};
 
-use crate::certinfo::{self, KeyKind};
-use crate::der::{self, Reader};
+use crate::cms::certinfo::{self, KeyKind};
+use crate::cms::der::{self, Reader};
+use crate::cms::digest::sha256;
+use crate::cms::oid;
 use crate::error::Error;
-use crate::manifest::sha256;
-use crate::oid;
 
 /// Largest CMS signature accepted (the signer certificate and two CA certificates fit easily).
 pub const MAX_SIGNATURE_LEN: usize = 64 * 1024;
@@ -271,7 +271,7 @@ pub(crate) struct VerifiedSignature {
 
 /// A signature that verified, before any agency binding is read: the signer's certificate and
 /// the signing time it claims. Roles without an agency (the axis log signer) stop here. Only
-/// [`verify_signer`] makes one.
+/// [`crate::cms::verify`] makes one.
 pub struct VerifiedSigner {
     pub(crate) cert: VerifiedCert,
     pub(crate) signing_time: OffsetDateTime,

@@ -3,10 +3,10 @@
 use axis_pki::{Profile, TrustStore};
 use time::OffsetDateTime;
 
-use crate::document_id::DocumentId;
+use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
 use crate::error::Error;
-use crate::manifest::ManifestBytes;
-use crate::signature::{self, SignatureReport, SignatureRole, Signer};
+use crate::package::document_id::DocumentId;
+use crate::package::manifest::ManifestBytes;
 
 /// The manifest and its two detached CMS signatures, as the sender makes them and as a recipient
 /// receives them (unverified).

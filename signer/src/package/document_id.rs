@@ -8,7 +8,7 @@ use axis_pki::AgencyId;
 use time::Date;
 
 use crate::error::Error;
-use crate::fields::{self, MAX_CODE_NOTATION, MAX_CODE_NUMBER};
+use crate::package::fields::{self, MAX_CODE_NOTATION, MAX_CODE_NUMBER};
 
 /// A document's number and notation ("số, ký hiệu"), e.g. `7816` and `VPCP-TTĐT`.
 ///

@@ -30,11 +30,12 @@ use axis_pki::{AgencyId, TrustStore};
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
 
-use crate::der;
+use crate::cms::der;
+use crate::cms::digest::{Sha256, sha256};
+use crate::cms::oid::Format;
+use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
 use crate::error::Error;
-use crate::manifest::{MAX_RECIPIENTS, Priority, sha256};
-use crate::oid::Format;
-use crate::signature::{self, SignatureReport, SignatureRole, Signer};
+use crate::package::manifest::{MAX_RECIPIENTS, Priority};
 
 /// Largest routing header accepted.
 pub const MAX_HEADER_LEN: usize = 64 * 1024;
@@ -152,11 +153,11 @@ impl RoutingHeader {
                 max: MAX_CIPHERTEXT_LEN,
             });
         }
-        if self.key_envelope_len > crate::envelope::MAX_KEY_ENVELOPE_LEN as u64 {
+        if self.key_envelope_len > crate::cms::envelope::MAX_KEY_ENVELOPE_LEN as u64 {
             return Err(Error::TooLarge {
                 what: "key envelope",
                 len: self.key_envelope_len,
-                max: crate::envelope::MAX_KEY_ENVELOPE_LEN as u64,
+                max: crate::cms::envelope::MAX_KEY_ENVELOPE_LEN as u64,
             });
         }
         Ok(())
@@ -236,7 +237,7 @@ impl HeaderBytes {
                 max: MAX_HEADER_LEN as u64,
             });
         }
-        let mut r = der::open_format(bytes, WHAT, Format::RoutingHeader)?;
+        let mut r = Format::RoutingHeader.open(bytes, WHAT)?;
         let mut b = r.sequence()?;
         let message_id = MessageId(uuid::Uuid::from_bytes(b.octets()?));
         let sender = agency("sender", b.utf8()?)?;
@@ -398,7 +399,7 @@ impl VerifiedSubmission {
     pub fn check_key_envelope(&self, envelope: &[u8]) -> Result<(), Error> {
         let h = self.header();
         if envelope.len() as u64 != h.key_envelope_len
-            || crate::envelope::digest(envelope) != h.key_envelope_digest
+            || crate::cms::envelope::digest(envelope) != h.key_envelope_digest
         {
             return Err(Error::KeyEnvelopeDigestMismatch);
         }
@@ -412,7 +413,7 @@ impl VerifiedSubmission {
             expected_len: self.header().ciphertext_len,
             expected_digest: self.header().ciphertext_digest,
             len: 0,
-            ctx: ring::digest::Context::new(&ring::digest::SHA256),
+            ctx: Sha256::new(),
         }
     }
 }
@@ -422,7 +423,7 @@ pub struct CiphertextCheck {
     expected_len: u64,
     expected_digest: [u8; 32],
     len: u64,
-    ctx: ring::digest::Context,
+    ctx: Sha256,
 }
 
 impl CiphertextCheck {
@@ -447,7 +448,7 @@ impl CiphertextCheck {
                 found: self.len,
             });
         }
-        if crate::manifest::sha256_finish(self.ctx) != self.expected_digest {
+        if self.ctx.finish() != self.expected_digest {
             return Err(Error::CiphertextDigestMismatch);
         }
         Ok(())

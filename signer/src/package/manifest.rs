@@ -36,11 +36,12 @@
 use axis_pki::AgencyId;
 use time::Date;
 
-use crate::der::{self, Reader};
-use crate::document_id::{Code, DocumentId};
+use crate::cms::der::{self, Reader};
+use crate::cms::digest::{Sha256, sha256};
+use crate::cms::oid::Format;
 use crate::error::Error;
-use crate::fields::{self, *};
-use crate::oid::Format;
+use crate::package::document_id::{Code, DocumentId};
+use crate::package::fields::{self, *};
 
 /// Most recipient agencies of one document.
 pub const MAX_RECIPIENTS: usize = 500;
@@ -308,14 +309,14 @@ impl Attachment {
 /// Computes an attachment's size and SHA-256 as it streams by (the sender's first pass).
 #[derive(Clone)]
 pub struct AttachmentDigest {
-    ctx: ring::digest::Context,
+    ctx: Sha256,
     size: u64,
 }
 
 impl Default for AttachmentDigest {
     fn default() -> Self {
         AttachmentDigest {
-            ctx: ring::digest::Context::new(&ring::digest::SHA256),
+            ctx: Sha256::new(),
             size: 0,
         }
     }
@@ -345,21 +346,9 @@ impl AttachmentDigest {
             content_type: content_type.into(),
             description: description.into(),
             size: self.size,
-            sha256: sha256_finish(self.ctx),
+            sha256: self.ctx.finish(),
         }
     }
-}
-
-pub(crate) fn sha256_finish(ctx: ring::digest::Context) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
-}
-
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    ctx.update(data);
-    sha256_finish(ctx)
 }
 
 /// The inner metadata of a document. A plain value: [`Manifest::encode`] checks it and makes the
@@ -578,7 +567,7 @@ impl Manifest {
     }
 
     fn decode(bytes: &[u8]) -> Result<Manifest, Error> {
-        let mut r = der::open_format(bytes, WHAT, Format::Manifest)?;
+        let mut r = Format::Manifest.open(bytes, WHAT)?;
         let from = Organization::decode(&mut r, "From/OrganId")?;
         let mut to_r = r.sequence()?;
         let mut to = Vec::new();

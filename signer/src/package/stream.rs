@@ -24,12 +24,15 @@ use axis_pki::{AgencyId, Profile, TrustStore, VerifiedCert};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use time::OffsetDateTime;
 
-use crate::document::{SignedDocument, VerifiedDocument};
-use crate::envelope::{self, RecipientKey, SecretKey};
+use crate::cms::digest::{Sha256, sha256};
+use crate::cms::envelope::{self, RecipientKey, SecretKey};
+use crate::cms::signature::{MAX_SIGNATURE_LEN, SignatureRole, Signer};
 use crate::error::Error;
-use crate::header::{self, HeaderBytes, MessageId, RoutingHeader, Submission, VerifiedSubmission};
-use crate::manifest::{Attachment, MAX_MANIFEST_LEN, ManifestBytes, sha256_finish};
-use crate::signature::{MAX_SIGNATURE_LEN, SignatureRole, Signer};
+use crate::package::document::{SignedDocument, VerifiedDocument};
+use crate::package::header::{
+    self, HeaderBytes, MessageId, RoutingHeader, Submission, VerifiedSubmission,
+};
+use crate::package::manifest::{Attachment, MAX_MANIFEST_LEN, ManifestBytes};
 
 /// Bytes of a frame before its ciphertext.
 pub const FRAME_HEADER_LEN: usize = 21;
@@ -118,7 +121,7 @@ pub struct Sealer {
     written: u64,
     index: u32,
     pending: Vec<u8>,
-    digest: ring::digest::Context,
+    digest: Sha256,
     total: u64,
 }
 
@@ -174,7 +177,7 @@ impl Sealer {
         header.check()?;
         Ok(Sealer {
             key: aead_key(&content_key)?,
-            binding_digest: crate::manifest::sha256(&header.encode_prefix()),
+            binding_digest: sha256(&header.encode_prefix()),
             header,
             key_envelope,
             head: Some([
@@ -187,7 +190,7 @@ impl Sealer {
             written: 0,
             index: 0,
             pending: Vec::with_capacity(req.chunk_size as usize),
-            digest: ring::digest::Context::new(&ring::digest::SHA256),
+            digest: Sha256::new(),
             total: 0,
         })
     }
@@ -354,7 +357,7 @@ impl Sealer {
         }
         let mut header = self.header;
         header.ciphertext_len = self.total;
-        header.ciphertext_digest = sha256_finish(self.digest);
+        header.ciphertext_digest = self.digest.finish();
         let header = HeaderBytes::from_header(header)?;
         Ok(Sealed {
             submission: Submission::sign(header, seal, at)?,
@@ -432,7 +435,7 @@ pub struct Opener<'s> {
     document: Option<VerifiedDocument>,
     attachments: Vec<Attachment>,
     att_size: u64,
-    att_digest: ring::digest::Context,
+    att_digest: Sha256,
 }
 
 impl<'s> Opener<'s> {
@@ -479,7 +482,7 @@ impl<'s> Opener<'s> {
             document: None,
             attachments: Vec::new(),
             att_size: 0,
-            att_digest: ring::digest::Context::new(&ring::digest::SHA256),
+            att_digest: Sha256::new(),
         })
     }
 
@@ -646,11 +649,8 @@ impl<'s> Opener<'s> {
                             found: self.att_size,
                         });
                     }
-                    let digest = std::mem::replace(
-                        &mut self.att_digest,
-                        ring::digest::Context::new(&ring::digest::SHA256),
-                    );
-                    if sha256_finish(digest) != expected.sha256 {
+                    let digest = std::mem::replace(&mut self.att_digest, Sha256::new());
+                    if digest.finish() != expected.sha256 {
                         return Err(Error::AttachmentDigestMismatch { index });
                     }
                     self.att_size = 0;
