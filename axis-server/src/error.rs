@@ -369,17 +369,27 @@ impl ServerError {
         }
     }
 
-    /// A signer error on a named signature, with its reason.
+    /// A signer error on a named signature, with its reason: one decision per category of the
+    /// signer's error (no default: a new category does not compile until it is given a reason).
     pub(crate) fn signature(what: &'static str, e: &axis_signer::Error) -> Self {
-        use axis_signer::Error as E;
+        use axis_signer::{CertificateError as C, Error as E};
         let reason = match e {
-            E::SignerRevoked { .. } => SignatureReason::CertificateRevoked,
-            E::SignerCertificateRejected { .. } => SignatureReason::CertificateRejected,
-            E::SignerAgencyMismatch { .. } => SignatureReason::SignerAgencyMismatch,
-            E::SigningTimeInFuture { .. } | E::SigningTimeOutsideValidity { .. } => {
-                SignatureReason::SigningTimeInvalid
+            E::Certificate(C::SignerRevoked { .. }) => SignatureReason::CertificateRevoked,
+            E::Certificate(C::SignerCertificateRejected { .. }) => {
+                SignatureReason::CertificateRejected
             }
-            _ => SignatureReason::Invalid,
+            E::Certificate(C::SignerAgencyMismatch { .. }) => SignatureReason::SignerAgencyMismatch,
+            E::SigningTime(_) => SignatureReason::SigningTimeInvalid,
+            // The signature itself, or the bytes and keys around it.
+            E::Signature(_)
+            | E::Format(_)
+            | E::Key(_)
+            | E::Envelope(_)
+            | E::Stream(_)
+            | E::Ciphertext(_)
+            | E::Chain(_)
+            | E::Crypto { .. }
+            | E::Misuse { .. } => SignatureReason::Invalid,
         };
         ServerError::Signature {
             what,
@@ -409,6 +419,37 @@ impl ServerError {
     /// A broken invariant of the server's own bookkeeping.
     pub(crate) fn invariant(what: &'static str) -> Self {
         Fault::Invariant(what).into()
+    }
+
+    /// The uploaded ciphertext is not the one the signed routing header announces.
+    pub(crate) fn ciphertext(e: axis_signer::CiphertextError) -> Self {
+        use axis_signer::CiphertextError as C;
+        match e {
+            C::CiphertextLengthMismatch { expected, found } => {
+                ServerError::LengthMismatch { expected, found }
+            }
+            C::CiphertextDigestMismatch => ServerError::DigestMismatch,
+        }
+    }
+
+    /// A statement that does not go onto its chain: the chain's own refusals (party, subject,
+    /// digests, previous hash, transition, order, length) are `STATUS_REJECTED`; anything else
+    /// is about the statement's signature ([`ServerError::signature`]).
+    pub(crate) fn chain(e: &axis_signer::Error) -> Self {
+        use axis_signer::Error as E;
+        match e {
+            E::Chain(_) => ServerError::ChainRejected(e.to_string()),
+            E::Format(_)
+            | E::Key(_)
+            | E::Signature(_)
+            | E::SigningTime(_)
+            | E::Certificate(_)
+            | E::Envelope(_)
+            | E::Stream(_)
+            | E::Ciphertext(_)
+            | E::Crypto { .. }
+            | E::Misuse { .. } => ServerError::signature("receipt signature", e),
+        }
     }
 
     /// A parse error on named untrusted bytes.

@@ -84,15 +84,14 @@ impl Error {
         self
     }
 
-    /// A signer or evidence error while checking something received: a verification failure.
-    pub(crate) fn signer(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::verification(format!("{what}: {e}")).with_source(e)
+    /// A signer or evidence error while checking something received.
+    pub(crate) fn signer(what: &str, e: impl Classified) -> Self {
+        Self::new(e.kind(Side::Received), format!("{what}: {e}")).with_source(e)
     }
 
-    /// A signer or evidence error on the sending side (building, signing, sealing): the input
-    /// is at fault.
-    pub(crate) fn building(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::invalid(format!("{what}: {e}")).with_source(e)
+    /// A signer or evidence error on the sending side (building, signing, sealing).
+    pub(crate) fn building(what: &str, e: impl Classified) -> Self {
+        Self::new(e.kind(Side::Building), format!("{what}: {e}")).with_source(e)
     }
 
     /// Adds context in front of the message.
@@ -147,10 +146,68 @@ impl std::error::Error for Error {
     }
 }
 
-/// Building a document from bad values (a malformed code, a field too long): invalid input.
+/// Building a document from bad values (a malformed code, a field too long): the sending side.
 impl From<axis_signer::Error> for Error {
     fn from(e: axis_signer::Error) -> Self {
-        Error::invalid(e.to_string()).with_source(e)
+        Error::new(e.kind(Side::Building), e.to_string()).with_source(e)
+    }
+}
+
+/// Which side of an exchange a signer or evidence error happened on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Checking what the axis or a sender sent: a failure means it does not verify.
+    Received,
+    /// Building, signing or sealing what this client sends: a failure means the input (the
+    /// values, keys or certificates given) is at fault.
+    Building,
+}
+
+/// The errors of the lower crates, each classified once per category of theirs: a new category
+/// does not compile until it is given a kind here.
+pub(crate) trait Classified: std::error::Error + Send + Sync + 'static {
+    /// The SDK's kind of this error on `side`.
+    fn kind(&self, side: Side) -> ErrorKind;
+}
+
+impl Classified for axis_signer::Error {
+    fn kind(&self, side: Side) -> ErrorKind {
+        use axis_signer::Error as E;
+        let (received, building) = (ErrorKind::Verification, ErrorKind::InvalidInput);
+        match self {
+            // Bytes, signatures, certificates, the envelope, the stream, the ciphertext and the
+            // receipt chain: received, they do not verify; built, the input is not valid.
+            E::Format(_)
+            | E::Signature(_)
+            | E::SigningTime(_)
+            | E::Certificate(_)
+            | E::Envelope(_)
+            | E::Stream(_)
+            | E::Ciphertext(_)
+            | E::Chain(_)
+            // This client's own keys, the crypto library, calls out of order: reported on the
+            // side they happened.
+            | E::Key(_)
+            | E::Crypto { .. }
+            | E::Misuse { .. } => match side {
+                Side::Received => received,
+                Side::Building => building,
+            },
+        }
+    }
+}
+
+impl Classified for axis_evidence::Error {
+    fn kind(&self, side: Side) -> ErrorKind {
+        use axis_evidence::Error as E;
+        match self {
+            E::Signer(e) => e.kind(side),
+            // The log's own proofs and the trust material given with them.
+            E::Log(_) | E::Trust(_) | E::BundleItem { .. } => match side {
+                Side::Received => ErrorKind::Verification,
+                Side::Building => ErrorKind::InvalidInput,
+            },
+        }
     }
 }
 

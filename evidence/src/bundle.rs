@@ -46,9 +46,9 @@ use time::OffsetDateTime;
 use axis_signer::cms::der::{self, Reader};
 use axis_signer::cms::{Format, claimed_signing_time};
 use axis_signer::{
-    DigestKind, DocumentId, DocumentRef, Error as SignerError, MAX_SIGNATURE_LEN, MessageId,
-    ReceiptChain, SIGNING_TIME_TOLERANCE, SignatureReport, SignatureRole, SignedReceipt,
-    StatusCode, Submission,
+    ChainError, DigestKind, DocumentId, DocumentRef, FormatError, MAX_SIGNATURE_LEN, MessageId,
+    ReceiptChain, SIGNING_TIME_TOLERANCE, SignatureError, SignatureReport, SignatureRole,
+    SignedReceipt, StatusCode, Submission,
 };
 
 use crate::error::{Error, LogError, TrustError};
@@ -216,14 +216,14 @@ pub struct EvidenceBundle {
 
 fn budget(what: &'static str, found: usize, max: usize) -> Result<(), Error> {
     if found > max {
-        return Err(SignerError::TooMany { what, found, max }.into());
+        return Err(FormatError::TooMany { what, found, max }.into());
     }
     Ok(())
 }
 
 fn check_len(what: &'static str, len: usize, max: usize) -> Result<(), Error> {
     if len > max {
-        return Err(SignerError::TooLarge {
+        return Err(FormatError::TooLarge {
             what,
             len: len as u64,
             max: max as u64,
@@ -349,7 +349,7 @@ impl EvidenceBundle {
                 || {
                     let mut s = list.sequence()?;
                     let recipient =
-                        AgencyId::parse(s.utf8()?).map_err(|source| SignerError::AgencyId {
+                        AgencyId::parse(s.utf8()?).map_err(|source| FormatError::AgencyId {
                             field: "bundle statement recipient",
                             source,
                         })?;
@@ -386,7 +386,7 @@ impl EvidenceBundle {
         };
         // Step 4.
         if bundle.encode()? != bytes {
-            return Err(SignerError::Malformed { what: WHAT }.into());
+            return Err(FormatError::Malformed { what: WHAT }.into());
         }
         Ok(bundle)
     }
@@ -676,7 +676,7 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
             let verified = chain.push(&s.receipt, trust.at(t)?, t)?;
             let report = verified.report();
             if report.signing_time != t {
-                return Err(SignerError::ReceiptTimeMismatch {
+                return Err(SignatureError::ReceiptTimeMismatch {
                     time: t,
                     signing_time: report.signing_time,
                 }
@@ -688,13 +688,13 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
             match &document {
                 None => document = Some((receipt.document_id.clone(), receipt.manifest_digest)),
                 Some((id, _)) if id != &receipt.document_id => {
-                    return Err(SignerError::ReceiptSubjectMismatch {
+                    return Err(ChainError::ReceiptSubjectMismatch {
                         field: "DocumentId",
                     }
                     .into());
                 }
                 Some((_, digest)) if digest != &receipt.manifest_digest => {
-                    return Err(SignerError::ReceiptDigestMismatch {
+                    return Err(ChainError::ReceiptDigestMismatch {
                         kind: DigestKind::Manifest,
                     }
                     .into());

@@ -102,3 +102,33 @@ pub enum TrustError {
         source: axis_pki::Error,
     },
 }
+
+/// A format error of an evidence structure (read by the signer's DER reader, within the
+/// signer's budgets) is the signer's [`axis_signer::FormatError`].
+impl From<axis_signer::FormatError> for Error {
+    fn from(e: axis_signer::FormatError) -> Self {
+        Error::Signer(e.into())
+    }
+}
+
+/// A log-signer key or certificate that does not fit: the signer's [`axis_signer::KeyError`].
+impl From<axis_signer::KeyError> for Error {
+    fn from(e: axis_signer::KeyError) -> Self {
+        Error::Signer(e.into())
+    }
+}
+
+/// A tree head's or a bundle item's CMS signature: the signer's [`axis_signer::SignatureError`].
+impl From<axis_signer::SignatureError> for Error {
+    fn from(e: axis_signer::SignatureError) -> Self {
+        Error::Signer(e.into())
+    }
+}
+
+/// Receipts of a bundle that do not form one document's chains: the signer's
+/// [`axis_signer::ChainError`].
+impl From<axis_signer::ChainError> for Error {
+    fn from(e: axis_signer::ChainError) -> Self {
+        Error::Signer(e.into())
+    }
+}

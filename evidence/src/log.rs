@@ -57,8 +57,8 @@ use time::OffsetDateTime;
 use axis_signer::cms::der::{self, Reader};
 use axis_signer::cms::{self, Format, sha256};
 use axis_signer::{
-    Error as SignerError, MAX_SIGNATURE_LEN, MessageId, SignatureRole, SignedReceipt, Signer,
-    StatusCode, Submission, VerifiedReceipt, VerifiedSubmission,
+    FormatError, KeyError, MAX_SIGNATURE_LEN, MessageId, SignatureError, SignatureRole,
+    SignedReceipt, Signer, StatusCode, Submission, VerifiedReceipt, VerifiedSubmission,
 };
 
 use crate::error::{Error, LogError};
@@ -246,7 +246,7 @@ impl LogEntryBytes {
     /// status codes, one byte form (re-encoding gives the same bytes).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_LOG_ENTRY_LEN {
-            return Err(SignerError::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: ENTRY,
                 len: bytes.len() as u64,
                 max: MAX_LOG_ENTRY_LEN as u64,
@@ -256,12 +256,12 @@ impl LogEntryBytes {
         let mut r = Format::LogEntry.open(bytes, ENTRY)?;
         // GeneralizedTime only: `time()` also reads UTCTime, a second byte form (and leaf hash).
         if r.peek_tag() != Some(der::GENERALIZED_TIME) {
-            return Err(SignerError::Malformed { what: ENTRY }.into());
+            return Err(FormatError::Malformed { what: ENTRY }.into());
         }
         let logged_at = r.time()?;
         let message_id = MessageId::from_uuid(uuid::Uuid::from_bytes(r.octets()?));
         let agency = |field, s: &str| {
-            AgencyId::parse(s).map_err(|source| SignerError::AgencyId { field, source })
+            AgencyId::parse(s).map_err(|source| FormatError::AgencyId { field, source })
         };
         let body = match r.peek_tag() {
             Some(t) if t == der::context(1) => {
@@ -294,11 +294,11 @@ impl LogEntryBytes {
                 let crl_number = b.u64()?;
                 let serial = b.octet_string()?.to_vec();
                 if serial.is_empty() || serial.len() > 20 {
-                    return Err(SignerError::Malformed { what: ENTRY }.into());
+                    return Err(FormatError::Malformed { what: ENTRY }.into());
                 }
                 let revoked_at = b.time()?;
                 let reason =
-                    u8::try_from(b.u64()?).map_err(|_| SignerError::Malformed { what: ENTRY })?;
+                    u8::try_from(b.u64()?).map_err(|_| FormatError::Malformed { what: ENTRY })?;
                 b.finish()?;
                 EntryBody::Revocation(RevocationEntry {
                     crl_digest,
@@ -308,7 +308,7 @@ impl LogEntryBytes {
                     reason,
                 })
             }
-            _ => return Err(SignerError::Malformed { what: ENTRY }.into()),
+            _ => return Err(FormatError::Malformed { what: ENTRY }.into()),
         };
         r.finish()?;
         let entry = LogEntry {
@@ -319,7 +319,7 @@ impl LogEntryBytes {
         // One byte form: re-encoding gives the same bytes (a UTCTime where GeneralizedTime
         // belongs, or any other variant, would be a second leaf hash for the same entry).
         if entry.der()? != bytes {
-            return Err(SignerError::Malformed { what: ENTRY }.into());
+            return Err(FormatError::Malformed { what: ENTRY }.into());
         }
         Ok(LogEntryBytes {
             bytes: bytes.to_vec(),
@@ -436,7 +436,7 @@ impl TreeHead {
     pub fn sign(&self, log_signer: &Signer<'_>) -> Result<SignedTreeHead, Error> {
         let role = SignatureRole::TreeHead;
         if log_signer.certificate().profile() != role.profile() {
-            return Err(SignerError::WrongCertificateProfile {
+            return Err(KeyError::WrongCertificateProfile {
                 expected: role.profile(),
                 found: log_signer.certificate().profile(),
             }
@@ -457,7 +457,7 @@ impl TreeHead {
 fn whole_seconds(t: OffsetDateTime) -> Result<OffsetDateTime, Error> {
     t.to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)
-        .map_err(|_| SignerError::TimeOutOfRange.into())
+        .map_err(|_| FormatError::TimeOutOfRange.into())
 }
 
 /// A tree head with its exact bytes and the log signer's signature (not yet verified).
@@ -472,7 +472,7 @@ impl SignedTreeHead {
     /// Parses received bytes (strict DER, one byte form) and keeps the signature.
     pub fn parse(tree_head: &[u8], signature: Vec<u8>) -> Result<Self, Error> {
         if tree_head.len() > 1024 {
-            return Err(SignerError::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: HEAD,
                 len: tree_head.len() as u64,
                 max: 1024,
@@ -481,7 +481,7 @@ impl SignedTreeHead {
         }
         let head = TreeHead::decode(tree_head)?;
         if head.encode()? != tree_head {
-            return Err(SignerError::Malformed { what: HEAD }.into());
+            return Err(FormatError::Malformed { what: HEAD }.into());
         }
         Ok(SignedTreeHead {
             head,
@@ -505,7 +505,7 @@ impl SignedTreeHead {
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
         const WHAT: &str = "signed tree head";
         if bytes.len() > MAX_SIGNATURE_LEN + 2048 {
-            return Err(SignerError::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: WHAT,
                 len: bytes.len() as u64,
                 max: (MAX_SIGNATURE_LEN + 2048) as u64,
@@ -548,7 +548,7 @@ impl SignedTreeHead {
     ) -> Result<VerifiedTreeHead, Error> {
         let role = SignatureRole::TreeHead;
         if self.signature.is_empty() {
-            return Err(SignerError::SealSignatureMissing.into());
+            return Err(SignatureError::SealSignatureMissing.into());
         }
         // Step 1.
         let v = cms::verify(&self.signature, &self.bytes, role, store, at)?;
@@ -626,7 +626,7 @@ pub(crate) fn read_path(r: &mut Reader<'_>) -> Result<Vec<[u8; 32]>, Error> {
     let mut path = Vec::new();
     while !p.is_empty() {
         if path.len() == MAX_PATH_LEN {
-            return Err(SignerError::TooMany {
+            return Err(FormatError::TooMany {
                 what: "hashes in an inclusion path",
                 found: path.len() + 1,
                 max: MAX_PATH_LEN,
@@ -666,7 +666,7 @@ impl LogProof {
     /// and the tree head's own checks.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_LOG_PROOF_LEN {
-            return Err(SignerError::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: PROOF,
                 len: bytes.len() as u64,
                 max: MAX_LOG_PROOF_LEN as u64,

@@ -439,9 +439,9 @@ fn a_receipt_signature_byte_flipped_is_a_bad_signature_of_that_statement() {
     check(&b, statement(2, &f.b), |e| {
         matches!(
             e,
-            Error::Signer(SignerError::BadSignature {
+            Error::Signer(SignerError::Signature(SignatureError::BadSignature {
                 role: SignatureRole::Receipt
-            })
+            }))
         )
     });
 }
@@ -470,7 +470,9 @@ fn a_statement_removed_from_the_middle_breaks_the_chain() {
     check(&b, statement(4, &f.b), |e| {
         matches!(
             e,
-            Error::Signer(SignerError::ReceiptChainBroken { position: 2 })
+            Error::Signer(SignerError::Chain(ChainError::ReceiptChainBroken {
+                position: 2
+            }))
         )
     });
 }
@@ -483,7 +485,7 @@ fn a_statement_filed_under_the_other_recipient_is_from_the_wrong_party() {
     check(
         &b,
         statement(0, &f.c),
-        |e| matches!(e, Error::Signer(SignerError::StatusFromWrongParty { found, .. }) if *found == f.b.id),
+        |e| matches!(e, Error::Signer(SignerError::Chain(ChainError::StatusFromWrongParty { found, .. })) if *found == f.b.id),
     );
 }
 
@@ -522,10 +524,12 @@ fn a_crl_missing_for_a_signing_time_fails_closed() {
     check(&b, BundleItem::Submission, |e| {
         matches!(
             e,
-            Error::Signer(SignerError::SignerCertificateRejected {
-                role: SignatureRole::Submission,
-                source: axis_pki::Error::CrlMissing { depth: 0, .. }
-            })
+            Error::Signer(SignerError::Certificate(
+                CertificateError::SignerCertificateRejected {
+                    role: SignatureRole::Submission,
+                    source: axis_pki::Error::CrlMissing { depth: 0, .. }
+                }
+            ))
         )
     });
 }
@@ -567,9 +571,11 @@ fn altered_tree_head_bytes_do_not_match_their_signature() {
     check(&b, BundleItem::TreeHead, |e| {
         matches!(
             e,
-            Error::Signer(SignerError::ContentDigestMismatch {
-                role: SignatureRole::TreeHead
-            })
+            Error::Signer(SignerError::Signature(
+                SignatureError::ContentDigestMismatch {
+                    role: SignatureRole::TreeHead
+                }
+            ))
         )
     });
 }
@@ -602,9 +608,11 @@ fn an_altered_routing_header_does_not_match_the_senders_seal() {
     check(&b, BundleItem::Submission, |e| {
         matches!(
             e,
-            Error::Signer(SignerError::ContentDigestMismatch {
-                role: SignatureRole::Submission
-            })
+            Error::Signer(SignerError::Signature(
+                SignatureError::ContentDigestMismatch {
+                    role: SignatureRole::Submission
+                }
+            ))
         )
     });
 }
@@ -636,7 +644,7 @@ fn a_recipient_not_in_the_header_is_refused() {
     check(
         &b,
         statement(1, &f.d),
-        |e| matches!(e, Error::Signer(SignerError::NotARecipient { agency }) if *agency == f.d.id),
+        |e| matches!(e, Error::Signer(SignerError::Chain(ChainError::NotARecipient { agency })) if *agency == f.d.id),
     );
 }
 
@@ -700,7 +708,7 @@ fn a_receipt_signed_after_its_seals_revocation_fails() {
     let f = fixture();
     let plan = plan_with_b_revoked(7); // B's 06 on 8 January, after the revocation
     check(&build(&plan).bundle, statement(6, &f.b), |e| {
-        matches!(e, Error::Signer(SignerError::SignerRevoked { role: SignatureRole::Receipt, serial, revoked_at, .. })
+        matches!(e, Error::Signer(SignerError::Certificate(CertificateError::SignerRevoked { role: SignatureRole::Receipt, serial, revoked_at, .. }))
             if serial == f.b.seal.serial() && *revoked_at == SECOND_PERIOD)
     });
 }
@@ -726,12 +734,16 @@ fn the_bundle_round_trips_and_parses_strictly() {
     longer.push(0);
     assert!(matches!(
         EvidenceBundle::parse(&longer),
-        Err(Error::Signer(SignerError::Malformed { .. }))
+        Err(Error::Signer(SignerError::Format(
+            FormatError::Malformed { .. }
+        )))
     ));
     // Another Axis structure is not a bundle.
     assert!(matches!(
         EvidenceBundle::parse(b.tree_head.as_bytes()),
-        Err(Error::Signer(SignerError::WrongFormat { .. }))
+        Err(Error::Signer(SignerError::Format(
+            FormatError::WrongFormat { .. }
+        )))
     ));
     // A malformed receipt inside is named.
     let mut broken = b.clone();
@@ -770,19 +782,23 @@ fn budgets_are_enforced_before_anything_is_read() {
     let b = &standard().bundle;
     assert!(matches!(
         EvidenceBundle::parse(&vec![0x30; MAX_BUNDLE_LEN + 1]),
-        Err(Error::Signer(SignerError::TooLarge { .. }))
+        Err(Error::Signer(SignerError::Format(
+            FormatError::TooLarge { .. }
+        )))
     ));
     let mut many = b.clone();
     many.statements = vec![b.statements[0].clone(); MAX_BUNDLE_STATEMENTS + 1];
     assert!(matches!(
         many.encode(),
-        Err(Error::Signer(SignerError::TooMany { found, max, .. })) if found == MAX_BUNDLE_STATEMENTS + 1 && max == MAX_BUNDLE_STATEMENTS
+        Err(Error::Signer(SignerError::Format(FormatError::TooMany { found, max, .. }))) if found == MAX_BUNDLE_STATEMENTS + 1 && max == MAX_BUNDLE_STATEMENTS
     ));
     let mut many = b.clone();
     many.crls = vec![b.crls[0].clone(); MAX_BUNDLE_CRLS + 1];
     assert!(matches!(
         many.encode(),
-        Err(Error::Signer(SignerError::TooMany { .. }))
+        Err(Error::Signer(SignerError::Format(
+            FormatError::TooMany { .. }
+        )))
     ));
 }
 

@@ -218,11 +218,11 @@ fn only_a_log_signer_signs_tree_heads_and_it_signs_nothing_else() {
     };
     check(
         head.sign(&f.a.seal_signer()),
-        "Signer(WrongCertificateProfile { expected: AxisLogSigner, found: AgencySeal })",
+        "Signer(Key(WrongCertificateProfile { expected: AxisLogSigner, found: AgencySeal }))",
     );
     check(
         head.sign(&f.person.signer()),
-        "Signer(WrongCertificateProfile { expected: AxisLogSigner, found: PersonalSigner })",
+        "Signer(Key(WrongCertificateProfile { expected: AxisLogSigner, found: PersonalSigner }))",
     );
     // The log signer's certificate is valid for a `Signer`, but seals nothing of an agency's.
     let (received, _) = open(&batch().packages[0], &f.b).unwrap();
@@ -231,12 +231,12 @@ fn only_a_log_signer_signs_tree_heads_and_it_signs_nothing_else() {
         .unwrap();
     check(
         receipt.sign(&f.log.signer()),
-        "WrongCertificateProfile { expected: AgencySeal, found: AxisLogSigner }",
+        "Key(WrongCertificateProfile { expected: AgencySeal, found: AxisLogSigner })",
     );
     let m = manifest(&[&f.b], &[]).encode().unwrap();
     check(
         SignedDocument::sign(m, &f.person.signer(), SIGNED, &f.log.signer(), SIGNED),
-        "WrongCertificateProfile { expected: AgencySeal, found: AxisLogSigner }",
+        "Key(WrongCertificateProfile { expected: AgencySeal, found: AxisLogSigner })",
     );
 }
 
@@ -255,14 +255,14 @@ fn a_changed_tree_head_is_refused() {
     assert_eq!(changed.head().root_hash[31], 9 ^ 0x01);
     check(
         changed.verify(&f.store, AT, None),
-        "Signer(ContentDigestMismatch { role: TreeHead })",
+        "Signer(Signature(ContentDigestMismatch { role: TreeHead }))",
     );
     // A flip in the structure is caught by the parser.
     let mut tag_flip = bytes.to_vec();
     tag_flip[0] ^= 0x01;
     check(
         SignedTreeHead::parse(&tag_flip, sig.clone()),
-        r#"Signer(Malformed { what: "tree head" })"#,
+        r#"Signer(Format(Malformed { what: "tree head" }))"#,
     );
     // No single flipped bit anywhere gets through.
     for i in 0..bytes.len() {
@@ -277,14 +277,14 @@ fn a_changed_tree_head_is_refused() {
     // The same head in another byte form (UTCTime instead of GeneralizedTime) is refused.
     check(
         SignedTreeHead::parse(&with_utc_time(bytes), sig.clone()),
-        r#"Signer(Malformed { what: "tree head" })"#,
+        r#"Signer(Format(Malformed { what: "tree head" }))"#,
     );
     // No signature at all.
     check(
         SignedTreeHead::parse(bytes, Vec::new())
             .unwrap()
             .verify(&f.store, AT, None),
-        "Signer(SealSignatureMissing)",
+        "Signer(Signature(SealSignatureMissing))",
     );
     // Checked before it was signed: a head from the future.
     let early = SignedTreeHead::parse(bytes, sig)
@@ -294,11 +294,11 @@ fn a_changed_tree_head_is_refused() {
     assert!(
         matches!(
             early,
-            Error::Signer(SignerError::SigningTimeInFuture {
+            Error::Signer(SignerError::SigningTime(SigningTimeError::SigningTimeInFuture {
                 role: SignatureRole::TreeHead,
                 signing_time,
                 ..
-            }) if signing_time == HEAD_AT
+            })) if signing_time == HEAD_AT
         ),
         "{early:?}"
     );
@@ -330,7 +330,7 @@ fn a_tree_head_by_a_revoked_log_signer_is_refused() {
     assert!(
         matches!(
             &err,
-            Error::Signer(SignerError::SignerRevoked { role: SignatureRole::TreeHead, serial, revoked_at: when, .. })
+            Error::Signer(SignerError::Certificate(CertificateError::SignerRevoked { role: SignatureRole::TreeHead, serial, revoked_at: when, .. }))
                 if serial == log.cert.serial() && *when == revoked_at
         ),
         "{err:?}"
@@ -398,13 +398,15 @@ fn a_tree_head_signature_made_by_an_agency_seal_is_refused() {
     assert!(
         matches!(
             err,
-            Error::Signer(SignerError::SignerCertificateRejected {
-                role: SignatureRole::TreeHead,
-                source: axis_pki::Error::WrongProfile {
-                    expected: Profile::AxisLogSigner,
-                    found: Profile::AgencySeal
+            Error::Signer(SignerError::Certificate(
+                CertificateError::SignerCertificateRejected {
+                    role: SignatureRole::TreeHead,
+                    source: axis_pki::Error::WrongProfile {
+                        expected: Profile::AxisLogSigner,
+                        found: Profile::AgencySeal
+                    }
                 }
-            })
+            ))
         ),
         "{err:?}"
     );
@@ -418,13 +420,17 @@ fn a_tree_head_signature_made_by_an_agency_seal_is_refused() {
     assert!(
         matches!(
             err,
-            Error::Signer(SignerError::SigningTimeInFuture {
-                role: SignatureRole::TreeHead,
-                ..
-            }) | Error::Signer(SignerError::SigningTimeOutsideValidity {
-                role: SignatureRole::TreeHead,
-                ..
-            }) | Error::Log(LogError::TreeHeadTimeMismatch)
+            Error::Signer(SignerError::SigningTime(
+                SigningTimeError::SigningTimeInFuture {
+                    role: SignatureRole::TreeHead,
+                    ..
+                }
+            )) | Error::Signer(SignerError::SigningTime(
+                SigningTimeError::SigningTimeOutsideValidity {
+                    role: SignatureRole::TreeHead,
+                    ..
+                }
+            )) | Error::Log(LogError::TreeHeadTimeMismatch)
         ),
         "{err:?}"
     );
@@ -648,7 +654,10 @@ fn changed_evidence_is_refused_each_way_with_its_own_error() {
     check(run(&e, proof), ROOT);
     let mut e = entry.to_vec();
     e[0] ^= 0x01;
-    check(run(&e, proof), r#"Signer(Malformed { what: "log entry" })"#);
+    check(
+        run(&e, proof),
+        r#"Signer(Format(Malformed { what: "log entry" }))"#,
+    );
 
     // The path: a changed hash at either end.
     for (i, byte) in [(0, 0), (3, 31)] {
@@ -708,14 +717,14 @@ fn changed_evidence_is_refused_each_way_with_its_own_error() {
     };
     check(
         run(entry, &p),
-        "Signer(ContentDigestMismatch { role: TreeHead })",
+        "Signer(Signature(ContentDigestMismatch { role: TreeHead }))",
     );
     // No signature.
     let p = LogProof {
         tree_head: SignedTreeHead::parse(b.head.as_bytes(), Vec::new()).unwrap(),
         ..proof.clone()
     };
-    check(run(entry, &p), "Signer(SealSignatureMissing)");
+    check(run(entry, &p), "Signer(Signature(SealSignatureMissing))");
     // Another log's key pinned.
     check(
         verify_evidence(
@@ -945,7 +954,7 @@ fn an_inclusion_path_has_at_most_64_hashes() {
     assert_eq!(p.path.len(), 64);
     check(
         LogProof::parse(&with(MAX_PATH_LEN + 1)),
-        r#"Signer(TooMany { what: "hashes in an inclusion path", found: 65, max: 64 })"#,
+        r#"Signer(Format(TooMany { what: "hashes in an inclusion path", found: 65, max: 64 }))"#,
     );
 }
 
@@ -957,24 +966,24 @@ fn oversize_inputs_are_refused_before_parsing() {
     let entry = b.entries[0].as_bytes();
     check(
         verify_evidence(&vec![0; MAX_LOG_ENTRY_LEN + 1], &proof, &f.store, AT, None),
-        r#"Signer(TooLarge { what: "log entry", len: 4097, max: 4096 })"#,
+        r#"Signer(Format(TooLarge { what: "log entry", len: 4097, max: 4096 }))"#,
     );
     check(
         verify_evidence(entry, &vec![0; MAX_LOG_PROOF_LEN + 1], &f.store, AT, None),
-        r#"Signer(TooLarge { what: "log proof", len: 81921, max: 81920 })"#,
+        r#"Signer(Format(TooLarge { what: "log proof", len: 81921, max: 81920 }))"#,
     );
     check(
         SignedTreeHead::parse(&[0; 1025], Vec::new()),
-        r#"Signer(TooLarge { what: "tree head", len: 1025, max: 1024 })"#,
+        r#"Signer(Format(TooLarge { what: "tree head", len: 1025, max: 1024 }))"#,
     );
     // At the limit the budget lets the bytes through (and the parser refuses these).
     check(
         LogEntryBytes::parse(&vec![0; MAX_LOG_ENTRY_LEN]),
-        r#"Signer(Malformed { what: "log entry" })"#,
+        r#"Signer(Format(Malformed { what: "log entry" }))"#,
     );
     check(
         LogProof::parse(&vec![0; MAX_LOG_PROOF_LEN]),
-        r#"Signer(Malformed { what: "log proof" })"#,
+        r#"Signer(Format(Malformed { what: "log proof" }))"#,
     );
     // A signature over the CMS budget, inside a proof that fits its own.
     let p = LogProof {
@@ -984,7 +993,7 @@ fn oversize_inputs_are_refused_before_parsing() {
     };
     check(
         verify_evidence(entry, &p.encode(), &f.store, AT, None),
-        r#"Signer(TooLarge { what: "CMS SignedData", len: 65537, max: 65536 })"#,
+        r#"Signer(Format(TooLarge { what: "CMS SignedData", len: 65537, max: 65536 }))"#,
     );
 }
 
@@ -996,27 +1005,27 @@ fn each_structure_is_read_only_as_itself() {
     let proof = b.proofs[0].encode();
     check(
         LogEntryBytes::parse(head),
-        r#"Signer(WrongFormat { expected: "log entry" })"#,
+        r#"Signer(Format(WrongFormat { expected: "log entry" }))"#,
     );
     check(
         LogEntryBytes::parse(b.receipts[0].receipt().as_bytes()),
-        r#"Signer(WrongFormat { expected: "log entry" })"#,
+        r#"Signer(Format(WrongFormat { expected: "log entry" }))"#,
     );
     check(
         SignedTreeHead::parse(entry, Vec::new()),
-        r#"Signer(WrongFormat { expected: "tree head" })"#,
+        r#"Signer(Format(WrongFormat { expected: "tree head" }))"#,
     );
     check(
         LogProof::parse(head),
-        r#"Signer(WrongFormat { expected: "log proof" })"#,
+        r#"Signer(Format(WrongFormat { expected: "log proof" }))"#,
     );
     check(
         LogProof::parse(entry),
-        r#"Signer(WrongFormat { expected: "log proof" })"#,
+        r#"Signer(Format(WrongFormat { expected: "log proof" }))"#,
     );
     check(
         ReceiptBytes::parse(entry),
-        r#"WrongFormat { expected: "receipt" }"#,
+        r#"Format(WrongFormat { expected: "receipt" })"#,
     );
     assert!(LogProof::parse(&proof).is_ok());
 }
@@ -1032,7 +1041,7 @@ fn a_log_entry_has_one_byte_form() {
         assert_eq!(&again, e);
         assert_eq!(again.entry().encode().unwrap(), again);
     }
-    const MALFORMED: &str = r#"Signer(Malformed { what: "log entry" })"#;
+    const MALFORMED: &str = r#"Signer(Format(Malformed { what: "log entry" }))"#;
     // Bytes after the entry.
     let mut e = acceptance.to_vec();
     e.push(0);
@@ -1046,7 +1055,7 @@ fn a_log_entry_has_one_byte_form() {
     e[v + 2] = 2;
     check(
         LogEntryBytes::parse(&e),
-        r#"Signer(UnsupportedVersion { what: "log entry", version: 2 })"#,
+        r#"Signer(Format(UnsupportedVersion { what: "log entry", version: 2 }))"#,
     );
     // A body of an unknown kind [3].
     let body = v + 3 + 17 + 18; // version, loggedAt, messageId
@@ -1061,7 +1070,7 @@ fn a_log_entry_has_one_byte_form() {
     e[s + 2] = 7;
     check(
         LogEntryBytes::parse(&e),
-        "Signer(StatusCodeUnknown { value: 7 })",
+        "Signer(Format(StatusCodeUnknown { value: 7 }))",
     );
     // A malformed agency id, same length.
     let id = fixture().a.id.as_str().as_bytes();
@@ -1070,7 +1079,7 @@ fn a_log_entry_has_one_byte_form() {
     e[at + 10] = b'g';
     check(
         LogEntryBytes::parse(&e),
-        r#"Signer(AgencyId { field: "log entry sender", source: Segment { segment: Level1, found: "g22" } })"#,
+        r#"Signer(Format(AgencyId { field: "log entry sender", source: Segment { segment: Level1, found: "g22" } }))"#,
     );
 }
 
@@ -1199,7 +1208,7 @@ fn a_chain_resumed_from_logged_receipts_goes_on_where_it_stopped() {
     // Only a recipient of the document has a chain.
     check(
         DocumentRef::logged(c.package.sealed.submission.header(), &f.d.id),
-        "NotARecipient { agency: AgencyId(000.00.00.G01) }",
+        "Chain(NotARecipient { agency: AgencyId(000.00.00.G01) })",
     );
 }
 
@@ -1216,12 +1225,12 @@ fn resuming_checks_the_chain_rules_but_not_the_signatures() {
     // A receipt missing from the middle.
     check(
         ReceiptChain::resume(c.logged(), &[r01.clone(), r04.clone()]),
-        "ReceiptChainBroken { position: 1 }",
+        "Chain(ReceiptChainBroken { position: 1 })",
     );
     // Reordered.
     check(
         ReceiptChain::resume(c.logged(), &[r03.clone(), r01.clone()]),
-        "ReceiptChainBroken { position: 0 }",
+        "Chain(ReceiptChainBroken { position: 0 })",
     );
     // 04 straight after 01 (properly chained and signed, but 03 never came).
     let mut after01 = ReceiptChain::new(c.received());
@@ -1235,7 +1244,7 @@ fn resuming_checks_the_chain_rules_but_not_the_signatures() {
         .unwrap();
     check(
         ReceiptChain::resume(c.logged(), &[r01.clone(), skip]),
-        "StatusTransitionNotAllowed { from: Some(Arrived), to: Assigned }",
+        "Chain(StatusTransitionNotAllowed { from: Some(Arrived), to: Assigned })",
     );
     // Another recipient's chain.
     let other = DocumentRef::logged(c.package.sealed.submission.header(), &f.c.id).unwrap();
@@ -1243,10 +1252,10 @@ fn resuming_checks_the_chain_rules_but_not_the_signatures() {
     assert!(
         matches!(
             err,
-            SignerError::StatusFromWrongParty {
+            SignerError::Chain(ChainError::StatusFromWrongParty {
                 status: StatusCode::Arrived,
                 ..
-            }
+            })
         ),
         "{err:?}"
     );
@@ -1270,7 +1279,7 @@ fn resuming_checks_the_chain_rules_but_not_the_signatures() {
         .unwrap();
     check(
         withdrawn.push(&late, &f.store, NOW + Duration::minutes(4)),
-        "StatusTransitionNotAllowed { from: Some(ChangeAccepted), to: Accepted }",
+        "Chain(StatusTransitionNotAllowed { from: Some(ChangeAccepted), to: Accepted })",
     );
 }
 
@@ -1294,14 +1303,16 @@ fn a_chain_resumes_after_the_seal_that_signed_it_was_revoked() {
     assert!(
         matches!(
             &err,
-            SignerError::SignerRevoked { role: SignatureRole::Receipt, serial, .. }
+            SignerError::Certificate(CertificateError::SignerRevoked { role: SignatureRole::Receipt, serial, .. })
                 if serial == old_seal.cert.serial()
         ),
         "{err:?}"
     );
     assert!(matches!(
         ReceiptChain::verify_all(c.logged(), &[r01.clone(), r03.clone()], &later, at),
-        Err(SignerError::SignerRevoked { .. })
+        Err(SignerError::Certificate(
+            CertificateError::SignerRevoked { .. }
+        ))
     ));
     // … but they were valid when logged, and the chain resumes from them.
     let mut chain = ReceiptChain::resume(c.received(), &[r01, r03.clone()]).unwrap();
@@ -1337,12 +1348,12 @@ fn resumed_receipts_count_against_the_chain_budget() {
         .unwrap();
     check(
         chain.push(&one_more, &f.store, NOW + Duration::minutes(2)),
-        r#"TooMany { what: "receipts in a chain", found: 65, max: 64 }"#,
+        "Chain(TooLong { found: 65, max: 64 })",
     );
     logged.push(one_more);
     check(
         ReceiptChain::resume(c.received(), &logged),
-        r#"TooMany { what: "receipts in a chain", found: 65, max: 64 }"#,
+        "Chain(TooLong { found: 65, max: 64 })",
     );
 }
 

@@ -1,4 +1,13 @@
-//! The crate's one error type.
+//! The crate's one error type, by category (as rustls groups its errors): [`Error`] says which
+//! kind of failure it is — a malformed structure, a caller's key, a signature, a signing time, a
+//! signer's certificate, the key envelope, the stream, the ciphertext, a receipt chain — and the
+//! category's own enum says exactly what.
+//!
+//! A caller (the axis's status mapping, the SDK) matches [`Error`] once per category; [`Error`]
+//! is deliberately not `#[non_exhaustive]`, so a new category fails their build instead of
+//! falling into a `_ =>` default. The categories a caller must tell apart variant by variant
+//! ([`CertificateError`]: revoked, untrusted, another agency; [`CiphertextError`]: length or
+//! digest) are not `#[non_exhaustive]` either; the others may grow.
 
 use axis_pki::{AgencyId, AgencyIdError, Profile, RevocationReason, Serial};
 use time::OffsetDateTime;
@@ -16,13 +25,63 @@ pub enum DigestKind {
     Ciphertext,
 }
 
-/// Everything that can go wrong in the signer. Variants carry the context a person or a program
-/// needs to act (which part, which chunk, which signature, which agency); none carries key
-/// material or document content.
+/// Everything that can go wrong in the signer, by category. Variants carry the context a person
+/// or a program needs to act (which part, which chunk, which signature, which agency); none
+/// carries key material or document content. Messages are the category's own.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bytes or values that are not a well-formed Axis structure: strict DER, format and version,
+    /// budgets, field rules (untrusted bytes, or values a caller gave to be encoded).
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// A key or certificate the caller handed in does not fit its use (programming or configuration
+    /// errors, not untrusted input).
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A CMS signature is absent, not of the form Axis writes, or does not verify.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// A signature's signing time is not acceptable at the verification time.
+    #[error(transparent)]
+    SigningTime(#[from] SigningTimeError),
+    /// A signer's certificate is not acceptable: revoked, not trusted, or of another agency.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// The key envelope (CMS EnvelopedData) cannot give this recipient the content key.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The encrypted stream, or what it carries, is not the sender's: authentication, order,
+    /// completeness, attachments, agreement of the signed header and manifest.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// The ciphertext is not the one the signed routing header announces (what the axis checks,
+    /// keyless, on every upload).
+    #[error(transparent)]
+    Ciphertext(#[from] CiphertextError),
+    /// A receipt or status does not continue its document's chain: party, subject, digests, hash
+    /// chain, transitions, order in time, length.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The system random generator or a cryptographic library failed unexpectedly.
+    #[error("cryptographic operation failed: {op}")]
+    Crypto {
+        /// The operation.
+        op: &'static str,
+    },
+    /// The API was used as it does not allow: calls out of order, or something that cannot be
+    /// signed.
+    #[error("misuse: {reason}")]
+    Misuse {
+        /// What went wrong.
+        reason: &'static str,
+    },
+}
+
+/// Bytes or values that are not a well-formed Axis structure: strict DER, format and version,
+/// budgets, field rules (untrusted bytes, or values a caller gave to be encoded).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
-    // ----- encoding and parsing (untrusted bytes) -----
+pub enum FormatError {
     /// Bytes are not the strict DER encoding of the named structure.
     #[error("malformed {what}")]
     Malformed {
@@ -155,8 +214,13 @@ pub enum Error {
         /// Largest allowed.
         max: u32,
     },
+}
 
-    // ----- keys and certificates given by the caller -----
+/// A key or certificate the caller handed in does not fit its use (programming or configuration
+/// errors, not untrusted input).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
     /// A private key does not belong to the certificate it is used with.
     #[error("the {role} key does not match its certificate")]
     KeyMismatch {
@@ -183,14 +247,12 @@ pub enum Error {
         /// Its profile.
         profile: Profile,
     },
-    /// The system random generator or a cryptographic library failed unexpectedly.
-    #[error("cryptographic operation failed: {op}")]
-    Crypto {
-        /// The operation.
-        op: &'static str,
-    },
+}
 
-    // ----- CMS signatures -----
+/// A CMS signature is absent, not of the form Axis writes, or does not verify.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
     /// The CMS signature carries its content; Axis signatures are detached.
     #[error("the {role} signature is not detached")]
     NotDetached {
@@ -261,6 +323,57 @@ pub enum Error {
         /// Which signature.
         role: SignatureRole,
     },
+    /// A document without the personal signature of the person with authority.
+    #[error("the document has no personal signature")]
+    PersonalSignatureMissing,
+    /// A document without the agency seal.
+    #[error("the document has no agency seal signature")]
+    SealSignatureMissing,
+    /// The seal is dated before the personal signature it follows.
+    #[error("the agency seal ({seal}) is dated before the personal signature ({personal})")]
+    SealBeforePersonalSignature {
+        /// Personal signing time.
+        personal: OffsetDateTime,
+        /// Seal signing time.
+        seal: OffsetDateTime,
+    },
+    /// A receipt's CMS signing time is not the time the receipt states.
+    #[error("the receipt states {time} but its signature claims {signing_time}")]
+    ReceiptTimeMismatch {
+        /// The receipt's `time`.
+        time: OffsetDateTime,
+        /// Its CMS signingTime.
+        signing_time: OffsetDateTime,
+    },
+}
+
+/// A signature's signing time is not acceptable at the verification time.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigningTimeError {
+    /// The signing time is later than the verification time.
+    #[error("the {role} signature claims to be made at {signing_time}, after {at}")]
+    SigningTimeInFuture {
+        /// Which signature.
+        role: SignatureRole,
+        /// Claimed signing time.
+        signing_time: OffsetDateTime,
+        /// Verification time.
+        at: OffsetDateTime,
+    },
+    /// The signing time is outside the signer certificate's validity.
+    #[error("the {role} signature time {signing_time} is outside its certificate's validity")]
+    SigningTimeOutsideValidity {
+        /// Which signature.
+        role: SignatureRole,
+        /// Claimed signing time.
+        signing_time: OffsetDateTime,
+    },
+}
+
+/// A signer's certificate is not acceptable: revoked, not trusted, or of another agency.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
     /// The signer's certificate is revoked.
     #[error("the {role} certificate {serial} was revoked at {revoked_at} ({reason:?})")]
     SignerRevoked {
@@ -291,40 +404,12 @@ pub enum Error {
         /// The agency in the certificate.
         found: AgencyId,
     },
-    /// The signing time is later than the verification time.
-    #[error("the {role} signature claims to be made at {signing_time}, after {at}")]
-    SigningTimeInFuture {
-        /// Which signature.
-        role: SignatureRole,
-        /// Claimed signing time.
-        signing_time: OffsetDateTime,
-        /// Verification time.
-        at: OffsetDateTime,
-    },
-    /// The signing time is outside the signer certificate's validity.
-    #[error("the {role} signature time {signing_time} is outside its certificate's validity")]
-    SigningTimeOutsideValidity {
-        /// Which signature.
-        role: SignatureRole,
-        /// Claimed signing time.
-        signing_time: OffsetDateTime,
-    },
-    /// A document without the personal signature of the person with authority.
-    #[error("the document has no personal signature")]
-    PersonalSignatureMissing,
-    /// A document without the agency seal.
-    #[error("the document has no agency seal signature")]
-    SealSignatureMissing,
-    /// The seal is dated before the personal signature it follows.
-    #[error("the agency seal ({seal}) is dated before the personal signature ({personal})")]
-    SealBeforePersonalSignature {
-        /// Personal signing time.
-        personal: OffsetDateTime,
-        /// Seal signing time.
-        seal: OffsetDateTime,
-    },
+}
 
-    // ----- key envelope (CMS EnvelopedData) -----
+/// The key envelope (CMS EnvelopedData) cannot give this recipient the content key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
     /// This agency is not among the header's recipients.
     #[error("agency {agency} is not a recipient of this document")]
     NotARecipient {
@@ -343,8 +428,13 @@ pub enum Error {
     /// The unwrapped content key is not the one the signed header commits to.
     #[error("the unwrapped content key does not match the header's key commitment")]
     KeyCommitmentMismatch,
+}
 
-    // ----- chunked encryption -----
+/// The encrypted stream, or what it carries, is not the sender's: authentication, order,
+/// completeness, attachments, agreement of the signed header and manifest.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
     /// A chunk failed authentication: flipped bits, or a frame rewritten to look right.
     #[error("chunk {index} of part {part} failed authentication")]
     ChunkAuthFailed {
@@ -416,6 +506,18 @@ pub enum Error {
         /// Attachment number.
         index: usize,
     },
+    /// The signed routing header and the signed manifest disagree.
+    #[error("the routing header and the manifest disagree on {field}")]
+    HeaderManifestMismatch {
+        /// Which field.
+        field: &'static str,
+    },
+}
+
+/// The ciphertext is not the one the signed routing header announces (what the axis checks,
+/// keyless, on every upload).
+#[derive(Debug, thiserror::Error)]
+pub enum CiphertextError {
     /// The ciphertext length differs from the signed header.
     #[error("the ciphertext is {found} bytes; the header says {expected}")]
     CiphertextLengthMismatch {
@@ -427,22 +529,13 @@ pub enum Error {
     /// The ciphertext digest differs from the signed header.
     #[error("the ciphertext does not match the SHA-256 in the signed routing header")]
     CiphertextDigestMismatch,
-    /// Calls in an order the sealer or opener does not allow.
-    #[error("misuse: {reason}")]
-    Misuse {
-        /// What went wrong.
-        reason: &'static str,
-    },
+}
 
-    // ----- routing header vs manifest -----
-    /// The signed routing header and the signed manifest disagree.
-    #[error("the routing header and the manifest disagree on {field}")]
-    HeaderManifestMismatch {
-        /// Which field.
-        field: &'static str,
-    },
-
-    // ----- receipts -----
+/// A receipt or status does not continue its document's chain: party, subject, digests, hash
+/// chain, transitions, order in time, length.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
     /// A receipt is about another message or document.
     #[error("the receipt is about another {field}")]
     ReceiptSubjectMismatch {
@@ -485,13 +578,19 @@ pub enum Error {
         /// Position in the chain.
         position: usize,
     },
-    /// A receipt's CMS signing time is not the time the receipt states.
-    #[error("the receipt states {time} but its signature claims {signing_time}")]
-    ReceiptTimeMismatch {
-        /// The receipt's `time`.
-        time: OffsetDateTime,
-        /// Its CMS signingTime.
-        signing_time: OffsetDateTime,
+    /// The chain is as long as a chain may be.
+    #[error("receipts in a chain: {found} entries; the limit is {max}")]
+    TooLong {
+        /// How many receipts there would be.
+        found: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The agency is not a recipient of the document, so it has no chain.
+    #[error("agency {agency} is not a recipient of this document")]
+    NotARecipient {
+        /// The agency.
+        agency: AgencyId,
     },
 }
 
@@ -505,13 +604,14 @@ impl Error {
                 serial,
                 revoked_at,
                 reason,
-            } => Error::SignerRevoked {
+            } => CertificateError::SignerRevoked {
                 role,
                 serial,
                 revoked_at,
                 reason,
-            },
-            source => Error::SignerCertificateRejected { role, source },
+            }
+            .into(),
+            source => CertificateError::SignerCertificateRejected { role, source }.into(),
         }
     }
 }

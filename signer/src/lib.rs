@@ -196,7 +196,10 @@ pub use cms::signature::{
     CertificateStatus, MAX_SIGNATURE_CERTS, MAX_SIGNATURE_LEN, SIGNING_TIME_TOLERANCE,
     SignatureReport, SignatureRole, Signer,
 };
-pub use error::{DigestKind, Error};
+pub use error::{
+    CertificateError, ChainError, CiphertextError, DigestKind, EnvelopeError, Error, FormatError,
+    KeyError, SignatureError, SigningTimeError, StreamError,
+};
 pub use package::document::{DocumentReport, SignedDocument, VerifiedDocument};
 pub use package::document_id::{Code, DocumentId};
 pub use package::fields::{

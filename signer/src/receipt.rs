@@ -29,7 +29,9 @@ use crate::cms::der;
 use crate::cms::digest::sha256;
 use crate::cms::oid::Format;
 use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
-use crate::error::{DigestKind, Error};
+use crate::error::{
+    CertificateError, ChainError, DigestKind, Error, FormatError, KeyError, SignatureError,
+};
 use crate::package::document::SignedDocument;
 use crate::package::document_id::DocumentId;
 use crate::package::fields::{self, Lines, MAX_REASON};
@@ -95,7 +97,7 @@ impl StatusCode {
             13 => StatusCode::RecallRequested,
             15 => StatusCode::ChangeAccepted,
             16 => StatusCode::ChangeRefused,
-            value => return Err(Error::StatusCodeUnknown { value }),
+            value => return Err(FormatError::StatusCodeUnknown { value }.into()),
         })
     }
 
@@ -175,8 +177,9 @@ impl Receipt {
 
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Format::Receipt.open(bytes, WHAT)?;
-        let agency =
-            |field, s: &str| AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source });
+        let agency = |field, s: &str| {
+            AgencyId::parse(s).map_err(|source| FormatError::AgencyId { field, source })
+        };
         let receipt = Receipt {
             message_id: MessageId::from_uuid(uuid::Uuid::from_bytes(r.octets()?)),
             document_id: DocumentId::parse(r.utf8()?)?,
@@ -188,7 +191,10 @@ impl Receipt {
             time: r.time()?,
             previous: match r.octet_string()? {
                 [] => None,
-                p => Some(p.try_into().map_err(|_| Error::Malformed { what: WHAT })?),
+                p => Some(
+                    p.try_into()
+                        .map_err(|_| FormatError::Malformed { what: WHAT })?,
+                ),
             },
             reason: r.utf8()?.to_owned(),
         };
@@ -200,19 +206,21 @@ impl Receipt {
     /// time.
     pub fn sign(&self, seal: &Signer<'_>) -> Result<SignedReceipt, Error> {
         if seal.profile() != SignatureRole::Receipt.profile() {
-            return Err(Error::WrongCertificateProfile {
+            return Err(KeyError::WrongCertificateProfile {
                 expected: SignatureRole::Receipt.profile(),
                 found: seal.profile(),
-            });
+            }
+            .into());
         }
         if let Some(found) = seal.agency()
             && found != &self.from
         {
-            return Err(Error::SignerAgencyMismatch {
+            return Err(CertificateError::SignerAgencyMismatch {
                 role: SignatureRole::Receipt,
                 expected: self.from.clone(),
                 found: found.clone(),
-            });
+            }
+            .into());
         }
         let bytes = ReceiptBytes::new(self)?;
         let signature = signature::sign_detached(bytes.as_bytes(), seal, self.time)?;
@@ -239,7 +247,7 @@ impl ReceiptBytes {
             .time
             .to_offset(time::UtcOffset::UTC)
             .replace_nanosecond(0)
-            .map_err(|_| Error::TimeOutOfRange)?;
+            .map_err(|_| FormatError::TimeOutOfRange)?;
         Ok(ReceiptBytes {
             bytes: receipt.encode()?,
             receipt,
@@ -250,16 +258,17 @@ impl ReceiptBytes {
     /// and one byte form (re-encoding gives the same bytes).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_RECEIPT_LEN {
-            return Err(Error::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: WHAT,
                 len: bytes.len() as u64,
                 max: MAX_RECEIPT_LEN as u64,
-            });
+            }
+            .into());
         }
         let receipt = Receipt::decode(bytes)?;
         let parsed = ReceiptBytes::new(&receipt)?;
         if parsed.bytes != bytes {
-            return Err(Error::Malformed { what: WHAT });
+            return Err(FormatError::Malformed { what: WHAT }.into());
         }
         Ok(parsed)
     }
@@ -311,24 +320,26 @@ impl SignedReceipt {
     pub fn verify(&self, store: &TrustStore, at: OffsetDateTime) -> Result<VerifiedReceipt, Error> {
         let role = SignatureRole::Receipt;
         if self.signature.is_empty() {
-            return Err(Error::SealSignatureMissing);
+            return Err(SignatureError::SealSignatureMissing.into());
         }
         let v =
             signature::verify_detached(&self.signature, self.receipt.as_bytes(), role, store, at)?;
         let from = &self.receipt.receipt.from;
         if &v.report.agency != from {
-            return Err(Error::SignerAgencyMismatch {
+            return Err(CertificateError::SignerAgencyMismatch {
                 role,
                 expected: from.clone(),
                 found: v.report.agency,
-            });
+            }
+            .into());
         }
         // The statement's own time is the time it was signed: one time, covered twice.
         if v.report.signing_time != self.receipt.receipt.time {
-            return Err(Error::ReceiptTimeMismatch {
+            return Err(SignatureError::ReceiptTimeMismatch {
                 time: self.receipt.receipt.time,
                 signing_time: v.report.signing_time,
-            });
+            }
+            .into());
         }
         Ok(VerifiedReceipt {
             receipt: self.clone(),
@@ -404,9 +415,10 @@ impl DocumentRef {
     ) -> Result<Self, Error> {
         let h = sealed.submission.header().header();
         if !h.recipients.contains(recipient) {
-            return Err(Error::NotARecipient {
+            return Err(ChainError::NotARecipient {
                 agency: recipient.clone(),
-            });
+            }
+            .into());
         }
         let m = document.manifest();
         Ok(DocumentRef {
@@ -434,9 +446,10 @@ impl DocumentRef {
     pub fn logged(header: &HeaderBytes, recipient: &AgencyId) -> Result<Self, Error> {
         let h = header.header();
         if !h.recipients.contains(recipient) {
-            return Err(Error::NotARecipient {
+            return Err(ChainError::NotARecipient {
                 agency: recipient.clone(),
-            });
+            }
+            .into());
         }
         Ok(DocumentRef {
             message_id: h.message_id,
@@ -605,11 +618,11 @@ impl ReceiptChain {
     fn budget(&self) -> Result<(), Error> {
         let position = self.len();
         if position >= MAX_RECEIPT_CHAIN_LEN {
-            return Err(Error::TooMany {
-                what: "receipts in a chain",
+            return Err(ChainError::TooLong {
                 found: position + 1,
                 max: MAX_RECEIPT_CHAIN_LEN,
-            });
+            }
+            .into());
         }
         Ok(())
     }
@@ -659,58 +672,65 @@ impl ReceiptChain {
             (&self.doc.recipient, &self.doc.sender)
         };
         if &r.from != stater {
-            return Err(Error::StatusFromWrongParty {
+            return Err(ChainError::StatusFromWrongParty {
                 status: r.status,
                 expected: stater.clone(),
                 found: r.from.clone(),
-            });
+            }
+            .into());
         }
         if &r.to != other {
-            return Err(Error::ReceiptSubjectMismatch {
+            return Err(ChainError::ReceiptSubjectMismatch {
                 field: "other party",
-            });
+            }
+            .into());
         }
         // Step 4.
         if r.message_id != self.doc.message_id {
-            return Err(Error::ReceiptSubjectMismatch {
+            return Err(ChainError::ReceiptSubjectMismatch {
                 field: "message id",
-            });
+            }
+            .into());
         }
         // Step 5.
         if r.ciphertext_digest != self.doc.ciphertext_digest {
-            return Err(Error::ReceiptDigestMismatch {
+            return Err(ChainError::ReceiptDigestMismatch {
                 kind: DigestKind::Ciphertext,
-            });
+            }
+            .into());
         }
         match &self.inner {
             Some((id, _)) if id != &r.document_id => {
-                return Err(Error::ReceiptSubjectMismatch {
+                return Err(ChainError::ReceiptSubjectMismatch {
                     field: "DocumentId",
-                });
+                }
+                .into());
             }
             Some((_, digest)) if digest != &r.manifest_digest => {
-                return Err(Error::ReceiptDigestMismatch {
+                return Err(ChainError::ReceiptDigestMismatch {
                     kind: DigestKind::Manifest,
-                });
+                }
+                .into());
             }
             _ => {}
         }
         // Step 6.
         if r.previous != self.last_hash() {
-            return Err(Error::ReceiptChainBroken { position });
+            return Err(ChainError::ReceiptChainBroken { position }.into());
         }
         // Step 7.
         if let Some((_, time, _)) = self.last
             && r.time < time
         {
-            return Err(Error::ReceiptTimeBeforePrevious { position });
+            return Err(ChainError::ReceiptTimeBeforePrevious { position }.into());
         }
         // Step 8.
         if !self.state.allows(r.status) {
-            return Err(Error::StatusTransitionNotAllowed {
+            return Err(ChainError::StatusTransitionNotAllowed {
                 from: self.last_status(),
                 to: r.status,
-            });
+            }
+            .into());
         }
         self.state.apply(r.status);
         if self.inner.is_none() {

@@ -15,7 +15,7 @@ use crate::cms::signature::{self, SignatureRole};
 use crate::package::header::{HeaderBytes, MessageId, RoutingHeader, Submission};
 use crate::package::manifest::{MAX_RECIPIENTS, ManifestBytes, Organization, Priority};
 use crate::receipt::{Receipt, ReceiptBytes, StatusCode};
-use crate::{DocumentId, Error, SignedDocument};
+use crate::{CertificateError, DocumentId, Error, FormatError, SignedDocument};
 
 /// Signed attributes beyond the profile's four: the harmless ones other stacks add pass, and
 /// everything else fails with its own error.
@@ -82,7 +82,8 @@ fn extra_signed_attributes_are_accepted_only_when_known_and_consistent() {
     };
     let person = f.person.signer(); // RSA-2048
     let person_b = f.person_b.signer(); // P-256
-    // (case, signer, edit of the profile's four attributes, "ok" or the error's Debug prefix)
+    // (case, signer, edit of the profile's four attributes, "ok" or the error's Debug prefix:
+    // category, then variant)
     let cases: Vec<(&str, &crate::Signer<'_>, Edit, &str)> = vec![
         (
             "the profile's four",
@@ -136,19 +137,19 @@ fn extra_signed_attributes_are_accepted_only_when_known_and_consistent() {
             "protection names SHA-384",
             &person,
             add(protection(sha(SHA384, false), Some(rsa_sha256(true)), &[])),
-            "AlgorithmProtectionMismatch",
+            "Signature(AlgorithmProtectionMismatch",
         ),
         (
             "protection names ECDSA for an RSA signature",
             &person,
             add(protection(sha(oid::SHA256, false), Some(ecdsa()), &[])),
-            "AlgorithmProtectionMismatch",
+            "Signature(AlgorithmProtectionMismatch",
         ),
         (
             "protection without a signature algorithm",
             &person,
             add(protection(sha(oid::SHA256, false), None, &[])),
-            "AlgorithmProtectionMismatch",
+            "Signature(AlgorithmProtectionMismatch",
         ),
         (
             "protection with a MAC algorithm too",
@@ -158,7 +159,7 @@ fn extra_signed_attributes_are_accepted_only_when_known_and_consistent() {
                 Some(ecdsa()),
                 &der::tlv(der::context(2), &der::oid(oid::SHA256)),
             )),
-            "AlgorithmProtectionMismatch",
+            "Signature(AlgorithmProtectionMismatch",
         ),
         (
             "protection gives ECDSA a NULL parameter",
@@ -168,13 +169,13 @@ fn extra_signed_attributes_are_accepted_only_when_known_and_consistent() {
                 Some([ecdsa(), der::null()].concat()),
                 &[],
             )),
-            "AlgorithmProtectionMismatch",
+            "Signature(AlgorithmProtectionMismatch",
         ),
         (
             "an unknown attribute",
             &person,
             add(policy.clone()),
-            "SignedAttributeUnknown { role: PersonalSigner, oid: \"1.2.840.113549.1.9.16.2.15\" }",
+            "Signature(SignedAttributeUnknown { role: PersonalSigner, oid: \"1.2.840.113549.1.9.16.2.15\" }",
         ),
         (
             "smimeCapabilities twice",
@@ -186,31 +187,31 @@ fn extra_signed_attributes_are_accepted_only_when_known_and_consistent() {
                     v.push(c.clone());
                 }
             }),
-            "SignedAttributeRepeated { role: PersonalSigner, attribute: \"smimeCapabilities\" }",
+            "Signature(SignedAttributeRepeated { role: PersonalSigner, attribute: \"smimeCapabilities\" }",
         ),
         (
             "an attribute with two values",
             &person,
             add(two_values),
-            "SignedAttributeRepeated",
+            "Signature(SignedAttributeRepeated",
         ),
         (
             "contentType twice",
             &person,
             Box::new(|v: &mut Vec<Vec<u8>>| v.push(v[0].clone())),
-            "SignedAttributeRepeated { role: PersonalSigner, attribute: \"contentType\" }",
+            "Signature(SignedAttributeRepeated { role: PersonalSigner, attribute: \"contentType\" }",
         ),
         (
             "no signingCertificateV2 (what BouncyCastle writes by default)",
             &person,
             drop_attr(3),
-            "SignedAttributeMissing { role: PersonalSigner, attribute: \"signingCertificateV2\" }",
+            "Signature(SignedAttributeMissing { role: PersonalSigner, attribute: \"signingCertificateV2\" }",
         ),
         (
             "malformed smimeCapabilities",
             &person,
             add(malformed_caps),
-            "Malformed",
+            "Format(Malformed",
         ),
     ];
     for (name, signer, edit, expected) in cases {
@@ -240,11 +241,11 @@ fn a_personal_signature_by_another_agencys_person_is_refused() {
     let forged = signature::sign_detached(m.as_bytes(), &f.person_b.signer(), SIGNED).unwrap();
     let doc = SignedDocument::from_parts(m.clone(), forged, p.document.seal_signature().to_vec());
     match doc.verify(&f.store, NOW) {
-        Err(Error::SignerAgencyMismatch {
+        Err(Error::Certificate(CertificateError::SignerAgencyMismatch {
             role: SignatureRole::PersonalSigner,
             expected,
             found,
-        }) => {
+        })) => {
             assert_eq!(expected, f.a.id);
             assert_eq!(found, f.b.id);
         }
@@ -260,11 +261,11 @@ fn a_submission_signed_by_another_agencys_seal_is_refused() {
     let forged = signature::sign_detached(header.as_bytes(), &f.b.seal_signer(), SIGNED).unwrap();
     let sub = Submission::parse(header.as_bytes(), forged).unwrap();
     match sub.verify(&f.store, NOW) {
-        Err(Error::SignerAgencyMismatch {
+        Err(Error::Certificate(CertificateError::SignerAgencyMismatch {
             role: SignatureRole::Submission,
             expected,
             found,
-        }) => {
+        })) => {
             assert_eq!(expected, f.a.id);
             assert_eq!(found, f.b.id);
         }
@@ -295,10 +296,10 @@ fn parsers_refuse_too_many_recipients_in_received_bytes() {
     let bytes = header(MAX_RECIPIENTS + 1).encode();
     assert!(matches!(
         HeaderBytes::parse(&bytes),
-        Err(Error::TooManyRecipients {
+        Err(Error::Format(FormatError::TooManyRecipients {
             found: 501,
             max: 500
-        })
+        }))
     ));
     let f = fixture();
     let mut m = manifest(&[&f.b], &[]);
@@ -312,10 +313,10 @@ fn parsers_refuse_too_many_recipients_in_received_bytes() {
         .collect();
     assert!(matches!(
         ManifestBytes::parse(&m.encode_unchecked()),
-        Err(Error::TooManyRecipients {
+        Err(Error::Format(FormatError::TooManyRecipients {
             found: 501,
             max: 500
-        })
+        }))
     ));
 }
 
@@ -327,20 +328,20 @@ fn parsers_refuse_oversized_fields_in_received_bytes() {
     m.subject = "Đ".repeat(501);
     assert!(matches!(
         ManifestBytes::parse(&m.encode_unchecked()),
-        Err(Error::FieldTooLong {
+        Err(Error::Format(FormatError::FieldTooLong {
             field: "Subject",
             len: 501,
             max: 500
-        })
+        }))
     ));
     let mut m = manifest(&[&f.b], &[]);
     m.from.telephone = "0".repeat(21);
     assert!(matches!(
         ManifestBytes::parse(&m.encode_unchecked()),
-        Err(Error::FieldTooLong {
+        Err(Error::Format(FormatError::FieldTooLong {
             field: "Telephone",
             ..
-        })
+        }))
     ));
 }
 
@@ -373,9 +374,9 @@ fn parsers_refuse_a_second_encoding_of_the_same_value() {
     ]);
     assert!(matches!(
         HeaderBytes::parse(&bad),
-        Err(Error::Malformed {
+        Err(Error::Format(FormatError::Malformed {
             what: "routing header"
-        })
+        }))
     ));
     assert!(HeaderBytes::parse(&h.encode()).is_ok());
 }
@@ -386,15 +387,15 @@ fn header_parse_refuses_other_formats() {
     let p = standard_package();
     assert!(matches!(
         HeaderBytes::parse(p.document.manifest().as_bytes()),
-        Err(Error::WrongFormat {
+        Err(Error::Format(FormatError::WrongFormat {
             expected: "routing header"
-        })
+        }))
     ));
     assert!(matches!(
         ManifestBytes::parse(p.sealed.submission.header().as_bytes()),
-        Err(Error::WrongFormat {
+        Err(Error::Format(FormatError::WrongFormat {
             expected: "manifest"
-        })
+        }))
     ));
     let _ = f;
 }

@@ -99,10 +99,10 @@ fn recall_refused_then_processing_goes_on_and_recall_agreed_ends_the_chain() {
         .unwrap_err();
     assert!(matches!(
         err,
-        Error::StatusTransitionNotAllowed {
+        Error::Chain(ChainError::StatusTransitionNotAllowed {
             from: Some(StatusCode::ChangeAccepted),
             to: StatusCode::Completed
-        }
+        })
     ));
 }
 
@@ -185,7 +185,7 @@ fn receipt_over_a_different_manifest_or_ciphertext_digest_is_refused() {
             .push(&bad.sign(&f.b.seal_signer()).unwrap(), &f.store, NOW)
             .unwrap_err();
         assert!(
-            matches!(err, Error::ReceiptDigestMismatch { kind: k } if k == kind),
+            matches!(err, Error::Chain(ChainError::ReceiptDigestMismatch { kind: k }) if k == kind),
             "{err:?}"
         );
     }
@@ -204,13 +204,19 @@ fn a_broken_receipt_chain_is_refused() {
         .push(&bad.sign(&f.b.seal_signer()).unwrap(), &f.store, minutes(1))
         .unwrap_err();
     assert!(
-        matches!(err, Error::ReceiptChainBroken { position: 1 }),
+        matches!(
+            err,
+            Error::Chain(ChainError::ReceiptChainBroken { position: 1 })
+        ),
         "{err:?}"
     );
     // The first receipt given twice: the second copy names nothing.
     let err = chain.push(&first, &f.store, minutes(1)).unwrap_err();
     assert!(
-        matches!(err, Error::ReceiptChainBroken { position: 1 }),
+        matches!(
+            err,
+            Error::Chain(ChainError::ReceiptChainBroken { position: 1 })
+        ),
         "{err:?}"
     );
 }
@@ -236,7 +242,9 @@ fn statuses_must_start_with_01_and_follow_the_allowed_transitions() {
         let res = chain.push(&r.sign(&seal).unwrap(), &f.store, minutes(30));
         match (ok, res) {
             (true, Ok(_)) => {}
-            (false, Err(Error::StatusTransitionNotAllowed { to, .. })) => assert_eq!(to, next),
+            (false, Err(Error::Chain(ChainError::StatusTransitionNotAllowed { to, .. }))) => {
+                assert_eq!(to, next)
+            }
             (ok, res) => panic!("{before:?} then {next}: expected ok={ok}, got {res:?}"),
         }
     }
@@ -280,7 +288,7 @@ fn status_13_is_sent_by_the_sender_and_the_rest_by_the_recipient() {
         .push(&bad.sign(&f.b.seal_signer()).unwrap(), &f.store, minutes(1))
         .unwrap_err();
     assert!(
-        matches!(&err, Error::StatusFromWrongParty { status: StatusCode::RecallRequested, expected, found }
+        matches!(&err, Error::Chain(ChainError::StatusFromWrongParty { status: StatusCode::RecallRequested, expected, found })
             if *expected == f.a.id && *found == f.b.id),
         "{err:?}"
     );
@@ -290,16 +298,19 @@ fn status_13_is_sent_by_the_sender_and_the_rest_by_the_recipient() {
         .clone()
         .push(&bad.sign(&f.a.seal_signer()).unwrap(), &f.store, minutes(1))
         .unwrap_err();
-    assert!(matches!(err, Error::StatusFromWrongParty { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Chain(ChainError::StatusFromWrongParty { .. })),
+        "{err:?}"
+    );
     // A seal of another agency than the receipt's `from`.
     let good = chain.next(StatusCode::Accepted, minutes(1), "").unwrap();
     let err = good.sign(&f.c.seal_signer()).unwrap_err();
     assert!(matches!(
         err,
-        Error::SignerAgencyMismatch {
+        Error::Certificate(CertificateError::SignerAgencyMismatch {
             role: SignatureRole::Receipt,
             ..
-        }
+        })
     ));
 }
 
@@ -320,7 +331,7 @@ fn receipts_out_of_time_order_and_for_another_message_are_refused() {
         .unwrap_err();
     assert!(matches!(
         err,
-        Error::ReceiptTimeBeforePrevious { position: 1 }
+        Error::Chain(ChainError::ReceiptTimeBeforePrevious { position: 1 })
     ));
     let mut other = chain.next(StatusCode::Accepted, minutes(11), "").unwrap();
     other.message_id = MessageId::random().unwrap();
@@ -334,9 +345,9 @@ fn receipts_out_of_time_order_and_for_another_message_are_refused() {
         .unwrap_err();
     assert!(matches!(
         err,
-        Error::ReceiptSubjectMismatch {
+        Error::Chain(ChainError::ReceiptSubjectMismatch {
             field: "message id"
-        }
+        })
     ));
 }
 
@@ -348,24 +359,24 @@ fn receipt_parser_refuses_other_formats_and_oversized_reasons() {
     // A manifest or a header is not a receipt.
     assert!(matches!(
         ReceiptBytes::parse(p.document.manifest().as_bytes()),
-        Err(Error::WrongFormat {
+        Err(Error::Format(FormatError::WrongFormat {
             expected: "receipt"
-        })
+        }))
     ));
     assert!(matches!(
         ReceiptBytes::parse(p.sealed.submission.header().as_bytes()),
-        Err(Error::WrongFormat {
+        Err(Error::Format(FormatError::WrongFormat {
             expected: "receipt"
-        })
+        }))
     ));
     let long = chain
         .next(StatusCode::Arrived, NOW, "x".repeat(MAX_REASON + 1))
         .unwrap();
     assert!(matches!(
         long.sign(&f.b.seal_signer()),
-        Err(Error::FieldTooLong {
+        Err(Error::Format(FormatError::FieldTooLong {
             field: "Description",
             ..
-        })
+        }))
     ));
 }

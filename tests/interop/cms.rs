@@ -9,7 +9,7 @@ use axis_pki::{
     AgencyId, CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, PrivateKey, Profile, PublicKey,
     Serial, Subject, TrustStore, VerifiedCert, issue_root, to_pem,
 };
-use axis_signer::{Error, ManifestBytes, SignatureRole, SignedDocument, Signer};
+use axis_signer::{Error, ManifestBytes, SignatureError, SignatureRole, SignedDocument, Signer};
 use time::{Duration, OffsetDateTime};
 
 use crate::tools::{self, assert_ok, text};
@@ -203,18 +203,18 @@ fn bouncycastle_default_cms_signatures_over_a_manifest_verify_in_axis() {
     // The profile still requires signingCertificateV2, which BouncyCastle alone does not add.
     let bare = pki.bc_sign("person", "manifest.bin", true);
     match pki.verify(bare, seal.clone()) {
-        Err(Error::SignedAttributeMissing {
+        Err(Error::Signature(SignatureError::SignedAttributeMissing {
             role: SignatureRole::PersonalSigner,
             attribute: "signingCertificateV2",
-        }) => {}
+        })) => {}
         other => panic!("{other:?}"),
     }
     // A BouncyCastle signature over other bytes is refused like any other.
     let other = pki.bc_sign("person", "other.bin", false);
     match pki.verify(other, seal) {
-        Err(Error::ContentDigestMismatch {
+        Err(Error::Signature(SignatureError::ContentDigestMismatch {
             role: SignatureRole::PersonalSigner,
-        }) => {}
+        })) => {}
         other => panic!("{other:?}"),
     }
 }

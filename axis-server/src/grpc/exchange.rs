@@ -61,21 +61,6 @@ enum StatementKind {
     Recall,
 }
 
-fn is_chain_error(e: &axis_signer::Error) -> bool {
-    use axis_signer::Error as E;
-    matches!(
-        e,
-        E::StatusFromWrongParty { .. }
-            | E::ReceiptSubjectMismatch { .. }
-            | E::ReceiptDigestMismatch { .. }
-            | E::ReceiptChainBroken { .. }
-            | E::ReceiptTimeBeforePrevious { .. }
-            | E::StatusTransitionNotAllowed { .. }
-            | E::TooMany { .. }
-            | E::NotARecipient { .. }
-    )
-}
-
 impl ExchangeService {
     async fn submit_inner(
         &self,
@@ -157,7 +142,6 @@ impl ExchangeService {
         // 5. The ciphertext: chunk budget, running length, digest at the end.
         let mut check = verified.ciphertext_check();
         let mut upload = Upload::new(app.db.clone());
-        let mut received: u64 = 0;
         let max_chunk = app.limits.max_chunk_bytes;
         while let Some(msg) = stream.message().await.map_err(|e| {
             // tonic refuses a message over its decoding limit before we see it.
@@ -181,11 +165,7 @@ impl ExchangeService {
                             max: app.limits.max_chunk_bytes,
                         });
                     }
-                    received += c.len() as u64;
-                    check.update(&c).map_err(|_| ServerError::LengthMismatch {
-                        expected: h.ciphertext_len,
-                        found: received,
-                    })?;
+                    check.update(&c).map_err(ServerError::ciphertext)?;
                     upload.push(&c).await?;
                 }
                 Some(Part::Begin(_)) => {
@@ -200,12 +180,7 @@ impl ExchangeService {
                 }
             }
         }
-        check.finish().map_err(|e| match e {
-            axis_signer::Error::CiphertextLengthMismatch { expected, found } => {
-                ServerError::LengthMismatch { expected, found }
-            }
-            _ => ServerError::DigestMismatch,
-        })?;
+        check.finish().map_err(ServerError::ciphertext)?;
         let ciphertext = upload.finish().await?;
         let staged = matches!(ciphertext, Ciphertext::Staged { .. });
         // 6. Commit (durably), then answer.
@@ -326,13 +301,7 @@ impl ExchangeService {
         let store = app.trust.store();
         let verified = chain
             .push(&signed, &store, now)
-            .map_err(|e| {
-                if is_chain_error(&e) {
-                    ServerError::ChainRejected(e.to_string())
-                } else {
-                    ServerError::signature("receipt signature", &e)
-                }
-            })?
+            .map_err(|e| ServerError::chain(&e))?
             .clone();
         let new_state = match r.status {
             StatusCode::Arrived => Some(state::ACKNOWLEDGED),

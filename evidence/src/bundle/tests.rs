@@ -38,9 +38,11 @@ fn elements_are_named_in_errors() {
             index: 3,
             recipient: Some(AgencyId::parse("000.00.00.H41").unwrap()),
         },
-        source: Box::new(Error::Signer(axis_signer::Error::BadSignature {
-            role: SignatureRole::Receipt,
-        })),
+        source: Box::new(Error::Signer(axis_signer::Error::Signature(
+            SignatureError::BadSignature {
+                role: SignatureRole::Receipt,
+            },
+        ))),
     };
     assert_eq!(
         e.to_string(),

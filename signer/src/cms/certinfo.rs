@@ -4,7 +4,7 @@
 
 use crate::cms::der::{self, Reader};
 use crate::cms::oid;
-use crate::error::Error;
+use crate::error::{Error, KeyError};
 
 /// Raw fields of a certificate.
 pub(crate) struct CertInfo<'a> {
@@ -51,7 +51,7 @@ pub(crate) enum KeyKind<'a> {
 }
 
 pub(crate) fn key_kind(spki: &[u8]) -> Result<KeyKind<'_>, Error> {
-    let bad = |_| Error::UnsupportedKey;
+    let bad = |_| KeyError::UnsupportedKey;
     let mut outer = Reader::new(spki, "public key");
     let mut s = outer.sequence().map_err(bad)?;
     let mut alg = s.sequence().map_err(bad)?;
@@ -62,6 +62,6 @@ pub(crate) fn key_kind(spki: &[u8]) -> Result<KeyKind<'_>, Error> {
     } else if alg_oid == oid::EC_PUBLIC_KEY && alg.oid().map_err(bad)? == oid::P256 {
         Ok(KeyKind::EcP256(bits))
     } else {
-        Err(Error::UnsupportedKey)
+        Err(KeyError::UnsupportedKey.into())
     }
 }

@@ -4,12 +4,12 @@
 //!
 //! Strict means: definite lengths in their shortest form, single-octet tags only, INTEGERs in
 //! minimal form, BIT STRINGs with no unused bits, UTF8Strings that are UTF-8, and nothing left
-//! over. Anything else is [`Error::Malformed`] naming the structure being read, so that a
+//! over. Anything else is [`FormatError::Malformed`] naming the structure being read, so that a
 //! signature always covers the one encoding a value has (no BER ambiguity to exploit).
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
-use crate::error::Error;
+use crate::error::{Error, FormatError};
 
 /// Universal tag of an INTEGER.
 pub const INTEGER: u8 = 0x02;
@@ -68,7 +68,7 @@ impl<'a> Reader<'a> {
 
     /// The error this reader reports: the named structure is malformed.
     pub fn err(&self) -> Error {
-        Error::Malformed { what: self.what }
+        FormatError::Malformed { what: self.what }.into()
     }
 
     /// Whether every byte has been read.
@@ -339,7 +339,7 @@ pub fn bit_string(bits: &[u8]) -> Vec<u8> {
 pub fn generalized_time(t: OffsetDateTime) -> Result<Vec<u8>, Error> {
     let t = t.to_offset(time::UtcOffset::UTC);
     if !(0..=9999).contains(&t.year()) {
-        return Err(Error::TimeOutOfRange);
+        return Err(FormatError::TimeOutOfRange.into());
     }
     let s = format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}Z",

@@ -29,7 +29,7 @@ use crate::cms::certinfo::{self, KeyKind};
 use crate::cms::der::{self, Reader};
 use crate::cms::digest::{Sha256, sha256};
 use crate::cms::oid;
-use crate::error::Error;
+use crate::error::{EnvelopeError, Error, FormatError, KeyError};
 use crate::package::manifest::MAX_RECIPIENTS;
 
 /// Largest key envelope accepted (room for [`MAX_RECIPIENTS`] RSA-4096 recipients).
@@ -52,7 +52,7 @@ impl SecretKey {
     pub(crate) fn from_slice(b: &[u8]) -> Result<Self, Error> {
         let mut k = Zeroizing::new([0u8; 32]);
         if b.len() != 32 {
-            return Err(Error::KeyUnwrapFailed);
+            return Err(EnvelopeError::KeyUnwrapFailed.into());
         }
         k.copy_from_slice(b);
         Ok(SecretKey(k))
@@ -79,24 +79,25 @@ impl RecipientKey {
     /// encryption certificate verified by the trust store.
     pub fn from_pkcs8_der(pkcs8: Zeroizing<Vec<u8>>, cert: &VerifiedCert) -> Result<Self, Error> {
         if cert.profile() != Profile::AgencyEncryption {
-            return Err(Error::WrongCertificateProfile {
+            return Err(KeyError::WrongCertificateProfile {
                 expected: Profile::AgencyEncryption,
                 found: cert.profile(),
-            });
+            }
+            .into());
         }
         let agency = cert
             .agency_id()
             .cloned()
-            .ok_or(Error::CertificateWithoutAgency {
+            .ok_or(KeyError::CertificateWithoutAgency {
                 profile: Profile::AgencyEncryption,
             })?;
-        let pkey = PKey::private_key_from_pkcs8(&pkcs8).map_err(|_| Error::UnsupportedKey)?;
+        let pkey = PKey::private_key_from_pkcs8(&pkcs8).map_err(|_| KeyError::UnsupportedKey)?;
         let public = Zeroizing::new(
             pkey.public_key_to_der()
-                .map_err(|_| Error::UnsupportedKey)?,
+                .map_err(|_| KeyError::UnsupportedKey)?,
         );
         if public.as_slice() != cert.public_key_der() {
-            return Err(Error::DecryptionKeyMismatch);
+            return Err(KeyError::DecryptionKeyMismatch.into());
         }
         let info = certinfo::cert_info(cert.der())?;
         Ok(RecipientKey {
@@ -176,7 +177,7 @@ pub(crate) fn seal(content_key: &SecretKey, recipients: &[VerifiedCert]) -> Resu
     let mut any_ec = false;
     for cert in recipients {
         let info = certinfo::cert_info(cert.der())?;
-        let public = PKey::public_key_from_der(info.spki).map_err(|_| Error::UnsupportedKey)?;
+        let public = PKey::public_key_from_der(info.spki).map_err(|_| KeyError::UnsupportedKey)?;
         match certinfo::key_kind(info.spki)? {
             KeyKind::Rsa(_) => {
                 let mut enc =
@@ -274,12 +275,12 @@ fn aes_wrap(kek: &[u8; 32], key: &[u8; 32]) -> Result<Vec<u8>, Error> {
 
 fn aes_unwrap(kek: &[u8; 32], wrapped: &[u8]) -> Result<SecretKey, Error> {
     if wrapped.len() != 40 {
-        return Err(Error::KeyUnwrapFailed);
+        return Err(EnvelopeError::KeyUnwrapFailed.into());
     }
-    let k = openssl::aes::AesKey::new_decrypt(kek).map_err(|_| Error::KeyUnwrapFailed)?;
+    let k = openssl::aes::AesKey::new_decrypt(kek).map_err(|_| EnvelopeError::KeyUnwrapFailed)?;
     let mut out = Zeroizing::new([0u8; 32]);
     openssl::aes::unwrap_key(&k, None, out.as_mut(), wrapped)
-        .map_err(|_| Error::KeyUnwrapFailed)?;
+        .map_err(|_| EnvelopeError::KeyUnwrapFailed)?;
     Ok(SecretKey(out))
 }
 
@@ -290,24 +291,25 @@ fn aes_unwrap(kek: &[u8; 32], wrapped: &[u8]) -> Result<SecretKey, Error> {
 ///    (no algorithm downgrade: OAEP must be SHA-256/MGF1-SHA-256, ECDH the SHA-256 KDF with
 ///    AES-256 wrap).
 /// 3. The entry is found by issuer and serial of the recipient's certificate; none is
-///    [`Error::NoRecipientInfo`].
-/// 4. Unwrapping the CEK and decrypting the content fail alike as [`Error::KeyUnwrapFailed`]
+///    [`EnvelopeError::NoRecipientInfo`].
+/// 4. Unwrapping the CEK and decrypting the content fail alike as [`EnvelopeError::KeyUnwrapFailed`]
 ///    (one error for every failure: no padding oracle to tell apart, RFC 3218).
 pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Error> {
     // Step 1.
     if envelope.len() > MAX_KEY_ENVELOPE_LEN {
-        return Err(Error::TooLarge {
+        return Err(FormatError::TooLarge {
             what: WHAT,
             len: envelope.len() as u64,
             max: MAX_KEY_ENVELOPE_LEN as u64,
-        });
+        }
+        .into());
     }
     // Step 2.
     let mut outer = Reader::new(envelope, WHAT);
     let mut ci = outer.sequence()?;
     outer.finish()?;
     if ci.oid()? != oid::ENVELOPED_DATA {
-        return Err(Error::Malformed { what: WHAT });
+        return Err(FormatError::Malformed { what: WHAT }.into());
     }
     let mut explicit = ci.nested(der::context(0))?;
     ci.finish()?;
@@ -315,17 +317,17 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
     explicit.finish()?;
     let version = ed.u64()?;
     if version != 0 && version != 2 {
-        return Err(Error::Malformed { what: WHAT });
+        return Err(FormatError::Malformed { what: WHAT }.into());
     }
     let mut infos = ed.nested(der::SET)?;
     let mut eci = ed.sequence()?;
     ed.finish()?;
     if eci.oid()? != oid::DATA {
-        return Err(Error::Malformed { what: WHAT });
+        return Err(FormatError::Malformed { what: WHAT }.into());
     }
     let mut alg = eci.sequence()?;
     if alg.oid()? != oid::AES256_CBC {
-        return Err(Error::Malformed { what: WHAT });
+        return Err(FormatError::Malformed { what: WHAT }.into());
     }
     let iv: [u8; 16] = alg.octets()?;
     alg.finish()?;
@@ -338,24 +340,25 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
     while !infos.is_empty() {
         count += 1;
         if count > MAX_RECIPIENTS {
-            return Err(Error::TooManyRecipients {
+            return Err(FormatError::TooManyRecipients {
                 found: count,
                 max: MAX_RECIPIENTS,
-            });
+            }
+            .into());
         }
         let info = infos.any()?;
         let mut r = Reader::new(info.value, WHAT);
         match info.tag {
             der::SEQUENCE => {
                 if r.u64()? != 0 {
-                    return Err(Error::Malformed { what: WHAT });
+                    return Err(FormatError::Malformed { what: WHAT }.into());
                 }
                 let rid = r.expect(der::SEQUENCE)?.raw;
                 let alg = r.expect(der::SEQUENCE)?.raw;
                 let encrypted_key = r.octet_string()?;
                 r.finish()?;
                 if alg != oaep_alg().as_slice() {
-                    return Err(Error::Malformed { what: WHAT });
+                    return Err(FormatError::Malformed { what: WHAT }.into());
                 }
                 if rid == me.issuer_and_serial.as_slice() && cek.is_none() {
                     cek = Some(oaep_decrypt(&me.pkey, encrypted_key)?);
@@ -363,14 +366,14 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
             }
             t if t == der::context(1) => {
                 if r.u64()? != 3 {
-                    return Err(Error::Malformed { what: WHAT });
+                    return Err(FormatError::Malformed { what: WHAT }.into());
                 }
                 let mut orig = r.nested(der::context(0))?;
                 let mut key = orig.nested(der::context(1))?;
                 orig.finish()?;
                 let mut key_alg = key.sequence()?;
                 if key_alg.oid()? != oid::EC_PUBLIC_KEY {
-                    return Err(Error::Malformed { what: WHAT });
+                    return Err(FormatError::Malformed { what: WHAT }.into());
                 }
                 // Parameters absent, NULL or the P-256 OID (RFC 5753 §7.1.2).
                 if !key_alg.is_empty() {
@@ -378,7 +381,7 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
                     if !(p.tag == der::NULL && p.value.is_empty()
                         || p.tag == der::OID && p.value == oid::P256)
                     {
-                        return Err(Error::Malformed { what: WHAT });
+                        return Err(FormatError::Malformed { what: WHAT }.into());
                     }
                 }
                 key_alg.finish()?;
@@ -386,11 +389,11 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
                 key.finish()?;
                 if r.peek_tag() == Some(der::context(1)) {
                     // A ukm would enter the KDF; Axis never writes one.
-                    return Err(Error::Malformed { what: WHAT });
+                    return Err(FormatError::Malformed { what: WHAT }.into());
                 }
                 let alg = r.expect(der::SEQUENCE)?.raw;
                 if alg != ecdh_alg().as_slice() {
-                    return Err(Error::Malformed { what: WHAT });
+                    return Err(FormatError::Malformed { what: WHAT }.into());
                 }
                 let mut reks = r.sequence()?;
                 r.finish()?;
@@ -404,10 +407,10 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
                     }
                 }
             }
-            _ => return Err(Error::Malformed { what: WHAT }),
+            _ => return Err(FormatError::Malformed { what: WHAT }.into()),
         }
     }
-    let cek = cek.ok_or(Error::NoRecipientInfo)?;
+    let cek = cek.ok_or(EnvelopeError::NoRecipientInfo)?;
 
     // Step 4.
     let content = Zeroizing::new(
@@ -417,15 +420,15 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
             Some(&iv),
             encrypted,
         )
-        .map_err(|_| Error::KeyUnwrapFailed)?,
+        .map_err(|_| EnvelopeError::KeyUnwrapFailed)?,
     );
     SecretKey::from_slice(&content)
 }
 
 fn oaep_decrypt(key: &PKey<Private>, encrypted: &[u8]) -> Result<SecretKey, Error> {
-    let fail = |_| Error::KeyUnwrapFailed;
+    let fail = |_| EnvelopeError::KeyUnwrapFailed;
     if key.rsa().is_err() {
-        return Err(Error::KeyUnwrapFailed);
+        return Err(EnvelopeError::KeyUnwrapFailed.into());
     }
     let mut dec = openssl::encrypt::Decrypter::new(key).map_err(fail)?;
     dec.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP)
@@ -440,9 +443,9 @@ fn oaep_decrypt(key: &PKey<Private>, encrypted: &[u8]) -> Result<SecretKey, Erro
 }
 
 fn ecdh_unwrap(key: &PKey<Private>, point: &[u8], wrapped: &[u8]) -> Result<SecretKey, Error> {
-    let fail = |_| Error::KeyUnwrapFailed;
+    let fail = |_| EnvelopeError::KeyUnwrapFailed;
     if key.ec_key().is_err() {
-        return Err(Error::KeyUnwrapFailed);
+        return Err(EnvelopeError::KeyUnwrapFailed.into());
     }
     let group = p256_group()?;
     let mut bn = openssl::bn::BigNumContext::new().map_err(crypto("P-256"))?;
@@ -451,7 +454,7 @@ fn ecdh_unwrap(key: &PKey<Private>, point: &[u8], wrapped: &[u8]) -> Result<Secr
     let peer = openssl::ec::EcKey::from_public_key(&group, &point).map_err(fail)?;
     peer.check_key().map_err(fail)?;
     let peer = PKey::from_ec_key(peer).map_err(fail)?;
-    let z = ecdh(key, &peer).map_err(|_| Error::KeyUnwrapFailed)?;
+    let z = ecdh(key, &peer).map_err(|_| EnvelopeError::KeyUnwrapFailed)?;
     aes_unwrap(&x963_kek(&z), wrapped)
 }
 

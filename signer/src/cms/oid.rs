@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use crate::cms::der::Reader;
-use crate::error::Error;
+use crate::error::{Error, FormatError};
 
 /// id-data, 1.2.840.113549.1.7.1
 pub(crate) const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
@@ -109,11 +109,11 @@ impl Format {
         let mut r = outer.sequence()?;
         outer.finish()?;
         if r.oid()? != self.oid() {
-            return Err(Error::WrongFormat { expected: what });
+            return Err(FormatError::WrongFormat { expected: what }.into());
         }
         let version = r.u64()?;
         if version != 1 {
-            return Err(Error::UnsupportedVersion { what, version });
+            return Err(FormatError::UnsupportedVersion { what, version }.into());
         }
         Ok(r)
     }

@@ -24,7 +24,7 @@ use crate::cms::certinfo::{self, KeyKind};
 use crate::cms::der::{self, Reader};
 use crate::cms::digest::sha256;
 use crate::cms::oid;
-use crate::error::Error;
+use crate::error::{Error, FormatError, KeyError, SignatureError, SigningTimeError};
 
 /// Largest CMS signature accepted (the signer certificate and two CA certificates fit easily).
 pub const MAX_SIGNATURE_LEN: usize = 64 * 1024;
@@ -88,19 +88,21 @@ impl<'a> Signer<'a> {
             Profile::AgencySeal => SignatureRole::AgencySeal,
             Profile::AxisLogSigner => SignatureRole::TreeHead,
             found => {
-                return Err(Error::WrongCertificateProfile {
+                return Err(KeyError::WrongCertificateProfile {
                     expected: Profile::AgencySeal,
                     found,
-                });
+                }
+                .into());
             }
         };
         if key.public_key_der() != cert.public_key_der() {
-            return Err(Error::KeyMismatch { role });
+            return Err(KeyError::KeyMismatch { role }.into());
         }
         if role != SignatureRole::TreeHead && cert.agency_id().is_none() {
-            return Err(Error::CertificateWithoutAgency {
+            return Err(KeyError::CertificateWithoutAgency {
                 profile: cert.profile(),
-            });
+            }
+            .into());
         }
         Ok(Signer { key, cert })
     }
@@ -305,7 +307,7 @@ pub(crate) fn verify_detached(
     let agency = verified
         .agency_id()
         .cloned()
-        .ok_or(Error::CertificateWithoutAgency {
+        .ok_or(KeyError::CertificateWithoutAgency {
             profile: role.profile(),
         })?;
     Ok(VerifiedSignature {
@@ -355,49 +357,52 @@ pub(crate) fn verify_signer(
     const WHAT: &str = "CMS SignedData";
     // Step 1.
     if signature.len() > MAX_SIGNATURE_LEN {
-        return Err(Error::TooLarge {
+        return Err(FormatError::TooLarge {
             what: WHAT,
             len: signature.len() as u64,
             max: MAX_SIGNATURE_LEN as u64,
-        });
+        }
+        .into());
     }
     // Step 2.
     let mut outer = Reader::new(signature, WHAT);
     let mut ci = outer.sequence()?;
     outer.finish()?;
     if ci.oid()? != oid::SIGNED_DATA {
-        return Err(Error::Malformed { what: WHAT });
+        return Err(FormatError::Malformed { what: WHAT }.into());
     }
     let mut explicit = ci.nested(der::context(0))?;
     ci.finish()?;
     let mut sd = explicit.sequence()?;
     explicit.finish()?;
     if sd.u64()? != 1 {
-        return Err(Error::Malformed { what: WHAT });
+        return Err(FormatError::Malformed { what: WHAT }.into());
     }
     let mut digest_algs = sd.nested(der::SET)?;
     check_sha256_alg(&mut digest_algs, role)?;
     digest_algs.finish()?;
     let mut encap = sd.sequence()?;
     if encap.oid()? != oid::DATA {
-        return Err(Error::UnsupportedAlgorithm {
+        return Err(SignatureError::UnsupportedAlgorithm {
             role,
             what: "content type",
-        });
+        }
+        .into());
     }
     if !encap.is_empty() {
-        return Err(Error::NotDetached { role });
+        return Err(SignatureError::NotDetached { role }.into());
     }
     let mut certs = Vec::new();
     if let Some(set) = sd.optional(der::context(0))? {
         let mut r = Reader::new(set.value, WHAT);
         while !r.is_empty() {
             if certs.len() == MAX_SIGNATURE_CERTS {
-                return Err(Error::TooMany {
+                return Err(FormatError::TooMany {
                     what: "certificates in a signature",
                     found: certs.len() + 1,
                     max: MAX_SIGNATURE_CERTS,
-                });
+                }
+                .into());
             }
             certs.push(r.expect(der::SEQUENCE)?.raw);
         }
@@ -407,7 +412,7 @@ pub(crate) fn verify_signer(
     let mut si = signer_infos.sequence()?;
     signer_infos.finish()?; // exactly one signer
     if si.u64()? != 1 {
-        return Err(Error::Malformed { what: WHAT });
+        return Err(FormatError::Malformed { what: WHAT }.into());
     }
     let mut sid = si.sequence()?;
     let sid_issuer = sid.expect(der::SEQUENCE)?.raw;
@@ -453,28 +458,31 @@ pub(crate) fn verify_signer(
         } else if attr_oid == oid::SMIME_CAPABILITIES {
             (&mut smime_capabilities, "smimeCapabilities")
         } else {
-            return Err(Error::SignedAttributeUnknown {
+            return Err(SignatureError::SignedAttributeUnknown {
                 role,
                 oid: dotted_oid(attr_oid),
-            });
+            }
+            .into());
         };
         if !single || slot.replace(value).is_some() {
-            return Err(Error::SignedAttributeRepeated {
+            return Err(SignatureError::SignedAttributeRepeated {
                 role,
                 attribute: name,
-            });
+            }
+            .into());
         }
     }
-    let missing = |attribute| Error::SignedAttributeMissing { role, attribute };
+    let missing = |attribute| SignatureError::SignedAttributeMissing { role, attribute };
     let content_type = content_type.ok_or_else(|| missing("contentType"))?;
     let message_digest = message_digest.ok_or_else(|| missing("messageDigest"))?;
     let signing_time = signing_time.ok_or_else(|| missing("signingTime"))?;
     let signing_cert = signing_cert.ok_or_else(|| missing("signingCertificateV2"))?;
     if content_type.raw != der::oid(oid::DATA).as_slice() {
-        return Err(Error::UnsupportedAlgorithm {
+        return Err(SignatureError::UnsupportedAlgorithm {
             role,
             what: "content type",
-        });
+        }
+        .into());
     }
     let signing_time = Reader::new(signing_time.raw, WHAT).time()?;
     if let Some(caps) = smime_capabilities {
@@ -485,7 +493,7 @@ pub(crate) fn verify_signer(
     let mut md = Reader::new(message_digest.raw, WHAT);
     let md = md.octet_string()?;
     if md != sha256(content) {
-        return Err(Error::ContentDigestMismatch { role });
+        return Err(SignatureError::ContentDigestMismatch { role }.into());
     }
 
     // Step 5.
@@ -497,7 +505,7 @@ pub(crate) fn verify_signer(
             break;
         }
     }
-    let cert = signer_cert.ok_or(Error::SignerCertificateMissing { role })?;
+    let cert = signer_cert.ok_or(SignatureError::SignerCertificateMissing { role })?;
     check_signing_certificate_v2(signing_cert.raw, cert, sid_issuer, sid_serial, role)?;
 
     // Step 6.
@@ -515,15 +523,16 @@ pub(crate) fn verify_signer(
                 (&ring::signature::ECDSA_P256_SHA256_ASN1, k)
             }
             _ => {
-                return Err(Error::UnsupportedAlgorithm {
+                return Err(SignatureError::UnsupportedAlgorithm {
                     role,
                     what: "signature algorithm",
-                });
+                }
+                .into());
             }
         };
     ring::signature::UnparsedPublicKey::new(alg, key)
         .verify(&signed, sig_value)
-        .map_err(|_| Error::BadSignature { role })?;
+        .map_err(|_| SignatureError::BadSignature { role })?;
     // Step 3, continued: RFC 6211 §3, the protected algorithms are the ones used.
     if let Some(protection) = algorithm_protection {
         check_algorithm_protection(protection.raw, sig_alg_oid, role)?;
@@ -541,14 +550,15 @@ pub(crate) fn verify_signer(
 
     // Step 8.
     if signing_time > at + SIGNING_TIME_TOLERANCE {
-        return Err(Error::SigningTimeInFuture {
+        return Err(SigningTimeError::SigningTimeInFuture {
             role,
             signing_time,
             at,
-        });
+        }
+        .into());
     }
     if signing_time < verified.not_before() || signing_time >= verified.not_after() {
-        return Err(Error::SigningTimeOutsideValidity { role, signing_time });
+        return Err(SigningTimeError::SigningTimeOutsideValidity { role, signing_time }.into());
     }
     Ok(VerifiedSigner {
         cert: verified,
@@ -565,12 +575,12 @@ fn check_algorithm_protection(
     sig_alg_oid: &[u8],
     role: SignatureRole,
 ) -> Result<(), Error> {
-    let mismatch = || Error::AlgorithmProtectionMismatch { role };
+    let mismatch = || Error::from(SignatureError::AlgorithmProtectionMismatch { role });
     let mut r = Reader::new(value, "CMSAlgorithmProtection");
     let mut ap = r.sequence()?;
     r.finish()?;
     check_sha256_alg(&mut ap, role).map_err(|e| match e {
-        Error::UnsupportedAlgorithm { .. } => mismatch(),
+        Error::Signature(SignatureError::UnsupportedAlgorithm { .. }) => mismatch(),
         other => other,
     })?;
     // [1] IMPLICIT AlgorithmIdentifier: the SEQUENCE's contents under the context tag.
@@ -648,10 +658,11 @@ fn dotted_oid(content: &[u8]) -> String {
 fn check_sha256_alg(r: &mut Reader<'_>, role: SignatureRole) -> Result<(), Error> {
     let mut alg = r.sequence()?;
     if alg.oid()? != oid::SHA256 {
-        return Err(Error::UnsupportedAlgorithm {
+        return Err(SignatureError::UnsupportedAlgorithm {
             role,
             what: "digest algorithm",
-        });
+        }
+        .into());
     }
     if !alg.is_empty() {
         alg.null()?;
@@ -668,7 +679,7 @@ fn check_signing_certificate_v2(
     sid_serial: &[u8],
     role: SignatureRole,
 ) -> Result<(), Error> {
-    let mismatch = Error::SigningCertificateMismatch { role };
+    let mismatch = || Error::from(SignatureError::SigningCertificateMismatch { role });
     let mut r = Reader::new(value, "signingCertificateV2");
     let mut scv2 = r.sequence()?;
     r.finish()?;
@@ -679,7 +690,7 @@ fn check_signing_certificate_v2(
         check_sha256_alg(&mut first, role)?;
     }
     if first.octet_string()? != sha256(cert) {
-        return Err(mismatch);
+        return Err(mismatch());
     }
     if let Some(issuer_serial) = first.optional(der::SEQUENCE)? {
         let mut is = Reader::new(issuer_serial.value, "signingCertificateV2");
@@ -689,7 +700,7 @@ fn check_signing_certificate_v2(
         let serial = is.expect(der::INTEGER)?.raw;
         is.finish()?;
         if dir.value != sid_issuer || serial != sid_serial {
-            return Err(mismatch);
+            return Err(mismatch());
         }
     }
     first.finish()?;

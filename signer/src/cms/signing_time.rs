@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::der::{self, Reader};
 use super::oid;
 use super::signature::{MAX_SIGNATURE_LEN, SignatureRole};
-use crate::error::Error;
+use crate::error::{Error, FormatError, SignatureError};
 
 /// The CAdES signingTime a detached CMS SignedData claims, read without verifying anything:
 /// what picks the CRLs to verify it with. The verification that follows reads it again, checks
@@ -14,17 +14,18 @@ use crate::error::Error;
 pub fn claimed_signing_time(cms: &[u8], role: SignatureRole) -> Result<OffsetDateTime, Error> {
     const CMS: &str = "CMS SignedData";
     if cms.len() > MAX_SIGNATURE_LEN {
-        return Err(Error::TooLarge {
+        return Err(FormatError::TooLarge {
             what: CMS,
             len: cms.len() as u64,
             max: MAX_SIGNATURE_LEN as u64,
-        });
+        }
+        .into());
     }
     let mut outer = Reader::new(cms, CMS);
     let mut ci = outer.sequence()?;
     outer.finish()?;
     if ci.oid()? != oid::SIGNED_DATA {
-        return Err(Error::Malformed { what: CMS });
+        return Err(FormatError::Malformed { what: CMS }.into());
     }
     let mut explicit = ci.nested(der::context(0))?;
     ci.finish()?;
@@ -53,10 +54,11 @@ pub fn claimed_signing_time(cms: &[u8], role: SignatureRole) -> Result<OffsetDat
             return Ok(t);
         }
     }
-    Err(Error::SignedAttributeMissing {
+    Err(SignatureError::SignedAttributeMissing {
         role,
         attribute: "signingTime",
-    })
+    }
+    .into())
 }
 
 #[cfg(test)]

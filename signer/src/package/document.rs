@@ -4,7 +4,7 @@ use axis_pki::{Profile, TrustStore};
 use time::OffsetDateTime;
 
 use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
-use crate::error::Error;
+use crate::error::{CertificateError, Error, KeyError, SignatureError};
 use crate::package::document_id::DocumentId;
 use crate::package::manifest::ManifestBytes;
 
@@ -32,18 +32,20 @@ impl SignedDocument {
             (seal, SignatureRole::AgencySeal),
         ] {
             if signer.profile() != role.profile() {
-                return Err(Error::WrongCertificateProfile {
+                return Err(KeyError::WrongCertificateProfile {
                     expected: role.profile(),
                     found: signer.profile(),
-                });
+                }
+                .into());
             }
             check_agency(&manifest, signer.agency(), role)?;
         }
         if seal_time < personal_time {
-            return Err(Error::SealBeforePersonalSignature {
+            return Err(SignatureError::SealBeforePersonalSignature {
                 personal: personal_time,
                 seal: seal_time,
-            });
+            }
+            .into());
         }
         let p = signature::sign_detached(manifest.as_bytes(), personal, personal_time)?;
         let s = signature::sign_detached(manifest.as_bytes(), seal, seal_time)?;
@@ -94,10 +96,10 @@ impl SignedDocument {
     ) -> Result<VerifiedDocument, Error> {
         // Step 1.
         if self.personal.is_empty() {
-            return Err(Error::PersonalSignatureMissing);
+            return Err(SignatureError::PersonalSignatureMissing.into());
         }
         if self.seal.is_empty() {
-            return Err(Error::SealSignatureMissing);
+            return Err(SignatureError::SealSignatureMissing.into());
         }
         // Steps 2 and 3.
         let mut reports = Vec::with_capacity(2);
@@ -110,14 +112,15 @@ impl SignedDocument {
             reports.push(v.report);
         }
         let (Some(seal), Some(personal)) = (reports.pop(), reports.pop()) else {
-            return Err(Error::PersonalSignatureMissing);
+            return Err(SignatureError::PersonalSignatureMissing.into());
         };
         // Step 4.
         if seal.signing_time < personal.signing_time {
-            return Err(Error::SealBeforePersonalSignature {
+            return Err(SignatureError::SealBeforePersonalSignature {
                 personal: personal.signing_time,
                 seal: seal.signing_time,
-            });
+            }
+            .into());
         }
         Ok(VerifiedDocument {
             report: DocumentReport {
@@ -139,18 +142,20 @@ fn check_agency(
     let expected = &manifest.manifest().from.organ_id;
     match agency {
         Some(found) if found == expected => Ok(()),
-        Some(found) => Err(Error::SignerAgencyMismatch {
+        Some(found) => Err(CertificateError::SignerAgencyMismatch {
             role,
             expected: expected.clone(),
             found: found.clone(),
-        }),
-        None => Err(Error::CertificateWithoutAgency {
+        }
+        .into()),
+        None => Err(KeyError::CertificateWithoutAgency {
             profile: if role == SignatureRole::PersonalSigner {
                 Profile::PersonalSigner
             } else {
                 Profile::AgencySeal
             },
-        }),
+        }
+        .into()),
     }
 }
 

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use axis_pki::AgencyId;
 use time::Date;
 
-use crate::error::Error;
+use crate::error::{Error, FormatError};
 use crate::package::fields::{self, MAX_CODE_NOTATION, MAX_CODE_NUMBER};
 
 /// A document's number and notation ("số, ký hiệu"), e.g. `7816` and `VPCP-TTĐT`.
@@ -27,23 +27,25 @@ impl Code {
         fields::required_line("CodeNumber", &number, MAX_CODE_NUMBER)?;
         fields::required_line("CodeNotation", &notation, MAX_CODE_NOTATION)?;
         if number.contains(['/', ',']) {
-            return Err(Error::FieldInvalid {
+            return Err(FormatError::FieldInvalid {
                 field: "CodeNumber",
                 reason: "contains `/` or `,`",
-            });
+            }
+            .into());
         }
         if notation.contains(',') {
-            return Err(Error::FieldInvalid {
+            return Err(FormatError::FieldInvalid {
                 field: "CodeNotation",
                 reason: "contains `,`",
-            });
+            }
+            .into());
         }
         Ok(Code { number, notation })
     }
 
     /// Parses `number/notation` as edXML's `ResponseFor/Code` writes it.
     pub fn parse(s: &str) -> Result<Self, Error> {
-        let (number, notation) = s.split_once('/').ok_or(Error::FieldInvalid {
+        let (number, notation) = s.split_once('/').ok_or(FormatError::FieldInvalid {
             field: "Code",
             reason: "not `number/notation`",
         })?;
@@ -94,9 +96,10 @@ impl DocumentId {
     pub fn new(organ_id: AgencyId, date: Date, code: Code) -> Result<Self, Error> {
         // Checked so that the text form always parses back (year 0–9999).
         if !(0..=9999).contains(&date.year()) {
-            return Err(Error::DocumentIdMalformed {
+            return Err(FormatError::DocumentIdMalformed {
                 reason: "year outside 0000–9999",
-            });
+            }
+            .into());
         }
         Ok(DocumentId {
             organ_id,
@@ -108,16 +111,17 @@ impl DocumentId {
     /// Parses the edXML text form.
     pub fn parse(s: &str) -> Result<Self, Error> {
         if s.len() > MAX_DOCUMENT_ID_BYTES {
-            return Err(Error::DocumentIdMalformed { reason: "too long" });
+            return Err(FormatError::DocumentIdMalformed { reason: "too long" }.into());
         }
         let mut parts = s.splitn(3, ',');
         let (Some(organ), Some(date), Some(code)) = (parts.next(), parts.next(), parts.next())
         else {
-            return Err(Error::DocumentIdMalformed {
+            return Err(FormatError::DocumentIdMalformed {
                 reason: "expected three comma-separated parts",
-            });
+            }
+            .into());
         };
-        let organ_id = AgencyId::parse(organ).map_err(|source| Error::AgencyId {
+        let organ_id = AgencyId::parse(organ).map_err(|source| FormatError::AgencyId {
             field: "DocumentId OrganId",
             source,
         })?;

@@ -3,7 +3,7 @@
 
 use time::{Date, Month};
 
-use crate::error::Error;
+use crate::error::{Error, FormatError};
 
 /// Longest `OrganName`.
 pub const MAX_ORGAN_NAME: usize = 200;
@@ -64,25 +64,27 @@ pub(crate) fn check_text(
 ) -> Result<(), Error> {
     // Bytes bound characters from above: a cheap first cut before counting.
     if value.len() > 4 * max {
-        return Err(Error::FieldTooLong {
+        return Err(FormatError::FieldTooLong {
             field,
             len: value.chars().take(4 * max + 1).count(),
             max,
-        });
+        }
+        .into());
     }
     let len = value.chars().count();
     if len > max {
-        return Err(Error::FieldTooLong { field, len, max });
+        return Err(FormatError::FieldTooLong { field, len, max }.into());
     }
     if required && value.trim().is_empty() {
-        return Err(Error::FieldEmpty { field });
+        return Err(FormatError::FieldEmpty { field }.into());
     }
     let allowed = |c: char| lines == Lines::Multi && matches!(c, '\t' | '\n' | '\r');
     if value.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err(Error::FieldInvalid {
+        return Err(FormatError::FieldInvalid {
             field,
             reason: "control characters",
-        });
+        }
+        .into());
     }
     Ok(())
 }
@@ -111,10 +113,11 @@ pub(crate) fn check_email(value: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::FieldInvalid {
+        Err(FormatError::FieldInvalid {
             field: "Email",
             reason: "not an e-mail address",
-        })
+        }
+        .into())
     }
 }
 
@@ -125,7 +128,7 @@ pub(crate) fn format_date(d: Date) -> String {
 
 /// Parses `yyyy/MM/dd` (exactly: four, two and two digits).
 pub(crate) fn parse_date(field: &'static str, s: &str) -> Result<Date, Error> {
-    let err = || Error::DateMalformed { field };
+    let err = || Error::from(FormatError::DateMalformed { field });
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'/' || b[7] != b'/' {
         return Err(err());
@@ -147,7 +150,7 @@ pub(crate) fn parse_date(field: &'static str, s: &str) -> Result<Date, Error> {
 /// Budget check on a list length.
 pub(crate) fn check_count(what: &'static str, found: usize, max: usize) -> Result<(), Error> {
     if found > max {
-        return Err(Error::TooMany { what, found, max });
+        return Err(FormatError::TooMany { what, found, max }.into());
     }
     Ok(())
 }
@@ -164,15 +167,15 @@ mod tests {
         let s = "Đ".repeat(MAX_CODE_NOTATION + 1);
         assert!(matches!(
             required_line("CodeNotation", &s, MAX_CODE_NOTATION),
-            Err(Error::FieldTooLong {
+            Err(Error::Format(FormatError::FieldTooLong {
                 len: 31,
                 max: 30,
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             required_line("Subject", "  ", 10),
-            Err(Error::FieldEmpty { .. })
+            Err(Error::Format(FormatError::FieldEmpty { .. }))
         ));
         assert!(optional_line("Fax", "a\nb", 10).is_err());
         assert!(check_text("Subject", "a\nb", 10, true, Lines::Multi).is_ok());

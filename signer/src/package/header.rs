@@ -34,7 +34,9 @@ use crate::cms::der;
 use crate::cms::digest::{Sha256, sha256};
 use crate::cms::oid::Format;
 use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
-use crate::error::Error;
+use crate::error::{
+    CertificateError, CiphertextError, EnvelopeError, Error, FormatError, SignatureError,
+};
 use crate::package::manifest::{MAX_RECIPIENTS, Priority};
 
 /// Largest routing header accepted.
@@ -72,11 +74,11 @@ impl MessageId {
     /// Parses the hyphenated text form.
     pub fn parse(s: &str) -> Result<Self, Error> {
         if s.len() > 64 {
-            return Err(Error::Malformed { what: "message id" });
+            return Err(FormatError::Malformed { what: "message id" }.into());
         }
         uuid::Uuid::try_parse(s)
             .map(MessageId)
-            .map_err(|_| Error::Malformed { what: "message id" })
+            .map_err(|_| FormatError::Malformed { what: "message id" }.into())
     }
 
     /// The UUID.
@@ -131,34 +133,37 @@ pub struct RoutingHeader {
 impl RoutingHeader {
     pub(crate) fn check(&self) -> Result<(), Error> {
         if self.recipients.is_empty() {
-            return Err(Error::NoRecipients);
+            return Err(FormatError::NoRecipients.into());
         }
         if self.recipients.len() > MAX_RECIPIENTS {
-            return Err(Error::TooManyRecipients {
+            return Err(FormatError::TooManyRecipients {
                 found: self.recipients.len(),
                 max: MAX_RECIPIENTS,
-            });
+            }
+            .into());
         }
         let mut seen = std::collections::HashSet::new();
         for r in &self.recipients {
             if !seen.insert(r) {
-                return Err(Error::DuplicateRecipient { agency: r.clone() });
+                return Err(FormatError::DuplicateRecipient { agency: r.clone() }.into());
             }
         }
         check_chunk_size(self.chunk_size)?;
         if self.ciphertext_len > MAX_CIPHERTEXT_LEN {
-            return Err(Error::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: "ciphertext",
                 len: self.ciphertext_len,
                 max: MAX_CIPHERTEXT_LEN,
-            });
+            }
+            .into());
         }
         if self.key_envelope_len > crate::cms::envelope::MAX_KEY_ENVELOPE_LEN as u64 {
-            return Err(Error::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: "key envelope",
                 len: self.key_envelope_len,
                 max: crate::cms::envelope::MAX_KEY_ENVELOPE_LEN as u64,
-            });
+            }
+            .into());
         }
         Ok(())
     }
@@ -194,11 +199,12 @@ impl RoutingHeader {
 
 pub(crate) fn check_chunk_size(size: u32) -> Result<(), Error> {
     if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&size) {
-        return Err(Error::ChunkSizeOutOfRange {
+        return Err(FormatError::ChunkSizeOutOfRange {
             size: u64::from(size),
             min: MIN_CHUNK_SIZE,
             max: MAX_CHUNK_SIZE,
-        });
+        }
+        .into());
     }
     Ok(())
 }
@@ -231,11 +237,12 @@ impl HeaderBytes {
     /// 5. Re-encoding gives the same bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_HEADER_LEN {
-            return Err(Error::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: WHAT,
                 len: bytes.len() as u64,
                 max: MAX_HEADER_LEN as u64,
-            });
+            }
+            .into());
         }
         let mut r = Format::RoutingHeader.open(bytes, WHAT)?;
         let mut b = r.sequence()?;
@@ -245,15 +252,16 @@ impl HeaderBytes {
         let mut recipients = Vec::new();
         while !rl.is_empty() {
             if recipients.len() == MAX_RECIPIENTS {
-                return Err(Error::TooManyRecipients {
+                return Err(FormatError::TooManyRecipients {
                     found: recipients.len() + 1,
                     max: MAX_RECIPIENTS,
-                });
+                }
+                .into());
             }
             recipients.push(agency("recipient", rl.utf8()?)?);
         }
         let priority = Priority::from_code(b.u64()?)?;
-        let chunk_size = u32::try_from(b.u64()?).map_err(|_| Error::ChunkSizeOutOfRange {
+        let chunk_size = u32::try_from(b.u64()?).map_err(|_| FormatError::ChunkSizeOutOfRange {
             size: u64::MAX,
             min: MIN_CHUNK_SIZE,
             max: MAX_CHUNK_SIZE,
@@ -274,7 +282,7 @@ impl HeaderBytes {
         r.finish()?;
         let parsed = HeaderBytes::from_header(header)?;
         if parsed.bytes != bytes {
-            return Err(Error::Malformed { what: WHAT });
+            return Err(FormatError::Malformed { what: WHAT }.into());
         }
         Ok(parsed)
     }
@@ -297,7 +305,7 @@ impl HeaderBytes {
 }
 
 fn agency(field: &'static str, s: &str) -> Result<AgencyId, Error> {
-    AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source })
+    AgencyId::parse(s).map_err(|source| FormatError::AgencyId { field, source }.into())
 }
 
 /// A routing header with the sender's submission signature, as the axis receives it.
@@ -348,17 +356,18 @@ impl Submission {
     ) -> Result<VerifiedSubmission, Error> {
         let role = SignatureRole::Submission;
         if self.signature.is_empty() {
-            return Err(Error::SealSignatureMissing);
+            return Err(SignatureError::SealSignatureMissing.into());
         }
         let v =
             signature::verify_detached(&self.signature, self.header.as_bytes(), role, store, at)?;
         let sender = &self.header.header.sender;
         if &v.report.agency != sender {
-            return Err(Error::SignerAgencyMismatch {
+            return Err(CertificateError::SignerAgencyMismatch {
                 role,
                 expected: sender.clone(),
                 found: v.report.agency,
-            });
+            }
+            .into());
         }
         Ok(VerifiedSubmission {
             submission: self.clone(),
@@ -401,7 +410,7 @@ impl VerifiedSubmission {
         if envelope.len() as u64 != h.key_envelope_len
             || crate::cms::envelope::digest(envelope) != h.key_envelope_digest
         {
-            return Err(Error::KeyEnvelopeDigestMismatch);
+            return Err(EnvelopeError::KeyEnvelopeDigestMismatch.into());
         }
         Ok(())
     }
@@ -428,10 +437,10 @@ pub struct CiphertextCheck {
 
 impl CiphertextCheck {
     /// Adds bytes; fails as soon as the stream is longer than announced.
-    pub fn update(&mut self, data: &[u8]) -> Result<(), Error> {
+    pub fn update(&mut self, data: &[u8]) -> Result<(), CiphertextError> {
         self.len += data.len() as u64;
         if self.len > self.expected_len {
-            return Err(Error::CiphertextLengthMismatch {
+            return Err(CiphertextError::CiphertextLengthMismatch {
                 expected: self.expected_len,
                 found: self.len,
             });
@@ -441,15 +450,15 @@ impl CiphertextCheck {
     }
 
     /// Checks length and digest.
-    pub fn finish(self) -> Result<(), Error> {
+    pub fn finish(self) -> Result<(), CiphertextError> {
         if self.len != self.expected_len {
-            return Err(Error::CiphertextLengthMismatch {
+            return Err(CiphertextError::CiphertextLengthMismatch {
                 expected: self.expected_len,
                 found: self.len,
             });
         }
         if self.ctx.finish() != self.expected_digest {
-            return Err(Error::CiphertextDigestMismatch);
+            return Err(CiphertextError::CiphertextDigestMismatch);
         }
         Ok(())
     }

@@ -39,7 +39,7 @@ use time::Date;
 use crate::cms::der::{self, Reader};
 use crate::cms::digest::{Sha256, sha256};
 use crate::cms::oid::Format;
-use crate::error::Error;
+use crate::error::{Error, FormatError};
 use crate::package::document_id::{Code, DocumentId};
 use crate::package::fields::{self, *};
 
@@ -88,7 +88,7 @@ impl Priority {
             2 => Priority::VeryUrgent,
             3 => Priority::Flash,
             4 => Priority::FlashTimed,
-            _ => return Err(Error::PriorityOutOfRange { value }),
+            _ => return Err(FormatError::PriorityOutOfRange { value }.into()),
         })
     }
 }
@@ -402,21 +402,23 @@ impl Manifest {
     pub fn check(&self) -> Result<(), Error> {
         self.from.check()?;
         if self.to.is_empty() {
-            return Err(Error::NoRecipients);
+            return Err(FormatError::NoRecipients.into());
         }
         if self.to.len() > MAX_RECIPIENTS {
-            return Err(Error::TooManyRecipients {
+            return Err(FormatError::TooManyRecipients {
                 found: self.to.len(),
                 max: MAX_RECIPIENTS,
-            });
+            }
+            .into());
         }
         let mut seen = std::collections::HashSet::new();
         for org in &self.to {
             org.check()?;
             if !seen.insert(&org.organ_id) {
-                return Err(Error::DuplicateRecipient {
+                return Err(FormatError::DuplicateRecipient {
                     agency: org.organ_id.clone(),
-                });
+                }
+                .into());
             }
         }
         // Code is checked on construction; the DocumentId also needs a writable year.
@@ -431,7 +433,7 @@ impl Manifest {
         if let Some(d) = self.due_date
             && !(0..=9999).contains(&d.year())
         {
-            return Err(Error::DateMalformed { field: "DueDate" });
+            return Err(FormatError::DateMalformed { field: "DueDate" }.into());
         }
         fields::check_count("ToPlaces", self.to_places.len(), MAX_TO_PLACES)?;
         for p in &self.to_places {
@@ -456,11 +458,12 @@ impl Manifest {
             Lines::Multi,
         )?;
         if self.attachments.len() > MAX_ATTACHMENTS {
-            return Err(Error::TooMany {
+            return Err(FormatError::TooMany {
                 what: "attachments",
                 found: self.attachments.len(),
                 max: MAX_ATTACHMENTS,
-            });
+            }
+            .into());
         }
         let mut total: u64 = 0;
         for a in &self.attachments {
@@ -468,11 +471,12 @@ impl Manifest {
             total = total.saturating_add(a.size);
         }
         if total > MAX_DOCUMENT_SIZE {
-            return Err(Error::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: "document (attachments)",
                 len: total,
                 max: MAX_DOCUMENT_SIZE,
-            });
+            }
+            .into());
         }
         Ok(())
     }
@@ -482,11 +486,12 @@ impl Manifest {
         self.check()?;
         let bytes = self.encode_unchecked();
         if bytes.len() > MAX_MANIFEST_LEN {
-            return Err(Error::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: WHAT,
                 len: bytes.len() as u64,
                 max: MAX_MANIFEST_LEN as u64,
-            });
+            }
+            .into());
         }
         Ok(ManifestBytes {
             digest: sha256(&bytes),
@@ -573,10 +578,11 @@ impl Manifest {
         let mut to = Vec::new();
         while !to_r.is_empty() {
             if to.len() == MAX_RECIPIENTS {
-                return Err(Error::TooManyRecipients {
+                return Err(FormatError::TooManyRecipients {
                     found: to.len() + 1,
                     max: MAX_RECIPIENTS,
-                });
+                }
+                .into());
             }
             to.push(Organization::decode(&mut to_r, "To/OrganId")?);
         }
@@ -637,7 +643,7 @@ impl Manifest {
         b.finish()?;
         let business = match kind {
             0 if referenced.is_empty() && reason.is_empty() => Business::New,
-            0 => return Err(Error::Malformed { what: WHAT }),
+            0 => return Err(FormatError::Malformed { what: WHAT }.into()),
             1..=3 => {
                 let document = DocumentId::parse(referenced)?;
                 match kind {
@@ -646,17 +652,18 @@ impl Manifest {
                     _ => Business::Replace { document, reason },
                 }
             }
-            value => return Err(Error::BusinessTypeUnknown { value }),
+            value => return Err(FormatError::BusinessTypeUnknown { value }.into()),
         };
         let mut at = r.sequence()?;
         let mut attachments = Vec::new();
         while !at.is_empty() {
             if attachments.len() == MAX_ATTACHMENTS {
-                return Err(Error::TooMany {
+                return Err(FormatError::TooMany {
                     what: "attachments",
                     found: attachments.len() + 1,
                     max: MAX_ATTACHMENTS,
-                });
+                }
+                .into());
             }
             let mut a = at.sequence()?;
             attachments.push(Attachment {
@@ -690,16 +697,16 @@ impl Manifest {
 }
 
 fn agency(field: &'static str, s: &str) -> Result<AgencyId, Error> {
-    let id = AgencyId::parse(s).map_err(|source| Error::AgencyId { field, source })?;
+    let id = AgencyId::parse(s).map_err(|source| FormatError::AgencyId { field, source })?;
     if id.as_str() != s {
         // Not the canonical text form: two encodings of one value are refused.
-        return Err(Error::Malformed { what: WHAT });
+        return Err(FormatError::Malformed { what: WHAT }.into());
     }
     Ok(id)
 }
 
 fn small<T: TryFrom<u64>>(v: u64) -> Result<T, Error> {
-    T::try_from(v).map_err(|_| Error::Malformed { what: WHAT })
+    T::try_from(v).map_err(|_| FormatError::Malformed { what: WHAT }.into())
 }
 
 /// A checked manifest together with the exact bytes its signatures cover.
@@ -725,16 +732,17 @@ impl ManifestBytes {
     /// 5. Re-encoding gives the same bytes: one manifest, one byte form.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_MANIFEST_LEN {
-            return Err(Error::TooLarge {
+            return Err(FormatError::TooLarge {
                 what: WHAT,
                 len: bytes.len() as u64,
                 max: MAX_MANIFEST_LEN as u64,
-            });
+            }
+            .into());
         }
         let manifest = Manifest::decode(bytes)?;
         manifest.check()?;
         if manifest.encode_unchecked() != bytes {
-            return Err(Error::Malformed { what: WHAT });
+            return Err(FormatError::Malformed { what: WHAT }.into());
         }
         Ok(ManifestBytes {
             bytes: bytes.to_vec(),

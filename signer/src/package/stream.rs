@@ -27,7 +27,9 @@ use time::OffsetDateTime;
 use crate::cms::digest::{Sha256, sha256};
 use crate::cms::envelope::{self, RecipientKey, SecretKey};
 use crate::cms::signature::{MAX_SIGNATURE_LEN, SignatureRole, Signer};
-use crate::error::Error;
+use crate::error::{
+    CertificateError, CiphertextError, EnvelopeError, Error, FormatError, KeyError, StreamError,
+};
 use crate::package::document::{SignedDocument, VerifiedDocument};
 use crate::package::header::{
     self, HeaderBytes, MessageId, RoutingHeader, Submission, VerifiedSubmission,
@@ -136,18 +138,20 @@ impl Sealer {
         let mut by_agency = std::collections::HashMap::new();
         for cert in req.recipients {
             if cert.profile() != Profile::AgencyEncryption {
-                return Err(Error::WrongCertificateProfile {
+                return Err(KeyError::WrongCertificateProfile {
                     expected: Profile::AgencyEncryption,
                     found: cert.profile(),
-                });
+                }
+                .into());
             }
-            let agency = cert.agency_id().ok_or(Error::CertificateWithoutAgency {
+            let agency = cert.agency_id().ok_or(KeyError::CertificateWithoutAgency {
                 profile: Profile::AgencyEncryption,
             })?;
             if by_agency.insert(agency, cert).is_some() {
-                return Err(Error::DuplicateRecipient {
+                return Err(FormatError::DuplicateRecipient {
                     agency: agency.clone(),
-                });
+                }
+                .into());
             }
         }
         if by_agency.len() != manifest.to.len()
@@ -156,9 +160,10 @@ impl Sealer {
                 .iter()
                 .all(|o| by_agency.contains_key(&o.organ_id))
         {
-            return Err(Error::HeaderManifestMismatch {
+            return Err(StreamError::HeaderManifestMismatch {
                 field: "recipients (encryption certificates vs manifest To)",
-            });
+            }
+            .into());
         }
         let content_key = SecretKey::random()?;
         let key_envelope = envelope::seal(&content_key, req.recipients)?;
@@ -264,11 +269,12 @@ impl Sealer {
         };
         let found = self.written + data.len() as u64;
         if found > expected {
-            return Err(Error::AttachmentSizeMismatch {
+            return Err(StreamError::AttachmentSizeMismatch {
                 index: self.current,
                 expected,
                 found,
-            });
+            }
+            .into());
         }
         self.written = found;
         let cs = self.chunk_size();
@@ -306,11 +312,12 @@ impl Sealer {
             });
         };
         if self.written != expected {
-            return Err(Error::AttachmentSizeMismatch {
+            return Err(StreamError::AttachmentSizeMismatch {
                 index: self.current,
                 expected,
                 found: self.written,
-            });
+            }
+            .into());
         }
         let pending = std::mem::take(&mut self.pending);
         self.emit(self.current_part(), self.index, true, &pending, out)?;
@@ -341,19 +348,21 @@ impl Sealer {
             });
         }
         if seal.profile() != Profile::AgencySeal {
-            return Err(Error::WrongCertificateProfile {
+            return Err(KeyError::WrongCertificateProfile {
                 expected: Profile::AgencySeal,
                 found: seal.profile(),
-            });
+            }
+            .into());
         }
         if let Some(found) = seal.agency()
             && found != &self.header.sender
         {
-            return Err(Error::SignerAgencyMismatch {
+            return Err(CertificateError::SignerAgencyMismatch {
                 role: SignatureRole::Submission,
                 expected: self.header.sender.clone(),
                 found: found.clone(),
-            });
+            }
+            .into());
         }
         let mut header = self.header;
         header.ciphertext_len = self.total;
@@ -457,16 +466,17 @@ impl<'s> Opener<'s> {
         let h = submission.header();
         // Step 1.
         if !h.recipients.contains(me.agency()) {
-            return Err(Error::NotARecipient {
+            return Err(EnvelopeError::NotARecipient {
                 agency: me.agency().clone(),
-            });
+            }
+            .into());
         }
         // Step 2.
         submission.check_key_envelope(key_envelope)?;
         // Steps 3 and 4.
         let key = envelope::open(key_envelope, me)?;
         if envelope::key_commitment(&key) != h.key_commitment {
-            return Err(Error::KeyCommitmentMismatch);
+            return Err(EnvelopeError::KeyCommitmentMismatch.into());
         }
         Ok(Opener {
             key: aead_key(&key)?,
@@ -494,16 +504,17 @@ impl<'s> Opener<'s> {
     /// bytes), checked against the chunk size, so a streaming caller can read exactly one frame
     /// into a buffer of at most `FRAME_HEADER_LEN + chunk_size + 16` bytes.
     pub fn frame_len(&self, frame_header: &[u8]) -> Result<usize, Error> {
-        let fh = FrameHeader::parse(frame_header).ok_or(Error::Truncated {
+        let fh = FrameHeader::parse(frame_header).ok_or(StreamError::Truncated {
             part: self.part,
             chunks: self.index,
         })?;
         if fh.len > self.chunk_size() + TAG_LEN as u32 || (fh.len as usize) < TAG_LEN {
-            return Err(Error::FrameInvalid {
+            return Err(StreamError::FrameInvalid {
                 part: fh.part,
                 index: fh.index,
                 reason: "length outside the chunk size",
-            });
+            }
+            .into());
         }
         Ok(FRAME_HEADER_LEN + fh.len as usize)
     }
@@ -529,36 +540,41 @@ impl<'s> Opener<'s> {
     pub fn open_frame<'f>(&mut self, frame: &'f mut [u8]) -> Result<Opened<'f>, Error> {
         // Step 1.
         if matches!(self.stage, Stage::Done) {
-            return Err(Error::TrailingData);
+            return Err(StreamError::TrailingData.into());
         }
-        let fh = FrameHeader::parse(frame).ok_or(Error::Truncated {
+        let fh = FrameHeader::parse(frame).ok_or(StreamError::Truncated {
             part: self.part,
             chunks: self.index,
         })?;
         if fh.stream_tag != self.binding_digest[..8] {
-            return Err(Error::ChunkFromOtherDocument {
+            return Err(StreamError::ChunkFromOtherDocument {
                 part: fh.part,
                 index: fh.index,
-            });
+            }
+            .into());
         }
         if fh.part != self.part {
-            return Err(Error::PartOutOfOrder {
+            return Err(StreamError::PartOutOfOrder {
                 expected: self.part,
                 found: fh.part,
-            });
+            }
+            .into());
         }
         if fh.index != self.index {
-            return Err(Error::ChunkOutOfOrder {
+            return Err(StreamError::ChunkOutOfOrder {
                 part: self.part,
                 expected: self.index,
                 found: fh.index,
-            });
+            }
+            .into());
         }
         // Step 2.
-        let invalid = |reason| Error::FrameInvalid {
-            part: fh.part,
-            index: fh.index,
-            reason,
+        let invalid = |reason| {
+            Error::from(StreamError::FrameInvalid {
+                part: fh.part,
+                index: fh.index,
+                reason,
+            })
         };
         if fh.flags & !LAST != 0 {
             return Err(invalid("unknown flags"));
@@ -581,7 +597,7 @@ impl<'s> Opener<'s> {
                 Aad::from(&self.binding_digest),
                 &mut frame[FRAME_HEADER_LEN..],
             )
-            .map_err(|_| Error::ChunkAuthFailed {
+            .map_err(|_| StreamError::ChunkAuthFailed {
                 part: fh.part,
                 index: fh.index,
             })?;
@@ -590,10 +606,11 @@ impl<'s> Opener<'s> {
         self.received += frame_len;
         let expected_len = self.submission.header().ciphertext_len;
         if self.received > expected_len {
-            return Err(Error::CiphertextLengthMismatch {
+            return Err(CiphertextError::CiphertextLengthMismatch {
                 expected: expected_len,
                 found: self.received,
-            });
+            }
+            .into());
         }
         self.index += 1;
         if last {
@@ -614,11 +631,12 @@ impl<'s> Opener<'s> {
                 };
                 let buf = &mut bufs[part];
                 if buf.len() + plaintext.len() > max {
-                    return Err(Error::TooLarge {
+                    return Err(FormatError::TooLarge {
                         what,
                         len: (buf.len() + plaintext.len()) as u64,
                         max: max as u64,
-                    });
+                    }
+                    .into());
                 }
                 buf.extend_from_slice(plaintext);
                 if last && self.part == HEAD_PARTS {
@@ -630,28 +648,30 @@ impl<'s> Opener<'s> {
             Stage::Attachments => {
                 let index = (fh.part - HEAD_PARTS) as usize;
                 let Some(expected) = self.attachments.get(index) else {
-                    return Err(Error::TrailingData);
+                    return Err(StreamError::TrailingData.into());
                 };
                 self.att_size += plaintext.len() as u64;
                 if self.att_size > expected.size {
-                    return Err(Error::AttachmentSizeMismatch {
+                    return Err(StreamError::AttachmentSizeMismatch {
                         index,
                         expected: expected.size,
                         found: self.att_size,
-                    });
+                    }
+                    .into());
                 }
                 self.att_digest.update(plaintext);
                 if last {
                     if self.att_size != expected.size {
-                        return Err(Error::AttachmentSizeMismatch {
+                        return Err(StreamError::AttachmentSizeMismatch {
                             index,
                             expected: expected.size,
                             found: self.att_size,
-                        });
+                        }
+                        .into());
                     }
                     let digest = std::mem::replace(&mut self.att_digest, Sha256::new());
                     if digest.finish() != expected.sha256 {
-                        return Err(Error::AttachmentDigestMismatch { index });
+                        return Err(StreamError::AttachmentDigestMismatch { index }.into());
                     }
                     self.att_size = 0;
                     if index + 1 == self.attachments.len() {
@@ -664,17 +684,18 @@ impl<'s> Opener<'s> {
                     last,
                 })
             }
-            Stage::Done => Err(Error::TrailingData),
+            Stage::Done => Err(StreamError::TrailingData.into()),
         }
     }
 
     fn finish_head(&mut self, mut bufs: Vec<Vec<u8>>) -> Result<(), Error> {
         let (Some(seal), Some(personal), Some(manifest)) = (bufs.pop(), bufs.pop(), bufs.pop())
         else {
-            return Err(Error::Truncated {
+            return Err(StreamError::Truncated {
                 part: self.part,
                 chunks: 0,
-            });
+            }
+            .into());
         };
         let manifest = ManifestBytes::parse(&manifest)?;
         let document =
@@ -682,17 +703,18 @@ impl<'s> Opener<'s> {
         let m = document.manifest().manifest();
         let h = self.submission.header();
         if m.from.organ_id != h.sender {
-            return Err(Error::HeaderManifestMismatch { field: "sender" });
+            return Err(StreamError::HeaderManifestMismatch { field: "sender" }.into());
         }
         if m.to.len() != h.recipients.len()
             || !m.to.iter().all(|o| h.recipients.contains(&o.organ_id))
         {
-            return Err(Error::HeaderManifestMismatch {
+            return Err(StreamError::HeaderManifestMismatch {
                 field: "recipients",
-            });
+            }
+            .into());
         }
         if m.priority != h.priority {
-            return Err(Error::HeaderManifestMismatch { field: "priority" });
+            return Err(StreamError::HeaderManifestMismatch { field: "priority" }.into());
         }
         self.attachments = m.attachments.clone();
         self.stage = if self.attachments.is_empty() {
@@ -707,21 +729,23 @@ impl<'s> Opener<'s> {
     /// Checks the stream is complete and returns the received document.
     pub fn finish(self) -> Result<ReceivedDocument, Error> {
         if !matches!(self.stage, Stage::Done) {
-            return Err(Error::Truncated {
+            return Err(StreamError::Truncated {
                 part: self.part,
                 chunks: self.index,
-            });
+            }
+            .into());
         }
         let expected = self.submission.header().ciphertext_len;
         if self.received != expected {
-            return Err(Error::CiphertextLengthMismatch {
+            return Err(CiphertextError::CiphertextLengthMismatch {
                 expected,
                 found: self.received,
-            });
+            }
+            .into());
         }
         let document = self
             .document
-            .ok_or(Error::Truncated { part: 0, chunks: 0 })?;
+            .ok_or(StreamError::Truncated { part: 0, chunks: 0 })?;
         Ok(ReceivedDocument {
             submission: self.submission,
             document,
@@ -741,10 +765,11 @@ impl<'s> Opener<'s> {
         while !rest.is_empty() {
             let n = self.frame_len(rest)?;
             let Some(bytes) = rest.get(..n) else {
-                return Err(Error::Truncated {
+                return Err(StreamError::Truncated {
                     part: self.part,
                     chunks: self.index,
-                });
+                }
+                .into());
             };
             frame.clear();
             frame.extend_from_slice(bytes);

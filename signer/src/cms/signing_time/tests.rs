@@ -53,8 +53,8 @@ fn the_claimed_signing_time_is_read_without_verifying() {
     let utc = datetime!(2026-01-02 9:02 UTC);
     let far = datetime!(2051-03-04 5:06:07 UTC);
     let digest = attribute(oid::MESSAGE_DIGEST, &der::octets(&[0; 32]));
-    let missing = "SignedAttributeMissing { role: Receipt, attribute: \"signingTime\" }";
-    let malformed = "Malformed { what: \"CMS SignedData\" }";
+    let missing = "Signature(SignedAttributeMissing { role: Receipt, attribute: \"signingTime\" })";
+    let malformed = "Format(Malformed { what: \"CMS SignedData\" })";
     // UTCTime (1950–2049) and GeneralizedTime (after), wherever the attribute is.
     check(&cms(&[signing_time(utc)], 1), Ok(utc));
     check(&cms(&[digest.clone(), signing_time(far)], 1), Ok(far));
@@ -74,6 +74,6 @@ fn the_claimed_signing_time_is_read_without_verifying() {
     // Over the signature budget, before anything is read.
     check(
         &vec![0; MAX_SIGNATURE_LEN + 1],
-        Err("TooLarge { what: \"CMS SignedData\", len: 65537, max: 65536 }"),
+        Err("Format(TooLarge { what: \"CMS SignedData\", len: 65537, max: 65536 })"),
     );
 }
