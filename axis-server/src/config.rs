@@ -83,8 +83,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_document_bytes: axis_signer::MAX_CIPHERTEXT_LEN,
-            max_recipients: axis_signer::MAX_RECIPIENTS,
+            max_document_bytes: axis_signer::limits::MAX_CIPHERTEXT_LEN,
+            max_recipients: axis_signer::limits::MAX_RECIPIENTS,
             max_chunk_bytes: 1024 * 1024,
             max_streams_per_agency: 64,
             rate_per_agency: 2000,

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use axis_pki::AgencyId;
 use axis_proto::v1 as pb;
+use axis_signer::limits::FRAME_HEADER_LEN;
 use axis_signer::{
-    Attachment, DocumentId, DocumentReport, FRAME_HEADER_LEN, Manifest, MessageId, Opened, Opener,
-    ReceivedDocument, RecipientKey, Submission,
+    Attachment, DocumentId, DocumentReport, Manifest, MessageId, Opened, Opener, ReceivedDocument,
+    RecipientKey, Submission,
 };
 use time::OffsetDateTime;
 

@@ -9,10 +9,11 @@ use std::time::Duration;
 use axis_pki::{AgencyId, Profile, TrustStore, VerifiedCert};
 use axis_proto::reasons;
 use axis_proto::v1 as pb;
+use axis_signer::limits::DEFAULT_CHUNK_SIZE;
 use axis_signer::{
-    Attachment, AttachmentDigest, Business, Code, DEFAULT_CHUNK_SIZE, DocumentId, DocumentType,
-    Manifest, MessageId, Organization, OtherInfo, Priority, Promulgation, SealRequest, Sealed,
-    Sealer, SignedDocument, SignerInfo,
+    Attachment, AttachmentDigest, Business, Code, DocumentId, DocumentType, Manifest, MessageId,
+    Organization, OtherInfo, Priority, Promulgation, SealRequest, Sealed, Sealer, SignedDocument,
+    SignerInfo,
 };
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use time::{Date, OffsetDateTime};

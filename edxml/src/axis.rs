@@ -566,10 +566,10 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
         reason.push_str(&json);
     }
     let len = reason.chars().count();
-    if len > signer::MAX_REASON {
+    if len > signer::limits::MAX_REASON {
         return Err(Error::StatusTooLong {
             len,
-            max: signer::MAX_REASON,
+            max: signer::limits::MAX_REASON,
         });
     }
     let axis = AxisStatus {

@@ -42,9 +42,9 @@ impl Default for Limits {
             max_text: 64 << 10,
             max_header: 8 << 20,
             // One Axis manifest slot is taken by the edXML part (see `axis`).
-            max_attachments: axis_signer::MAX_ATTACHMENTS - 1,
-            max_attachment_size: axis_signer::MAX_DOCUMENT_SIZE,
-            max_total_attachment_size: axis_signer::MAX_DOCUMENT_SIZE,
+            max_attachments: axis_signer::limits::MAX_ATTACHMENTS - 1,
+            max_attachment_size: axis_signer::limits::MAX_DOCUMENT_SIZE,
+            max_total_attachment_size: axis_signer::limits::MAX_DOCUMENT_SIZE,
             max_zip_ratio: 200,
             zip_ratio_floor: 1 << 20,
         }

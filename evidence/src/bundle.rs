@@ -45,23 +45,17 @@ use time::OffsetDateTime;
 
 use axis_signer::cms::der::{self, Reader};
 use axis_signer::cms::{Format, claimed_signing_time};
+use axis_signer::limits::{MAX_SIGNATURE_LEN, SIGNING_TIME_TOLERANCE};
 use axis_signer::{
-    ChainError, DigestKind, DocumentId, DocumentRef, FormatError, MAX_SIGNATURE_LEN, MessageId,
-    ReceiptChain, SIGNING_TIME_TOLERANCE, SignatureError, SignatureReport, SignatureRole,
-    SignedReceipt, StatusCode, Submission,
+    ChainError, DigestKind, DocumentId, DocumentRef, FormatError, MessageId, ReceiptChain,
+    SignatureError, SignatureReport, SignatureRole, SignedReceipt, StatusCode, Submission,
 };
 
 use crate::error::{Error, LogError, TrustError};
+use crate::limits::{
+    MAX_BUNDLE_CRLS, MAX_BUNDLE_INTERMEDIATES, MAX_BUNDLE_LEN, MAX_BUNDLE_STATEMENTS,
+};
 use crate::log::{LogEntryBytes, SignedTreeHead, VerifiedTreeHead};
-
-/// Largest evidence bundle accepted.
-pub const MAX_BUNDLE_LEN: usize = 16 * 1024 * 1024;
-/// Most statements (receipts and statuses) in one bundle.
-pub const MAX_BUNDLE_STATEMENTS: usize = 512;
-/// Most CA certificates in one bundle.
-pub const MAX_BUNDLE_INTERMEDIATES: usize = 64;
-/// Most CRLs in one bundle.
-pub const MAX_BUNDLE_CRLS: usize = 256;
 
 const WHAT: &str = "evidence bundle";
 
@@ -542,7 +536,7 @@ pub struct BundleReport {
 ///    signingTime of the tree head and the submission, the `time` of a receipt) against a store
 ///    of the root, the bundle's CAs and the CRLs in force at that time (thisUpdate ≤ t <
 ///    nextUpdate; the highest-numbered per issuer). A seal revoked after it signed does not
-///    undo what it signed; one revoked before fails ([`axis_signer::Error::SignerRevoked`]); no CRL in force
+///    undo what it signed; one revoked before fails ([`axis_signer::CertificateError::SignerRevoked`]); no CRL in force
 ///    for an issuer on the path fails closed (the PKI's `CrlMissing`, `CrlStale`, …) — the
 ///    "past signature validation" of ETSI EN 319 102-1. The claimed time is the signer's word;
 ///    the log bounds it from above (steps 5 and 6).

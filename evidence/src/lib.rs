@@ -37,19 +37,18 @@
 
 mod bundle;
 mod error;
+pub mod limits;
 mod log;
 
 // The public interface is:
 pub use bundle::{
-    BundleItem, BundleReport, BundleStatement, EvidenceBundle, LoggedEntry, MAX_BUNDLE_CRLS,
-    MAX_BUNDLE_INTERMEDIATES, MAX_BUNDLE_LEN, MAX_BUNDLE_STATEMENTS, RecipientTimeline,
+    BundleItem, BundleReport, BundleStatement, EvidenceBundle, LoggedEntry, RecipientTimeline,
     TimelineEvent, verify_bundle,
 };
 pub use error::{Error, LogError, TrustError};
 pub use log::{
-    AcceptanceEntry, EntryBody, LogEntry, LogEntryBytes, LogProof, MAX_LOG_ENTRY_LEN,
-    MAX_LOG_PROOF_LEN, MAX_PATH_LEN, RevocationEntry, SignedTreeHead, StatementEntry, TreeHead,
-    VerifiedEvidence, VerifiedTreeHead, verify_evidence,
+    AcceptanceEntry, EntryBody, LogEntry, LogEntryBytes, LogProof, RevocationEntry, SignedTreeHead,
+    StatementEntry, TreeHead, VerifiedEvidence, VerifiedTreeHead, verify_evidence,
 };
 
 #[cfg(fuzzing)]

@@ -57,18 +57,14 @@ use time::OffsetDateTime;
 use axis_signer::cms::der::{self, Reader};
 use axis_signer::cms::{self, Format, sha256};
 use axis_signer::{
-    FormatError, KeyError, MAX_SIGNATURE_LEN, MessageId, SignatureError, SignatureRole,
-    SignedReceipt, Signer, StatusCode, Submission, VerifiedReceipt, VerifiedSubmission,
+    FormatError, KeyError, MessageId, SignatureError, SignatureRole, SignedReceipt, Signer,
+    StatusCode, Submission, VerifiedReceipt, VerifiedSubmission,
 };
 
 use crate::error::{Error, LogError};
-
-/// Largest log entry accepted.
-pub const MAX_LOG_ENTRY_LEN: usize = 4 * 1024;
-/// Largest log proof accepted (a tree head, its signature with two certificates, 64 hashes).
-pub const MAX_LOG_PROOF_LEN: usize = 80 * 1024;
-/// Most hashes in an inclusion path (a tree of 2^64 entries).
-pub const MAX_PATH_LEN: usize = 64;
+use crate::limits::{
+    MAX_LOG_ENTRY_LEN, MAX_LOG_PROOF_LEN, MAX_PATH_LEN, MAX_SIGNED_TREE_HEAD_LEN, MAX_TREE_HEAD_LEN,
+};
 
 const ENTRY: &str = "log entry";
 const HEAD: &str = "tree head";
@@ -471,11 +467,11 @@ pub struct SignedTreeHead {
 impl SignedTreeHead {
     /// Parses received bytes (strict DER, one byte form) and keeps the signature.
     pub fn parse(tree_head: &[u8], signature: Vec<u8>) -> Result<Self, Error> {
-        if tree_head.len() > 1024 {
+        if tree_head.len() > MAX_TREE_HEAD_LEN {
             return Err(FormatError::TooLarge {
                 what: HEAD,
                 len: tree_head.len() as u64,
-                max: 1024,
+                max: MAX_TREE_HEAD_LEN as u64,
             }
             .into());
         }
@@ -504,11 +500,11 @@ impl SignedTreeHead {
     /// Reads what [`SignedTreeHead::encode`] wrote (strict DER, budgets).
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
         const WHAT: &str = "signed tree head";
-        if bytes.len() > MAX_SIGNATURE_LEN + 2048 {
+        if bytes.len() > MAX_SIGNED_TREE_HEAD_LEN {
             return Err(FormatError::TooLarge {
                 what: WHAT,
                 len: bytes.len() as u64,
-                max: (MAX_SIGNATURE_LEN + 2048) as u64,
+                max: MAX_SIGNED_TREE_HEAD_LEN as u64,
             }
             .into());
         }

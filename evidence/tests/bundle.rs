@@ -14,6 +14,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use axis_evidence::Error;
+use axis_evidence::limits::*;
 use axis_evidence::*;
 use axis_log::{Frontier, Hash, NodeId};
 use axis_pki::{

@@ -12,10 +12,12 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use axis_evidence::Error;
+use axis_evidence::limits::*;
 use axis_evidence::*;
 use axis_log::{Frontier, Hash, NodeId};
 use axis_pki::{AXIS_OID_ARC, KeyAlgorithm, Profile, Subject, to_pem};
 use axis_signer::Error as SignerError;
+use axis_signer::limits::*;
 use axis_signer::*;
 use common::*;
 use proptest::prelude::*;

@@ -19,6 +19,7 @@ mod common;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::{Duration, Instant};
 
+use axis_signer::limits::*;
 use axis_signer::*;
 use common::*;
 

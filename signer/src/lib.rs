@@ -10,6 +10,7 @@
 //! ## Seal for several agencies, open as one
 //!
 //! ```
+//! use axis_signer::limits::DEFAULT_CHUNK_SIZE;
 //! use axis_signer::*;
 //! # use axis_pki::*;
 //! # use time::{Duration, macros::{date, datetime}};
@@ -128,6 +129,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## The public interface
+//!
+//! The document types at the root (manifest, signed document, sealer and opener, routing
+//! header and submission, receipts and their chain, the error and its categories); every
+//! budget and size in [`limits`]; and in [`cms`] the little that a format defined above this
+//! crate needs to be read and signed by the same rules (`axis-evidence` uses it).
+//!
 //! ## Design note (formats and why)
 //!
 //! **One encoding: DER.** The manifest, the routing header and receipts are DER structures
@@ -187,42 +195,29 @@
 
 pub mod cms;
 mod error;
+pub mod limits;
 mod package;
 mod receipt;
 
 // The public interface is:
-pub use cms::envelope::{MAX_KEY_ENVELOPE_LEN, RecipientKey};
-pub use cms::signature::{
-    CertificateStatus, MAX_SIGNATURE_CERTS, MAX_SIGNATURE_LEN, SIGNING_TIME_TOLERANCE,
-    SignatureReport, SignatureRole, Signer,
-};
+pub use cms::envelope::RecipientKey;
+pub use cms::signature::{CertificateStatus, SignatureReport, SignatureRole, Signer};
 pub use error::{
     CertificateError, ChainError, CiphertextError, DigestKind, EnvelopeError, Error, FormatError,
     KeyError, SignatureError, SigningTimeError, StreamError,
 };
 pub use package::document::{DocumentReport, SignedDocument, VerifiedDocument};
 pub use package::document_id::{Code, DocumentId};
-pub use package::fields::{
-    MAX_ATTACHMENT_NAME, MAX_CODE_NOTATION, MAX_CODE_NUMBER, MAX_CONTENT, MAX_CONTENT_TYPE,
-    MAX_DESCRIPTION, MAX_EMAIL, MAX_ORGAN_ADD, MAX_ORGAN_NAME, MAX_ORGANIZATION_IN_CHARGE,
-    MAX_PHONE, MAX_PLACE, MAX_REASON, MAX_SIGNER_FIELD, MAX_SPHERE, MAX_SUBJECT, MAX_TO_PLACE,
-    MAX_TYPE_NAME, MAX_TYPER_NOTATION, MAX_WEBSITE,
-};
 pub use package::header::{
-    CiphertextCheck, DEFAULT_CHUNK_SIZE, HeaderBytes, MAX_CHUNK_SIZE, MAX_CIPHERTEXT_LEN,
-    MAX_HEADER_LEN, MIN_CHUNK_SIZE, MessageId, RoutingHeader, Submission, VerifiedSubmission,
+    CiphertextCheck, HeaderBytes, MessageId, RoutingHeader, Submission, VerifiedSubmission,
 };
 pub use package::manifest::{
-    Attachment, AttachmentDigest, Business, DocumentType, MAX_ATTACHMENTS, MAX_DOCUMENT_SIZE,
-    MAX_MANIFEST_LEN, MAX_RECIPIENTS, MAX_RESPONSE_FOR, MAX_TO_PLACES, Manifest, ManifestBytes,
-    Organization, OtherInfo, Priority, Promulgation, SignerInfo,
+    Attachment, AttachmentDigest, Business, DocumentType, Manifest, ManifestBytes, Organization,
+    OtherInfo, Priority, Promulgation, SignerInfo,
 };
-pub use package::stream::{
-    FRAME_HEADER_LEN, Opened, Opener, ReceivedDocument, SealRequest, Sealed, Sealer,
-};
+pub use package::stream::{Opened, Opener, ReceivedDocument, SealRequest, Sealed, Sealer};
 pub use receipt::{
-    DocumentRef, MAX_RECEIPT_CHAIN_LEN, MAX_RECEIPT_LEN, Receipt, ReceiptBytes, ReceiptChain,
-    SignedReceipt, StatusCode, VerifiedReceipt,
+    DocumentRef, Receipt, ReceiptBytes, ReceiptChain, SignedReceipt, StatusCode, VerifiedReceipt,
 };
 
 #[cfg(fuzzing)]

@@ -32,16 +32,12 @@ use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
 use crate::error::{
     CertificateError, ChainError, DigestKind, Error, FormatError, KeyError, SignatureError,
 };
+use crate::limits::{MAX_REASON, MAX_RECEIPT_CHAIN_LEN, MAX_RECEIPT_LEN};
 use crate::package::document::SignedDocument;
 use crate::package::document_id::DocumentId;
-use crate::package::fields::{self, Lines, MAX_REASON};
+use crate::package::fields::{self, Lines};
 use crate::package::header::{HeaderBytes, MessageId, VerifiedSubmission};
 use crate::package::stream::{ReceivedDocument, Sealed};
-
-/// Largest receipt accepted.
-pub const MAX_RECEIPT_LEN: usize = 8 * 1024;
-/// Most receipts in one chain.
-pub const MAX_RECEIPT_CHAIN_LEN: usize = 64;
 
 const WHAT: &str = "receipt";
 

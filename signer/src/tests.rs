@@ -12,8 +12,9 @@ use proptest::prelude::*;
 
 use crate::cms::der;
 use crate::cms::signature::{self, SignatureRole};
+use crate::limits::MAX_RECIPIENTS;
 use crate::package::header::{HeaderBytes, MessageId, RoutingHeader, Submission};
-use crate::package::manifest::{MAX_RECIPIENTS, ManifestBytes, Organization, Priority};
+use crate::package::manifest::{ManifestBytes, Organization, Priority};
 use crate::receipt::{Receipt, ReceiptBytes, StatusCode};
 use crate::{CertificateError, DocumentId, Error, FormatError, SignedDocument};
 
@@ -419,11 +420,11 @@ prop_compose! {
         sender in agency(),
         recipients in proptest::collection::hash_set(agency(), 1..20),
         priority in 0u64..5,
-        chunk_size in crate::MIN_CHUNK_SIZE..=crate::MAX_CHUNK_SIZE,
+        chunk_size in crate::limits::MIN_CHUNK_SIZE..=crate::limits::MAX_CHUNK_SIZE,
         key_commitment in any::<[u8; 32]>(),
         key_envelope_digest in any::<[u8; 32]>(),
-        key_envelope_len in 0u64..=crate::MAX_KEY_ENVELOPE_LEN as u64,
-        ciphertext_len in 0u64..=crate::MAX_CIPHERTEXT_LEN,
+        key_envelope_len in 0u64..=crate::limits::MAX_KEY_ENVELOPE_LEN as u64,
+        ciphertext_len in 0u64..=crate::limits::MAX_CIPHERTEXT_LEN,
         ciphertext_digest in any::<[u8; 32]>(),
     ) -> RoutingHeader {
         RoutingHeader {

@@ -6,6 +6,7 @@
 mod common;
 
 use axis_pki::Profile;
+use axis_signer::limits::*;
 use axis_signer::*;
 use common::*;
 use time::Duration;

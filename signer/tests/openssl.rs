@@ -7,6 +7,7 @@
 mod common;
 
 use axis_pki::to_pem;
+use axis_signer::limits::*;
 use axis_signer::*;
 use common::*;
 

@@ -4,6 +4,7 @@
 
 mod common;
 
+use axis_signer::limits::*;
 use axis_signer::*;
 use common::*;
 use time::Duration;

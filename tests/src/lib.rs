@@ -458,7 +458,7 @@ pub fn seal_as(
         message_id,
         document: &document,
         recipients: &enc,
-        chunk_size: axis_signer::DEFAULT_CHUNK_SIZE,
+        chunk_size: axis_signer::limits::DEFAULT_CHUNK_SIZE,
     })
     .unwrap();
     let mut ciphertext = Vec::new();

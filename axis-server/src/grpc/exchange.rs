@@ -264,7 +264,9 @@ impl ExchangeService {
         }
         // 4. Dated now (within the window), then the caller is a party: the recipient itself,
         //    or for a recall the sender.
-        if r.time < now - STATEMENT_MAX_AGE || r.time > now + axis_signer::SIGNING_TIME_TOLERANCE {
+        if r.time < now - STATEMENT_MAX_AGE
+            || r.time > now + axis_signer::limits::SIGNING_TIME_TOLERANCE
+        {
             return Err(ServerError::StatementTime { time: r.time, now });
         }
         let id = r.message_id.as_bytes();

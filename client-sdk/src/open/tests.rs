@@ -1,10 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axis_pki::Profile;
+use axis_signer::limits::MIN_CHUNK_SIZE;
 use axis_signer::{
-    AttachmentDigest, Business, Code, DocumentType, MIN_CHUNK_SIZE, Manifest, MessageId,
-    Organization, OtherInfo, Priority, Promulgation, SealRequest, Sealed, Sealer, SignedDocument,
-    Signer, SignerInfo,
+    AttachmentDigest, Business, Code, DocumentType, Manifest, MessageId, Organization, OtherInfo,
+    Priority, Promulgation, SealRequest, Sealed, Sealer, SignedDocument, Signer, SignerInfo,
 };
 use proptest::prelude::*;
 use time::macros::date;

@@ -30,10 +30,7 @@ use crate::cms::der::{self, Reader};
 use crate::cms::digest::{Sha256, sha256};
 use crate::cms::oid;
 use crate::error::{EnvelopeError, Error, FormatError, KeyError};
-use crate::package::manifest::MAX_RECIPIENTS;
-
-/// Largest key envelope accepted (room for [`MAX_RECIPIENTS`] RSA-4096 recipients).
-pub const MAX_KEY_ENVELOPE_LEN: usize = 1024 * 1024;
+use crate::limits::{MAX_KEY_ENVELOPE_LEN, MAX_RECIPIENTS};
 
 const WHAT: &str = "key envelope";
 

@@ -18,20 +18,14 @@
 use std::fmt;
 
 use axis_pki::{AgencyId, PrivateKey, Profile, Serial, TrustStore, VerifiedCert};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::cms::certinfo::{self, KeyKind};
 use crate::cms::der::{self, Reader};
 use crate::cms::digest::sha256;
 use crate::cms::oid;
 use crate::error::{Error, FormatError, KeyError, SignatureError, SigningTimeError};
-
-/// Largest CMS signature accepted (the signer certificate and two CA certificates fit easily).
-pub const MAX_SIGNATURE_LEN: usize = 64 * 1024;
-/// Most certificates carried in one signature.
-pub const MAX_SIGNATURE_CERTS: usize = 4;
-/// How far a signing time may be ahead of the verification time (clocks differ).
-pub const SIGNING_TIME_TOLERANCE: Duration = Duration::minutes(5);
+use crate::limits::{MAX_SIGNATURE_CERTS, MAX_SIGNATURE_LEN, SIGNING_TIME_TOLERANCE};
 
 /// What a signature is for; every signature error names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -5,8 +5,9 @@ use time::OffsetDateTime;
 
 use super::der::{self, Reader};
 use super::oid;
-use super::signature::{MAX_SIGNATURE_LEN, SignatureRole};
+use super::signature::SignatureRole;
 use crate::error::{Error, FormatError, SignatureError};
+use crate::limits::MAX_SIGNATURE_LEN;
 
 /// The CAdES signingTime a detached CMS SignedData claims, read without verifying anything:
 /// what picks the CRLs to verify it with. The verification that follows reads it again, checks

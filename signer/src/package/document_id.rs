@@ -8,7 +8,8 @@ use axis_pki::AgencyId;
 use time::Date;
 
 use crate::error::{Error, FormatError};
-use crate::package::fields::{self, MAX_CODE_NOTATION, MAX_CODE_NUMBER};
+use crate::limits::{MAX_CODE_NOTATION, MAX_CODE_NUMBER};
+use crate::package::fields::{self};
 
 /// A document's number and notation ("số, ký hiệu"), e.g. `7816` and `VPCP-TTĐT`.
 ///

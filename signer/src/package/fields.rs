@@ -1,50 +1,11 @@
-//! Field limits (domain reference §1.2, the intended BKAV `Checker` maxima, plus ours where the
-//! reference names none) and the checks every text field passes on encode and on parse.
+//! The checks every text field passes on encode and on parse; the field limits themselves
+//! (domain reference §1.2, the intended BKAV `Checker` maxima, plus ours where the reference
+//! names none) are in [`crate::limits`].
 
 use time::{Date, Month};
 
 use crate::error::{Error, FormatError};
-
-/// Longest `OrganName`.
-pub const MAX_ORGAN_NAME: usize = 200;
-/// Longest `OrganizationInCharge`.
-pub const MAX_ORGANIZATION_IN_CHARGE: usize = 500;
-/// Longest `OrganAdd`.
-pub const MAX_ORGAN_ADD: usize = 500;
-/// Longest `Email`.
-pub const MAX_EMAIL: usize = 100;
-/// Longest `Telephone` / `Fax`.
-pub const MAX_PHONE: usize = 20;
-/// Longest `Website`.
-pub const MAX_WEBSITE: usize = 20;
-/// Longest `CodeNumber`.
-pub const MAX_CODE_NUMBER: usize = 11;
-/// Longest `CodeNotation`.
-pub const MAX_CODE_NOTATION: usize = 30;
-/// Longest `PromulgationInfo/Place`.
-pub const MAX_PLACE: usize = 50;
-/// Longest `DocumentType/TypeName`.
-pub const MAX_TYPE_NAME: usize = 100;
-/// Longest `Subject` (trích yếu).
-pub const MAX_SUBJECT: usize = 500;
-/// Longest `Content`.
-pub const MAX_CONTENT: usize = 500;
-/// Longest `ToPlaces/Place`.
-pub const MAX_TO_PLACE: usize = 150;
-/// Longest `SphereOfPromulgation`.
-pub const MAX_SPHERE: usize = 100;
-/// Longest `TyperNotation`.
-pub const MAX_TYPER_NOTATION: usize = 10;
-/// Longest `AttachmentName`.
-pub const MAX_ATTACHMENT_NAME: usize = 500;
-/// Longest `SignerInfo` field (competence, position, full name); ours, the reference names none.
-pub const MAX_SIGNER_FIELD: usize = 100;
-/// Longest attachment content type (a MIME type); ours.
-pub const MAX_CONTENT_TYPE: usize = 100;
-/// Longest attachment description or business reason; ours, as `Subject`.
-pub const MAX_DESCRIPTION: usize = 500;
-/// Longest receipt reason (status `Description`); ours, as `Subject`.
-pub const MAX_REASON: usize = 500;
+use crate::limits::MAX_EMAIL;
 
 /// Whether a field may hold line breaks.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -158,6 +119,7 @@ pub(crate) fn check_count(what: &'static str, found: usize, max: usize) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_CODE_NOTATION;
 
     #[test]
     fn text_limits_count_characters_not_bytes() {

@@ -37,18 +37,10 @@ use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
 use crate::error::{
     CertificateError, CiphertextError, EnvelopeError, Error, FormatError, SignatureError,
 };
-use crate::package::manifest::{MAX_RECIPIENTS, Priority};
-
-/// Largest routing header accepted.
-pub const MAX_HEADER_LEN: usize = 64 * 1024;
-/// Smallest chunk size a header may name.
-pub const MIN_CHUNK_SIZE: u32 = 1024;
-/// Largest chunk size a header may name: the bound on a reader's buffer.
-pub const MAX_CHUNK_SIZE: u32 = 1024 * 1024;
-/// The chunk size [`crate::Sealer`] uses unless told otherwise.
-pub const DEFAULT_CHUNK_SIZE: u32 = 64 * 1024;
-/// Largest ciphertext a header may announce (the largest document plus framing overhead).
-pub const MAX_CIPHERTEXT_LEN: u64 = 5 * 1024 * 1024 * 1024;
+use crate::limits::{
+    MAX_CHUNK_SIZE, MAX_CIPHERTEXT_LEN, MAX_HEADER_LEN, MAX_RECIPIENTS, MIN_CHUNK_SIZE,
+};
+use crate::package::manifest::Priority;
 
 const WHAT: &str = "routing header";
 
@@ -157,11 +149,11 @@ impl RoutingHeader {
             }
             .into());
         }
-        if self.key_envelope_len > crate::cms::envelope::MAX_KEY_ENVELOPE_LEN as u64 {
+        if self.key_envelope_len > crate::limits::MAX_KEY_ENVELOPE_LEN as u64 {
             return Err(FormatError::TooLarge {
                 what: "key envelope",
                 len: self.key_envelope_len,
-                max: crate::cms::envelope::MAX_KEY_ENVELOPE_LEN as u64,
+                max: crate::limits::MAX_KEY_ENVELOPE_LEN as u64,
             }
             .into());
         }

@@ -40,21 +40,14 @@ use crate::cms::der::{self, Reader};
 use crate::cms::digest::{Sha256, sha256};
 use crate::cms::oid::Format;
 use crate::error::{Error, FormatError};
+use crate::limits::{
+    MAX_ATTACHMENT_NAME, MAX_ATTACHMENTS, MAX_CONTENT, MAX_CONTENT_TYPE, MAX_DESCRIPTION,
+    MAX_DOCUMENT_SIZE, MAX_MANIFEST_LEN, MAX_ORGAN_ADD, MAX_ORGAN_NAME, MAX_ORGANIZATION_IN_CHARGE,
+    MAX_PHONE, MAX_PLACE, MAX_RECIPIENTS, MAX_RESPONSE_FOR, MAX_SIGNER_FIELD, MAX_SPHERE,
+    MAX_SUBJECT, MAX_TO_PLACE, MAX_TO_PLACES, MAX_TYPE_NAME, MAX_TYPER_NOTATION, MAX_WEBSITE,
+};
 use crate::package::document_id::{Code, DocumentId};
 use crate::package::fields::{self, *};
-
-/// Most recipient agencies of one document.
-pub const MAX_RECIPIENTS: usize = 500;
-/// Most attachments of one document.
-pub const MAX_ATTACHMENTS: usize = 256;
-/// Most `ToPlaces` entries.
-pub const MAX_TO_PLACES: usize = 64;
-/// Most `ResponseFor` entries.
-pub const MAX_RESPONSE_FOR: usize = 32;
-/// Largest encoded manifest.
-pub const MAX_MANIFEST_LEN: usize = 4 * 1024 * 1024;
-/// Largest total size of a document's attachments.
-pub const MAX_DOCUMENT_SIZE: u64 = 4 * 1024 * 1024 * 1024;
 
 const WHAT: &str = "manifest";
 

@@ -26,18 +26,17 @@ use time::OffsetDateTime;
 
 use crate::cms::digest::{Sha256, sha256};
 use crate::cms::envelope::{self, RecipientKey, SecretKey};
-use crate::cms::signature::{MAX_SIGNATURE_LEN, SignatureRole, Signer};
+use crate::cms::signature::{SignatureRole, Signer};
 use crate::error::{
     CertificateError, CiphertextError, EnvelopeError, Error, FormatError, KeyError, StreamError,
 };
+use crate::limits::{FRAME_HEADER_LEN, MAX_MANIFEST_LEN, MAX_SIGNATURE_LEN};
 use crate::package::document::{SignedDocument, VerifiedDocument};
 use crate::package::header::{
     self, HeaderBytes, MessageId, RoutingHeader, Submission, VerifiedSubmission,
 };
-use crate::package::manifest::{Attachment, MAX_MANIFEST_LEN, ManifestBytes};
+use crate::package::manifest::{Attachment, ManifestBytes};
 
-/// Bytes of a frame before its ciphertext.
-pub const FRAME_HEADER_LEN: usize = 21;
 const TAG_LEN: usize = 16;
 const LAST: u8 = 1;
 /// Parts before the attachments: manifest, personal signature, seal.
@@ -93,7 +92,7 @@ pub struct SealRequest<'a> {
     /// One agency-encryption certificate per manifest recipient, verified by the caller's
     /// trust store (any order).
     pub recipients: &'a [VerifiedCert],
-    /// Plaintext bytes per chunk ([`crate::DEFAULT_CHUNK_SIZE`] unless there is a reason).
+    /// Plaintext bytes per chunk ([`crate::limits::DEFAULT_CHUNK_SIZE`] unless there is a reason).
     pub chunk_size: u32,
 }
 

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use axis_pki::*;
+use axis_signer::limits::*;
 use axis_signer::*;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};

@@ -139,7 +139,7 @@ fn seal_into(
         message_id: MessageId::random()?,
         document: &document,
         recipients: std::slice::from_ref(&certs[r].encryption),
-        chunk_size: axis_signer::DEFAULT_CHUNK_SIZE,
+        chunk_size: axis_signer::limits::DEFAULT_CHUNK_SIZE,
     })?;
     let mut out = Vec::with_capacity(2 * 1024 * 1024);
     let mut failed = None;

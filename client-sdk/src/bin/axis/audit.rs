@@ -61,7 +61,7 @@ pub(crate) async fn run(client: &Client, cmd: AuditCommand) -> Result<()> {
 }
 
 /// Largest bundle read.
-const MAX_BUNDLE_FILE: u64 = axis_client::evidence::MAX_BUNDLE_LEN as u64;
+const MAX_BUNDLE_FILE: u64 = axis_client::evidence::limits::MAX_BUNDLE_LEN as u64;
 
 fn read_limited(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
     let len = std::fs::metadata(path)

@@ -6,6 +6,8 @@ use time::macros::datetime;
 
 use super::*;
 
+use crate::limits::MAX_SIGNATURE_LEN;
+
 /// A SignedData skeleton with one SignerInfo whose signed attributes are `attrs` (each a whole
 /// Attribute), and `signers` copies of that SignerInfo.
 fn cms(attrs: &[Vec<u8>], signers: usize) -> Vec<u8> {
