@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axis_evidence::RevocationEntry;
+use axis_pki::demo::DemoPki;
 use axis_pki::{Profile, TrustStore};
 use axis_server::commit::{Committer, Job};
-use axis_server::demo::DemoPki;
 use axis_server::notify::Notifier;
 use axis_server::store::Db;
 use time::OffsetDateTime;

@@ -88,8 +88,6 @@ mod open;
 mod proof;
 mod send;
 mod statements;
-#[cfg(test)]
-mod testutil;
 
 // The public interface is:
 pub use audit::Extension;

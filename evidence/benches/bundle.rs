@@ -13,19 +13,13 @@
     unreachable_pub
 )]
 
-#[path = "../../signer/tests/common/mod.rs"]
-mod common;
-
 use std::time::{Duration as StdDuration, Instant};
 
 use axis_evidence::*;
 use axis_log::{Frontier, Hash, NodeId};
-use axis_pki::{
-    CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, PrivateKey, Profile, PublicKey, Serial,
-    Subject,
-};
+use axis_pki::{KeyAlgorithm, Profile, Subject};
 use axis_signer::*;
-use common::*;
+use axis_testkit::*;
 use time::Duration;
 use time::macros::datetime;
 
@@ -37,39 +31,17 @@ fn node(leaves: &[Hash], id: NodeId) -> Option<Hash> {
 /// The bundle's DER and the log key (SPKI DER).
 fn bundle() -> (Vec<u8>, Vec<u8>) {
     let f = fixture();
-    let ca = CaSigner::new(&f.ca, &f.ca_key, T0).unwrap();
-    let log_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let log_der = ca
-        .issue(
-            &IssueRequest {
-                profile: Profile::AxisLogSigner,
-                subject: Subject::new("Axis log signer"),
-                not_before: T0,
-                not_after: T0 + Duration::days(365),
-                serial: Serial::random().unwrap(),
-            },
-            &PublicKey::from_spki_der(log_key.public_key_der()).unwrap(),
-        )
-        .unwrap()
-        .der()
-        .to_vec();
-    let log_cert = f
-        .store
-        .verify(&log_der, Profile::AxisLogSigner, NOW)
-        .unwrap();
-    let crl = |number, this_update, days| {
-        ca.issue_crl(&CrlRequest {
-            this_update,
-            next_update: this_update + Duration::days(days),
-            number,
-            revoked: vec![],
-        })
-        .unwrap()
-        .der()
-        .to_vec()
-    };
+    let log = issue_extra(
+        Profile::AxisLogSigner,
+        Subject::new("Axis log signer"),
+        KeyAlgorithm::EcdsaP256,
+    );
     let second_period = datetime!(2026-01-06 0:00 UTC);
-    let crls = vec![f.crls[0].clone(), crl(10, T0, 5), crl(11, second_period, 7)];
+    let crls = vec![
+        f.crls[0].clone(),
+        ca_crl(10, T0, 5, vec![]),
+        ca_crl(11, second_period, 7, vec![]),
+    ];
 
     let p = standard_package();
     let accepted = datetime!(2026-01-02 9:03 UTC);
@@ -123,7 +95,7 @@ fn bundle() -> (Vec<u8>, Vec<u8>) {
         root_hash: batch.root,
         timestamp: datetime!(2026-01-12 0:00 UTC),
     }
-    .sign(&Signer::new(&log_key, &log_cert).unwrap())
+    .sign(&log.signer())
     .unwrap();
     let logged = |entry, index: usize| LoggedEntry {
         entry,
@@ -146,7 +118,7 @@ fn bundle() -> (Vec<u8>, Vec<u8>) {
             })
             .collect(),
     };
-    (bundle.encode().unwrap(), log_cert.public_key_der().to_vec())
+    (bundle.encode().unwrap(), log.cert.public_key_der().to_vec())
 }
 
 fn median(mut runs: Vec<StdDuration>) -> StdDuration {

@@ -6,11 +6,6 @@
 //! and stock `openssl asn1parse` reads it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// The signer tests' PKI fixture, until the shared test kit exists.
-#[path = "../../signer/tests/common/mod.rs"]
-mod common;
-
-use std::process::Command;
 use std::sync::OnceLock;
 
 use axis_evidence::Error;
@@ -18,12 +13,11 @@ use axis_evidence::limits::*;
 use axis_evidence::*;
 use axis_log::{Frontier, Hash, NodeId};
 use axis_pki::{
-    AXIS_OID_ARC, AgencyId, CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, PrivateKey, Profile,
-    PublicKey, RevocationReason, RevokedEntry, Serial, Subject, VerifiedCert,
+    AXIS_OID_ARC, AgencyId, KeyAlgorithm, Profile, RevocationReason, RevokedEntry, Subject,
 };
 use axis_signer::Error as SignerError;
 use axis_signer::*;
-use common::*;
+use axis_testkit::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -39,9 +33,9 @@ const EARLIER: u64 = 5;
 /// Everything made once: the package, two log signers of the fixture's CA, the CA's CRLs.
 struct World {
     package: Package,
-    log: (PrivateKey, VerifiedCert),
+    log: Person,
     /// Another axis-log-signer certificate of the same PKI (a log the auditor does not follow).
-    other_log: (PrivateKey, VerifiedCert),
+    other_log: Person,
     /// The issuing CA's CRL for 1–6 January (number 10, lists nothing).
     first_crl: Vec<u8>,
     /// The issuing CA's CRL for 6–13 January (number 11, lists nothing).
@@ -50,44 +44,12 @@ struct World {
     second_crl_revoking_b: Vec<u8>,
 }
 
-fn log_signer(name: &str) -> (PrivateKey, VerifiedCert) {
-    let f = fixture();
-    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let der = CaSigner::new(&f.ca, &f.ca_key, T0)
-        .unwrap()
-        .issue(
-            &IssueRequest {
-                profile: Profile::AxisLogSigner,
-                subject: Subject::new(name),
-                not_before: T0,
-                not_after: T0 + Duration::days(365),
-                serial: Serial::random().unwrap(),
-            },
-            &PublicKey::from_spki_der(key.public_key_der()).unwrap(),
-        )
-        .unwrap()
-        .der()
-        .to_vec();
-    let cert = f
-        .store
-        .verify(&der, Profile::AxisLogSigner, SIGNED)
-        .unwrap();
-    (key, cert)
-}
-
-fn ca_crl(number: u64, this_update: OffsetDateTime, revoked: Vec<RevokedEntry>) -> Vec<u8> {
-    let f = fixture();
-    CaSigner::new(&f.ca, &f.ca_key, T0)
-        .unwrap()
-        .issue_crl(&CrlRequest {
-            this_update,
-            next_update: this_update + Duration::days(if number == 10 { 5 } else { 7 }),
-            number,
-            revoked,
-        })
-        .unwrap()
-        .der()
-        .to_vec()
+fn log_signer(name: &str) -> Person {
+    issue_extra(
+        Profile::AxisLogSigner,
+        Subject::new(name),
+        KeyAlgorithm::EcdsaP256,
+    )
 }
 
 fn world() -> &'static World {
@@ -96,11 +58,12 @@ fn world() -> &'static World {
         package: standard_package(),
         log: log_signer("Axis log signer"),
         other_log: log_signer("Another log signer"),
-        first_crl: ca_crl(10, T0, vec![]),
-        second_crl: ca_crl(11, SECOND_PERIOD, vec![]),
+        first_crl: ca_crl(10, T0, 5, vec![]),
+        second_crl: ca_crl(11, SECOND_PERIOD, 7, vec![]),
         second_crl_revoking_b: ca_crl(
             11,
             SECOND_PERIOD,
+            7,
             vec![RevokedEntry {
                 serial: fixture().b.seal.serial().clone(),
                 revoked_at: SECOND_PERIOD,
@@ -111,7 +74,7 @@ fn world() -> &'static World {
 }
 
 fn log_key() -> &'static [u8] {
-    world().log.1.public_key_der()
+    world().log.cert.public_key_der()
 }
 
 /// What to put in a bundle.
@@ -259,13 +222,13 @@ fn build(plan: &Plan) -> Built {
     let leaves: Vec<Hash> = entries.iter().map(|e| axis_log::leaf_hash(e)).collect();
     let mut frontier = Frontier::new();
     let batch = frontier.append_batch(&leaves).unwrap();
-    let (key, cert) = if plan.other_log { &w.other_log } else { &w.log };
+    let log = if plan.other_log { &w.other_log } else { &w.log };
     let head = TreeHead {
         tree_size: batch.tree_size,
         root_hash: batch.root,
         timestamp: plan.head_at,
     }
-    .sign(&Signer::new(key, cert).unwrap())
+    .sign(&log.signer())
     .unwrap();
     let logged = |entry: LogEntryBytes, index: usize| LoggedEntry {
         entry,
@@ -594,7 +557,7 @@ fn a_tree_head_signed_by_another_log_key_is_refused() {
     verify_bundle(
         &bytes,
         &fixture().root,
-        world().other_log.1.public_key_der(),
+        world().other_log.cert.public_key_der(),
     )
     .unwrap();
 }
@@ -809,17 +772,15 @@ fn openssl_asn1parse_reads_the_bundle() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bundle.der");
     std::fs::write(&path, &bytes).unwrap();
-    let out = Command::new("openssl")
-        .args(["asn1parse", "-inform", "DER", "-i", "-in"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = openssl_ok([
+        "asn1parse".as_ref(),
+        "-inform".as_ref(),
+        "DER".as_ref(),
+        "-i".as_ref(),
+        "-in".as_ref(),
+        path.as_os_str(),
+    ]);
+    let text = String::from_utf8_lossy(&out);
     assert!(text.contains(&format!("{AXIS_OID_ARC}.2.7")), "{text}");
     // 7 statements, each with its recipient as a UTF8String.
     assert_eq!(text.matches("UTF8STRING").count(), 7, "{text}");
@@ -831,16 +792,14 @@ fn openssl_asn1parse_reads_the_bundle() {
         .unwrap()
         .trim()
         .to_owned();
-    let out = Command::new("openssl")
-        .args(["asn1parse", "-inform", "DER", "-in"])
-        .arg(&path)
-        .args(["-strparse", &first])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{AXIS_OID_ARC}.2.2")));
+    let out = openssl_ok([
+        "asn1parse".as_ref(),
+        "-inform".as_ref(),
+        "DER".as_ref(),
+        "-in".as_ref(),
+        path.as_os_str(),
+        "-strparse".as_ref(),
+        first.as_ref(),
+    ]);
+    assert!(String::from_utf8_lossy(&out).contains(&format!("{AXIS_OID_ARC}.2.2")));
 }

@@ -4,10 +4,6 @@
 //! round trips of entries and proofs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// The signer tests' PKI fixture, until the shared test kit exists.
-#[path = "../../signer/tests/common/mod.rs"]
-mod common;
-
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -19,7 +15,7 @@ use axis_pki::{AXIS_OID_ARC, KeyAlgorithm, Profile, Subject, to_pem};
 use axis_signer::Error as SignerError;
 use axis_signer::limits::*;
 use axis_signer::*;
-use common::*;
+use axis_testkit::*;
 use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};

@@ -63,6 +63,8 @@ mod agency_id;
 mod cert;
 mod crl;
 mod csr;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod der;
 mod error;
 mod issue;

@@ -2,10 +2,8 @@
 //! profile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use axis_pki::*;
-use common::*;
+use axis_testkit::pki::*;
 use time::Duration;
 
 struct Cas {
@@ -515,25 +513,17 @@ fn encrypted_key_is_read_by_openssl() {
         .unwrap();
     let path = dir.path().join("k.pem");
     std::fs::write(&path, pem.as_bytes()).unwrap();
-    let out = std::process::Command::new("openssl")
-        .args([
-            "pkey",
-            "-pubout",
-            "-outform",
-            "DER",
-            "-passin",
-            "pass:key-passphrase",
-            "-in",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout, k.public_key_der());
+    let out = axis_testkit::openssl_ok([
+        "pkey".as_ref(),
+        "-pubout".as_ref(),
+        "-outform".as_ref(),
+        "DER".as_ref(),
+        "-passin".as_ref(),
+        "pass:key-passphrase".as_ref(),
+        "-in".as_ref(),
+        path.as_os_str(),
+    ]);
+    assert_eq!(out, k.public_key_der());
     let bad = std::process::Command::new("openssl")
         .args(["pkey", "-noout", "-passin", "pass:wrong", "-in"])
         .arg(&path)

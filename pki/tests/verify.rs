@@ -3,10 +3,8 @@
 //! usage, malformed agency ids…) are crafted directly with rcgen.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use axis_pki::*;
-use common::*;
+use axis_testkit::pki::*;
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer,
     KeyIdMethod, KeyUsagePurpose,
@@ -824,28 +822,28 @@ fn presented_intermediates_complete_the_path() {
 /// current, or, for history, issued by one whatever the time.
 #[test]
 fn crls_from_outside_are_checked_for_issuer_signature_and_time() {
-    let root_key = common::key();
+    let root_key = axis_testkit::pki::key();
     let root = issue_root(
-        &common::req(Profile::RootCa, Subject::new("Root"), 3650),
+        &axis_testkit::pki::req(Profile::RootCa, Subject::new("Root"), 3650),
         &root_key,
     )
     .unwrap();
-    let ca_key = common::key();
-    let root_signer = CaSigner::new(root.der(), &root_key, common::T0).unwrap();
+    let ca_key = axis_testkit::pki::key();
+    let root_signer = CaSigner::new(root.der(), &root_key, axis_testkit::pki::T0).unwrap();
     let ca = root_signer
         .issue(
-            &common::req(Profile::IssuingCa, Subject::new("CA"), 1825),
-            &common::pubkey(&ca_key),
+            &axis_testkit::pki::req(Profile::IssuingCa, Subject::new("CA"), 1825),
+            &axis_testkit::pki::pubkey(&ca_key),
         )
         .unwrap();
-    let ca_signer = CaSigner::new(ca.der(), &ca_key, common::T0).unwrap();
+    let ca_signer = CaSigner::new(ca.der(), &ca_key, axis_testkit::pki::T0).unwrap();
     let store =
         TrustStore::new(vec![root.der().to_vec()], vec![ca.der().to_vec()], vec![]).unwrap();
     let crl = |signer: &CaSigner, number| {
         signer
             .issue_crl(&CrlRequest {
-                this_update: common::T0,
-                next_update: common::T0 + time::Duration::days(7),
+                this_update: axis_testkit::pki::T0,
+                next_update: axis_testkit::pki::T0 + time::Duration::days(7),
                 number,
                 revoked: vec![],
             })
@@ -855,11 +853,11 @@ fn crls_from_outside_are_checked_for_issuer_signature_and_time() {
     };
     let good = crl(&ca_signer, 5);
     let checked = store
-        .check_crl(&good, common::T0 + time::Duration::days(1))
+        .check_crl(&good, axis_testkit::pki::T0 + time::Duration::days(1))
         .unwrap();
     assert_eq!((checked.number, checked.revoked), (5, 0));
     // Stale now, yet issued by the CA: refused as current, accepted as history.
-    let later = common::T0 + time::Duration::days(30);
+    let later = axis_testkit::pki::T0 + time::Duration::days(30);
     assert!(matches!(
         store.check_crl(&good, later),
         Err(Error::CrlStale { .. })
@@ -867,18 +865,18 @@ fn crls_from_outside_are_checked_for_issuer_signature_and_time() {
     assert_eq!(store.check_crl_issued(&good).unwrap().number, 5);
     // Not yet valid.
     assert!(matches!(
-        store.check_crl(&good, common::T0 - time::Duration::days(1)),
+        store.check_crl(&good, axis_testkit::pki::T0 - time::Duration::days(1)),
         Err(Error::CrlNotYetValid { .. })
     ));
     // From a CA the store does not know.
-    let other_key = common::key();
+    let other_key = axis_testkit::pki::key();
     let other = issue_root(
-        &common::req(Profile::RootCa, Subject::new("Other"), 3650),
+        &axis_testkit::pki::req(Profile::RootCa, Subject::new("Other"), 3650),
         &other_key,
     )
     .unwrap();
     let foreign = crl(
-        &CaSigner::new(other.der(), &other_key, common::T0).unwrap(),
+        &CaSigner::new(other.der(), &other_key, axis_testkit::pki::T0).unwrap(),
         9,
     );
     assert!(matches!(
@@ -886,14 +884,14 @@ fn crls_from_outside_are_checked_for_issuer_signature_and_time() {
         Err(Error::CrlMissing { .. })
     ));
     // Same name as the CA, another key.
-    let impostor_key = common::key();
+    let impostor_key = axis_testkit::pki::key();
     let impostor = issue_root(
-        &common::req(Profile::RootCa, Subject::new("CA"), 3650),
+        &axis_testkit::pki::req(Profile::RootCa, Subject::new("CA"), 3650),
         &impostor_key,
     )
     .unwrap();
     let forged = crl(
-        &CaSigner::new(impostor.der(), &impostor_key, common::T0).unwrap(),
+        &CaSigner::new(impostor.der(), &impostor_key, axis_testkit::pki::T0).unwrap(),
         6,
     );
     assert!(matches!(

@@ -13,15 +13,12 @@
     unreachable_pub
 )]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::{Duration, Instant};
 
 use axis_signer::limits::*;
 use axis_signer::*;
-use common::*;
+use axis_testkit::*;
 
 const KB: usize = 1000;
 const MB: usize = 1000 * 1000;

@@ -3,12 +3,10 @@
 //! make (a signer of another agency) are in the crate's unit tests (`src/tests.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use axis_pki::Profile;
 use axis_signer::limits::*;
 use axis_signer::*;
-use common::*;
+use axis_testkit::*;
 use time::Duration;
 
 /// Opens a package whose ciphertext is `frames` concatenated.
@@ -225,7 +223,7 @@ fn a_chunk_from_another_document_is_refused() {
     let p = standard_package();
     let q = standard_package(); // the same content, another message
     let mut frames = frames(&p.ciphertext);
-    let other = common::frames(&q.ciphertext);
+    let other = axis_testkit::frames(&q.ciphertext);
     let i = frames
         .iter()
         .position(|f| frame_id(f) == (3, 2, false))
@@ -307,6 +305,79 @@ fn the_axis_detects_altered_or_cut_ciphertext_without_the_key() {
 }
 
 // ----- signatures -----
+
+#[test]
+fn a_personal_signature_by_another_agencys_person_is_refused() {
+    let f = fixture();
+    let p = standard_package();
+    let m = p.document.manifest();
+    // B's person signs A's manifest bytes: a valid CMS signature, by the wrong agency.
+    let forged = cms::sign(m.as_bytes(), &f.person_b.signer(), SIGNED).unwrap();
+    let doc = SignedDocument::from_parts(m.clone(), forged, p.document.seal_signature().to_vec());
+    match doc.verify(&f.store, NOW) {
+        Err(Error::Certificate(CertificateError::SignerAgencyMismatch {
+            role: SignatureRole::PersonalSigner,
+            expected,
+            found,
+        })) => {
+            assert_eq!(expected, f.a.id);
+            assert_eq!(found, f.b.id);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_submission_signed_by_another_agencys_seal_is_refused() {
+    let f = fixture();
+    let p = standard_package();
+    let header = p.sealed.submission.header().clone();
+    let forged = cms::sign(header.as_bytes(), &f.b.seal_signer(), SIGNED).unwrap();
+    let sub = Submission::parse(header.as_bytes(), forged).unwrap();
+    match sub.verify(&f.store, NOW) {
+        Err(Error::Certificate(CertificateError::SignerAgencyMismatch {
+            role: SignatureRole::Submission,
+            expected,
+            found,
+        })) => {
+            assert_eq!(expected, f.a.id);
+            assert_eq!(found, f.b.id);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cms_sign_signs_only_axis_structures() {
+    let f = fixture();
+    let p = standard_package();
+    // An Axis structure (a SEQUENCE starting with a format OID) is signed …
+    assert!(cms::sign(p.document.manifest().as_bytes(), &f.a.seal_signer(), SIGNED).is_ok());
+    // … anything else is refused before any key is used: the seal signs no foreign bytes.
+    for bytes in [&b"any bytes"[..], &[0x30, 0x03, 0x02, 0x01, 0x01], &[]] {
+        assert!(matches!(
+            cms::sign(bytes, &f.a.seal_signer(), SIGNED),
+            Err(Error::Misuse { .. })
+        ));
+    }
+}
+
+#[test]
+fn header_parse_refuses_other_formats() {
+    let p = standard_package();
+    assert!(matches!(
+        HeaderBytes::parse(p.document.manifest().as_bytes()),
+        Err(Error::Format(FormatError::WrongFormat {
+            expected: "routing header"
+        }))
+    ));
+    assert!(matches!(
+        ManifestBytes::parse(p.sealed.submission.header().as_bytes()),
+        Err(Error::Format(FormatError::WrongFormat {
+            expected: "manifest"
+        }))
+    ));
+}
 
 #[test]
 fn a_document_without_its_seal_or_personal_signature_is_refused() {

@@ -4,12 +4,10 @@
 //! decrypts our chunks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use axis_pki::to_pem;
 use axis_signer::limits::*;
 use axis_signer::*;
-use common::*;
+use axis_testkit::*;
 
 #[test]
 fn openssl_verifies_both_document_signatures_and_the_submission() {

@@ -2,11 +2,9 @@
 //! axis; OpenSSL verifies a receipt's signature; every rule of the chain has its own error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use axis_signer::limits::*;
 use axis_signer::*;
-use common::*;
+use axis_testkit::*;
 use time::Duration;
 
 fn minutes(n: i64) -> time::OffsetDateTime {
@@ -132,40 +130,11 @@ fn openssl_verifies_a_receipt_signature() {
         .unwrap()
         .sign(&f.b.seal_signer())
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut trust = axis_pki::to_pem("CERTIFICATE", &f.root);
-    trust.extend(f.crls.iter().map(|c| axis_pki::to_pem("X509 CRL", c)));
-    std::fs::write(dir.path().join("trust.pem"), trust).unwrap();
-    std::fs::write(dir.path().join("receipt.bin"), signed.receipt().as_bytes()).unwrap();
-    std::fs::write(dir.path().join("receipt.sig"), signed.signature()).unwrap();
-    let out = std::process::Command::new("openssl")
-        .current_dir(dir.path())
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "receipt.sig",
-            "-content",
-            "receipt.bin",
-            "-CAfile",
-            "trust.pem",
-            "-crl_check_all",
-            "-purpose",
-            "any",
-            "-attime",
-        ])
-        .arg(NOW.unix_timestamp().to_string())
-        .args(["-out", "/dev/null"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let d = Dir::new(&f.crls);
+    let content = d.write("receipt.bin", signed.receipt().as_bytes());
+    let sig = d.write("receipt.sig", signed.signature());
+    let (ok, stderr) = cms_verify(&d, &sig, &content, NOW);
+    assert!(ok, "{stderr}");
 }
 
 // ----- the rules, one error each -----

@@ -2,11 +2,9 @@
 //! each, streaming with every write size.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use axis_signer::limits::*;
 use axis_signer::*;
-use common::*;
+use axis_testkit::*;
 use proptest::prelude::*;
 
 #[test]

@@ -129,7 +129,7 @@ async fn a_subscriber_resumes_after_a_disconnect_without_loss_or_repeat() {
     axis.stop().await;
 }
 
-async fn got_last_cursor(axis: &TestAxis, who: &axis_server::demo::AgencyCreds) -> String {
+async fn got_last_cursor(axis: &TestAxis, who: &axis_pki::demo::AgencyCreds) -> String {
     raw::pending(axis, who, "")
         .await
         .last()

@@ -1,8 +1,8 @@
 //! Raw gRPC helpers over the harness (no SDK): what any gRPC client in any language would do.
 
 use axis_pki::Profile;
+use axis_pki::demo::AgencyCreds;
 use axis_proto::v1 as pb;
-use axis_server::demo::AgencyCreds;
 use axis_signer::{
     DocumentRef, Opener, ReceiptChain, ReceivedDocument, Signer, StatusCode, Submission,
 };

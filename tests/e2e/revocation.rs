@@ -27,7 +27,7 @@ async fn metric(axis: &TestAxis, name: &str) -> u64 {
 }
 
 /// Whether a call over a fresh connection as `who` succeeds.
-async fn can_connect(axis: &TestAxis, who: &axis_server::demo::Issued) -> bool {
+async fn can_connect(axis: &TestAxis, who: &axis_pki::demo::Issued) -> bool {
     let Ok(ch) = channel_to(axis.addr, &axis.pki, who).await else {
         return false;
     };
@@ -74,7 +74,7 @@ async fn revoked_and_expired_tls_certificates_are_refused_at_the_handshake() {
         !can_connect(&axis, &expired).await,
         "an expired TLS certificate got through"
     );
-    let seal_as_tls = axis_server::demo::Issued {
+    let seal_as_tls = axis_pki::demo::Issued {
         cert: wrong_profile,
         key: axis_pki::PrivateKey::from_pkcs8_der(pki.agencies[1].seal.key.to_pkcs8_der()).unwrap(),
         serial: pki.agencies[1].seal.serial.clone(),
@@ -133,7 +133,7 @@ async fn revoked_and_expired_seals_are_refused_at_signature_level() {
         e.message()
     );
 
-    let mut with_old = axis_server::demo::AgencyCreds {
+    let mut with_old = axis_pki::demo::AgencyCreds {
         id: a.id.clone(),
         name: a.name.clone(),
         tls: clone_issued(&a.tls),
@@ -162,8 +162,8 @@ async fn revoked_and_expired_seals_are_refused_at_signature_level() {
     axis.stop().await;
 }
 
-fn clone_issued(i: &axis_server::demo::Issued) -> axis_server::demo::Issued {
-    axis_server::demo::Issued {
+fn clone_issued(i: &axis_pki::demo::Issued) -> axis_pki::demo::Issued {
+    axis_pki::demo::Issued {
         cert: i.cert.clone(),
         key: axis_pki::PrivateKey::from_pkcs8_der(i.key.to_pkcs8_der()).unwrap(),
         serial: i.serial.clone(),
@@ -263,7 +263,7 @@ async fn a_crl_published_at_run_time_takes_effect_at_once() {
         .await
         .unwrap_err();
     assert_eq!(reason(&e), "BAD_CRL");
-    let stranger = axis_server::demo::DemoPki::new(OffsetDateTime::now_utc()).unwrap();
+    let stranger = axis_pki::demo::DemoPki::new(OffsetDateTime::now_utc()).unwrap();
     let (_, foreign) = stranger.crls(9, &[]).unwrap();
     let e = od
         .publish_crl(pb::PublishCrlRequest { crl: foreign })

@@ -8,7 +8,7 @@ use axis_client::signer::Code;
 use axis_client::{
     Client, ClientConfig, Credential, ErrorKind, OutgoingAttachment, OutgoingDocument, StatusCode,
 };
-use axis_server::demo::{AgencyCreds, Issued};
+use axis_pki::demo::{AgencyCreds, Issued};
 use axis_tests::{TestAxis, TestPki};
 use futures_util::StreamExt;
 
@@ -248,7 +248,7 @@ async fn an_exported_evidence_bundle_verifies_offline_and_tampering_is_caught() 
     tampered[at] ^= 0x01;
     assert!(axis_evidence::verify_bundle(&tampered, &pki.pki.root, &log_key).is_err());
     // Another root or another log key: refused.
-    let other = axis_server::demo::DemoPki::new(time::OffsetDateTime::now_utc()).unwrap();
+    let other = axis_pki::demo::DemoPki::new(time::OffsetDateTime::now_utc()).unwrap();
     assert!(axis_evidence::verify_bundle(&bundle, &other.root, &log_key).is_err());
     let other_log = other.log_signer().unwrap();
     let other_key = axis_pki::public_key_of(&other_log.cert).unwrap();

@@ -33,7 +33,7 @@ async fn stored(axis: &TestAxis) -> (i64, i64, i64, i64, i64) {
 
 async fn submit_parts(
     axis: &TestAxis,
-    who: &axis_server::demo::AgencyCreds,
+    who: &axis_pki::demo::AgencyCreds,
     parts: Vec<pb::SubmitRequest>,
 ) -> Result<pb::SubmitResponse, tonic::Status> {
     let mut c = axis.exchange(&who.tls).await;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use axis_pki::demo::Issued;
 use axis_pki::{KeyAlgorithm, PolicyArc, PrivateKey, Profile, to_pem};
-use axis_server::demo::Issued;
 use axis_tests::{TestAxis, TestPki};
 
 use crate::tools::{self, assert_ok, run_async, text};

@@ -7,14 +7,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axis_pki::demo::{AgencyCreds, DemoPki, Issued};
 use axis_pki::{AgencyId, Passphrase, Profile, TrustStore, VerifiedCert, to_pem};
 use axis_proto::v1 as pb;
 use axis_server::config::{Config, KeyPairFiles, Limits, TrustFiles};
-use axis_server::demo::{AgencyCreds, DemoPki, Issued};
-use axis_signer::{
-    AttachmentDigest, Business, Code, DocumentType, Manifest, MessageId, Organization, Priority,
-    Promulgation, RecipientKey, SealRequest, Sealed, Sealer, SignedDocument, Signer, SignerInfo,
-};
+use axis_signer::limits::DEFAULT_CHUNK_SIZE;
+use axis_signer::{MessageId, RecipientKey, Sealed, SignedDocument};
 use time::OffsetDateTime;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
@@ -398,84 +396,24 @@ pub fn seal_as(
     attachments: &[(&str, &[u8])],
     message_id: MessageId,
 ) -> Package {
-    let manifest = Manifest {
-        from: Organization::new(sender.id.clone(), sender.name.clone()),
-        to: recipients
-            .iter()
-            .map(|r| Organization::new(r.id.clone(), r.name.clone()))
-            .collect(),
-        code: Code::new("7816", "VPCP-TTĐT").unwrap(),
-        promulgation: Promulgation {
-            place: "Hà Nội".into(),
-            date: now.date(),
-        },
-        document_type: DocumentType {
-            kind: 1,
-            detail: 0,
-            name: "Công văn".into(),
-        },
-        subject: "V/v kết nối, liên thông văn bản".into(),
-        content: String::new(),
-        signer: SignerInfo {
-            competence: "KT. BỘ TRƯỞNG".into(),
-            position: "Phó Chủ nhiệm".into(),
-            full_name: "Trần Văn Sơn".into(),
-        },
-        due_date: None,
-        to_places: vec![],
-        priority: Priority::Normal,
-        other: Default::default(),
-        response_for: vec![],
-        business: Business::New,
-        attachments: attachments
-            .iter()
-            .map(|(name, data)| {
-                let mut d = AttachmentDigest::new();
-                d.update(data);
-                d.finish(*name, "application/pdf", "")
-            })
-            .collect(),
-    };
-    let personal_cert = store
-        .verify(&sender.personal.cert, Profile::PersonalSigner, now)
-        .unwrap();
-    let seal_cert = store
-        .verify(&sender.seal.cert, Profile::AgencySeal, now)
-        .unwrap();
-    let person = Signer::new(&sender.personal.key, &personal_cert).unwrap();
-    let seal = Signer::new(&sender.seal.key, &seal_cert).unwrap();
-    let document =
-        SignedDocument::sign(manifest.encode().unwrap(), &person, now, &seal, now).unwrap();
-    let enc: Vec<VerifiedCert> = recipients
-        .iter()
-        .map(|r| {
-            store
-                .verify(&r.encryption.cert, Profile::AgencyEncryption, now)
-                .unwrap()
-        })
-        .collect();
-    let mut sealer = Sealer::new(SealRequest {
+    let s = axis_testkit::seal::seal_for(
+        store,
+        now,
+        sender,
+        recipients,
+        attachments,
         message_id,
-        document: &document,
-        recipients: &enc,
-        chunk_size: axis_signer::limits::DEFAULT_CHUNK_SIZE,
-    })
-    .unwrap();
-    let mut ciphertext = Vec::new();
-    for (_, data) in attachments {
-        sealer.write_attachment(data, &mut ciphertext).unwrap();
-        sealer.end_attachment(&mut ciphertext).unwrap();
-    }
-    let sealed = sealer.finish(&seal, now, &mut ciphertext).unwrap();
+        DEFAULT_CHUNK_SIZE,
+    );
     Package {
         begin: pb::SubmitBegin {
-            routing_header: sealed.submission.header().as_bytes().to_vec(),
-            submission_signature: sealed.submission.signature().to_vec(),
-            key_envelope: sealed.key_envelope.clone(),
+            routing_header: s.sealed.submission.header().as_bytes().to_vec(),
+            submission_signature: s.sealed.submission.signature().to_vec(),
+            key_envelope: s.sealed.key_envelope.clone(),
         },
-        ciphertext,
-        sealed,
-        document,
+        ciphertext: s.ciphertext,
+        sealed: s.sealed,
+        document: s.document,
         message_id,
     }
 }

@@ -6,7 +6,7 @@ use axis_pki::{Passphrase, Profile, to_pem};
 
 use super::*;
 use crate::ErrorKind;
-use crate::testutil::fixture;
+use axis_testkit::demo::{NOW, demo_world as fixture};
 
 const PASS: &str = "correct horse battery staple";
 
@@ -30,7 +30,11 @@ fn layout(toml_extra: &str) -> tempfile::TempDir {
     for d in ["conf", "pki/g22", "secrets"] {
         std::fs::create_dir_all(p.join(d)).unwrap();
     }
-    std::fs::write(p.join("pki/root.cert.pem"), to_pem("CERTIFICATE", &f.root)).unwrap();
+    std::fs::write(
+        p.join("pki/root.cert.pem"),
+        to_pem("CERTIFICATE", &f.pki.root),
+    )
+    .unwrap();
     std::fs::write(p.join("secrets/g22.pass"), format!("{PASS}\n")).unwrap();
     let g = &f.g22;
     for (name, cred, key) in [
@@ -42,7 +46,7 @@ fn layout(toml_extra: &str) -> tempfile::TempDir {
         // The TLS file holds the chain (leaf, then the issuing CA).
         let mut pem = to_pem("CERTIFICATE", &cred.cert);
         if name == "tls" {
-            pem.push_str(&to_pem("CERTIFICATE", &f.ca));
+            pem.push_str(&to_pem("CERTIFICATE", &f.pki.ca));
         }
         std::fs::write(p.join(format!("pki/g22/{name}.cert.pem")), pem).unwrap();
         std::fs::write(p.join(format!("pki/g22/{name}.key.pem")), key).unwrap();
@@ -89,8 +93,8 @@ fn loads_a_full_configuration_with_paths_relative_to_its_file() {
     assert_eq!(c.agency.as_ref().unwrap().as_str(), "000.00.00.G22");
     assert_eq!(c.endpoint, "https://127.0.0.1:7443");
     assert_eq!(c.server_name, "localhost");
-    assert_eq!(c.root, f.root);
-    assert_eq!(c.tls.chain(), [f.g22.tls.cert.clone(), f.ca.clone()]);
+    assert_eq!(c.root, f.pki.root);
+    assert_eq!(c.tls.chain(), [f.g22.tls.cert.clone(), f.pki.ca.clone()]);
     assert_eq!(c.tls.certificate(), f.g22.tls.cert);
     assert_eq!(c.connect_timeout, Duration::from_secs(3));
     assert!(c.log_key.is_none());
@@ -101,10 +105,7 @@ fn loads_a_full_configuration_with_paths_relative_to_its_file() {
         (c.personal.as_ref().unwrap(), Profile::PersonalSigner),
         (c.encryption.as_ref().unwrap(), Profile::AgencyEncryption),
     ] {
-        let v = f
-            .store
-            .verify(cred.certificate(), profile, crate::testutil::NOW)
-            .unwrap();
+        let v = f.store.verify(cred.certificate(), profile, NOW).unwrap();
         assert_eq!(cred.key().public_key_der(), v.public_key_der());
     }
     // Nothing secret in Debug output.
@@ -212,5 +213,5 @@ fn settings_are_checked() {
 fn the_log_key_is_read_from_its_certificate_file() {
     let dir = layout("log_key = \"../pki/root.cert.pem\"");
     let c = ClientConfig::from_file(dir.path().join("conf/g22.toml")).unwrap();
-    assert_eq!(c.log_key.unwrap(), fixture().root);
+    assert_eq!(c.log_key.unwrap(), fixture().pki.root);
 }

@@ -2,76 +2,25 @@
 
 use axis_pki::Profile;
 use axis_signer::limits::MIN_CHUNK_SIZE;
-use axis_signer::{
-    AttachmentDigest, Business, Code, DocumentType, Manifest, MessageId, Organization, OtherInfo,
-    Priority, Promulgation, SealRequest, Sealed, Sealer, SignedDocument, Signer, SignerInfo,
-};
+use axis_signer::{AttachmentDigest, MessageId, Sealed};
+use axis_testkit::demo::{NOW, demo_world as fixture};
+use axis_testkit::seal::seal_for;
 use proptest::prelude::*;
-use time::macros::date;
 
 use super::*;
-use crate::testutil::{NOW, fixture};
 
 /// G22 seals `files` for H41 with `chunk_size`; returns the header part and the ciphertext.
 fn seal(files: &[Vec<u8>], chunk_size: u32) -> (Sealed, Vec<u8>) {
     let f = fixture();
-    let (g, h) = (&f.g22, &f.h41);
-    let manifest = Manifest {
-        from: Organization::new(g.id.clone(), g.name),
-        to: vec![Organization::new(h.id.clone(), h.name)],
-        code: Code::new("7816", "VPCP-TTĐT").unwrap(),
-        promulgation: Promulgation {
-            place: "Hà Nội".into(),
-            date: date!(2026 - 01 - 02),
-        },
-        document_type: DocumentType {
-            kind: 1,
-            detail: 0,
-            name: "Công văn".into(),
-        },
-        subject: "V/v kết nối".into(),
-        content: String::new(),
-        signer: SignerInfo {
-            competence: String::new(),
-            position: "Phó Chủ nhiệm".into(),
-            full_name: "Trần Văn Sơn".into(),
-        },
-        due_date: None,
-        to_places: vec![],
-        priority: Priority::Normal,
-        other: OtherInfo::default(),
-        response_for: vec![],
-        business: Business::New,
-        attachments: files
-            .iter()
-            .enumerate()
-            .map(|(i, data)| {
-                let mut d = AttachmentDigest::new();
-                d.update(data);
-                d.finish(format!("file-{i}.pdf"), "application/pdf", "")
-            })
-            .collect(),
-    };
-    let person_cert = g.personal.verified(Profile::PersonalSigner);
-    let seal_cert = g.seal.verified(Profile::AgencySeal);
-    let person = Signer::new(&g.personal.key, &person_cert).unwrap();
-    let seal = Signer::new(&g.seal.key, &seal_cert).unwrap();
-    let document =
-        SignedDocument::sign(manifest.encode().unwrap(), &person, NOW, &seal, NOW).unwrap();
-    let mut sealer = Sealer::new(SealRequest {
-        message_id: MessageId::random().unwrap(),
-        document: &document,
-        recipients: &[h.encryption.verified(Profile::AgencyEncryption)],
-        chunk_size,
-    })
-    .unwrap();
-    let mut out = Vec::new();
-    for data in files {
-        sealer.write_attachment(data, &mut out).unwrap();
-        sealer.end_attachment(&mut out).unwrap();
-    }
-    let sealed = sealer.finish(&seal, NOW, &mut out).unwrap();
-    (sealed, out)
+    let names: Vec<String> = (0..files.len()).map(|i| format!("file-{i}.pdf")).collect();
+    let named: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(files)
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let id = MessageId::random().unwrap();
+    let s = seal_for(&f.store, NOW, &f.g22, &[&f.h41], &named, id, chunk_size);
+    (s.sealed, s.ciphertext)
 }
 
 /// H41 opens `pieces` (the ciphertext cut anywhere) through the frame reader into `sink`, as
@@ -83,7 +32,7 @@ fn open_pieces<'a>(
 ) -> Result<(ReceivedDocument, usize)> {
     let f = fixture();
     let submission = sealed.submission.verify(&f.store, NOW).unwrap();
-    let enc = f.h41.encryption.verified(Profile::AgencyEncryption);
+    let enc = f.verified(&f.h41.encryption, Profile::AgencyEncryption);
     let key = RecipientKey::from_pkcs8_der(f.h41.encryption.key.to_pkcs8_der(), &enc).unwrap();
     let mut opener = Opener::new(&submission, &sealed.key_envelope, &key, &f.store, NOW).unwrap();
     let mut reader = FrameReader::default();

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use axis_pki::demo::AgencyCreds;
 use axis_pki::{Profile, VerifiedCert};
 use axis_proto::v1 as pb;
-use axis_server::demo::AgencyCreds;
 use axis_signer::{
     AttachmentDigest, Business, Code, DocumentRef, DocumentType, Manifest, MessageId, Organization,
     Priority, Promulgation, ReceiptChain, SealRequest, Sealed, Sealer, SignedDocument, Signer,

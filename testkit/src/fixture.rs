@@ -1,42 +1,49 @@
-//! A whole in-memory PKI for the signer tests: a root and an issuing CA, four agencies each with
-//! a seal and an encryption certificate (RSA and EC mixed), personal signers, one revoked
-//! personal signer, and the axis log signer. Built once per test binary.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+//! A whole in-memory PKI for the signer and evidence tests: a root and an issuing CA, four
+//! agencies each with a seal and an encryption certificate (RSA and EC mixed), personal signers,
+//! one revoked personal signer, and the axis log signer. Built once per test binary.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use axis_pki::*;
-use axis_signer::limits::*;
-use axis_signer::*;
-use time::macros::{date, datetime};
+use axis_signer::{Organization, RecipientKey, Signer};
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
-/// Issuance time.
-pub const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
+pub use crate::pki::T0;
+use crate::pki::{encryption_key, req, serial_of};
+
 /// When documents are signed.
 pub const SIGNED: OffsetDateTime = datetime!(2026-01-02 9:00 UTC);
 /// When they are verified.
 pub const NOW: OffsetDateTime = datetime!(2026-01-03 10:00 UTC);
 
+/// An agency of the fixture: its seal and its encryption certificate, with their keys.
 pub struct Agency {
+    /// Its identifier.
     pub id: AgencyId,
+    /// Its official name.
     pub name: &'static str,
+    /// The seal's key.
     pub seal_key: PrivateKey,
+    /// The seal certificate, verified at [`SIGNED`].
     pub seal: VerifiedCert,
+    /// The encryption certificate, verified at [`SIGNED`].
     pub enc: VerifiedCert,
+    /// The encryption key, unencrypted PKCS#8.
     pub enc_pkcs8: Zeroizing<Vec<u8>>,
 }
 
 impl Agency {
+    /// Its decryption key.
     pub fn recipient_key(&self) -> RecipientKey {
         RecipientKey::from_pkcs8_der(self.enc_pkcs8.clone(), &self.enc).unwrap()
     }
+    /// Its seal, to sign with.
     pub fn seal_signer(&self) -> Signer<'_> {
         Signer::new(&self.seal_key, &self.seal).unwrap()
     }
+    /// As a manifest names it.
     pub fn org(&self) -> Organization {
         Organization::new(self.id.clone(), self.name)
     }
@@ -46,19 +53,26 @@ impl Agency {
     }
 }
 
+/// A signing key with its verified certificate (a person, or the log signer).
 pub struct Person {
+    /// The key.
     pub key: PrivateKey,
+    /// The certificate, verified at [`SIGNED`] (or before a revocation).
     pub cert: VerifiedCert,
 }
 
 impl Person {
+    /// To sign with.
     pub fn signer(&self) -> Signer<'_> {
         Signer::new(&self.key, &self.cert).unwrap()
     }
 }
 
+/// The whole PKI; [`fixture`] builds it once.
 pub struct Fixture {
+    /// The root certificate (DER).
     pub root: Vec<u8>,
+    /// The issuing CA certificate (DER).
     pub ca: Vec<u8>,
     /// The issuing CA's key, to mint more agencies ([`extra_agencies`]).
     pub ca_key: PrivateKey,
@@ -84,36 +98,13 @@ pub struct Fixture {
     pub log: Person,
 }
 
-fn req(profile: Profile, subject: Subject, days: i64) -> IssueRequest {
-    IssueRequest {
-        profile,
-        subject,
-        not_before: T0,
-        not_after: T0 + Duration::days(days),
-        serial: Serial::random().unwrap(),
-    }
-}
-
 fn subject(name: &str, id: &AgencyId) -> Subject {
     let mut s = Subject::new(name);
     s.agency_id = Some(id.clone());
     s
 }
 
-fn encryption_key(rsa: bool) -> (Zeroizing<Vec<u8>>, PublicKey) {
-    let pkey = if rsa {
-        openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap()
-    } else {
-        let group =
-            openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
-        openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap()
-    };
-    (
-        Zeroizing::new(pkey.private_key_to_pkcs8().unwrap()),
-        PublicKey::from_spki_der(&pkey.public_key_to_der().unwrap()).unwrap(),
-    )
-}
-
+/// The fixture, built on first use.
 pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(build)
@@ -229,7 +220,7 @@ fn build() -> Fixture {
         "Chánh Văn phòng",
         KeyAlgorithm::EcdsaP256,
     );
-    let revoked_serial = Serial::from_bytes(&x509_serial(&rder)).unwrap();
+    let revoked_serial = serial_of(&rder);
     let log_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let log_der = issue(
         Profile::AxisLogSigner,
@@ -377,7 +368,6 @@ pub fn later_store(
     revoke: &[&VerifiedCert],
 ) -> (TrustStore, Vec<Vec<u8>>) {
     let f = fixture();
-    let issuing = CaSigner::new(&f.ca, &f.ca_key, T0).unwrap();
     let mut revoked = vec![RevokedEntry {
         serial: f.revoked.cert.serial().clone(),
         revoked_at: T0 + Duration::hours(12),
@@ -388,252 +378,29 @@ pub fn later_store(
         revoked_at: this_update,
         reason: RevocationReason::KeyCompromise,
     }));
-    let crl = issuing
-        .issue_crl(&CrlRequest {
-            this_update,
-            next_update: this_update + Duration::days(30),
-            number: 2,
-            revoked,
-        })
-        .unwrap()
-        .der()
-        .to_vec();
-    let crls = vec![f.crls[0].clone(), crl];
+    let crls = vec![f.crls[0].clone(), ca_crl(2, this_update, 30, revoked)];
     let store = TrustStore::new(vec![f.root.clone()], vec![f.ca.clone()], crls.clone()).unwrap();
     (store, crls)
 }
 
-/// The serial octets of a DER certificate (second element of the TBSCertificate, after [0]).
-fn x509_serial(der: &[u8]) -> Vec<u8> {
-    let x = openssl::x509::X509::from_der(der).unwrap();
-    x.serial_number().to_bn().unwrap().to_vec()
-}
-
-/// A typical manifest from A to `to`, with `attachments` (name, bytes).
-pub fn manifest(to: &[&Agency], attachments: &[(&str, &[u8])]) -> Manifest {
+/// A CRL of the issuing CA: `number`, issued at `this_update`, good for `days`, listing `revoked`
+/// (the fixture's own CRL is number 1 and lists the revoked person).
+pub fn ca_crl(
+    number: u64,
+    this_update: OffsetDateTime,
+    days: i64,
+    revoked: Vec<RevokedEntry>,
+) -> Vec<u8> {
     let f = fixture();
-    Manifest {
-        from: f.a.org(),
-        to: to.iter().map(|a| a.org()).collect(),
-        code: Code::new("7816", "VPCP-TTĐT").unwrap(),
-        promulgation: Promulgation {
-            place: "Hà Nội".into(),
-            date: date!(2026 - 01 - 02),
-        },
-        document_type: DocumentType {
-            kind: 1,
-            detail: 0,
-            name: "Công văn".into(),
-        },
-        subject: "V/v kết nối, liên thông phần mềm quản lý văn bản".into(),
-        content: "Văn phòng Chính phủ đề nghị các cơ quan kết nối.".into(),
-        signer: SignerInfo {
-            competence: "KT. BỘ TRƯỞNG, CHỦ NHIỆM".into(),
-            position: "Phó Chủ nhiệm".into(),
-            full_name: "Trần Văn Sơn".into(),
-        },
-        due_date: Some(date!(2026 - 01 - 31)),
-        to_places: vec!["Như trên".into(), "Lưu: VT, TTĐT".into()],
-        priority: Priority::Urgent,
-        other: OtherInfo {
-            sphere_of_promulgation: "Toàn quốc".into(),
-            typer_notation: "TVC".into(),
-            promulgation_amount: 1,
-            page_amount: 2,
-        },
-        response_for: vec![],
-        business: Business::New,
-        attachments: attachments
-            .iter()
-            .map(|(name, bytes)| {
-                let mut d = AttachmentDigest::new();
-                d.update(bytes);
-                d.finish(*name, "application/pdf", "")
-            })
-            .collect(),
-    }
-}
-
-/// Signs `m` with A's person and seal.
-pub fn sign(m: &Manifest) -> SignedDocument {
-    let f = fixture();
-    SignedDocument::sign(
-        m.encode().unwrap(),
-        &f.person.signer(),
-        SIGNED,
-        &f.a.seal_signer(),
-        SIGNED + Duration::minutes(1),
-    )
-    .unwrap()
-}
-
-/// Everything a sealed document is made of.
-pub struct Package {
-    pub document: SignedDocument,
-    pub sealed: Sealed,
-    pub ciphertext: Vec<u8>,
-}
-
-/// Seals `doc` for the encryption certificates of `to`, feeding attachments in `step`-byte
-/// writes.
-pub fn seal_document(
-    doc: &SignedDocument,
-    to: &[&Agency],
-    attachments: &[&[u8]],
-    chunk_size: u32,
-    step: usize,
-) -> Package {
-    let f = fixture();
-    let certs: Vec<VerifiedCert> = to.iter().map(|a| a.enc.clone()).collect();
-    let mut sealer = Sealer::new(SealRequest {
-        message_id: MessageId::random().unwrap(),
-        document: doc,
-        recipients: &certs,
-        chunk_size,
-    })
-    .unwrap();
-    let mut ciphertext = Vec::new();
-    for a in attachments {
-        for piece in a.chunks(step.max(1)) {
-            sealer.write_attachment(piece, &mut ciphertext).unwrap();
-        }
-        sealer.end_attachment(&mut ciphertext).unwrap();
-    }
-    let sealed = sealer
-        .finish(
-            &f.a.seal_signer(),
-            SIGNED + Duration::minutes(2),
-            &mut ciphertext,
-        )
-        .unwrap();
-    Package {
-        document: doc.clone(),
-        sealed,
-        ciphertext,
-    }
-}
-
-/// A package from A to B and C with two attachments, small chunks so parts have several.
-pub fn standard_package() -> Package {
-    let f = fixture();
-    let att1: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
-    let att2 = b"short attachment".to_vec();
-    let m = manifest(
-        &[&f.b, &f.c],
-        &[("cong-van.pdf", &att1), ("phu-luc.pdf", &att2)],
-    );
-    let doc = sign(&m);
-    seal_document(&doc, &[&f.b, &f.c], &[&att1, &att2], 1024, 777)
-}
-
-/// The two attachments of [`standard_package`].
-pub fn standard_attachments() -> Vec<Vec<u8>> {
-    vec![
-        (0..5000u32).map(|i| (i * 7) as u8).collect(),
-        b"short attachment".to_vec(),
-    ]
-}
-
-/// Opens `p` as `who` at [`NOW`].
-pub fn open(
-    p: &Package,
-    who: &Agency,
-) -> Result<(ReceivedDocument, Vec<Vec<u8>>), axis_signer::Error> {
-    let f = fixture();
-    let sub = p.sealed.submission.verify(&f.store, NOW)?;
-    let key = who.recipient_key();
-    let opener = Opener::new(&sub, &p.sealed.key_envelope, &key, &f.store, NOW)?;
-    opener.open_all(&p.ciphertext)
-}
-
-/// Splits a ciphertext into its frames.
-pub fn frames(ciphertext: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut rest = ciphertext;
-    while !rest.is_empty() {
-        let len = u32::from_be_bytes(rest[17..21].try_into().unwrap()) as usize;
-        out.push(rest[..FRAME_HEADER_LEN + len].to_vec());
-        rest = &rest[FRAME_HEADER_LEN + len..];
-    }
-    out
-}
-
-/// (part, index, last) of a frame.
-pub fn frame_id(frame: &[u8]) -> (u32, u32, bool) {
-    (
-        u32::from_be_bytes(frame[8..12].try_into().unwrap()),
-        u32::from_be_bytes(frame[12..16].try_into().unwrap()),
-        frame[16] & 1 == 1,
-    )
-}
-
-// ----- OpenSSL as the independent judge (shared by the tests that call it) -----
-
-/// A temporary directory holding root.pem, ca.pem and trust.pem for `openssl`.
-pub struct Dir {
-    dir: tempfile::TempDir,
-}
-
-impl Dir {
-    /// root.pem, ca.pem, and trust.pem (the root with `crls`; OpenSSL 3.0's `cms` has no
-    /// -CRLfile, so the CRLs go in the CAfile).
-    pub fn new(crls: &[Vec<u8>]) -> Self {
-        let f = fixture();
-        let d = Dir {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        d.write("root.pem", to_pem("CERTIFICATE", &f.root).as_bytes());
-        d.write("ca.pem", to_pem("CERTIFICATE", &f.ca).as_bytes());
-        let mut trust = to_pem("CERTIFICATE", &f.root);
-        trust.extend(crls.iter().map(|c| to_pem("X509 CRL", c)));
-        d.write("trust.pem", trust.as_bytes());
-        d
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-pub fn openssl(args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = Command::new("openssl").args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `openssl cms -verify` of a detached signature at `at`, with chain and CRLs (OpenSSL 3.0's
-/// `cms` has no -untrusted; -certfile adds the CA to path building, and the signature also
-/// carries it).
-pub fn cms_verify(d: &Dir, sig: &Path, content: &Path, at: OffsetDateTime) -> (bool, String) {
-    let attime = at.unix_timestamp().to_string();
-    openssl(&[
-        "cms".as_ref(),
-        "-verify".as_ref(),
-        "-binary".as_ref(),
-        "-inform".as_ref(),
-        "DER".as_ref(),
-        "-in".as_ref(),
-        sig.as_os_str(),
-        "-content".as_ref(),
-        content.as_os_str(),
-        "-CAfile".as_ref(),
-        d.path("trust.pem").as_os_str(),
-        "-certfile".as_ref(),
-        d.path("ca.pem").as_os_str(),
-        "-crl_check_all".as_ref(),
-        "-purpose".as_ref(),
-        "any".as_ref(),
-        "-attime".as_ref(),
-        attime.as_ref(),
-        "-out".as_ref(),
-        d.path("verified.out").as_os_str(),
-    ])
+    CaSigner::new(&f.ca, &f.ca_key, T0)
+        .unwrap()
+        .issue_crl(&CrlRequest {
+            this_update,
+            next_update: this_update + Duration::days(days),
+            number,
+            revoked,
+        })
+        .unwrap()
+        .der()
+        .to_vec()
 }

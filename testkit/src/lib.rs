@@ -1,0 +1,28 @@
+#![forbid(unsafe_code)]
+// Test support: a failure to build a fixture is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! # axis-testkit
+//!
+//! Test support for the Axis workspace (`publish = false`), so that tests, benches and fuzz
+//! targets share one copy of each fixture instead of copying it:
+//!
+//! - [`pki`]: the fixed issuance time, keys, requests, subjects, serials.
+//! - [`fixture`]: the signer and evidence tests' PKI (four agencies, RSA and EC mixed, personal
+//!   signers, a revoked one, the log signer), and later CRLs of its CA.
+//! - [`demo`]: the demo PKI of `axis-pki` at the fixed time, with two agencies (the SDK's tests).
+//! - [`sample`]: the sample manifest every test sends.
+//! - [`seal`]: signing, sealing and opening it; frames of a ciphertext.
+//! - [`openssl_cli`]: OpenSSL as the independent judge.
+//!
+//! The fixture, sealing and OpenSSL helpers are also at the root, for `use axis_testkit::*;`.
+
+pub mod demo;
+pub mod fixture;
+pub mod openssl_cli;
+pub mod pki;
+pub mod sample;
+pub mod seal;
+
+pub use fixture::*;
+pub use openssl_cli::*;
+pub use seal::*;
