@@ -8,18 +8,15 @@
 //! `VmHWM`.
 //!
 //! ```text
-//! cargo build --release -p axis-server -p axis-tests --bin axis-server --bin axis-bench
+//! cargo build --release -p axis-server -p axis-bench
 //! target/release/axis-bench [--db sqlite|postgres] [--quick]
 //!     [--scenario throughput,latency,delivery,large] [--reps 3] [--duration 20]
 //!     [--concurrency 128] [--senders 20] [--recipients 20] [--doc-kb 10] [--rate 1000]
 //!     [--large-mb 1024] [--server PATH] [--pg postgres://root@127.0.0.1:5432/postgres]
 //! ```
 
-#[path = "../bench/corpus.rs"]
 mod corpus;
-#[path = "../bench/load.rs"]
 mod load;
-#[path = "../bench/server.rs"]
 mod server;
 
 use std::path::PathBuf;

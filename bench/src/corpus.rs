@@ -10,10 +10,10 @@ use axis_pki::demo::AgencyCreds;
 use axis_pki::{Profile, VerifiedCert};
 use axis_proto::v1 as pb;
 use axis_signer::{
-    AttachmentDigest, Business, Code, DocumentRef, DocumentType, Manifest, MessageId, Organization,
-    Priority, Promulgation, ReceiptChain, SealRequest, Sealed, Sealer, SignedDocument, Signer,
-    SignerInfo, StatusCode,
+    AttachmentDigest, DocumentRef, Manifest, MessageId, Organization, ReceiptChain, SealRequest,
+    Sealed, Sealer, SignedDocument, Signer, StatusCode,
 };
+use axis_testkit::sample::sample_manifest;
 use axis_tests::TestPki;
 use time::OffsetDateTime;
 
@@ -70,38 +70,15 @@ fn manifest(
     recipient: &AgencyCreds,
     attachment: AttachmentDigest,
 ) -> Manifest {
-    let now = OffsetDateTime::now_utc();
-    Manifest {
-        from: Organization::new(sender.id.clone(), sender.name.clone()),
-        to: vec![Organization::new(
-            recipient.id.clone(),
-            recipient.name.clone(),
-        )],
-        code: Code::new("7816", "VPCP-TTĐT").expect("valid code"),
-        promulgation: Promulgation {
-            place: "Hà Nội".into(),
-            date: now.date(),
-        },
-        document_type: DocumentType {
-            kind: 1,
-            detail: 0,
-            name: "Công văn".into(),
-        },
-        subject: "V/v đo hiệu năng trục liên thông".into(),
-        content: String::new(),
-        signer: SignerInfo {
-            competence: "KT. BỘ TRƯỞNG".into(),
-            position: "Phó Chủ nhiệm".into(),
-            full_name: "Trần Văn Sơn".into(),
-        },
-        due_date: None,
-        to_places: vec![],
-        priority: Priority::Normal,
-        other: Default::default(),
-        response_for: vec![],
-        business: Business::New,
-        attachments: vec![attachment.finish("bench.pdf", "application/pdf", "")],
-    }
+    let org = |a: &AgencyCreds| Organization::new(a.id.clone(), a.name.clone());
+    let mut m = sample_manifest(
+        org(sender),
+        vec![org(recipient)],
+        OffsetDateTime::now_utc().date(),
+        vec![attachment.finish("bench.pdf", "application/pdf", "")],
+    );
+    m.subject = "V/v đo hiệu năng trục liên thông".into();
+    m
 }
 
 /// Deterministic filler bytes (xorshift): content does not matter once it is encrypted.
