@@ -635,15 +635,36 @@ fn server_csr_names_become_the_certificates_names() {
     assert!(ok, "{msg}");
 }
 
-#[test]
-fn csr_asking_for_ca_rights_is_refused() {
-    let p = Pki::with_state_ca();
-    let csr = make_csr(
-        &p,
-        "evil",
-        "/C=VN/organizationIdentifier=000.00.00.H41/CN=Evil",
-        &["-addext", "basicConstraints=critical,CA:TRUE"],
-    );
+/// How a refused CSR is made: asking for more than the profile grants, or altered after signing.
+enum BadCsr {
+    /// `openssl req -addext` with this extension.
+    Asks(&'static str),
+    /// A good CSR whose signature's last byte is flipped.
+    FlippedSignature,
+}
+
+/// `issue --csr` refuses the CSR made as `bad`, saying each of `expected`, and leaves the CA
+/// directory as it was.
+#[track_caller]
+fn refused_csr(p: &Pki, bad: BadCsr, expected: &[&str]) {
+    let subj = "/C=VN/organizationIdentifier=000.00.00.H41/CN=H41";
+    let csr = match bad {
+        BadCsr::Asks(ext) => make_csr(p, "asks", subj, &["-addext", ext]),
+        BadCsr::FlippedSignature => {
+            let csr = make_csr(p, "flipped", subj, &[]);
+            let o = openssl(
+                &["req", "-in", &csr, "-outform", "DER", "-out", "flipped.der"],
+                &[],
+                p.tmp.path(),
+            );
+            assert!(o.status.success());
+            let mut der = fs::read(p.path("flipped.der")).unwrap();
+            // The signature is the last field: flip its last byte.
+            *der.last_mut().unwrap() ^= 0x01;
+            fs::write(p.path("flipped-bad.der"), &der).unwrap();
+            "flipped-bad.der".to_owned()
+        }
+    };
     let before = p.snapshot();
     let err = p.fails(
         &[
@@ -657,73 +678,25 @@ fn csr_asking_for_ca_rights_is_refused() {
         ],
         &[("AXIS_PKI_CA_PASS", CA_PASS)],
     );
-    assert!(err.contains("CA:TRUE in basicConstraints"), "{err}");
-    assert!(err.contains("hint: "), "{err}");
+    for e in expected {
+        assert!(err.contains(e), "{err}");
+    }
     p.assert_unchanged(&before);
 }
 
 #[test]
-fn csr_asking_for_extra_key_usage_is_refused() {
+fn csrs_asking_for_more_than_the_profile_or_altered_are_refused() {
     let p = Pki::with_state_ca();
-    let csr = make_csr(
-        &p,
-        "greedy",
-        "/C=VN/organizationIdentifier=000.00.00.H41/CN=Greedy",
-        &["-addext", "keyUsage=critical,digitalSignature,keyCertSign"],
-    );
-    let before = p.snapshot();
-    let err = p.fails(
-        &[
-            "issue",
-            "--profile",
-            "agency-tls-client",
-            "--csr",
-            &csr,
-            "--out",
-            "out",
-        ],
-        &[("AXIS_PKI_CA_PASS", CA_PASS)],
-    );
-    assert!(err.contains("key usage keyCertSign"), "{err}");
-    assert!(err.contains("which the profile does not grant"), "{err}");
-    p.assert_unchanged(&before);
-}
-
-#[test]
-fn csr_with_a_corrupted_signature_is_refused() {
-    let p = Pki::with_state_ca();
-    let csr = make_csr(
-        &p,
-        "h41",
-        "/C=VN/organizationIdentifier=000.00.00.H41/CN=H41",
-        &[],
-    );
-    let o = openssl(
-        &["req", "-in", &csr, "-outform", "DER", "-out", "h41.der"],
-        &[],
-        p.tmp.path(),
-    );
-    assert!(o.status.success());
-    let mut der = fs::read(p.path("h41.der")).unwrap();
-    // The signature is the last field: flip its last byte.
-    *der.last_mut().unwrap() ^= 0x01;
-    fs::write(p.path("h41-bad.der"), &der).unwrap();
-    let before = p.snapshot();
-    let err = p.fails(
-        &[
-            "issue",
-            "--profile",
-            "agency-tls-client",
-            "--csr",
-            "h41-bad.der",
-            "--out",
-            "out",
-        ],
-        &[("AXIS_PKI_CA_PASS", CA_PASS)],
-    );
-    assert!(err.contains("the CSR signature is invalid"), "{err}");
-    assert!(err.contains("hint: the CSR was altered"), "{err}");
-    p.assert_unchanged(&before);
+    use BadCsr::*;
+    #[rustfmt::skip]
+    let cases: [(BadCsr, &[&str]); 3] = [
+        (Asks("basicConstraints=critical,CA:TRUE"), &["CA:TRUE in basicConstraints", "hint: "]),
+        (Asks("keyUsage=critical,digitalSignature,keyCertSign"), &["key usage keyCertSign", "which the profile does not grant"]),
+        (FlippedSignature, &["the CSR signature is invalid", "hint: the CSR was altered"]),
+    ];
+    for (bad, expected) in cases {
+        refused_csr(&p, bad, expected);
+    }
 }
 
 // ----- Refusals: each leaves everything as it was ------------------------------------------
