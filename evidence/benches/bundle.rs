@@ -5,28 +5,17 @@
 //!
 //! Run: `cargo bench -p axis-evidence --bench bundle` (release). `BENCH_RUNS` sets the number of
 //! runs (default 50, at least 20).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    missing_docs,
-    unreachable_pub
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::time::{Duration as StdDuration, Instant};
 
 use axis_evidence::*;
-use axis_log::{Frontier, Hash, NodeId};
 use axis_pki::{KeyAlgorithm, Profile, Subject};
 use axis_signer::*;
+use axis_testkit::log::MemoryLog;
 use axis_testkit::*;
 use time::Duration;
 use time::macros::datetime;
-
-fn node(leaves: &[Hash], id: NodeId) -> Option<Hash> {
-    let (start, end) = (id.start() as usize, id.end() as usize);
-    (end <= leaves.len()).then(|| axis_log::root_from_leaves(&leaves[start..end]))
-}
 
 /// The bundle's DER and the log key (SPKI DER).
 fn bundle() -> (Vec<u8>, Vec<u8>) {
@@ -88,36 +77,9 @@ fn bundle() -> (Vec<u8>, Vec<u8>) {
             statements.push((who.id.clone(), signed, entry, entries.len() - 1));
         }
     }
-    let leaves: Vec<Hash> = entries.iter().map(|e| axis_log::leaf_hash(e)).collect();
-    let batch = Frontier::new().append_batch(&leaves).unwrap();
-    let head = TreeHead {
-        tree_size: batch.tree_size,
-        root_hash: batch.root,
-        timestamp: datetime!(2026-01-12 0:00 UTC),
-    }
-    .sign(&log.signer())
-    .unwrap();
-    let logged = |entry, index: usize| LoggedEntry {
-        entry,
-        leaf_index: index as u64,
-        path: axis_log::inclusion_proof(index as u64, batch.tree_size, |id| node(&leaves, id))
-            .unwrap(),
-    };
-    let bundle = EvidenceBundle {
-        submission: p.sealed.submission.clone(),
-        intermediates: vec![f.ca.clone()],
-        crls,
-        tree_head: head,
-        acceptance: logged(acceptance, acceptance_index),
-        statements: statements
-            .into_iter()
-            .map(|(recipient, receipt, entry, index)| BundleStatement {
-                recipient,
-                receipt,
-                logged: logged(entry, index),
-            })
-            .collect(),
-    };
+    let memory = MemoryLog::new(&entries);
+    let head = memory.head(datetime!(2026-01-12 0:00 UTC), &log.signer());
+    let bundle = memory.bundle(&p, crls, head, (acceptance, acceptance_index), statements);
     (bundle.encode().unwrap(), log.cert.public_key_der().to_vec())
 }
 

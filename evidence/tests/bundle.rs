@@ -11,12 +11,12 @@ use std::sync::OnceLock;
 use axis_evidence::Error;
 use axis_evidence::limits::*;
 use axis_evidence::*;
-use axis_log::{Frontier, Hash, NodeId};
 use axis_pki::{
     AXIS_OID_ARC, AgencyId, KeyAlgorithm, Profile, RevocationReason, RevokedEntry, Subject,
 };
 use axis_signer::Error as SignerError;
 use axis_signer::*;
+use axis_testkit::log::MemoryLog;
 use axis_testkit::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -147,12 +147,6 @@ fn standard_plan() -> Plan {
     }
 }
 
-/// The hash of a complete subtree of `leaves` (what a log's node store holds).
-fn node(leaves: &[Hash], id: NodeId) -> Option<Hash> {
-    let (start, end) = (id.start() as usize, id.end() as usize);
-    (end <= leaves.len()).then(|| axis_log::root_from_leaves(&leaves[start..end]))
-}
-
 struct Built {
     bundle: EvidenceBundle,
     /// B's 01 signed a second time (a minute later) and logged too: another receipt.
@@ -219,40 +213,18 @@ fn build(plan: &Plan) -> Built {
     });
     entries.extend((0..3).map(|i| format!("later entry {i}").into_bytes()));
 
-    let leaves: Vec<Hash> = entries.iter().map(|e| axis_log::leaf_hash(e)).collect();
-    let mut frontier = Frontier::new();
-    let batch = frontier.append_batch(&leaves).unwrap();
+    let memory = MemoryLog::new(&entries);
     let log = if plan.other_log { &w.other_log } else { &w.log };
-    let head = TreeHead {
-        tree_size: batch.tree_size,
-        root_hash: batch.root,
-        timestamp: plan.head_at,
-    }
-    .sign(&log.signer())
-    .unwrap();
-    let logged = |entry: LogEntryBytes, index: usize| LoggedEntry {
-        entry,
-        leaf_index: index as u64,
-        path: axis_log::inclusion_proof(index as u64, batch.tree_size, |id| node(&leaves, id))
-            .unwrap(),
-    };
+    let head = memory.head(plan.head_at, &log.signer());
     Built {
-        bundle: EvidenceBundle {
-            submission: p.sealed.submission.clone(),
-            intermediates: vec![f.ca.clone()],
-            crls: plan.crls.clone(),
-            tree_head: head,
-            acceptance: logged(acceptance, acceptance_index),
-            statements: statements
-                .into_iter()
-                .map(|(recipient, receipt, entry, index)| BundleStatement {
-                    recipient,
-                    receipt,
-                    logged: logged(entry, index),
-                })
-                .collect(),
-        },
-        other_arrived: other.map(|(entry, index)| logged(entry, index)),
+        bundle: memory.bundle(
+            p,
+            plan.crls.clone(),
+            head,
+            (acceptance, acceptance_index),
+            statements,
+        ),
+        other_arrived: other.map(|(entry, index)| memory.logged(entry, index)),
     }
 }
 

@@ -10,11 +10,12 @@ use std::sync::OnceLock;
 use axis_evidence::Error;
 use axis_evidence::limits::*;
 use axis_evidence::*;
-use axis_log::{Frontier, Hash, NodeId};
+use axis_log::{Frontier, Hash};
 use axis_pki::{AXIS_OID_ARC, KeyAlgorithm, Profile, Subject, to_pem};
 use axis_signer::Error as SignerError;
 use axis_signer::limits::*;
 use axis_signer::*;
+use axis_testkit::log::node;
 use axis_testkit::*;
 use proptest::prelude::*;
 use time::macros::datetime;
@@ -48,12 +49,6 @@ fn sign_head(tree_size: u64, root_hash: Hash, timestamp: OffsetDateTime) -> Sign
     }
     .sign(&fixture().log.signer())
     .unwrap()
-}
-
-/// The hash of a complete subtree of `leaves` (what a log's node store holds).
-fn node(leaves: &[Hash], id: NodeId) -> Option<Hash> {
-    let (start, end) = (id.start() as usize, id.end() as usize);
-    (end <= leaves.len()).then(|| axis_log::root_from_leaves(&leaves[start..end]))
 }
 
 /// A log as the axis keeps it: five earlier leaves, then one batch with the acceptance of two

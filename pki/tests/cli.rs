@@ -518,29 +518,11 @@ fn default_rsa_4096_hierarchy_verifies_with_openssl() {
 
 // ----- CSRs ---------------------------------------------------------------------------------
 
-/// Makes a P-256 CSR with openssl; `extra` are further `openssl req` arguments.
+/// Makes a P-256 CSR with openssl in the directory; `extra` are further `openssl req`
+/// arguments. Returns its name (relative to the directory).
 fn make_csr(p: &Pki, name: &str, subj: &str, extra: &[&str]) -> String {
-    let csr = format!("{name}.csr");
-    let key = format!("{name}.key");
-    let mut args = vec![
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &csr,
-        "-subj",
-        subj,
-    ];
-    args.extend_from_slice(extra);
-    let o = openssl(&args, &[], p.tmp.path());
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    csr
+    axis_testkit::openssl_csr(p.tmp.path(), name, subj, extra);
+    format!("{name}.csr")
 }
 
 #[test]

@@ -6,35 +6,8 @@ use axis_pki::*;
 use axis_testkit::pki::*;
 use time::Duration;
 
-struct Cas {
-    root: Vec<u8>,
-    root_key: PrivateKey,
-    ca: Vec<u8>,
-    ca_key: PrivateKey,
-}
-
 fn cas() -> Cas {
-    let root_key = key();
-    let root = issue_root(&req(Profile::RootCa, Subject::new("Root"), 3650), &root_key)
-        .unwrap()
-        .der()
-        .to_vec();
-    let ca_key = key();
-    let ca = CaSigner::new(&root, &root_key, T0)
-        .unwrap()
-        .issue(
-            &req(Profile::IssuingCa, Subject::new("CA"), 1000),
-            &pubkey(&ca_key),
-        )
-        .unwrap()
-        .der()
-        .to_vec();
-    Cas {
-        root,
-        root_key,
-        ca,
-        ca_key,
-    }
+    root_and_ca("Root", "CA", 1000)
 }
 
 #[track_caller]
@@ -266,37 +239,13 @@ fn ca_signer_checks_its_own_certificate() {
     ));
 }
 
+/// A DER CSR made by openssl with `subj` and one `-addext` per `addext`.
 fn openssl_csr(dir: &std::path::Path, subj: &str, addext: &[&str]) -> Vec<u8> {
-    let key = dir.join("k.pem");
-    let csr = dir.join("r.der");
-    let mut cmd = std::process::Command::new("openssl");
-    cmd.args([
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-outform",
-        "DER",
-        "-subj",
-        subj,
-    ])
-    .arg("-keyout")
-    .arg(&key)
-    .arg("-out")
-    .arg(&csr);
+    let mut extra = vec!["-outform", "DER"];
     for e in addext {
-        cmd.args(["-addext", e]);
+        extra.extend(["-addext", e]);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read(csr).unwrap()
+    std::fs::read(axis_testkit::openssl_csr(dir, "r", subj, &extra)).unwrap()
 }
 
 #[test]

@@ -47,25 +47,12 @@ impl Pki {
 
     /// Root → issuing CA → seal, in a PKI whose policy arc is `arc`.
     fn under(arc: &PolicyArc, root_name: &str, ca_name: &str) -> Self {
-        let root_key = key();
-        let root = issue_root_with_arc(
-            &req(Profile::RootCa, Subject::new(root_name), 3650),
-            arc,
-            &root_key,
-        )
-        .unwrap()
-        .der()
-        .to_vec();
-        let ca_key = key();
-        let ca = CaSigner::new(&root, &root_key, T0)
-            .unwrap()
-            .issue(
-                &req(Profile::IssuingCa, Subject::new(ca_name), 1825),
-                &pubkey(&ca_key),
-            )
-            .unwrap()
-            .der()
-            .to_vec();
+        let Cas {
+            root,
+            root_key,
+            ca,
+            ca_key,
+        } = root_and_ca_under(arc, root_name, ca_name, 1825);
         let seal_key = key();
         let seal = CaSigner::new(&ca, &ca_key, T0)
             .unwrap()

@@ -5,13 +5,7 @@
 //! Run: `cargo bench -p axis-signer --bench seal_open` (release). `BENCH_QUICK=1` runs each case
 //! once. The 100 MB cases stream through a temporary file with 1 MiB writes and one-frame reads,
 //! as an SDK would: the plaintext and the ciphertext are never whole in memory.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    missing_docs,
-    unreachable_pub
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::{Duration, Instant};

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axis_pki::AgencyId;
+use axis_testkit::pki::any_agency_id;
 use proptest::prelude::*;
 
 use crate::cms::der;
@@ -348,24 +349,11 @@ fn parsers_refuse_a_second_encoding_of_the_same_value() {
     assert!(HeaderBytes::parse(&h.encode()).is_ok());
 }
 
-fn agency() -> impl Strategy<Value = AgencyId> {
-    (
-        0u16..1000,
-        0u8..100,
-        0u8..100,
-        proptest::char::range('A', 'Z'),
-        0u8..100,
-    )
-        .prop_map(|(a, b, c, l, d)| {
-            AgencyId::parse(&format!("{a:03}.{b:02}.{c:02}.{l}{d:02}")).unwrap()
-        })
-}
-
 prop_compose! {
     fn routing_header()(
         id in any::<[u8; 16]>(),
-        sender in agency(),
-        recipients in proptest::collection::hash_set(agency(), 1..20),
+        sender in any_agency_id(),
+        recipients in proptest::collection::hash_set(any_agency_id(), 1..20),
         priority in 0u64..5,
         chunk_size in crate::limits::MIN_CHUNK_SIZE..=crate::limits::MAX_CHUNK_SIZE,
         key_commitment in any::<[u8; 32]>(),
@@ -392,8 +380,8 @@ prop_compose! {
 prop_compose! {
     fn receipt()(
         id in any::<[u8; 16]>(),
-        from in agency(),
-        to in agency(),
+        from in any_agency_id(),
+        to in any_agency_id(),
         status in prop::sample::select(vec![1u64, 2, 3, 4, 5, 6, 13, 15, 16]),
         digests in any::<([u8; 32], [u8; 32])>(),
         secs in 0i64..4_000_000_000,

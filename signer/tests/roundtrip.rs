@@ -4,6 +4,7 @@
 
 use axis_signer::limits::*;
 use axis_signer::*;
+use axis_testkit::pki::any_agency_id;
 use axis_testkit::*;
 use proptest::prelude::*;
 
@@ -167,26 +168,13 @@ fn required(max: usize) -> impl Strategy<Value = String> {
     text(max).prop_map(|s| format!("x{}", s.chars().skip(1).collect::<String>()))
 }
 
-fn agency_id() -> impl Strategy<Value = axis_pki::AgencyId> {
-    (
-        0u16..1000,
-        0u8..100,
-        0u8..100,
-        proptest::char::range('A', 'Z'),
-        0u8..100,
-    )
-        .prop_map(|(a, b, c, l, d)| {
-            axis_pki::AgencyId::parse(&format!("{a:03}.{b:02}.{c:02}.{l}{d:02}")).unwrap()
-        })
-}
-
 fn date() -> impl Strategy<Value = time::Date> {
     (1900i32..2100, 1u16..=365).prop_map(|(y, d)| time::Date::from_ordinal_date(y, d).unwrap())
 }
 
 fn organization() -> impl Strategy<Value = Organization> {
     (
-        agency_id(),
+        any_agency_id(),
         required(MAX_ORGAN_NAME),
         text(MAX_ORGAN_ADD),
         text(MAX_PHONE),
@@ -205,7 +193,7 @@ fn code() -> impl Strategy<Value = Code> {
 }
 
 fn document_id() -> impl Strategy<Value = DocumentId> {
-    (agency_id(), date(), code()).prop_map(|(a, d, c)| DocumentId::new(a, d, c).unwrap())
+    (any_agency_id(), date(), code()).prop_map(|(a, d, c)| DocumentId::new(a, d, c).unwrap())
 }
 
 fn attachment() -> impl Strategy<Value = Attachment> {

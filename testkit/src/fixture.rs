@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 pub use crate::pki::T0;
-use crate::pki::{encryption_key, req, serial_of};
+use crate::pki::{Cas, encryption_key, req, root_and_ca, serial_of};
 
 /// When documents are signed.
 pub const SIGNED: OffsetDateTime = datetime!(2026-01-02 9:00 UTC);
@@ -111,25 +111,14 @@ pub fn fixture() -> &'static Fixture {
 }
 
 fn build() -> Fixture {
-    let root_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let root = issue_root(
-        &req(Profile::RootCa, Subject::new("Axis Test Root"), 3650),
-        &root_key,
-    )
-    .unwrap();
-    let root_ca = CaSigner::new(root.der(), &root_key, T0).unwrap();
-    let ca_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let ca = root_ca
-        .issue(
-            &req(
-                Profile::IssuingCa,
-                Subject::new("CA for state agencies"),
-                1825,
-            ),
-            &PublicKey::from_spki_der(ca_key.public_key_der()).unwrap(),
-        )
-        .unwrap();
-    let issuing = CaSigner::new(ca.der(), &ca_key, T0).unwrap();
+    let Cas {
+        root,
+        root_key,
+        ca,
+        ca_key,
+    } = root_and_ca("Axis Test Root", "CA for state agencies", 1825);
+    let root_ca = CaSigner::new(&root, &root_key, T0).unwrap();
+    let issuing = CaSigner::new(&ca, &ca_key, T0).unwrap();
     let issue = |profile, subject, key: &PublicKey| {
         issuing
             .issue(&req(profile, subject, 365), key)
@@ -150,8 +139,8 @@ fn build() -> Fixture {
         .to_vec()
     };
     let store_before = TrustStore::new(
-        vec![root.der().to_vec()],
-        vec![ca.der().to_vec()],
+        vec![root.clone()],
+        vec![ca.clone()],
         vec![crl(&root_ca, vec![]), crl(&issuing, vec![])],
     )
     .unwrap();
@@ -239,12 +228,7 @@ fn build() -> Fixture {
             }],
         ),
     ];
-    let store = TrustStore::new(
-        vec![root.der().to_vec()],
-        vec![ca.der().to_vec()],
-        crls.clone(),
-    )
-    .unwrap();
+    let store = TrustStore::new(vec![root.clone()], vec![ca.clone()], crls.clone()).unwrap();
 
     let mut agencies =
         raw_agencies
@@ -265,33 +249,17 @@ fn build() -> Fixture {
         agencies.next().unwrap(),
         agencies.next().unwrap(),
     );
+    let person = |store: &TrustStore, der: &[u8], profile, key| Person {
+        cert: store.verify(der, profile, SIGNED).unwrap(),
+        key,
+    };
     Fixture {
-        person: Person {
-            cert: store
-                .verify(&pder, Profile::PersonalSigner, SIGNED)
-                .unwrap(),
-            key: pk,
-        },
-        person_b: Person {
-            cert: store
-                .verify(&bder, Profile::PersonalSigner, SIGNED)
-                .unwrap(),
-            key: bk,
-        },
-        revoked: Person {
-            cert: store_before
-                .verify(&rder, Profile::PersonalSigner, SIGNED)
-                .unwrap(),
-            key: rk,
-        },
-        log: Person {
-            cert: store
-                .verify(&log_der, Profile::AxisLogSigner, SIGNED)
-                .unwrap(),
-            key: log_key,
-        },
-        root: root.der().to_vec(),
-        ca: ca.der().to_vec(),
+        person: person(&store, &pder, Profile::PersonalSigner, pk),
+        person_b: person(&store, &bder, Profile::PersonalSigner, bk),
+        revoked: person(&store_before, &rder, Profile::PersonalSigner, rk),
+        log: person(&store, &log_der, Profile::AxisLogSigner, log_key),
+        root,
+        ca,
         ca_key,
         crls,
         store,

@@ -9,6 +9,7 @@
 //! - [`pki`]: the fixed issuance time, keys, requests, subjects, serials.
 //! - [`fixture`]: the signer and evidence tests' PKI (four agencies, RSA and EC mixed, personal
 //!   signers, a revoked one, the log signer), and later CRLs of its CA.
+//! - [`log`]: a log in memory: heads, inclusion paths, evidence bundles.
 //! - [`demo`]: the demo PKI of `axis-pki` at the fixed time, with two agencies (the SDK's tests).
 //! - [`sample`]: the sample manifest every test sends.
 //! - [`seal`]: signing, sealing and opening it; frames of a ciphertext.
@@ -18,6 +19,7 @@
 
 pub mod demo;
 pub mod fixture;
+pub mod log;
 pub mod openssl_cli;
 pub mod pki;
 pub mod sample;

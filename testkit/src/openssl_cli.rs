@@ -96,3 +96,28 @@ where
     );
     out.stdout
 }
+
+/// A P-256 key (`<name>.key`) and a CSR for it (`<name>.csr`, PEM unless `extra` says
+/// `-outform DER`) made by `openssl req` in `dir`, with `subj` and the further `extra`
+/// arguments (`-addext …`, `-utf8`); returns the CSR's path.
+pub fn openssl_csr(dir: &Path, name: &str, subj: &str, extra: &[&str]) -> PathBuf {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let head = [
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        subj,
+        "-keyout",
+    ];
+    let mut args: Vec<&std::ffi::OsStr> = head.iter().map(std::ffi::OsStr::new).collect();
+    args.extend([key.as_os_str(), "-out".as_ref(), csr.as_os_str()]);
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    openssl_ok(args);
+    csr
+}

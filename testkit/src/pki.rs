@@ -3,8 +3,10 @@
 //! encryption key pair.
 
 use axis_pki::{
-    AgencyId, IssueRequest, KeyAlgorithm, PrivateKey, Profile, PublicKey, Serial, Subject,
+    AgencyId, CaSigner, IssueRequest, KeyAlgorithm, PolicyArc, PrivateKey, Profile, PublicKey,
+    Serial, Subject, issue_root_with_arc,
 };
+use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
@@ -30,6 +32,53 @@ pub fn req(profile: Profile, subject: Subject, days: i64) -> IssueRequest {
         not_before: T0,
         not_after: T0 + Duration::days(days),
         serial: Serial::random().unwrap(),
+    }
+}
+
+/// A root and an issuing CA under it, with their keys (P-256).
+pub struct Cas {
+    /// The root certificate (DER).
+    pub root: Vec<u8>,
+    /// Its key.
+    pub root_key: PrivateKey,
+    /// The issuing CA certificate (DER).
+    pub ca: Vec<u8>,
+    /// Its key.
+    pub ca_key: PrivateKey,
+}
+
+/// A root named `root_name` (ten years from [`T0`]) and an issuing CA named `ca_name` under it
+/// (`ca_days` from [`T0`]), in a PKI with the default policy arc.
+pub fn root_and_ca(root_name: &str, ca_name: &str, ca_days: i64) -> Cas {
+    root_and_ca_under(&PolicyArc::default(), root_name, ca_name, ca_days)
+}
+
+/// As [`root_and_ca`], in a PKI whose policy arc is `arc`.
+pub fn root_and_ca_under(arc: &PolicyArc, root_name: &str, ca_name: &str, ca_days: i64) -> Cas {
+    let root_key = key();
+    let root = issue_root_with_arc(
+        &req(Profile::RootCa, Subject::new(root_name), 3650),
+        arc,
+        &root_key,
+    )
+    .unwrap()
+    .der()
+    .to_vec();
+    let ca_key = key();
+    let ca = CaSigner::new(&root, &root_key, T0)
+        .unwrap()
+        .issue(
+            &req(Profile::IssuingCa, Subject::new(ca_name), ca_days),
+            &pubkey(&ca_key),
+        )
+        .unwrap()
+        .der()
+        .to_vec();
+    Cas {
+        root,
+        root_key,
+        ca,
+        ca_key,
     }
 }
 
@@ -65,4 +114,18 @@ pub fn encryption_key(rsa: bool) -> (Zeroizing<Vec<u8>>, PublicKey) {
         Zeroizing::new(pkey.private_key_to_pkcs8().unwrap()),
         PublicKey::from_spki_der(&pkey.public_key_to_der().unwrap()).unwrap(),
     )
+}
+
+/// Any well-formed agency id (`NNN.NN.NN.LNN`), for property tests.
+pub fn any_agency_id() -> impl Strategy<Value = AgencyId> {
+    (
+        0u16..1000,
+        0u8..100,
+        0u8..100,
+        proptest::char::range('A', 'Z'),
+        0u8..100,
+    )
+        .prop_map(|(a, b, c, l, d)| {
+            AgencyId::parse(&format!("{a:03}.{b:02}.{c:02}.{l}{d:02}")).unwrap()
+        })
 }
