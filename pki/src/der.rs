@@ -2,8 +2,9 @@
 //! `2.25.<UUID>` policy arc), read back to dotted form, and the certificatePolicies extension
 //! value.
 //!
-//! [`oid_content`] and [`tlv`] are public: they are the one OID encoder and the one TLV writer
-//! of the workspace (`axis-signer`'s DER module, which sits above this crate, uses them too).
+//! [`oid_content`], [`oid_to_dotted`] and [`tlv`] are public: they are the one OID encoder and
+//! decoder and the one TLV writer of the workspace (`axis-signer`, which sits above this crate,
+//! uses them too).
 
 /// DER content octets of a dotted OID; arcs may be up to 128 bits wide (the `2.25.<UUID>` arc,
 /// X.667). `None` if the text is not a well-formed OID.
@@ -30,7 +31,7 @@ pub fn oid_content(dotted: &str) -> Option<Vec<u8>> {
 }
 
 /// The dotted form of OID content octets (arcs up to 128 bits); `None` if not minimal DER.
-pub(crate) fn oid_to_dotted(content: &[u8]) -> Option<String> {
+pub fn oid_to_dotted(content: &[u8]) -> Option<String> {
     let mut arcs: Vec<u128> = Vec::new();
     let mut value: u128 = 0;
     let mut fresh = true;

@@ -620,32 +620,10 @@ fn check_smime_capabilities(value: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The dotted form of OID content octets, for messages (the first 64 octets).
+/// The dotted form of OID content octets, for messages: the PKI crate's one decoder, over the
+/// first 64 octets; `?` for anything that is not a minimal OID.
 fn dotted_oid(content: &[u8]) -> String {
-    let mut arcs: Vec<u128> = Vec::new();
-    let mut value: u128 = 0;
-    for &b in content.iter().take(64) {
-        if value >> 121 != 0 {
-            return "?".to_owned();
-        }
-        value = (value << 7) | u128::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            arcs.push(value);
-            value = 0;
-        }
-    }
-    let Some((&first, rest)) = arcs.split_first() else {
-        return "?".to_owned();
-    };
-    let mut out = match first {
-        0..=79 => format!("{}.{}", first / 40, first % 40),
-        _ => format!("2.{}", first - 80),
-    };
-    for a in rest {
-        out.push('.');
-        out.push_str(&a.to_string());
-    }
-    out
+    axis_pki::der::oid_to_dotted(&content[..content.len().min(64)]).unwrap_or_else(|| "?".into())
 }
 
 /// Reads one AlgorithmIdentifier that must be SHA-256 (parameters absent or NULL).
