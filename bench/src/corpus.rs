@@ -13,7 +13,7 @@ use axis_signer::{
     AttachmentDigest, DocumentRef, Manifest, MessageId, Organization, ReceiptChain, SealRequest,
     Sealed, Sealer, SignedDocument, Signer, StatusCode,
 };
-use axis_testkit::sample::sample_manifest;
+use axis_testkit::sample::{filler, sample_manifest};
 use axis_tests::TestPki;
 use time::OffsetDateTime;
 
@@ -79,20 +79,6 @@ fn manifest(
     );
     m.subject = "V/v đo hiệu năng trục liên thông".into();
     m
-}
-
-/// Deterministic filler bytes (xorshift): content does not matter once it is encrypted.
-pub(crate) fn filler(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// Seals one document from `s` to `r` with `plaintext` as its one attachment, writing the

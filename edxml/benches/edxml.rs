@@ -33,16 +33,7 @@ fn sample() -> Edoc {
 
 /// Bytes that look like a PDF's compressed streams (incompressible).
 fn random(len: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
+    axis_testkit::sample::filler(0x9e37_79b9_7f4a_7c15, len)
 }
 
 /// Text that compresses like a real minutes file (a few times, not a thousand).

@@ -57,3 +57,18 @@ pub fn attachments(files: &[(&str, &[u8])]) -> Vec<Attachment> {
         })
         .collect()
 }
+
+/// Deterministic filler bytes (xorshift64 from `seed`): incompressible, like a PDF's compressed
+/// streams; content does not matter once it is encrypted.
+pub fn filler(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
