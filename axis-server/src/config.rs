@@ -5,15 +5,18 @@
 //! listen = "127.0.0.1:7443"               # gRPC over mTLS
 //! metrics_listen = "127.0.0.1:9464"       # Prometheus /metrics and /healthz (plain HTTP)
 //! database_url = "sqlite://axis.db"       # or postgres://user@host/db
-//! passphrase_file = "secrets/axis.pass"   # decrypts the two key files (or AXIS_SERVER_KEY_PASS)
+//! passphrase_file = "secrets/axis.pass"   # decrypts a key without its own (or AXIS_SERVER_KEY_PASS)
+//! shutdown_drain_secs = 10                # how long a stop waits for streams to drain
 //!
 //! [tls]                                   # axis-server-tls profile
-//! cert = "pki/axis-server-tls.cert.pem"
+//! cert = "pki/axis-server-tls.chain.pem"  # the leaf, or the leaf then its issuing CA
 //! key = "pki/axis-server-tls.key.pem"
+//! passphrase_file = "secrets/tls.pass"    # optional: this key's own passphrase
 //!
 //! [log_signer]                            # axis-log-signer profile: signs tree heads
 //! cert = "pki/axis-log-signer.cert.pem"
 //! key = "pki/axis-log-signer.key.pem"
+//! passphrase_env = "AXIS_LOG_KEY_PASS"    # optional: the variable holding its own passphrase
 //!
 //! [trust]
 //! root = "pki/root.cert.pem"
@@ -37,14 +40,34 @@ use serde::Deserialize;
 /// Where the server looks for its configuration when none is given.
 pub const DEFAULT_CONFIG: &str = "axis-data/axis-server.toml";
 
-/// A certificate and its encrypted key (PEM files as `axis-pki` writes them).
+/// A certificate and its encrypted key (PEM files as `axis-pki` writes them), and where the
+/// key's own passphrase is, if it has one (else the configuration's shared passphrase).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct KeyPairFiles {
     /// Certificate (PEM; may hold the chain after the leaf).
     pub cert: PathBuf,
     /// Encrypted PKCS#8 key (PEM).
     pub key: PathBuf,
+    /// A file holding this key's own passphrase.
+    #[serde(default)]
+    pub passphrase_file: Option<PathBuf>,
+    /// An environment variable holding this key's own passphrase.
+    #[serde(default)]
+    pub passphrase_env: Option<String>,
+}
+
+impl KeyPairFiles {
+    /// A certificate and key decrypted with the shared passphrase.
+    pub fn new(cert: PathBuf, key: PathBuf) -> Self {
+        KeyPairFiles {
+            cert,
+            key,
+            passphrase_file: None,
+            passphrase_env: None,
+        }
+    }
 }
 
 /// The trust anchor, issuing CAs and initial CRLs.
@@ -106,7 +129,7 @@ pub struct Config {
     /// `sqlite://FILE` or `postgres://…`.
     #[serde(default = "default_database")]
     pub database_url: String,
-    /// File holding the passphrase of both key files.
+    /// File holding the passphrase of every key without its own (`AXIS_SERVER_KEY_PASS` wins).
     #[serde(default)]
     pub passphrase_file: Option<PathBuf>,
     /// The server's TLS certificate and key.
@@ -191,6 +214,9 @@ impl Config {
         for kp in [&mut self.tls, &mut self.log_signer] {
             fix(&mut kp.cert);
             fix(&mut kp.key);
+            if let Some(p) = kp.passphrase_file.as_mut() {
+                fix(p);
+            }
         }
         fix(&mut self.trust.root);
         self.trust.intermediates.iter_mut().for_each(fix);

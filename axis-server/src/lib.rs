@@ -30,6 +30,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod grpc;
+pub mod keys;
 pub mod metrics;
 pub mod notify;
 pub mod server;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use axis_pki::Passphrase;
 use axis_server::config::{Config, DEFAULT_CONFIG};
+use axis_server::keys;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -86,19 +87,15 @@ enum Command {
     },
 }
 
+/// The shared passphrase, or (when every key has its own) an empty one that nothing uses.
 fn passphrase(config: &Config) -> Result<Passphrase> {
-    if let Ok(p) = std::env::var("AXIS_SERVER_KEY_PASS") {
-        return Ok(Passphrase::new(p));
+    match keys::shared_passphrase(config)? {
+        Some(p) => Ok(p.passphrase),
+        None => {
+            keys::check_passphrases(config, false)?;
+            Ok(Passphrase::new(String::new()))
+        }
     }
-    let file = config.passphrase_file.as_ref().context(
-        "no key passphrase: set passphrase_file in the configuration or AXIS_SERVER_KEY_PASS",
-    )?;
-    let mut text = std::fs::read_to_string(file)
-        .with_context(|| format!("reading the passphrase file {}", file.display()))?;
-    while text.ends_with('\n') || text.ends_with('\r') {
-        text.pop();
-    }
-    Ok(Passphrase::new(text))
 }
 
 #[tokio::main]

@@ -121,19 +121,21 @@ impl Running {
 
 fn load_key(
     what: &'static str,
-    path: &std::path::Path,
+    table: &'static str,
+    kp: &crate::config::KeyPairFiles,
     pass: &Passphrase,
 ) -> Result<PrivateKey, StartError> {
-    let err = |detail: String| StartError::Key {
-        what,
-        path: path.display().to_string(),
-        detail,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    PrivateKey::from_encrypted_pem(&text, pass).map_err(|e| err(e.to_string()))
+    crate::keys::load_key(table, kp, Some((pass, "the shared passphrase"))).map_err(|e| {
+        StartError::Key {
+            what,
+            path: kp.key.display().to_string(),
+            detail: e.to_string(),
+        }
+    })
 }
 
-/// Starts a node from a configuration; `passphrase` decrypts its two keys.
+/// Starts a node from a configuration; `passphrase` decrypts each key that has no passphrase
+/// of its own (`passphrase_file` or `passphrase_env` in its table).
 pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, StartError> {
     let db = Db::connect(&config.database_url).await?;
     // An SQLite file has one node: every upload left at start-up was cut off by a stop. With
@@ -152,9 +154,9 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
     let mut background = Vec::new();
 
     // The node's own keys and certificates.
-    let tls_key = load_key("TLS", &config.tls.key, passphrase)?;
+    let tls_key = load_key("TLS", "tls", &config.tls, passphrase)?;
     let tls_chain = read_certificates(&config.tls.cert)?;
-    let log_key = load_key("log signer", &config.log_signer.key, passphrase)?;
+    let log_key = load_key("log signer", "log_signer", &config.log_signer, passphrase)?;
     let log_chain = read_certificates(&config.log_signer.cert)?;
     let now = OffsetDateTime::now_utc();
     let store = trust.store();

@@ -3,12 +3,11 @@
 
 use axis_evidence::{SignedTreeHead, VerifiedTreeHead};
 use axis_proto::v1 as pb;
-use axis_proto::v1::log_client::LogClient;
 use time::OffsetDateTime;
 
 use crate::client::Client;
-use crate::convert::status_error;
 use crate::error::{Error, Result};
+use crate::nodes::{self, Retry};
 
 /// What [`Client::check_extends`] found.
 #[derive(Clone, Debug)]
@@ -30,21 +29,17 @@ fn hashes(path: &[Vec<u8>]) -> Result<Vec<[u8; 32]>> {
 }
 
 impl Client {
-    fn log_client(&self) -> LogClient<tonic::transport::Channel> {
-        LogClient::new(self.channel())
-    }
-
     /// A signed tree head of the axis's log (the latest when `size` is `None`), its signature
     /// verified with the trust store now and pinned to the configured log key.
     pub async fn tree_head(&self, size: Option<u64>) -> Result<VerifiedTreeHead> {
+        let request = pb::GetTreeHeadRequest {
+            tree_size: size.unwrap_or(0),
+        };
         let h = self
-            .log_client()
-            .get_tree_head(pb::GetTreeHeadRequest {
-                tree_size: size.unwrap_or(0),
+            .call("GetTreeHead", Retry::Always, |ch| async move {
+                nodes::log(ch).get_tree_head(request).await
             })
-            .await
-            .map_err(|s| status_error("GetTreeHead", &s))?
-            .into_inner();
+            .await?;
         self.verify_head(&h).await
     }
 
@@ -82,15 +77,15 @@ impl Client {
             }
             return Ok(Extension { newer, added: 0 });
         }
+        let request = pb::GetConsistencyProofRequest {
+            first: old.tree_size,
+            second: new.tree_size,
+        };
         let proof = self
-            .log_client()
-            .get_consistency_proof(pb::GetConsistencyProofRequest {
-                first: old.tree_size,
-                second: new.tree_size,
+            .call("GetConsistencyProof", Retry::Always, |ch| async move {
+                nodes::log(ch).get_consistency_proof(request).await
             })
-            .await
-            .map_err(|s| status_error("GetConsistencyProof", &s))?
-            .into_inner();
+            .await?;
         if proof.second != new.tree_size {
             return Err(Error::verification(
                 "the consistency proof is for another tree size than the head just fetched",
@@ -124,51 +119,43 @@ impl Client {
             BundleStatement, EvidenceBundle, LogEntryBytes, LogProof, LoggedEntry,
         };
         use axis_signer::{SignedReceipt, Submission};
-        let h = self
-            .exchange()
-            .get_history(pb::GetHistoryRequest {
-                message_id: message_id.to_string(),
-            })
-            .await
-            .map_err(|s| status_error("GetHistory", &s))?
-            .into_inner();
+        let h = self.get_history(message_id).await?;
         let tm = self
-            .directory_client()
-            .get_trust_material(pb::GetTrustMaterialRequest { history: true })
-            .await
-            .map_err(|s| status_error("GetTrustMaterial", &s))?
-            .into_inner();
+            .call("GetTrustMaterial", Retry::Always, |ch| async move {
+                nodes::directory(ch)
+                    .get_trust_material(pb::GetTrustMaterialRequest { history: true })
+                    .await
+            })
+            .await?;
         let head = self.tree_head(None).await?;
         let size = head.head().tree_size;
         let bad = |what: &str, e: axis_evidence::Error| Error::signer(what, e);
         let bad_signed = |what: &str, e: axis_signer::Error| Error::signer(what, e);
 
         // Every logged item, re-proven against the one head.
-        let logged = |ev: Option<pb::LogEvidence>, what: &'static str| {
-            let log = self.log_client();
-            async move {
-                let ev = ev.ok_or_else(|| {
-                    Error::verification(format!("the axis sent no evidence for {what}"))
-                })?;
-                let entry = LogEntryBytes::parse(&ev.entry).map_err(|e| bad(what, e))?;
-                let index = LogProof::parse(&ev.proof)
-                    .map_err(|e| bad(what, e))?
-                    .leaf_index;
-                let p = log
-                    .clone()
-                    .get_inclusion_proof(pb::GetInclusionProofRequest {
-                        leaf: Some(pb::get_inclusion_proof_request::Leaf::LeafIndex(index)),
-                        tree_size: size,
-                    })
-                    .await
-                    .map_err(|s| status_error("GetInclusionProof", &s))?
-                    .into_inner();
-                Ok::<_, Error>(LoggedEntry {
-                    entry,
-                    leaf_index: index,
-                    path: hashes(&p.path)?,
+        let logged = |ev: Option<pb::LogEvidence>, what: &'static str| async move {
+            let ev = ev.ok_or_else(|| {
+                Error::verification(format!("the axis sent no evidence for {what}"))
+            })?;
+            let entry = LogEntryBytes::parse(&ev.entry).map_err(|e| bad(what, e))?;
+            let index = LogProof::parse(&ev.proof)
+                .map_err(|e| bad(what, e))?
+                .leaf_index;
+            let request = pb::GetInclusionProofRequest {
+                leaf: Some(pb::get_inclusion_proof_request::Leaf::LeafIndex(index)),
+                tree_size: size,
+            };
+            let p = self
+                .call("GetInclusionProof", Retry::Always, |ch| {
+                    let request = request.clone();
+                    async move { nodes::log(ch).get_inclusion_proof(request).await }
                 })
-            }
+                .await?;
+            Ok::<_, Error>(LoggedEntry {
+                entry,
+                leaf_index: index,
+                path: hashes(&p.path)?,
+            })
         };
         let acceptance = logged(h.acceptance.and_then(|a| a.evidence), "the acceptance").await?;
         let mut statements = Vec::with_capacity(h.entries.len());

@@ -1,39 +1,42 @@
-//! The connection to the axis: mutual TLS, the trust store built from the root and the axis's
-//! trust material, and this agency's verified certificates.
+//! The connection to the axis: mutual TLS to one of its nodes (with failover), the trust store
+//! built from the root and the axis's trust material, this agency's verified certificates, and
+//! the directory cache.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axis_pki::{AgencyId, PrivateKey, Profile, TrustStore, VerifiedCert};
 use axis_proto::v1 as pb;
-use axis_proto::v1::directory_client::DirectoryClient;
-use axis_proto::v1::exchange_client::ExchangeClient;
 use time::OffsetDateTime;
-use tokio::sync::{Mutex, OnceCell};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tokio::sync::{Mutex, OnceCell, broadcast};
+use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 use zeroize::Zeroizing;
 
 use crate::config::{ClientConfig, Credential};
-use crate::convert::status_error;
+use crate::dircache::DirectoryCache;
 use crate::directory::Limits;
 use crate::error::{Error, Result};
+use crate::nodes::{self, Attempts, ConnectionEvent, Nodes, Retry};
 
 /// How long trust material (issuing CAs, CRLs) fetched from the axis is used before it is fetched
-/// again.
+/// again. While the axis is unreachable the last material stays in use up to
+/// [`crate::CachePolicy::max_age`] (its CRLs still expire at their nextUpdate).
 pub const TRUST_REFRESH: Duration = Duration::from_secs(10 * 60);
 
-/// Largest response message accepted from the axis (a long history with many recipients).
-const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+/// After a refresh failed because the axis was unreachable, optional refreshes (trust material,
+/// directory entries) are not tried again for this long: sealing during an outage does not
+/// wait for a deadline at every document.
+pub(crate) const OFFLINE_BACKOFF: Duration = Duration::from_secs(30);
 
 /// A connected client of the axis, for one agency (or an operator). Cheap to clone: clones
-/// share the connection, the trust store and the keys.
+/// share the connections, the trust store, the directory cache and the keys.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
-    channel: Channel,
+    nodes: Nodes,
     agency: Option<AgencyId>,
     root: Vec<u8>,
     seal: Option<Credential>,
@@ -41,8 +44,17 @@ pub(crate) struct Inner {
     encryption: Option<Credential>,
     /// SubjectPublicKeyInfo of the pinned log signer.
     log_key: Option<Vec<u8>>,
-    trust: Mutex<Option<(Arc<TrustStore>, Instant)>>,
+    trust: Mutex<TrustCache>,
     limits: OnceCell<Limits>,
+    pub(crate) directory_cache: DirectoryCache,
+    /// When an optional refresh last found the axis unreachable.
+    offline_since: std::sync::Mutex<Option<Instant>>,
+}
+
+/// The trust store and when it was fetched.
+#[derive(Default)]
+struct TrustCache {
+    store: Option<(Arc<TrustStore>, Instant)>,
 }
 
 /// A verified signing identity: the key and its certificate, checked against the current trust
@@ -63,6 +75,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("agency", &self.inner.agency)
+            .field("endpoint", &self.inner.nodes.current_url())
             .finish_non_exhaustive()
     }
 }
@@ -71,7 +84,8 @@ impl Client {
     /// Connects to the axis over mutual TLS and checks this client's own certificates.
     ///
     /// 1. TLS: the configured root is the only CA for the server's certificate, which must be
-    ///    for `server_name`; the client presents its TLS certificate (and chain).
+    ///    for `server_name`; the client presents its TLS certificate (and chain). The first
+    ///    endpoint that answers within the deadlines is used; the others are kept for failover.
     /// 2. `Directory.GetTrustMaterial`: the issuing CAs and CRLs the axis uses become, with the
     ///    configured root, the trust store. The store checks every signature itself, so the axis
     ///    cannot inject trust; the material is fetched again after [`TRUST_REFRESH`].
@@ -79,10 +93,12 @@ impl Client {
     ///    for their profiles and this agency, and each matches its key: a revoked, expired or
     ///    misplaced certificate fails here, with its name, not at the first document.
     /// 4. A pinned log signer (`log_key`) is verified for the axis-log-signer profile.
+    /// 5. The axis's limits are read once (sealing checks them, also while the axis is down).
     pub async fn connect(config: ClientConfig) -> Result<Client> {
+        config.check()?;
         let ClientConfig {
             agency,
-            endpoint,
+            endpoints,
             server_name,
             root,
             tls,
@@ -90,7 +106,8 @@ impl Client {
             personal,
             encryption,
             log_key,
-            connect_timeout,
+            timeouts,
+            directory_cache,
         } = config;
         // Step 1.
         let identity = {
@@ -110,39 +127,9 @@ impl Client {
             )))
             .identity(identity)
             .domain_name(server_name.clone());
-        let channel = Endpoint::from_shared(endpoint.clone())
-            .map_err(|e| Error::config(format!("endpoint = \"{endpoint}\": {e}")))?
-            .tls_config(tls_config)
-            .map_err(|e| {
-                Error::config(format!(
-                    "TLS settings: {e}; check [tls] cert and key (do they match?) and root"
-                ))
-            })?
-            .connect_timeout(connect_timeout)
-            .tcp_keepalive(Some(Duration::from_secs(30)))
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(20))
-            .keep_alive_while_idle(true)
-            .connect()
-            .await
-            .map_err(|e| {
-                let mut detail = e.to_string();
-                let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    detail.push_str(": ");
-                    detail.push_str(&s.to_string());
-                    source = s.source();
-                }
-                Error::new(
-                    crate::ErrorKind::Transport,
-                    format!(
-                        "cannot connect to the axis at {endpoint} ({detail}); check `endpoint`, \
-                         `server_name` (the name in the server's certificate) and `root`"
-                    ),
-                )
-            })?;
+        let nodes = Nodes::new(&endpoints, &tls_config, timeouts)?;
         // Step 2.
-        let store = Arc::new(fetch_store(&channel, &root).await?);
+        let store = Arc::new(fetch_store(&nodes, &root, Attempts::new(nodes.len())).await?);
         let now = OffsetDateTime::now_utc();
         // Step 4 (first: the pinned key goes into the client).
         let log_key = match log_key {
@@ -161,15 +148,19 @@ impl Client {
         };
         let client = Client {
             inner: Arc::new(Inner {
-                channel,
+                nodes,
                 agency,
                 root,
                 seal,
                 personal,
                 encryption,
                 log_key,
-                trust: Mutex::new(Some((store.clone(), Instant::now()))),
+                trust: Mutex::new(TrustCache {
+                    store: Some((store.clone(), Instant::now())),
+                }),
                 limits: OnceCell::new(),
+                directory_cache: DirectoryCache::new(directory_cache),
+                offline_since: std::sync::Mutex::new(None),
             }),
         };
         // Step 3.
@@ -195,7 +186,60 @@ impl Client {
         client.seal_at(&store, now)?;
         client.personal_at(&store, now)?;
         client.encryption_at(&store, now)?;
+        // Step 5.
+        client.limits().await?;
         Ok(client)
+    }
+
+    /// The endpoint calls go to now (it changes when a node fails).
+    pub fn endpoint(&self) -> String {
+        self.inner.nodes.current_url().to_owned()
+    }
+
+    /// The connection events from now on: each failover of a call or of the inbox, each
+    /// (re)subscription of the inbox. A receiver that falls more than 256 events behind loses
+    /// the oldest (`RecvError::Lagged`). Every event is also logged (`tracing`).
+    pub fn events(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.inner.nodes.subscribe_events()
+    }
+
+    pub(crate) fn nodes(&self) -> &Nodes {
+        &self.inner.nodes
+    }
+
+    /// A unary call with the call deadline and failover ([`Nodes::unary`]).
+    pub(crate) async fn call<T, F, Fut>(&self, call: &str, retry: Retry, f: F) -> Result<T>
+    where
+        F: FnMut(tonic::transport::Channel) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let nodes = self.nodes();
+        nodes
+            .unary(
+                call,
+                retry,
+                nodes.timeouts.call,
+                Attempts::new(nodes.len()),
+                f,
+            )
+            .await
+    }
+
+    /// Whether the axis was found unreachable less than [`OFFLINE_BACKOFF`] ago.
+    pub(crate) fn recently_offline(&self) -> bool {
+        self.inner
+            .offline_since
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .is_some_and(|t| t.elapsed() < OFFLINE_BACKOFF)
+    }
+
+    /// Records whether an optional refresh reached the axis.
+    pub(crate) fn set_offline(&self, offline: bool) {
+        if let Ok(mut g) = self.inner.offline_since.lock() {
+            *g = offline.then(Instant::now);
+        }
     }
 
     /// This client's agency, if it is an agency (not an operator) client.
@@ -214,42 +258,67 @@ impl Client {
         &self.inner.root
     }
 
-    pub(crate) fn channel(&self) -> Channel {
-        self.inner.channel.clone()
-    }
-
-    pub(crate) fn exchange(&self) -> ExchangeClient<Channel> {
-        ExchangeClient::new(self.inner.channel.clone()).max_decoding_message_size(MAX_RESPONSE)
-    }
-
-    pub(crate) fn directory_client(&self) -> DirectoryClient<Channel> {
-        DirectoryClient::new(self.inner.channel.clone()).max_decoding_message_size(MAX_RESPONSE)
-    }
-
     /// The pinned log signer key (SubjectPublicKeyInfo, DER), if configured.
     pub(crate) fn log_key(&self) -> Option<&[u8]> {
         self.inner.log_key.as_deref()
     }
 
     /// The trust store: the configured root with the axis's current issuing CAs and CRLs,
-    /// fetched again when older than [`TRUST_REFRESH`].
+    /// fetched again when older than [`TRUST_REFRESH`]. While the axis is unreachable the last
+    /// store is used up to [`crate::CachePolicy::max_age`]: its CRLs still expire at their
+    /// nextUpdate, so revocation keeps failing closed.
     pub async fn trust_store(&self) -> Result<Arc<TrustStore>> {
         let mut cached = self.inner.trust.lock().await;
-        if let Some((store, at)) = cached.as_ref()
-            && at.elapsed() < TRUST_REFRESH
+        let max_age = self.inner.directory_cache.policy().max_age;
+        let usable = match cached.store.as_ref() {
+            Some((store, at)) if at.elapsed() < TRUST_REFRESH => return Ok(store.clone()),
+            Some((store, at)) if at.elapsed() < max_age => Some((store.clone(), at.elapsed())),
+            _ => None,
+        };
+        if let Some((store, _)) = &usable
+            && self.recently_offline()
         {
             return Ok(store.clone());
         }
-        let store = fetch_store(&self.inner.channel, &self.inner.root).await?;
-        let store = Arc::new(store);
-        *cached = Some((store.clone(), Instant::now()));
-        Ok(store)
+        let attempts = match usable {
+            Some(_) => Attempts::one_round(self.inner.nodes.len()),
+            None => Attempts::new(self.inner.nodes.len()),
+        };
+        match fetch_store(&self.inner.nodes, &self.inner.root, attempts).await {
+            Ok(store) => {
+                let store = Arc::new(store);
+                cached.store = Some((store.clone(), Instant::now()));
+                self.set_offline(false);
+                Ok(store)
+            }
+            Err(e) => match usable {
+                Some((store, age)) if e.is_retryable() => {
+                    tracing::warn!(
+                        error = %e,
+                        age_secs = age.as_secs(),
+                        "the axis is unreachable; using the trust material fetched earlier"
+                    );
+                    self.set_offline(true);
+                    Ok(store)
+                }
+                _ => Err(e),
+            },
+        }
     }
 
     /// Fetches the trust material again now (after a CRL was published, for instance).
     pub async fn refresh_trust(&self) -> Result<Arc<TrustStore>> {
-        *self.inner.trust.lock().await = None;
-        self.trust_store().await
+        let store = Arc::new(
+            fetch_store(
+                &self.inner.nodes,
+                &self.inner.root,
+                Attempts::new(self.inner.nodes.len()),
+            )
+            .await?,
+        );
+        self.inner.trust.lock().await.store = Some((store.clone(), Instant::now()));
+        self.set_offline(false);
+        Ok(store)
     }
 
     pub(crate) fn seal_at(
@@ -324,24 +393,41 @@ impl Client {
         self.inner
             .limits
             .get_or_try_init(|| async {
-                self.exchange()
-                    .get_limits(pb::GetLimitsRequest {})
+                let nodes = self.nodes();
+                nodes
+                    .unary(
+                        "get limits",
+                        Retry::Always,
+                        nodes.timeouts.call,
+                        Attempts::new(nodes.len()),
+                        |ch| async move {
+                            nodes::exchange(ch)
+                                .get_limits(pb::GetLimitsRequest {})
+                                .await
+                        },
+                    )
                     .await
-                    .map(|r| Limits::from(r.into_inner()))
-                    .map_err(|s| status_error("get limits", &s))
+                    .map(Limits::from)
             })
             .await
             .cloned()
     }
 }
 
-async fn fetch_store(channel: &Channel, root: &[u8]) -> Result<TrustStore> {
-    let material = DirectoryClient::new(channel.clone())
-        .max_decoding_message_size(MAX_RESPONSE)
-        .get_trust_material(pb::GetTrustMaterialRequest { history: false })
-        .await
-        .map_err(|s| status_error("get trust material", &s))?
-        .into_inner();
+async fn fetch_store(nodes: &Nodes, root: &[u8], attempts: Attempts) -> Result<TrustStore> {
+    let material = nodes
+        .unary(
+            "get trust material",
+            Retry::Always,
+            nodes.timeouts.trust_material,
+            attempts,
+            |ch| async move {
+                nodes::directory(ch)
+                    .get_trust_material(pb::GetTrustMaterialRequest { history: false })
+                    .await
+            },
+        )
+        .await?;
     TrustStore::new(vec![root.to_vec()], material.intermediates, material.crls).map_err(|e| {
         Error::verification(format!(
             "the trust material from the axis is unusable: {e}; tell the axis operator"

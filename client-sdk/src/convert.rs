@@ -45,11 +45,14 @@ pub(crate) fn status_error(call: &str, status: &tonic::Status) -> Error {
             ErrorKind::NotFound,
             format!("{call}: not found ({tagged}); check the id"),
         ),
-        Code::Unavailable
-        | Code::Cancelled
-        | Code::DeadlineExceeded
-        | Code::Unknown
-        | Code::Aborted => (
+        Code::DeadlineExceeded => (
+            ErrorKind::DeadlineExceeded,
+            format!(
+                "{call}: the axis did not answer in time ({tagged}); check the network, then \
+                 retry"
+            ),
+        ),
+        Code::Unavailable | Code::Cancelled | Code::Unknown | Code::Aborted => (
             ErrorKind::Transport,
             format!(
                 "{call}: the connection to the axis failed ({tagged}); check `endpoint` and the \

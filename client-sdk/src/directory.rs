@@ -6,8 +6,8 @@ use axis_proto::v1 as pb;
 use time::OffsetDateTime;
 
 use crate::client::Client;
-use crate::convert::status_error;
 use crate::error::{Error, Result};
+use crate::nodes::{self, Retry};
 
 /// One agency as the directory lists it. The certificates are as the axis sent them:
 /// [`Client::send`] verifies the encryption certificate before using it.
@@ -103,14 +103,32 @@ const MAX_DER: usize = 1024 * 1024;
 impl Client {
     /// Looks one agency up.
     pub async fn lookup_agency(&self, agency: &AgencyId) -> Result<AgencyInfo> {
-        let a = self
-            .directory_client()
-            .lookup_agency(pb::LookupAgencyRequest {
-                agency_id: agency.to_string(),
-            })
+        self.lookup_agency_with(agency, nodes::Attempts::new(self.nodes().len()))
             .await
-            .map_err(|s| status_error(&format!("look up agency {agency}"), &s))?
-            .into_inner();
+    }
+
+    /// [`Client::lookup_agency`] with a given number of attempts.
+    pub(crate) async fn lookup_agency_with(
+        &self,
+        agency: &AgencyId,
+        attempts: nodes::Attempts,
+    ) -> Result<AgencyInfo> {
+        let request = pb::LookupAgencyRequest {
+            agency_id: agency.to_string(),
+        };
+        let n = self.nodes();
+        let a = n
+            .unary(
+                &format!("look up agency {agency}"),
+                Retry::Always,
+                n.timeouts.call,
+                attempts,
+                |ch| {
+                    let request = request.clone();
+                    async move { nodes::directory(ch).lookup_agency(request).await }
+                },
+            )
+            .await?;
         let info = AgencyInfo::try_from(a)?;
         if &info.agency_id != agency {
             return Err(Error::verification(format!(
@@ -121,17 +139,24 @@ impl Client {
         Ok(info)
     }
 
+    /// Forgets every directory entry cached for sealing ([`crate::CachePolicy`]): the next
+    /// documents look their recipients up again.
+    pub fn forget_directory(&self) {
+        self.inner.directory_cache.clear();
+    }
+
     /// One page of the directory, after the agency id `after` (`None` for the first page).
     pub async fn list_agencies(&self, after: Option<&str>, page_size: u32) -> Result<AgencyPage> {
+        let request = pb::ListAgenciesRequest {
+            page_size,
+            after_agency_id: after.unwrap_or_default().to_owned(),
+        };
         let r = self
-            .directory_client()
-            .list_agencies(pb::ListAgenciesRequest {
-                page_size,
-                after_agency_id: after.unwrap_or_default().to_owned(),
+            .call("list agencies", Retry::Always, |ch| {
+                let request = request.clone();
+                async move { nodes::directory(ch).list_agencies(request).await }
             })
-            .await
-            .map_err(|s| status_error("list agencies", &s))?
-            .into_inner();
+            .await?;
         AgencyPage::try_from(r)
     }
 
@@ -170,18 +195,23 @@ impl Client {
         }
         check_der_size(&encryption_cert_der, "encryption certificate")?;
         check_der_size(&seal_cert_der, "seal certificate")?;
+        let request = pb::RegisterAgencyRequest {
+            agency_id: agency_id.to_string(),
+            name: name.to_owned(),
+            encryption_certificate: encryption_cert_der,
+            seal_certificate: seal_cert_der,
+            parent_id: parent.map(ToString::to_string).unwrap_or_default(),
+        };
         let a = self
-            .directory_client()
-            .register_agency(pb::RegisterAgencyRequest {
-                agency_id: agency_id.to_string(),
-                name: name.to_owned(),
-                encryption_certificate: encryption_cert_der,
-                seal_certificate: seal_cert_der,
-                parent_id: parent.map(ToString::to_string).unwrap_or_default(),
-            })
-            .await
-            .map_err(|s| status_error(&format!("register agency {agency_id}"), &s))?
-            .into_inner();
+            .call(
+                &format!("register agency {agency_id}"),
+                Retry::IfNotSent,
+                |ch| {
+                    let request = request.clone();
+                    async move { nodes::directory(ch).register_agency(request).await }
+                },
+            )
+            .await?;
         AgencyInfo::try_from(a)
     }
 
@@ -194,18 +224,19 @@ impl Client {
             check_der_size(c, "certificate")?;
         }
         let id = update.agency_id.to_string();
+        let request = pb::UpdateAgencyRequest {
+            agency_id: id.clone(),
+            name: update.name.unwrap_or_default(),
+            encryption_certificate: update.encryption_certificate.unwrap_or_default(),
+            seal_certificate: update.seal_certificate.unwrap_or_default(),
+            parent_id: update.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+        };
         let a = self
-            .directory_client()
-            .update_agency(pb::UpdateAgencyRequest {
-                agency_id: id.clone(),
-                name: update.name.unwrap_or_default(),
-                encryption_certificate: update.encryption_certificate.unwrap_or_default(),
-                seal_certificate: update.seal_certificate.unwrap_or_default(),
-                parent_id: update.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+            .call(&format!("update agency {id}"), Retry::IfNotSent, |ch| {
+                let request = request.clone();
+                async move { nodes::directory(ch).update_agency(request).await }
             })
-            .await
-            .map_err(|s| status_error(&format!("update agency {id}"), &s))?
-            .into_inner();
+            .await?;
         AgencyInfo::try_from(a)
     }
 
@@ -213,12 +244,13 @@ impl Client {
     /// trust store is refreshed at once.
     pub async fn publish_crl(&self, crl_der: Vec<u8>) -> Result<CrlPublished> {
         check_der_size(&crl_der, "CRL")?;
+        let request = pb::PublishCrlRequest { crl: crl_der };
         let r = self
-            .directory_client()
-            .publish_crl(pb::PublishCrlRequest { crl: crl_der })
-            .await
-            .map_err(|s| status_error("publish CRL", &s))?
-            .into_inner();
+            .call("publish CRL", Retry::IfNotSent, |ch| {
+                let request = request.clone();
+                async move { nodes::directory(ch).publish_crl(request).await }
+            })
+            .await?;
         self.refresh_trust().await?;
         Ok(r.into())
     }

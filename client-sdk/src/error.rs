@@ -10,8 +10,13 @@ pub enum ErrorKind {
     /// The configuration is incomplete or wrong (a missing file, a wrong passphrase, a
     /// certificate that does not verify, a key the operation needs but the config lacks).
     Config,
-    /// The axis could not be reached or the connection broke; retrying later may succeed.
+    /// The axis could not be reached or the connection broke (gRPC UNAVAILABLE); retrying
+    /// later may succeed.
     Transport,
+    /// A deadline passed: the connection, a call, or a stream went silent for longer than the
+    /// configured [`crate::Timeouts`] allow, on every endpoint tried (gRPC DEADLINE_EXCEEDED);
+    /// retrying later may succeed.
+    DeadlineExceeded,
     /// The axis did not accept this client's TLS identity.
     Unauthenticated,
     /// The axis refused the call for this caller (for example a message addressed to another
@@ -118,7 +123,10 @@ impl Error {
 
     /// Whether retrying the same call later may succeed (transport failures and server faults).
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Transport | ErrorKind::Server)
+        matches!(
+            self.kind,
+            ErrorKind::Transport | ErrorKind::DeadlineExceeded | ErrorKind::Server
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! delivery up by message id.
 
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::client::Client;
 use crate::convert::{is_transient, status_error};
 use crate::error::{Error, Result};
+use crate::nodes::{self, ConnectionEvent, Failure, Retry};
 
 /// First pause before reconnecting the inbox.
 pub const RECONNECT_MIN: Duration = Duration::from_millis(100);
@@ -49,16 +51,20 @@ pub struct Delivery {
 }
 
 /// The stream of deliveries from [`Client::inbox`]: `Result<Delivery>` items, oldest first,
-/// then new ones as they are committed. It never ends by itself: on a transport failure it
-/// reconnects (with a pause of [`RECONNECT_MIN`] doubling up to [`RECONNECT_MAX`]) and resumes
-/// after the last delivery it received, so the caller neither loses nor sees twice a delivery.
-/// It yields an error and ends only on a failure that retrying cannot fix (authentication,
-/// permission, a bad cursor).
+/// then new ones as they are committed. It never ends by itself: when its node fails (the
+/// connection breaks or stays silent past [`crate::Timeouts::stream_idle`], the node says
+/// UNAVAILABLE or ends the stream) it subscribes again on the next endpoint (with a pause of
+/// [`RECONNECT_MIN`] doubling up to [`RECONNECT_MAX`]) and resumes after the last delivery it
+/// received, so the caller neither loses nor sees twice a delivery. Each break and each
+/// subscription is announced on [`Client::events`] and logged; [`Inbox::endpoint`] says where
+/// it is subscribed now. It yields an error and ends only on a failure that retrying cannot fix
+/// (authentication, permission, a bad cursor).
 ///
 /// Dropping it closes the subscription.
 pub struct Inbox {
     rx: mpsc::Receiver<Result<Delivery>>,
     cursor: Option<String>,
+    endpoint: Arc<Mutex<String>>,
     task: JoinHandle<()>,
 }
 
@@ -66,6 +72,11 @@ impl Inbox {
     /// The cursor of the last delivery this stream yielded (to store, and resume from later).
     pub fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
+    }
+
+    /// The endpoint the inbox is subscribed on (or trying) now.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.lock().map(|e| e.clone()).unwrap_or_default()
     }
 }
 
@@ -112,10 +123,17 @@ impl Client {
     /// ```
     pub fn inbox(&self, after: Option<String>) -> Inbox {
         let (tx, rx) = mpsc::channel(INBOX_BUFFER);
-        let task = tokio::spawn(subscribe(self.clone(), after.unwrap_or_default(), tx));
+        let endpoint = Arc::new(Mutex::new(self.endpoint()));
+        let task = tokio::spawn(subscribe(
+            self.clone(),
+            after.unwrap_or_default(),
+            tx,
+            endpoint.clone(),
+        ));
         Inbox {
             rx,
             cursor: None,
+            endpoint,
             task,
         }
     }
@@ -162,70 +180,107 @@ impl Client {
         &self,
         message_id: &MessageId,
     ) -> Result<pb::GetHistoryResponse> {
-        self.exchange()
-            .get_history(pb::GetHistoryRequest {
-                message_id: message_id.to_string(),
-            })
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| status_error(&format!("history of {message_id}"), &s))
+        let request = pb::GetHistoryRequest {
+            message_id: message_id.to_string(),
+        };
+        self.call(&format!("history of {message_id}"), Retry::Always, |ch| {
+            let request = request.clone();
+            async move { nodes::exchange(ch).get_history(request).await }
+        })
+        .await
     }
 }
 
 /// The subscription loop behind [`Inbox`]: resumes after the last delivery received (those not
-/// yet taken by the caller wait in the channel), and stops when the [`Inbox`] is dropped.
-async fn subscribe(client: Client, mut after: String, tx: mpsc::Sender<Result<Delivery>>) {
+/// yet taken by the caller wait in the channel), on the current node, and stops when the
+/// [`Inbox`] is dropped.
+async fn subscribe(
+    client: Client,
+    mut after: String,
+    tx: mpsc::Sender<Result<Delivery>>,
+    endpoint: Arc<Mutex<String>>,
+) {
+    let nodes = client.nodes();
     let mut pause = RECONNECT_MIN;
     loop {
-        let request = pb::SubscribeRequest {
-            after_cursor: after.clone(),
-        };
-        let mut exchange = client.exchange();
-        let opened = tokio::select! {
+        let conn = tokio::select! {
             _ = tx.closed() => return,
-            r = exchange.subscribe(request) => r,
+            c = nodes.conn() => c,
         };
-        match opened {
-            Ok(response) => {
-                let mut stream = response.into_inner();
-                loop {
-                    let next = tokio::select! {
-                        _ = tx.closed() => return,
-                        m = stream.message() => m,
-                    };
-                    match next {
-                        Ok(Some(d)) => {
-                            pause = RECONNECT_MIN;
-                            if !d.cursor.is_empty() {
-                                after.clone_from(&d.cursor);
+        let failure = match conn {
+            Err((index, failure)) => {
+                nodes.failed(index, None, "inbox", &failure);
+                failure
+            }
+            Ok(conn) => {
+                let url = nodes.url(conn.index).to_owned();
+                if let Ok(mut e) = endpoint.lock() {
+                    e.clone_from(&url);
+                }
+                let request = pb::SubscribeRequest {
+                    after_cursor: after.clone(),
+                };
+                let deadline = nodes.timeouts.call;
+                let mut exchange = nodes::exchange(conn.channel.clone());
+                let opened = tokio::select! {
+                    _ = tx.closed() => return,
+                    r = tokio::time::timeout(deadline, exchange.subscribe(request)) => r,
+                };
+                let failure = match opened {
+                    Ok(Ok(response)) => {
+                        tracing::info!(endpoint = %url, after = %after, "inbox subscribed");
+                        nodes.announce(ConnectionEvent::InboxSubscribed {
+                            endpoint: url.clone(),
+                            after: after.clone(),
+                        });
+                        let mut stream = response.into_inner();
+                        loop {
+                            let next = tokio::select! {
+                                _ = tx.closed() => return,
+                                m = stream.message() => m,
+                            };
+                            match next {
+                                Ok(Some(d)) => {
+                                    pause = RECONNECT_MIN;
+                                    if !d.cursor.is_empty() {
+                                        after.clone_from(&d.cursor);
+                                    }
+                                    if tx.send(Delivery::try_from(d)).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Ok(None) => {
+                                    break Failure::Status(tonic::Status::unavailable(
+                                        "the axis ended the inbox stream",
+                                    ));
+                                }
+                                Err(s) if is_transient(&s) => break Failure::Status(s),
+                                Err(s) => {
+                                    let _ = tx.send(Err(status_error("inbox", &s))).await;
+                                    return;
+                                }
                             }
-                            if tx.send(Delivery::try_from(d)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Ok(None) => {
-                            tracing::debug!("the axis ended the inbox stream; resubscribing");
-                            break;
-                        }
-                        Err(s) if is_transient(&s) => {
-                            tracing::info!(code = ?s.code(), "inbox stream broken; resubscribing");
-                            break;
-                        }
-                        Err(s) => {
-                            let _ = tx.send(Err(status_error("inbox", &s))).await;
-                            return;
                         }
                     }
-                }
+                    Ok(Err(s)) if is_transient(&s) => Failure::Status(s),
+                    Ok(Err(s)) => {
+                        let _ = tx.send(Err(status_error("inbox", &s))).await;
+                        return;
+                    }
+                    Err(_) => Failure::Deadline {
+                        what: "subscribing",
+                        after: deadline,
+                    },
+                };
+                nodes.announce(ConnectionEvent::InboxBroken {
+                    endpoint: url,
+                    reason: failure.to_string(),
+                });
+                nodes.conn_failed(&conn, "inbox", &failure);
+                failure
             }
-            Err(s) if is_transient(&s) => {
-                tracing::info!(code = ?s.code(), "cannot subscribe; retrying");
-            }
-            Err(s) => {
-                let _ = tx.send(Err(status_error("inbox", &s))).await;
-                return;
-            }
-        }
+        };
+        tracing::debug!(reason = %failure, ?pause, "inbox resubscribing");
         tokio::select! {
             _ = tx.closed() => return,
             _ = tokio::time::sleep(pause) => {}

@@ -81,9 +81,11 @@ mod audit;
 mod client;
 mod config;
 mod convert;
+mod dircache;
 mod directory;
 mod error;
 mod inbox;
+mod nodes;
 mod open;
 mod proof;
 mod send;
@@ -92,10 +94,15 @@ mod statements;
 // The public interface is:
 pub use audit::Extension;
 pub use client::{Client, TRUST_REFRESH};
-pub use config::{ClientConfig, Credential, DEFAULT_CONNECT_TIMEOUT, PASSPHRASE_ENV};
+pub use config::{
+    CachePolicy, ClientConfig, Credential, DEFAULT_CACHE_MAX_AGE, DEFAULT_CACHE_REFRESH,
+    DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE, DEFAULT_TRUST_TIMEOUT,
+    MAX_ENDPOINTS, PASSPHRASE_ENV, Timeouts,
+};
 pub use directory::{AgencyInfo, AgencyPage, AgencyUpdate, CrlPublished, Limits};
 pub use error::{Error, ErrorKind, Result};
 pub use inbox::{Delivery, Inbox, RECONNECT_MAX, RECONNECT_MIN};
+pub use nodes::ConnectionEvent;
 pub use open::{
     AttachmentSink, DirSink, MAX_IN_MEMORY, MemorySink, OpenedDocument, check_attachment_name,
 };

@@ -3,7 +3,6 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use axis_pki::AgencyId;
 use axis_proto::v1 as pb;
@@ -18,9 +17,8 @@ use crate::client::Client;
 use crate::convert::{is_transient, status_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inbox::Delivery;
+use crate::nodes::{self, Attempts, Failure};
 
-/// Fetch attempts in a row without progress before opening gives up.
-const FETCH_ATTEMPTS: u32 = 6;
 /// Largest document [`Client::open_in_memory`] accepts (ciphertext bytes).
 pub const MAX_IN_MEMORY: u64 = 64 * 1024 * 1024;
 /// Longest attachment name written to disk (bytes; common file systems allow 255).
@@ -402,55 +400,82 @@ impl Client {
         let mut reader = FrameReader::default();
         let mut state = SinkState::default();
         let mut received: u64 = 0;
-        let mut failures = 0;
-        let mut pause = Duration::from_millis(100);
+        let nodes = self.nodes();
+        let call = format!("fetch {id}");
+        let mut attempts = Attempts::new(nodes.len());
         'fetch: loop {
             let request = pb::FetchRequest {
                 message_id: id.to_string(),
                 offset: received,
             };
-            let broken = match self.exchange().fetch(request).await {
-                Ok(response) => {
-                    let mut stream = response.into_inner();
-                    loop {
-                        match stream.message().await {
-                            Ok(Some(m)) => {
-                                failures = 0;
-                                received += m.chunk.len() as u64;
-                                if received > total {
-                                    return Err(Error::verification(format!(
-                                        "the axis sent more than the {total} bytes the sender \
-                                         signed for {id}"
-                                    )));
-                                }
-                                feed(&mut reader, &mut opener, &mut state, sink, &m.chunk)?;
-                            }
-                            Ok(None) if received == total => break 'fetch,
-                            Ok(None) => break None,
-                            Err(s) if is_transient(&s) => break Some(s),
-                            Err(s) => return Err(status_error(&format!("fetch {id}"), &s)),
-                        }
-                    }
+            let (index, failure) = match nodes.conn().await {
+                Err((index, failure)) => {
+                    nodes.failed(index, None, &call, &failure);
+                    (index, failure)
                 }
-                Err(s) if is_transient(&s) => Some(s),
-                Err(s) => return Err(status_error(&format!("fetch {id}"), &s)),
+                Ok(conn) => {
+                    let started = tokio::time::timeout(
+                        nodes.timeouts.call,
+                        nodes::exchange(conn.channel.clone()).fetch(request),
+                    )
+                    .await;
+                    let failure = match started {
+                        Ok(Ok(response)) => {
+                            let mut stream = response.into_inner();
+                            let idle = nodes.timeouts.stream_idle;
+                            loop {
+                                match tokio::time::timeout(idle, stream.message()).await {
+                                    Ok(Ok(Some(m))) => {
+                                        attempts = Attempts::new(nodes.len());
+                                        received += m.chunk.len() as u64;
+                                        if received > total {
+                                            return Err(Error::verification(format!(
+                                                "the axis sent more than the {total} bytes the \
+                                                 sender signed for {id}"
+                                            )));
+                                        }
+                                        feed(&mut reader, &mut opener, &mut state, sink, &m.chunk)?;
+                                    }
+                                    Ok(Ok(None)) if received == total => break 'fetch,
+                                    Ok(Ok(None)) => {
+                                        break Failure::Status(tonic::Status::unavailable(
+                                            format!(
+                                                "the axis ended the stream at byte {received} of \
+                                             {total}"
+                                            ),
+                                        ));
+                                    }
+                                    Ok(Err(s)) if is_transient(&s) => break Failure::Status(s),
+                                    Ok(Err(s)) => return Err(status_error(&call, &s)),
+                                    Err(_) => {
+                                        break Failure::Deadline {
+                                            what: "the download went silent",
+                                            after: idle,
+                                        };
+                                    }
+                                }
+                            }
+                        }
+                        Ok(Err(s)) if is_transient(&s) => Failure::Status(s),
+                        Ok(Err(s)) => return Err(status_error(&call, &s)),
+                        Err(_) => Failure::Deadline {
+                            what: "starting the download",
+                            after: nodes.timeouts.call,
+                        },
+                    };
+                    nodes.conn_failed(&conn, &call, &failure);
+                    (conn.index, failure)
+                }
             };
-            failures += 1;
-            if failures >= FETCH_ATTEMPTS {
-                return Err(match broken {
-                    Some(s) => status_error(&format!("fetch {id}"), &s),
-                    None => Error::new(
-                        ErrorKind::Transport,
-                        format!(
-                            "fetch {id}: the axis keeps ending the stream at byte {received} of \
-                             {total}; retry later"
-                        ),
-                    ),
-                });
+            match attempts.failed() {
+                Some(pause) => {
+                    tracing::info!(%id, received, %failure, "fetch interrupted; resuming");
+                    tokio::time::sleep(pause).await;
+                }
+                None => {
+                    return Err(failure.into_error(&call, nodes.url(index), attempts.tried()));
+                }
             }
-            tracing::info!(%id, received, "fetch interrupted; resuming");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
         }
         // Step 4.
         if reader.is_partial() {

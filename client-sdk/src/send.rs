@@ -21,7 +21,10 @@ use tokio::sync::mpsc;
 
 use crate::client::{Client, KeyAndCert};
 use crate::convert::{is_transient, status_error};
+use crate::dircache::Cached;
+use crate::directory::AgencyInfo;
 use crate::error::{Error, ErrorKind, Result};
+use crate::nodes::{self, Attempts, Failure};
 use crate::open::check_attachment_name;
 use crate::proof::{self, Evidence};
 
@@ -30,8 +33,6 @@ use crate::proof::{self, Evidence};
 pub const SPOOL_IN_MEMORY: usize = 8 * 1024 * 1024;
 /// Largest `chunk` message the SDK sends, whatever the axis allows.
 pub const MAX_UPLOAD_CHUNK: usize = 1024 * 1024;
-/// Upload attempts on a transport failure (the same sealed bytes each time).
-const UPLOAD_ATTEMPTS: u32 = 4;
 /// Chunk messages queued ahead of the network.
 const UPLOAD_QUEUE: usize = 4;
 /// Directory look-ups in flight at once.
@@ -375,6 +376,8 @@ pub struct SealedDocument {
     document_id: DocumentId,
     sealed: Sealed,
     spool: SharedSpool,
+    /// Some recipient's entry came from the directory cache without asking the axis.
+    from_cache: bool,
 }
 
 impl SealedDocument {
@@ -518,8 +521,9 @@ struct SealJob {
 impl Client {
     /// Sends a document.
     ///
-    /// 1. Every recipient is looked up in the directory; its encryption certificate must verify
-    ///    for the agency-encryption profile with this client's trust store and be bound to that
+    /// 1. Every recipient is looked up in the directory (or taken from the directory cache, see
+    ///    [`crate::CachePolicy`]); its encryption certificate must verify for the
+    ///    agency-encryption profile with this client's trust store now and be bound to that
     ///    recipient's id (the directory cannot substitute a key).
     /// 2. A first pass over each attachment gives its size and SHA-256 for the manifest, which is
     ///    checked, encoded, and signed by the person with authority, then by the agency seal.
@@ -527,13 +531,34 @@ impl Client {
     ///    [`SPOOL_IN_MEMORY`], else a temporary file): the signed routing header carries the
     ///    ciphertext digest, so it is known only at the end, and must be sent first.
     /// 4. `Submit` streams the header, then the ciphertext in chunks of at most the axis's
-    ///    limit (and [`MAX_UPLOAD_CHUNK`]) through a bounded queue; a broken connection is
-    ///    retried with the same sealed bytes (same message id: never stored twice).
+    ///    limit (and [`MAX_UPLOAD_CHUNK`]) through a bounded queue; a broken or silent
+    ///    connection is retried with the same sealed bytes on the next endpoint (same message
+    ///    id: never stored twice).
     /// 5. The acceptance receipt is verified: log evidence under a signed tree head (pinned to
     ///    `log_key` if configured), and an entry that records exactly this submission.
+    ///
+    /// If the axis refuses a document sealed with cached directory entries (a recipient may
+    /// have renewed its encryption certificate since), the entries are dropped and the
+    /// document is sealed again from a fresh look-up and submitted once more.
     pub async fn send(&self, doc: OutgoingDocument) -> Result<SendReceipt> {
+        let again = doc.clone();
         let sealed = self.seal(doc).await?;
-        self.submit(&sealed).await
+        match self.submit(&sealed).await {
+            Err(e) if sealed.from_cache && matches!(e.kind(), ErrorKind::Rejected { .. }) => {
+                tracing::info!(
+                    message_id = %sealed.message_id,
+                    error = %e,
+                    "refused after sealing from cached directory entries; sealing again"
+                );
+                for r in &again.recipients {
+                    self.inner.directory_cache.remove(&r.agency_id);
+                }
+                let again = again.message_id(sealed.message_id);
+                let resealed = self.seal(again).await?;
+                self.submit(&resealed).await
+            }
+            other => other,
+        }
     }
 
     /// Signs and encrypts a document without uploading it (steps 1 to 3 of [`Client::send`]);
@@ -553,12 +578,13 @@ impl Client {
         check_recipients(&doc.recipients, limits.max_recipients)?;
 
         // Step 1.
-        let looked_up: Vec<(Organization, VerifiedCert)> =
+        let looked_up: Vec<(Organization, VerifiedCert, bool)> =
             futures_util::stream::iter(doc.recipients.iter().cloned())
                 .map(|r| self.recipient(r, &store, now))
                 .buffered(LOOKUPS_IN_FLIGHT)
                 .try_collect()
                 .await?;
+        let from_cache = looked_up.iter().any(|(_, _, cached)| *cached);
         let sender = match doc.sender.clone() {
             Some(org) if org.organ_id == me => org,
             Some(org) => {
@@ -578,7 +604,8 @@ impl Client {
             position: personal.cert.title().unwrap_or_default().to_owned(),
             full_name: personal.cert.common_name().unwrap_or_default().to_owned(),
         });
-        let (to, recipients): (Vec<_>, Vec<_>) = looked_up.into_iter().unzip();
+        let (to, recipients): (Vec<_>, Vec<_>) =
+            looked_up.into_iter().map(|(o, c, _)| (o, c)).unzip();
         let manifest = Manifest {
             from: sender,
             to,
@@ -626,6 +653,7 @@ impl Client {
             document_id,
             sealed,
             spool: spool.into_shared(),
+            from_cache,
         })
     }
 
@@ -639,6 +667,7 @@ impl Client {
             document_id,
             sealed,
             spool,
+            from_cache: _,
         } = document;
         let limits = self.limits().await?;
         if limits.max_document_bytes > 0 && spool.len() > limits.max_document_bytes {
@@ -743,14 +772,15 @@ impl Client {
         })
     }
 
-    /// Looks a recipient up and verifies its encryption certificate.
+    /// Looks a recipient up (or takes it from the directory cache) and verifies its encryption
+    /// certificate now; the bool says the entry came from the cache without asking the axis.
     async fn recipient(
         &self,
         r: Recipient,
         store: &TrustStore,
         now: OffsetDateTime,
-    ) -> Result<(Organization, VerifiedCert)> {
-        let info = self.lookup_agency(&r.agency_id).await.map_err(|e| {
+    ) -> Result<(Organization, VerifiedCert, bool)> {
+        let (info, cached) = self.directory_entry(&r.agency_id).await.map_err(|e| {
             if *e.kind() == ErrorKind::NotFound {
                 Error::invalid(format!(
                     "recipient {} is not in the axis directory; check the agency id",
@@ -761,38 +791,99 @@ impl Client {
                 e
             }
         })?;
-        let cert = store
-            .verify(&info.encryption_certificate, Profile::AgencyEncryption, now)
-            .map_err(|e| {
-                Error::verification(format!(
-                    "the encryption certificate of recipient {} does not verify: {e}; the \
-                     recipient must renew it (or the axis operator update the directory)",
-                    r.agency_id
-                ))
-            })?;
-        if cert.agency_id() != Some(&r.agency_id) {
-            return Err(Error::verification(format!(
-                "the directory gave, for recipient {}, an encryption certificate of {}",
-                r.agency_id,
-                cert.agency_id()
-                    .map_or_else(|| "no agency".to_owned(), ToString::to_string)
-            )));
+        let (info, cert, cached) = match verify_recipient(&info, &r.agency_id, store, now) {
+            Ok(cert) => (info, cert, cached),
+            Err(e) if cached => {
+                // A cached certificate that no longer verifies (revoked, expired): forget it
+                // and ask the directory, which may have a renewed one.
+                self.inner.directory_cache.remove(&r.agency_id);
+                tracing::info!(recipient = %r.agency_id, error = %e, "cached entry no longer verifies");
+                let info = self.lookup_agency(&r.agency_id).await.map_err(|_| e)?;
+                let cert = verify_recipient(&info, &r.agency_id, store, now)?;
+                (info, cert, false)
+            }
+            Err(e) => return Err(e),
+        };
+        if !cached {
+            // Dated when verified against the axis's answer; a cached entry keeps its age.
+            self.inner
+                .directory_cache
+                .put(info.clone(), std::time::Instant::now());
         }
         let name = r.name.unwrap_or(info.name);
-        Ok((Organization::new(r.agency_id, name), cert))
+        Ok((Organization::new(r.agency_id, name), cert, cached))
     }
 
-    /// This agency's name: the directory's, else the seal certificate's common name.
+    /// A directory entry: from the cache while fresh; else from the axis, falling back to a
+    /// cached entry younger than the maximum age when the axis is unreachable. The bool says it
+    /// came from the cache.
+    async fn directory_entry(&self, id: &AgencyId) -> Result<(AgencyInfo, bool)> {
+        let cache = &self.inner.directory_cache;
+        let usable = match cache.get(id, std::time::Instant::now()) {
+            Cached::Fresh(info) => return Ok((info, true)),
+            Cached::Usable(info, age) => Some((info, age)),
+            Cached::Missing => None,
+        };
+        if let Some((info, _)) = &usable
+            && self.recently_offline()
+        {
+            return Ok((info.clone(), true));
+        }
+        let attempts = match usable {
+            Some(_) => Attempts::one_round(self.nodes().len()),
+            None => Attempts::new(self.nodes().len()),
+        };
+        match self.lookup_agency_with(id, attempts).await {
+            Ok(info) => {
+                self.set_offline(false);
+                Ok((info, false))
+            }
+            Err(e) => match usable {
+                Some((info, age)) if e.is_retryable() => {
+                    tracing::warn!(
+                        agency = %id,
+                        age_secs = age.as_secs(),
+                        error = %e,
+                        "the directory is unreachable; using the entry verified earlier"
+                    );
+                    self.set_offline(true);
+                    Ok((info, true))
+                }
+                _ => {
+                    if *e.kind() == ErrorKind::NotFound {
+                        cache.remove(id);
+                    }
+                    Err(e)
+                }
+            },
+        }
+    }
+
+    /// This agency's name: the directory's (cached like a recipient's entry), else the seal
+    /// certificate's common name.
     async fn my_name(&self, me: &AgencyId, seal: &KeyAndCert) -> Result<String> {
-        match self.lookup_agency(me).await {
-            Ok(info) if !info.name.is_empty() => Ok(info.name),
+        match self.directory_entry(me).await {
+            Ok((info, cached)) if !info.name.is_empty() => {
+                if !cached {
+                    self.inner
+                        .directory_cache
+                        .put(info.clone(), std::time::Instant::now());
+                }
+                Ok(info.name)
+            }
             Ok(_) => Ok(seal_name(seal)),
             Err(e) if *e.kind() == ErrorKind::NotFound => Ok(seal_name(seal)),
             Err(e) => Err(e),
         }
     }
 
-    /// Streams one submission, retrying transport failures with the same bytes.
+    /// Streams one submission; a broken or silent connection, or UNAVAILABLE, is retried with
+    /// the same bytes on the next endpoint.
+    ///
+    /// Deadlines: the upload fails over when the axis takes no chunk for
+    /// [`crate::Timeouts::stream_idle`] (the connection's own PINGs catch a dead peer in the
+    /// same time), and when the answer does not come within [`crate::Timeouts::call`] of the
+    /// last chunk.
     async fn upload(
         &self,
         begin: pb::SubmitBegin,
@@ -800,46 +891,174 @@ impl Client {
         chunk: usize,
         message_id: MessageId,
     ) -> Result<pb::SubmitResponse> {
-        let mut delay = Duration::from_millis(200);
-        let mut attempt = 1;
+        let nodes = self.nodes();
+        let call = format!("submit {message_id}");
+        let mut attempts = Attempts::new(nodes.len());
         loop {
-            let (tx, rx) = mpsc::channel(UPLOAD_QUEUE);
-            let producer = {
-                let spool = spool.clone();
-                let begin = begin.clone();
-                tokio::task::spawn_blocking(move || spool.produce(begin, chunk, &tx))
+            let (index, failure) = match nodes.conn().await {
+                Err((index, failure)) => {
+                    nodes.failed(index, None, &call, &failure);
+                    (index, failure)
+                }
+                Ok(conn) => {
+                    let (tx, rx) = mpsc::channel(UPLOAD_QUEUE);
+                    let producer = {
+                        let spool = spool.clone();
+                        let begin = begin.clone();
+                        tokio::task::spawn_blocking(move || spool.produce(begin, chunk, &tx))
+                    };
+                    let progress = Arc::new(Progress::new());
+                    let stream = ProgressStream {
+                        rx,
+                        progress: progress.clone(),
+                    };
+                    let result = progress
+                        .watch(
+                            nodes::exchange(conn.channel.clone()).submit(stream),
+                            nodes.timeouts.stream_idle,
+                            nodes.timeouts.call,
+                        )
+                        .await;
+                    let produced = producer.await;
+                    let failure = match (result, produced) {
+                        (_, Ok(Err(e))) => {
+                            return Err(Error::io("reading the sealed document back", e));
+                        }
+                        (_, Err(e)) => {
+                            return Err(Error::new(
+                                ErrorKind::Io,
+                                format!("the upload stopped: {e}"),
+                            ));
+                        }
+                        (Ok(Ok(r)), Ok(Ok(()))) => return Ok(r.into_inner()),
+                        (Ok(Err(s)), _) if is_transient(&s) => Failure::Status(s),
+                        (Ok(Err(s)), _) => return Err(status_error(&call, &s)),
+                        (Err(f), _) => f,
+                    };
+                    nodes.conn_failed(&conn, &call, &failure);
+                    (conn.index, failure)
+                }
             };
-            let result = self
-                .exchange()
-                .submit(tokio_stream::wrappers::ReceiverStream::new(rx))
-                .await;
-            let produced = producer.await;
-            match (result, produced) {
-                (_, Ok(Err(e))) => {
-                    return Err(Error::io("reading the sealed document back", e));
-                }
-                (_, Err(e)) => {
-                    return Err(Error::new(
-                        ErrorKind::Io,
-                        format!("the upload stopped: {e}"),
-                    ));
-                }
-                (Ok(r), Ok(Ok(()))) => return Ok(r.into_inner()),
-                (Err(s), _) if is_transient(&s) && attempt < UPLOAD_ATTEMPTS => {
+            match attempts.failed() {
+                Some(pause) => {
                     tracing::warn!(
-                        %message_id, attempt, code = ?s.code(),
+                        %message_id, attempt = attempts.tried(), %failure,
                         "submit failed; retrying with the same sealed bytes"
                     );
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
+                    tokio::time::sleep(pause).await;
                 }
-                (Err(s), _) => {
-                    return Err(status_error(&format!("submit {message_id}"), &s));
+                None => return Err(failure.into_error(&call, nodes.url(index), attempts.tried())),
+            }
+        }
+    }
+}
+
+/// How far an upload got: when the axis last took a message of the stream, and whether it took
+/// the last one.
+struct Progress {
+    state: std::sync::Mutex<(std::time::Instant, bool)>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            state: std::sync::Mutex::new((std::time::Instant::now(), false)),
+        }
+    }
+
+    fn record(&self, finished: bool) {
+        if let Ok(mut s) = self.state.lock() {
+            *s = (std::time::Instant::now(), finished);
+        }
+    }
+
+    /// When the upload counts as stalled: `idle` after the last message taken, or `answer`
+    /// after the last one if the stream is complete.
+    fn deadline(&self, idle: Duration, answer: Duration) -> (tokio::time::Instant, Failure) {
+        let (at, finished) = self
+            .state
+            .lock()
+            .map(|s| *s)
+            .unwrap_or((std::time::Instant::now(), false));
+        let (after, what) = if finished {
+            (answer, "the answer after the last chunk")
+        } else {
+            (idle, "the upload went silent (no chunk taken)")
+        };
+        (
+            tokio::time::Instant::from_std(at + after),
+            Failure::Deadline { what, after },
+        )
+    }
+
+    /// Runs the call until it ends or stalls.
+    async fn watch<F: std::future::Future>(
+        &self,
+        call: F,
+        idle: Duration,
+        answer: Duration,
+    ) -> std::result::Result<F::Output, Failure> {
+        tokio::pin!(call);
+        loop {
+            let (deadline, _) = self.deadline(idle, answer);
+            tokio::select! {
+                out = &mut call => return Ok(out),
+                _ = tokio::time::sleep_until(deadline) => {
+                    let (deadline, failure) = self.deadline(idle, answer);
+                    if deadline <= tokio::time::Instant::now() {
+                        return Err(failure);
+                    }
                 }
             }
         }
     }
+}
+
+/// The upload's request stream, recording each message the transport takes.
+struct ProgressStream {
+    rx: mpsc::Receiver<pb::SubmitRequest>,
+    progress: Arc<Progress>,
+}
+
+impl futures_util::Stream for ProgressStream {
+    type Item = pb::SubmitRequest;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let polled = self.rx.poll_recv(cx);
+        if let std::task::Poll::Ready(item) = &polled {
+            self.progress.record(item.is_none());
+        }
+        polled
+    }
+}
+
+/// A recipient's encryption certificate, verified now for its profile and bound to its id (the
+/// directory, or a cache of it, cannot substitute a key).
+fn verify_recipient(
+    info: &AgencyInfo,
+    id: &AgencyId,
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<VerifiedCert> {
+    let cert = store
+        .verify(&info.encryption_certificate, Profile::AgencyEncryption, now)
+        .map_err(|e| {
+            Error::verification(format!(
+                "the encryption certificate of recipient {id} does not verify: {e}; the \
+                 recipient must renew it (or the axis operator update the directory)"
+            ))
+        })?;
+    if cert.agency_id() != Some(id) {
+        return Err(Error::verification(format!(
+            "the directory gave, for recipient {id}, an encryption certificate of {}",
+            cert.agency_id()
+                .map_or_else(|| "no agency".to_owned(), ToString::to_string)
+        )));
+    }
+    Ok(cert)
 }
 
 fn seal_name(seal: &KeyAndCert) -> String {

@@ -11,8 +11,9 @@ use axis_signer::{
 use time::OffsetDateTime;
 
 use crate::client::Client;
-use crate::convert::{self, signed_statement, status_error};
+use crate::convert::{self, signed_statement};
 use crate::error::{Error, Result};
+use crate::nodes::{self, Retry};
 use crate::open::OpenedDocument;
 use crate::proof::{self, Evidence};
 
@@ -142,14 +143,15 @@ impl Client {
             });
         }
         let signed = self.state(&chain, StatusCode::Arrived, "").await?;
+        let request = pb::AcknowledgeRequest {
+            receipt: Some(signed_statement(&signed)),
+        };
         let ev = self
-            .exchange()
-            .acknowledge(pb::AcknowledgeRequest {
-                receipt: Some(signed_statement(&signed)),
+            .call(&format!("acknowledge {id}"), Retry::Always, |ch| {
+                let request = request.clone();
+                async move { nodes::exchange(ch).acknowledge(request).await }
             })
-            .await
-            .map_err(|s| status_error(&format!("acknowledge {id}"), &s))?
-            .into_inner()
+            .await?
             .evidence;
         self.logged(signed, ev, "acknowledge").await
     }
@@ -175,14 +177,19 @@ impl Client {
         }
         let chain = chain_of(v.chains, &me)?;
         let signed = self.state(&chain, status, reason).await?;
+        let request = pb::SendStatusRequest {
+            status: Some(signed_statement(&signed)),
+        };
         let ev = self
-            .exchange()
-            .send_status(pb::SendStatusRequest {
-                status: Some(signed_statement(&signed)),
-            })
-            .await
-            .map_err(|s| status_error(&format!("status {status} on {message_id}"), &s))?
-            .into_inner()
+            .call(
+                &format!("status {status} on {message_id}"),
+                Retry::Always,
+                |ch| {
+                    let request = request.clone();
+                    async move { nodes::exchange(ch).send_status(request).await }
+                },
+            )
+            .await?
             .evidence;
         self.logged(signed, ev, "send status").await
     }
@@ -226,14 +233,19 @@ impl Client {
         let signed = self
             .state(&chain, StatusCode::RecallRequested, reason)
             .await?;
+        let request = pb::RecallRequest {
+            status: Some(signed_statement(&signed)),
+        };
         let ev = self
-            .exchange()
-            .recall(pb::RecallRequest {
-                status: Some(signed_statement(&signed)),
-            })
-            .await
-            .map_err(|s| status_error(&format!("recall {message_id} from {recipient}"), &s))?
-            .into_inner()
+            .call(
+                &format!("recall {message_id} from {recipient}"),
+                Retry::Always,
+                |ch| {
+                    let request = request.clone();
+                    async move { nodes::exchange(ch).recall(request).await }
+                },
+            )
+            .await?
             .evidence;
         self.logged(signed, ev, "recall").await
     }

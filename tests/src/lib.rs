@@ -130,15 +130,17 @@ impl TestPki {
             std::fs::write(&p, data).unwrap();
             p
         };
-        let pair = |name: &str, i: &Issued| KeyPairFiles {
-            cert: w(
-                &format!("{name}.cert.pem"),
-                to_pem("CERTIFICATE", &i.cert).as_bytes(),
-            ),
-            key: w(
-                &format!("{name}.key.pem"),
-                i.key.to_encrypted_pem(&pass).unwrap().as_bytes(),
-            ),
+        let pair = |name: &str, i: &Issued| {
+            KeyPairFiles::new(
+                w(
+                    &format!("{name}.cert.pem"),
+                    to_pem("CERTIFICATE", &i.cert).as_bytes(),
+                ),
+                w(
+                    &format!("{name}.key.pem"),
+                    i.key.to_encrypted_pem(&pass).unwrap().as_bytes(),
+                ),
+            )
         };
         let (root_crl, ca_crl) = self.crls(1);
         Config {
