@@ -10,6 +10,7 @@
 
 mod authz;
 mod delivery;
+mod failover;
 mod flow;
 mod raw;
 mod revocation;

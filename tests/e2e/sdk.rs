@@ -5,35 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axis_client::signer::Code;
-use axis_client::{
-    Client, ClientConfig, Credential, ErrorKind, OutgoingAttachment, OutgoingDocument, StatusCode,
-};
-use axis_pki::demo::{AgencyCreds, Issued};
+use axis_client::{Client, ErrorKind, OutgoingAttachment, OutgoingDocument, StatusCode};
+use axis_pki::demo::AgencyCreds;
 use axis_tests::{TestAxis, TestPki};
 use futures_util::StreamExt;
 
-fn cred(i: &Issued, pki: &TestPki) -> Credential {
-    let key = axis_pki::PrivateKey::from_pkcs8_der(i.key.to_pkcs8_der()).unwrap();
-    Credential::new(vec![i.cert.clone(), pki.pki.ca.clone()], key).unwrap()
-}
-
 async fn client(axis: &TestAxis, a: &AgencyCreds) -> Client {
-    let pki = &axis.pki;
-    let config = ClientConfig::new(
-        axis.endpoint(),
-        "localhost",
-        pki.pki.root.clone(),
-        cred(&a.tls, pki),
-    )
-    .with_agency(a.id.clone())
-    .with_seal(cred(&a.seal, pki))
-    .with_personal(cred(&a.personal, pki))
-    .with_encryption(cred(&a.encryption, pki))
-    .with_log_key(pki.log.cert.clone());
-    Client::connect(config).await.unwrap()
+    Client::connect(axis_tests::sdk_config(&axis.pki, a, &[axis.endpoint()]))
+        .await
+        .unwrap()
 }
 
-fn document(to: &AgencyCreds, name: &str, body: &[u8]) -> OutgoingDocument {
+pub(crate) fn document(to: &AgencyCreds, name: &str, body: &[u8]) -> OutgoingDocument {
     OutgoingDocument::new(
         Code::new("7816", "VPCP-TTĐT").unwrap(),
         "V/v kết nối, liên thông văn bản",

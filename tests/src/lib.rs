@@ -7,6 +7,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod fault_proxy;
+pub mod process;
+
 use axis_pki::demo::{AgencyCreds, DemoPki, Issued};
 use axis_pki::{AgencyId, Passphrase, Profile, TrustStore, VerifiedCert, to_pem};
 use axis_proto::v1 as pb;
@@ -255,20 +258,7 @@ impl TestAxis {
             addr,
             _dir: dir,
         };
-        let mut dir_client =
-            pb::directory_client::DirectoryClient::new(axis.channel(&axis.pki.operator).await);
-        for a in &axis.pki.agencies {
-            dir_client
-                .register_agency(pb::RegisterAgencyRequest {
-                    agency_id: a.id.to_string(),
-                    name: a.name.clone(),
-                    encryption_certificate: a.encryption.cert.clone(),
-                    seal_certificate: a.seal.cert.clone(),
-                    parent_id: String::new(),
-                })
-                .await
-                .unwrap();
-        }
+        register_agencies(axis.addr, &axis.pki).await;
         axis
     }
 
@@ -314,6 +304,25 @@ impl TestAxis {
     pub async fn exchange(&self, who: &Issued) -> pb::exchange_client::ExchangeClient<Channel> {
         pb::exchange_client::ExchangeClient::new(self.channel(who).await)
             .max_decoding_message_size(8 * 1024 * 1024)
+    }
+}
+
+/// Registers every agency of `pki` with the axis at `addr`, as its operator.
+pub async fn register_agencies(addr: std::net::SocketAddr, pki: &TestPki) {
+    let mut dir_client = pb::directory_client::DirectoryClient::new(
+        channel_to(addr, pki, &pki.operator).await.unwrap(),
+    );
+    for a in &pki.agencies {
+        dir_client
+            .register_agency(pb::RegisterAgencyRequest {
+                agency_id: a.id.to_string(),
+                name: a.name.clone(),
+                encryption_certificate: a.encryption.cert.clone(),
+                seal_certificate: a.seal.cert.clone(),
+                parent_id: String::new(),
+            })
+            .await
+            .unwrap();
     }
 }
 
@@ -447,4 +456,30 @@ pub fn id(a: &AgencyCreds) -> &AgencyId {
 /// A temporary directory path for test output.
 pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
+}
+
+/// An SDK credential from an issued certificate (with the issuing CA after it).
+pub fn sdk_credential(i: &Issued, pki: &TestPki) -> axis_client::Credential {
+    let key = axis_pki::PrivateKey::from_pkcs8_der(i.key.to_pkcs8_der()).unwrap();
+    axis_client::Credential::new(vec![i.cert.clone(), pki.pki.ca.clone()], key).unwrap()
+}
+
+/// The SDK configuration of agency `a`, with all four credentials and the log key pinned.
+pub fn sdk_config(
+    pki: &TestPki,
+    a: &AgencyCreds,
+    endpoints: &[String],
+) -> axis_client::ClientConfig {
+    axis_client::ClientConfig::new(
+        endpoints[0].clone(),
+        "localhost",
+        pki.pki.root.clone(),
+        sdk_credential(&a.tls, pki),
+    )
+    .with_endpoints(endpoints.iter().cloned())
+    .with_agency(a.id.clone())
+    .with_seal(sdk_credential(&a.seal, pki))
+    .with_personal(sdk_credential(&a.personal, pki))
+    .with_encryption(sdk_credential(&a.encryption, pki))
+    .with_log_key(pki.log.cert.clone())
 }
