@@ -7,7 +7,8 @@
 //! verifies every receipt and status, and records every acceptance and statement in a signed
 //! RFC 9162 Merkle log whose proofs come back with every answer.
 //!
-//! - [`config`]: TOML file, environment, flags.
+//! - [`config`]: TOML file, environment, flags; [`keys`]: a passphrase per key file;
+//!   [`check`]: `axis-server check-config`.
 //! - `tls`: rustls with a client-certificate verifier on Axis's own trust store (profiles,
 //!   CRLs published at run time).
 //! - `store`: sqlx on SQLite (default) or PostgreSQL (several nodes).
@@ -25,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod check;
 pub mod commit;
 pub mod config;
 pub mod demo;

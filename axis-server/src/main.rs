@@ -3,6 +3,7 @@
 //! ```text
 //! axis-server demo [--dir axis-data] [--fresh]     # a throw-away PKI and configuration
 //! axis-server [run] [--config axis-data/axis-server.toml] [--listen ADDR] [--database-url URL]
+//! axis-server check-config [--config FILE] [--no-database]   # say what is wrong, then exit
 //! ```
 
 use std::net::SocketAddr;
@@ -70,6 +71,23 @@ enum Command {
     /// Run the node (the default).
     #[command(after_help = RUN_EXAMPLES)]
     Run,
+    /// Load the configuration and everything it names, check it, print one line per item, and
+    /// exit non-zero if anything would fail.
+    #[command(
+        name = "check-config",
+        after_help = "Example:\n  axis-server check-config --config /etc/axis/axis-server.toml\n\n\
+Checks the key passphrases, that each key decrypts and holds its certificate's key, that every \
+certificate has the profile of its slot and chains to the root with revocation now, that every \
+CA has a current CRL (and how long it stays current), and that the database answers (it is \
+created or migrated as a start would; --no-database leaves it alone). Lines start with ok, \
+WARN or FAIL; the exit code is 1 if any line is FAIL."
+    )]
+    CheckConfig {
+        /// Check the files only; do not connect to the database (CRLs published to it are
+        /// then not seen).
+        #[arg(long)]
+        no_database: bool,
+    },
     /// Write a throw-away demo PKI and configuration for a local axis with two agencies.
     #[command(
         after_help = "Example:\n  axis-server demo --dir axis-data --fresh\n  axis-server --config axis-data/axis-server.toml"
@@ -132,6 +150,35 @@ async fn main() -> Result<()> {
             println!(
                 "Start it with: axis-server --config {}/axis-server.toml",
                 dir.display()
+            );
+            Ok(())
+        }
+        Command::CheckConfig { no_database } => {
+            let mut config = Config::from_file(&cli.run.config)?;
+            if let Some(u) = cli.run.database_url {
+                config.database_url = u;
+            }
+            let database = if no_database {
+                axis_server::check::Database::Skip
+            } else {
+                axis_server::check::Database::Check
+            };
+            let report =
+                axis_server::check::check(&config, time::OffsetDateTime::now_utc(), database).await;
+            for f in &report.findings {
+                println!("{f}");
+            }
+            let problems = report.problems().count();
+            if report.failed() {
+                println!(
+                    "{}: {problems} problem(s); the node would not work as configured",
+                    cli.run.config.display()
+                );
+                std::process::exit(1);
+            }
+            println!(
+                "{}: ready ({problems} warning(s))",
+                cli.run.config.display()
             );
             Ok(())
         }

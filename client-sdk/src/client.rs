@@ -110,24 +110,7 @@ impl Client {
             directory_cache,
         } = config;
         // Step 1.
-        let identity = {
-            let chain: String = tls
-                .chain()
-                .iter()
-                .map(|c| axis_pki::to_pem("CERTIFICATE", c))
-                .collect();
-            let key_pem =
-                Zeroizing::new(axis_pki::to_pem("PRIVATE KEY", &tls.key().to_pkcs8_der()));
-            Identity::from_pem(chain, key_pem.as_bytes())
-        };
-        let tls_config = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(axis_pki::to_pem(
-                "CERTIFICATE",
-                &root,
-            )))
-            .identity(identity)
-            .domain_name(server_name.clone());
-        let nodes = Nodes::new(&endpoints, &tls_config, timeouts)?;
+        let nodes = Nodes::new(&endpoints, &tls_config(&root, &tls, &server_name), timeouts)?;
         // Step 2.
         let store = Arc::new(fetch_store(&nodes, &root, Attempts::new(nodes.len())).await?);
         let now = OffsetDateTime::now_utc();
@@ -414,7 +397,26 @@ impl Client {
     }
 }
 
-async fn fetch_store(nodes: &Nodes, root: &[u8], attempts: Attempts) -> Result<TrustStore> {
+/// The TLS settings of every connection: the root as the only CA, the server's name, this
+/// client's certificate chain and key.
+pub(crate) fn tls_config(root: &[u8], tls: &Credential, server_name: &str) -> ClientTlsConfig {
+    let chain: String = tls
+        .chain()
+        .iter()
+        .map(|c| axis_pki::to_pem("CERTIFICATE", c))
+        .collect();
+    let key_pem = Zeroizing::new(axis_pki::to_pem("PRIVATE KEY", &tls.key().to_pkcs8_der()));
+    ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(axis_pki::to_pem("CERTIFICATE", root)))
+        .identity(Identity::from_pem(chain, key_pem.as_bytes()))
+        .domain_name(server_name.to_owned())
+}
+
+pub(crate) async fn fetch_store(
+    nodes: &Nodes,
+    root: &[u8],
+    attempts: Attempts,
+) -> Result<TrustStore> {
     let material = nodes
         .unary(
             "get trust material",

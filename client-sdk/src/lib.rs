@@ -78,6 +78,7 @@
 //! ```
 
 mod audit;
+mod check;
 mod client;
 mod config;
 mod convert;
@@ -93,6 +94,8 @@ mod statements;
 
 // The public interface is:
 pub use audit::Extension;
+pub use axis_pki::{CheckFinding, CheckLevel, CheckReport};
+pub use check::{CheckNetwork, check_config};
 pub use client::{Client, TRUST_REFRESH};
 pub use config::{
     CachePolicy, ClientConfig, Credential, DEFAULT_CACHE_MAX_AGE, DEFAULT_CACHE_REFRESH,

@@ -9,9 +9,7 @@ use crate::profile::Profile;
 
 /// RFC 3339 in UTC, as administrators and `openssl` print times (`2026-11-22T09:03:07Z`).
 fn rfc3339(t: &OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+    crate::check::rfc3339(*t)
 }
 
 /// Everything that can go wrong in the PKI library. Variants carry the context a person needs to

@@ -61,6 +61,7 @@
 
 mod agency_id;
 mod cert;
+mod check;
 mod crl;
 mod csr;
 #[cfg(feature = "demo")]
@@ -78,6 +79,10 @@ pub use agency_id::{AgencyId, AgencyIdError, AgencySegment};
 pub use cert::{
     AGENCY_ID_ATTRIBUTE_OID, MAX_CERT_DER_LEN, Serial, agency_id_of, certificates_from_pem,
     not_after_of, profile_of, public_key_of, subject_of, to_pem,
+};
+pub use check::{
+    CERT_WARN_BEFORE, CRL_WARN_BEFORE, CheckFinding, CheckLevel, CheckReport, check_crl_freshness,
+    check_slot, check_verifies, describe_duration, rfc3339,
 };
 pub use crl::{
     CrlRequest, CrlSummary, IssuedCrl, MAX_CRL_DER_LEN, MAX_CRL_VALIDITY, RevocationReason,

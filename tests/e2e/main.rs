@@ -9,6 +9,7 @@
 )]
 
 mod authz;
+mod check_config;
 mod delivery;
 mod failover;
 mod flow;

@@ -55,7 +55,13 @@ pub fn agency_id(i: usize) -> String {
 
 impl TestPki {
     pub fn new(n: usize) -> Self {
-        let pki = DemoPki::new(OffsetDateTime::now_utc()).unwrap();
+        Self::new_at(n, OffsetDateTime::now_utc())
+    }
+
+    /// A PKI issued at `at`: its certificates last a year from then, its CRLs 90 days (a PKI
+    /// from 100 days ago has stale CRLs and valid certificates).
+    pub fn new_at(n: usize, at: OffsetDateTime) -> Self {
+        let pki = DemoPki::new(at).unwrap();
         let agencies = (0..n)
             .map(|i| {
                 pki.agency(
@@ -482,4 +488,50 @@ pub fn sdk_config(
     .with_personal(sdk_credential(&a.personal, pki))
     .with_encryption(sdk_credential(&a.encryption, pki))
     .with_log_key(pki.log.cert.clone())
+}
+
+/// Writes agency `a`'s `axis.toml` into `dir` as an administrator would lay it out from
+/// `axis-pki` output: the root, each certificate (the TLS one with its chain), each key
+/// encrypted with [`PASS`], the passphrase in `secrets/pass`. Returns the file's path.
+pub fn write_agency_config(
+    dir: &std::path::Path,
+    pki: &TestPki,
+    a: &AgencyCreds,
+    endpoints: &[String],
+) -> PathBuf {
+    let pass = Passphrase::new(PASS.to_owned());
+    std::fs::create_dir_all(dir.join("secrets")).unwrap();
+    std::fs::write(dir.join("secrets/pass"), PASS).unwrap();
+    std::fs::write(dir.join("root.cert.pem"), pki.root_pem()).unwrap();
+    let mut tables = String::new();
+    for (table, i) in [
+        ("tls", &a.tls),
+        ("seal", &a.seal),
+        ("personal", &a.personal),
+        ("encryption", &a.encryption),
+    ] {
+        let mut pem = to_pem("CERTIFICATE", &i.cert);
+        if table == "tls" {
+            pem.push_str(&to_pem("CERTIFICATE", &pki.pki.ca));
+        }
+        std::fs::write(dir.join(format!("{table}.cert.pem")), pem).unwrap();
+        std::fs::write(
+            dir.join(format!("{table}.key.pem")),
+            i.key.to_encrypted_pem(&pass).unwrap().as_bytes(),
+        )
+        .unwrap();
+        tables.push_str(&format!(
+            "\n[{table}]\ncert = \"{table}.cert.pem\"\nkey = \"{table}.key.pem\"\n"
+        ));
+    }
+    let list: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
+    let toml = format!(
+        "agency = \"{}\"\nendpoints = [{}]\nserver_name = \"localhost\"\n\
+         root = \"root.cert.pem\"\npassphrase_file = \"secrets/pass\"\n{tables}",
+        a.id,
+        list.join(", ")
+    );
+    let path = dir.join("axis.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
 }

@@ -110,6 +110,27 @@ Example:
   axis limits")]
     Limits,
 
+    /// Check the configuration: say exactly what is wrong, one line per problem.
+    #[command(
+        name = "check-config",
+        after_help = "\
+Examples:
+  axis --config /etc/axis/g22.toml check-config
+  axis --config /etc/axis/g22.toml check-config --offline
+
+Loads every file the configuration names and checks each part: the agency id, the endpoints and
+deadlines, the root, each certificate's profile and agency id, each key's passphrase and that it
+is its certificate's key. Then (unless --offline) connects to every endpoint, fetches the trust
+material and verifies each certificate now with revocation, reports how long each CRL stays
+current, and compares the directory's entry of this agency with the configuration. Lines start
+with ok, WARN or FAIL; the exit code is 1 if any line is FAIL."
+    )]
+    CheckConfig {
+        /// Check the files only; do not contact the axis.
+        #[arg(long)]
+        offline: bool,
+    },
+
     /// For auditors: the axis's signed log — tree heads, consistency, monitoring.
     #[command(
         subcommand,

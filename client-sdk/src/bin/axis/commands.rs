@@ -38,6 +38,9 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
                 .to_owned(),
         )
     })?;
+    if let Command::CheckConfig { offline } = cli.command {
+        return check_config(&config, offline).await;
+    }
     let config = ClientConfig::from_file(&config)
         .context("the configuration (--config FILE or AXIS_CONFIG)")?;
     let client = Client::connect(config).await?;
@@ -53,7 +56,30 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Directory(cmd) => directory(&client, cmd).await,
         Command::Limits => limits(&client).await,
         Command::Audit(cmd) => crate::audit::run(&client, cmd).await,
+        Command::CheckConfig { .. } => Ok(()),
     }
+}
+
+/// `axis check-config`: one line per item; exit code 1 if anything fails.
+async fn check_config(path: &Path, offline: bool) -> Result<()> {
+    let network = if offline {
+        axis_client::CheckNetwork::Offline
+    } else {
+        axis_client::CheckNetwork::Online
+    };
+    let report = axis_client::check_config(path, network, OffsetDateTime::now_utc()).await;
+    for f in &report.findings {
+        println!("{f}");
+    }
+    let problems = report.problems().count();
+    if report.failed() {
+        anyhow::bail!(
+            "{}: {problems} problem(s); fix the FAIL lines above",
+            path.display()
+        );
+    }
+    println!("{}: ready ({problems} warning(s))", path.display());
+    Ok(())
 }
 
 fn agency(s: &str, what: &str) -> Result<AgencyId> {
@@ -146,6 +172,15 @@ async fn send(client: &Client, args: SendArgs) -> Result<()> {
 }
 
 async fn inbox(client: &Client, after: Option<String>, follow: bool) -> Result<()> {
+    if follow {
+        // Failovers and resubscriptions, as they happen, apart from the deliveries.
+        let mut events = client.events();
+        tokio::spawn(async move {
+            while let Ok(e) = events.recv().await {
+                eprintln!("axis: {}", event_line(&e));
+            }
+        });
+    }
     let mut inbox = client.inbox(after);
     let mut count = 0u64;
     loop {
@@ -177,6 +212,26 @@ async fn inbox(client: &Client, after: Option<String>, follow: bool) -> Result<(
         None => eprintln!("no deliveries pending"),
     }
     Ok(())
+}
+
+fn event_line(e: &axis_client::ConnectionEvent) -> String {
+    use axis_client::ConnectionEvent as E;
+    match e {
+        E::Failover {
+            call,
+            from,
+            to,
+            reason,
+        } => format!("{call}: {from} failed ({reason}); now {to}"),
+        E::InboxSubscribed { endpoint, after } if after.is_empty() => {
+            format!("inbox subscribed on {endpoint}")
+        }
+        E::InboxSubscribed { endpoint, after } => {
+            format!("inbox subscribed on {endpoint}, resuming after cursor {after}")
+        }
+        E::InboxBroken { endpoint, reason } => format!("inbox on {endpoint} broke: {reason}"),
+        other => format!("{other:?}"),
+    }
 }
 
 fn report_line(what: &str, r: &SignatureReport) -> String {
