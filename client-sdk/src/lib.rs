@@ -17,8 +17,8 @@
 //! use futures_util::StreamExt as _;
 //!
 //! # async fn demo() -> axis_client::Result<()> {
-//! // Certificates, keys (encrypted PKCS#8; passphrase from a file or AXIS_KEY_PASS) and the
-//! // axis's address come from a TOML file (see `ClientConfig`).
+//! // Certificates, keys (encrypted PKCS#8; each key's passphrase from a file or a variable)
+//! // and the axis's nodes come from a TOML file (see `ClientConfig`).
 //! let client = Client::connect(ClientConfig::from_file("g22.toml")?).await?;
 //!
 //! // Send: the person signs, the agency seals, the recipients' keys come from the directory
@@ -65,6 +65,22 @@
 //!   above [`SPOOL_IN_MEMORY`] and uploads through a bounded queue; opening holds one frame.
 //! - **Keys stay here**: private keys are decrypted in memory only (zeroized buffers); no
 //!   plaintext and no key is ever sent.
+//!
+//! ## When the axis does not answer
+//!
+//! - **Several nodes**: [`ClientConfig::endpoints`] lists them; a call that fails on one
+//!   (connection refused or reset, UNAVAILABLE, a deadline) moves to the next where repeating
+//!   is safe, and the inbox resubscribes there after its last delivery. [`Client::events`]
+//!   reports every failover; [`Client::endpoint`] and [`Inbox::endpoint`] say where things are.
+//! - **Deadlines on every step** ([`Timeouts`]): connecting (TCP, TLS and HTTP/2 together),
+//!   the trust material, each unary call, and silence on a connection or stream. A call that
+//!   fails everywhere is [`ErrorKind::DeadlineExceeded`] or [`ErrorKind::Transport`], naming the
+//!   endpoint and the step.
+//! - **Sealing offline**: verified directory entries are cached ([`CachePolicy`]) and verified
+//!   again at each use, so [`Client::seal`] needs no call while they are fresh and still works,
+//!   up to their maximum age, while the axis is unreachable; [`Client::submit`] sends later.
+//! - **Checking a configuration**: [`check_config`] (`axis check-config`) reports every problem,
+//!   one line each.
 //!
 //! Errors are one small type, [`Error`], with a stable [`ErrorKind`] and a message that says
 //! what to do; the axis's machine-readable reason is [`Error::reason`], one of [`reasons`]:

@@ -122,7 +122,11 @@ pub fn check_slot(
         (Ok(Some(p)), _) if p != profile => {
             r.fail(
                 item,
-                format!("{path} is a {p} certificate; [{table}] needs a {profile} certificate"),
+                format!(
+                    "{path} is {} {p} certificate; [{table}] needs {} {profile} certificate",
+                    article(p),
+                    article(profile)
+                ),
             );
             false
         }
@@ -155,7 +159,10 @@ pub fn check_slot(
                 false
             }
             _ => {
-                r.ok(item, format!("{path}: a {profile} certificate"));
+                r.ok(
+                    item,
+                    format!("{path}: {} {profile} certificate", article(profile)),
+                );
                 true
             }
         },
@@ -263,6 +270,15 @@ pub fn check_crl_freshness(
         ),
     }
     Some(summary.issuer)
+}
+
+/// "a" or "an" before a profile's name.
+fn article(p: Profile) -> &'static str {
+    if p.name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// An instant as RFC 3339, UTC.

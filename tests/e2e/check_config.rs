@@ -79,7 +79,7 @@ async fn server_check_config_names_each_mistake() {
             |c, _| c.tls = c.log_signer.clone(),
             &[(
                 "[tls] cert",
-                "is a axis-log-signer certificate; [tls] needs a axis-server-tls",
+                "is an axis-log-signer certificate; [tls] needs an axis-server-tls",
             )],
         ),
         (
@@ -256,7 +256,7 @@ async fn agency_check_config_names_each_mistake() {
             },
             &[(
                 "[seal] cert",
-                "is a agency-encryption certificate; [seal] needs a agency-seal",
+                "is an agency-encryption certificate; [seal] needs an agency-seal",
             )],
         ),
         (

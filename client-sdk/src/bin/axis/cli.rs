@@ -11,8 +11,10 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Exchange signed, end-to-end-encrypted documents through the axis",
     after_help = "\
-The configuration file names the axis, the root certificate and this agency's certificates and
-encrypted keys; the key passphrase comes from its passphrase_file or from AXIS_KEY_PASS.
+The configuration file names the axis's nodes, the root certificate and this agency's
+certificates and encrypted keys; each key's passphrase comes from its own passphrase_file or
+passphrase_env, else the top-level passphrase_file, else AXIS_KEY_PASS (docs/DEPLOY.md lists
+every key). `axis check-config` says what is wrong with it.
 
 Examples:
   export AXIS_CONFIG=/etc/axis/g22.toml
