@@ -544,7 +544,11 @@ impl Client {
         let again = doc.clone();
         let sealed = self.seal(doc).await?;
         match self.submit(&sealed).await {
-            Err(e) if sealed.from_cache && matches!(e.kind(), ErrorKind::Rejected { .. }) => {
+            Err(e)
+                if sealed.from_cache
+                    && matches!(e.kind(), ErrorKind::Rejected { .. })
+                    && e.reason() != Some(reasons::MESSAGE_ID_CONFLICT) =>
+            {
                 tracing::info!(
                     message_id = %sealed.message_id,
                     error = %e,
