@@ -122,6 +122,18 @@ impl Failure {
         !matches!(self, Failure::Connect(_))
     }
 
+    /// Whether the connection itself is suspect (else the node answered, with a status another
+    /// node may not give, and its connection can stay open).
+    fn connection_broken(&self) -> bool {
+        match self {
+            Failure::Connect(_) | Failure::Deadline { .. } => true,
+            Failure::Status(s) => !matches!(
+                s.code(),
+                tonic::Code::ResourceExhausted | tonic::Code::Internal | tonic::Code::Aborted
+            ),
+        }
+    }
+
     /// The error a caller sees when no attempt is left.
     pub(crate) fn into_error(self, call: &str, endpoint: &str, tried: usize) -> Error {
         let tries = if tried > 1 {
@@ -345,7 +357,8 @@ impl Nodes {
     }
 
     /// Records that an attempt on `index` failed: its connection is dropped (if it is still
-    /// the one that failed) and the current node moves on. Announces and logs the failover.
+    /// the one that failed, and the failure was the connection's) and the current node moves
+    /// on. Announces and logs the failover.
     pub(crate) fn failed(
         &self,
         index: usize,
@@ -354,7 +367,8 @@ impl Nodes {
         failure: &Failure,
     ) {
         let node = &self.nodes[index % self.nodes.len()];
-        if let Ok(mut slot) = node.channel.lock()
+        if failure.connection_broken()
+            && let Ok(mut slot) = node.channel.lock()
             && slot
                 .as_ref()
                 .is_some_and(|(_, g)| generation.is_none_or(|want| *g == want))
