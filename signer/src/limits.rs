@@ -2,6 +2,12 @@
 //! it reads further, what an encoder refuses to write (so nothing is written that the other side
 //! would refuse), and the chunk sizes of the stream. The field limits are the edXML ones of the
 //! domain reference (QCVN 102:2016) unless marked "ours".
+//!
+//! The reference's maxima are BKAV's intended ones, unconfirmed against the QCVN text, and
+//! BKAV's own check counts `.`-separated segments rather than characters, so no DMS in service
+//! enforces them. Where one refuses values real agencies publish, ours is larger and says why:
+//! `Website` (a URL such as `http://www.hanoi.gov.vn` is 23 characters) and `Telephone`/`Fax`
+//! (agencies list several numbers in one field).
 
 use time::Duration;
 
@@ -30,10 +36,11 @@ pub const MAX_ORGANIZATION_IN_CHARGE: usize = 500;
 pub const MAX_ORGAN_ADD: usize = 500;
 /// Longest `Email`.
 pub const MAX_EMAIL: usize = 100;
-/// Longest `Telephone` / `Fax`.
-pub const MAX_PHONE: usize = 20;
-/// Longest `Website`.
-pub const MAX_WEBSITE: usize = 20;
+/// Longest `Telephone` / `Fax` (BKAV: 20; ours, room for several numbers such as
+/// `0243.8253.535 - 0243.8253.536`).
+pub const MAX_PHONE: usize = 50;
+/// Longest `Website` (BKAV: 20, which refuses `http://www.hanoi.gov.vn`; ours, a URL).
+pub const MAX_WEBSITE: usize = 200;
 /// Longest `CodeNumber`.
 pub const MAX_CODE_NUMBER: usize = 11;
 /// Longest `CodeNotation`.

@@ -303,7 +303,7 @@ fn parsers_refuse_oversized_fields_in_received_bytes() {
         }))
     ));
     let mut m = manifest();
-    m.from.telephone = "0".repeat(21);
+    m.from.telephone = "0".repeat(crate::limits::MAX_PHONE + 1);
     assert!(matches!(
         ManifestBytes::parse(&m.encode_unchecked()),
         Err(Error::Format(FormatError::FieldTooLong {

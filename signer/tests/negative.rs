@@ -651,6 +651,29 @@ fn oversized_fields_and_too_many_recipients_are_refused() {
             })
         )
     });
+    // Values real agencies publish fit; one character more than ours is refused.
+    let mut m = base.clone();
+    m.from.website = "http://www.hanoi.gov.vn".into();
+    m.from.telephone = "0243.8253.535 - 0243.8253.536".into();
+    m.from.fax = "(+84) 24 3825 3536".into();
+    m.encode().unwrap();
+    for (field, max) in [
+        ("Website", MAX_WEBSITE),
+        ("Telephone", MAX_PHONE),
+        ("Fax", MAX_PHONE),
+    ] {
+        let mut m = base.clone();
+        let long = "1".repeat(max + 1);
+        match field {
+            "Website" => m.from.website = long,
+            "Telephone" => m.from.telephone = long,
+            _ => m.from.fax = long,
+        }
+        check(
+            m,
+            |e| matches!(e, Error::Format(FormatError::FieldTooLong { field: f, len, max: m }) if *f == field && *len == max + 1 && *m == max),
+        );
+    }
     let mut m = base.clone();
     m.subject = " ".into();
     check(m, |e| {

@@ -99,11 +99,11 @@ pub struct Organization {
     pub organ_add: String,
     /// Email (≤ 100, an address).
     pub email: String,
-    /// Telephone (≤ 20).
+    /// Telephone (≤ 50).
     pub telephone: String,
-    /// Fax (≤ 20).
+    /// Fax (≤ 50).
     pub fax: String,
-    /// Website (≤ 20).
+    /// Website (≤ 200).
     pub website: String,
 }
 
