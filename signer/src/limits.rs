@@ -98,7 +98,15 @@ pub const FRAME_HEADER_LEN: usize = 21;
 
 // ----- receipts -----
 
-/// Largest receipt accepted.
-pub const MAX_RECEIPT_LEN: usize = 8 * 1024;
+/// Largest receipt accepted (room for a 500-character reason and a full `edxml` extension).
+pub const MAX_RECEIPT_LEN: usize = 16 * 1024;
 /// Most receipts in one chain.
 pub const MAX_RECEIPT_CHAIN_LEN: usize = 64;
+/// Most fields in a receipt's `edxml` extension (receipt version 2).
+pub const MAX_EDXML_FIELDS: usize = 16;
+/// Longest element path in a receipt's `edxml` extension (ASCII letters, digits and `/`).
+pub const MAX_EDXML_ELEMENT: usize = 64;
+/// Longest value in a receipt's `edxml` extension, in characters.
+pub const MAX_EDXML_VALUE: usize = 500;
+/// Most characters of all values of a receipt's `edxml` extension together.
+pub const MAX_EDXML_TOTAL: usize = 2000;

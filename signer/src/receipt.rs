@@ -4,7 +4,7 @@
 //! ```text
 //! Receipt ::= SEQUENCE {
 //!   format            OBJECT IDENTIFIER,            -- <AXIS_OID_ARC>.2.3
-//!   version           INTEGER (1),
+//!   version           INTEGER (1 | 2),              -- 2 exactly when edxml is present
 //!   messageId         OCTET STRING (SIZE (16)),
 //!   documentId        UTF8String,                   -- edXML DocumentId
 //!   from              UTF8String,                   -- agency stating the status
@@ -14,12 +14,27 @@
 //!   ciphertextDigest  OCTET STRING (SIZE (32)),
 //!   time              GeneralizedTime,
 //!   previous          OCTET STRING (SIZE (0 | 32)), -- SHA-256 of the previous receipt's bytes
-//!   reason            UTF8String }                  -- edXML Description; may be empty
+//!   reason            UTF8String,                   -- edXML Description, as a person wrote it
+//!   edxml        [0]  IMPLICIT SEQUENCE SIZE (1..16) OF EdxmlField OPTIONAL }  -- version 2
+//!
+//! EdxmlField ::= SEQUENCE {
+//!   element           UTF8String (SIZE (1..64)),    -- an edXML element path, e.g. StaffInfo/Staff
+//!   value             UTF8String (SIZE (1..500)) }  -- its text, as the DMS wrote it
 //! ```
+//!
+//! **Version 2** adds `edxml`: what an edXML status package says that the receipt has no field
+//! for (StaffInfo, From's descriptive fields, the DMS's own Timestamp…), so a recipient of the
+//! receipt regenerates the package the DMS wrote. The fields are covered by the signature like
+//! every other; they are sorted by element (bytewise, each element once) and at most
+//! [`MAX_EDXML_TOTAL`] characters of values in all, so one set of fields has one byte form. A
+//! receipt without them is version 1, byte for byte what it was before version 2 existed; a
+//! version-1 reader refuses a version-2 receipt as an unsupported version rather than reading
+//! part of it. This crate gives the element names no meaning (`axis-edxml` does).
 //!
 //! The signature is a detached CMS SignedData like the document's, by the stating agency's seal.
 //! A chain is per (message, recipient): the recipient's statuses and the sender's recall (13).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use axis_pki::{AgencyId, TrustStore};
@@ -32,12 +47,18 @@ use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
 use crate::error::{
     CertificateError, ChainError, DigestKind, Error, FormatError, KeyError, SignatureError,
 };
-use crate::limits::{MAX_REASON, MAX_RECEIPT_CHAIN_LEN, MAX_RECEIPT_LEN};
+use crate::limits::{
+    MAX_EDXML_ELEMENT, MAX_EDXML_FIELDS, MAX_EDXML_TOTAL, MAX_EDXML_VALUE, MAX_REASON,
+    MAX_RECEIPT_CHAIN_LEN, MAX_RECEIPT_LEN,
+};
 use crate::package::document::SignedDocument;
 use crate::package::document_id::DocumentId;
 use crate::package::fields::{self, Lines};
 use crate::package::header::{HeaderBytes, MessageId, VerifiedSubmission};
 use crate::package::stream::{ReceivedDocument, Sealed};
+
+/// The receipt version that carries the `edxml` extension.
+const VERSION_EDXML: u64 = 2;
 
 const WHAT: &str = "receipt";
 
@@ -147,17 +168,36 @@ pub struct Receipt {
     pub previous: Option<[u8; 32]>,
     /// Reason or description (≤ 500 characters; empty for none).
     pub reason: String,
+    /// The `edxml` extension (version 2): edXML element path → its text, for what an edXML
+    /// status says beyond the fields above. Empty for none (a version-1 receipt).
+    pub edxml: BTreeMap<String, String>,
 }
 
 impl Receipt {
     fn check(&self) -> Result<(), Error> {
-        fields::check_text("Description", &self.reason, MAX_REASON, false, Lines::Multi)
+        fields::check_text("Description", &self.reason, MAX_REASON, false, Lines::Multi)?;
+        check_edxml(&self.edxml)
     }
 
-    fn encode(&self) -> Result<Vec<u8>, Error> {
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, Error> {
+        let edxml = if self.edxml.is_empty() {
+            Vec::new()
+        } else {
+            let fields: Vec<u8> = self
+                .edxml
+                .iter()
+                .flat_map(|(k, v)| der::seq(&[&der::utf8(k), &der::utf8(v)]))
+                .collect();
+            der::tlv(der::context(0), &fields)
+        };
+        let version = if self.edxml.is_empty() {
+            1
+        } else {
+            VERSION_EDXML
+        };
         Ok(der::seq(&[
             &der::oid(Format::Receipt.oid()),
-            &der::uint(1),
+            &der::uint(version),
             &der::octets(self.message_id.as_bytes()),
             &der::utf8(&self.document_id.to_string()),
             &der::utf8(self.from.as_str()),
@@ -168,15 +208,16 @@ impl Receipt {
             &der::generalized_time(self.time)?,
             &der::octets(self.previous.as_ref().map_or(&[][..], |p| &p[..])),
             &der::utf8(&self.reason),
+            &edxml,
         ]))
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = Format::Receipt.open(bytes, WHAT)?;
+        let (mut r, version) = Format::Receipt.open_versions(bytes, WHAT, VERSION_EDXML)?;
         let agency = |field, s: &str| {
             AgencyId::parse(s).map_err(|source| FormatError::AgencyId { field, source })
         };
-        let receipt = Receipt {
+        let mut receipt = Receipt {
             message_id: MessageId::from_uuid(uuid::Uuid::from_bytes(r.octets()?)),
             document_id: DocumentId::parse(r.utf8()?)?,
             from: agency("receipt from", r.utf8()?)?,
@@ -193,7 +234,37 @@ impl Receipt {
                 ),
             },
             reason: r.utf8()?.to_owned(),
+            edxml: BTreeMap::new(),
         };
+        if version == VERSION_EDXML {
+            let mut fields = r.nested(der::context(0))?;
+            while !fields.is_empty() {
+                if receipt.edxml.len() == MAX_EDXML_FIELDS {
+                    return Err(FormatError::TooMany {
+                        what: "edXML extension fields",
+                        found: MAX_EDXML_FIELDS + 1,
+                        max: MAX_EDXML_FIELDS,
+                    }
+                    .into());
+                }
+                let mut field = fields.sequence()?;
+                let element = field.utf8()?;
+                let value = field.utf8()?;
+                field.finish()?;
+                // Strictly ascending: sorted, each element once (one byte form).
+                if receipt
+                    .edxml
+                    .last_key_value()
+                    .is_some_and(|(last, _)| last.as_str() >= element)
+                {
+                    return Err(FormatError::Malformed { what: WHAT }.into());
+                }
+                receipt.edxml.insert(element.to_owned(), value.to_owned());
+            }
+            if receipt.edxml.is_empty() {
+                return Err(FormatError::Malformed { what: WHAT }.into());
+            }
+        }
         r.finish()?;
         Ok(receipt)
     }
@@ -225,6 +296,46 @@ impl Receipt {
             signature,
         })
     }
+}
+
+/// Checks the `edxml` extension: at most [`MAX_EDXML_FIELDS`] fields, element paths of
+/// ASCII letters, digits and `/` (at most [`MAX_EDXML_ELEMENT`]), non-empty values of at most
+/// [`MAX_EDXML_VALUE`] characters and [`MAX_EDXML_TOTAL`] in all, no control characters but
+/// tab and line breaks.
+fn check_edxml(edxml: &BTreeMap<String, String>) -> Result<(), Error> {
+    fields::check_count("edXML extension fields", edxml.len(), MAX_EDXML_FIELDS)?;
+    let mut total = 0;
+    for (element, value) in edxml {
+        let element_ok = !element.is_empty()
+            && element.len() <= MAX_EDXML_ELEMENT
+            && element
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'/');
+        if !element_ok {
+            return Err(FormatError::FieldInvalid {
+                field: "edXML extension element",
+                reason: "not 1 to 64 ASCII letters, digits and `/`",
+            }
+            .into());
+        }
+        fields::check_text(
+            "edXML extension value",
+            value,
+            MAX_EDXML_VALUE,
+            true,
+            Lines::Multi,
+        )?;
+        total += value.chars().count();
+    }
+    if total > MAX_EDXML_TOTAL {
+        return Err(FormatError::FieldTooLong {
+            field: "edXML extension",
+            len: total,
+            max: MAX_EDXML_TOTAL,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// A checked receipt with its exact bytes (not yet verified).
@@ -766,6 +877,7 @@ impl ReceiptChain {
             time,
             previous: self.last_hash(),
             reason: reason.into(),
+            edxml: BTreeMap::new(),
         })
     }
 }

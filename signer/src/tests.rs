@@ -349,6 +349,145 @@ fn parsers_refuse_a_second_encoding_of_the_same_value() {
     assert!(HeaderBytes::parse(&h.encode()).is_ok());
 }
 
+/// A receipt's bytes with the fields after `reason` replaced by `tail`, at `version`.
+fn receipt_with_tail(version: u64, tail: &[u8]) -> Vec<u8> {
+    let r = Receipt {
+        message_id: MessageId::from_uuid(uuid::Uuid::from_bytes([7; 16])),
+        document_id: DocumentId::parse("000.00.00.G22,2015/09/30,7816/VPCP-TTĐT").unwrap(),
+        from: AgencyId::parse("000.00.00.H41").unwrap(),
+        to: AgencyId::parse("000.00.00.G22").unwrap(),
+        status: StatusCode::Accepted,
+        manifest_digest: [1; 32],
+        ciphertext_digest: [2; 32],
+        time: time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+        previous: None,
+        reason: "Đã vào sổ".into(),
+        edxml: Default::default(),
+    };
+    let v1 = r.encode().unwrap();
+    let mut outer = der::Reader::new(&v1, "t");
+    let mut body = outer.sequence().unwrap();
+    let mut parts = Vec::new();
+    while !body.is_empty() {
+        parts.push(body.any().unwrap().raw.to_vec());
+    }
+    parts[1] = der::uint(version);
+    parts.push(tail.to_vec());
+    der::seq(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>())
+}
+
+fn edxml_field(element: &str, value: &str) -> Vec<u8> {
+    der::seq(&[&der::utf8(element), &der::utf8(value)])
+}
+
+#[test]
+fn the_receipt_edxml_extension_has_one_byte_form() {
+    let ext = |fields: &[Vec<u8>]| der::tlv(der::context(0), &fields.concat());
+    let (a, b) = (
+        edxml_field("From/OrganName", "UBND"),
+        edxml_field("StaffInfo/Staff", "Lan"),
+    );
+    // The canonical form parses; the same fields in another order, twice, or empty do not.
+    let good = receipt_with_tail(2, &ext(&[a.clone(), b.clone()]));
+    let parsed = ReceiptBytes::parse(&good).unwrap();
+    assert_eq!(parsed.receipt().edxml.len(), 2);
+    assert_eq!(parsed.as_bytes(), &good[..]);
+    let malformed = |bytes: Vec<u8>| {
+        let e = ReceiptBytes::parse(&bytes).unwrap_err();
+        assert!(
+            matches!(e, Error::Format(FormatError::Malformed { what: "receipt" })),
+            "{e:?}"
+        );
+    };
+    malformed(receipt_with_tail(2, &ext(&[b.clone(), a.clone()])));
+    malformed(receipt_with_tail(2, &ext(&[a.clone(), a.clone()])));
+    malformed(receipt_with_tail(2, &ext(&[])));
+    // The extension only in version 2, and version 2 only with it.
+    malformed(receipt_with_tail(1, &ext(std::slice::from_ref(&a))));
+    malformed(receipt_with_tail(2, &[]));
+    // Explicitly tagged, or a field with a third element: not this structure.
+    malformed(receipt_with_tail(
+        2,
+        &der::tlv(der::context(0), &der::seq(&[&a])),
+    ));
+    malformed(receipt_with_tail(
+        2,
+        &ext(&[der::seq(&[
+            &der::utf8("A"),
+            &der::utf8("x"),
+            &der::utf8("y"),
+        ])]),
+    ));
+    // A later version is not read at all.
+    assert!(matches!(
+        ReceiptBytes::parse(&receipt_with_tail(3, &ext(std::slice::from_ref(&a)))),
+        Err(Error::Format(FormatError::UnsupportedVersion {
+            what: "receipt",
+            version: 3
+        }))
+    ));
+    // Field checks apply to received bytes as to built ones.
+    let too_many: Vec<Vec<u8>> = (0..=crate::limits::MAX_EDXML_FIELDS)
+        .map(|i| edxml_field(&format!("F{i:02}"), "x"))
+        .collect();
+    assert!(matches!(
+        ReceiptBytes::parse(&receipt_with_tail(2, &ext(&too_many))),
+        Err(Error::Format(FormatError::TooMany {
+            what: "edXML extension fields",
+            ..
+        }))
+    ));
+    assert!(matches!(
+        ReceiptBytes::parse(&receipt_with_tail(
+            2,
+            &ext(&[edxml_field("Staff Info", "x")])
+        )),
+        Err(Error::Format(FormatError::FieldInvalid {
+            field: "edXML extension element",
+            ..
+        }))
+    ));
+    assert!(matches!(
+        ReceiptBytes::parse(&receipt_with_tail(2, &ext(&[edxml_field("A", " ")]))),
+        Err(Error::Format(FormatError::FieldEmpty {
+            field: "edXML extension value"
+        }))
+    ));
+    assert!(matches!(
+        ReceiptBytes::parse(&receipt_with_tail(2, &ext(&[edxml_field("A", "\u{1}")]))),
+        Err(Error::Format(FormatError::FieldInvalid {
+            field: "edXML extension value",
+            ..
+        }))
+    ));
+    let long: Vec<Vec<u8>> = (0..5)
+        .map(|i| {
+            edxml_field(
+                &format!("F{i}"),
+                &"x".repeat(crate::limits::MAX_EDXML_VALUE),
+            )
+        })
+        .collect();
+    assert!(matches!(
+        ReceiptBytes::parse(&receipt_with_tail(2, &ext(&long))),
+        Err(Error::Format(FormatError::FieldTooLong {
+            field: "edXML extension",
+            len: 2500,
+            max: 2000
+        }))
+    ));
+    assert!(matches!(
+        ReceiptBytes::parse(&receipt_with_tail(
+            2,
+            &ext(&[edxml_field("A", &"x".repeat(501))])
+        )),
+        Err(Error::Format(FormatError::FieldTooLong {
+            field: "edXML extension value",
+            ..
+        }))
+    ));
+}
+
 prop_compose! {
     fn routing_header()(
         id in any::<[u8; 16]>(),
@@ -387,6 +526,7 @@ prop_compose! {
         secs in 0i64..4_000_000_000,
         previous in proptest::option::of(any::<[u8; 32]>()),
         reason in "[a-zđệ ]{0,40}",
+        edxml in proptest::collection::btree_map("[A-Za-z]{1,8}(/[A-Za-z]{1,8})?", "[a-zđệ0-9 ]{0,30}[a-z]", 0..4),
     ) -> Receipt {
         Receipt {
             message_id: MessageId::from_uuid(uuid::Uuid::from_bytes(id)),
@@ -399,6 +539,7 @@ prop_compose! {
             time: time::OffsetDateTime::from_unix_timestamp(secs).unwrap(),
             previous,
             reason,
+            edxml,
         }
     }
 }

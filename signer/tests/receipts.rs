@@ -137,6 +137,73 @@ fn openssl_verifies_a_receipt_signature() {
     assert!(ok, "{stderr}");
 }
 
+#[test]
+fn the_edxml_extension_is_signed_and_makes_a_version_2_receipt() {
+    let f = fixture();
+    let (_, r) = received();
+    let mut chain = ReceiptChain::new(DocumentRef::received(&r));
+    // Without the extension: version 1, the bytes every earlier verifier reads.
+    let plain = chain.next(StatusCode::Arrived, NOW, "").unwrap();
+    let plain = plain.sign(&f.b.seal_signer()).unwrap();
+    let version = |s: &SignedReceipt| {
+        // SEQUENCE { OID, INTEGER version, … }: skip the outer header and the OID.
+        let b = s.receipt().as_bytes();
+        let start = 2 + if b[1] & 0x80 != 0 {
+            usize::from(b[1] & 0x7f)
+        } else {
+            0
+        };
+        assert_eq!(b[start], 0x06);
+        let v = start + 2 + usize::from(b[start + 1]);
+        assert_eq!(&b[v..v + 2], &[0x02, 0x01]);
+        b[v + 2]
+    };
+    assert_eq!(version(&plain), 1);
+    chain.push(&plain, &f.store, NOW).unwrap();
+
+    let mut accepted = chain
+        .next(StatusCode::Accepted, minutes(1), "Đã vào sổ văn bản đến")
+        .unwrap();
+    accepted.edxml = [
+        ("StaffInfo/Staff", "Nguyễn Thị Lan"),
+        ("StaffInfo/Department", "Văn thư"),
+        ("Timestamp", "2026/11/23 09:15:00"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let signed = accepted.sign(&f.b.seal_signer()).unwrap();
+    assert_eq!(version(&signed), 2);
+    // The reason is what the person wrote; the extension travels beside it.
+    assert_eq!(signed.receipt().receipt().reason, "Đã vào sổ văn bản đến");
+    let again =
+        SignedReceipt::parse(signed.receipt().as_bytes(), signed.signature().to_vec()).unwrap();
+    assert_eq!(again.receipt().receipt(), &accepted);
+    chain.push(&again, &f.store, minutes(1)).unwrap();
+
+    // Covered by the signature: another staff name of the same length does not verify.
+    let mut bytes = signed.receipt().as_bytes().to_vec();
+    let at = bytes.windows(3).position(|w| w == b"Lan").unwrap();
+    bytes[at..at + 3].copy_from_slice(b"Lam");
+    let forged = SignedReceipt::parse(&bytes, signed.signature().to_vec()).unwrap();
+    assert_eq!(
+        forged.receipt().receipt().edxml["StaffInfo/Staff"],
+        "Nguyễn Thị Lam"
+    );
+    assert!(forged.verify(&f.store, minutes(1)).is_err());
+
+    // Built values are checked before signing, as received ones are when parsed.
+    let mut bad = chain.next(StatusCode::Assigned, minutes(2), "").unwrap();
+    bad.edxml.insert("Staff Info".into(), "x".into());
+    assert!(matches!(
+        bad.sign(&f.b.seal_signer()),
+        Err(Error::Format(FormatError::FieldInvalid {
+            field: "edXML extension element",
+            ..
+        }))
+    ));
+}
+
 // ----- the rules, one error each -----
 
 #[test]

@@ -175,6 +175,7 @@ fn forge(
         time: OffsetDateTime::now_utc(),
         previous: None,
         reason: String::new(),
+        edxml: Default::default(),
     };
     let seal_cert = pki.verified(&who.seal.cert, Profile::AgencySeal);
     let s = r

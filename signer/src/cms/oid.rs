@@ -105,6 +105,16 @@ impl Format {
     /// with this format's OID (a receipt is never read as a manifest) and version 1. Returns a
     /// reader over the fields that follow; errors name `what`.
     pub fn open<'a>(self, bytes: &'a [u8], what: &'static str) -> Result<Reader<'a>, Error> {
+        self.open_versions(bytes, what, 1).map(|(r, _)| r)
+    }
+
+    /// [`Format::open`] for a format with versions 1 to `latest`; returns the version too.
+    pub fn open_versions<'a>(
+        self,
+        bytes: &'a [u8],
+        what: &'static str,
+        latest: u64,
+    ) -> Result<(Reader<'a>, u64), Error> {
         let mut outer = Reader::new(bytes, what);
         let mut r = outer.sequence()?;
         outer.finish()?;
@@ -112,10 +122,10 @@ impl Format {
             return Err(FormatError::WrongFormat { expected: what }.into());
         }
         let version = r.u64()?;
-        if version != 1 {
+        if !(1..=latest).contains(&version) {
             return Err(FormatError::UnsupportedVersion { what, version }.into());
         }
-        Ok(r)
+        Ok((r, version))
     }
 
     /// The format of an encoded Axis structure (a SEQUENCE whose first element is a format
