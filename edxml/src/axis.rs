@@ -14,10 +14,13 @@
 //!
 //! **Statuses.** An edXML status becomes the fields of a signer receipt ([`AxisStatus`]):
 //! StatusCode, ResponseFor's DocumentId and OrganId (the other party), From's OrganId, the
-//! Timestamp (Vietnam time, UTC+7, to UTC) and the Description as the reason. The receipt has
-//! no field for StaffInfo and From's descriptive fields, so they ride in the signed reason
-//! after a marker line ([`STATUS_EXTRA_MARKER`], compact JSON), only when present; a reason
-//! that does not fit the receipt's 500 characters is an error, never a truncation.
+//! Timestamp (Vietnam time, UTC+7, to UTC) and the Description, exactly, as the reason. The
+//! receipt's signed `edxml` extension (receipt version 2) carries the rest, by element path,
+//! only when present: StaffInfo, From's descriptive fields, a ResponseFor Code or
+//! PromulgationDate other than its DocumentId's, and the DMS's own Timestamp once the status is
+//! dated when the seal signs it ([`AxisStatus::signed_at`]). A Description longer than the
+//! receipt's 500 characters, or extras beyond the extension's budgets, are an error, never a
+//! truncation.
 //!
 //! Both directions check themselves: a mapping whose way back would not give the same values
 //! is an error, not a silent loss.
@@ -28,7 +31,7 @@ use axis_pki::AgencyId;
 use axis_signer::{self as signer, DocumentId, Manifest, StatusCode};
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::datetime::format_date;
+use crate::datetime::{format_date, format_timestamp};
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::model::*;
@@ -42,8 +45,6 @@ pub const EDXML_PART_CONTENT_TYPE: &str = "application/vnd.axis.edxml-header+xml
 /// Content type given in the manifest to a file that travels zipped in edXML (the manifest
 /// describes the file, unzipped; edXML's `application/zip` is in the part).
 pub const UNZIPPED_CONTENT_TYPE: &str = "application/octet-stream";
-/// The line that starts the edXML extras in a status reason.
-pub const STATUS_EXTRA_MARKER: &str = "\n\n[edXML] ";
 /// edXML dates and timestamps are Vietnam local time (ICT, UTC+7, no daylight saving).
 pub const VIETNAM_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
     Ok(o) => o,
@@ -462,10 +463,14 @@ pub struct AxisStatus {
     pub to: AgencyId,
     /// `StatusCode`.
     pub status: StatusCode,
-    /// `Timestamp`, read as Vietnam time.
+    /// When the status is stated, the receipt's time: the package's `Timestamp` read as
+    /// Vietnam time, until [`AxisStatus::signed_at`] dates it when the seal signs.
     pub time: OffsetDateTime,
-    /// `Description`, then the edXML extras when there are any.
+    /// `Description`, exactly as written (the receipt's reason).
     pub reason: String,
+    /// The receipt's `edxml` extension: the package's values the receipt has no field for, by
+    /// element path (`StaffInfo/Staff`, `From/OrganName`, `Timestamp`…); only those present.
+    pub edxml: BTreeMap<String, String>,
 }
 
 impl AxisStatus {
@@ -478,12 +483,38 @@ impl AxisStatus {
             status: r.status,
             time: r.time,
             reason: r.reason.clone(),
+            edxml: r.edxml.clone(),
         }
+    }
+
+    /// Dates the status at `time` (whole seconds), when the agency seal signs it: Axis takes
+    /// a status only when it is signed now, whatever clock the DMS's `Timestamp` came from.
+    /// The package's `Timestamp`, when it is not that instant in Vietnam time, then travels in
+    /// the extension, so [`status_from_axis`] still gives the package the DMS wrote.
+    pub fn signed_at(mut self, time: OffsetDateTime) -> Self {
+        let written = self
+            .edxml
+            .remove(TIMESTAMP)
+            .unwrap_or_else(|| format_timestamp(local(self.time)));
+        self.time = time
+            .to_offset(UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .unwrap_or(time);
+        if format_timestamp(local(self.time)) != written {
+            self.edxml.insert(TIMESTAMP.to_owned(), written);
+        }
+        self
     }
 }
 
-/// The status fields a receipt has no place for, by element path: written after the marker
-/// as a JSON object of the non-empty ones (sorted keys: one text per value).
+/// A UTC instant as edXML writes it: Vietnam local time, no offset.
+fn local(t: OffsetDateTime) -> time::PrimitiveDateTime {
+    let t = t.to_offset(VIETNAM_OFFSET);
+    time::PrimitiveDateTime::new(t.date(), t.time())
+}
+
+/// The status fields a receipt has no place for, by element path: each travels in the
+/// receipt's `edxml` extension when not empty.
 type Getter = fn(&Status) -> &String;
 type Setter = fn(&mut Status) -> &mut String;
 const EXTRAS: [(&str, Getter, Setter); 11] = [
@@ -531,12 +562,17 @@ const EXTRAS: [(&str, Getter, Setter); 11] = [
         |s| &mut s.staff_info.staff,
     ),
 ];
-/// ResponseFor's Code and PromulgationDate, present (both) only when they are not those of
-/// its DocumentId.
+/// ResponseFor's Code and PromulgationDate, in the extension (both, possibly empty values
+/// left out) only when they are not those of its DocumentId.
 const RF_CODE: &str = "ResponseFor/Code";
 const RF_DATE: &str = "ResponseFor/PromulgationDate";
+/// The package's Timestamp, when it is not the receipt's time (see [`AxisStatus::signed_at`]).
+const TIMESTAMP: &str = "Timestamp";
+/// Marks, in the extension, a ResponseFor whose Code and PromulgationDate are both empty
+/// (the extension holds no empty values).
+const RF_NONE: &str = "ResponseFor/Absent";
 
-/// An edXML status as an Axis status.
+/// An edXML status as an Axis status, dated at its `Timestamp` (see [`AxisStatus::signed_at`]).
 pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
     let r = &s.response_for;
     if r.document_id.is_empty() {
@@ -546,32 +582,30 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
     let timestamp = s
         .timestamp
         .ok_or_else(|| Error::mapping("Timestamp", "missing"))?;
-    let mut extra: BTreeMap<&str, String> = EXTRAS
+    let mut edxml: BTreeMap<String, String> = EXTRAS
         .iter()
         .filter(|(_, get, _)| !get(s).is_empty())
-        .map(|(key, get, _)| (*key, get(s).clone()))
+        .map(|(key, get, _)| ((*key).to_owned(), get(s).clone()))
         .collect();
     if r.code != document_id.code().to_string() || r.promulgation_date != Some(document_id.date()) {
-        extra.insert(RF_CODE, r.code.clone());
-        extra.insert(
-            RF_DATE,
-            r.promulgation_date.map(format_date).unwrap_or_default(),
-        );
+        let date = r.promulgation_date.map(format_date).unwrap_or_default();
+        for (key, value) in [(RF_CODE, r.code.clone()), (RF_DATE, date)] {
+            if !value.is_empty() {
+                edxml.insert(key.to_owned(), value);
+            }
+        }
+        if r.code.is_empty() && r.promulgation_date.is_none() {
+            edxml.insert(RF_NONE.to_owned(), "1".to_owned());
+        }
     }
-    let mut reason = s.description.clone();
-    if !extra.is_empty() || reason.contains(STATUS_EXTRA_MARKER) {
-        let json = serde_json::to_string(&extra)
-            .map_err(|_| Error::mapping("StaffInfo", "cannot be written as JSON"))?;
-        reason.push_str(STATUS_EXTRA_MARKER);
-        reason.push_str(&json);
-    }
-    let len = reason.chars().count();
+    let len = s.description.chars().count();
     if len > signer::limits::MAX_REASON {
         return Err(Error::StatusTooLong {
             len,
             max: signer::limits::MAX_REASON,
         });
     }
+    signer::Receipt::check_edxml(&edxml).map_err(signer_err("status (StaffInfo, From)"))?;
     let axis = AxisStatus {
         document_id,
         from: agency("From/OrganId", &s.from.organ_id)?,
@@ -580,7 +614,8 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
         time: timestamp
             .assume_offset(VIETNAM_OFFSET)
             .to_offset(UtcOffset::UTC),
-        reason,
+        reason: s.description.clone(),
+        edxml,
     };
     if status_from_axis(&axis)? != *s {
         return Err(Error::mapping(
@@ -591,36 +626,41 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
     Ok(axis)
 }
 
-/// An Axis status as an edXML status package.
+/// An Axis status as an edXML status package. An extension element this crate does not know
+/// is an error (a newer writer's field would otherwise be lost without a word).
 pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
-    let ours = |json: &str| -> Option<BTreeMap<String, String>> {
-        let map: BTreeMap<String, String> = serde_json::from_str(json).ok()?;
-        let known = |k: &str| k == RF_CODE || k == RF_DATE || EXTRAS.iter().any(|e| e.0 == k);
-        map.keys().all(|k| known(k)).then_some(map)
+    let known = |k: &str| {
+        [RF_CODE, RF_DATE, RF_NONE, TIMESTAMP].contains(&k) || EXTRAS.iter().any(|e| e.0 == k)
     };
-    let (description, extra) = match a.reason.rfind(STATUS_EXTRA_MARKER) {
-        Some(i) => match ours(&a.reason[i + STATUS_EXTRA_MARKER.len()..]) {
-            Some(extra) => (a.reason[..i].to_owned(), extra),
-            // Not ours: a reason written by hand that happens to hold the marker.
-            None => (a.reason.clone(), BTreeMap::new()),
-        },
-        None => (a.reason.clone(), BTreeMap::new()),
-    };
+    if !a.edxml.keys().all(|k| known(k)) {
+        return Err(Error::mapping(
+            "edXML extension",
+            "an element this version does not know",
+        ));
+    }
     let d = &a.document_id;
+    let overridden = [RF_CODE, RF_DATE, RF_NONE]
+        .iter()
+        .any(|k| a.edxml.contains_key(*k));
     let (code, promulgation_date) =
-        match (extra.get(RF_CODE), extra.get(RF_DATE)) {
-            (None, None) => (d.code().to_string(), Some(d.date())),
-            (code, date) => (
-                code.cloned().unwrap_or_default(),
-                match date.map(String::as_str).unwrap_or_default() {
-                    "" => None,
-                    s => Some(crate::datetime::parse_date(s).ok_or_else(|| {
+        if overridden {
+            (
+                a.edxml.get(RF_CODE).cloned().unwrap_or_default(),
+                match a.edxml.get(RF_DATE) {
+                    None => None,
+                    Some(s) => Some(crate::datetime::parse_date(s).ok_or_else(|| {
                         Error::mapping("ResponseFor/PromulgationDate", "not a date")
                     })?),
                 },
-            ),
+            )
+        } else {
+            (d.code().to_string(), Some(d.date()))
         };
-    let t = a.time.to_offset(VIETNAM_OFFSET);
+    let timestamp = match a.edxml.get(TIMESTAMP) {
+        Some(t) => crate::datetime::parse_timestamp(t)
+            .ok_or_else(|| Error::mapping("Timestamp", "not a timestamp"))?,
+        None => local(a.time),
+    };
     let mut status = Status {
         from: Organization {
             organ_id: a.from.to_string(),
@@ -634,11 +674,11 @@ pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
         },
         staff_info: StaffInfo::default(),
         status_code: a.status,
-        description,
-        timestamp: Some(time::PrimitiveDateTime::new(t.date(), t.time())),
+        description: a.reason.clone(),
+        timestamp: Some(timestamp),
     };
     for (key, _, set) in EXTRAS {
-        if let Some(v) = extra.get(key) {
+        if let Some(v) = a.edxml.get(key) {
             *set(&mut status) = v.clone();
         }
     }

@@ -288,10 +288,8 @@ pub enum Error {
         /// As derived.
         derived: axis_signer::DocumentId,
     },
-    /// A status whose Description, StaffInfo and From do not fit a receipt's reason.
-    #[error(
-        "the status takes {len} characters with StaffInfo and From; an Axis status reason holds {max}"
-    )]
+    /// A status whose Description does not fit a receipt's reason.
+    #[error("the status Description has {len} characters; an Axis status reason holds {max}")]
     StatusTooLong {
         /// Characters needed.
         len: usize,

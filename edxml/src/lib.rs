@@ -74,10 +74,13 @@
 //!
 //! **Statuses.** An edXML status becomes the fields of a signer receipt ([`AxisStatus`]):
 //! StatusCode, ResponseFor's DocumentId and OrganId (the other party), From's OrganId, the
-//! Timestamp (Vietnam time, UTC+7, to UTC) and the Description as the reason. The receipt has
-//! no field for StaffInfo and From's descriptive fields, so they ride in the signed reason
-//! after a marker line ([`STATUS_EXTRA_MARKER`], compact JSON), only when present; a reason
-//! that does not fit the receipt's 500 characters is an error, never a truncation.
+//! Timestamp (Vietnam time, UTC+7, to UTC) and the Description, exactly, as the reason. The
+//! receipt's signed `edxml` extension (receipt version 2) carries the rest, by element path,
+//! only when present: StaffInfo, From's descriptive fields, a ResponseFor Code or
+//! PromulgationDate other than its DocumentId's, and the DMS's own Timestamp once the status is
+//! dated when the seal signs it ([`AxisStatus::signed_at`]). A Description longer than the
+//! receipt's 500 characters, or extras beyond the extension's budgets, are an error, never a
+//! truncation.
 //!
 //! Both directions check themselves: a mapping whose way back would not give the same values
 //! is an error, not a silent loss.
@@ -94,9 +97,9 @@ mod xml;
 
 // The public interface is:
 pub use axis::{
-    AxisDocument, AxisStatus, EDXML_PART_CONTENT_TYPE, EDXML_PART_NAME, STATUS_EXTRA_MARKER,
-    UNZIPPED_CONTENT_TYPE, VIETNAM_OFFSET, edoc_from_axis, edoc_to_axis, has_edxml_part,
-    manifest_index, status_from_axis, status_to_axis,
+    AxisDocument, AxisStatus, EDXML_PART_CONTENT_TYPE, EDXML_PART_NAME, UNZIPPED_CONTENT_TYPE,
+    VIETNAM_OFFSET, edoc_from_axis, edoc_to_axis, has_edxml_part, manifest_index, status_from_axis,
+    status_to_axis,
 };
 pub use datetime::{format_date, format_timestamp, parse_date, parse_timestamp};
 pub use decode::{AttachmentSink, Collect, Discard};

@@ -141,6 +141,14 @@ fn a_native_axis_document_becomes_vnpt_style_edxml() {
     assert_eq!(sink.0, files);
 }
 
+/// A sample status package.
+fn status(name: &str) -> Status {
+    let Package::Status(s) = parse(&data(name), &mut Discard).unwrap().package else {
+        panic!("{name}")
+    };
+    s
+}
+
 #[test]
 fn every_status_code_goes_to_axis_and_back() {
     for (name, code) in [
@@ -167,7 +175,10 @@ fn every_status_code_goes_to_axis_and_back() {
         assert_eq!(a.status, code);
         // 08:30 in Hà Nội is 01:30 UTC.
         assert_eq!(a.time, time::macros::datetime!(2015-10-01 01:30 UTC));
-        assert!(a.reason.starts_with(&s.description), "{}", a.reason);
+        // The reason is the Description as the DMS wrote it; the rest is in the extension.
+        assert_eq!(a.reason, s.description);
+        assert_eq!(a.edxml["StaffInfo/Staff"], s.staff_info.staff, "{name}");
+        assert!(!a.edxml.contains_key("Timestamp"));
         if code == StatusCode::RecallRequested {
             assert_eq!(a.from.as_str(), "000.00.00.G22");
             assert_eq!(a.to.as_str(), "000.00.00.H41");
@@ -180,13 +191,8 @@ fn every_status_code_goes_to_axis_and_back() {
 }
 
 #[test]
-fn a_plain_status_reason_stays_plain() {
-    let Package::Status(mut s) = parse(&data("status_finish_06.edxml"), &mut Discard)
-        .unwrap()
-        .package
-    else {
-        panic!()
-    };
+fn a_status_with_nothing_more_than_a_receipt_has_no_extension() {
+    let mut s = status("status_finish_06.edxml");
     s.staff_info = StaffInfo::default();
     s.from = Organization {
         organ_id: s.from.organ_id.clone(),
@@ -194,24 +200,90 @@ fn a_plain_status_reason_stays_plain() {
     };
     let a = status_to_axis(&s).unwrap();
     assert_eq!(a.reason, "Hoàn thành xử lý");
-    // A description holding the marker itself still comes back exactly.
-    s.description = format!("xem{STATUS_EXTRA_MARKER}{{}}");
+    assert!(a.edxml.is_empty(), "{:?}", a.edxml);
+    // What once was a marker is just text now: it stays in the reason, untouched.
+    s.description = "xem\n\n[edXML] {}".into();
     let a = status_to_axis(&s).unwrap();
+    assert_eq!(a.reason, s.description);
     assert_eq!(status_from_axis(&a).unwrap(), s);
 }
 
 #[test]
-fn a_status_too_long_for_a_receipt_is_refused_not_truncated() {
-    let Package::Status(mut s) = parse(&data("status_finish_06.edxml"), &mut Discard)
-        .unwrap()
-        .package
-    else {
-        panic!()
+fn a_status_signed_later_keeps_the_dms_timestamp() {
+    let s = status("status_acceptance_03.edxml");
+    let a = status_to_axis(&s).unwrap();
+    // Signed a year later (the axis takes only statuses signed now): the receipt says when
+    // the seal signed, the extension what the DMS wrote.
+    let now = time::macros::datetime!(2016-10-01 03:04:05.678 UTC);
+    let signed = a.clone().signed_at(now);
+    assert_eq!(
+        signed.time,
+        time::macros::datetime!(2016-10-01 03:04:05 UTC)
+    );
+    assert_eq!(signed.edxml["Timestamp"], "2015/10/01 08:30:00");
+    assert_eq!(status_from_axis(&signed).unwrap(), s);
+    // Signed at the very instant it names: nothing extra; signing again changes nothing.
+    let same = a.clone().signed_at(a.time);
+    assert_eq!(same, a);
+    assert_eq!(signed.clone().signed_at(now), signed);
+    // Through a real receipt's fields.
+    let receipt = axis_signer::Receipt {
+        message_id: axis_signer::MessageId::random().unwrap(),
+        document_id: signed.document_id.clone(),
+        from: signed.from.clone(),
+        to: signed.to.clone(),
+        status: signed.status,
+        manifest_digest: [0; 32],
+        ciphertext_digest: [0; 32],
+        time: signed.time,
+        previous: None,
+        reason: signed.reason.clone(),
+        edxml: signed.edxml.clone(),
     };
-    s.description = "x".repeat(480);
+    axis_signer::Receipt::check_edxml(&receipt.edxml).unwrap();
+    assert_eq!(
+        status_from_axis(&AxisStatus::from_receipt(&receipt)).unwrap(),
+        s
+    );
+}
+
+#[test]
+fn an_unknown_extension_element_is_an_error_not_a_silent_loss() {
+    let s = status("status_finish_06.edxml");
+    let mut a = status_to_axis(&s).unwrap();
+    a.edxml.insert("StaffInfo/Title".into(), "x".into());
+    assert!(matches!(
+        status_from_axis(&a),
+        Err(Error::Mapping {
+            field: "edXML extension",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_status_too_long_for_a_receipt_is_refused_not_truncated() {
+    let mut s = status("status_finish_06.edxml");
+    // 500 characters of Description fit, with StaffInfo beside them.
+    s.description = "x".repeat(500);
+    status_to_axis(&s).unwrap();
+    s.description = "x".repeat(501);
     assert!(matches!(
         status_to_axis(&s),
-        Err(Error::StatusTooLong { max: 500, .. })
+        Err(Error::StatusTooLong { len: 501, max: 500 })
+    ));
+    // Extras beyond the receipt extension's budget: the signer's check, named.
+    s.description.clear();
+    s.from.organ_add = "Đ".repeat(501);
+    assert!(matches!(
+        status_to_axis(&s),
+        Err(Error::Signer {
+            source: axis_signer::Error::Format(axis_signer::FormatError::FieldTooLong {
+                field: "edXML extension value",
+                ..
+            }),
+            ..
+        })
     ));
 }
 

@@ -350,6 +350,7 @@ proptest! {
         code in prop::sample::select(vec![1u64, 2, 3, 4, 5, 6, 13, 15, 16]),
         description in text(60, true),
         ts in timestamp(),
+        signed_at in 1_000_000_000i64..4_000_000_000,
     ) {
         let mut from = from;
         from.organ_add.truncate(0);
@@ -369,6 +370,11 @@ proptest! {
         let Package::Status(parsed) = parse(&out, &mut Discard).unwrap().package else { panic!() };
         prop_assert_eq!(&parsed, &status);
         let axis = status_to_axis(&parsed).unwrap();
-        prop_assert_eq!(status_from_axis(&axis).unwrap(), status);
+        axis_signer::Receipt::check_edxml(&axis.edxml).unwrap();
+        prop_assert_eq!(&status_from_axis(&axis).unwrap(), &status);
+        // Signed at another instant (whole seconds, as a receipt keeps it): the same package.
+        let later = axis.signed_at(time::OffsetDateTime::from_unix_timestamp(signed_at).unwrap());
+        axis_signer::Receipt::check_edxml(&later.edxml).unwrap();
+        prop_assert_eq!(status_from_axis(&later).unwrap(), status);
     }
 }

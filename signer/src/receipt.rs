@@ -179,6 +179,12 @@ impl Receipt {
         check_edxml(&self.edxml)
     }
 
+    /// Checks an `edxml` extension as signing and parsing do (budgets, element paths, values),
+    /// so a caller mapping a status learns that it cannot be carried before anything is signed.
+    pub fn check_edxml(edxml: &BTreeMap<String, String>) -> Result<(), Error> {
+        check_edxml(edxml)
+    }
+
     pub(crate) fn encode(&self) -> Result<Vec<u8>, Error> {
         let edxml = if self.edxml.is_empty() {
             Vec::new()
