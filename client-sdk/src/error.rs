@@ -110,8 +110,9 @@ impl Error {
         &self.kind
     }
 
-    /// The server's machine-readable reason (`axis-reason`), if the axis sent one: one of
-    /// [`crate::reasons`].
+    /// The machine-readable reason: the server's (`axis-reason`) when the axis sent one, one
+    /// of [`crate::reasons`]; or, for an edXML package refused here, the parser's
+    /// (`EDXML_DTD`, `EDXML_ZIP_BOMB`…; see [`crate::edxml::ErrorKind`]).
     pub fn reason(&self) -> Option<&str> {
         self.reason.as_deref()
     }

@@ -82,6 +82,13 @@
 //! - **Checking a configuration**: [`check_config`] (`axis check-config`) reports every problem,
 //!   one line each.
 //!
+//! ## edXML
+//!
+//! A DMS that speaks edXML (QCVN 102:2016) hands its package over as it is and gets it back at
+//! every recipient, field for field: [`OutgoingDocument::from_edxml`],
+//! [`OpenedDocument::to_edxml`], [`Client::send_edxml_status`] and
+//! [`HistoryEvent::to_edxml`]; see [`edxml`].
+//!
 //! Errors are one small type, [`Error`], with a stable [`ErrorKind`] and a message that says
 //! what to do; the axis's machine-readable reason is [`Error::reason`], one of [`reasons`]:
 //!
@@ -100,6 +107,7 @@ mod config;
 mod convert;
 mod dircache;
 mod directory;
+pub mod edxml;
 mod error;
 mod inbox;
 mod nodes;

@@ -250,6 +250,8 @@ pub struct OpenedDocument {
     received: ReceivedDocument,
     accepted_at: OffsetDateTime,
     saved: Vec<PathBuf>,
+    /// The edXML part (the manifest's first attachment), checked against the manifest.
+    pub(crate) edxml_part: Option<Vec<u8>>,
 }
 
 impl OpenedDocument {
@@ -308,22 +310,32 @@ impl Client {
     ///    SHA-256 are checked at its end. A broken stream resumes at the bytes received.
     /// 4. The stream is complete (length as signed); on any failure the sink is told to discard
     ///    what it wrote.
+    /// 5. A document sent as edXML carries its package as the first attachment (the edXML
+    ///    part): it must say exactly what the signed manifest says ([`crate::edxml`]).
     pub async fn open(
         &self,
         delivery: &Delivery,
         sink: &mut dyn AttachmentSink,
     ) -> Result<OpenedDocument> {
-        match self.open_inner(delivery, sink).await {
-            Ok(received) => Ok(OpenedDocument {
-                received,
-                accepted_at: delivery.accepted_at,
-                saved: Vec::new(),
-            }),
-            Err(e) => {
-                sink.abort();
-                Err(e)
-            }
+        let mut capture = crate::edxml::PartCapture::new(sink);
+        let opened = self
+            .open_inner(delivery, &mut capture)
+            .await
+            .and_then(|received| {
+                // Step 5.
+                let opened = OpenedDocument {
+                    received,
+                    accepted_at: delivery.accepted_at,
+                    saved: Vec::new(),
+                    edxml_part: capture.take_part(),
+                };
+                crate::edxml::check_part(&opened)?;
+                Ok(opened)
+            });
+        if opened.is_err() {
+            capture.abort();
         }
+        opened
     }
 
     /// Opens a delivery and writes each attachment to a file in `dir` (created if missing); see

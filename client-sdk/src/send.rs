@@ -52,9 +52,11 @@ pub struct Recipient {
 
 /// Where an attachment's bytes come from.
 #[derive(Clone, Debug)]
-enum Source {
+pub(crate) enum Source {
     Path(PathBuf),
     Bytes(Arc<[u8]>),
+    /// An unnamed temporary file (an attachment decoded from edXML), read by position.
+    Spooled(Arc<std::fs::File>),
 }
 
 /// One attachment of an [`OutgoingDocument`].
@@ -67,7 +69,7 @@ pub struct OutgoingAttachment {
     pub content_type: String,
     /// Description (may be empty).
     pub description: String,
-    source: Source,
+    pub(crate) source: Source,
 }
 
 impl OutgoingAttachment {
@@ -218,6 +220,8 @@ pub struct OutgoingDocument {
     /// The message id (idempotency key); `None`: a fresh random one. Give the id of an earlier
     /// attempt to retry it: the axis then returns the receipt of the first acceptance.
     pub message_id: Option<MessageId>,
+    /// The edXML package this document was made from ([`OutgoingDocument::from_edxml`]).
+    pub(crate) edxml: Option<Arc<axis_edxml::Edoc>>,
 }
 
 impl OutgoingDocument {
@@ -246,6 +250,7 @@ impl OutgoingDocument {
             attachments: Vec::new(),
             sender: None,
             message_id: None,
+            edxml: None,
         }
     }
 
@@ -516,6 +521,8 @@ struct SealJob {
     recipients: Vec<VerifiedCert>,
     message_id: MessageId,
     now: OffsetDateTime,
+    /// The attachments the manifest must end up with (a document made from edXML).
+    expected: Option<Vec<Attachment>>,
 }
 
 impl Client {
@@ -603,6 +610,7 @@ impl Client {
             Some(id) => id,
             None => MessageId::random().map_err(|e| Error::building("message id", e))?,
         };
+        let edxml = doc.edxml.clone();
         let signer = doc.signer.clone().unwrap_or_else(|| SignerInfo {
             competence: String::new(),
             position: personal.cert.title().unwrap_or_default().to_owned(),
@@ -637,6 +645,10 @@ impl Client {
             names.push((a.name, a.content_type, a.description));
             sources.push(a.source);
         }
+        let (manifest, expected) = match edxml {
+            Some(edoc) => crate::edxml::prepare(&edoc, manifest, &mut names, &mut sources)?,
+            None => (manifest, None),
+        };
 
         // Steps 2 and 3, on a blocking thread (file reads, RSA, AES).
         let job = SealJob {
@@ -647,6 +659,7 @@ impl Client {
             recipients,
             message_id,
             now,
+            expected,
         };
         let (sealed, document_id, spool) =
             tokio::task::spawn_blocking(move || seal_document(job, names))
@@ -1134,6 +1147,7 @@ fn seal_document(
         recipients,
         message_id,
         now,
+        expected,
     } = job;
     // Step 2: the first pass.
     for (source, (name, content_type, description)) in sources.iter().zip(names) {
@@ -1145,6 +1159,12 @@ fn seal_document(
         manifest
             .attachments
             .push(digest.finish(name, content_type, description));
+    }
+    if expected.is_some_and(|e| e != manifest.attachments) {
+        return Err(Error::invalid(
+            "the attachments decoded from the edXML package changed before they were signed; \
+             send the package again",
+        ));
     }
     let bytes = manifest
         .encode()
@@ -1206,9 +1226,23 @@ fn changed(a: &Attachment, e: Option<axis_signer::Error>) -> Error {
 }
 
 /// Calls `f` with successive blocks of an attachment.
-fn each_block(source: &Source, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+pub(crate) fn each_block(source: &Source, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
     match source {
         Source::Bytes(b) => f(b),
+        Source::Spooled(file) => {
+            let mut buf = vec![0u8; READ_BUF];
+            let mut at = 0u64;
+            loop {
+                let n = match read_at(file, &mut buf, at) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Error::io("reading a spooled attachment", e)),
+                };
+                at += n as u64;
+                f(&buf[..n])?;
+            }
+        }
         Source::Path(path) => {
             let mut file = std::fs::File::open(path)
                 .map_err(|e| Error::io(format!("attachment {}", path.display()), e))?;
@@ -1226,4 +1260,16 @@ fn each_block(source: &Source, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result
             }
         }
     }
+}
+
+/// Reads at a position without moving a shared cursor (clones of a document share the file).
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, at)
+}
+
+/// Reads at a position without moving a shared cursor (clones of a document share the file).
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, at)
 }

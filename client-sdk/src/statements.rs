@@ -2,6 +2,7 @@
 //! document. Stateless: each call rebuilds the receipt chain from the axis's history and
 //! verifies it before adding to it.
 
+use axis_edxml::AxisStatus;
 use axis_pki::{AgencyId, TrustStore};
 use axis_proto::v1 as pb;
 use axis_signer::{
@@ -142,7 +143,7 @@ impl Client {
                 already_logged: true,
             });
         }
-        let signed = self.state(&chain, StatusCode::Arrived, "").await?;
+        let signed = self.state(&chain, StatusCode::Arrived, "", None).await?;
         let request = pb::AcknowledgeRequest {
             receipt: Some(signed_statement(&signed)),
         };
@@ -166,6 +167,17 @@ impl Client {
         status: StatusCode,
         reason: &str,
     ) -> Result<LoggedStatement> {
+        self.send_status_as(message_id, status, reason, None).await
+    }
+
+    /// [`Client::send_status`], with the fields of an edXML status when `edxml` is given.
+    pub(crate) async fn send_status_as(
+        &self,
+        message_id: &MessageId,
+        status: StatusCode,
+        reason: &str,
+        edxml: Option<AxisStatus>,
+    ) -> Result<LoggedStatement> {
         check_recipient_status(status)?;
         let me = self.me()?.clone();
         let v = self.verified_history(message_id, Some(&me), None).await?;
@@ -176,7 +188,7 @@ impl Client {
             )));
         }
         let chain = chain_of(v.chains, &me)?;
-        let signed = self.state(&chain, status, reason).await?;
+        let signed = self.state(&chain, status, reason, edxml).await?;
         let request = pb::SendStatusRequest {
             status: Some(signed_statement(&signed)),
         };
@@ -202,6 +214,17 @@ impl Client {
         message_id: &MessageId,
         recipient: &AgencyId,
         reason: &str,
+    ) -> Result<LoggedStatement> {
+        self.recall_as(message_id, recipient, reason, None).await
+    }
+
+    /// [`Client::recall`], with the fields of an edXML status 13 when `edxml` is given.
+    pub(crate) async fn recall_as(
+        &self,
+        message_id: &MessageId,
+        recipient: &AgencyId,
+        reason: &str,
+        edxml: Option<AxisStatus>,
     ) -> Result<LoggedStatement> {
         let me = self.me()?.clone();
         if reason.trim().is_empty() {
@@ -231,7 +254,7 @@ impl Client {
             )));
         }
         let signed = self
-            .state(&chain, StatusCode::RecallRequested, reason)
+            .state(&chain, StatusCode::RecallRequested, reason, edxml)
             .await?;
         let request = pb::RecallRequest {
             status: Some(signed_statement(&signed)),
@@ -285,12 +308,14 @@ impl Client {
         })
     }
 
-    /// The next statement of `chain`, signed by this agency's seal.
+    /// The next statement of `chain`, signed by this agency's seal; with an edXML status's
+    /// fields when `edxml` is given.
     async fn state(
         &self,
         chain: &ReceiptChain,
         status: StatusCode,
         reason: &str,
+        edxml: Option<AxisStatus>,
     ) -> Result<SignedReceipt> {
         let store = self.trust_store().await?;
         let now = OffsetDateTime::now_utc();
@@ -302,9 +327,12 @@ impl Client {
             .map(|r| r.receipt().time)
             .filter(|t| *t > now)
             .unwrap_or(now);
-        let receipt = chain
+        let mut receipt = chain
             .next(status, time, reason)
             .map_err(|e| Error::building(&format!("status {status}"), e))?;
+        if let Some(edxml) = edxml {
+            crate::edxml::apply_status(&mut receipt, edxml)?;
+        }
         // Check the transition before signing and sending.
         let signed = receipt
             .sign(&seal.signer()?)

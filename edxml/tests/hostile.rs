@@ -401,3 +401,31 @@ fn nothing_reaches_the_sink_when_the_header_is_bad() {
     assert!(parse(&bad, &mut c).is_err());
     assert_eq!(c.0, 0);
 }
+
+/// The hostile samples other crates' tests send through the SDK and the CLI
+/// (`tests/data/hostile/`): each is still refused with its own kind, and the zip bomb is what
+/// this crate's writer makes (`AXIS_WRITE_HOSTILE=1` writes it again).
+#[test]
+fn hostile_samples_are_refused_each_with_its_kind() {
+    let dir = format!("{}/tests/data/hostile", env!("CARGO_MANIFEST_DIR"));
+    let bomb = with_attachment("bomb.txt", "application/zip", &vec![0u8; 16 << 20]);
+    let zip_path = format!("{dir}/zip-bomb.edxml");
+    if std::env::var_os("AXIS_WRITE_HOSTILE").is_some() {
+        std::fs::write(&zip_path, &bomb).unwrap();
+    }
+    assert_eq!(
+        std::fs::read(&zip_path).unwrap(),
+        bomb,
+        "zip-bomb.edxml drifted from the writer; regenerate it (see the README beside it)"
+    );
+    for (file, kind) in [
+        ("bomb.edxml", ErrorKind::Dtd),
+        ("xxe.edxml", ErrorKind::Dtd),
+        ("zip-bomb.edxml", ErrorKind::ZipBomb),
+        ("broken-base64.edxml", ErrorKind::Base64),
+    ] {
+        let data = std::fs::read(format!("{dir}/{file}")).unwrap();
+        let e = parse(&data, &mut Discard).unwrap_err();
+        assert_eq!(e.kind(), kind, "{file}: {e}");
+    }
+}
