@@ -36,15 +36,22 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Sign, encrypt and send a document to one or more agencies.
     #[command(after_help = "\
-Example:
+Examples:
   axis send --to 000.00.00.H41 --to 000.00.00.H53 --code 7816/VPCP-TTĐT \\
       --subject \"V/v kết nối, liên thông văn bản\" --priority 1 cong-van.pdf phu-luc.xlsx
+  axis send --edxml 7816.edxml                      # a DMS's edXML package, to its To agencies
+  axis send --to 000.00.00.H41 --code 7820/VPCP-TTĐT --subject \"Thay thế văn bản 7816\" \\
+      --business replacement --refers-to 000.00.00.G22,2015/09/30,7816/VPCP-TTĐT \\
+      --business-reason \"Sai sót số liệu\" --due-date 2015/10/15 cong-van-moi.pdf
+
+With --edxml the package is read and checked before anything connects (a refused package sends
+nothing); every field comes from it, the recipients from its To elements unless --to is given.
 
 The document is signed by the [personal] certificate's holder, then sealed by the agency; it
 is encrypted for each recipient's encryption certificate from the directory. The command prints
 the message id and the verified acceptance. To retry an upload whose outcome is unknown, give
 the same --message-id: the axis then returns the receipt of the first acceptance.")]
-    Send(SendArgs),
+    Send(Box<SendArgs>),
 
     /// List the deliveries waiting for this agency (or follow new ones).
     #[command(after_help = "\
@@ -57,12 +64,14 @@ One line per delivery: cursor, message id, sender, size in bytes, acceptance tim
 
     /// Fetch, decrypt and verify a document, write its files, and send the delivery receipt.
     #[command(after_help = "\
-Example:
+Examples:
   axis open 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out incoming/7816
+  axis open 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out incoming/7816 --edxml
 
 Writes each attachment and document.json (the metadata and who signed) into the directory,
 only after both signatures and every attachment's digest verified; on any failure nothing is
-left. Then sends the signed delivery receipt (status 01), unless --no-ack.")]
+left. With --edxml, also document.edxml: the package as the sender's DMS wrote it, with every
+attachment. Then sends the signed delivery receipt (status 01), unless --no-ack.")]
     Open(OpenArgs),
 
     /// Send a business status on a received document (02–06, 15, 16).
@@ -70,6 +79,7 @@ left. Then sends the signed delivery receipt (status 01), unless --no-ack.")]
 Examples:
   axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d 03
   axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d 02 --reason \"Sai thẩm quyền\"
+  axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --edxml status_acceptance_03.edxml
 
 Codes: 02 rejected, 03 accepted, 04 assigned, 05 processing, 06 completed,
 15 agree to a recall or update, 16 refuse it.")]
@@ -86,8 +96,12 @@ The recipient answers with 15 (agrees) or 16 (refuses); see `axis history`.")]
 
     /// Show the verified timeline of a document, per recipient.
     #[command(after_help = "\
-Example:
+Examples:
   axis history 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d
+  axis history 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --edxml statuses/
+
+With --edxml, every status is also written as an edXML status package,
+DIR/<recipient>-<nn>-status-<code>.edxml (files already there with the same bytes are kept).
 
 Every line was verified: the signature of the agency that stated it, the receipt chain, and
 the axis's log evidence.")]
@@ -105,6 +119,10 @@ Examples:
 lookup and list need any configuration; register, update and publish-crl an operator's."
     )]
     Directory(DirectoryCommand),
+
+    /// edXML packages (QCVN 102:2016) without an axis: inspect what a DMS wrote.
+    #[command(subcommand)]
+    Edxml(EdxmlCommand),
 
     /// Show the limits the axis enforces.
     #[command(after_help = "\
@@ -223,28 +241,119 @@ Example:
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub(crate) enum EdxmlCommand {
+    /// Parse an edXML package and print it as JSON (the reference's element names as keys;
+    /// each attachment with its name, content type, decoded size and SHA-256). Exits non-zero
+    /// with the error, which names the element, on malformed or hostile input.
+    #[command(after_help = "\
+Example:
+  axis edxml show 7816.edxml")]
+    Show {
+        /// The package.
+        file: PathBuf,
+    },
+}
+
+/// What a business-typed document does to an earlier one (edXML `BussinessDocType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BusinessType {
+    /// 0: a new document.
+    New,
+    /// 1: revokes (recalls) the document --refers-to names.
+    Revocation,
+    /// 2: updates it.
+    Update,
+    /// 3: replaces it.
+    Replacement,
+}
+
+/// The manifest fields `axis send` conflicts with `--edxml` (the package holds them).
+const FIELDS: [&str; 16] = [
+    "subject",
+    "code",
+    "document_type",
+    "priority",
+    "files",
+    "business",
+    "refers_to",
+    "business_reason",
+    "due_date",
+    "content",
+    "place",
+    "date",
+    "signer_competence",
+    "signer_position",
+    "signer_name",
+    "response_for",
+];
+
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
-    /// A recipient agency id (repeat for several).
-    #[arg(long = "to", value_name = "ID", required = true)]
+    /// An edXML package (QCVN 102:2016) a DMS wrote: its fields, attachments and recipients.
+    #[arg(long, value_name = "FILE", conflicts_with_all = FIELDS)]
+    pub(crate) edxml: Option<PathBuf>,
+    /// A recipient agency id (repeat for several); with --edxml, instead of the package's To.
+    #[arg(long = "to", value_name = "ID", required_unless_present = "edxml")]
     pub(crate) to: Vec<String>,
     /// The subject (trích yếu).
-    #[arg(long, value_name = "TEXT")]
-    pub(crate) subject: String,
+    #[arg(long, value_name = "TEXT", required_unless_present = "edxml")]
+    pub(crate) subject: Option<String>,
     /// Number and notation, e.g. 7816/VPCP-TTĐT.
-    #[arg(long, value_name = "NUMBER/NOTATION")]
-    pub(crate) code: String,
+    #[arg(
+        long,
+        value_name = "NUMBER/NOTATION",
+        required_unless_present = "edxml"
+    )]
+    pub(crate) code: Option<String>,
     /// Document type name.
     #[arg(long = "type", value_name = "NAME", default_value = "Công văn")]
     pub(crate) document_type: String,
     /// Urgency: 0 normal, 1 urgent, 2 very urgent, 3 flash, 4 flash (timed).
     #[arg(long, value_name = "0-4", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=4))]
     pub(crate) priority: u8,
+    /// Business type: new, or a revocation, update or replacement of the --refers-to document.
+    #[arg(long, value_enum, default_value_t = BusinessType::New, requires_ifs = [
+        ("revocation", "refers_to"), ("update", "refers_to"), ("replacement", "refers_to"),
+    ])]
+    pub(crate) business: BusinessType,
+    /// The DocumentId a revocation, update or replacement is about
+    /// (e.g. 000.00.00.G22,2015/09/30,7816/VPCP-TTĐT).
+    #[arg(long, value_name = "DOCUMENT_ID")]
+    pub(crate) refers_to: Option<String>,
+    /// Why (BussinessDocReason) for a revocation, update or replacement.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub(crate) business_reason: String,
+    /// A document this one answers (ResponseFor), by DocumentId (repeat for several).
+    #[arg(long, value_name = "DOCUMENT_ID")]
+    pub(crate) response_for: Vec<String>,
+    /// Due date (hạn xử lý), yyyy/MM/dd.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) due_date: Option<String>,
+    /// Content summary.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) content: Option<String>,
+    /// Place of promulgation (e.g. Hà Nội).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) place: Option<String>,
+    /// Date of promulgation, yyyy/MM/dd (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) date: Option<String>,
+    /// Signing authority (SignerInfo/Competence), e.g. "KT. BỘ TRƯỞNG". Any of the three signer
+    /// options replaces the personal certificate's name and title; those not given are empty.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) signer_competence: Option<String>,
+    /// The signer's position (SignerInfo/Position).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) signer_position: Option<String>,
+    /// The signer's full name (SignerInfo/FullName).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) signer_name: Option<String>,
     /// Use this message id (to retry an earlier attempt); default: a new one.
     #[arg(long, value_name = "UUID")]
     pub(crate) message_id: Option<String>,
     /// The files to attach, in order.
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", required_unless_present = "edxml")]
     pub(crate) files: Vec<PathBuf>,
 }
 
@@ -268,6 +377,10 @@ pub(crate) struct OpenArgs {
     /// Do not send the delivery receipt (status 01).
     #[arg(long)]
     pub(crate) no_ack: bool,
+    /// Also write DIR/document.edxml: the edXML package with every attachment, as the
+    /// sender's DMS wrote it (VNPT-style for a document sent without edXML).
+    #[arg(long)]
+    pub(crate) edxml: bool,
 }
 
 #[derive(Debug, Args)]
@@ -275,10 +388,21 @@ pub(crate) struct StatusArgs {
     /// The message id.
     pub(crate) message_id: String,
     /// The status code: 02–06, 15 or 16.
-    pub(crate) code: String,
+    #[arg(required_unless_present = "edxml", conflicts_with = "edxml")]
+    pub(crate) code: Option<String>,
     /// Reason or description.
-    #[arg(long, value_name = "TEXT", default_value = "")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "",
+        conflicts_with = "edxml"
+    )]
     pub(crate) reason: String,
+    /// The edXML status package a DMS wrote (02–06, 13, 15, 16): its code, Description,
+    /// StaffInfo and Timestamp, signed by the agency seal; 13 recalls from the recipient its
+    /// ResponseFor/OrganId names.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) edxml: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -297,6 +421,9 @@ pub(crate) struct RecallArgs {
 pub(crate) struct HistoryArgs {
     /// The message id.
     pub(crate) message_id: String,
+    /// Also write every status as an edXML status package into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) edxml: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

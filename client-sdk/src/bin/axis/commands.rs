@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use axis_client::signer::{Code, Manifest, SignatureReport};
 use axis_client::{
-    AgencyId, AgencyInfo, AgencyUpdate, Client, ClientConfig, Evidence, MessageId, Priority,
-    StatusCode,
+    AgencyId, AgencyInfo, AgencyUpdate, Business, Client, ClientConfig, DocumentId, Evidence,
+    MessageId, OutgoingDocument, Priority, StatusCode,
 };
 use futures_util::StreamExt as _;
 use serde_json::json;
@@ -15,7 +15,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::Usage;
-use crate::cli::{Cli, Command, DirectoryCommand, RegisterArgs, SendArgs, UpdateArgs};
+use crate::cli::{
+    BusinessType, Cli, Command, DirectoryCommand, EdxmlCommand, OpenArgs, RegisterArgs, SendArgs,
+    StatusArgs, UpdateArgs,
+};
 
 /// How long `axis inbox` (without --follow) waits for one more delivery before it exits.
 const INBOX_IDLE: Duration = Duration::from_secs(1);
@@ -32,6 +35,15 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
     {
         return crate::audit::verify(bundle, root, log_key);
     }
+    if let Command::Edxml(EdxmlCommand::Show { file }) = &cli.command {
+        return crate::edxml::show(file);
+    }
+    // What a send carries is read and checked before anything connects: refused input sends
+    // nothing.
+    let outgoing = match &cli.command {
+        Command::Send(args) => Some(outgoing(args)?),
+        _ => None,
+    };
     let config = cli.config.ok_or_else(|| {
         Usage(
             "no configuration: give --config FILE or set AXIS_CONFIG (see `axis --help`)"
@@ -44,19 +56,22 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
     let config = ClientConfig::from_file(&config)
         .context("the configuration (--config FILE or AXIS_CONFIG)")?;
     let client = Client::connect(config).await?;
-    match cli.command {
-        Command::Send(args) => send(&client, args).await,
-        Command::Inbox(args) => inbox(&client, args.after, args.follow).await,
-        Command::Open(args) => open(&client, &args.message_id, &args.out, !args.no_ack).await,
-        Command::Status(args) => status(&client, &args.message_id, &args.code, &args.reason).await,
-        Command::Recall(args) => {
+    match (cli.command, outgoing) {
+        (Command::Send(_), Some(doc)) => send(&client, doc).await,
+        (Command::Send(_), None) | (Command::Edxml(_), _) => Ok(()),
+        (Command::Inbox(args), _) => inbox(&client, args.after, args.follow).await,
+        (Command::Open(args), _) => open(&client, &args).await,
+        (Command::Status(args), _) => status(&client, &args).await,
+        (Command::Recall(args), _) => {
             recall(&client, &args.message_id, &args.recipient, &args.reason).await
         }
-        Command::History(args) => history(&client, &args.message_id).await,
-        Command::Directory(cmd) => directory(&client, cmd).await,
-        Command::Limits => limits(&client).await,
-        Command::Audit(cmd) => crate::audit::run(&client, cmd).await,
-        Command::CheckConfig { .. } => Ok(()),
+        (Command::History(args), _) => {
+            history(&client, &args.message_id, args.edxml.as_deref()).await
+        }
+        (Command::Directory(cmd), _) => directory(&client, cmd).await,
+        (Command::Limits, _) => limits(&client).await,
+        (Command::Audit(cmd), _) => crate::audit::run(&client, cmd).await,
+        (Command::CheckConfig { .. }, _) => Ok(()),
     }
 }
 
@@ -101,7 +116,7 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-fn evidence_line(e: &Evidence) -> String {
+pub(crate) fn evidence_line(e: &Evidence) -> String {
     format!(
         "log entry #{} in a tree of {} signed by {} at {}",
         e.leaf_index,
@@ -126,23 +141,115 @@ fn status_name(s: StatusCode) -> &'static str {
     }
 }
 
-async fn send(client: &Client, args: SendArgs) -> Result<()> {
-    let code = Code::parse(&args.code).map_err(|e| {
+/// A date option: `yyyy/MM/dd` as edXML writes it (ISO `yyyy-MM-dd` is read too).
+fn date(s: &str, what: &str) -> Result<time::Date> {
+    Ok(axis_client::edxml::parse_date(s)
+        .ok_or_else(|| Usage(format!("{what} \"{s}\": not a date; write it yyyy/MM/dd")))?)
+}
+
+fn document_id(s: &str, what: &str) -> Result<DocumentId> {
+    Ok(DocumentId::parse(s).map_err(|e| {
         Usage(format!(
-            "--code \"{}\": {e}; write it as NUMBER/NOTATION, e.g. 7816/VPCP-TTĐT",
-            args.code
+            "{what} \"{s}\": {e}; write it as edXML does, e.g. \
+             000.00.00.G22,2015/09/30,7816/VPCP-TTĐT"
         ))
-    })?;
-    let priority = Priority::from_code(u64::from(args.priority))
-        .map_err(|e| Usage(format!("--priority: {e}")))?;
-    let mut doc = axis_client::OutgoingDocument::new(code, args.subject)
-        .document_type(1, args.document_type)
-        .priority(priority);
+    })?)
+}
+
+/// The document `axis send` sends: from an edXML package, or from the options and files.
+fn outgoing(args: &SendArgs) -> Result<OutgoingDocument> {
+    let mut doc = match &args.edxml {
+        Some(file) => {
+            let mut doc = crate::edxml::outgoing(file)?;
+            if !args.to.is_empty() {
+                doc.recipients.clear();
+            }
+            doc
+        }
+        None => document_from_options(args)?,
+    };
     for to in &args.to {
         doc = doc.to(agency(to, "--to")?);
     }
     if let Some(id) = &args.message_id {
         doc = doc.message_id(message_id(id)?);
+    }
+    Ok(doc)
+}
+
+fn document_from_options(args: &SendArgs) -> Result<OutgoingDocument> {
+    let (code, subject) = match (&args.code, &args.subject) {
+        (Some(c), Some(s)) => (c, s),
+        _ => return Err(Usage("--code and --subject are needed without --edxml".into()).into()),
+    };
+    let code = Code::parse(code).map_err(|e| {
+        Usage(format!(
+            "--code \"{code}\": {e}; write it as NUMBER/NOTATION, e.g. 7816/VPCP-TTĐT"
+        ))
+    })?;
+    let priority = Priority::from_code(u64::from(args.priority))
+        .map_err(|e| Usage(format!("--priority: {e}")))?;
+    let mut doc = OutgoingDocument::new(code, subject.clone())
+        .document_type(1, args.document_type.clone())
+        .priority(priority);
+    let refers = |what| {
+        args.refers_to
+            .as_deref()
+            .ok_or_else(|| Usage(format!("--business {what} needs --refers-to DOCUMENT_ID")))
+            .map_err(anyhow::Error::from)
+            .and_then(|d| document_id(d, "--refers-to"))
+    };
+    let reason = args.business_reason.clone();
+    doc = doc.business(match args.business {
+        BusinessType::New => {
+            if args.refers_to.is_some() || !reason.is_empty() {
+                return Err(Usage(
+                    "--refers-to and --business-reason go with --business revocation, update \
+                     or replacement"
+                        .into(),
+                )
+                .into());
+            }
+            Business::New
+        }
+        BusinessType::Revocation => Business::Recall {
+            document: refers("revocation")?,
+            reason,
+        },
+        BusinessType::Update => Business::Update {
+            document: refers("update")?,
+            reason,
+        },
+        BusinessType::Replacement => Business::Replace {
+            document: refers("replacement")?,
+            reason,
+        },
+    });
+    for r in &args.response_for {
+        doc.response_for.push(document_id(r, "--response-for")?);
+    }
+    if let Some(d) = &args.due_date {
+        doc = doc.due(date(d, "--due-date")?);
+    }
+    if let Some(c) = &args.content {
+        doc = doc.content(c.clone());
+    }
+    if let Some(p) = &args.place {
+        doc.place = p.clone();
+    }
+    if let Some(d) = &args.date {
+        doc.date = Some(date(d, "--date")?);
+    }
+    if args.signer_competence.is_some()
+        || args.signer_position.is_some()
+        || args.signer_name.is_some()
+    {
+        let text = |o: &Option<String>| o.clone().unwrap_or_default();
+        doc = doc.signed_by(
+            text(&args.signer_competence),
+            text(&args.signer_position),
+            text(&args.signer_name),
+        );
     }
     for file in &args.files {
         if !file.is_file() {
@@ -150,6 +257,10 @@ async fn send(client: &Client, args: SendArgs) -> Result<()> {
         }
         doc = doc.attach_file(file)?;
     }
+    Ok(doc)
+}
+
+async fn send(client: &Client, doc: OutgoingDocument) -> Result<()> {
     let r = client.send(doc).await?;
     println!("message {}", r.message_id);
     println!("document {}", r.document_id);
@@ -294,13 +405,18 @@ fn manifest_json(m: &Manifest) -> serde_json::Value {
     })
 }
 
-async fn open(client: &Client, id: &str, out: &Path, ack: bool) -> Result<()> {
-    let id = message_id(id)?;
+async fn open(client: &Client, args: &OpenArgs) -> Result<()> {
+    let (out, ack) = (args.out.as_path(), !args.no_ack);
+    let id = message_id(&args.message_id)?;
     let json_path = out.join("document.json");
-    if json_path.exists() {
+    let mut ours = vec![json_path.clone()];
+    if args.edxml {
+        ours.push(out.join(crate::edxml::DOCUMENT_EDXML));
+    }
+    if let Some(p) = ours.iter().find(|p| p.exists()) {
         return Err(Usage(format!(
             "{} already exists; choose another --out directory",
-            json_path.display()
+            p.display()
         ))
         .into());
     }
@@ -336,6 +452,9 @@ async fn open(client: &Client, id: &str, out: &Path, ack: bool) -> Result<()> {
     });
     write_new(&json_path, &serde_json::to_vec_pretty(&doc)?)?;
     println!("  wrote {}", json_path.display());
+    if args.edxml {
+        crate::edxml::write_document(&opened, out)?;
+    }
     if ack {
         let r = client.acknowledge(&opened).await?;
         println!(
@@ -352,7 +471,7 @@ async fn open(client: &Client, id: &str, out: &Path, ack: bool) -> Result<()> {
     Ok(())
 }
 
-fn write_new(path: &Path, data: &[u8]) -> Result<()> {
+pub(crate) fn write_new(path: &Path, data: &[u8]) -> Result<()> {
     use std::io::Write as _;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -378,10 +497,17 @@ fn parse_status_code(s: &str) -> Result<StatusCode, Usage> {
         })
 }
 
-async fn status(client: &Client, id: &str, code: &str, reason: &str) -> Result<()> {
-    let id = message_id(id)?;
+async fn status(client: &Client, args: &StatusArgs) -> Result<()> {
+    let id = message_id(&args.message_id)?;
+    if let Some(file) = &args.edxml {
+        return crate::edxml::send_status(client, &id, file).await;
+    }
+    let code = args
+        .code
+        .as_deref()
+        .ok_or_else(|| Usage("give a status code or --edxml FILE".into()))?;
     let status = parse_status_code(code)?;
-    let r = client.send_status(&id, status, reason).await?;
+    let r = client.send_status(&id, status, &args.reason).await?;
     println!(
         "status {} {} sent for {id}: {}",
         r.receipt.status,
@@ -403,7 +529,7 @@ async fn recall(client: &Client, id: &str, recipient: &str, reason: &str) -> Res
     Ok(())
 }
 
-async fn history(client: &Client, id: &str) -> Result<()> {
+async fn history(client: &Client, id: &str, edxml: Option<&Path>) -> Result<()> {
     let id = message_id(id)?;
     let h = client.history(&id).await?;
     println!("message {} from {}", h.message_id, h.sender);
@@ -444,6 +570,9 @@ async fn history(client: &Client, id: &str) -> Result<()> {
         }
     }
     println!("every entry verified: signatures, receipt chains and the axis's log evidence");
+    if let Some(dir) = edxml {
+        crate::edxml::write_history(&h, dir)?;
+    }
     Ok(())
 }
 
