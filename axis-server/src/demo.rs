@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use axis_pki::demo::{DemoPki, Issued};
-use axis_pki::{Passphrase, to_pem};
+use axis_pki::{AgencyId, Passphrase, to_pem};
 use time::OffsetDateTime;
 
 /// Why the demo could not be written.
@@ -27,6 +27,12 @@ pub enum DemoError {
     /// The directory exists already.
     #[error("{0} already exists; pass --fresh to replace it")]
     Exists(PathBuf),
+    /// An agency given twice (or one of the built-in demo agencies).
+    #[error("agency {0} is listed twice (000.00.00.G22 and 000.00.00.H41 are always there)")]
+    DuplicateAgency(AgencyId),
+    /// An agency name that cannot be written into the configuration.
+    #[error("agency {0}: its name must be one line of at most 200 characters, not empty")]
+    AgencyName(AgencyId),
 }
 
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), DemoError> {
@@ -84,7 +90,40 @@ pub const DEMO_AGENCIES: [(&str, &str, &str, &str); 2] = [
     ),
 ];
 
-/// Writes a complete demo axis into `dir`:
+/// The person with authority and their title in an agency added with `--agency`.
+const EXTRA_PERSON: (&str, &str) = ("Người ký (demo)", "Lãnh đạo");
+
+/// Every agency of a demo: the two built-in ones, then `extra` (id, name), in order; an id
+/// given twice, or a name that is not one line of 1 to 200 characters, is an error.
+pub fn demo_agencies(
+    extra: &[(AgencyId, String)],
+) -> Result<Vec<(AgencyId, String, String, String)>, DemoError> {
+    let mut all = Vec::with_capacity(DEMO_AGENCIES.len() + extra.len());
+    for (id, name, person, title) in DEMO_AGENCIES {
+        let id =
+            AgencyId::parse(id).map_err(|source| axis_pki::Error::AgencyIdMalformed { source })?;
+        all.push((id, name.to_owned(), person.to_owned(), title.to_owned()));
+    }
+    for (id, name) in extra {
+        if all.iter().any(|(a, ..)| a == id) {
+            return Err(DemoError::DuplicateAgency(id.clone()));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(DemoError::AgencyName(id.clone()));
+        }
+        let (person, title) = EXTRA_PERSON;
+        all.push((
+            id.clone(),
+            name.to_owned(),
+            person.to_owned(),
+            title.to_owned(),
+        ));
+    }
+    Ok(all)
+}
+
+/// Writes a complete demo axis into `dir`, with the built-in agencies and `extra` ones:
 ///
 /// ```text
 /// axis-server.toml           the server's configuration (SQLite file axis.db beside it)
@@ -92,8 +131,15 @@ pub const DEMO_AGENCIES: [(&str, &str, &str, &str); 2] = [
 /// pki/                       root and CA certificates, CRLs, server TLS and log signer
 /// operator/axis.toml         the operator's `axis` CLI configuration and certificate
 /// agencies/<ID>/axis.toml    each agency's `axis` CLI configuration and four certificates
+/// agencies/index.tsv         one line per agency: its id, a tab, its name (to register them)
 /// ```
-pub fn write_demo(dir: &Path, fresh: bool, listen: &str) -> Result<(), DemoError> {
+pub fn write_demo(
+    dir: &Path,
+    fresh: bool,
+    listen: &str,
+    extra: &[(AgencyId, String)],
+) -> Result<(), DemoError> {
+    let agencies = demo_agencies(extra)?;
     if dir.join("axis-server.toml").exists() {
         if !fresh {
             return Err(DemoError::Exists(dir.to_owned()));
@@ -197,18 +243,24 @@ crls = ["pki/root.crl.pem", "pki/state-ca.crl.pem"]
         client(None, &["tls"]).as_bytes(),
         false,
     )?;
-    for (id, name, person, title) in DEMO_AGENCIES {
-        let a = pki.agency(id, name, person, title)?;
-        let d = dir.join("agencies").join(id);
+    let mut index = String::new();
+    for (id, name, person, title) in &agencies {
+        let a = pki.agency(id.as_str(), name, person, title)?;
+        let d = dir.join("agencies").join(id.as_str());
+        index.push_str(&format!("{id}\t{name}\n"));
         write_pair(&d, "tls", &a.tls, &pki.ca, &pass)?;
         write_pair(&d, "seal", &a.seal, &pki.ca, &pass)?;
         write_pair(&d, "personal", &a.personal, &pki.ca, &pass)?;
         write_pair(&d, "encryption", &a.encryption, &pki.ca, &pass)?;
         write(
             &d.join("axis.toml"),
-            client(Some(id), &["tls", "seal", "personal", "encryption"]).as_bytes(),
+            client(
+                Some(id.as_str()),
+                &["tls", "seal", "personal", "encryption"],
+            )
+            .as_bytes(),
             false,
         )?;
     }
-    Ok(())
+    write(&dir.join("agencies/index.tsv"), index.as_bytes(), false)
 }

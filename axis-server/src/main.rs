@@ -1,7 +1,7 @@
 //! `axis-server`: run an axis node, or write a local demo axis.
 //!
 //! ```text
-//! axis-server demo [--dir axis-data] [--fresh]     # a throw-away PKI and configuration
+//! axis-server demo [--dir axis-data] [--fresh] [--agency ID=NAME]…   # a throw-away PKI and configuration
 //! axis-server [run] [--config axis-data/axis-server.toml] [--listen ADDR] [--database-url URL]
 //! axis-server check-config [--config FILE] [--no-database]   # say what is wrong, then exit
 //! ```
@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use axis_pki::Passphrase;
+use axis_pki::{AgencyId, Passphrase};
 use axis_server::config::{Config, DEFAULT_CONFIG};
 use axis_server::keys;
 use clap::{Parser, Subcommand};
@@ -88,9 +88,10 @@ WARN or FAIL; the exit code is 1 if any line is FAIL."
         #[arg(long)]
         no_database: bool,
     },
-    /// Write a throw-away demo PKI and configuration for a local axis with two agencies.
+    /// Write a throw-away demo PKI and configuration for a local axis with two agencies
+    /// (000.00.00.G22 and 000.00.00.H41), and any others given with --agency.
     #[command(
-        after_help = "Example:\n  axis-server demo --dir axis-data --fresh\n  axis-server --config axis-data/axis-server.toml"
+        after_help = "Examples:\n  axis-server demo --dir axis-data --fresh\n  axis-server demo --dir axis-data --fresh --agency \"000.00.00.H53=UBND tỉnh Tây Ninh\" \\\n      --agency \"000.00.00.H29=UBND tỉnh Hòa Bình\"\n  axis-server --config axis-data/axis-server.toml\n\nagencies/index.tsv lists every agency (id, tab, name), to register them with\n`axis directory register`."
     )]
     Demo {
         /// Directory to write.
@@ -102,7 +103,20 @@ WARN or FAIL; the exit code is 1 if any line is FAIL."
         /// The address the demo server will listen on.
         #[arg(long, default_value = "127.0.0.1:7443")]
         demo_listen: String,
+        /// Another agency, as ID=NAME (repeat for several): its four certificates and its
+        /// `axis` configuration, like the built-in ones.
+        #[arg(long = "agency", value_name = "ID=NAME", value_parser = agency_arg)]
+        agencies: Vec<(AgencyId, String)>,
     },
+}
+
+/// `--agency ID=NAME`.
+fn agency_arg(s: &str) -> Result<(AgencyId, String), String> {
+    let (id, name) = s.split_once('=').ok_or_else(|| {
+        format!("\"{s}\": write it as ID=NAME, e.g. 000.00.00.H53=UBND tỉnh Tây Ninh")
+    })?;
+    let id = AgencyId::parse(id.trim()).map_err(|e| format!("\"{id}\": {e}"))?;
+    Ok((id, name.trim().to_owned()))
 }
 
 /// The shared passphrase, or (when every key has its own) an empty one that nothing uses.
@@ -133,8 +147,9 @@ async fn main() -> Result<()> {
             dir,
             fresh,
             demo_listen,
+            agencies,
         } => {
-            axis_server::demo::write_demo(&dir, fresh, &demo_listen)?;
+            axis_server::demo::write_demo(&dir, fresh, &demo_listen, &agencies)?;
             println!("Demo axis written to {}:", dir.display());
             println!(
                 "  server configuration   {}/axis-server.toml",
@@ -144,7 +159,7 @@ async fn main() -> Result<()> {
                 "  operator CLI config    {}/operator/axis/axis.toml",
                 dir.display()
             );
-            for (id, name, _, _) in axis_server::demo::DEMO_AGENCIES {
+            for (id, name, _, _) in axis_server::demo::demo_agencies(&agencies)? {
                 println!("  {id} ({name})  {}/agencies/{id}/axis.toml", dir.display());
             }
             println!(
