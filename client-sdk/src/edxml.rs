@@ -12,7 +12,8 @@
 //! - [`Client::send_edxml_status`]: the status package a DMS wrote (02–06, 13, 15, 16) becomes
 //!   this agency's status, signed by its seal: the code, the Description as the reason, and
 //!   StaffInfo, From's details and the DMS's Timestamp in the receipt's signed `edxml`
-//!   extension; 13 goes through the recall. [`HistoryEvent::to_edxml`] and
+//!   extension; 13 goes through the recall, 01 with the opened document
+//!   ([`Client::acknowledge_edxml`]). [`HistoryEvent::to_edxml`] and
 //!   [`LoggedStatement::to_edxml`] give a received status back as the package.
 //!
 //! Hostile packages (an XML bomb, XXE, deep nesting, a zip bomb, broken base64…) are refused
@@ -567,26 +568,19 @@ impl Client {
     /// statement is dated when the seal signs it, which the axis requires, and the DMS's
     /// `Timestamp` is kept beside it, so the sender's [`HistoryEvent::to_edxml`] gives back
     /// this package. 02–06, 15 and 16 go as [`Client::send_status`]; 13 (from the sender) as
-    /// [`Client::recall`] from the recipient `ResponseFor/OrganId` names; 01 is sent by
-    /// [`Client::acknowledge`] when the document is opened.
+    /// [`Client::recall`] from the recipient `ResponseFor/OrganId` names; 01 needs the opened
+    /// document: [`Client::acknowledge_edxml`].
     pub async fn send_edxml_status(
         &self,
         message_id: &MessageId,
         package: &[u8],
     ) -> crate::Result<LoggedStatement> {
-        let status = status_package(package)?;
-        let me = self.me()?;
-        if &status.from != me {
-            return Err(crate::Error::invalid(format!(
-                "the status package is stated by {} (From/OrganId); this client is agency {me}",
-                status.from
-            )));
-        }
+        let status = self.own_status(package)?;
         let (code, reason) = (status.status, status.reason.clone());
         match code {
             StatusCode::Arrived => Err(crate::Error::invalid(
-                "status 01 is the delivery receipt: it is sent when the document is opened \
-                 (`Client::acknowledge`, `axis open`)",
+                "status 01 is the delivery receipt: it is sent with the opened document \
+                 (`Client::acknowledge_edxml`, `axis open --ack-edxml FILE`)",
             )),
             StatusCode::RecallRequested => {
                 let recipient = status.to.clone();
@@ -598,6 +592,40 @@ impl Client {
                     .await
             }
         }
+    }
+}
+
+impl Client {
+    /// [`Client::acknowledge`] with the status 01 package a DMS wrote ("đã đến"): the
+    /// delivery receipt carries its Description, StaffInfo, From's details and Timestamp, as
+    /// [`Client::send_edxml_status`] does for the other statuses.
+    pub async fn acknowledge_edxml(
+        &self,
+        opened: &OpenedDocument,
+        package: &[u8],
+    ) -> crate::Result<LoggedStatement> {
+        let status = self.own_status(package)?;
+        if status.status != StatusCode::Arrived {
+            return Err(crate::Error::invalid(format!(
+                "the status package says {}; the delivery receipt is 01 (send the others with \
+                 `Client::send_edxml_status`, `axis status --edxml`)",
+                status.status
+            )));
+        }
+        self.acknowledge_as(opened, Some(status)).await
+    }
+
+    /// A status package this agency states.
+    fn own_status(&self, package: &[u8]) -> crate::Result<AxisStatus> {
+        let status = status_package(package)?;
+        let me = self.me()?;
+        if &status.from != me {
+            return Err(crate::Error::invalid(format!(
+                "the status package is stated by {} (From/OrganId); this client is agency {me}",
+                status.from
+            )));
+        }
+        Ok(status)
     }
 }
 

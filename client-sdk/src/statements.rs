@@ -121,6 +121,15 @@ impl Client {
     /// evidence for it. Idempotent: if this agency's 01 is already in the history, that one is
     /// verified and returned (`already_logged`).
     pub async fn acknowledge(&self, opened: &OpenedDocument) -> Result<LoggedStatement> {
+        self.acknowledge_as(opened, None).await
+    }
+
+    /// [`Client::acknowledge`], with the fields of an edXML status 01 when `edxml` is given.
+    pub(crate) async fn acknowledge_as(
+        &self,
+        opened: &OpenedDocument,
+        edxml: Option<AxisStatus>,
+    ) -> Result<LoggedStatement> {
         let me = self.me()?.clone();
         let id = opened.message_id();
         let received = opened.received();
@@ -143,7 +152,10 @@ impl Client {
                 already_logged: true,
             });
         }
-        let signed = self.state(&chain, StatusCode::Arrived, "", None).await?;
+        let reason = edxml.as_ref().map(|s| s.reason.clone()).unwrap_or_default();
+        let signed = self
+            .state(&chain, StatusCode::Arrived, &reason, edxml)
+            .await?;
         let request = pb::AcknowledgeRequest {
             receipt: Some(signed_statement(&signed)),
         };

@@ -11,6 +11,7 @@
 mod authz;
 mod check_config;
 mod delivery;
+mod edxml;
 mod failover;
 mod flow;
 mod raw;

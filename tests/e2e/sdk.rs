@@ -10,7 +10,7 @@ use axis_pki::demo::AgencyCreds;
 use axis_tests::{TestAxis, TestPki};
 use futures_util::StreamExt;
 
-async fn client(axis: &TestAxis, a: &AgencyCreds) -> Client {
+pub(crate) async fn client(axis: &TestAxis, a: &AgencyCreds) -> Client {
     Client::connect(axis_tests::sdk_config(&axis.pki, a, &[axis.endpoint()]))
         .await
         .unwrap()

@@ -83,6 +83,16 @@ impl TestPki {
         }
     }
 
+    /// A throw-away PKI with these agencies: (id, name, the person with authority, title).
+    pub fn with_agencies(agencies: &[(&str, &str, &str, &str)]) -> Self {
+        let mut pki = TestPki::new(0);
+        pki.agencies = agencies
+            .iter()
+            .map(|(id, name, person, title)| pki.pki.agency(id, name, person, title).unwrap())
+            .collect();
+        pki
+    }
+
     pub fn crls(&self, number: u64) -> (Vec<u8>, Vec<u8>) {
         self.pki.crls(number, &self.revoked).unwrap()
     }

@@ -66,7 +66,8 @@ One line per delivery: cursor, message id, sender, size in bytes, acceptance tim
     #[command(after_help = "\
 Examples:
   axis open 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out incoming/7816
-  axis open 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out incoming/7816 --edxml
+  axis open 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out incoming/7816 --edxml \\
+      --ack-edxml status_inbox_01.edxml
 
 Writes each attachment and document.json (the metadata and who signed) into the directory,
 only after both signatures and every attachment's digest verified; on any failure nothing is
@@ -381,6 +382,10 @@ pub(crate) struct OpenArgs {
     /// sender's DMS wrote it (VNPT-style for a document sent without edXML).
     #[arg(long)]
     pub(crate) edxml: bool,
+    /// Send the delivery receipt (01) from this edXML status package the DMS wrote: its
+    /// Description, StaffInfo and Timestamp, signed by the agency seal.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_ack")]
+    pub(crate) ack_edxml: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -456,7 +456,10 @@ async fn open(client: &Client, args: &OpenArgs) -> Result<()> {
         crate::edxml::write_document(&opened, out)?;
     }
     if ack {
-        let r = client.acknowledge(&opened).await?;
+        let r = match &args.ack_edxml {
+            Some(file) => crate::edxml::acknowledge(client, &opened, file).await?,
+            None => client.acknowledge(&opened).await?,
+        };
         println!(
             "delivery receipt {} {}: {}",
             r.receipt.status,

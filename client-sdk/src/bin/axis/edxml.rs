@@ -9,7 +9,7 @@ use axis_client::edxml::{
     self, Business, Edoc, Organization, Package, ResponseFor, StaffInfo, Status, format_date,
     format_timestamp,
 };
-use axis_client::{Client, History, MessageId, OpenedDocument, OutgoingDocument};
+use axis_client::{Client, History, LoggedStatement, MessageId, OpenedDocument, OutgoingDocument};
 use serde_json::{Value, json};
 
 use crate::Usage;
@@ -340,6 +340,19 @@ pub(crate) async fn send_status(client: &Client, id: &MessageId, file: &Path) ->
         crate::commands::evidence_line(&r.evidence)
     );
     Ok(())
+}
+
+/// `open --ack-edxml FILE`: the delivery receipt from the DMS's status 01 package.
+pub(crate) async fn acknowledge(
+    client: &Client,
+    opened: &OpenedDocument,
+    file: &Path,
+) -> Result<LoggedStatement> {
+    let package = read_package(file)?;
+    client
+        .acknowledge_edxml(opened, &package)
+        .await
+        .with_context(|| file.display().to_string())
 }
 
 /// `history MESSAGE_ID --edxml DIR`: every status as `DIR/<recipient>-<nn>-status-<code>.edxml`.
