@@ -181,7 +181,8 @@
 //! digests, is the sender's ciphertext; this keeps one SHA-256 pass per direction.
 //!
 //! **Receipts** (`receipt.rs`): a DER statement (message id, DocumentId, from, to, edXML status,
-//! manifest and ciphertext digests, time, SHA-256 of the previous receipt, reason) with a
+//! manifest and ciphertext digests, time, SHA-256 of the previous receipt, reason; version 2
+//! adds the `edxml` extension, what an edXML status says beyond those fields) with a
 //! detached CMS signature by an agency seal. [`ReceiptChain`] checks signature, party (13 by the
 //! sender, the rest by the recipient), digests, the hash chain and the status transitions.
 //!
