@@ -122,7 +122,15 @@ lookup and list need any configuration; register, update and publish-crl an oper
     Directory(DirectoryCommand),
 
     /// edXML packages (QCVN 102:2016) without an axis: inspect what a DMS wrote.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Example:
+  axis edxml show 7816.edxml
+
+Sending, opening, statuses and history take edXML too: see --edxml in `axis send --help`,
+`axis open --help`, `axis status --help` and `axis history --help`."
+    )]
     Edxml(EdxmlCommand),
 
     /// Show the limits the axis enforces.
