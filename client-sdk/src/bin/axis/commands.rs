@@ -741,4 +741,145 @@ mod tests {
             assert!(e.0.contains("not an edXML status code"), "{bad}: {e}");
         }
     }
+
+    fn send_args(args: &[&str]) -> SendArgs {
+        use clap::Parser as _;
+        let cli = Cli::try_parse_from([&["axis", "send"], args].concat()).unwrap();
+        match cli.command {
+            Command::Send(a) => *a,
+            _ => panic!("not a send"),
+        }
+    }
+
+    #[test]
+    fn send_takes_the_manifest_fields_a_dms_needs_without_edxml() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cong-van.pdf");
+        std::fs::write(&file, b"%PDF-1.7").unwrap();
+        let path = file.to_str().unwrap();
+        let original = "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT";
+        let doc = outgoing(&send_args(&[
+            "--to",
+            "000.00.00.H41",
+            "--code",
+            "7820/VPCP-TTĐT",
+            "--subject",
+            "Thay thế",
+            "--business",
+            "replacement",
+            "--refers-to",
+            original,
+            "--business-reason",
+            "Sai số liệu",
+            "--response-for",
+            "000.00.00.H41,2015/09/15,120/UBND-VX",
+            "--due-date",
+            "2015/10/15",
+            "--content",
+            "Nội dung",
+            "--place",
+            "Hà Nội",
+            "--date",
+            "2015-10-01",
+            "--priority",
+            "2",
+            "--signer-competence",
+            "KT. BỘ TRƯỞNG",
+            "--signer-name",
+            "Nguyễn Cao Lục",
+            path,
+        ]))
+        .unwrap();
+        assert_eq!(
+            doc.business,
+            Business::Replace {
+                document: DocumentId::parse(original).unwrap(),
+                reason: "Sai số liệu".into()
+            }
+        );
+        assert_eq!(
+            doc.response_for[0].to_string(),
+            "000.00.00.H41,2015/09/15,120/UBND-VX"
+        );
+        assert_eq!(doc.due_date, Some(time::macros::date!(2015 - 10 - 15)));
+        assert_eq!(doc.date, Some(time::macros::date!(2015 - 10 - 01)));
+        assert_eq!(
+            (doc.content.as_str(), doc.place.as_str()),
+            ("Nội dung", "Hà Nội")
+        );
+        assert_eq!(doc.priority, Priority::VeryUrgent);
+        let signer = doc.signer.unwrap();
+        assert_eq!(
+            (
+                signer.competence.as_str(),
+                signer.position.as_str(),
+                signer.full_name.as_str()
+            ),
+            ("KT. BỘ TRƯỞNG", "", "Nguyễn Cao Lục")
+        );
+        for (business, code) in [("revocation", 1), ("update", 2)] {
+            let doc = outgoing(&send_args(&[
+                "--to",
+                "000.00.00.H41",
+                "--code",
+                "1/X",
+                "--subject",
+                "s",
+                "--business",
+                business,
+                "--refers-to",
+                original,
+                path,
+            ]))
+            .unwrap();
+            assert_eq!(doc.business.code(), code);
+        }
+        // Each malformed value is a usage error naming its option.
+        for (args, says) in [
+            (vec!["--due-date", "15/10/2015x"], "--due-date"),
+            (vec!["--response-for", "7816/VPCP"], "--response-for"),
+            (vec!["--refers-to", original], "--refers-to"),
+            (vec!["--business-reason", "x"], "--business-reason"),
+        ] {
+            let base = [
+                "--to",
+                "000.00.00.H41",
+                "--code",
+                "1/X",
+                "--subject",
+                "s",
+                path,
+            ];
+            let e = outgoing(&send_args(&[&base[..], &args].concat())).unwrap_err();
+            assert!(e.downcast_ref::<Usage>().is_some(), "{args:?}: {e}");
+            assert!(e.to_string().contains(says), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn send_edxml_takes_the_package_and_to_replaces_its_recipients() {
+        let edoc = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../edxml/tests/data/edoc_new.edxml"
+        );
+        let doc = outgoing(&send_args(&["--edxml", edoc])).unwrap();
+        let ids: Vec<&str> = doc
+            .recipients
+            .iter()
+            .map(|r| r.agency_id.as_str())
+            .collect();
+        assert_eq!(ids, ["000.00.00.H41", "000.00.00.H53", "000.00.00.H29"]);
+        let doc = outgoing(&send_args(&["--edxml", edoc, "--to", "000.00.00.H53"])).unwrap();
+        let ids: Vec<&str> = doc
+            .recipients
+            .iter()
+            .map(|r| r.agency_id.as_str())
+            .collect();
+        assert_eq!(ids, ["000.00.00.H53"]);
+        assert_eq!(
+            doc.edoc().unwrap().header.to.len(),
+            3,
+            "the package itself is unchanged"
+        );
+    }
 }
