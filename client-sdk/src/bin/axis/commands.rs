@@ -817,21 +817,19 @@ mod tests {
             ),
             ("KT. BỘ TRƯỞNG", "", "Nguyễn Cao Lục")
         );
+        // The fields every document needs, and a file.
+        let base = [
+            "--to",
+            "000.00.00.H41",
+            "--code",
+            "1/X",
+            "--subject",
+            "s",
+            path,
+        ];
+        let with = |args: &[&str]| send_args(&[&base[..], args].concat());
         for (business, code) in [("revocation", 1), ("update", 2)] {
-            let doc = outgoing(&send_args(&[
-                "--to",
-                "000.00.00.H41",
-                "--code",
-                "1/X",
-                "--subject",
-                "s",
-                "--business",
-                business,
-                "--refers-to",
-                original,
-                path,
-            ]))
-            .unwrap();
+            let doc = outgoing(&with(&["--business", business, "--refers-to", original])).unwrap();
             assert_eq!(doc.business.code(), code);
         }
         // Each malformed value is a usage error naming its option.
@@ -841,16 +839,7 @@ mod tests {
             (vec!["--refers-to", original], "--refers-to"),
             (vec!["--business-reason", "x"], "--business-reason"),
         ] {
-            let base = [
-                "--to",
-                "000.00.00.H41",
-                "--code",
-                "1/X",
-                "--subject",
-                "s",
-                path,
-            ];
-            let e = outgoing(&send_args(&[&base[..], &args].concat())).unwrap_err();
+            let e = outgoing(&with(&args)).unwrap_err();
             assert!(e.downcast_ref::<Usage>().is_some(), "{args:?}: {e}");
             assert!(e.to_string().contains(says), "{args:?}: {e}");
         }
