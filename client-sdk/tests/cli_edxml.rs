@@ -172,19 +172,4 @@ fn send_edxml_refuses_a_status_and_the_fields_the_package_holds() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("configuration"), "{err}");
-    // A business-typed document needs the document it refers to.
-    let out = axis(&[
-        "send",
-        "--to",
-        "000.00.00.H41",
-        "--code",
-        "1/X",
-        "--subject",
-        "s",
-        "--business",
-        "replacement",
-        "x.pdf",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--refers-to"));
 }

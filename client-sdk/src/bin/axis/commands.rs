@@ -828,6 +828,14 @@ mod tests {
             path,
         ];
         let with = |args: &[&str]| send_args(&[&base[..], args].concat());
+        // A business-typed document needs the document it refers to: clap says so.
+        use clap::Parser as _;
+        let e = Cli::try_parse_from(
+            [&["axis", "send", "--business", "replacement"], &base[..]].concat(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(e.to_string().contains("--refers-to"), "{e}");
         for (business, code) in [("revocation", 1), ("update", 2)] {
             let doc = outgoing(&with(&["--business", business, "--refers-to", original])).unwrap();
             assert_eq!(doc.business.code(), code);
