@@ -252,26 +252,11 @@ async fn shutdown_signal() {
 mod tests {
     use clap::CommandFactory;
 
-    /// `--help` of every command and subcommand (clap's own `help` aside) shows an example
-    /// that uses that command: a line under `Example` naming it.
-    fn without_example(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
-        let path = format!("{path} {}", cmd.get_name()).trim().to_owned();
-        let help = cmd.clone().render_long_help().to_string();
-        let examples = help.split_once("Example").map_or("", |(_, e)| e);
-        if !examples.lines().any(|l| l.contains(cmd.get_name())) {
-            out.push(path.clone());
-        }
-        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-            without_example(sub, &path, out);
-        }
-    }
-
     #[test]
     fn every_command_has_an_example() {
         let cli = super::Cli::command();
         cli.clone().debug_assert();
-        let mut missing = Vec::new();
-        without_example(&cli, "", &mut missing);
+        let missing = axis_testkit::cli::commands_without_example(&cli);
         assert!(missing.is_empty(), "no example in --help of: {missing:?}");
     }
 }

@@ -14,9 +14,11 @@
 //! - [`sample`]: the sample manifest every test sends.
 //! - [`seal`]: signing, sealing and opening it; frames of a ciphertext.
 //! - [`openssl_cli`]: OpenSSL as the independent judge.
+//! - [`cli`]: the `--help` example check every binary runs.
 //!
 //! The fixture, sealing and OpenSSL helpers are also at the root, for `use axis_testkit::*;`.
 
+pub mod cli;
 pub mod demo;
 pub mod fixture;
 pub mod log;
