@@ -1,7 +1,9 @@
 //! Axis with other stacks (issue #12): Go's standard library, Java's JSSE and BouncyCastle,
 //! Python's `ssl`, OpenSSL, and gRPC tooling (reflection, health). The helper programs live
 //! beside this file (`go/`, `java/`, `python/`) and are compiled once per run; none of these
-//! tests is skipped when a tool is missing — `.ci/run` installs them all.
+//! tests is skipped when a tool is missing — `.ci/run` installs them all. `asn1` checks
+//! FORMATS.md's ASN.1 module (`formats.asn1`) against what the code writes, with Python's
+//! asn1tools (`tests/python/`).
 #![allow(
     missing_docs,
     unreachable_pub,
@@ -10,6 +12,7 @@
     clippy::panic
 )]
 
+mod asn1;
 mod cms;
 mod grpc_tooling;
 mod tls;
