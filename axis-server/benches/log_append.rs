@@ -43,6 +43,7 @@ async fn run(url: &str, leaves: usize, inflight: usize) -> f64 {
         Arc::new(log.key),
         Arc::new(cert),
         Notifier::new(),
+        tokio::sync::watch::channel(axis_server::health::Readiness::Ready).1,
     );
     let sem = Arc::new(tokio::sync::Semaphore::new(inflight));
     let started = Instant::now();

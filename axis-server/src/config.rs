@@ -23,7 +23,18 @@
 //! intermediates = ["pki/state.cert.pem"]
 //! crls = ["pki/root.crl.pem", "pki/state.crl.pem"]   # newer ones arrive by PublishCrl
 //!
+//! [database]                              # all optional; these are the defaults
+//! statement_timeout_ms = 5000             # every database call (PostgreSQL statement_timeout too)
+//! acquire_timeout_ms = 5000               # waiting for a pooled connection
+//! lock_timeout_ms = 3000                  # waiting for the shared log state (PostgreSQL)
+//! keepalive_secs = 10                     # TCP keepalive of the database server (PostgreSQL)
+//!
+//! [health]                                # readiness: /readyz and gRPC health
+//! probe_timeout_ms = 1000                 # a database round trip slower than this: NOT_SERVING
+//! commit_stall_secs = 10                  # no commit for this long with work waiting: NOT_SERVING
+//!
 //! [limits]                                # all optional; these are the defaults
+//! max_connections = 0                     # open gRPC connections; 0: from the descriptor limit
 //! max_document_bytes = 5368709120
 //! max_recipients = 500
 //! max_chunk_bytes = 1048576
@@ -89,6 +100,9 @@ pub struct TrustFiles {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
+    /// Most open gRPC connections; more are accepted and closed at once (counted and logged).
+    /// 0: derived from the process's descriptor limit at start (see `listen`).
+    pub max_connections: usize,
     /// Largest ciphertext of one document.
     pub max_document_bytes: u64,
     /// Most recipients of one document.
@@ -106,12 +120,76 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            max_connections: 0,
             max_document_bytes: axis_signer::limits::MAX_CIPHERTEXT_LEN,
             max_recipients: axis_signer::limits::MAX_RECIPIENTS,
             max_chunk_bytes: 1024 * 1024,
             max_streams_per_agency: 64,
             rate_per_agency: 2000,
             burst_per_agency: 4000,
+        }
+    }
+}
+
+/// Deadlines on the database: nothing waits for it without one.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct DatabaseTimeouts {
+    /// Every database call (acquiring a connection included) and every commit batch, on the
+    /// node's clock; on PostgreSQL also the server's `statement_timeout`.
+    pub statement_timeout_ms: u64,
+    /// Waiting for a connection from the pool.
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL `lock_timeout`: how long a commit waits for the shared log state while another
+    /// node's commit holds it.
+    pub lock_timeout_ms: u64,
+    /// PostgreSQL: idle seconds before the database server probes a connection (TCP
+    /// keepalive; three unanswered probes, five seconds apart, end it, and so does data left
+    /// unacknowledged that long), so a node that vanished releases what it held.
+    pub keepalive_secs: u64,
+}
+
+impl Default for DatabaseTimeouts {
+    fn default() -> Self {
+        DatabaseTimeouts {
+            statement_timeout_ms: 5000,
+            acquire_timeout_ms: 5000,
+            lock_timeout_ms: 3000,
+            keepalive_secs: 10,
+        }
+    }
+}
+
+impl DatabaseTimeouts {
+    /// The deadline of one database call.
+    pub fn statement(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.statement_timeout_ms.max(1))
+    }
+
+    /// The pool's acquire timeout.
+    pub fn acquire(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.acquire_timeout_ms.max(1))
+    }
+}
+
+/// Readiness (`/readyz`, gRPC health): what makes a node `NOT_SERVING`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct HealthConfig {
+    /// A probe's database round trip longer than this (or failing) makes the node not ready.
+    /// Probes run once a second, or once per this deadline if it is longer.
+    pub probe_timeout_ms: u64,
+    /// No commit for this long while work waits makes the node not ready.
+    pub commit_stall_secs: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            probe_timeout_ms: 1000,
+            commit_stall_secs: 10,
         }
     }
 }
@@ -141,6 +219,12 @@ pub struct Config {
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
+    /// Database deadlines.
+    #[serde(default)]
+    pub database: DatabaseTimeouts,
+    /// Readiness.
+    #[serde(default)]
+    pub health: HealthConfig,
     /// Seconds a shutdown waits for streams to drain before closing them.
     #[serde(default = "default_drain")]
     pub shutdown_drain_secs: u64,

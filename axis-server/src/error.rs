@@ -158,8 +158,9 @@ pub enum ServerError {
     /// and statements are idempotent).
     #[error("the commit failed and nothing was stored; retry ({0})")]
     CommitFailed(String),
-    /// The database failed.
-    #[error("storage failure: {0}")]
+    /// The database failed, or did not answer within its deadline: `UNAVAILABLE` (another node,
+    /// or this one a moment later, may succeed). The log line carries the database's own cause.
+    #[error("storage failure: {}", crate::store::cause(.0))]
     Storage(#[from] sqlx::Error),
     /// The axis's own fault, saying what failed. The client learns only the reason
     /// (`INTERNAL`); the details go to the server's log.
@@ -320,10 +321,11 @@ impl ServerError {
         }
     }
 
-    /// Whether this is the axis's own fault: the client is told only that (the code, the
-    /// reason and [`ServerError::public_message`]); the details go to the server's log.
+    /// Whether this is the axis's own fault (its database's included): the client is told only
+    /// that (the code, the reason and [`ServerError::public_message`]); the details go to the
+    /// server's log.
     pub fn is_internal(&self) -> bool {
-        self.code() == tonic::Code::Internal
+        matches!(self, ServerError::Storage(_) | ServerError::Internal(_))
     }
 
     /// What the client is told: the whole message, except for the axis's own faults, whose
@@ -364,8 +366,8 @@ impl ServerError {
             MessageIdConflict(_) | AgencyExists(_) => Code::AlreadyExists,
             MessageNotFound(_) | AgencyNotFound(_) | LogUnavailable(_) => Code::NotFound,
             ChainConflict => Code::Aborted,
-            ShuttingDown | CommitFailed(_) => Code::Unavailable,
-            Storage(_) | Internal(_) => Code::Internal,
+            ShuttingDown | CommitFailed(_) | Storage(_) => Code::Unavailable,
+            Internal(_) => Code::Internal,
         }
     }
 

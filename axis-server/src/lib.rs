@@ -11,7 +11,9 @@
 //!   [`check`]: `axis-server check-config`.
 //! - `tls`: rustls with a client-certificate verifier on Axis's own trust store (profiles,
 //!   CRLs published at run time).
-//! - `store`: sqlx on SQLite (default) or PostgreSQL (several nodes).
+//! - `store`: sqlx on SQLite (default) or PostgreSQL (several nodes), a deadline on every call.
+//! - [`health`]: readiness (`/readyz`, gRPC health) from a database probe and the committer.
+//! - `listen`: accept back-off, the connection maximum, the descriptor limit.
 //! - `commit`: group commit — one transaction, one fsync and one tree-head signature per batch.
 //! - `notify`: per-agency wake-ups, and PostgreSQL notifications between nodes.
 //! - `grpc`: the Exchange, Directory and Log services, health and reflection.
@@ -32,7 +34,9 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod grpc;
+pub mod health;
 pub mod keys;
+mod listen;
 pub mod metrics;
 pub mod notify;
 pub mod server;

@@ -1,11 +1,16 @@
-//! Prometheus metrics (text exposition format) and a plain-HTTP `/metrics` + `/healthz`
-//! endpoint. Counters are process-wide atomics: cheap enough for every request.
+//! Prometheus metrics (text exposition format) and a plain-HTTP `/metrics`, `/healthz`
+//! (liveness: the process answers) and `/readyz` (readiness, see `health`) endpoint. Counters
+//! are process-wide atomics: cheap enough for every request.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::health::Readiness;
 
 /// A monotonically increasing counter.
 pub struct Counter {
@@ -198,6 +203,22 @@ pub static OPEN_STREAMS: Gauge = Gauge::new(
     "Submit, Subscribe and Fetch streams in progress.",
 );
 
+/// Open gRPC connections.
+pub static CONNECTIONS_OPEN: Gauge = Gauge::new(
+    "axis_connections_open",
+    "gRPC connections open (TLS handshakes in progress included).",
+);
+/// Connections refused at the maximum.
+pub static CONNECTIONS_REFUSED: Counter = Counter::new(
+    "axis_connections_refused_total",
+    "gRPC connections closed at once because the node held its maximum ([limits] max_connections).",
+);
+/// Failed accepts (both listeners).
+pub static ACCEPT_ERRORS: Counter = Counter::new(
+    "axis_accept_errors_total",
+    "Failed accept calls on the gRPC and metrics listeners (each followed by a growing pause).",
+);
+
 /// The exposition text.
 pub fn render() -> String {
     let mut out = String::new();
@@ -211,23 +232,45 @@ pub fn render() -> String {
         &COMMIT_BATCHES,
         &COMMIT_JOBS,
         &TLS_REFUSED,
+        &CONNECTIONS_REFUSED,
+        &ACCEPT_ERRORS,
     ] {
         c.render(&mut out);
     }
     OPEN_STREAMS.render(&mut out);
+    CONNECTIONS_OPEN.render(&mut out);
     COMMIT_SECONDS.render(&mut out);
     SUBMIT_SECONDS.render(&mut out);
     out
 }
 
-/// Serves `GET /metrics` and `GET /healthz` over plain HTTP/1.1 until the task is dropped.
-/// Requests are read with a 4 KiB and 5-second budget.
-pub async fn serve(listener: TcpListener) {
+/// Metrics connections served at once; more wait in the listen queue (a scraper or a probe
+/// needs one).
+const METRICS_CONNECTIONS: usize = 16;
+
+/// Serves `GET /metrics`, `GET /healthz` and `GET /readyz` over plain HTTP/1.1 until the task
+/// is dropped. Requests are read with a 4 KiB and 5-second budget; a failed accept pauses the
+/// loop (`listen::Backoff`).
+pub async fn serve(listener: TcpListener, ready: watch::Receiver<Readiness>) {
+    let mut backoff = crate::listen::Backoff::new("metrics");
+    let slots = Arc::new(tokio::sync::Semaphore::new(METRICS_CONNECTIONS));
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
         };
+        let mut stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff.succeeded();
+                stream
+            }
+            Err(e) => {
+                backoff.failed(&e).await;
+                continue;
+            }
+        };
+        let ready = ready.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let mut buf = vec![0u8; 4096];
             let mut len = 0;
             let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
@@ -252,6 +295,12 @@ pub async fn serve(listener: TcpListener) {
             let (status, body) = match path {
                 "/metrics" => ("200 OK", render()),
                 "/healthz" => ("200 OK", "ok\n".to_owned()),
+                "/readyz" => match &*ready.borrow() {
+                    Readiness::Ready => ("200 OK", "ready\n".to_owned()),
+                    Readiness::NotReady(why) => {
+                        ("503 Service Unavailable", format!("not ready: {why}\n"))
+                    }
+                },
                 _ => ("404 Not Found", "not found\n".to_owned()),
             };
             let resp = format!(

@@ -22,11 +22,15 @@ pub(crate) const TRUST_CHANNEL: &str = "axis_trust";
 /// Tells every node sharing the database that trust material changed, so each reloads its trust
 /// snapshot. A SQLite axis is a single node: nothing to tell.
 pub(crate) async fn announce_trust_change(db: &Db) -> Result<()> {
-    if let Db::Postgres(p) = db {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(TRUST_CHANNEL)
-            .execute(p)
-            .await?;
+    if let crate::store::Pool::Postgres(p) = db.pool() {
+        db.bounded(async {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(TRUST_CHANNEL)
+                .execute(p)
+                .await?;
+            Ok(())
+        })
+        .await?;
     }
     Ok(())
 }

@@ -25,8 +25,9 @@ use crate::grpc::directory::DirectoryService;
 use crate::grpc::exchange::ExchangeService;
 use crate::grpc::log::LogService;
 use crate::grpc::{App, RateLimiter, StreamLimiter};
+use crate::health::Readiness;
 use crate::notify::Notifier;
-use crate::store::Db;
+use crate::store::{Db, Pool};
 use crate::trust::{Trust, read_certificates};
 
 /// Uploads older than this with no commit are an abandoned node's leftovers.
@@ -79,6 +80,7 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     serve: JoinHandle<Result<(), tonic::transport::Error>>,
     background: Vec<JoinHandle<()>>,
+    probe: JoinHandle<()>,
     db: Db,
     drain: Duration,
     health: HealthReporter,
@@ -94,8 +96,11 @@ impl Running {
     /// finish (up to the drain time), then close storage. Everything committed stays; an
     /// upload cut short leaves nothing (its staged segments are removed, or by the next start's
     /// janitor if the process dies first).
-    pub async fn shutdown(self) {
-        // Health watchers on open connections see NOT_SERVING while calls drain.
+    pub async fn shutdown(mut self) {
+        // Health watchers on open connections see NOT_SERVING while calls drain (and the
+        // readiness probe no longer changes it).
+        self.probe.abort();
+        let _ = (&mut self.probe).await;
         set_health(&self.health, ServingStatus::NotServing).await;
         let _ = self.shutdown.send(true);
         let drained = tokio::time::timeout(self.drain, self.serve).await;
@@ -137,7 +142,10 @@ fn load_key(
 /// Starts a node from a configuration; `passphrase` decrypts each key that has no passphrase
 /// of its own (`passphrase_file` or `passphrase_env` in its table).
 pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, StartError> {
-    let db = Db::connect(&config.database_url).await?;
+    let descriptors = crate::listen::raise_descriptor_limit();
+    let max_connections =
+        crate::listen::max_connections(config.limits.max_connections, descriptors);
+    let db = Db::connect_with(&config.database_url, &config.database).await?;
     // An SQLite file has one node: every upload left at start-up was cut off by a stop. With
     // PostgreSQL another node may be in the middle of one, so only old ones are removed.
     let stale_before = if db.is_postgres() {
@@ -197,7 +205,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
     let tls = crate::tls::server_config(trust.clone(), chain, &tls_key.to_pkcs8_der())?;
 
     // Other nodes' commits and CRLs (PostgreSQL).
-    if let Db::Postgres(pool) = &db {
+    if let Pool::Postgres(pool) = db.pool() {
         notifier.listen_postgres(pool.clone());
         let mut changes = notifier.trust_changes();
         let (db2, trust2) = (db.clone(), trust.clone());
@@ -228,12 +236,15 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         }));
     }
 
+    let (ready_tx, ready_rx) = watch::channel(Readiness::Ready);
     let committer = Committer::start(
         db.clone(),
         Arc::new(log_key),
         Arc::new(log_cert),
         notifier.clone(),
+        ready_rx.clone(),
     );
+    let progress = committer.progress();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let app = Arc::new(App {
         db: db.clone(),
@@ -263,7 +274,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
                 .await
                 .map_err(|source| StartError::Bind { addr: a, source })?;
             let local = l.local_addr().ok();
-            background.push(tokio::spawn(crate::metrics::serve(l)));
+            background.push(tokio::spawn(crate::metrics::serve(l, ready_rx.clone())));
             local
         }
         None => None,
@@ -271,6 +282,14 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     set_health(&health_reporter, ServingStatus::Serving).await;
+    let probe = tokio::spawn(crate::health::probe(
+        db.clone(),
+        progress,
+        config.health.clone(),
+        ready_tx,
+        health_reporter.clone(),
+        shutdown_rx.clone(),
+    ));
     let (reflection_v1, reflection_v1alpha) = reflection()?;
 
     let max_msg = config.limits.max_chunk_bytes + 64 * 1024;
@@ -278,6 +297,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         listener,
         TlsAcceptor::from(Arc::new(tls)),
         app.trust.clone(),
+        crate::listen::ConnectionLimit::new(max_connections),
         shutdown_rx.clone(),
     );
     let mut shutdown_signal = shutdown_rx.clone();
@@ -301,13 +321,20 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
     let serve = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
         let _ = shutdown_signal.wait_for(|v| *v).await;
     }));
-    tracing::info!(%addr, ?metrics_addr, postgres = db.is_postgres(), "axis node listening");
+    tracing::info!(
+        %addr,
+        ?metrics_addr,
+        postgres = db.is_postgres(),
+        max_connections,
+        "axis node listening"
+    );
     Ok(Running {
         addr,
         metrics_addr,
         shutdown: shutdown_tx,
         serve,
         background,
+        probe,
         db,
         drain: Duration::from_secs(config.shutdown_drain_secs),
         health: health_reporter,
@@ -316,7 +343,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
 
 /// `grpc.health.v1` answers for the whole server (`""`) and for each Axis service by its full
 /// name, as load balancers and `grpc_health_probe -service` ask.
-async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+pub(crate) async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
     for name in [
         <ExchangeServer<ExchangeService> as tonic::server::NamedService>::NAME,

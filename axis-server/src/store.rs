@@ -4,20 +4,32 @@
 //!
 //! Reads are here. The one write path that changes the log (acceptances and statements) is the
 //! committer (`commit.rs`); directory, CRL and upload-staging writes are here.
+//!
+//! Nothing waits for the database without a deadline ([`DatabaseTimeouts`]): every call here,
+//! acquiring its connection included, has the statement deadline on the node's own clock (a
+//! silent partition answers nothing, so the database's `statement_timeout` alone would never
+//! be heard); a connection whose call was cut off is closed, never returned to the pool, and a
+//! connection released to the pool is checked within the same deadline. PostgreSQL sessions
+//! also get `statement_timeout`, `lock_timeout`, `idle_in_transaction_session_timeout` and TCP
+//! keepalives, so the database server ends the session of a node that vanished and releases
+//! what it held.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
 use axis_signer::MessageId;
 use ring::rand::SecureRandom as _;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
 };
-use sqlx::{Postgres, Row, Sqlite};
+use sqlx::{Connection as _, Postgres, Row, Sqlite};
 use time::OffsetDateTime;
 
+pub use crate::config::DatabaseTimeouts;
 use crate::error::{Fault, Result, ServerError};
 
 /// Bytes per stored ciphertext segment.
@@ -63,25 +75,165 @@ async fn checkpoint_in_background(pool: SqlitePool) {
     }
 }
 
-/// A database: one of the two back ends.
+/// A database: one of the two back ends, and the deadline of every call to it.
 #[derive(Clone, Debug)]
-pub enum Db {
+pub struct Db {
+    pool: Pool,
+    deadline: Duration,
+}
+
+/// The connection pool of either back end.
+#[derive(Clone, Debug)]
+pub enum Pool {
     /// Embedded SQLite file.
     Sqlite(SqlitePool),
     /// PostgreSQL, possibly shared by several nodes.
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$p` bound to the pool of whichever back end `$db` is. The body is
-/// compiled once per back end, so sqlx's types line up in each.
+/// Runs `$body` with `$p` bound to a connection of whichever back end `$db` is, within the
+/// database's deadline (acquiring the connection included). The body is compiled once per back
+/// end, so sqlx's types line up in each, and evaluates to a `Result`.
 macro_rules! on_pool {
-    ($db:expr, $p:ident => $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite($p) => $body,
-            $crate::store::Db::Postgres($p) => $body,
-        }
-    };
+    ($db:expr, $p:ident => $body:expr) => {{
+        let db: &$crate::store::Db = $db;
+        db.bounded(async {
+            match db.pool() {
+                $crate::store::Pool::Sqlite(pool) => {
+                    let mut lease = $crate::store::Lease::acquire(pool).await?;
+                    let $p = lease.conn();
+                    let result: $crate::error::Result<_> = async { $body }.await;
+                    lease.finished();
+                    result
+                }
+                $crate::store::Pool::Postgres(pool) => {
+                    let mut lease = $crate::store::Lease::acquire(pool).await?;
+                    let $p = lease.conn();
+                    let result: $crate::error::Result<_> = async { $body }.await;
+                    lease.finished();
+                    result
+                }
+            }
+        })
+        .await
+    }};
 }
+
+/// A pooled connection for one call. If the call does not finish (its deadline passed and the
+/// future was dropped), the connection may be in the middle of a statement: it is closed, not
+/// returned to the pool.
+pub(crate) struct Lease<DB: sqlx::Database> {
+    conn: PoolConnection<DB>,
+    finished: bool,
+}
+
+impl<DB: sqlx::Database> Lease<DB> {
+    /// A connection from `pool` (within the pool's acquire timeout).
+    pub(crate) async fn acquire(pool: &sqlx::Pool<DB>) -> Result<Self> {
+        Ok(Lease {
+            conn: pool.acquire().await?,
+            finished: false,
+        })
+    }
+
+    /// The connection.
+    pub(crate) fn conn(&mut self) -> &mut DB::Connection {
+        &mut self.conn
+    }
+
+    /// The call finished (with an answer or an error): the connection can go back to the pool.
+    pub(crate) fn finished(&mut self) {
+        self.finished = true;
+    }
+
+    /// Another call begins on a connection kept from an earlier one.
+    pub(crate) fn started(&mut self) {
+        self.finished = false;
+    }
+}
+
+impl<DB: sqlx::Database> Drop for Lease<DB> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// The error of a database call past its deadline: a storage failure (`UNAVAILABLE`, reason
+/// `STORAGE`) saying what did not answer and for how long.
+pub(crate) fn deadline_passed(what: &str, after: Duration) -> ServerError {
+    ServerError::Storage(sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "{what}: no answer from the database within {} ms",
+            after.as_millis()
+        ),
+    )))
+}
+
+/// What the database said, for the log: its SQLSTATE, message, detail and constraint when it
+/// answered with an error, else the I/O or pool failure with its sources.
+pub(crate) fn cause(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => {
+            let mut out = "database error".to_owned();
+            if let Some(code) = d.code() {
+                out.push_str(&format!(" {code}"));
+            }
+            out.push_str(&format!(": {}", d.message()));
+            if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                && let Some(detail) = pg.detail()
+            {
+                out.push_str(&format!(" ({detail})"));
+            }
+            if let Some(c) = d.constraint() {
+                out.push_str(&format!(" [constraint {c}]"));
+            }
+            out
+        }
+        sqlx::Error::PoolTimedOut => {
+            "no pooled connection within the acquire timeout (every connection busy, or the \
+             database not answering new ones)"
+                .to_owned()
+        }
+        e => {
+            let mut out = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                let s_text = s.to_string();
+                if !out.contains(&s_text) {
+                    out.push_str(&format!(": {s_text}"));
+                }
+                source = s.source();
+            }
+            out
+        }
+    }
+}
+
+/// PostgreSQL session settings: the server's side of the deadlines.
+fn postgres_options(url: &str, t: &DatabaseTimeouts) -> Result<PgConnectOptions> {
+    let ms = |v: u64| format!("{}ms", v.max(1));
+    let keepalive = t.keepalive_secs.max(1);
+    Ok(PgConnectOptions::from_str(url)?.options([
+        ("statement_timeout", ms(t.statement_timeout_ms)),
+        ("lock_timeout", ms(t.lock_timeout_ms)),
+        // A commit's transaction never idles longer than one round trip; a node that stops
+        // in the middle of one (a partition) loses its session, and the log lock with it.
+        (
+            "idle_in_transaction_session_timeout",
+            ms(2 * t.statement_timeout_ms),
+        ),
+        ("tcp_keepalives_idle", keepalive.to_string()),
+        ("tcp_keepalives_interval", "5".to_owned()),
+        ("tcp_keepalives_count", "3".to_owned()),
+        ("tcp_user_timeout", ms((keepalive + 15) * 1000)),
+    ]))
+}
+
+/// The readiness probe's own PostgreSQL connection.
+pub(crate) struct Probe(PgConnection);
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {
@@ -307,24 +459,48 @@ macro_rules! statement_columns {
 }
 
 impl Db {
+    /// Connects with the default deadlines and applies the migrations (see
+    /// [`Db::connect_with`]).
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, &DatabaseTimeouts::default()).await
+    }
+
     /// Connects and applies the migrations. A `sqlite://` file is created if missing (with its
     /// directory), in WAL mode with `synchronous=FULL`: a commit is on disk before the axis
-    /// answers.
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// answers. Every call gets the `timeouts` (see the module's doc).
+    pub async fn connect_with(url: &str, timeouts: &DatabaseTimeouts) -> Result<Self> {
+        let deadline = timeouts.statement();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = postgres_options(url, timeouts)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                .acquire_timeout(timeouts.acquire())
+                // A connection handed back is checked before another call gets it; one that
+                // does not answer within the deadline (a partition began) is closed.
+                .after_release(move |conn, _| {
+                    Box::pin(async move {
+                        Ok(matches!(
+                            tokio::time::timeout(deadline, conn.ping()).await,
+                            Ok(Ok(()))
+                        ))
+                    })
+                })
+                .connect_with(opts)
                 .await?;
+            let db = Db {
+                pool: Pool::Postgres(pool.clone()),
+                deadline,
+            };
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-            Ok(Db::Postgres(pool))
+            Ok(db)
         } else {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(30))
+                // Waiting for the write lock (another connection's write in progress) ends
+                // within the deadline too.
+                .busy_timeout(deadline)
                 .foreign_keys(true)
                 // The statement journals of multi-row statements stay in memory, not in
                 // temporary files (they only matter while the statement runs).
@@ -342,22 +518,79 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .acquire_timeout(timeouts.acquire())
                 .connect_with(opts)
                 .await?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
             tokio::spawn(checkpoint_in_background(pool.clone()));
-            Ok(Db::Sqlite(pool))
+            Ok(Db {
+                pool: Pool::Sqlite(pool),
+                deadline,
+            })
         }
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The deadline of one database call (and of one commit batch).
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// Runs `call` within the deadline; past it, a storage failure that says so.
+    pub(crate) async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(self.deadline, call).await {
+            Ok(r) => r,
+            Err(_) => Err(deadline_passed("a database call", self.deadline)),
+        }
+    }
+
+    /// One round trip to the database within `within`, on a connection of its own (not the
+    /// pool's, so a busy pool does not look like an unreachable database): what readiness
+    /// probes. `conn` keeps the connection between probes; it is dropped after a failure.
+    pub(crate) async fn probe(&self, conn: &mut Option<Probe>, within: Duration) -> Result<()> {
+        let round_trip = async {
+            match &self.pool {
+                Pool::Sqlite(p) => {
+                    sqlx::query("SELECT 1").execute(p).await?;
+                }
+                Pool::Postgres(p) => {
+                    let c = match conn {
+                        Some(Probe(c)) => c,
+                        None => {
+                            let c = PgConnection::connect_with(&p.connect_options()).await?;
+                            &mut conn.insert(Probe(c)).0
+                        }
+                    };
+                    sqlx::query("SELECT 1").execute(&mut *c).await?;
+                }
+            }
+            Ok::<_, ServerError>(())
+        };
+        let r = match tokio::time::timeout(within, round_trip).await {
+            Ok(r) => r,
+            Err(_) => Err(deadline_passed("the readiness probe", within)),
+        };
+        if r.is_err() {
+            *conn = None;
+        }
+        r
     }
 
     /// Whether this is PostgreSQL (several nodes may share it).
     pub fn is_postgres(&self) -> bool {
-        matches!(self, Db::Postgres(_))
+        matches!(self.pool, Pool::Postgres(_))
     }
 
     /// Closes the pool.
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
 
     // ----- directory -----
@@ -403,8 +636,8 @@ impl Db {
             for id in ids {
                 q = q.bind(id);
             }
-            q.fetch_all(p).await?
-        });
+            Ok(q.fetch_all(p).await?)
+        })?;
         Ok(ids.iter().filter(|i| !found.contains(i)).cloned().collect())
     }
 
@@ -562,60 +795,65 @@ impl Db {
     /// janitor removes it). This saves one flush per MiB of a large document.
     pub async fn put_segment(&self, blob_id: i64, seq: i64, data: &[u8]) -> Result<()> {
         const INSERT: &str = "INSERT INTO segments (blob_id, seq, data) VALUES ($1, $2, $3)";
-        match self {
-            Db::Postgres(p) => {
-                // `SET LOCAL` ends with the transaction, whatever happens to it.
-                let mut tx = p.begin().await?;
-                sqlx::query("SET LOCAL synchronous_commit = off")
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(INSERT)
-                    .bind(blob_id)
-                    .bind(seq)
-                    .bind(data)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-            Db::Sqlite(p) => {
-                // `synchronous` belongs to the connection: it is lowered and restored in a task
-                // of its own (a caller that goes away cannot stop it half-way), and a
-                // connection whose setting could not be restored is closed, never returned to
-                // the pool where the committer might use it.
-                let (p, data) = (p.clone(), data.to_vec());
-                tokio::spawn(async move {
-                    let mut conn = p.acquire().await?;
-                    if let Err(e) = sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *conn)
-                        .await
-                    {
-                        let _ = conn.close().await;
-                        return Err(e.into());
-                    }
-                    let inserted = sqlx::query(INSERT)
+        self.bounded(async {
+            match &self.pool {
+                Pool::Postgres(p) => {
+                    // `SET LOCAL` ends with the transaction, whatever happens to it.
+                    let mut lease = Lease::acquire(p).await?;
+                    let mut tx = lease.conn().begin().await?;
+                    sqlx::query("SET LOCAL synchronous_commit = off")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(INSERT)
                         .bind(blob_id)
                         .bind(seq)
                         .bind(data)
-                        .execute(&mut *conn)
-                        .await;
-                    if let Err(e) = sqlx::query("PRAGMA synchronous = FULL")
-                        .execute(&mut *conn)
-                        .await
-                    {
-                        let _ = conn.close().await;
-                        return Err(e.into());
-                    }
-                    inserted?;
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    lease.finished();
                     Ok(())
-                })
-                .await
-                .map_err(|source| Fault::Task {
-                    task: "segment writer",
-                    source,
-                })?
+                }
+                Pool::Sqlite(p) => {
+                    // `synchronous` belongs to the connection: it is lowered and restored in a task
+                    // of its own (a caller that goes away cannot stop it half-way), and a
+                    // connection whose setting could not be restored is closed, never returned to
+                    // the pool where the committer might use it.
+                    let (p, data) = (p.clone(), data.to_vec());
+                    tokio::spawn(async move {
+                        let mut conn = p.acquire().await?;
+                        if let Err(e) = sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await
+                        {
+                            let _ = conn.close().await;
+                            return Err(e.into());
+                        }
+                        let inserted = sqlx::query(INSERT)
+                            .bind(blob_id)
+                            .bind(seq)
+                            .bind(data)
+                            .execute(&mut *conn)
+                            .await;
+                        if let Err(e) = sqlx::query("PRAGMA synchronous = FULL")
+                            .execute(&mut *conn)
+                            .await
+                        {
+                            let _ = conn.close().await;
+                            return Err(e.into());
+                        }
+                        inserted?;
+                        Ok(())
+                    })
+                    .await
+                    .map_err(|source| Fault::Task {
+                        task: "segment writer",
+                        source,
+                    })?
+                }
             }
-        }
+        })
+        .await
     }
 
     /// Removes an upload that will not be committed, with its segments.
@@ -639,11 +877,11 @@ impl Db {
     /// the middle of one). Returns how many.
     pub async fn discard_stale_uploads(&self, before: OffsetDateTime) -> Result<u64> {
         let ids: Vec<i64> = on_pool!(self, p => {
-            sqlx::query_scalar::<_, i64>("SELECT blob_id FROM uploads WHERE started_at < $1")
+            Ok(sqlx::query_scalar::<_, i64>("SELECT blob_id FROM uploads WHERE started_at < $1")
                 .bind(millis(before))
                 .fetch_all(p)
-                .await?
-        });
+                .await?)
+        })?;
         for id in &ids {
             self.discard_upload(*id).await?;
         }
@@ -692,13 +930,13 @@ impl Db {
     /// The index of the leaf with this hash.
     pub async fn leaf_index_of(&self, leaf_hash: &[u8]) -> Result<Option<u64>> {
         let index = on_pool!(self, p => {
-            sqlx::query_scalar::<_, i64>(
+            Ok(sqlx::query_scalar::<_, i64>(
                 "SELECT leaf_index FROM log_leaves WHERE leaf_hash = $1 ORDER BY leaf_index LIMIT 1",
             )
             .bind(leaf_hash)
             .fetch_optional(p)
-            .await?
-        });
+            .await?)
+        })?;
         index.map(|i| u64_of("leaf_index", i)).transpose()
     }
 

@@ -26,6 +26,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 
+use crate::listen::{Backoff, ConnectionLimit, ConnectionSlot};
 use crate::trust::Trust;
 
 /// Longest a TLS handshake may take.
@@ -177,6 +178,8 @@ pub fn server_config(
 pub struct TlsConn {
     inner: TlsStream<TcpStream>,
     caller: Caller,
+    /// Counts it among the open connections while it lives.
+    _slot: ConnectionSlot,
 }
 
 impl Connected for TlsConn {
@@ -249,15 +252,18 @@ fn caller_of(conn: &TlsStream<TcpStream>, trust: &Trust, generation: u64) -> Opt
 }
 
 /// Accepts TCP connections, runs each handshake in its own task (with a timeout, so a slow
-/// client cannot hold the accept loop), and yields the verified connections.
-pub fn incoming(
+/// client cannot hold the accept loop), and yields the verified connections. Past `limit`'s
+/// maximum a connection is closed at once; a failed accept pauses the loop (`listen`).
+pub(crate) fn incoming(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     trust: Arc<Trust>,
+    limit: ConnectionLimit,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> ReceiverStream<Result<TlsConn, io::Error>> {
     let (tx, rx) = mpsc::channel(128);
     tokio::spawn(async move {
+        let mut backoff = Backoff::new("grpc");
         loop {
             let accepted = tokio::select! {
                 a = listener.accept() => a,
@@ -265,16 +271,23 @@ pub fn incoming(
                 _ = shutdown.wait_for(|v| *v) => return,
             };
             let (tcp, remote) = match accepted {
-                Ok(c) => c,
+                Ok(c) => {
+                    backoff.succeeded();
+                    c
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    backoff.failed(&e).await;
                     continue;
                 }
             };
             if tx.is_closed() {
                 return;
             }
+            let Some(slot) = limit.admit(remote) else {
+                // Closed at once: the client sees the connection end before TLS and moves on.
+                drop(tcp);
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let tx = tx.clone();
@@ -289,6 +302,7 @@ pub fn incoming(
                                 .send(Ok(TlsConn {
                                     inner: conn,
                                     caller,
+                                    _slot: slot,
                                 }))
                                 .await;
                         }

@@ -94,7 +94,8 @@ pub const TOO_MANY_STREAMS: &str = "TOO_MANY_STREAMS";
 pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
 /// The commit failed and nothing was stored; retrying is safe (`UNAVAILABLE`).
 pub const COMMIT_FAILED: &str = "COMMIT_FAILED";
-/// The axis's database failed (`INTERNAL`).
+/// The axis's database failed or did not answer in time; retry, on another node or in a moment
+/// (`UNAVAILABLE`).
 pub const STORAGE: &str = "STORAGE";
 /// The axis failed internally; details are in its log only (`INTERNAL`).
 pub const INTERNAL: &str = "INTERNAL";

@@ -323,12 +323,12 @@ async fn stored(axis: &TestAxis) -> Vec<(&'static str, i64)> {
         "log_leaves",
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table}");
-        let n: i64 = match &db {
-            axis_server::store::Db::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        let n: i64 = match db.pool() {
+            axis_server::store::Pool::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_one(p)
                 .await
                 .unwrap(),
-            axis_server::store::Db::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            axis_server::store::Pool::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_one(p)
                 .await
                 .unwrap(),

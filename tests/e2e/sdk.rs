@@ -154,14 +154,14 @@ async fn a_monitor_catches_a_log_that_was_rewritten() {
             } else {
                 sql.to_owned()
             };
-            match &db {
-                axis_server::store::Db::Sqlite(p) => {
+            match db.pool() {
+                axis_server::store::Pool::Sqlite(p) => {
                     sqlx::query(sqlx::AssertSqlSafe(sql))
                         .execute(p)
                         .await
                         .unwrap();
                 }
-                axis_server::store::Db::Postgres(p) => {
+                axis_server::store::Pool::Postgres(p) => {
                     sqlx::query(sqlx::AssertSqlSafe(sql))
                         .execute(p)
                         .await

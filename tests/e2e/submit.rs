@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axis_proto::v1 as pb;
-use axis_server::store::Db;
+use axis_server::store::Pool;
 use axis_tests::{Package, TestAxis, TestPki, reason, seal, seal_with_id};
 use sqlx::Row;
 
@@ -25,9 +25,9 @@ async fn stored(axis: &TestAxis) -> (i64, i64, i64, i64, i64) {
             (r.get("m"), r.get("d"), r.get("s"), r.get("u"), r.get("l"))
         }};
     }
-    match db {
-        Db::Sqlite(p) => counts!(p),
-        Db::Postgres(p) => counts!(p),
+    match db.pool() {
+        Pool::Sqlite(p) => counts!(p),
+        Pool::Postgres(p) => counts!(p),
     }
 }
 

@@ -178,6 +178,8 @@ impl TestPki {
                 ],
             },
             limits: Limits::default(),
+            database: Default::default(),
+            health: Default::default(),
             shutdown_drain_secs: 5,
         }
     }

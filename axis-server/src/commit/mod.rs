@@ -27,17 +27,26 @@
 //! No delay is added to form a batch: while one commit is in flight the next jobs queue up, so
 //! batches grow with load (one fsync and one signature per batch) and stay at one job when the
 //! axis is idle.
+//!
+//! A batch has the database's deadline (`[database] statement_timeout_ms`); one cut off by it
+//! fails with every job already waiting behind it (the database is not answering: they would
+//! wait out a deadline each), and its connection is closed. While the node is not ready
+//! (`health`), jobs are refused at once. [`Progress`] tells readiness whether work waits while
+//! nothing commits.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axis_evidence::{LogEntry, LogProof, TreeHead};
 use axis_log::{Frontier, Hash};
 use axis_pki::{PrivateKey, VerifiedCert};
 use axis_signer::Signer;
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::{Fault, Result, ServerError};
+use crate::health::Readiness;
 use crate::notify::Notifier;
 use crate::store::Db;
 
@@ -54,27 +63,114 @@ const QUEUE: usize = 4096;
 
 type Reply = oneshot::Sender<Result<Logged>>;
 
+/// Whether the committer keeps up: the jobs handed in and not answered yet, and the last time
+/// it moved (a commit, or work arriving while it was idle).
+pub struct Progress {
+    pending: AtomicUsize,
+    moved_ms: AtomicU64,
+    epoch: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            pending: AtomicUsize::new(0),
+            moved_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn moved(&self) {
+        self.moved_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    fn job_in(&self) {
+        if self.pending.fetch_add(1, Ordering::Relaxed) == 0 {
+            // Work arrives at an idle committer: the wait starts now, not at the last commit.
+            self.moved();
+        }
+    }
+
+    fn job_out(&self) {
+        self.pending.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Jobs handed in and not answered yet.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    /// How long jobs have waited with nothing committed; `None` when nothing waits.
+    pub fn stalled_for(&self) -> Option<Duration> {
+        if self.pending() == 0 {
+            return None;
+        }
+        let since = self.moved_ms.load(Ordering::Relaxed);
+        Some(Duration::from_millis(self.now_ms().saturating_sub(since)))
+    }
+}
+
+/// Counts a job as pending while it lives (answered, refused or dropped).
+struct PendingJob(Arc<Progress>);
+
+impl PendingJob {
+    fn new(progress: &Arc<Progress>) -> Self {
+        progress.job_in();
+        PendingJob(progress.clone())
+    }
+}
+
+impl Drop for PendingJob {
+    fn drop(&mut self) {
+        self.0.job_out();
+    }
+}
+
 /// The handle handlers submit jobs through.
 #[derive(Clone)]
 pub struct Committer {
     tx: mpsc::Sender<(Job, Reply)>,
+    progress: Arc<Progress>,
+    ready: watch::Receiver<Readiness>,
 }
 
 impl Committer {
-    /// Starts the committer task.
+    /// Starts the committer task; `ready` is the node's readiness (jobs are refused at once
+    /// while it is not ready).
     pub fn start(
         db: Db,
         log_key: Arc<PrivateKey>,
         log_cert: Arc<VerifiedCert>,
         notifier: Notifier,
+        ready: watch::Receiver<Readiness>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(rx, db, log_key, log_cert, notifier));
-        Committer { tx }
+        let progress = Arc::new(Progress::new());
+        tokio::spawn(run(rx, db, log_key, log_cert, notifier, progress.clone()));
+        Committer {
+            tx,
+            progress,
+            ready,
+        }
+    }
+
+    /// What readiness reads.
+    pub fn progress(&self) -> Arc<Progress> {
+        self.progress.clone()
     }
 
     /// Commits one job and waits for its evidence.
     pub async fn commit(&self, job: Job) -> Result<Logged> {
+        if let Readiness::NotReady(why) = &*self.ready.borrow() {
+            return Err(ServerError::CommitFailed(format!(
+                "this node is not ready ({why}); retry on another node"
+            )));
+        }
+        let _pending = PendingJob::new(&self.progress);
         let (reply, answer) = oneshot::channel();
         self.tx
             .send((job, reply))
@@ -90,6 +186,7 @@ async fn run(
     log_key: Arc<PrivateKey>,
     log_cert: Arc<VerifiedCert>,
     notifier: Notifier,
+    progress: Arc<Progress>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut held: Option<Held> = None;
@@ -103,24 +200,28 @@ async fn run(
         }
         let (jobs, replies): (Vec<Job>, Vec<Reply>) = batch.drain(..).unzip();
         let started = std::time::Instant::now();
-        let outcome = match held.take() {
-            Some(conn) => Ok(conn),
-            None => Held::acquire(&db).await,
-        };
-        let outcome = match outcome {
-            Ok(mut conn) => {
-                let r = commit_batch(&mut conn, &log_key, &log_cert, &jobs).await;
-                // Kept while more jobs wait and the connection works; otherwise back to the
-                // pool (an idle committer holds nothing, so the pool can close).
-                if r.is_ok() && !rx.is_empty() {
-                    held = Some(conn);
-                }
-                r
+        let deadline = db.deadline();
+        let outcome = tokio::time::timeout(deadline, async {
+            let mut conn = match held.take() {
+                Some(conn) => conn,
+                None => Held::acquire(&db).await?,
+            };
+            let r = commit_batch(&mut conn, &log_key, &log_cert, &jobs).await;
+            conn.finished();
+            // Kept while more jobs wait and the connection works; otherwise back to the pool
+            // (an idle committer holds nothing, so the pool can close).
+            if r.is_ok() && !rx.is_empty() {
+                held = Some(conn);
             }
-            Err(e) => Err(e),
-        };
+            r
+        })
+        .await;
+        let timed_out = outcome.is_err();
+        let outcome = outcome
+            .unwrap_or_else(|_| Err(crate::store::deadline_passed("a commit batch", deadline)));
         match outcome {
             Ok((results, wake)) => {
+                progress.moved();
                 crate::metrics::COMMIT_BATCHES.inc();
                 crate::metrics::COMMIT_JOBS.add(jobs.len() as u64);
                 crate::metrics::COMMIT_SECONDS.observe(started.elapsed().as_secs_f64());
@@ -132,10 +233,23 @@ async fn run(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, jobs = jobs.len(), "commit failed");
+                // The jobs already waiting would each wait out the deadline again: when the
+                // database does not answer at all, they fail with this batch.
+                let mut failed = replies;
+                if timed_out {
+                    while let Ok((_, reply)) = rx.try_recv() {
+                        failed.push(reply);
+                    }
+                }
+                tracing::error!(
+                    error = %e,
+                    jobs = jobs.len(),
+                    failed = failed.len(),
+                    "commit failed"
+                );
                 // The client learns that the commit failed, not the axis's internals.
                 let msg = e.public_message();
-                for reply in replies {
+                for reply in failed {
                     let _ = reply.send(Err(ServerError::CommitFailed(msg.clone())));
                 }
             }

@@ -10,14 +10,13 @@
 
 use axis_log::Frontier;
 use axis_signer::MessageId;
-use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
 use super::job::{Logged, MAX_BATCH};
 use super::plan::{Lookups, Stored, StoredMessage};
 use crate::error::{Result, ServerError};
 use crate::notify::INBOX_CHANNEL;
-use crate::store::{Column, Db, Fields, logged_of, message_id_of};
+use crate::store::{Column, Db, Fields, Lease, Pool, logged_of, message_id_of};
 
 mod rows;
 
@@ -199,26 +198,44 @@ where
 /// queue behind them for a connection at every batch (up to a hundred submissions in flight,
 /// each reading twice), the log lock would wait on reads. It keeps its connection while jobs
 /// keep coming and gives it back when idle.
+/// A batch cut off by its deadline leaves the connection in the middle of a statement: it is
+/// closed, never used again ([`Lease`]).
 pub(super) enum Held {
-    Sqlite(PoolConnection<Sqlite>),
-    Postgres(PoolConnection<Postgres>),
+    Sqlite(Lease<Sqlite>),
+    Postgres(Lease<Postgres>),
 }
 
 impl Held {
-    /// A connection from the pool.
+    /// A connection from the pool (within the pool's acquire timeout).
     pub(super) async fn acquire(db: &Db) -> Result<Held> {
-        Ok(match db {
-            Db::Sqlite(p) => Held::Sqlite(p.acquire().await?),
-            Db::Postgres(p) => Held::Postgres(p.acquire().await?),
+        Ok(match db.pool() {
+            Pool::Sqlite(p) => Held::Sqlite(Lease::acquire(p).await?),
+            Pool::Postgres(p) => Held::Postgres(Lease::acquire(p).await?),
         })
     }
 
-    /// Starts the batch's transaction.
+    /// Starts the batch's transaction. The connection counts as in use until
+    /// [`Held::finished`].
     pub(super) async fn begin(&mut self) -> Result<Tx<'_>> {
         Ok(match self {
-            Held::Sqlite(c) => Tx::Sqlite(sqlx::Connection::begin(&mut **c).await?),
-            Held::Postgres(c) => Tx::Postgres(sqlx::Connection::begin(&mut **c).await?),
+            Held::Sqlite(c) => {
+                c.started();
+                Tx::Sqlite(sqlx::Connection::begin(c.conn()).await?)
+            }
+            Held::Postgres(c) => {
+                c.started();
+                Tx::Postgres(sqlx::Connection::begin(c.conn()).await?)
+            }
         })
+    }
+
+    /// The batch's transaction ended (committed or failed with an answer): the connection may
+    /// be kept or given back.
+    pub(super) fn finished(&mut self) {
+        match self {
+            Held::Sqlite(c) => c.finished(),
+            Held::Postgres(c) => c.finished(),
+        }
     }
 }
 
