@@ -13,6 +13,7 @@ mod check_config;
 mod delivery;
 mod edxml;
 mod failover;
+mod faults;
 mod flow;
 mod raw;
 mod revocation;

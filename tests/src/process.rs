@@ -16,6 +16,8 @@ pub struct NodeProcess {
     child: Child,
     /// Its gRPC address.
     pub addr: SocketAddr,
+    /// Its metrics address (`/metrics`, `/healthz`, `/readyz`).
+    pub metrics: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
@@ -34,10 +36,12 @@ pub fn server_toml(config: &Config) -> String {
          metrics_listen = \"127.0.0.1:0\"\n\
          database_url = \"{}\"\n\
          shutdown_drain_secs = 2\n\
+         [limits]\nmax_connections = {}\n\
          [tls]\ncert = {}\nkey = {}\n\
          [log_signer]\ncert = {}\nkey = {}\n\
          [trust]\nroot = {}\nintermediates = [{}]\ncrls = [{}]\n",
         config.database_url,
+        config.limits.max_connections,
         quoted(&config.tls.cert),
         quoted(&config.tls.key),
         quoted(&config.log_signer.cert),
@@ -52,36 +56,68 @@ impl NodeProcess {
     /// Starts `binary` (the `axis-test-node` the test was built with) on `config` and waits
     /// until it listens.
     pub fn start(binary: &Path, config: &Config) -> NodeProcess {
+        Self::spawn(Command::new(binary), config)
+    }
+
+    /// As [`NodeProcess::start`], with the process's descriptor limit (soft and hard) set to
+    /// `nofile` first, as `ulimit -n` does.
+    pub fn start_with_descriptor_limit(binary: &Path, config: &Config, nofile: u64) -> NodeProcess {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(binary);
+        Self::spawn(sh, config)
+    }
+
+    fn spawn(mut command: Command, config: &Config) -> NodeProcess {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("axis-server.toml");
         std::fs::write(&path, server_toml(config)).unwrap();
-        let mut child = Command::new(binary)
+        let mut child = command
             .arg(&path)
             .env("AXIS_SERVER_KEY_PASS", PASS)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+            .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { return };
                 if let Some(a) = line.strip_prefix("listening ") {
-                    let _ = tx.send(a.parse::<SocketAddr>());
+                    let mut addrs = a.split(' ').map(|a| a.parse::<SocketAddr>().unwrap());
+                    let _ = tx.send((addrs.next().unwrap(), addrs.next().unwrap()));
                 }
             }
         });
-        let addr = rx
+        let (addr, metrics) = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("the node did not start within 60 s")
-            .unwrap();
+            .expect("the node did not start within 60 s");
         NodeProcess {
             child,
             addr,
+            metrics,
             _dir: dir,
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time the process has used so far (user and system), from `/proc`.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // The fields after the command name (which is in parentheses and may hold spaces):
+        // utime and stime are the 14th and 15th fields of the line, in clock ticks.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // Linux reports these in USER_HZ, 100 per second on every architecture it runs on.
+        Duration::from_millis(ticks * 10)
     }
 
     /// `https://` and the address, as an SDK endpoint.

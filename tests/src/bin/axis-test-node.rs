@@ -1,7 +1,7 @@
 //! `axis-test-node`: one axis node as a process of its own, for tests that kill it (`kill -9`)
 //! and watch what clients see. It is the `axis-server` library started from a configuration
-//! file, exactly as `axis-server --config FILE` starts it; it prints `listening ADDR` once
-//! ready, then runs until killed.
+//! file, exactly as `axis-server --config FILE` starts it; it prints `listening ADDR METRICS`
+//! once ready (the gRPC and metrics addresses), then runs until killed.
 //!
 //! ```text
 //! AXIS_SERVER_KEY_PASS=… axis-test-node axis-server.toml
@@ -19,7 +19,10 @@ async fn main() -> Result<()> {
     let pass = axis_server::keys::shared_passphrase(&config)?
         .context("no passphrase: set AXIS_SERVER_KEY_PASS or passphrase_file")?;
     let mut node = axis_server::start(config, &pass.passphrase).await?;
-    println!("listening {}", node.addr);
+    let metrics = node
+        .metrics_addr
+        .context("the test node's configuration has metrics_listen")?;
+    println!("listening {} {metrics}", node.addr);
     node.wait().await?;
     Ok(())
 }

@@ -1,0 +1,321 @@
+//! The node under faults of its own surroundings: its database link blackholed (a silent
+//! partition, through the harness's fault proxy, never by stopping the shared PostgreSQL), and
+//! its descriptor limit reached. Nothing waits forever, readiness tells the truth, and nothing is
+//! lost.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axis_pki::demo::AgencyCreds;
+use axis_proto::reasons;
+use axis_server::config::Config;
+use axis_server::store::Pool;
+use axis_tests::fault_proxy::{Fault, FaultProxy};
+use axis_tests::process::NodeProcess;
+use axis_tests::{Package, TestAxis, TestDb, TestPki, postgres, postgres_admin_url, reason, seal};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+use crate::raw::submit;
+
+/// `GET path` on the metrics listener: the status code and the body.
+async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let exchange = async {
+        let mut s = TcpStream::connect(addr).await.ok()?;
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: axis\r\n\r\n").as_bytes())
+            .await
+            .ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).await.ok()?;
+        let code = text.split(' ').nth(1)?.parse().ok()?;
+        let body = text.split_once("\r\n\r\n")?.1.to_owned();
+        Some((code, body))
+    };
+    tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// A metric's value from `/metrics`.
+async fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let (_, body) = http_get(addr, "/metrics").await.expect("/metrics answers");
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+}
+
+/// Readiness as gRPC health and `/readyz` report it (both must agree).
+async fn serving(axis: &TestAxis, who: &AgencyCreds, metrics: SocketAddr) -> bool {
+    let mut health = HealthClient::new(axis.channel(&who.tls).await);
+    let grpc = health
+        .check(HealthCheckRequest {
+            service: "axis.v1.Exchange".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    let (code, body) = http_get(metrics, "/readyz").await.expect("/readyz answers");
+    let grpc = grpc == ServingStatus::Serving as i32;
+    assert_eq!(
+        grpc,
+        code == 200,
+        "gRPC health and /readyz disagree: {body}"
+    );
+    grpc
+}
+
+/// Polls readiness until it is `want`, for at most `within`; returns how long it took.
+async fn wait_serving(
+    axis: &TestAxis,
+    who: &AgencyCreds,
+    metrics: SocketAddr,
+    want: bool,
+    within: Duration,
+) -> Duration {
+    let t0 = Instant::now();
+    while serving(axis, who, metrics).await != want {
+        assert!(
+            t0.elapsed() < within,
+            "readiness did not become {want} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    t0.elapsed()
+}
+
+/// The PostgreSQL server the suite uses.
+fn postgres_addr() -> SocketAddr {
+    let url = postgres_admin_url();
+    let host = url
+        .split('@')
+        .nth(1)
+        .and_then(|h| h.split('/').next())
+        .unwrap();
+    std::net::ToSocketAddrs::to_socket_addrs(host)
+        .unwrap()
+        .next()
+        .unwrap()
+}
+
+/// One submission and what became of it.
+struct Attempt {
+    package: Package,
+    result: Result<(), tonic::Status>,
+    took: Duration,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_database_makes_the_node_not_ready_and_its_submits_fail_fast_then_nothing_is_lost()
+ {
+    if !postgres() {
+        // SQLite has no link to cut; the e2e suite on PostgreSQL runs this.
+        return;
+    }
+    let pg = postgres_addr();
+    let proxy = FaultProxy::start(pg).await.unwrap();
+    let pki = Arc::new(TestPki::new(2));
+    let through = proxy.addr();
+    let axis = TestAxis::start_with(pki.clone(), |c: &mut Config| {
+        c.database_url = c
+            .database_url
+            .replace(&pg.to_string(), &through.to_string());
+        c.database.statement_timeout_ms = 2000;
+        c.database.acquire_timeout_ms = 2000;
+        c.health.probe_timeout_ms = 500;
+        c.health.commit_stall_secs = 3;
+    })
+    .await;
+    assert!(axis.config.database_url.contains(&through.to_string()));
+    let metrics = axis.node.as_ref().unwrap().metrics_addr.unwrap();
+    let (a, b) = (&pki.agencies[0], &pki.agencies[1]);
+    assert!(serving(&axis, a, metrics).await);
+
+    // Load: two senders submitting one document after another, before, during and after the
+    // fault. A call that does not end within a minute counts as hanging.
+    let stop = Arc::new(AtomicBool::new(false));
+    let axis = Arc::new(axis);
+    let mut senders = Vec::new();
+    for _ in 0..2 {
+        let (axis, pki, stop) = (axis.clone(), pki.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let (a, b) = (&pki.agencies[0], &pki.agencies[1]);
+            let mut attempts = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let package = seal(&pki, a, &[b], &[("load.pdf", b"under load")]);
+                let t0 = Instant::now();
+                let result =
+                    tokio::time::timeout(Duration::from_secs(60), submit(&axis, a, &package))
+                        .await
+                        .expect("a submit hung for a minute")
+                        .map(|_| ());
+                attempts.push(Attempt {
+                    package,
+                    result,
+                    took: t0.elapsed(),
+                });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            attempts
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The link to PostgreSQL goes silent: no reset, no FIN.
+    proxy.set(Fault::Blackhole);
+    let noticed = wait_serving(&axis, a, metrics, false, Duration::from_secs(10)).await;
+    let (_, why) = http_get(metrics, "/readyz").await.unwrap();
+    assert!(why.contains("database"), "{why}");
+    // Submits keep failing, at once, while it lasts.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    proxy.set(Fault::Pass);
+    let recovered = wait_serving(&axis, a, metrics, true, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut attempts = Vec::new();
+    for s in senders {
+        attempts.extend(s.await.unwrap());
+    }
+    eprintln!("NOT_SERVING after {noticed:?}, SERVING {recovered:?} after the heal");
+
+    // Every failure was a clean UNAVAILABLE with the storage or commit reason, within a few
+    // deadlines (2 s each), not for the length of the fault.
+    let failed: Vec<&Attempt> = attempts.iter().filter(|a| a.result.is_err()).collect();
+    assert!(!failed.is_empty(), "no submit failed during the fault");
+    for f in &failed {
+        let e = f.result.as_ref().unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}");
+        assert!(
+            [reasons::STORAGE, reasons::COMMIT_FAILED].contains(&reason(e).as_str()),
+            "{e:?}"
+        );
+        assert!(
+            f.took < Duration::from_secs(10),
+            "a submit failed after {:?}",
+            f.took
+        );
+    }
+    assert!(attempts.iter().any(|a| a.result.is_ok()));
+
+    // After the heal every failed document goes through (a repeat of one that was committed
+    // after all is answered as the first), and the axis holds each document exactly once.
+    for f in &failed {
+        submit(&axis, a, &f.package).await.unwrap();
+    }
+    let ids: std::collections::HashSet<Vec<u8>> = attempts
+        .iter()
+        .map(|a| a.package.message_id.as_uuid().as_bytes().to_vec())
+        .collect();
+    assert_eq!(ids.len(), attempts.len());
+    let stored: Vec<Vec<u8>> = match axis.node.as_ref().unwrap().db().pool() {
+        Pool::Postgres(p) => sqlx::query_scalar("SELECT message_id FROM messages")
+            .fetch_all(p)
+            .await
+            .unwrap(),
+        Pool::Sqlite(_) => unreachable!("PostgreSQL only"),
+    };
+    assert_eq!(stored.len(), ids.len(), "stored documents");
+    assert_eq!(
+        stored.into_iter().collect::<std::collections::HashSet<_>>(),
+        ids
+    );
+    let _ = b;
+    let axis = Arc::into_inner(axis).unwrap();
+    axis.stop().await;
+}
+
+/// Opens `n` TCP connections to `addr` (those the node refuses are closed by it).
+async fn flood(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        if let Ok(Ok(s)) =
+            tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)).await
+        {
+            v.push(s);
+        }
+    }
+    v
+}
+
+/// CPU time the node uses over `window` (wall clock).
+async fn cpu_over(node: &NodeProcess, window: Duration) -> Duration {
+    let before = node.cpu_time();
+    tokio::time::sleep(window).await;
+    node.cpu_time() - before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_maximum_excess_connections_are_refused_and_health_and_metrics_answer() {
+    let pki = TestPki::new(1);
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = pki.server_config(dir.path(), &db.url);
+    let bin = Path::new(env!("CARGO_BIN_EXE_axis-test-node"));
+    // 160 descriptors: the default maximum leaves half for the rest, so 80 connections.
+    let node = NodeProcess::start_with_descriptor_limit(bin, &config, 160);
+    let mut conns = flood(node.addr, 300).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    assert_eq!(metric(node.metrics, "axis_connections_open").await, 80);
+    let refused = metric(node.metrics, "axis_connections_refused_total").await;
+    assert!(refused >= 150, "{refused} refused");
+    // A refused connection is closed at once (end of stream), not left hanging.
+    let mut closed = 0;
+    for c in &mut conns {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(20), c.read(&mut byte)).await
+        {
+            closed += 1;
+        }
+    }
+    assert!(closed as u64 >= refused.min(300) - 10, "{closed} closed");
+    assert_eq!(http_get(node.metrics, "/healthz").await.unwrap().0, 200);
+    assert_eq!(http_get(node.metrics, "/readyz").await.unwrap().0, 200);
+    // Idle with every slot taken: no busy loop (a spinning accept loop takes a whole core).
+    let cpu = cpu_over(&node, Duration::from_secs(2)).await;
+    assert!(cpu < Duration::from_millis(500), "{cpu:?} of CPU in 2 s");
+    drop(conns);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_descriptor_limit_the_node_backs_off_instead_of_spinning_and_answers_again_after() {
+    let pki = TestPki::new(1);
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = pki.server_config(dir.path(), &db.url);
+    // A maximum above what the descriptors allow: accept itself fails (EMFILE).
+    config.limits.max_connections = 10_000;
+    let bin = Path::new(env!("CARGO_BIN_EXE_axis-test-node"));
+    let node = NodeProcess::start_with_descriptor_limit(bin, &config, 128);
+    let conns = flood(node.addr, 300).await;
+    // And a scrape waiting in the metrics listener's queue, as in the report of #18.
+    let metrics = node.metrics;
+    let scrape = tokio::spawn(async move {
+        let mut s = TcpStream::connect(metrics).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\n\r\n").await.unwrap();
+        let mut text = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_string(&mut text)).await;
+        text
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu = cpu_over(&node, Duration::from_secs(3)).await;
+    assert!(cpu < Duration::from_millis(750), "{cpu:?} of CPU in 3 s");
+
+    // Descriptors come back: the queued scrape is answered, and accepts resume.
+    drop(conns);
+    let answer = scrape.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert_eq!(http_get(node.metrics, "/healthz").await.unwrap().0, 200);
+    // Each failed accept paused the loop, longer each time: a few dozen at most, not thousands.
+    let errors = metric(node.metrics, "axis_accept_errors_total").await;
+    assert!((1..60).contains(&errors), "{errors} failed accepts");
+    db.drop_db().await;
+}
