@@ -50,25 +50,29 @@ async fn metric(addr: SocketAddr, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in /metrics"))
 }
 
-/// Readiness as gRPC health and `/readyz` report it (both must agree).
+/// Readiness as gRPC health and `/readyz` report it: both must agree (within a moment, since
+/// the probe sets one after the other).
 async fn serving(axis: &TestAxis, who: &AgencyCreds, metrics: SocketAddr) -> bool {
     let mut health = HealthClient::new(axis.channel(&who.tls).await);
-    let grpc = health
-        .check(HealthCheckRequest {
-            service: "axis.v1.Exchange".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .status;
-    let (code, body) = http_get(metrics, "/readyz").await.expect("/readyz answers");
-    let grpc = grpc == ServingStatus::Serving as i32;
-    assert_eq!(
-        grpc,
-        code == 200,
-        "gRPC health and /readyz disagree: {body}"
-    );
-    grpc
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let grpc = health
+            .check(HealthCheckRequest {
+                service: "axis.v1.Exchange".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        let (code, body) = http_get(metrics, "/readyz").await.expect("/readyz answers");
+        let grpc = grpc == ServingStatus::Serving as i32;
+        if grpc == (code == 200) {
+            return grpc;
+        }
+        seen.push(body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("gRPC health and /readyz disagree: {seen:?}");
 }
 
 /// Polls readiness until it is `want`, for at most `within`; returns how long it took.
