@@ -6,7 +6,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    AgencyId, PolicyArc, PrivateKey, Profile, TrustStore, agency_id_of, profile_of, public_key_of,
+    AgencyId, KeyPair, PolicyArc, Profile, TrustStore, agency_id_of, profile_of, public_key_of,
 };
 
 /// A CRL whose nextUpdate is closer than this is reported as a warning.
@@ -108,7 +108,7 @@ pub fn check_slot(
     table: &str,
     path: &str,
     chain: &[Vec<u8>],
-    key: Option<&PrivateKey>,
+    key: Option<&dyn KeyPair>,
     profile: Profile,
     agency: Option<&AgencyId>,
     arc: &PolicyArc,
@@ -170,7 +170,12 @@ pub fn check_slot(
     if let Some(key) = key {
         let key_item = format!("[{table}] key");
         if public_key_of(leaf).is_ok_and(|pk| pk == key.public_key_der()) {
-            r.ok(key_item, "decrypts and is the certificate's key");
+            let how = if key.location() == "key file" {
+                "decrypts and is the certificate's key".to_owned()
+            } else {
+                format!("{} is the certificate's key", key.location())
+            };
+            r.ok(key_item, how);
         } else {
             r.fail(
                 key_item,

@@ -183,10 +183,9 @@ impl CaSigner<'_> {
                 .collect(),
             key_identifier_method: KeyIdMethod::Sha256,
         };
-        let issuer = self.rcgen_issuer()?;
-        let crl = params
-            .signed_by(&issuer)
-            .map_err(|e| Error::Encoding(e.to_string()))?;
+        let key = self.rcgen_key();
+        let issuer = self.rcgen_issuer(&key)?;
+        let crl = params.signed_by(&issuer).map_err(|e| key.error(e))?;
         Ok(IssuedCrl {
             der: crl.der().to_vec(),
         })

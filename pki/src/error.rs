@@ -63,6 +63,9 @@ pub enum Error {
     /// A key does not belong to the certificate it is used with.
     #[error("the private key does not match the certificate's public key")]
     KeyMismatch,
+    /// The key could not sign (a token removed or logged out, a key not allowed to sign…).
+    #[error("the key could not sign: {0}")]
+    KeyOperation(#[from] crate::keyops::KeyOpError),
 
     // ----- issuance -----
     /// A subject attribute is too long.

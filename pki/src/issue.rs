@@ -14,7 +14,8 @@ use time::OffsetDateTime;
 use crate::agency_id::AgencyId;
 use crate::cert::{self, AGENCY_ID_ATTRIBUTE_ARCS, Serial, TITLE_ARCS};
 use crate::error::Error;
-use crate::key::{PrivateKey, PublicKey};
+use crate::key::PublicKey;
+use crate::keyops::{KeySigner, RcgenKey};
 use crate::profile::{PolicyArc, Profile};
 
 /// RFC 5280 upper bound on a name attribute (ub-common-name, ub-organization-name: 64).
@@ -280,7 +281,7 @@ impl IssuedCertificate {
 
 /// Issues a self-signed root CA certificate for a PKI whose policy arc is
 /// [`PolicyArc::default`] ([`crate::DEFAULT_POLICY_ARC`]).
-pub fn issue_root(req: &IssueRequest, key: &PrivateKey) -> Result<IssuedCertificate, Error> {
+pub fn issue_root(req: &IssueRequest, key: &dyn KeySigner) -> Result<IssuedCertificate, Error> {
     issue_root_with_arc(req, &PolicyArc::default(), key)
 }
 
@@ -290,7 +291,7 @@ pub fn issue_root(req: &IssueRequest, key: &PrivateKey) -> Result<IssuedCertific
 pub fn issue_root_with_arc(
     req: &IssueRequest,
     arc: &PolicyArc,
-    key: &PrivateKey,
+    key: &dyn KeySigner,
 ) -> Result<IssuedCertificate, Error> {
     if req.profile != Profile::RootCa {
         return Err(Error::ProfileNotIssuableBy {
@@ -300,9 +301,8 @@ pub fn issue_root_with_arc(
     }
     req.check(key.algorithm())?;
     let params = req.params(key.algorithm(), arc)?;
-    let cert = params
-        .self_signed(key)
-        .map_err(|e| Error::Encoding(e.to_string()))?;
+    let signing = RcgenKey::new(key);
+    let cert = params.self_signed(&signing).map_err(|e| signing.error(e))?;
     Ok(IssuedCertificate {
         der: cert.der().to_vec(),
     })
@@ -311,7 +311,7 @@ pub fn issue_root_with_arc(
 /// A CA ready to sign: its certificate checked against its key and against the time of issue.
 pub struct CaSigner<'a> {
     cert_der: &'a [u8],
-    key: &'a PrivateKey,
+    key: &'a dyn KeySigner,
     profile: Profile,
     arc: PolicyArc,
     not_after: OffsetDateTime,
@@ -323,7 +323,7 @@ impl<'a> CaSigner<'a> {
     /// which everything it issues is marked.
     pub fn new(
         cert_der: &'a [u8],
-        key: &'a PrivateKey,
+        key: &'a dyn KeySigner,
         now: OffsetDateTime,
     ) -> Result<Self, Error> {
         let cert = cert::parse(cert_der)?;
@@ -367,8 +367,16 @@ impl<'a> CaSigner<'a> {
         &self.arc
     }
 
-    pub(crate) fn rcgen_issuer(&self) -> Result<Issuer<'static, &'a PrivateKey>, Error> {
-        Issuer::from_ca_cert_der(&self.cert_der.to_vec().into(), self.key)
+    /// The CA's key as rcgen signs with it (keeps the key's own error, see [`RcgenKey`]).
+    pub(crate) fn rcgen_key(&self) -> RcgenKey<'a> {
+        RcgenKey::new(self.key)
+    }
+
+    pub(crate) fn rcgen_issuer<'k>(
+        &self,
+        key: &'k RcgenKey<'a>,
+    ) -> Result<Issuer<'static, &'k RcgenKey<'a>>, Error> {
+        Issuer::from_ca_cert_der(&self.cert_der.to_vec().into(), key)
             .map_err(|e| Error::Encoding(e.to_string()))
     }
 
@@ -404,10 +412,11 @@ impl<'a> CaSigner<'a> {
             });
         }
         let params = req.params(public_key.algorithm(), &self.arc)?;
-        let issuer = self.rcgen_issuer()?;
+        let key = self.rcgen_key();
+        let issuer = self.rcgen_issuer(&key)?;
         let cert = params
             .signed_by(public_key, &issuer)
-            .map_err(|e| Error::Encoding(e.to_string()))?;
+            .map_err(|e| key.error(e))?;
         Ok(IssuedCertificate {
             der: cert.der().to_vec(),
         })

@@ -13,6 +13,7 @@ use ring::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::keyops::{Decrypter, KeyOp, KeyOpError, KeyPair, KeySigner, SignatureScheme};
 
 /// PBKDF2-HMAC-SHA256 rounds for keys we encrypt (OWASP 2023 guidance for PBKDF2-SHA256).
 pub const PBKDF2_ROUNDS: u32 = 600_000;
@@ -72,7 +73,7 @@ impl KeyAlgorithm {
         }
     }
 
-    fn rcgen_alg(self) -> &'static rcgen::SignatureAlgorithm {
+    pub(crate) fn rcgen_alg(self) -> &'static rcgen::SignatureAlgorithm {
         if self.is_rsa() {
             &rcgen::PKCS_RSA_SHA256
         } else {
@@ -305,21 +306,110 @@ impl PrivateKey {
     /// Signs `msg`: RSASSA-PKCS1-v1_5 with SHA-256 for RSA keys, ECDSA P-256 with SHA-256 (DER)
     /// for EC keys.
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, Error> {
+        KeySigner::sign(self, msg).map_err(|_| Error::SigningFailed)
+    }
+
+    fn openssl_for(
+        &self,
+        op: KeyOp,
+    ) -> Result<openssl::pkey::PKey<openssl::pkey::Private>, KeyOpError> {
+        openssl::pkey::PKey::private_key_from_pkcs8(&self.pkcs8)
+            .map_err(|_| KeyOpError::Failed { op })
+    }
+}
+
+impl KeyPair for PrivateKey {
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.alg
+    }
+    fn public_key_der(&self) -> &[u8] {
+        &self.spki
+    }
+    fn location(&self) -> String {
+        "key file".to_owned()
+    }
+}
+
+impl KeySigner for PrivateKey {
+    fn sign_with(&self, scheme: SignatureScheme, msg: &[u8]) -> Result<Vec<u8>, KeyOpError> {
         let rng = SystemRandom::new();
-        match &self.inner {
-            Inner::Rsa(kp) => {
+        let failed = |_| KeyOpError::Failed { op: KeyOp::Sign };
+        match (&self.inner, scheme) {
+            (Inner::Rsa(kp), SignatureScheme::RsaPkcs1Sha256 | SignatureScheme::RsaPssSha256) => {
+                let padding: &'static dyn signature::RsaEncoding =
+                    if scheme == SignatureScheme::RsaPssSha256 {
+                        &signature::RSA_PSS_SHA256
+                    } else {
+                        &signature::RSA_PKCS1_SHA256
+                    };
                 let mut sig = vec![0u8; kp.public().modulus_len()];
-                kp.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
-                    .map_err(|_| Error::SigningFailed)?;
+                kp.sign(padding, &rng, msg, &mut sig).map_err(failed)?;
                 Ok(sig)
             }
-            Inner::Ecdsa(kp) => Ok(kp
-                .sign(&rng, msg)
-                .map_err(|_| Error::SigningFailed)?
-                .as_ref()
-                .to_vec()),
+            (Inner::Ecdsa(kp), SignatureScheme::EcdsaP256Sha256) => {
+                Ok(kp.sign(&rng, msg).map_err(failed)?.as_ref().to_vec())
+            }
+            _ => Err(KeyOpError::WrongKeyType {
+                op: KeyOp::Sign,
+                alg: self.alg,
+            }),
         }
     }
+}
+
+impl Decrypter for PrivateKey {
+    fn decrypt_oaep_sha256(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyOpError> {
+        let op = KeyOp::Decrypt;
+        if !self.alg.is_rsa() {
+            return Err(KeyOpError::WrongKeyType { op, alg: self.alg });
+        }
+        let pkey = self.openssl_for(op)?;
+        let rejected = |_| KeyOpError::Rejected { op };
+        let mut dec = openssl::encrypt::Decrypter::new(&pkey).map_err(rejected)?;
+        dec.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP)
+            .map_err(rejected)?;
+        dec.set_rsa_oaep_md(openssl::hash::MessageDigest::sha256())
+            .map_err(rejected)?;
+        dec.set_rsa_mgf1_md(openssl::hash::MessageDigest::sha256())
+            .map_err(rejected)?;
+        let mut out = Zeroizing::new(vec![0u8; dec.decrypt_len(ciphertext).map_err(rejected)?]);
+        let n = dec.decrypt(ciphertext, &mut out).map_err(rejected)?;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    fn ecdh_p256(&self, peer_point: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyOpError> {
+        let op = KeyOp::Derive;
+        if self.alg.is_rsa() {
+            return Err(KeyOpError::WrongKeyType { op, alg: self.alg });
+        }
+        let ours = self.openssl_for(op)?;
+        let peer = p256_peer(peer_point)?;
+        let failed = |_| KeyOpError::Failed { op };
+        let mut d = openssl::derive::Deriver::new(&ours).map_err(failed)?;
+        d.set_peer(&peer).map_err(|_| KeyOpError::Rejected { op })?;
+        Ok(Zeroizing::new(d.derive_to_vec().map_err(failed)?))
+    }
+}
+
+/// Checks a peer's P-256 point (uncompressed `04 ‖ X ‖ Y`) is on the curve and not the point at
+/// infinity, as every ECDH with an untrusted point must first.
+pub fn check_p256_point(point: &[u8]) -> Result<(), KeyOpError> {
+    p256_peer(point).map(|_| ())
+}
+
+/// A peer's P-256 public point, checked: decoding puts it on the curve, `check_key` refuses the
+/// point at infinity.
+fn p256_peer(point: &[u8]) -> Result<openssl::pkey::PKey<openssl::pkey::Public>, KeyOpError> {
+    let rejected = |_| KeyOpError::Rejected { op: KeyOp::Derive };
+    let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+        .map_err(|_| KeyOpError::Failed { op: KeyOp::Derive })?;
+    let mut bn =
+        openssl::bn::BigNumContext::new().map_err(|_| KeyOpError::Failed { op: KeyOp::Derive })?;
+    let point = openssl::ec::EcPoint::from_bytes(&group, point, &mut bn).map_err(rejected)?;
+    let key = openssl::ec::EcKey::from_public_key(&group, &point).map_err(rejected)?;
+    key.check_key().map_err(rejected)?;
+    openssl::pkey::PKey::from_ec_key(key).map_err(rejected)
 }
 
 fn check_kdf_budget(epki: &pkcs8::EncryptedPrivateKeyInfo<'_>) -> Result<(), Error> {
@@ -335,7 +425,7 @@ fn check_kdf_budget(epki: &pkcs8::EncryptedPrivateKeyInfo<'_>) -> Result<(), Err
     }
 }
 
-/// The public half as rcgen needs it.
+/// The public half as rcgen needs it (tests craft certificates with rcgen directly).
 impl rcgen::PublicKeyData for PrivateKey {
     fn der_bytes(&self) -> &[u8] {
         // SPKI = SEQUENCE { AlgorithmIdentifier, BIT STRING }; rcgen wants the BIT STRING's bytes.
@@ -397,7 +487,7 @@ impl rcgen::PublicKeyData for PublicKey {
 
 /// The contents of the subjectPublicKey BIT STRING of a well-formed SPKI (both constructors of
 /// the types using it have parsed the SPKI already).
-fn subject_public_key_bits(spki: &[u8]) -> &[u8] {
+pub(crate) fn subject_public_key_bits(spki: &[u8]) -> &[u8] {
     use x509_parser::prelude::FromDer;
     match x509_parser::x509::SubjectPublicKeyInfo::from_der(spki) {
         Ok((_, p)) => {

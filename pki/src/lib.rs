@@ -70,6 +70,7 @@ pub mod der;
 mod error;
 mod issue;
 mod key;
+mod keyops;
 mod pkcs12;
 mod profile;
 mod verify;
@@ -94,7 +95,11 @@ pub use issue::{
     CaSigner, IssueRequest, IssuedCertificate, MAX_NAME_ATTRIBUTE_CHARS, MAX_SANS, Subject,
     issue_root, issue_root_with_arc,
 };
-pub use key::{KeyAlgorithm, MIN_PASSPHRASE_LEN, PBKDF2_ROUNDS, Passphrase, PrivateKey, PublicKey};
+pub use key::{
+    KeyAlgorithm, MIN_PASSPHRASE_LEN, PBKDF2_ROUNDS, Passphrase, PrivateKey, PublicKey,
+    check_p256_point,
+};
+pub use keyops::{Decrypter, KeyOp, KeyOpError, KeyPair, KeySigner, SignatureScheme};
 pub use pkcs12::{PKCS12_ROUNDS, Pkcs12Compat, export_pkcs12};
 pub use profile::{
     AXIS_OID_ARC, DEFAULT_POLICY_ARC, ExtendedKeyUsage, KeyUsage, PolicyArc, Profile, ProfileSpec,

@@ -247,6 +247,13 @@ pub enum KeyError {
         /// Its profile.
         profile: Profile,
     },
+    /// The signing key failed to sign: a token removed or logged out, a key not allowed to sign.
+    #[error("the signing key failed: {0}")]
+    Signing(axis_pki::KeyOpError),
+    /// The decryption key's device failed (a token removed or logged out): not a property of
+    /// the envelope, which may well open once the token is back.
+    #[error("the decryption key failed: {0}")]
+    Decryption(axis_pki::KeyOpError),
 }
 
 /// A CMS signature is absent, not of the form Axis writes, or does not verify.

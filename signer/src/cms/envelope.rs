@@ -20,7 +20,9 @@
 //! integrity, but nothing here relies on it: the signed routing header carries the envelope's
 //! SHA-256 and a commitment to the content key, both checked before the key is used.
 
-use axis_pki::{AgencyId, Profile, VerifiedCert};
+use std::sync::Arc;
+
+use axis_pki::{AgencyId, Decrypter, KeyOpError, Profile, VerifiedCert, check_p256_point};
 use openssl::pkey::{PKey, Private, Public};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
@@ -62,19 +64,19 @@ impl SecretKey {
 
 /// A recipient agency's decryption key with its encryption certificate.
 ///
-/// The PKI crate's `PrivateKey` signs but cannot decrypt (ring has no RSA decryption nor static
-/// ECDH), so this takes the PKCS#8 key and holds it in OpenSSL, which clears it when dropped.
+/// The key is anything that implements [`Decrypter`]: a key file in memory
+/// ([`axis_pki::PrivateKey`], through OpenSSL) or a key that never leaves a PKCS#11 token.
 /// No `Debug`, no `Clone`.
 pub struct RecipientKey {
-    pkey: PKey<Private>,
+    key: Arc<dyn Decrypter>,
     issuer_and_serial: Vec<u8>,
     agency: AgencyId,
 }
 
 impl RecipientKey {
-    /// Loads an unencrypted PKCS#8 DER private key (RSA or P-256) for `cert`, an agency
-    /// encryption certificate verified by the trust store.
-    pub fn from_pkcs8_der(pkcs8: Zeroizing<Vec<u8>>, cert: &VerifiedCert) -> Result<Self, Error> {
+    /// Pairs a decryption key with `cert`, an agency encryption certificate verified by the
+    /// trust store; the key must be the certificate's.
+    pub fn new(key: Arc<dyn Decrypter>, cert: &VerifiedCert) -> Result<Self, Error> {
         if cert.profile() != Profile::AgencyEncryption {
             return Err(KeyError::WrongCertificateProfile {
                 expected: Profile::AgencyEncryption,
@@ -88,20 +90,23 @@ impl RecipientKey {
             .ok_or(KeyError::CertificateWithoutAgency {
                 profile: Profile::AgencyEncryption,
             })?;
-        let pkey = PKey::private_key_from_pkcs8(&pkcs8).map_err(|_| KeyError::UnsupportedKey)?;
-        let public = Zeroizing::new(
-            pkey.public_key_to_der()
-                .map_err(|_| KeyError::UnsupportedKey)?,
-        );
-        if public.as_slice() != cert.public_key_der() {
+        if key.public_key_der() != cert.public_key_der() {
             return Err(KeyError::DecryptionKeyMismatch.into());
         }
         let info = certinfo::cert_info(cert.der())?;
         Ok(RecipientKey {
-            pkey,
+            key,
             issuer_and_serial: info.issuer_and_serial(),
             agency,
         })
+    }
+
+    /// Loads an unencrypted PKCS#8 DER private key (RSA or P-256) for `cert`, an agency
+    /// encryption certificate verified by the trust store.
+    pub fn from_pkcs8_der(pkcs8: Zeroizing<Vec<u8>>, cert: &VerifiedCert) -> Result<Self, Error> {
+        let key =
+            axis_pki::PrivateKey::from_pkcs8_der(pkcs8).map_err(|_| KeyError::UnsupportedKey)?;
+        Self::new(Arc::new(key), cert)
     }
 
     /// The agency this key decrypts for.
@@ -358,7 +363,7 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
                     return Err(FormatError::Malformed { what: WHAT }.into());
                 }
                 if rid == me.issuer_and_serial.as_slice() && cek.is_none() {
-                    cek = Some(oaep_decrypt(&me.pkey, encrypted_key)?);
+                    cek = Some(oaep_decrypt(me.key.as_ref(), encrypted_key)?);
                 }
             }
             t if t == der::context(1) => {
@@ -400,7 +405,7 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
                     let wrapped = rek.octet_string()?;
                     rek.finish()?;
                     if rid == me.issuer_and_serial.as_slice() && cek.is_none() {
-                        cek = Some(ecdh_unwrap(&me.pkey, point, wrapped)?);
+                        cek = Some(ecdh_unwrap(me.key.as_ref(), point, wrapped)?);
                     }
                 }
             }
@@ -422,36 +427,33 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
     SecretKey::from_slice(&content)
 }
 
-fn oaep_decrypt(key: &PKey<Private>, encrypted: &[u8]) -> Result<SecretKey, Error> {
-    let fail = |_| EnvelopeError::KeyUnwrapFailed;
-    if key.rsa().is_err() {
-        return Err(EnvelopeError::KeyUnwrapFailed.into());
+/// A key operation's failure as the envelope reports it: whatever the input made fail is
+/// [`EnvelopeError::KeyUnwrapFailed`] (one error, no oracle); a failing device is a key error.
+fn unwrap_failure(e: KeyOpError) -> Error {
+    match e {
+        KeyOpError::Device { .. } | KeyOpError::NotPermitted { .. } => {
+            KeyError::Decryption(e).into()
+        }
+        _ => EnvelopeError::KeyUnwrapFailed.into(),
     }
-    let mut dec = openssl::encrypt::Decrypter::new(key).map_err(fail)?;
-    dec.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP)
-        .map_err(fail)?;
-    dec.set_rsa_oaep_md(openssl::hash::MessageDigest::sha256())
-        .map_err(fail)?;
-    dec.set_rsa_mgf1_md(openssl::hash::MessageDigest::sha256())
-        .map_err(fail)?;
-    let mut out = Zeroizing::new(vec![0u8; dec.decrypt_len(encrypted).map_err(fail)?]);
-    let n = dec.decrypt(encrypted, &mut out).map_err(fail)?;
-    SecretKey::from_slice(&out[..n])
 }
 
-fn ecdh_unwrap(key: &PKey<Private>, point: &[u8], wrapped: &[u8]) -> Result<SecretKey, Error> {
-    let fail = |_| EnvelopeError::KeyUnwrapFailed;
-    if key.ec_key().is_err() {
+fn oaep_decrypt(key: &dyn Decrypter, encrypted: &[u8]) -> Result<SecretKey, Error> {
+    if !key.algorithm().is_rsa() {
         return Err(EnvelopeError::KeyUnwrapFailed.into());
     }
-    let group = p256_group()?;
-    let mut bn = openssl::bn::BigNumContext::new().map_err(crypto("P-256"))?;
-    // Decoding checks the point is on the curve; check_key refuses the point at infinity.
-    let point = openssl::ec::EcPoint::from_bytes(&group, point, &mut bn).map_err(fail)?;
-    let peer = openssl::ec::EcKey::from_public_key(&group, &point).map_err(fail)?;
-    peer.check_key().map_err(fail)?;
-    let peer = PKey::from_ec_key(peer).map_err(fail)?;
-    let z = ecdh(key, &peer).map_err(|_| EnvelopeError::KeyUnwrapFailed)?;
+    let out = key.decrypt_oaep_sha256(encrypted).map_err(unwrap_failure)?;
+    SecretKey::from_slice(&out)
+}
+
+fn ecdh_unwrap(key: &dyn Decrypter, point: &[u8], wrapped: &[u8]) -> Result<SecretKey, Error> {
+    if key.algorithm().is_rsa() {
+        return Err(EnvelopeError::KeyUnwrapFailed.into());
+    }
+    // Checked here too, whatever the key's own implementation does: on the curve, not the point
+    // at infinity (an invalid-curve point must never reach a token).
+    check_p256_point(point).map_err(|_| EnvelopeError::KeyUnwrapFailed)?;
+    let z = key.ecdh_p256(point).map_err(unwrap_failure)?;
     aes_unwrap(&x963_kek(&z), wrapped)
 }
 

@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use axis_pki::{AgencyId, PrivateKey, Profile, Serial, TrustStore, VerifiedCert};
+use axis_pki::{AgencyId, KeySigner, Profile, Serial, TrustStore, VerifiedCert};
 use time::OffsetDateTime;
 
 use crate::cms::certinfo::{self, KeyKind};
@@ -67,16 +67,17 @@ impl fmt::Display for SignatureRole {
 }
 
 /// A signing key with its verified certificate (personal signer, agency seal, or the axis log
-/// signer for tree heads).
+/// signer for tree heads). The key may be a key file in memory or a key on a PKCS#11 token:
+/// anything that implements [`KeySigner`].
 pub struct Signer<'a> {
-    key: &'a PrivateKey,
+    key: &'a dyn KeySigner,
     cert: &'a VerifiedCert,
 }
 
 impl<'a> Signer<'a> {
     /// Pairs a key with its certificate, checking that they match and that the certificate was
     /// verified for a signing profile.
-    pub fn new(key: &'a PrivateKey, cert: &'a VerifiedCert) -> Result<Self, Error> {
+    pub fn new(key: &'a dyn KeySigner, cert: &'a VerifiedCert) -> Result<Self, Error> {
         let role = match cert.profile() {
             Profile::PersonalSigner => SignatureRole::PersonalSigner,
             Profile::AgencySeal => SignatureRole::AgencySeal,
@@ -169,7 +170,7 @@ pub(crate) fn sign_attributes(signer: &Signer<'_>, attrs: Vec<Vec<u8>>) -> Resul
     let signature = signer
         .key
         .sign(&signed_attrs_set)
-        .map_err(|_| Error::Crypto { op: "signing" })?;
+        .map_err(KeyError::Signing)?;
     let mut signed_attrs = signed_attrs_set;
     signed_attrs[0] = der::context(0);
     let signature_alg = match certinfo::key_kind(info.spki)? {
