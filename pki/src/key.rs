@@ -149,6 +149,12 @@ impl Passphrase {
         self.0.as_bytes()
     }
 
+    /// The passphrase itself, for handing to a token as its PIN (a key file's passphrase
+    /// setting doubles as the PIN of a key on a token). Never log or print it.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }

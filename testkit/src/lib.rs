@@ -15,6 +15,7 @@
 //! - [`seal`]: signing, sealing and opening it; frames of a ciphertext.
 //! - [`openssl_cli`]: OpenSSL as the independent judge.
 //! - [`cli`]: the `--help` example check every binary runs.
+//! - [`softhsm`]: SoftHSM 2 tokens made for one test (PKCS#11 keys).
 //!
 //! The fixture, sealing and OpenSSL helpers are also at the root, for `use axis_testkit::*;`.
 
@@ -26,6 +27,7 @@ pub mod openssl_cli;
 pub mod pki;
 pub mod sample;
 pub mod seal;
+pub mod softhsm;
 
 pub use fixture::*;
 pub use openssl_cli::*;
