@@ -35,9 +35,9 @@ fail() { printf '%sdeploy-three-agencies: %s%s\n' "$R" "$*" "$N" >&2; exit 1; }
 
 step "0. Build axis-pki, axis-server and axis ($PROFILE)"
 if [ "$PROFILE" = release ]; then
-  cargo build --locked -q --release -p axis-pki -p axis-server -p axis-client --bins
+  cargo build --locked -q --release -p axis-pki-cli -p axis-server -p axis-client --bins
 else
-  cargo build --locked -q -p axis-pki -p axis-server -p axis-client --bins
+  cargo build --locked -q -p axis-pki-cli -p axis-server -p axis-client --bins
 fi
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')

@@ -60,7 +60,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 step "1. Build the axis-pki CLI"
 say "One release build; the binary then runs each step below."
-cargo build --release -q -p axis-pki
+cargo build --release -q -p axis-pki-cli
 # Where cargo put it: honours CARGO_TARGET_DIR and any build.target-dir setting.
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
