@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::secrets::{CaPassArg, KeyPassArg, NewKeyPassArg, P12PassArg};
+use crate::tokens::TokenKeyArg;
 
 const ABOUT: &str = "Axis PKI administration: an offline root, issuing CAs, certificates from \
 fixed profiles, revocation and CRLs, verification, PKCS#12 export";
@@ -46,6 +47,9 @@ Examples:
   # Under the arc your organisation registered (here IANA enterprise number 32473):
   axis-pki --dir ./ca init --name \"Axis Root CA\" --policy-arc 1.3.6.1.4.1.32473.1 \\
       --new-key-pass-file root.pass
+  # The root key generated on an HSM or token, never outside it (PIN from a file):
+  axis-pki --dir ./ca init --name \"Axis Root CA\" \\
+      --key 'pkcs11:token=axis-root;object=root-2026?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/root/hsm.pin'
 
 Creates ./ca with the root key (root/root.key.pem, encrypted, mode 0600), the self-signed root \
 certificate (root/root.cert.pem: distribute it as the trust anchor) and the root's first CRL \
@@ -83,10 +87,29 @@ Examples:
   # The axis server:
   axis-pki issue --ca state --profile axis-server-tls --dns axis.example.vn --ip 10.0.0.5 \\
       --ca-pass-file state.pass --new-key-pass-file server.pass
+  # The seal's key generated on the agency's token (no key file is written):
+  axis-pki issue --ca state --profile agency-seal --agency-id 000.00.00.G22 \\
+      --name \"Văn phòng Chính phủ\" --ca-pass-file state.pass \\
+      --key 'pkcs11:token=g22;object=seal?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:g22.pin'
 
 Writes <out>/<basename>.cert.pem, <basename>.chain.pem (the certificate, then the issuing CA) \
 and, without --csr, <basename>.key.pem. The default basename is <agency-id or name>-<profile>. \
 Existing files are never overwritten.";
+
+const CSR_EXAMPLES: &str = "\
+Examples:
+  # A request from the agency's token (the key never leaves it), for the CA to issue:
+  axis-pki csr --profile agency-seal --agency-id 000.00.00.H41 --name \"UBND tỉnh Nghệ An\" \\
+      --key 'pkcs11:token=h41;object=seal?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=env:H41_PIN' \\
+      --out h41-seal.csr
+  # From an encrypted key file:
+  axis-pki csr --profile axis-server-tls --dns axis.example.vn --key server.key.pem \\
+      --key-pass-file server.pass --out server.csr
+  # Then, at the CA:
+  axis-pki issue --ca state --profile agency-seal --csr h41-seal.csr --ca-pass-file state.pass
+
+Writes a PKCS#10 request (PEM) signed by the key, with the names the profile needs and nothing \
+else; it needs no CA directory. `openssl req -verify -in FILE` checks it.";
 
 const REVOKE_EXAMPLES: &str = "\
 Example:
@@ -168,6 +191,9 @@ pub(crate) enum Command {
     /// Issue an end-entity certificate from a profile, with a new key or from a CSR.
     #[command(after_help = ISSUE_EXAMPLES)]
     Issue(Box<IssueArgs>),
+    /// Make a certificate request (PKCS#10) from a key on a token or in a file.
+    #[command(after_help = CSR_EXAMPLES)]
+    Csr(CsrArgs),
     /// Revoke a certificate and publish its CA's new CRL.
     #[command(after_help = REVOKE_EXAMPLES)]
     Revoke(RevokeArgs),
@@ -208,6 +234,8 @@ pub(crate) struct InitArgs {
     pub(crate) policy_arc: Option<String>,
     #[command(flatten)]
     pub(crate) new_key_pass: NewKeyPassArg,
+    #[command(flatten)]
+    pub(crate) token: TokenKeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +262,8 @@ pub(crate) struct CaArgs {
     pub(crate) ca_pass: CaPassArg,
     #[command(flatten)]
     pub(crate) new_key_pass: NewKeyPassArg,
+    #[command(flatten)]
+    pub(crate) token: TokenKeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -279,7 +309,7 @@ pub(crate) struct IssueArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub(crate) days: Option<u32>,
     /// Issue for the public key of this PKCS#10 request (PEM or DER) instead of generating a key.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub(crate) csr: Option<PathBuf>,
     /// Directory to write the certificate, chain and key into (created if missing).
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -291,6 +321,48 @@ pub(crate) struct IssueArgs {
     pub(crate) ca_pass: CaPassArg,
     #[command(flatten)]
     pub(crate) new_key_pass: NewKeyPassArg,
+    #[command(flatten)]
+    pub(crate) token: TokenKeyArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CsrArgs {
+    /// The key: a pkcs11: URI (a key on a token; without pin-source, --key-pass-file or
+    /// $AXIS_PKI_KEY_PASS gives the PIN) or an encrypted PKCS#8 file.
+    #[arg(long, value_name = "URI|FILE")]
+    pub(crate) key: String,
+    /// The profile the certificate is for: it decides which names the request must carry.
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) profile: String,
+    /// Agency id (mã định danh), e.g. 000.00.00.H41; required for agency and personal profiles.
+    #[arg(long, value_name = "ID")]
+    pub(crate) agency_id: Option<String>,
+    /// Common name: the agency's or person's name [default for axis-server-tls: the first --dns].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Organization (O).
+    #[arg(long, value_name = "ORG")]
+    pub(crate) org: Option<String>,
+    /// Organizational unit (OU).
+    #[arg(long, value_name = "UNIT")]
+    pub(crate) ou: Option<String>,
+    /// Locality (L).
+    #[arg(long, value_name = "PLACE")]
+    pub(crate) locality: Option<String>,
+    /// Position of a personal signer (personal-signer only, required).
+    #[arg(long, value_name = "POSITION")]
+    pub(crate) title: Option<String>,
+    /// DNS name of the server (axis-server-tls only; repeatable).
+    #[arg(long = "dns", value_name = "HOST")]
+    pub(crate) dns: Vec<String>,
+    /// IP address of the server (axis-server-tls only; repeatable).
+    #[arg(long = "ip", value_name = "ADDR")]
+    pub(crate) ip: Vec<IpAddr>,
+    /// Where to write the request (PEM; never overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) key_pass: KeyPassArg,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use std::path::Path;
 use axis_pki::Error as PkiError;
 
 /// An operational failure (exit code 1).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Failure {
     pub(crate) message: String,
     pub(crate) hint: Option<String>,

@@ -8,6 +8,7 @@
 //! - [`store`]: the CA directory, its lock and its index ([`index`]).
 //! - [`fsutil`]: atomic writes and the undo log that makes every command all-or-nothing.
 //! - [`secrets`]: passphrases from files or environment variables, never argv.
+//! - [`tokens`]: keys on PKCS#11 tokens (`--key pkcs11:…`), and what a token's refusals mean.
 #![forbid(unsafe_code)]
 
 mod certinfo;
@@ -19,6 +20,7 @@ mod index;
 mod names;
 mod secrets;
 mod store;
+mod tokens;
 
 use std::io::Write;
 use std::process::ExitCode;

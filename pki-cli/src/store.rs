@@ -4,7 +4,8 @@
 //! axis-pki.json            the index (written last by every command)
 //! .lock                    flock(2): exclusive for commands that change the directory, shared for reads
 //! root/root.cert.pem       the root certificate (the trust anchor)
-//! root/root.key.pem        its key, encrypted PKCS#8, mode 0600
+//! root/root.key.pem        its key, encrypted PKCS#8, mode 0600 (or none: the index names a
+//!                          pkcs11: URI for a key on a token)
 //! cas/<id>/ca.cert.pem     an issuing CA certificate
 //! cas/<id>/ca.key.pem      its key, encrypted PKCS#8, mode 0600
 //! certs/<SERIAL>.pem       a copy of every certificate a CA issued
@@ -15,6 +16,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use axis_keys::{Key, Pin, Pkcs11Uri, TokenKey};
 use axis_pki::{PolicyArc, PrivateKey, Serial, TrustStore};
 use time::OffsetDateTime;
 
@@ -225,11 +227,29 @@ impl CaDir {
         )
     }
 
-    /// Decrypts a CA's key with `secret`, saying which passphrase was wrong.
-    pub(crate) fn unlock_ca_key(&self, ca: &CaRecord, secret: &Secret) -> Result<PrivateKey> {
+    /// A CA's key: its key file decrypted with `secret`, saying which passphrase was wrong; or,
+    /// when the index names a `pkcs11:` URI, the key on its token, logged in with the URI's PIN
+    /// source or else `secret`. `secret` is only needed where it is used.
+    pub(crate) fn ca_key(&self, ca: &CaRecord, secret: &Result<Secret>) -> Result<Key> {
+        if ca.key.starts_with("pkcs11:") {
+            let uri = Pkcs11Uri::parse(&ca.key).map_err(|e| {
+                Failure::new(format!(
+                    "the index names the key of CA `{}` by a bad URI: {e}",
+                    ca.id
+                ))
+            })?;
+            let pin = match uri.pin_source() {
+                Some(_) => None,
+                None => Some(Pin::from(&secret.as_ref().map_err(Clone::clone)?.pass)),
+            };
+            let key = TokenKey::open(&uri, pin)
+                .map_err(|e| crate::tokens::failure(e).context(format!("key of CA `{}`", ca.id)))?;
+            return Ok(key.into());
+        }
+        let secret = secret.as_ref().map_err(Clone::clone)?;
         let path = self.path(&ca.key);
         let text = fsutil::read_text(&path, MAX_KEY_FILE, &format!("key of CA `{}`", ca.id))?;
-        PrivateKey::from_encrypted_pem(&text, &secret.pass).map_err(|e| match e {
+        let key = PrivateKey::from_encrypted_pem(&text, &secret.pass).map_err(|e| match e {
             axis_pki::Error::WrongPassphrase => Failure::new(format!(
                 "wrong passphrase for the key of CA `{}` ({})",
                 ca.id,
@@ -242,7 +262,8 @@ impl CaDir {
             other => {
                 Failure::from(other).context(format!("key of CA `{}` ({})", ca.id, path.display()))
             }
-        })
+        })?;
+        Ok(key.into())
     }
 
     /// The cRLNumber for the CA's next CRL: the index's counter, but never at or below the

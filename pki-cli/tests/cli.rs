@@ -1412,3 +1412,273 @@ fn every_subcommand_has_help_with_an_example() {
     let o = p.run(&["issue"], &[]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+// ----- keys on PKCS#11 tokens (SoftHSM 2) -----
+
+mod tokens {
+    use super::*;
+    use axis_keys::{KeyUse, Pkcs11Uri, TokenKey};
+    use axis_pki::{KeyAlgorithm, KeyPair};
+    use axis_testkit::softhsm::TestToken;
+
+    /// A whole hierarchy with no private key outside a token: the root's key on one token,
+    /// the issuing CA's on another, an agency's seal and TLS keys on a third; revocation and
+    /// CRLs signed on the tokens; OpenSSL verifies everything.
+    #[test]
+    fn a_whole_pki_with_every_key_on_a_token() {
+        let root_token = TestToken::new("root");
+        let ca_token = TestToken::new("ca");
+        let agency = TestToken::new("g22");
+        let p = Pki::empty();
+        let out = p.ok(
+            &[
+                "init",
+                "--name",
+                "Axis Root CA",
+                "--key-type",
+                "rsa2048",
+                "--key",
+                &root_token.uri("root"),
+            ],
+            &[],
+        );
+        assert!(
+            out.contains("on a PKCS#11 token, never outside it"),
+            "{out}"
+        );
+        assert!(!p.path("ca/root/root.key.pem").exists());
+        // The issuing CA: signed by the root's token key, its own made on its token; the root's
+        // PIN comes from the index's URI, the new key's PIN from the passphrase setting.
+        p.ok(
+            &[
+                "ca",
+                "--id",
+                "state",
+                "--name",
+                "CA for state agencies",
+                "--key-type",
+                "p256",
+                "--key",
+                &ca_token.uri_without_pin("state-ca"),
+            ],
+            &[("AXIS_PKI_NEW_KEY_PASS", ca_token.pin.as_str())],
+        );
+        assert!(!p.path("ca/cas/state/ca.key.pem").exists());
+        let index = p.index();
+        for ca in index["cas"].as_array().unwrap() {
+            let key = ca["key"].as_str().unwrap();
+            assert!(key.starts_with("pkcs11:token="), "{key}");
+            Pkcs11Uri::parse(key).unwrap();
+        }
+        // The CA's PIN is its passphrase setting from now on (the URI has no pin-source).
+        let ca_pin = [("AXIS_PKI_CA_PASS", ca_token.pin.as_str())];
+        let seal = p.ok(
+            &[
+                "issue",
+                "--ca",
+                "state",
+                "--out",
+                "out",
+                "--profile",
+                "agency-seal",
+                "--agency-id",
+                "000.00.00.G22",
+                "--name",
+                "Văn phòng Chính phủ",
+                "--key",
+                &agency.uri("seal"),
+            ],
+            &ca_pin,
+        );
+        assert!(seal.contains("on a PKCS#11 token"), "{seal}");
+        assert!(!p.path("out/000.00.00.G22-agency-seal.key.pem").exists());
+        // The certificate is for the key on the token.
+        let key = TokenKey::open(&Pkcs11Uri::parse(&agency.uri("seal")).unwrap(), None).unwrap();
+        let cert = fs::read_to_string(p.path("out/000.00.00.G22-agency-seal.cert.pem")).unwrap();
+        let der = ::pem::parse(&cert).unwrap().into_contents();
+        assert_eq!(axis_pki::public_key_of(&der).unwrap(), key.public_key_der());
+        // An encryption key on a token decrypts (or derives) and never signs.
+        p.ok(
+            &[
+                "issue",
+                "--ca",
+                "state",
+                "--out",
+                "out",
+                "--profile",
+                "agency-encryption",
+                "--agency-id",
+                "000.00.00.G22",
+                "--name",
+                "Văn phòng Chính phủ",
+                "--key",
+                &agency.uri("enc"),
+            ],
+            &ca_pin,
+        );
+        let enc = TokenKey::open(&Pkcs11Uri::parse(&agency.uri("enc")).unwrap(), None).unwrap();
+        assert!(axis_pki::KeySigner::sign(&enc, b"x").is_err());
+
+        // A CSR made on the token: the agency's TLS key, generated there beforehand.
+        TokenKey::generate(
+            &Pkcs11Uri::parse(&agency.uri("tls")).unwrap(),
+            None,
+            KeyAlgorithm::EcdsaP256,
+            KeyUse::Sign,
+        )
+        .unwrap();
+        p.ok(
+            &[
+                "csr",
+                "--profile",
+                "agency-tls-client",
+                "--agency-id",
+                "000.00.00.G22",
+                "--name",
+                "Văn phòng Chính phủ",
+                "--key",
+                &agency.uri("tls"),
+                "--out",
+                "g22-tls.csr",
+            ],
+            &[],
+        );
+        let o = openssl(
+            &["req", "-verify", "-noout", "-in", "g22-tls.csr"],
+            &[],
+            p.tmp.path(),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        p.ok(
+            &[
+                "issue",
+                "--ca",
+                "state",
+                "--out",
+                "out",
+                "--profile",
+                "agency-tls-client",
+                "--csr",
+                "g22-tls.csr",
+            ],
+            &ca_pin,
+        );
+
+        // OpenSSL verifies every certificate against the CRLs signed on the tokens.
+        for cert in [
+            "out/000.00.00.G22-agency-seal.cert.pem",
+            "out/000.00.00.G22-agency-encryption.cert.pem",
+            "out/000.00.00.G22-agency-tls-client.cert.pem",
+        ] {
+            let (ok, msg) = openssl_verify(&p, cert);
+            assert!(ok, "{cert}: {msg}");
+        }
+        // Revocation: a new CRL signed on the CA's token, which OpenSSL then applies.
+        let serial = p.index()["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["profile"] == "agency-tls-client")
+            .unwrap()["serial"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        p.ok(
+            &["revoke", "--serial", &serial, "--reason", "key-compromise"],
+            &ca_pin,
+        );
+        let (ok, msg) = openssl_verify(&p, "out/000.00.00.G22-agency-tls-client.cert.pem");
+        assert!(!ok && msg.contains("revoked"), "{msg}");
+        p.ok(&["crl", "--ca", "root"], &[]);
+        let (ok, msg) = openssl_verify(&p, "ca/cas/state/ca.cert.pem");
+        assert!(ok, "{msg}");
+        // A token key cannot be put in a PKCS#12 bundle.
+        let err = p.fails(
+            &[
+                "export",
+                "--cert",
+                "out/000.00.00.G22-agency-seal.cert.pem",
+                "--key",
+                &agency.uri("seal"),
+                "--out",
+                "g22.p12",
+            ],
+            &[
+                ("AXIS_PKI_KEY_PASS", "unused-pass"),
+                ("AXIS_PKI_P12_PASS", "p12-pass-1234"),
+            ],
+        );
+        assert!(err.contains("never leaves it"), "{err}");
+    }
+
+    /// The PIN wrong, the token absent, the key already there: each its own message, and
+    /// nothing written.
+    #[test]
+    fn token_refusals_are_each_named_and_change_nothing() {
+        let root_token = TestToken::new("root");
+        let p = Pki::empty();
+        p.ok(
+            &[
+                "init",
+                "--name",
+                "Axis Root CA",
+                "--key-type",
+                "p256",
+                "--key",
+                &root_token.uri_without_pin("root"),
+            ],
+            &[("AXIS_PKI_NEW_KEY_PASS", root_token.pin.as_str())],
+        );
+        let before = p.snapshot();
+        let ca = |env: &[(&str, &str)], key: &str| {
+            p.fails(
+                &[
+                    "ca",
+                    "--id",
+                    "state",
+                    "--name",
+                    "CA",
+                    "--key-type",
+                    "p256",
+                    "--key",
+                    key,
+                ],
+                env,
+            )
+        };
+        let ca_token = TestToken::new("ca");
+        // The root's PIN wrong.
+        let err = ca(
+            &[
+                ("AXIS_PKI_CA_PASS", "wrong-pin"),
+                ("AXIS_PKI_NEW_KEY_PASS", &ca_token.pin),
+            ],
+            &ca_token.uri_without_pin("ca"),
+        );
+        assert!(err.contains("wrong PIN for token"), "{err}");
+        // No PIN for the root at all.
+        let err = ca(
+            &[("AXIS_PKI_NEW_KEY_PASS", &ca_token.pin)],
+            &ca_token.uri_without_pin("ca"),
+        );
+        assert!(err.contains("no passphrase for the root CA key"), "{err}");
+        // The new key's token absent.
+        let absent = ca_token.uri("ca").replace(&ca_token.label, "unplugged");
+        let err = ca(&[("AXIS_PKI_CA_PASS", &root_token.pin)], &absent);
+        assert!(err.contains("token \"unplugged\" is not present"), "{err}");
+        assert!(err.contains("hint: plug the token in"), "{err}");
+        // A key already there under that label.
+        let err = ca(
+            &[("AXIS_PKI_CA_PASS", &root_token.pin)],
+            &root_token.uri("root"),
+        );
+        assert!(err.contains("already holds a key object=root"), "{err}");
+        // A PIN in the URI.
+        let err = ca(
+            &[("AXIS_PKI_CA_PASS", &root_token.pin)],
+            "pkcs11:token=t;object=k?pin-value=1234",
+        );
+        assert!(err.contains("`pin-value` is refused"), "{err}");
+        p.assert_unchanged(&before);
+    }
+}

@@ -14,10 +14,39 @@ use crate::agency_id::AgencyId;
 use crate::error::Error;
 use crate::issue::Subject;
 use crate::key::PublicKey;
+use crate::keyops::{KeySigner, RcgenKey};
 use crate::profile::{ExtendedKeyUsage, Profile};
 
 /// Largest CSR (DER) accepted.
 pub const MAX_CSR_DER_LEN: usize = 16 * 1024;
+
+/// Makes a PKCS#10 request (DER) for `subject`, signed by `key` (a key file or a key on a
+/// token: the proof of possession is made where the key is). It carries the subject's names and,
+/// for a server, its DNS names and addresses as requested subjectAltNames; nothing else: what a
+/// certificate may do comes from the profile the CA issues it under.
+pub fn make_csr(subject: &Subject, key: &dyn KeySigner) -> Result<Vec<u8>, Error> {
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = subject.to_rcgen()?;
+    for d in &subject.dns_names {
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::DnsName(d.as_str().try_into().map_err(
+                |_| Error::DnsNameInvalid {
+                    name: d.chars().take(64).collect(),
+                },
+            )?));
+    }
+    for ip in &subject.ip_addresses {
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress(*ip));
+    }
+    let signing = RcgenKey::new(key);
+    let csr = params
+        .serialize_request(&signing)
+        .map_err(|e| signing.error(e))?;
+    Ok(csr.der().to_vec())
+}
 
 /// A CSR whose signature verified and whose key Axis supports.
 #[derive(Clone, Debug)]

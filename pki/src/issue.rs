@@ -132,7 +132,7 @@ impl Subject {
         Ok(())
     }
 
-    fn to_rcgen(&self) -> Result<DistinguishedName, Error> {
+    pub(crate) fn to_rcgen(&self) -> Result<DistinguishedName, Error> {
         let mut dn = DistinguishedName::new();
         dn.push(
             DnType::CountryName,

@@ -89,7 +89,7 @@ pub use crl::{
     CrlRequest, CrlSummary, IssuedCrl, MAX_CRL_DER_LEN, MAX_CRL_VALIDITY, RevocationReason,
     RevokedEntry, summarize_crl,
 };
-pub use csr::{CheckedCsr, MAX_CSR_DER_LEN};
+pub use csr::{CheckedCsr, MAX_CSR_DER_LEN, make_csr};
 pub use error::Error;
 pub use issue::{
     CaSigner, IssueRequest, IssuedCertificate, MAX_NAME_ATTRIBUTE_CHARS, MAX_SANS, Subject,

@@ -249,6 +249,45 @@ fn openssl_csr(dir: &std::path::Path, subj: &str, addext: &[&str]) -> Vec<u8> {
 }
 
 #[test]
+fn a_csr_made_by_make_csr_is_checked_issued_and_read_by_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cas();
+    let ca = CaSigner::new(&c.ca, &c.ca_key, T0).unwrap();
+    for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa2048] {
+        let key = PrivateKey::generate(alg).unwrap();
+        let subject = agency("UBND tỉnh Nghệ An", "000.00.00.H41");
+        let der = make_csr(&subject, &key).unwrap();
+        let csr = CheckedCsr::parse(&der).unwrap();
+        assert_eq!(csr.public_key().der(), key.public_key_der());
+        assert_eq!(csr.agency_id().unwrap().as_str(), "000.00.00.H41");
+        assert_eq!(csr.common_name(), Some("UBND tỉnh Nghệ An"));
+        csr.check_against(Profile::AgencySeal, &subject).unwrap();
+        ca.issue(&req(Profile::AgencySeal, subject, 365), csr.public_key())
+            .unwrap();
+        // OpenSSL checks the proof of possession.
+        let path = dir.path().join("r.csr");
+        std::fs::write(&path, &der).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["req", "-verify", "-noout", "-inform", "DER", "-in"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A server's names travel as a subjectAltName request, which the profile accepts.
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let mut subject = Subject::new("axis.example.vn");
+    subject.dns_names = vec!["axis.example.vn".into()];
+    let csr = CheckedCsr::parse(&make_csr(&subject, &key).unwrap()).unwrap();
+    assert_eq!(csr.requested_dns_names(), ["axis.example.vn".to_owned()]);
+    csr.check_against(Profile::AxisServerTls, &subject).unwrap();
+}
+
+#[test]
 fn csr_from_openssl_is_issued_and_excess_requests_refused() {
     let dir = tempfile::tempdir().unwrap();
     let c = cas();

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use axis_pki::{CaSigner, IssueRequest, PrivateKey, Profile, PublicKey, Serial, Subject};
+use axis_keys::{Key, KeyUse};
+use axis_pki::{CaSigner, IssueRequest, KeyPair, PrivateKey, Profile, PublicKey, Serial, Subject};
 use time::OffsetDateTime;
 
 use super::{find_ca, kv, make_crl, validity};
@@ -14,6 +15,7 @@ use crate::index::{CaRecord, CertRecord, ROOT_ID, fmt_time};
 use crate::names;
 use crate::secrets::{self, Kind};
 use crate::store::{self, Access, CaDir};
+use crate::tokens;
 
 pub(crate) fn run(dir: &Path, args: &CaArgs, now: OffsetDateTime) -> Result<String> {
     names::check_ca_id(&args.id)?;
@@ -21,15 +23,23 @@ pub(crate) fn run(dir: &Path, args: &CaArgs, now: OffsetDateTime) -> Result<Stri
     let mut subject = Subject::new(args.name.clone());
     subject.organization = args.org.clone();
     subject.check(Profile::IssuingCa)?;
+    // The root's passphrase (or PIN) is needed only if its key asks for it.
     let root_pass = secrets::get(
         Kind::Ca,
         args.ca_pass.ca_pass_file.as_deref(),
         "the root CA key",
-    )?;
-    let new_pass = secrets::get_new(
-        args.new_key_pass.new_key_pass_file.as_deref(),
-        &format!("the new key of CA `{}`", args.id),
-    )?;
+    );
+    let new_key_pass = args.new_key_pass.new_key_pass_file.as_deref();
+    let (uri, new_pass) = match &args.token.key {
+        Some(text) => (Some(tokens::parse_uri(text)?), None),
+        None => (
+            None,
+            Some(secrets::get_new(
+                new_key_pass,
+                &format!("the new key of CA `{}`", args.id),
+            )?),
+        ),
+    };
 
     let (ca_dir, mut index) = CaDir::open(dir, Access::Write)?;
     let mut notes = ca_dir.recover_orphans(&mut index)?;
@@ -49,11 +59,17 @@ pub(crate) fn run(dir: &Path, args: &CaArgs, now: OffsetDateTime) -> Result<Stri
 
     let root = find_ca(&index, ROOT_ID)?;
     let root_der = ca_dir.ca_cert(root)?;
-    let root_key = ca_dir.unlock_ca_key(root, &root_pass)?;
+    let root_key = ca_dir.ca_key(root, &root_pass)?;
     let root_signer = CaSigner::new(&root_der, &root_key, now)?;
 
-    eprintln!("axis-pki: generating the key of CA `{}` ({alg})…", args.id);
-    let key = PrivateKey::generate(alg)?;
+    let key: Key = match &uri {
+        Some(uri) => tokens::new_key(&args.token, uri, alg, KeyUse::Sign, new_key_pass)?.into(),
+        None => {
+            eprintln!("axis-pki: generating the key of CA `{}` ({alg})…", args.id);
+            PrivateKey::generate(alg)?.into()
+        }
+    };
+    let alg = key.algorithm();
     let public = PublicKey::from_spki_der(key.public_key_der())?;
     let (not_before, not_after) = validity(
         Profile::IssuingCa,
@@ -73,7 +89,10 @@ pub(crate) fn run(dir: &Path, args: &CaArgs, now: OffsetDateTime) -> Result<Stri
         },
         &public,
     )?;
-    let key_pem = key.to_encrypted_pem(&new_pass.pass)?;
+    let key_pem = match (key.file_key(), &new_pass) {
+        (Some(k), Some(pass)) => Some(k.to_encrypted_pem(&pass.pass)?),
+        _ => None,
+    };
     let info = CertInfo::of(cert.der())?;
     let record = CaRecord {
         id: args.id.clone(),
@@ -81,7 +100,10 @@ pub(crate) fn run(dir: &Path, args: &CaArgs, now: OffsetDateTime) -> Result<Stri
         serial: info.serial.to_string(),
         key_type: alg.name().to_owned(),
         cert: store::ca_cert_path(&args.id),
-        key: store::ca_key_path(&args.id),
+        key: match &key_pem {
+            Some(_) => store::ca_key_path(&args.id),
+            None => key.location(),
+        },
         crl: store::crl_path(&args.id),
         next_crl_number: 1,
         not_before: info.not_before,
@@ -114,7 +136,9 @@ pub(crate) fn run(dir: &Path, args: &CaArgs, now: OffsetDateTime) -> Result<Stri
     let mut txn = crate::fsutil::Txn::new();
     txn.create_dir_all(&ca_dir.path(&ca_dir_rel), MODE_PRIVATE_DIR)?;
     txn.create(&ca_dir.path(&copy), cert.pem().as_bytes(), MODE_PUBLIC)?;
-    txn.create(&ca_dir.path(&record.key), key_pem.as_bytes(), MODE_SECRET)?;
+    if let Some(pem) = &key_pem {
+        txn.create(&ca_dir.path(&record.key), pem.as_bytes(), MODE_SECRET)?;
+    }
     txn.create(
         &ca_dir.path(&record.cert),
         cert.pem().as_bytes(),
@@ -134,10 +158,7 @@ pub(crate) fn run(dir: &Path, args: &CaArgs, now: OffsetDateTime) -> Result<Stri
             ("serial:", info.serial.to_string()),
             (
                 "key:",
-                format!(
-                    "{alg}, encrypted in {} (mode 0600)",
-                    ca_dir.path(&record.key).display()
-                ),
+                super::describe_key(&key, alg, &ca_dir.path(&record.key)),
             ),
             (
                 "certificate:",

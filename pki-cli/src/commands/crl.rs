@@ -18,12 +18,12 @@ pub(crate) fn run(dir: &Path, args: &CrlArgs, now: OffsetDateTime) -> Result<Str
         Kind::Ca,
         args.ca_pass.ca_pass_file.as_deref(),
         &format!("the key of CA `{}`", args.ca),
-    )?;
+    );
     let (ca_dir, mut index) = CaDir::open(dir, Access::Write)?;
     let notes = ca_dir.recover_orphans(&mut index)?;
     let ca = find_ca(&index, &args.ca)?.clone();
     let der = ca_dir.ca_cert(&ca)?;
-    let key = ca_dir.unlock_ca_key(&ca, &pass)?;
+    let key = ca_dir.ca_key(&ca, &pass)?;
     let signer = CaSigner::new(&der, &key, now).context(format!("CA `{}`", ca.id))?;
     let (crl, number, next_update) = make_crl(&ca_dir, &index, &ca, &signer, args.days, now)?;
     let entries = index.revoked_by(&ca.id)?.len();

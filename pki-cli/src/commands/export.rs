@@ -14,6 +14,15 @@ use crate::secrets::{self, Kind};
 use crate::store::{Access, CaDir};
 
 pub(crate) fn run(dir: &Path, args: &ExportArgs) -> Result<String> {
+    if args.key.to_str().is_some_and(|k| k.starts_with("pkcs11:")) {
+        return Err(Failure::new(
+            "a key on a PKCS#11 token never leaves it: there is nothing to put in a PKCS#12 bundle",
+        )
+        .hint(
+            "give the holder the certificate and its chain (<name>.chain.pem) instead; their \
+             software uses the key on the token",
+        ));
+    }
     let key_pass = secrets::get(
         Kind::Key,
         args.key_pass.key_pass_file.as_deref(),

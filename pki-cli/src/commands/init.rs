@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
+use axis_keys::{Key, KeyUse};
 use axis_pki::{
-    CaSigner, IssueRequest, PolicyArc, PrivateKey, Profile, Serial, Subject, issue_root_with_arc,
+    CaSigner, IssueRequest, KeyPair, PolicyArc, PrivateKey, Profile, Serial, Subject,
+    issue_root_with_arc,
 };
 use time::OffsetDateTime;
 
@@ -15,6 +17,7 @@ use crate::fsutil::{MODE_DIR, MODE_PRIVATE_DIR, MODE_PUBLIC, MODE_SECRET};
 use crate::index::{CaRecord, Index, ROOT_ID, fmt_time};
 use crate::secrets;
 use crate::store::{self, CaDir, ROOT_CERT, ROOT_KEY};
+use crate::tokens;
 
 pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<String> {
     // Everything that can be checked without the directory, first.
@@ -34,16 +37,26 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
              PKI's certificates"
         ));
     }
-    let pass = secrets::get_new(
-        args.new_key_pass.new_key_pass_file.as_deref(),
-        "the new root CA key",
-    )?;
+    let new_key_pass = args.new_key_pass.new_key_pass_file.as_deref();
+    let (uri, pass) = match &args.token.key {
+        Some(text) => (Some(tokens::parse_uri(text)?), None),
+        None => (
+            None,
+            Some(secrets::get_new(new_key_pass, "the new root CA key")?),
+        ),
+    };
 
     let (ca_dir, mut txn) = CaDir::create(dir)?;
 
-    // All crypto in memory.
-    eprintln!("axis-pki: generating the root key ({alg})…");
-    let key = PrivateKey::generate(alg)?;
+    // All crypto in memory (or on the token).
+    let key: Key = match &uri {
+        Some(uri) => tokens::new_key(&args.token, uri, alg, KeyUse::Sign, new_key_pass)?.into(),
+        None => {
+            eprintln!("axis-pki: generating the root key ({alg})…");
+            PrivateKey::generate(alg)?.into()
+        }
+    };
+    let alg = key.algorithm();
     let (not_before, not_after) = validity(Profile::RootCa, alg, args.days, None, now, &mut notes);
     let cert = issue_root_with_arc(
         &IssueRequest {
@@ -56,7 +69,13 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
         &arc,
         &key,
     )?;
-    let key_pem = key.to_encrypted_pem(&pass.pass)?;
+    let key_pem = match (key.file_key(), &pass) {
+        (Some(k), Some(pass)) => Some(k.to_encrypted_pem(&pass.pass)?),
+        _ => None,
+    };
+    let key_location = key_pem
+        .as_ref()
+        .map_or_else(|| key.location(), |_| ROOT_KEY.to_owned());
     let info = CertInfo::of(cert.der())?;
     let mut index = Index::new();
     index.cas.push(CaRecord {
@@ -65,7 +84,7 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
         serial: info.serial.to_string(),
         key_type: alg.name().to_owned(),
         cert: ROOT_CERT.to_owned(),
-        key: ROOT_KEY.to_owned(),
+        key: key_location.clone(),
         crl: store::crl_path(ROOT_ID),
         next_crl_number: 1,
         not_before: info.not_before,
@@ -85,7 +104,9 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
     txn.create_dir_all(&ca_dir.path(store::CAS_DIR), MODE_PRIVATE_DIR)?;
     txn.create_dir_all(&ca_dir.path(store::CERTS_DIR), MODE_DIR)?;
     txn.create_dir_all(&ca_dir.path(store::CRL_DIR), MODE_DIR)?;
-    txn.create(&ca_dir.path(ROOT_KEY), key_pem.as_bytes(), MODE_SECRET)?;
+    if let Some(pem) = &key_pem {
+        txn.create(&ca_dir.path(ROOT_KEY), pem.as_bytes(), MODE_SECRET)?;
+    }
     txn.create(&ca_dir.path(ROOT_CERT), cert.pem().as_bytes(), MODE_PUBLIC)?;
     txn.create(&ca_dir.path(&crl_rel), crl.pem().as_bytes(), MODE_PUBLIC)?;
     ca_dir.write_index(&mut txn, &index)?;
@@ -102,10 +123,7 @@ pub(crate) fn run(dir: &Path, args: &InitArgs, now: OffsetDateTime) -> Result<St
             ("serial:", info.serial.to_string()),
             (
                 "key:",
-                format!(
-                    "{alg}, encrypted in {} (mode 0600)",
-                    ca_dir.path(ROOT_KEY).display()
-                ),
+                super::describe_key(&key, alg, &ca_dir.path(ROOT_KEY)),
             ),
             ("certificate:", ca_dir.path(ROOT_CERT).display().to_string()),
             (

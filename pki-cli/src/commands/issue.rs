@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use axis_pki::{
-    AgencyId, CaSigner, CheckedCsr, IssueRequest, PrivateKey, Profile, PublicKey, Serial, Subject,
+    AgencyId, CaSigner, CheckedCsr, IssueRequest, KeyPair, PrivateKey, Profile, PublicKey, Serial,
+    Subject,
 };
 use time::OffsetDateTime;
 
@@ -16,6 +17,7 @@ use crate::index::{CertRecord, Index, ROOT_ID, fmt_time};
 use crate::names;
 use crate::secrets::{self, Kind, Secret};
 use crate::store::{self, Access, CaDir};
+use crate::tokens;
 
 /// Where the key comes from.
 enum KeySource {
@@ -24,6 +26,11 @@ enum KeySource {
         pass: Secret,
     },
     Csr(Box<CheckedCsr>),
+    /// On a PKCS#11 token: generated there (or already there, with --use-existing-key).
+    Token {
+        alg: axis_pki::KeyAlgorithm,
+        uri: axis_keys::Pkcs11Uri,
+    },
 }
 
 /// The output files.
@@ -47,18 +54,23 @@ pub(crate) fn run(dir: &Path, args: &IssueArgs, now: OffsetDateTime) -> Result<S
             }
         )));
     }
+    // Needed only if the CA's key asks for it (a key file; a token without a pin-source).
     let ca_pass = secrets::get(
         Kind::Ca,
         args.ca_pass.ca_pass_file.as_deref(),
         "the issuing CA key",
-    )?;
-    let source = match &args.csr {
-        Some(path) => {
+    );
+    let source = match (&args.csr, &args.token.key) {
+        (None, Some(text)) => KeySource::Token {
+            alg: super::key_type(args.key_type.as_deref(), profile)?,
+            uri: tokens::parse_uri(text)?,
+        },
+        (Some(path), _) => {
             let bytes = fsutil::read_limited(path, 4 * axis_pki::MAX_CSR_DER_LEN as u64, "CSR")?;
             let csr = CheckedCsr::parse(&bytes).context(format!("CSR {}", path.display()))?;
             KeySource::Csr(Box::new(csr))
         }
-        None => KeySource::Generate {
+        (None, None) => KeySource::Generate {
             alg: super::key_type(args.key_type.as_deref(), profile)?,
             pass: secrets::get_new(
                 args.new_key_pass.new_key_pass_file.as_deref(),
@@ -68,7 +80,7 @@ pub(crate) fn run(dir: &Path, args: &IssueArgs, now: OffsetDateTime) -> Result<S
     };
     let csr = match &source {
         KeySource::Csr(c) => Some(c.as_ref()),
-        KeySource::Generate { .. } => None,
+        KeySource::Generate { .. } | KeySource::Token { .. } => None,
     };
     let subject = subject(args, profile, csr)?;
     subject.check(profile)?;
@@ -76,7 +88,8 @@ pub(crate) fn run(dir: &Path, args: &IssueArgs, now: OffsetDateTime) -> Result<S
         csr.check_against(profile, &subject)
             .context(format!("CSR {}", path.display()))?;
     }
-    let outputs = outputs(args, profile, &subject, csr.is_some())?;
+    let key_file = matches!(source, KeySource::Generate { .. });
+    let outputs = outputs(args, profile, &subject, key_file)?;
 
     // 2. The CA directory, locked for the rest of the command.
     let (ca_dir, mut index) = CaDir::open(dir, Access::Write)?;
@@ -94,10 +107,11 @@ pub(crate) fn run(dir: &Path, args: &IssueArgs, now: OffsetDateTime) -> Result<S
         ));
     }
     let ca_der = ca_dir.ca_cert(ca)?;
-    let ca_key = ca_dir.unlock_ca_key(ca, &ca_pass)?;
+    let ca_key = ca_dir.ca_key(ca, &ca_pass)?;
     let signer = CaSigner::new(&ca_der, &ca_key, now).context(format!("issuing CA `{ca_id}`"))?;
 
     // 3. All crypto in memory.
+    let mut on_token = None;
     let (generated, public) = match &source {
         KeySource::Generate { alg, .. } => {
             let k = PrivateKey::generate(*alg)?;
@@ -105,6 +119,18 @@ pub(crate) fn run(dir: &Path, args: &IssueArgs, now: OffsetDateTime) -> Result<S
             (Some(k), p)
         }
         KeySource::Csr(c) => (None, c.public_key().clone()),
+        KeySource::Token { alg, uri } => {
+            let k = tokens::new_key(
+                &args.token,
+                uri,
+                *alg,
+                tokens::key_use(profile),
+                args.new_key_pass.new_key_pass_file.as_deref(),
+            )?;
+            let p = PublicKey::from_spki_der(k.public_key_der())?;
+            on_token = Some(k);
+            (None, p)
+        }
     };
     let (not_before, not_after) = validity(
         profile,
@@ -174,11 +200,16 @@ pub(crate) fn run(dir: &Path, args: &IssueArgs, now: OffsetDateTime) -> Result<S
         ("subject:", info.subject.clone()),
         (
             "key:",
-            match (&outputs.key, &generated) {
-                (Some(p), Some(k)) => format!(
+            match (&outputs.key, &generated, &on_token) {
+                (Some(p), Some(k), _) => format!(
                     "{}, encrypted in {} (mode 0600)",
                     k.algorithm(),
                     p.display()
+                ),
+                (_, _, Some(k)) => format!(
+                    "{}, on a PKCS#11 token, never outside it: {}",
+                    public.algorithm(),
+                    k.location()
                 ),
                 _ => format!(
                     "{} from the CSR (the requester keeps the private key)",
@@ -280,7 +311,7 @@ fn outputs(
     args: &IssueArgs,
     profile: Profile,
     subject: &Subject,
-    from_csr: bool,
+    key_file: bool,
 ) -> Result<Outputs> {
     let base = match &args.basename {
         Some(b) => b.clone(),
@@ -292,7 +323,7 @@ fn outputs(
     names::check_basename(&base)?;
     let dir = args.out.clone();
     let o = Outputs {
-        key: (!from_csr).then(|| dir.join(format!("{base}.key.pem"))),
+        key: key_file.then(|| dir.join(format!("{base}.key.pem"))),
         cert: dir.join(format!("{base}.cert.pem")),
         chain: dir.join(format!("{base}.chain.pem")),
         dir,

@@ -3,6 +3,7 @@
 
 mod ca;
 mod crl;
+mod csr;
 mod export;
 mod init;
 mod issue;
@@ -35,6 +36,7 @@ pub(crate) fn run(cli: Cli, now: OffsetDateTime) -> Result<String> {
         Command::Init(a) => init::run(&dir, &a, now),
         Command::Ca(a) => ca::run(&dir, &a, now),
         Command::Issue(a) => issue::run(&dir, &a, now),
+        Command::Csr(a) => csr::run(&a),
         Command::Revoke(a) => revoke::run(&dir, &a, now),
         Command::Crl(a) => crl::run(&dir, &a, now),
         Command::Verify(a) => verify::run(&dir, &a, now),
@@ -131,6 +133,23 @@ pub(crate) fn find_ca<'a>(index: &'a Index, id: &str) -> Result<&'a CaRecord> {
         Failure::new(format!("there is no CA `{id}` in this CA directory"))
             .hint(format!("the CAs are: {}", ids.join(", ")))
     })
+}
+
+/// How the output describes where a new key is: encrypted in `path`, or on its token.
+pub(crate) fn describe_key(
+    key: &axis_keys::Key,
+    alg: KeyAlgorithm,
+    path: &std::path::Path,
+) -> String {
+    use axis_pki::KeyPair as _;
+    if key.is_token() {
+        format!(
+            "{alg}, on a PKCS#11 token, never outside it: {}",
+            key.location()
+        )
+    } else {
+        format!("{alg}, encrypted in {} (mode 0600)", path.display())
+    }
 }
 
 /// Appends `  key: value` lines with aligned values.

@@ -22,7 +22,7 @@ pub(crate) fn run(dir: &Path, args: &RevokeArgs, now: OffsetDateTime) -> Result<
         Kind::Ca,
         args.ca_pass.ca_pass_file.as_deref(),
         "the key of the CA that issued the certificate",
-    )?;
+    );
 
     let (ca_dir, mut index) = CaDir::open(dir, Access::Write)?;
     let mut notes = ca_dir.recover_orphans(&mut index)?;
@@ -55,7 +55,7 @@ pub(crate) fn run(dir: &Path, args: &RevokeArgs, now: OffsetDateTime) -> Result<
     }
     let issuer = find_ca(&index, &record.issuer)?.clone();
     let issuer_der = ca_dir.ca_cert(&issuer)?;
-    let issuer_key = ca_dir.unlock_ca_key(&issuer, &pass)?;
+    let issuer_key = ca_dir.ca_key(&issuer, &pass)?;
     let signer = CaSigner::new(&issuer_der, &issuer_key, now)
         .context(format!("CA `{}`, which must sign the new CRL", issuer.id))?;
 
