@@ -233,7 +233,16 @@ fn own(
     };
     let path = kp.cert.display().to_string();
     let arc = store.policy_arcs().first().cloned().unwrap_or_default();
-    if axis_pki::check_slot(r, table, &path, &chain, key.as_ref(), profile, None, &arc) {
+    if axis_pki::check_slot(
+        r,
+        table,
+        &path,
+        &chain,
+        key.as_ref().map(|k| k as &dyn axis_pki::KeyPair),
+        profile,
+        None,
+        &arc,
+    ) {
         axis_pki::check_verifies(r, table, &chain, profile, store, now);
     }
 }

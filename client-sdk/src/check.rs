@@ -153,7 +153,7 @@ pub async fn check_config(path: &Path, network: CheckNetwork, now: OffsetDateTim
             table,
             &path,
             &chain,
-            key.as_ref(),
+            key.as_ref().map(|k| k as &dyn axis_pki::KeyPair),
             profile,
             agency.as_ref(),
             &arc,
