@@ -61,13 +61,24 @@ impl Client {
     /// (or the older head is not this log's).
     pub async fn check_extends(&self, older: &SignedTreeHead) -> Result<Extension> {
         let newer = self.tree_head(None).await?;
-        let (old, new) = (older.head(), *newer.head());
-        if new.tree_size < old.tree_size {
-            return Err(Error::verification(format!(
-                "the log shrank: it now has {} entries, but a head signed earlier had {}",
-                new.tree_size, old.tree_size
-            )));
-        }
+        let added = self.check_consistent(older, &newer).await?;
+        Ok(Extension { newer, added })
+    }
+
+    /// Checks that `newer` (a verified head, of any size) and `older` (a head seen before)
+    /// are heads of one log: when `newer` is larger, the axis's RFC 9162 consistency proof from
+    /// `older` to it verifies; of equal size, the roots are equal; when `newer` is smaller, the
+    /// proof from it to `older` verifies (it is a prefix). Returns how many entries `newer` has
+    /// beyond `older` (0 if none). A witness calls this for every head it sees.
+    ///
+    /// Any failure to verify is [`crate::ErrorKind::Verification`]: the log was rewritten or
+    /// forked.
+    pub async fn check_consistent(
+        &self,
+        older: &SignedTreeHead,
+        newer: &VerifiedTreeHead,
+    ) -> Result<u64> {
+        let (old, new) = (*older.head(), *newer.head());
         if new.tree_size == old.tree_size {
             if new.root_hash != old.root_hash {
                 return Err(Error::verification(format!(
@@ -75,7 +86,20 @@ impl Client {
                     new.tree_size
                 )));
             }
-            return Ok(Extension { newer, added: 0 });
+            return Ok(0);
+        }
+        if new.tree_size < old.tree_size {
+            // The smaller head must be a prefix of the larger one kept before.
+            let kept = self.verify_tree_head(older).await?;
+            Box::pin(self.check_consistent(newer.signed(), &kept))
+                .await
+                .map_err(|e| {
+                    Error::verification(format!(
+                        "a head of {} entries is not a prefix of the head of {} entries seen                          before: {e}",
+                        new.tree_size, old.tree_size
+                    ))
+                })?;
+            return Ok(0);
         }
         let request = pb::GetConsistencyProofRequest {
             first: old.tree_size,
@@ -86,13 +110,13 @@ impl Client {
                 nodes::log(ch).get_consistency_proof(request).await
             })
             .await?;
-        if proof.second != new.tree_size {
+        if proof.second != new.tree_size || proof.first != old.tree_size {
             return Err(Error::verification(
-                "the consistency proof is for another tree size than the head just fetched",
+                "the consistency proof is for other tree sizes than the heads checked",
             ));
         }
         newer
-            .check_extends(old, &hashes(&proof.path)?)
+            .check_extends(&old, &hashes(&proof.path)?)
             .map_err(|e| {
                 Error::verification(format!(
                     "the log of {} entries does not extend the head of {} entries signed at {}: \
@@ -100,10 +124,15 @@ impl Client {
                     new.tree_size, old.tree_size, old.timestamp
                 ))
             })?;
-        Ok(Extension {
-            newer,
-            added: new.tree_size - old.tree_size,
-        })
+        Ok(new.tree_size - old.tree_size)
+    }
+
+    /// Verifies a signed tree head (one kept earlier, or one from log evidence) with the trust
+    /// store now, pinned to the configured log key.
+    pub async fn verify_tree_head(&self, h: &SignedTreeHead) -> Result<VerifiedTreeHead> {
+        let store = self.trust_store().await?;
+        h.verify(&store, OffsetDateTime::now_utc(), self.log_key())
+            .map_err(|e| Error::signer("a signed tree head seen before", e))
     }
 }
 

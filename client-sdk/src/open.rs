@@ -31,8 +31,9 @@ const MAX_FILE_NAME: usize = 255;
 /// attachment is checked against the signed manifest (size and SHA-256) only when `end` is
 /// called: keep the data provisional until then. On any failure `abort` is called: discard
 /// everything written for this document. Calls run on the async task that opens the document;
-/// keep them short (buffered writes are fine).
-pub trait AttachmentSink {
+/// keep them short (buffered writes are fine). A sink is `Send`, so that opening can run on
+/// any task of a multi-threaded runtime (`tokio::spawn`).
+pub trait AttachmentSink: Send {
     /// Attachment `index` starts; `attachment` is its entry in the verified manifest.
     fn begin(&mut self, index: usize, attachment: &Attachment) -> Result<()>;
     /// The next bytes of attachment `index`.

@@ -405,6 +405,73 @@ impl SealedDocument {
     pub fn ciphertext_len(&self) -> u64 {
         self.spool.len()
     }
+
+    /// Writes the ciphertext, to keep the sealed document (a durable outbox keeps these bytes
+    /// with [`SealedDocument::sealed`] and submits them again after a restart with
+    /// [`SealedDocument::from_parts`]: the same bytes, so the axis answers a repeat with the
+    /// first acceptance).
+    pub fn write_ciphertext(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        let io = |e| Error::io("writing the sealed document out", e);
+        match &self.spool {
+            SharedSpool::Memory(v) => out.write_all(v).map_err(io),
+            SharedSpool::File(f, len) => {
+                let mut buf = vec![0u8; READ_BUF];
+                let mut at = 0u64;
+                while at < *len {
+                    let n = match read_at(f, &mut buf, at) {
+                        Ok(0) => {
+                            return Err(io(std::io::Error::from(
+                                std::io::ErrorKind::UnexpectedEof,
+                            )));
+                        }
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(io(e)),
+                    };
+                    out.write_all(&buf[..n]).map_err(io)?;
+                    at += n as u64;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A sealed document kept earlier (see [`SealedDocument::write_ciphertext`]): the routing
+    /// header and submission signature as [`SealedDocument::sealed`] gave them, the key
+    /// envelope, and the ciphertext in a file. The header must parse and the file have the
+    /// length the header signs; everything else is checked by the axis at
+    /// [`Client::submit`], as for any submission.
+    pub fn from_parts(
+        document_id: DocumentId,
+        routing_header: &[u8],
+        submission_signature: Vec<u8>,
+        key_envelope: Vec<u8>,
+        ciphertext: std::fs::File,
+    ) -> Result<Self> {
+        let submission = axis_signer::Submission::parse(routing_header, submission_signature)
+            .map_err(|e| Error::signer("the kept routing header", e))?;
+        let header = submission.header().header();
+        let len = ciphertext
+            .metadata()
+            .map_err(|e| Error::io("the kept ciphertext", e))?
+            .len();
+        if len != header.ciphertext_len {
+            return Err(Error::invalid(format!(
+                "the kept ciphertext of {} has {len} bytes; its routing header signs {}",
+                header.message_id, header.ciphertext_len
+            )));
+        }
+        Ok(SealedDocument {
+            message_id: header.message_id,
+            document_id,
+            sealed: Sealed {
+                submission,
+                key_envelope,
+            },
+            spool: SharedSpool::File(Arc::new(ciphertext), len),
+            from_cache: false,
+        })
+    }
 }
 
 impl std::fmt::Debug for SealedDocument {

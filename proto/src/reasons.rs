@@ -140,6 +140,51 @@ pub const ALL: &[&str] = &[
     INTERNAL,
 ];
 
+/// The reasons an `axis-gateway` gives its DMSs for what it refuses itself (beside the axis's
+/// reasons above, which it passes on, and the edXML parser's `EDXML_…` kinds): the `ErrorCode`
+/// of a VXP-compatible answer, and the `reason` of a JSON API problem detail.
+pub mod gateway {
+    /// The VXP `XroadVnpt-hash-header` is not the HMAC-SHA256 of `XroadVnpt-sign-header` under
+    /// the system's secret, or a header it needs is missing.
+    pub const HMAC_INVALID: &str = "HMAC_INVALID";
+    /// The `systemid` is not configured at this gateway.
+    pub const SYSTEM_UNKNOWN: &str = "SYSTEM_UNKNOWN";
+    /// The JSON API needs its bearer token (or a client certificate) and did not get it.
+    pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
+    /// The request body is larger than this gateway accepts.
+    pub const BODY_TOO_LARGE: &str = "BODY_TOO_LARGE";
+    /// The request is malformed: a parameter missing or not what it must be, a body that is
+    /// not what the call takes.
+    pub const REQUEST_MALFORMED: &str = "REQUEST_MALFORMED";
+    /// The `from` or a package's sender is not this gateway's agency.
+    pub const SENDER_NOT_AGENCY: &str = "SENDER_NOT_AGENCY";
+    /// No document or mailbox item with this id at this gateway.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// The call is not offered by this gateway (its operator's policy).
+    pub const NOT_OFFERED: &str = "NOT_OFFERED";
+    /// The axis could not be reached; nothing was stored, try again.
+    pub const AXIS_UNAVAILABLE: &str = "AXIS_UNAVAILABLE";
+    /// The axis's log failed the gateway's consistency check; the gateway refuses to go on.
+    pub const LOG_INCONSISTENT: &str = "LOG_INCONSISTENT";
+    /// The gateway failed internally (its store, its files); nothing partial was kept.
+    pub const GATEWAY_INTERNAL: &str = "GATEWAY_INTERNAL";
+
+    /// Every reason a gateway gives of its own.
+    pub const ALL: &[&str] = &[
+        HMAC_INVALID,
+        SYSTEM_UNKNOWN,
+        TOKEN_INVALID,
+        BODY_TOO_LARGE,
+        REQUEST_MALFORMED,
+        SENDER_NOT_AGENCY,
+        NOT_FOUND,
+        NOT_OFFERED,
+        AXIS_UNAVAILABLE,
+        LOG_INCONSISTENT,
+        GATEWAY_INTERNAL,
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     /// Reasons are distinct, and each is its constant's own name: what a client reads on the
@@ -163,6 +208,23 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("pub const ") && l.ends_with("\";"))
             .count();
+        let mut gateway = std::collections::BTreeSet::new();
+        for r in super::gateway::ALL {
+            assert!(gateway.insert(*r), "{r} listed twice");
+            assert!(!seen.contains(r), "{r} is an axis reason too");
+            assert!(
+                source.contains(&format!("    pub const {r}: &str = \"{r}\";")),
+                "{r} is not defined as its own name"
+            );
+        }
+        assert_eq!(
+            source
+                .lines()
+                .filter(|l| l.starts_with("    pub const ") && l.ends_with("\";"))
+                .count(),
+            super::gateway::ALL.len(),
+            "a gateway reason is missing from gateway::ALL"
+        );
         // Every constant but DOMAIN and METADATA_KEY is a reason listed in ALL.
         assert_eq!(
             defined - 2,

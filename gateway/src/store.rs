@@ -1,0 +1,939 @@
+//! The gateway's durable store, with sqlx on SQLite (the default: WAL, `synchronous=FULL`) or
+//! PostgreSQL. The same SQL runs on both (placeholders `$1…$n` in order, 64-bit integers,
+//! BLOB/BYTEA), as in the axis server.
+//!
+//! Four tables: `outbox` (what the DMSs hand over, until the axis accepts it), `received`
+//! (documents opened and kept), `mailbox` (what the DMSs collect, with their transport
+//! acknowledgement) and `watch` (documents whose statuses are followed); `kv` holds the inbox
+//! cursor and the witness's last tree head. **Each step that moves a document is one
+//! transaction**: a received document, its mailbox item and the inbox cursor are committed
+//! together, so a crash at any point replays the step or finds it done, never half of it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use time::OffsetDateTime;
+
+/// A store failure (the database, a migration).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("the gateway's database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migrating the gateway's database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value is out of range.
+    #[error("the gateway's database holds an impossible {what}: {value}")]
+    Stored {
+        /// The column.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// The data directory.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Store results.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The database: one of the two back ends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// Embedded SQLite file.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the pool of whichever back end `$db` is.
+macro_rules! on_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($p) => $body,
+            Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    millis(OffsetDateTime::now_utc())
+}
+
+/// A time read back from the store.
+pub fn from_millis(what: &'static str, ms: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| {
+        StoreError::Stored {
+            what,
+            value: ms.to_string(),
+        }
+    })
+}
+
+/// Kinds of outbox rows and mailbox items.
+pub mod kind {
+    /// A business document (edXML edoc).
+    pub const EDOC: &str = "edoc";
+    /// A status (edXML status package).
+    pub const STATUS: &str = "status";
+}
+
+/// Outbox states.
+pub mod out_state {
+    /// Kept, to be submitted (again).
+    pub const QUEUED: &str = "queued";
+    /// The axis accepted it (a document) or logged it (a status).
+    pub const ACCEPTED: &str = "accepted";
+    /// The axis refused it for good; the reason says why.
+    pub const FAILED: &str = "failed";
+}
+
+/// Mailbox states: the DMS's transport acknowledgement (`updateStatus`).
+pub mod mail_state {
+    /// Not yet acknowledged by the DMS.
+    pub const INITIAL: &str = "initial";
+    /// The DMS stored it.
+    pub const DONE: &str = "done";
+    /// The DMS could not use it.
+    pub const FAIL: &str = "fail";
+}
+
+/// Receipt-01 states of a received document.
+pub mod ack_state {
+    /// To be sent.
+    pub const PENDING: &str = "pending";
+    /// Logged by the axis.
+    pub const DONE: &str = "done";
+    /// Not sent automatically (`auto_receipt = false`): the DMS sends it.
+    pub const OFF: &str = "off";
+}
+
+/// One outbox row.
+#[derive(Clone, Debug)]
+pub struct OutRow {
+    /// The id given to the DMS (a document's message id).
+    pub id: String,
+    /// [`kind`].
+    pub kind: String,
+    /// The DMS that handed it over.
+    pub system_id: String,
+    /// The axis message id (a status: of the document it is about).
+    pub message_id: String,
+    /// The edXML DocumentId.
+    pub document_id: String,
+    /// A document's recipients; a status's other party (space-separated agency ids).
+    pub parties: String,
+    /// A document's number/notation; a status's code.
+    pub code: String,
+    /// A document's subject; a status's description.
+    pub subject: String,
+    /// [`out_state`].
+    pub state: String,
+    /// Submissions tried.
+    pub attempts: i64,
+    /// Why it failed (a reason code), if it did.
+    pub error_reason: Option<String>,
+    /// What failed, for people.
+    pub error_message: Option<String>,
+    /// When it was handed over.
+    pub created_ms: i64,
+    /// When it last changed.
+    pub updated_ms: i64,
+    /// A document's signed routing header.
+    pub routing_header: Option<Vec<u8>>,
+    /// A document's submission signature.
+    pub submission_signature: Option<Vec<u8>>,
+    /// A document's key envelope.
+    pub key_envelope: Option<Vec<u8>>,
+    /// A document's ciphertext file (relative to the data directory).
+    pub ciphertext_file: Option<String>,
+    /// A status's edXML package.
+    pub package: Option<Vec<u8>>,
+    /// The log entry of its acceptance, once accepted.
+    pub leaf_index: Option<i64>,
+    /// When the axis accepted it.
+    pub accepted_ms: Option<i64>,
+}
+
+/// One received document.
+#[derive(Clone, Debug)]
+pub struct ReceivedRow {
+    /// The axis message id.
+    pub message_id: String,
+    /// The sending agency.
+    pub sender: String,
+    /// The DocumentId.
+    pub document_id: String,
+    /// Number/notation.
+    pub code: String,
+    /// Subject.
+    pub subject: String,
+    /// When the axis accepted it.
+    pub accepted_ms: i64,
+    /// When the gateway stored it.
+    pub stored_ms: i64,
+    /// The verified signature report (JSON).
+    pub report: String,
+    /// [`ack_state`].
+    pub ack_state: String,
+    /// Why the receipt could not be sent yet.
+    pub ack_error: Option<String>,
+}
+
+/// One item of the DMS's mailbox.
+#[derive(Clone, Debug)]
+pub struct MailItem {
+    /// The id the DMS uses (`docId`).
+    pub id: String,
+    /// What makes it unique (a document's message id, a status's log entry).
+    pub dedupe: String,
+    /// [`kind`].
+    pub kind: String,
+    /// The message id of the document.
+    pub message_id: String,
+    /// Who it is from.
+    pub from_agency: String,
+    /// Who it is to.
+    pub to_agency: String,
+    /// The DocumentId.
+    pub document_id: String,
+    /// A status's code.
+    pub status_code: Option<String>,
+    /// A status's edXML package.
+    pub package: Option<Vec<u8>>,
+    /// [`mail_state`].
+    pub state: String,
+    /// When it arrived.
+    pub created_ms: i64,
+    /// When it last changed.
+    pub updated_ms: i64,
+}
+
+/// A document whose statuses are followed.
+#[derive(Clone, Debug)]
+pub struct Watched {
+    /// Its message id.
+    pub message_id: String,
+    /// `sent` or `received`.
+    pub role: String,
+    /// The current pause between readings.
+    pub interval_ms: i64,
+}
+
+/// Reads a row of either back end into a struct, column by column.
+macro_rules! read_row {
+    ($row:expr, $t:ident { $($f:ident),* $(,)? }) => {
+        $t { $($f: $row.try_get(stringify!($f))?,)* }
+    };
+}
+
+fn out_row<R>(r: &R) -> Result<OutRow>
+where
+    R: sqlx::Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(read_row!(
+        r,
+        OutRow {
+            id,
+            kind,
+            system_id,
+            message_id,
+            document_id,
+            parties,
+            code,
+            subject,
+            state,
+            attempts,
+            error_reason,
+            error_message,
+            created_ms,
+            updated_ms,
+            routing_header,
+            submission_signature,
+            key_envelope,
+            ciphertext_file,
+            package,
+            leaf_index,
+            accepted_ms,
+        }
+    ))
+}
+
+fn received_row<R>(r: &R) -> Result<ReceivedRow>
+where
+    R: sqlx::Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(read_row!(
+        r,
+        ReceivedRow {
+            message_id,
+            sender,
+            document_id,
+            code,
+            subject,
+            accepted_ms,
+            stored_ms,
+            report,
+            ack_state,
+            ack_error,
+        }
+    ))
+}
+
+fn mail_item<R>(r: &R) -> Result<MailItem>
+where
+    R: sqlx::Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(read_row!(
+        r,
+        MailItem {
+            id,
+            dedupe,
+            kind,
+            message_id,
+            from_agency,
+            to_agency,
+            document_id,
+            status_code,
+            package,
+            state,
+            created_ms,
+            updated_ms,
+        }
+    ))
+}
+
+/// Whether an insert found the row there already.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// New.
+    New,
+    /// Already there (with this id).
+    Existing(String),
+}
+
+impl Db {
+    /// Opens (creating or migrating) the store.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            if let Some(dir) = opts.get_filename().parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Ok(Db::Sqlite(pool))
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    // ----- outbox -----
+
+    /// Keeps a document or status handed over by a DMS, unless the same request of the same
+    /// system is there already (a DMS repeating a call whose answer it lost): then the
+    /// earlier row's id.
+    pub async fn outbox_insert(&self, row: &OutRow, request_sha256: &[u8]) -> Result<Inserted> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM outbox WHERE system_id = $1 AND kind = $2 AND request_sha256 = $3",
+            )
+            .bind(&row.system_id)
+            .bind(&row.kind)
+            .bind(request_sha256)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = existing {
+                return Ok(Inserted::Existing(id));
+            }
+            sqlx::query(
+                "INSERT INTO outbox (id, kind, system_id, request_sha256, message_id, \
+                 document_id, parties, code, subject, state, attempts, created_ms, updated_ms, \
+                 next_try_ms, routing_header, submission_signature, key_envelope, \
+                 ciphertext_file, package) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                 $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            )
+            .bind(&row.id)
+            .bind(&row.kind)
+            .bind(&row.system_id)
+            .bind(request_sha256)
+            .bind(&row.message_id)
+            .bind(&row.document_id)
+            .bind(&row.parties)
+            .bind(&row.code)
+            .bind(&row.subject)
+            .bind(&row.state)
+            .bind(row.attempts)
+            .bind(row.created_ms)
+            .bind(row.updated_ms)
+            .bind(row.created_ms)
+            .bind(&row.routing_header)
+            .bind(&row.submission_signature)
+            .bind(&row.key_envelope)
+            .bind(&row.ciphertext_file)
+            .bind(&row.package)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Inserted::New)
+        })
+    }
+
+    /// The id of the row a system handed over with this request digest, if any.
+    pub async fn outbox_find(
+        &self,
+        system_id: &str,
+        kind: &str,
+        request_sha256: &[u8],
+    ) -> Result<Option<String>> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar(
+                "SELECT id FROM outbox WHERE system_id = $1 AND kind = $2 AND request_sha256 = $3",
+            )
+            .bind(system_id)
+            .bind(kind)
+            .bind(request_sha256)
+            .fetch_optional(p)
+            .await?)
+        })
+    }
+
+    /// Queued rows due now, oldest first.
+    pub async fn outbox_due(&self, now_ms: i64, limit: i64) -> Result<Vec<OutRow>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT * FROM outbox WHERE state = $1 AND next_try_ms <= $2 \
+                 ORDER BY created_ms LIMIT $3",
+            )
+            .bind(out_state::QUEUED)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(out_row).collect()
+        })
+    }
+
+    /// One outbox row.
+    pub async fn outbox_get(&self, id: &str) -> Result<Option<OutRow>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT * FROM outbox WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?;
+            row.as_ref().map(out_row).transpose()
+        })
+    }
+
+    /// The outbox, newest first, of one kind.
+    pub async fn outbox_list(&self, kind: &str, limit: i64) -> Result<Vec<OutRow>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT * FROM outbox WHERE kind = $1 ORDER BY created_ms DESC LIMIT $2",
+            )
+            .bind(kind)
+            .bind(limit)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(out_row).collect()
+        })
+    }
+
+    /// The document sent with this DocumentId (the newest, if several).
+    pub async fn sent_by_document_id(&self, document_id: &str) -> Result<Option<OutRow>> {
+        on_pool!(self, p => {
+            let row = sqlx::query(
+                "SELECT * FROM outbox WHERE kind = $1 AND document_id = $2 \
+                 ORDER BY created_ms DESC LIMIT 1",
+            )
+            .bind(kind::EDOC)
+            .bind(document_id)
+            .fetch_optional(p)
+            .await?;
+            row.as_ref().map(out_row).transpose()
+        })
+    }
+
+    /// A submission attempt that did not settle: tried again at `next_try_ms`.
+    pub async fn outbox_retry(&self, id: &str, next_try_ms: i64, error: &str) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, next_try_ms = $1, error_message = $2, \
+                 updated_ms = $3 WHERE id = $4",
+            )
+            .bind(next_try_ms)
+            .bind(error)
+            .bind(now_ms())
+            .bind(id)
+            .execute(p)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// The axis accepted (logged) it; when this is a document, it is followed from now on
+    /// (in the same transaction).
+    pub async fn outbox_accepted(
+        &self,
+        id: &str,
+        leaf_index: i64,
+        accepted_ms: i64,
+        watch: Option<(&str, i64, i64)>,
+    ) -> Result<()> {
+        let now = now_ms();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "UPDATE outbox SET state = $1, attempts = attempts + 1, leaf_index = $2, \
+                 accepted_ms = $3, error_reason = NULL, error_message = NULL, updated_ms = $4 \
+                 WHERE id = $5",
+            )
+            .bind(out_state::ACCEPTED)
+            .bind(leaf_index)
+            .bind(accepted_ms)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some((message_id, interval_ms, until_ms)) = watch {
+                insert_watch!(&mut *tx, message_id, "sent", now, interval_ms, until_ms)?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The axis refused it for good.
+    pub async fn outbox_failed(&self, id: &str, reason: &str, message: &str) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE outbox SET state = $1, attempts = attempts + 1, error_reason = $2, \
+                 error_message = $3, updated_ms = $4 WHERE id = $5",
+            )
+            .bind(out_state::FAILED)
+            .bind(reason)
+            .bind(message)
+            .bind(now_ms())
+            .bind(id)
+            .execute(p)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Outbox rows by state (for the metrics): (queued, oldest queued's creation).
+    pub async fn outbox_backlog(&self) -> Result<(i64, Option<i64>)> {
+        on_pool!(self, p => {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, MIN(created_ms) AS oldest FROM outbox WHERE state = $1",
+            )
+            .bind(out_state::QUEUED)
+            .fetch_one(p)
+            .await?;
+            Ok((row.try_get("n")?, row.try_get("oldest")?))
+        })
+    }
+
+    // ----- received -----
+
+    /// Whether this message was received and kept already.
+    pub async fn received_get(&self, message_id: &str) -> Result<Option<ReceivedRow>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT * FROM received WHERE message_id = $1")
+                .bind(message_id)
+                .fetch_optional(p)
+                .await?;
+            row.as_ref().map(received_row).transpose()
+        })
+    }
+
+    /// The received document with this DocumentId from this sender (the newest).
+    pub async fn received_by_document_id(
+        &self,
+        document_id: &str,
+        sender: &str,
+    ) -> Result<Option<ReceivedRow>> {
+        on_pool!(self, p => {
+            let row = sqlx::query(
+                "SELECT * FROM received WHERE document_id = $1 AND sender = $2 \
+                 ORDER BY stored_ms DESC LIMIT 1",
+            )
+            .bind(document_id)
+            .bind(sender)
+            .fetch_optional(p)
+            .await?;
+            row.as_ref().map(received_row).transpose()
+        })
+    }
+
+    /// Keeps a received document: its row, its mailbox item, its watch, and the inbox cursor,
+    /// in one transaction.
+    pub async fn received_insert(
+        &self,
+        row: &ReceivedRow,
+        item: &MailItem,
+        cursor: Option<&str>,
+        watch: (i64, i64),
+    ) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO received (message_id, sender, document_id, code, subject, \
+                 accepted_ms, stored_ms, report, ack_state, ack_error) VALUES ($1, $2, $3, $4, \
+                 $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&row.message_id)
+            .bind(&row.sender)
+            .bind(&row.document_id)
+            .bind(&row.code)
+            .bind(&row.subject)
+            .bind(row.accepted_ms)
+            .bind(row.stored_ms)
+            .bind(&row.report)
+            .bind(&row.ack_state)
+            .bind(&row.ack_error)
+            .execute(&mut *tx)
+            .await?;
+            insert_mail!(&mut *tx, item)?;
+            insert_watch!(&mut *tx, &row.message_id, "received", row.stored_ms, watch.0, watch.1)?;
+            if let Some(cursor) = cursor {
+                set_kv!(&mut *tx, "inbox_cursor", cursor.as_bytes())?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Received documents whose receipt 01 is still to be sent.
+    pub async fn acks_pending(&self) -> Result<Vec<ReceivedRow>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT * FROM received WHERE ack_state = $1 ORDER BY stored_ms",
+            )
+            .bind(ack_state::PENDING)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(received_row).collect()
+        })
+    }
+
+    /// Records the receipt 01 state of a received document.
+    pub async fn ack_set(&self, message_id: &str, state: &str, error: Option<&str>) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE received SET ack_state = $1, ack_error = $2 WHERE message_id = $3")
+                .bind(state)
+                .bind(error)
+                .bind(message_id)
+                .execute(p)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Received documents by receipt state (for the metrics): (pending, oldest pending).
+    pub async fn acks_backlog(&self) -> Result<(i64, Option<i64>)> {
+        on_pool!(self, p => {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, MIN(stored_ms) AS oldest FROM received WHERE ack_state = $1",
+            )
+            .bind(ack_state::PENDING)
+            .fetch_one(p)
+            .await?;
+            Ok((row.try_get("n")?, row.try_get("oldest")?))
+        })
+    }
+
+    // ----- mailbox -----
+
+    /// Adds a mailbox item unless its `dedupe` key is there already; says which.
+    pub async fn mail_insert(&self, item: &MailItem) -> Result<Inserted> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT id FROM mailbox WHERE dedupe = $1")
+                    .bind(&item.dedupe)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(id) = existing {
+                return Ok(Inserted::Existing(id));
+            }
+            insert_mail!(&mut *tx, item)?;
+            tx.commit().await?;
+            Ok(Inserted::New)
+        })
+    }
+
+    /// Mailbox items of a kind, oldest first; only those not yet acknowledged by the DMS
+    /// unless `all`.
+    pub async fn mail_list(&self, kind: &str, all: bool, limit: i64) -> Result<Vec<MailItem>> {
+        on_pool!(self, p => {
+            let rows = if all {
+                sqlx::query("SELECT * FROM mailbox WHERE kind = $1 ORDER BY created_ms LIMIT $2")
+                    .bind(kind)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?
+            } else {
+                sqlx::query(
+                    "SELECT * FROM mailbox WHERE kind = $1 AND state = $2 \
+                     ORDER BY created_ms LIMIT $3",
+                )
+                .bind(kind)
+                .bind(mail_state::INITIAL)
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+            };
+            rows.iter().map(mail_item).collect()
+        })
+    }
+
+    /// The statuses received about one document, oldest first.
+    pub async fn mail_statuses_of(&self, message_id: &str) -> Result<Vec<MailItem>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT * FROM mailbox WHERE kind = $1 AND message_id = $2 ORDER BY created_ms",
+            )
+            .bind(kind::STATUS)
+            .bind(message_id)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(mail_item).collect()
+        })
+    }
+
+    /// Mailbox items not yet acknowledged, of a kind.
+    pub async fn mail_count(&self, kind: &str) -> Result<i64> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mailbox WHERE kind = $1 AND state = $2")
+                .bind(kind)
+                .bind(mail_state::INITIAL)
+                .fetch_one(p)
+                .await?)
+        })
+    }
+
+    /// The oldest item not yet acknowledged by a DMS (for the metrics).
+    pub async fn mail_oldest_unacknowledged(&self) -> Result<Option<i64>> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar("SELECT MIN(created_ms) FROM mailbox WHERE state = $1")
+                .bind(mail_state::INITIAL)
+                .fetch_one(p)
+                .await?)
+        })
+    }
+
+    /// One mailbox item.
+    pub async fn mail_get(&self, id: &str) -> Result<Option<MailItem>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT * FROM mailbox WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?;
+            row.as_ref().map(mail_item).transpose()
+        })
+    }
+
+    /// The DMS's transport acknowledgement of an item; false if there is no such item.
+    pub async fn mail_set_state(&self, id: &str, state: &str) -> Result<bool> {
+        on_pool!(self, p => {
+            let done = sqlx::query("UPDATE mailbox SET state = $1, updated_ms = $2 WHERE id = $3")
+                .bind(state)
+                .bind(now_ms())
+                .bind(id)
+                .execute(p)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    // ----- watch -----
+
+    /// Documents whose statuses are due to be read.
+    pub async fn watch_due(&self, now_ms: i64, limit: i64) -> Result<Vec<Watched>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT message_id, role, interval_ms FROM watch WHERE next_ms <= $1 \
+                 ORDER BY next_ms LIMIT $2",
+            )
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(p)
+            .await?;
+            rows.iter()
+                .map(|r| Ok(read_row!(r, Watched { message_id, role, interval_ms })))
+                .collect()
+        })
+    }
+
+    /// Reads a watched document again after `interval_ms`, or stops following it if it is
+    /// past its end (or `done`).
+    pub async fn watch_next(&self, message_id: &str, interval_ms: i64, done: bool) -> Result<()> {
+        let now = now_ms();
+        on_pool!(self, p => {
+            if done {
+                sqlx::query("DELETE FROM watch WHERE message_id = $1")
+                    .bind(message_id)
+                    .execute(p)
+                    .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE watch SET next_ms = $1, interval_ms = $2 WHERE message_id = $3",
+                )
+                .bind(now + interval_ms)
+                .bind(interval_ms)
+                .bind(message_id)
+                .execute(p)
+                .await?;
+                sqlx::query("DELETE FROM watch WHERE message_id = $1 AND until_ms < $2")
+                    .bind(message_id)
+                    .bind(now)
+                    .execute(p)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Reads a watched document at the next pass (after the DMS sent a status on it, say).
+    pub async fn watch_soon(&self, message_id: &str, interval_ms: i64) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE watch SET next_ms = $1, interval_ms = $2 WHERE message_id = $3")
+                .bind(now_ms())
+                .bind(interval_ms)
+                .bind(message_id)
+                .execute(p)
+                .await?;
+            Ok(())
+        })
+    }
+
+    // ----- kv -----
+
+    /// A small value.
+    pub async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar("SELECT value FROM kv WHERE key = $1")
+                .bind(key)
+                .fetch_optional(p)
+                .await?)
+        })
+    }
+
+    /// Sets a small value.
+    pub async fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            set_kv!(&mut *tx, key, value)?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+/// Inserts a mailbox item with executor `$ex`.
+macro_rules! insert_mail {
+    ($ex:expr, $item:expr) => {{
+        let item: &MailItem = $item;
+        sqlx::query(
+            "INSERT INTO mailbox (id, dedupe, kind, message_id, from_agency, to_agency, \
+             document_id, status_code, package, state, created_ms, updated_ms) VALUES ($1, $2, \
+             $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&item.id)
+        .bind(&item.dedupe)
+        .bind(&item.kind)
+        .bind(&item.message_id)
+        .bind(&item.from_agency)
+        .bind(&item.to_agency)
+        .bind(&item.document_id)
+        .bind(&item.status_code)
+        .bind(&item.package)
+        .bind(&item.state)
+        .bind(item.created_ms)
+        .bind(item.updated_ms)
+        .execute($ex)
+        .await
+    }};
+}
+use insert_mail;
+
+/// Starts following a document's statuses, with executor `$ex`.
+macro_rules! insert_watch {
+    ($ex:expr, $message_id:expr, $role:expr, $now:expr, $interval:expr, $until:expr) => {{
+        let (now, interval): (i64, i64) = ($now, $interval);
+        sqlx::query(
+            "INSERT INTO watch (message_id, role, next_ms, interval_ms, until_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind($message_id)
+        .bind($role)
+        .bind(now + interval)
+        .bind(interval)
+        .bind($until)
+        .execute($ex)
+        .await
+    }};
+}
+use insert_watch;
+
+/// Sets a small value, with executor `$ex`.
+macro_rules! set_kv {
+    ($ex:expr, $key:expr, $value:expr) => {
+        sqlx::query(
+            "INSERT INTO kv (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind($key)
+        .bind($value)
+        .execute($ex)
+        .await
+    };
+}
+use set_kv;
