@@ -15,6 +15,7 @@ mod edxml;
 mod failover;
 mod faults;
 mod flow;
+mod gateway;
 mod raw;
 mod revocation;
 mod sdk;

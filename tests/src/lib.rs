@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod fault_proxy;
+pub mod gateway;
 pub mod process;
+pub mod vxp_client;
 
 use axis_pki::demo::{AgencyCreds, DemoPki, Issued};
 use axis_pki::{AgencyId, Passphrase, Profile, TrustStore, VerifiedCert, to_pem};

@@ -331,8 +331,7 @@ async fn sent_items(gw_: &Gateway, row: &OutRow) -> Result<Vec<Value>, Refusal> 
         .map(|to| {
             let last = statuses
                 .iter()
-                .filter(|s| s.from_agency == to)
-                .next_back()
+                .rfind(|s| s.from_agency == to)
                 .and_then(|s| s.status_code.clone())
                 .unwrap_or_default();
             json!({
