@@ -72,3 +72,16 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn every_command_has_an_example() {
+        let cli = super::Cli::command();
+        cli.clone().debug_assert();
+        let missing = axis_testkit::cli::commands_without_example(&cli);
+        assert!(missing.is_empty(), "no example in --help of: {missing:?}");
+    }
+}
