@@ -201,6 +201,8 @@ mod package;
 mod receipt;
 
 // The public interface is:
+#[cfg(feature = "test-vectors")]
+pub use cms::envelope::FixedSecrets;
 pub use cms::envelope::RecipientKey;
 pub use cms::signature::{CertificateStatus, SignatureReport, SignatureRole, Signer};
 pub use error::{

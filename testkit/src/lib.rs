@@ -16,6 +16,7 @@
 //! - [`openssl_cli`]: OpenSSL as the independent judge.
 //! - [`cli`]: the `--help` example check every binary runs.
 //! - [`softhsm`]: SoftHSM 2 tokens made for one test (PKCS#11 keys).
+//! - `vectors` (feature `vectors`): the byte-exact test vectors of `tests/vectors/`.
 //!
 //! The fixture, sealing and OpenSSL helpers are also at the root, for `use axis_testkit::*;`.
 
@@ -28,6 +29,8 @@ pub mod pki;
 pub mod sample;
 pub mod seal;
 pub mod softhsm;
+#[cfg(feature = "vectors")]
+pub mod vectors;
 
 pub use fixture::*;
 pub use openssl_cli::*;

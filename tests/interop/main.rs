@@ -3,7 +3,8 @@
 //! beside this file (`go/`, `java/`, `python/`) and are compiled once per run; none of these
 //! tests is skipped when a tool is missing — `.ci/run` installs them all. `asn1` checks
 //! FORMATS.md's ASN.1 module (`formats.asn1`) against what the code writes, with Python's
-//! asn1tools (`tests/python/`).
+//! asn1tools (`tests/python/`); `vectors` that the committed test vectors (`tests/vectors/`)
+//! are exactly what Axis writes and reads.
 #![allow(
     missing_docs,
     unreachable_pub,
@@ -17,3 +18,4 @@ mod cms;
 mod grpc_tooling;
 mod tls;
 mod tools;
+mod vectors;

@@ -62,6 +62,130 @@ impl SecretKey {
     }
 }
 
+/// Everything secret that sealing one document draws: the content key, the CMS
+/// content-encryption key and IV of the key envelope, and the ephemeral P-256 keys of its
+/// key-agreement recipients. Fresh from the system generator for every document
+/// ([`Secrets::random`]); fixed only for test vectors (feature `test-vectors`).
+pub(crate) struct Secrets {
+    pub(crate) content_key: SecretKey,
+    cek: SecretKey,
+    iv: [u8; 16],
+    ephemeral: Ephemeral,
+}
+
+enum Ephemeral {
+    /// A fresh key pair per P-256 recipient.
+    Random,
+    /// These scalars, in recipient order; RSA recipients are refused (OAEP draws its own
+    /// randomness, so its output could not be fixed).
+    #[cfg(feature = "test-vectors")]
+    Fixed(std::vec::IntoIter<Zeroizing<[u8; 32]>>),
+}
+
+impl Secrets {
+    /// Fresh secrets for one document.
+    pub(crate) fn random() -> Result<Self, Error> {
+        let mut iv = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut iv)
+            .map_err(|_| Error::Crypto { op: "random" })?;
+        Ok(Secrets {
+            content_key: SecretKey::random()?,
+            cek: SecretKey::random()?,
+            iv,
+            ephemeral: Ephemeral::Random,
+        })
+    }
+
+    /// The given secrets (test vectors only).
+    #[cfg(feature = "test-vectors")]
+    pub(crate) fn fixed(f: &FixedSecrets) -> Self {
+        Secrets {
+            content_key: SecretKey(Zeroizing::new(f.content_key)),
+            cek: SecretKey(Zeroizing::new(f.cek)),
+            iv: f.iv,
+            ephemeral: Ephemeral::Fixed(
+                f.ephemeral
+                    .iter()
+                    .map(|k| Zeroizing::new(*k))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ),
+        }
+    }
+
+    /// The ephemeral key pair for the next P-256 recipient.
+    fn next_ephemeral(
+        &mut self,
+        group: &openssl::ec::EcGroup,
+    ) -> Result<openssl::ec::EcKey<Private>, Error> {
+        match &mut self.ephemeral {
+            Ephemeral::Random => {
+                openssl::ec::EcKey::generate(group).map_err(crypto("P-256 keygen"))
+            }
+            #[cfg(feature = "test-vectors")]
+            Ephemeral::Fixed(scalars) => {
+                let scalar = scalars.next().ok_or(Error::Misuse {
+                    reason: "fixed secrets: fewer ephemeral scalars than P-256 recipients",
+                })?;
+                let d =
+                    openssl::bn::BigNum::from_slice(scalar.as_ref()).map_err(crypto("P-256"))?;
+                let mut bn = openssl::bn::BigNumContext::new().map_err(crypto("P-256"))?;
+                let mut point = openssl::ec::EcPoint::new(group).map_err(crypto("P-256"))?;
+                point
+                    .mul_generator2(group, &d, &mut bn)
+                    .map_err(crypto("P-256"))?;
+                let key = openssl::ec::EcKey::from_private_components(group, &d, &point)
+                    .map_err(crypto("P-256"))?;
+                key.check_key().map_err(|_| Error::Misuse {
+                    reason: "fixed secrets: an ephemeral scalar is not a P-256 private key",
+                })?;
+                Ok(key)
+            }
+        }
+    }
+
+    /// Refuses a recipient whose wrapping cannot be made from these secrets alone.
+    fn check_rsa_allowed(&self) -> Result<(), Error> {
+        match self.ephemeral {
+            Ephemeral::Random => Ok(()),
+            #[cfg(feature = "test-vectors")]
+            Ephemeral::Fixed(_) => Err(Error::Misuse {
+                reason: "fixed secrets cannot seal for an RSA recipient: RSA-OAEP is randomized",
+            }),
+        }
+    }
+
+    /// Refuses fixed scalars left over (they were meant for recipients that are not there).
+    fn check_all_used(&self) -> Result<(), Error> {
+        match &self.ephemeral {
+            Ephemeral::Random => Ok(()),
+            #[cfg(feature = "test-vectors")]
+            Ephemeral::Fixed(rest) if rest.len() != 0 => Err(Error::Misuse {
+                reason: "fixed secrets: more ephemeral scalars than P-256 recipients",
+            }),
+            #[cfg(feature = "test-vectors")]
+            Ephemeral::Fixed(_) => Ok(()),
+        }
+    }
+}
+
+/// Fixed secrets for sealing, so that the same inputs give the same bytes (feature
+/// `test-vectors`, for `tests/vectors/` only: a document sealed with secrets anyone knows has
+/// no confidentiality). Fill it from [`Sealer::with_fixed_secrets`](crate::Sealer::with_fixed_secrets).
+#[cfg(feature = "test-vectors")]
+pub struct FixedSecrets {
+    /// The content key `K` (FORMATS.md §6.1).
+    pub content_key: [u8; 32],
+    /// The CMS content-encryption key of the key envelope.
+    pub cek: [u8; 32],
+    /// The AES-256-CBC IV of the key envelope.
+    pub iv: [u8; 16],
+    /// One ephemeral P-256 private scalar (big-endian, 1 ≤ d < n) per recipient, in the order
+    /// of the seal request's recipients; every recipient must have a P-256 certificate.
+    pub ephemeral: Vec<[u8; 32]>,
+}
+
 /// A recipient agency's decryption key with its encryption certificate.
 ///
 /// The key is anything that implements [`Decrypter`]: a key file in memory
@@ -172,9 +296,9 @@ fn p256_group() -> Result<openssl::ec::EcGroup, Error> {
         .map_err(crypto("P-256"))
 }
 
-/// Wraps `content_key` for every certificate (agency encryption profile).
-pub(crate) fn seal(content_key: &SecretKey, recipients: &[VerifiedCert]) -> Result<Vec<u8>, Error> {
-    let cek = SecretKey::random()?;
+/// Wraps the content key of `secrets` for every certificate (agency encryption profile), in
+/// the order given, with the CEK, IV and ephemeral keys of `secrets`.
+pub(crate) fn seal(secrets: &mut Secrets, recipients: &[VerifiedCert]) -> Result<Vec<u8>, Error> {
     let mut infos = Vec::with_capacity(recipients.len());
     let mut any_ec = false;
     for cert in recipients {
@@ -182,6 +306,8 @@ pub(crate) fn seal(content_key: &SecretKey, recipients: &[VerifiedCert]) -> Resu
         let public = PKey::public_key_from_der(info.spki).map_err(|_| KeyError::UnsupportedKey)?;
         match certinfo::key_kind(info.spki)? {
             KeyKind::Rsa(_) => {
+                secrets.check_rsa_allowed()?;
+                let cek = &secrets.cek;
                 let mut enc =
                     openssl::encrypt::Encrypter::new(&public).map_err(crypto("RSA-OAEP"))?;
                 enc.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP)
@@ -209,7 +335,7 @@ pub(crate) fn seal(content_key: &SecretKey, recipients: &[VerifiedCert]) -> Resu
             KeyKind::EcP256(_) => {
                 any_ec = true;
                 let group = p256_group()?;
-                let eph = openssl::ec::EcKey::generate(&group).map_err(crypto("P-256 keygen"))?;
+                let eph = secrets.next_ephemeral(&group)?;
                 let mut bn = openssl::bn::BigNumContext::new().map_err(crypto("P-256"))?;
                 let point = eph
                     .public_key()
@@ -222,7 +348,7 @@ pub(crate) fn seal(content_key: &SecretKey, recipients: &[VerifiedCert]) -> Resu
                 let eph = PKey::from_ec_key(eph).map_err(crypto("P-256"))?;
                 let z = ecdh(&eph, &public)?;
                 let kek = x963_kek(&z);
-                let wrapped = aes_wrap(&kek, cek.as_bytes())?;
+                let wrapped = aes_wrap(&kek, secrets.cek.as_bytes())?;
                 let originator = der::tlv(
                     der::context(0),
                     &der::cons(
@@ -241,20 +367,17 @@ pub(crate) fn seal(content_key: &SecretKey, recipients: &[VerifiedCert]) -> Resu
             }
         }
     }
-    let mut iv = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut iv)
-        .map_err(|_| Error::Crypto { op: "random" })?;
+    secrets.check_all_used()?;
     let encrypted = openssl::symm::encrypt(
         openssl::symm::Cipher::aes_256_cbc(),
-        cek.as_bytes(),
-        Some(&iv),
-        content_key.as_bytes(),
+        secrets.cek.as_bytes(),
+        Some(&secrets.iv),
+        secrets.content_key.as_bytes(),
     )
     .map_err(crypto("AES-256-CBC"))?;
     let eci = der::seq(&[
         &der::oid(oid::DATA),
-        &der::seq(&[&der::oid(oid::AES256_CBC), &der::octets(&iv)]),
+        &der::seq(&[&der::oid(oid::AES256_CBC), &der::octets(&secrets.iv)]),
         &der::tlv(der::context_primitive(0), &encrypted),
     ]);
     let enveloped = der::seq(&[

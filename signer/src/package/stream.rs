@@ -25,7 +25,7 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use time::OffsetDateTime;
 
 use crate::cms::digest::{Sha256, sha256};
-use crate::cms::envelope::{self, RecipientKey, SecretKey};
+use crate::cms::envelope::{self, RecipientKey, SecretKey, Secrets};
 use crate::cms::signature::{SignatureRole, Signer};
 use crate::error::{
     CertificateError, CiphertextError, EnvelopeError, Error, FormatError, KeyError, StreamError,
@@ -132,6 +132,23 @@ impl Sealer {
     /// The recipients' certificates must be agency-encryption certificates of exactly the
     /// manifest's `To` agencies.
     pub fn new(req: SealRequest<'_>) -> Result<Self, Error> {
+        Self::with_secrets(req, Secrets::random()?)
+    }
+
+    /// As [`Sealer::new`], but with the content key, the key envelope's CEK and IV and the
+    /// ephemeral P-256 keys given instead of drawn: the same inputs then give the same bytes.
+    /// For test vectors only (feature `test-vectors`, never in a release build): secrets that
+    /// anyone knows protect nothing. Every recipient must have a P-256 encryption certificate
+    /// (RSA-OAEP is randomized, so an RSA recipient is [`Error::Misuse`]), with one scalar each.
+    #[cfg(feature = "test-vectors")]
+    pub fn with_fixed_secrets(
+        req: SealRequest<'_>,
+        secrets: &envelope::FixedSecrets,
+    ) -> Result<Self, Error> {
+        Self::with_secrets(req, Secrets::fixed(secrets))
+    }
+
+    fn with_secrets(req: SealRequest<'_>, mut secrets: Secrets) -> Result<Self, Error> {
         header::check_chunk_size(req.chunk_size)?;
         let manifest = req.document.manifest().manifest();
         let mut by_agency = std::collections::HashMap::new();
@@ -164,15 +181,15 @@ impl Sealer {
             }
             .into());
         }
-        let content_key = SecretKey::random()?;
-        let key_envelope = envelope::seal(&content_key, req.recipients)?;
+        let key_envelope = envelope::seal(&mut secrets, req.recipients)?;
+        let content_key = &secrets.content_key;
         let header = RoutingHeader {
             message_id: req.message_id,
             sender: manifest.from.organ_id.clone(),
             recipients: manifest.to.iter().map(|o| o.organ_id.clone()).collect(),
             priority: manifest.priority,
             chunk_size: req.chunk_size,
-            key_commitment: envelope::key_commitment(&content_key),
+            key_commitment: envelope::key_commitment(content_key),
             key_envelope_digest: envelope::digest(&key_envelope),
             key_envelope_len: key_envelope.len() as u64,
             ciphertext_len: 0,
@@ -180,7 +197,7 @@ impl Sealer {
         };
         header.check()?;
         Ok(Sealer {
-            key: aead_key(&content_key)?,
+            key: aead_key(content_key)?,
             binding_digest: sha256(&header.encode_prefix()),
             header,
             key_envelope,
