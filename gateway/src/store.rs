@@ -63,6 +63,35 @@ macro_rules! on_pool {
     };
 }
 
+/// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`: a
+/// deferred transaction that reads and then writes fails at once with `SQLITE_BUSY` (not
+/// after the busy timeout) when another connection wrote in between, which the gateway's
+/// workers and its HTTP handlers do all the time.
+trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(
+        &self,
+    ) -> std::result::Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(
+        &self,
+    ) -> std::result::Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(
+        &self,
+    ) -> std::result::Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
@@ -380,7 +409,7 @@ impl Db {
     /// earlier row's id.
     pub async fn outbox_insert(&self, row: &OutRow, request_sha256: &[u8]) -> Result<Inserted> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let existing: Option<String> = sqlx::query_scalar(
                 "SELECT id FROM outbox WHERE system_id = $1 AND kind = $2 AND request_sha256 = $3",
             )
@@ -528,7 +557,7 @@ impl Db {
     ) -> Result<()> {
         let now = now_ms();
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query(
                 "UPDATE outbox SET state = $1, attempts = attempts + 1, leaf_index = $2, \
                  accepted_ms = $3, error_reason = NULL, error_message = NULL, updated_ms = $4 \
@@ -622,7 +651,7 @@ impl Db {
         watch: (i64, i64),
     ) -> Result<()> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query(
                 "INSERT INTO received (message_id, sender, document_id, code, subject, \
                  accepted_ms, stored_ms, report, ack_state, ack_error) VALUES ($1, $2, $3, $4, \
@@ -694,7 +723,7 @@ impl Db {
     /// Adds a mailbox item unless its `dedupe` key is there already; says which.
     pub async fn mail_insert(&self, item: &MailItem) -> Result<Inserted> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let existing: Option<String> =
                 sqlx::query_scalar("SELECT id FROM mailbox WHERE dedupe = $1")
                     .bind(&item.dedupe)
@@ -869,7 +898,7 @@ impl Db {
     /// Sets a small value.
     pub async fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             set_kv!(&mut *tx, key, value)?;
             tx.commit().await?;
             Ok(())
