@@ -16,6 +16,7 @@
 mod asn1;
 mod cms;
 mod grpc_tooling;
+mod python_formats;
 mod tls;
 mod tools;
 mod vectors;

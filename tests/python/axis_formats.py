@@ -1,0 +1,661 @@
+#!/usr/bin/env python3
+"""A second, independent implementation of the Axis formats, written from FORMATS.md alone
+(cryptography for the primitives, asn1crypto for CMS and X.509, asn1tools with formats.asn1 for
+the Axis structures).
+
+    python3 axis_formats.py vectors REPO_ROOT
+
+checks every file of tests/vectors/: the signatures (CMS profile, FORMATS.md §5) against the
+vectors' PKI at `verify_at`, the key commitment and binding digest, reproduces the key envelope
+byte for byte from parameters.json (§6.3), opens the sealed document as each recipient (§9)
+and compares every part with the committed plaintext, verifies the receipts and their chains
+(§10), the log entries, tree head and proofs (§11) and the evidence bundle (§12).
+
+Exit status 0 when everything holds; every failure is printed. Run by the interop test
+`python_formats`, which fails without python3 or its modules.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import struct
+import sys
+
+import asn1tools
+from asn1crypto import cms as acms
+from asn1crypto import core as acore
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+from cryptography.x509.oid import ObjectIdentifier
+
+FAILURES = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what)
+    return cond
+
+
+def H(data):
+    return hashlib.sha256(data).digest()
+
+
+# ----------------------------------------------------------------------------------------------
+# DER (FORMATS.md §1): just enough to walk and to write the structures this file builds.
+# ----------------------------------------------------------------------------------------------
+
+
+def der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(octets)]) + octets
+
+
+def tlv(tag, content):
+    return bytes([tag]) + der_len(len(content)) + content
+
+
+def seq(*items):
+    return tlv(0x30, b"".join(items))
+
+
+def der_set(*items):
+    return tlv(0x31, b"".join(sorted(items)))
+
+
+def octets(b):
+    return tlv(0x04, b)
+
+
+def der_int(n):
+    b = n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big")
+    return tlv(0x02, b)
+
+
+def oid(dotted):
+    return acore.ObjectIdentifier(dotted).dump()
+
+
+def read_tlv(buf, pos=0):
+    """(tag, header length, content length) of the element at pos."""
+    tag = buf[pos]
+    first = buf[pos + 1]
+    if first < 0x80:
+        return tag, 2, first
+    n = first & 0x7F
+    return tag, 2 + n, int.from_bytes(buf[pos + 2 : pos + 2 + n], "big")
+
+
+def children(buf):
+    """The encodings of the elements of a constructed element's content."""
+    out, pos = [], 0
+    while pos < len(buf):
+        _, hl, cl = read_tlv(buf, pos)
+        out.append(buf[pos : pos + hl + cl])
+        pos += hl + cl
+    return out
+
+
+def content_of(element):
+    _, hl, cl = read_tlv(element)
+    return element[hl : hl + cl]
+
+
+# ----------------------------------------------------------------------------------------------
+# Object identifiers (FORMATS.md §2, formats.asn1 §1)
+# ----------------------------------------------------------------------------------------------
+
+ID_DATA = "1.2.840.113549.1.7.1"
+ID_AES256_CBC = "2.16.840.1.101.3.4.1.42"
+ID_AES256_WRAP = "2.16.840.1.101.3.4.1.45"
+ID_RSAES_OAEP = "1.2.840.113549.1.1.7"
+ID_MGF1 = "1.2.840.113549.1.1.8"
+ID_SHA256 = "2.16.840.1.101.3.4.2.1"
+ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+ID_ECDH_SHA256 = "1.3.132.1.11.1"  # dhSinglePass-stdDH-sha256kdf-scheme
+ID_SIGNING_CERT_V2 = "1.2.840.113549.1.9.16.2.47"
+ID_ORG_IDENTIFIER = ObjectIdentifier("2.5.4.97")
+POLICY_ARC = "2.999.1.1."  # the vectors' PKI (tests/vectors/README.md)
+PROFILE_SEAL, PROFILE_PERSONAL, PROFILE_ENC, PROFILE_LOG = 3, 4, 5, 8
+COMMITMENT_PHRASE = b"axis-signer v1 content-key commitment"
+
+
+# ----------------------------------------------------------------------------------------------
+# Certificates and trust (FORMATS.md §3)
+# ----------------------------------------------------------------------------------------------
+
+
+def load_cert(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return x509.load_pem_x509_certificate(data) if data.startswith(b"-----") else x509.load_der_x509_certificate(data)
+
+
+def load_crl(path):
+    with open(path, "rb") as f:
+        return x509.load_pem_x509_crl(f.read())
+
+
+def profile_of(cert):
+    policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    ids = [p.policy_identifier.dotted_string for p in policies]
+    if len(ids) != 1 or not ids[0].startswith(POLICY_ARC):
+        return None
+    return int(ids[0][len(POLICY_ARC) :])
+
+
+def agency_of(cert):
+    attrs = cert.subject.get_attributes_for_oid(ID_ORG_IDENTIFIER)
+    return attrs[0].value if len(attrs) == 1 else None
+
+
+def signed_by(cert, issuer):
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except Exception:
+        return False
+
+
+class Trust:
+    """A root, issuing CAs and CRLs; verification at a time with the CRL in force then."""
+
+    def __init__(self, root, cas, crls):
+        self.root, self.cas, self.crls = root, cas, crls
+
+    def crl_in_force(self, issuer, at):
+        """The newest CRL of this issuer in force at `at` (thisUpdate <= at < nextUpdate)."""
+        best = None
+        for crl in self.crls:
+            if crl.issuer != issuer.subject or crl.next_update_utc is None:
+                continue
+            if crl.last_update_utc <= at < crl.next_update_utc and crl.is_signature_valid(issuer.public_key()):
+                if best is None or crl.last_update_utc > best.last_update_utc:
+                    best = crl
+        return best
+
+    def valid(self, cert, issuer, at):
+        if not (cert.not_valid_before_utc <= at <= cert.not_valid_after_utc):
+            return False
+        if not signed_by(cert, issuer):
+            return False
+        crl = self.crl_in_force(issuer, at)
+        return crl is not None and crl.get_revoked_certificate_by_serial_number(cert.serial_number) is None
+
+    def verify_chain(self, cert, profile, at):
+        for ca in self.cas:
+            if cert.issuer == ca.subject and self.valid(cert, ca, at) and self.valid(ca, self.root, at):
+                return profile_of(cert) == profile and profile_of(ca) == 2
+        return False
+
+
+# ----------------------------------------------------------------------------------------------
+# Signatures: the CMS profile (FORMATS.md §5.4)
+# ----------------------------------------------------------------------------------------------
+
+
+def parse_time(t):
+    return t if isinstance(t, datetime.datetime) else datetime.datetime.strptime(t, "%Y%m%d%H%M%SZ")
+
+
+def verify_signature(sig_der, content, trust, profile, agency, at):
+    """Verifies an AxisSignature over content; returns (signing time, signer cert) or None."""
+    info = acms.ContentInfo.load(sig_der)
+    if info.dump(force=True) != sig_der or info["content_type"].dotted != "1.2.840.113549.1.7.2":
+        return None
+    sd = info["content"]
+    if sd["version"].native != "v1" or len(sd["signer_infos"]) != 1:
+        return None
+    if sd["encap_content_info"]["content_type"].dotted != ID_DATA or sd["encap_content_info"]["content"].native is not None:
+        return None
+    si = sd["signer_infos"][0]
+    attrs = {}
+    for a in si["signed_attrs"]:
+        kind = a["type"].dotted
+        if kind in attrs or len(a["values"]) != 1:
+            return None
+        attrs[kind] = a["values"][0]
+    required = {"1.2.840.113549.1.9.3", "1.2.840.113549.1.9.4", "1.2.840.113549.1.9.5", ID_SIGNING_CERT_V2}
+    extra = {"1.2.840.113549.1.9.52", "1.2.840.113549.1.9.15"}
+    if not required <= set(attrs) or set(attrs) - required - extra:
+        return None
+    if attrs["1.2.840.113549.1.9.3"].dotted != ID_DATA or attrs["1.2.840.113549.1.9.4"].native != H(content):
+        return None
+    sid = si["sid"].chosen
+    signer = None
+    for c in sd["certificates"]:
+        c = c.chosen
+        if c.issuer.dump() == sid["issuer"].dump() and c["tbs_certificate"]["serial_number"].dump() == sid["serial_number"].dump():
+            signer = x509.load_der_x509_certificate(c.dump())
+    if signer is None:
+        return None
+    ess = acore.Sequence.load(attrs[ID_SIGNING_CERT_V2].dump())
+    first_id = children(content_of(children(content_of(ess.dump()))[0]))[0]
+    cert_hash = [e for e in children(content_of(first_id)) if e[0] == 0x04][0]
+    if content_of(cert_hash) != H(signer.public_bytes(serialization.Encoding.DER)):
+        return None
+    # the signature is over the DER SET OF the signed attributes (tag 0x31, not [0])
+    signed = b"\x31" + si["signed_attrs"].dump()[1:]
+    key = signer.public_key()
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(si["signature"].native, signed, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            key.verify(si["signature"].native, signed, ec.ECDSA(hashes.SHA256()))
+    except Exception:
+        return None
+    if not trust.verify_chain(signer, profile, at):
+        return None
+    signing_time = attrs["1.2.840.113549.1.9.5"].native.replace(tzinfo=datetime.timezone.utc)
+    if signing_time > at + datetime.timedelta(minutes=5):
+        return None
+    if not (signer.not_valid_before_utc <= signing_time <= signer.not_valid_after_utc):
+        return None
+    if agency is not None and agency_of(signer) != agency:
+        return None
+    return signing_time, signer
+
+
+# ----------------------------------------------------------------------------------------------
+# Encryption (FORMATS.md §6)
+# ----------------------------------------------------------------------------------------------
+
+
+def key_commitment(k):
+    return H(COMMITMENT_PHRASE + b"\x00" + k)
+
+
+def shared_info():
+    return seq(seq(oid(ID_AES256_WRAP)), tlv(0xA2, octets(b"\x00\x00\x01\x00")))
+
+
+def kek_from(z):
+    return H(z + b"\x00\x00\x00\x01" + shared_info())
+
+
+def issuer_and_serial(cert):
+    return seq(cert.issuer.public_bytes(), der_int(cert.serial_number))
+
+
+def ec_point(public_key):
+    return public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+
+
+def recipient_info(cert, cek, ephemeral=None):
+    """One RecipientInfo for an agency-encryption certificate (§6.3)."""
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        oaep_params = seq(tlv(0xA0, seq(oid(ID_SHA256))), tlv(0xA1, seq(oid(ID_MGF1), seq(oid(ID_SHA256)))))
+        wrapped = key.encrypt(cek, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+        return seq(der_int(0), issuer_and_serial(cert), seq(oid(ID_RSAES_OAEP), oaep_params), octets(wrapped))
+    eph = ephemeral or ec.generate_private_key(ec.SECP256R1())
+    z = eph.exchange(ec.ECDH(), key)
+    wrapped = aes_key_wrap(kek_from(z), cek)
+    # [1] IMPLICIT OriginatorPublicKey: the [1] replaces the SEQUENCE tag (FORMATS.md §6.3)
+    originator = tlv(0xA0, tlv(0xA1, seq(oid(ID_EC_PUBLIC_KEY)) + tlv(0x03, b"\x00" + ec_point(eph.public_key()))))
+    kea = seq(oid(ID_ECDH_SHA256), seq(oid(ID_AES256_WRAP)))
+    rek = seq(seq(issuer_and_serial(cert), octets(wrapped)))
+    return tlv(0xA1, der_int(3) + originator + kea + rek)
+
+
+def key_envelope(k, cek, iv, recipients):
+    """KeyEnvelope DER; recipients is a list of (cert, ephemeral private key or None)."""
+    infos = [recipient_info(c, cek, e) for c, e in recipients]
+    padder_len = 16 - len(k) % 16
+    enc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
+    encrypted = enc.update(k + bytes([padder_len]) * padder_len) + enc.finalize()
+    all_ktri = all(not isinstance(c.public_key(), ec.EllipticCurvePublicKey) for c, _ in recipients)
+    enveloped = seq(
+        der_int(0 if all_ktri else 2),
+        der_set(*infos),
+        seq(oid(ID_DATA), seq(oid(ID_AES256_CBC), octets(iv)), tlv(0x80, encrypted)),
+    )
+    return seq(oid("1.2.840.113549.1.7.3"), tlv(0xA0, enveloped))
+
+
+def unwrap_content_key(envelope_der, cert, private_key):
+    """K from the envelope for this recipient (§9 step 5), or None."""
+    info = acms.ContentInfo.load(envelope_der)
+    env = info["content"]
+    cek = None
+    mine = issuer_and_serial(cert)
+    for ri in env["recipient_infos"]:
+        kind, body = ri.name, ri.chosen
+        if kind == "ktri" and body["rid"].chosen.dump() == mine and isinstance(private_key, rsa.RSAPrivateKey):
+            alg = body["key_encryption_algorithm"]
+            if alg["algorithm"].dotted != ID_RSAES_OAEP:
+                return None
+            try:
+                cek = private_key.decrypt(body["encrypted_key"].native, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+            except Exception:
+                return None
+        elif kind == "kari" and isinstance(private_key, ec.EllipticCurvePrivateKey):
+            for rek in body["recipient_encrypted_keys"]:
+                if rek["rid"].chosen.dump() != mine:
+                    continue
+                if body["key_encryption_algorithm"]["algorithm"].dotted != ID_ECDH_SHA256:
+                    return None
+                point = body["originator"].chosen["public_key"].native
+                eph = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+                z = private_key.exchange(ec.ECDH(), eph)
+                try:
+                    cek = aes_key_unwrap(kek_from(z), rek["encrypted_key"].native)
+                except Exception:
+                    return None
+    if cek is None:
+        return None
+    eci = env["encrypted_content_info"]
+    if eci["content_encryption_algorithm"]["algorithm"].dotted != ID_AES256_CBC:
+        return None
+    iv = eci["content_encryption_algorithm"]["parameters"].native
+    dec = Cipher(algorithms.AES(cek), modes.CBC(iv)).decryptor()
+    padded = dec.update(eci["encrypted_content"].native) + dec.finalize()
+    n = padded[-1]
+    if n < 1 or n > 16 or padded[-n:] != bytes([n]) * n:
+        return None
+    k = padded[:-n]
+    return k if len(k) == 32 else None
+
+
+# ----------------------------------------------------------------------------------------------
+# The stream (§6.4) and the binding digest (§7)
+# ----------------------------------------------------------------------------------------------
+
+
+def binding_digest(header_der):
+    inner = children(content_of(header_der))
+    return H(b"".join(inner[:3]))
+
+
+def nonce(part, index, last):
+    return b"\x00\x00\x00" + struct.pack(">IIB", part, index, 1 if last else 0)
+
+
+def encrypt_parts(k, bdigest, chunk_size, parts):
+    gcm, out = AESGCM(k), []
+    for p, data in enumerate(parts):
+        chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] or [b""]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sealed = gcm.encrypt(nonce(p, i, last), chunk, bdigest)
+            out.append(bdigest[:8] + struct.pack(">IIBI", p, i, 1 if last else 0, len(sealed)) + sealed)
+    return b"".join(out)
+
+
+def decrypt_frames(k, bdigest, chunk_size, ciphertext):
+    """The plaintext parts, in order; raises ValueError on any frame out of place."""
+    gcm, parts, pos = AESGCM(k), [], 0
+    part, index, current = 0, 0, b""
+    while pos < len(ciphertext):
+        tag, p, i, flags, length = struct.unpack(">8sIIBI", ciphertext[pos : pos + 21])
+        if tag != bdigest[:8] or p != part or i != index or flags not in (0, 1):
+            raise ValueError("frame %d/%d out of place" % (p, i))
+        if not 16 <= length <= chunk_size + 16 or (flags == 0 and length != chunk_size + 16):
+            raise ValueError("frame length")
+        body = ciphertext[pos + 21 : pos + 21 + length]
+        current += gcm.decrypt(nonce(p, i, flags == 1), body, bdigest)
+        pos += 21 + length
+        if flags == 1:
+            parts.append(current)
+            part, index, current = part + 1, 0, b""
+        else:
+            index += 1
+    if current:
+        raise ValueError("truncated part")
+    return parts
+
+
+# ----------------------------------------------------------------------------------------------
+# The log (§11)
+# ----------------------------------------------------------------------------------------------
+
+
+def leaf_hash(entry):
+    return H(b"\x00" + entry)
+
+
+def node(left, right):
+    return H(b"\x01" + left + right)
+
+
+def mth(leaves):
+    if not leaves:
+        return H(b"")
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return node(mth(leaves[:k]), mth(leaves[k:]))
+
+
+def root_from_path(index, size, leaf, path):
+    """RFC 9162 §2.1.3.2."""
+    if index >= size:
+        return None
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
+
+
+# ----------------------------------------------------------------------------------------------
+# The vectors
+# ----------------------------------------------------------------------------------------------
+
+
+def check_vectors(repo):
+    d = os.path.join(repo, "tests", "vectors")
+    spec = asn1tools.compile_files(os.path.join(repo, "formats.asn1"), "der")
+
+    def raw(name):
+        with open(os.path.join(d, name), "rb") as f:
+            return f.read()
+
+    def decode(kind, data):
+        value = spec.decode(kind, data)
+        check(spec.encode(kind, value) == data, "%s: one byte form" % kind)
+        return value
+
+    params = json.loads(raw("parameters.json"))
+    at = datetime.datetime.strptime(params["verify_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    certs = {n: load_cert(os.path.join(d, n + ".crt")) for n in ("root", "ca", "g22-seal", "g22-person", "h41-seal", "h41-enc", "h53-seal", "h53-enc", "log")}
+    crls = [load_crl(os.path.join(d, n + ".crl")) for n in ("root-crl", "ca-crl-1", "ca-crl-2")]
+    trust = Trust(certs["root"], [certs["ca"]], crls)
+
+    def key(name):
+        return serialization.load_pem_private_key(raw("keys/%s.key" % name), None)
+
+    # §4, §5: the manifest and its two signatures over the same bytes
+    manifest_der = raw("manifest.der")
+    manifest = decode("Manifest", manifest_der)
+    sender = manifest["from"]["organId"]
+    check(H(manifest_der).hex() == params["manifest_digest"], "manifest digest")
+    personal = verify_signature(raw("personal.cms"), manifest_der, trust, PROFILE_PERSONAL, sender, at)
+    seal = verify_signature(raw("seal.cms"), manifest_der, trust, PROFILE_SEAL, sender, at)
+    check(personal is not None, "personal signature verifies")
+    check(seal is not None, "seal signature verifies")
+    if personal and seal:
+        check(seal[0] >= personal[0], "seal not before the personal signature")
+    check(verify_signature(raw("seal.cms"), manifest_der + b"x", trust, PROFILE_SEAL, sender, at) is None, "a seal over other bytes is refused")
+    check(verify_signature(raw("seal.cms"), manifest_der, trust, PROFILE_PERSONAL, sender, at) is None, "a seal is not a personal signature")
+
+    # §7: routing header and submission signature
+    header_der = raw("header.der")
+    header = decode("RoutingHeader", header_der)
+    binding = header["binding"]
+    check(binding["sender"] == sender, "header sender")
+    check(binding["recipients"] == [o["organId"] for o in manifest["to"]], "header recipients")
+    check(verify_signature(raw("submission.cms"), header_der, trust, PROFILE_SEAL, sender, at) is not None, "submission signature verifies")
+    bdigest = binding_digest(header_der)
+    check(bdigest.hex() == params["binding_digest"], "binding digest")
+    k = bytes.fromhex(params["content_key"])
+    check(key_commitment(k) == binding["keyCommitment"], "key commitment")
+    check(key_commitment(k).hex() == params["key_commitment"], "key commitment (parameters)")
+
+    # §6.3: the envelope, byte for byte from the parameters
+    envelope_der = raw("envelope.der")
+    check(len(envelope_der) == binding["keyEnvelopeLength"] and H(envelope_der) == binding["keyEnvelopeDigest"], "envelope length and digest")
+    ephemerals = [ec.derive_private_key(int(e, 16), ec.SECP256R1()) for e in params["ephemeral"]]
+    rebuilt = key_envelope(k, bytes.fromhex(params["cek"]), bytes.fromhex(params["iv"]), [(certs["h41-enc"], ephemerals[0]), (certs["h53-enc"], ephemerals[1])])
+    check(rebuilt == envelope_der, "the key envelope is reproduced byte for byte from parameters.json")
+
+    # §6.4: the ciphertext, byte for byte, and opening it as each recipient (§9)
+    ciphertext = raw("ciphertext.bin")
+    check(len(ciphertext) == header["ciphertextLength"] == params["ciphertext_length"], "ciphertext length")
+    check(H(ciphertext) == header["ciphertextDigest"], "ciphertext digest")
+    attachments = [raw("attachment-%d.bin" % i) for i in range(len(manifest["attachments"]))]
+    plain = [manifest_der, raw("personal.cms"), raw("seal.cms")] + attachments
+    check(encrypt_parts(k, bdigest, binding["chunkSize"], plain) == ciphertext, "the ciphertext is reproduced byte for byte")
+    for who in ("h41", "h53"):
+        opened_k = unwrap_content_key(envelope_der, certs[who + "-enc"], key(who + "-enc"))
+        check(opened_k == k, "%s unwraps the content key" % who)
+        if opened_k is None:
+            continue
+        parts = decrypt_frames(opened_k, bdigest, binding["chunkSize"], ciphertext)
+        check(parts == plain, "%s opens every part" % who)
+        for a, data in zip(manifest["attachments"], parts[3:]):
+            check(a["size"] == len(data) and a["sha256"] == H(data), "%s: attachment %s matches the manifest" % (who, a["name"]))
+    check(unwrap_content_key(envelope_der, certs["h41-enc"], key("h53-enc")) is None, "a wrong key opens nothing")
+    try:
+        tampered = bytearray(ciphertext)
+        tampered[30] ^= 1
+        decrypt_frames(k, bdigest, binding["chunkSize"], bytes(tampered))
+        check(False, "a changed frame is refused")
+    except Exception:
+        pass
+
+    # §10: receipts and their chains
+    receipts = []
+    n = 0
+    while os.path.exists(os.path.join(d, "receipt-%d.der" % n)):
+        rd, rs = raw("receipt-%d.der" % n), raw("receipt-%d.cms" % n)
+        r = decode("Receipt", rd)
+        signed = verify_signature(rs, rd, trust, PROFILE_SEAL, r["from"], at)
+        check(signed is not None, "receipt %d verifies" % n)
+        if signed:
+            check(signed[0] == parse_time(r["time"]).replace(tzinfo=datetime.timezone.utc), "receipt %d: signingTime = time" % n)
+        check(r["messageId"] == binding["messageId"], "receipt %d: message id" % n)
+        check(r["manifestDigest"] == H(manifest_der), "receipt %d: manifest digest" % n)
+        check(r["ciphertextDigest"] == header["ciphertextDigest"], "receipt %d: ciphertext digest" % n)
+        check((r["version"] == 2) == ("edxml" in r), "receipt %d: version 2 exactly with edxml" % n)
+        receipts.append((rd, rs, r))
+        n += 1
+    chains = {}
+    for rd, _, r in receipts:
+        chain = chains.setdefault(r["from"] if r["status"] != "13" else r["to"], [])
+        check(r["previous"] == (H(chain[-1][0]) if chain else b""), "receipt of %s: previous" % r["from"])
+        if chain:
+            check(parse_time(r["time"]) >= parse_time(chain[-1][1]["time"]), "receipt of %s: time order" % r["from"])
+        chain.append((rd, r))
+    check(n == 3, "three receipts")
+
+    # §11: entries, tree head, proofs
+    entries = []
+    n = 0
+    while os.path.exists(os.path.join(d, "entry-%d.der" % n)):
+        entries.append(raw("entry-%d.der" % n))
+        decode("LogEntry", entries[-1])
+        n += 1
+    leaves = [leaf_hash(e) for e in entries]
+    check([l.hex() for l in leaves] == params["leaf_hashes"], "leaf hashes")
+    check(mth(leaves).hex() == params["root_hash"], "root hash")
+    acceptance = decode("LogEntry", entries[0])["body"]
+    check(acceptance[0] == "acceptance", "entry 0 is the acceptance")
+    acc = acceptance[1]
+    check(acc["headerDigest"] == H(header_der) and acc["submissionSignatureDigest"] == H(raw("submission.cms")), "acceptance records the header and its signature")
+    check(acc["ciphertextLength"] == len(ciphertext) and acc["ciphertextDigest"] == H(ciphertext), "acceptance records the ciphertext")
+    for i, (rd, rs, r) in enumerate(receipts):
+        body = decode("LogEntry", entries[[1, 2, 4][i]])["body"]
+        check(body[0] == "statement" and body[1]["receiptDigest"] == H(rd) and body[1]["signatureDigest"] == H(rs), "entry of receipt %d" % i)
+    head_der, head_sig = raw("tree-head.der"), raw("tree-head.cms")
+    head = decode("TreeHead", head_der)
+    check(head["treeSize"] == len(entries) and head["rootHash"] == mth(leaves), "tree head")
+    signed = verify_signature(head_sig, head_der, trust, PROFILE_LOG, None, at)
+    check(signed is not None, "tree head signature verifies")
+    log_spki = certs["log"].public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if signed:
+        check(signed[1].public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) == log_spki, "tree head by the pinned key")
+        check(signed[0] == parse_time(head["timestamp"]).replace(tzinfo=datetime.timezone.utc), "tree head signingTime = timestamp")
+    sth = decode("SignedTreeHeadFile", raw("tree-head.sth"))
+    check(sth["treeHead"] == head_der and sth["signature"] == head_sig, "tree-head.sth")
+    for i in range(len(entries)):
+        proof = decode("LogProof", raw("proof-%d.der" % i))
+        check(proof["treeHead"] == head_der and proof["signature"] == head_sig, "proof %d head" % i)
+        check(root_from_path(proof["leafIndex"], head["treeSize"], leaves[i], proof["path"]) == head["rootHash"], "proof %d path" % i)
+        logged_at = parse_time(decode("LogEntry", entries[i])["loggedAt"])
+        check(logged_at <= parse_time(head["timestamp"]), "entry %d logged before the head" % i)
+
+    # §12: the bundle
+    bundle = decode("EvidenceBundle", raw("bundle.der"))
+    check(bundle["routingHeader"] == header_der and bundle["submissionSignature"] == raw("submission.cms"), "bundle: header and submission")
+    btrust = Trust(certs["root"], [load_cert_der(c) for c in bundle["intermediates"]], [x509.load_der_x509_crl(c) for c in bundle["crls"]])
+    bhead = decode("TreeHead", bundle["treeHead"])
+    bhead_at = parse_time(bhead["timestamp"]).replace(tzinfo=datetime.timezone.utc)
+    check(verify_signature(bundle["treeHeadSignature"], bundle["treeHead"], btrust, PROFILE_LOG, None, bhead_at) is not None, "bundle: tree head signature at its own time")
+    sub = verify_signature(bundle["submissionSignature"], bundle["routingHeader"], btrust, PROFILE_SEAL, binding["sender"], at)
+    check(sub is not None, "bundle: submission signature")
+    if sub:
+        check(verify_signature(bundle["submissionSignature"], bundle["routingHeader"], btrust, PROFILE_SEAL, binding["sender"], sub[0]) is not None, "bundle: submission at its own time")
+
+    def logged_ok(logged, what):
+        ok = root_from_path(logged["leafIndex"], bhead["treeSize"], leaf_hash(logged["entry"]), logged["path"]) == bhead["rootHash"]
+        check(ok, "bundle: %s included under the head" % what)
+        return decode("LogEntry", logged["entry"])
+
+    entry = logged_ok(bundle["acceptance"], "acceptance")
+    check(entry["body"][0] == "acceptance" and entry["body"][1]["headerDigest"] == H(bundle["routingHeader"]), "bundle: acceptance records the header")
+    last_index = bundle["acceptance"]["leafIndex"]
+    doc_ids = set()
+    for i, st in enumerate(bundle["statements"]):
+        check(st["recipient"] in binding["recipients"], "bundle statement %d: recipient" % i)
+        check(st["logged"]["leafIndex"] > last_index, "bundle statement %d: log order" % i)
+        last_index = st["logged"]["leafIndex"]
+        r = decode("Receipt", st["statement"])
+        r_at = parse_time(r["time"]).replace(tzinfo=datetime.timezone.utc)
+        check(verify_signature(st["signature"], st["statement"], btrust, PROFILE_SEAL, r["from"], r_at) is not None, "bundle statement %d: verifies at its own time" % i)
+        e = logged_ok(st["logged"], "statement %d" % i)
+        check(e["body"][0] == "statement" and e["body"][1]["receiptDigest"] == H(st["statement"]) and e["body"][1]["signatureDigest"] == H(st["signature"]), "bundle statement %d: entry records it" % i)
+        doc_ids.add((r["documentId"], r["manifestDigest"]))
+    check(len(doc_ids) <= 1, "bundle: one DocumentId and manifest digest")
+    check(len(bundle["statements"]) == 3, "bundle: three statements")
+    print("vectors checked: %d receipts, %d entries, bundle of %d statements" % (len(receipts), len(entries), len(bundle["statements"])))
+
+
+def load_cert_der(data):
+    return x509.load_der_x509_certificate(data)
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "vectors":
+        check_vectors(argv[2])
+    else:
+        print(__doc__)
+        return 2
+    if FAILURES:
+        print("%d failures" % len(FAILURES))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
