@@ -130,7 +130,35 @@ impl DemoPki {
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
     ) -> Result<Issued, Error> {
-        let key = p256()?;
+        self.issue_key_between(profile, subject, not_before, not_after, p256()?)
+    }
+
+    /// Issues a leaf for `key` (of any algorithm), valid from five minutes ago for `days`
+    /// (tests give an agency an RSA encryption key this way).
+    pub fn issue_with_key(
+        &self,
+        profile: Profile,
+        subject: Subject,
+        days: i64,
+        key: PrivateKey,
+    ) -> Result<Issued, Error> {
+        self.issue_key_between(
+            profile,
+            subject,
+            self.now - Duration::minutes(5),
+            self.now + Duration::days(days),
+            key,
+        )
+    }
+
+    fn issue_key_between(
+        &self,
+        profile: Profile,
+        subject: Subject,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        key: PrivateKey,
+    ) -> Result<Issued, Error> {
         let serial = Serial::random()?;
         let cert = CaSigner::new(&self.ca, &self.ca_key, self.now)?
             .issue(

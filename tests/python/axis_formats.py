@@ -4,12 +4,18 @@
 the Axis structures).
 
     python3 axis_formats.py vectors REPO_ROOT
+    python3 axis_formats.py seal JOB_DIR
 
 checks every file of tests/vectors/: the signatures (CMS profile, FORMATS.md §5) against the
 vectors' PKI at `verify_at`, the key commitment and binding digest, reproduces the key envelope
 byte for byte from parameters.json (§6.3), opens the sealed document as each recipient (§9)
 and compares every part with the committed plaintext, verifies the receipts and their chains
 (§10), the log entries, tree head and proofs (§11) and the evidence bundle (§12).
+
+`seal` seals a new document (§8) from JOB_DIR/seal.json and the PEM keys and certificates
+beside it, for any mix of RSA and P-256 recipients, and writes header.der, submission.cms,
+envelope.der, ciphertext.bin and manifest.der there; the interop test submits them to a real
+axis node and opens them with the Rust SDK.
 
 Exit status 0 when everything holds; every failure is printed. Run by the interop test
 `python_formats`, which fails without python3 or its modules.
@@ -641,6 +647,132 @@ def check_vectors(repo):
     print("vectors checked: %d receipts, %d entries, bundle of %d statements" % (len(receipts), len(entries), len(bundle["statements"])))
 
 
+# ----------------------------------------------------------------------------------------------
+# Signing (FORMATS.md §5.1) and sealing (§8)
+# ----------------------------------------------------------------------------------------------
+
+ID_AXIS = "2.25.32435399129752126578442321803132622997"
+
+
+def cert_der(cert):
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def signing_time_der(t):
+    if 1950 <= t.year < 2050:
+        return tlv(0x17, t.strftime("%y%m%d%H%M%SZ").encode())
+    return tlv(0x18, t.strftime("%Y%m%d%H%M%SZ").encode())
+
+
+def sign_cms(content, cert, key, chain, signing_time):
+    """A detached AxisSignature over content, exactly as §5.1 draws it."""
+    issuer_serial = seq(seq(tlv(0xA4, cert.issuer.public_bytes())), der_int(cert.serial_number))
+    ess = seq(seq(seq(octets(H(cert_der(cert))), issuer_serial)))
+    attrs = [
+        seq(oid("1.2.840.113549.1.9.3"), der_set(oid(ID_DATA))),
+        seq(oid("1.2.840.113549.1.9.4"), der_set(octets(H(content)))),
+        seq(oid("1.2.840.113549.1.9.5"), der_set(signing_time_der(signing_time))),
+        seq(oid(ID_SIGNING_CERT_V2), der_set(ess)),
+    ]
+    signed_set = der_set(*attrs)
+    if isinstance(key, rsa.RSAPrivateKey):
+        value = key.sign(signed_set, padding.PKCS1v15(), hashes.SHA256())
+        sig_alg = seq(oid("1.2.840.113549.1.1.11"), b"\x05\x00")
+    else:
+        value = key.sign(signed_set, ec.ECDSA(hashes.SHA256()))
+        sig_alg = seq(oid("1.2.840.10045.4.3.2"))
+    signer_info = seq(
+        der_int(1),
+        issuer_and_serial(cert),
+        seq(oid(ID_SHA256)),
+        b"\xa0" + signed_set[1:],
+        sig_alg,
+        octets(value),
+    )
+    certs = b"\xa0" + der_set(cert_der(cert), *[cert_der(c) for c in chain])[1:]
+    signed_data = seq(der_int(1), der_set(seq(oid(ID_SHA256))), seq(oid(ID_DATA)), certs, der_set(signer_info))
+    return seq(oid("1.2.840.113549.1.7.2"), tlv(0xA0, signed_data))
+
+
+def organization(o):
+    return {
+        "organId": o["organId"], "organizationInCharge": o.get("organizationInCharge", ""),
+        "organName": o["organName"], "organAdd": "", "email": "", "telephone": "", "fax": "", "website": "",
+    }
+
+
+def seal_document(job_dir):
+    """Seals the document that job_dir/seal.json describes (see the interop test `python`)."""
+    spec = asn1tools.compile_files(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "formats.asn1"), "der")
+    with open(os.path.join(job_dir, "seal.json")) as f:
+        job = json.load(f)
+
+    def path(name):
+        return os.path.join(job_dir, name)
+
+    def private(name):
+        with open(path(name), "rb") as f:
+            return serialization.load_pem_private_key(f.read(), None)
+
+    ca = load_cert(path("ca.crt"))
+    seal_cert, personal_cert = load_cert(path("seal.crt")), load_cert(path("personal.crt"))
+    recipients = [load_cert(path("enc-%s.crt" % o["organId"])) for o in job["to"]]
+    signed_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    files = []
+    for a in job["attachments"]:
+        with open(path(a["file"]), "rb") as f:
+            files.append(f.read())
+    # 1-2: the manifest
+    manifest = {
+        "format": ID_AXIS + ".2.1", "version": 1,
+        "from": organization(job["from"]), "to": [organization(o) for o in job["to"]],
+        "code": {"number": job["code"][0], "notation": job["code"][1]},
+        "promulgation": {"place": "", "date": signed_at.strftime("%Y/%m/%d")},
+        "documentType": {"type": 1, "detail": 0, "name": ""},
+        "subject": job["subject"], "content": "",
+        "signerInfo": {"competence": "", "position": personal_cert.subject.get_attributes_for_oid(ObjectIdentifier("2.5.4.12"))[0].value,
+                       "fullName": personal_cert.subject.get_attributes_for_oid(ObjectIdentifier("2.5.4.3"))[0].value},
+        "dueDate": "", "toPlaces": [],
+        "otherInfo": {"priority": 0, "sphereOfPromulgation": "", "typerNotation": "", "promulgationAmount": 1, "pageAmount": 1},
+        "responseFor": [], "business": {"type": 0, "documentId": "", "reason": ""},
+        "attachments": [
+            {"name": a["name"], "contentType": a["contentType"], "description": "", "size": len(data), "sha256": H(data)}
+            for a, data in zip(job["attachments"], files)
+        ],
+    }
+    manifest_der = spec.encode("Manifest", manifest)
+    # 3: two signatures over the same manifest bytes
+    personal = sign_cms(manifest_der, personal_cert, private("personal.key"), [ca], signed_at)
+    seal = sign_cms(manifest_der, seal_cert, private("seal.key"), [ca], signed_at)
+    # 4: keys and envelope
+    k, cek, iv = os.urandom(32), os.urandom(32), os.urandom(16)
+    envelope = key_envelope(k, cek, iv, [(c, None) for c in recipients])
+    # 5: binding and its digest
+    chunk_size = job["chunk_size"]
+    binding = {
+        "messageId": bytes.fromhex(job["message_id"].replace("-", "")),
+        "sender": job["from"]["organId"], "recipients": [o["organId"] for o in job["to"]],
+        "priority": 0, "chunkSize": chunk_size, "keyCommitment": key_commitment(k),
+        "keyEnvelopeDigest": H(envelope), "keyEnvelopeLength": len(envelope),
+    }
+    prefix = oid(ID_AXIS + ".2.2") + der_int(1) + spec.encode("Binding", binding)
+    bdigest = H(prefix)
+    # 6: the frames
+    ciphertext = encrypt_parts(k, bdigest, chunk_size, [manifest_der, personal, seal] + files)
+    # 7: the header and the submission signature
+    header = spec.encode("RoutingHeader", {
+        "format": ID_AXIS + ".2.2", "version": 1, "binding": binding,
+        "ciphertextLength": len(ciphertext), "ciphertextDigest": H(ciphertext),
+    })
+    assert binding_digest(header) == bdigest
+    submission = sign_cms(header, seal_cert, private("seal.key"), [ca], signed_at)
+    out = {"header.der": header, "submission.cms": submission, "envelope.der": envelope, "ciphertext.bin": ciphertext, "manifest.der": manifest_der}
+    for name, data in out.items():
+        with open(path(name), "wb") as f:
+            f.write(data)
+    print("sealed %s: %d octets of ciphertext for %d recipients" % (job["message_id"], len(ciphertext), len(recipients)))
+
+
 def load_cert_der(data):
     return x509.load_der_x509_certificate(data)
 
@@ -648,6 +780,8 @@ def load_cert_der(data):
 def main(argv):
     if len(argv) >= 3 and argv[1] == "vectors":
         check_vectors(argv[2])
+    elif len(argv) >= 3 and argv[1] == "seal":
+        seal_document(argv[2])
     else:
         print(__doc__)
         return 2
