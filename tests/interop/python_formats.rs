@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use axis_client::Client;
+use axis_client::signer::Code;
+use axis_client::{Client, OutgoingAttachment, OutgoingDocument, StatusCode};
 use axis_pki::demo::AgencyCreds;
 use axis_pki::{KeyAlgorithm, PrivateKey, Profile, Subject, to_pem};
 use axis_proto::v1 as pb;
@@ -173,5 +174,95 @@ async fn a_document_sealed_in_python_is_accepted_by_a_node_and_opened_by_the_rus
         );
         client.acknowledge(&opened).await.unwrap();
     }
+    axis.stop().await;
+}
+
+/// `examples/python/axis_client.py` — stubs generated from `proto/` at start — subscribes as
+/// a recipient, fetches, opens and acknowledges a document the Rust SDK sent; the sender's
+/// SDK then sees the verified delivery receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_example_client_opens_and_acknowledges_a_delivery() {
+    let pki = Arc::new(TestPki::new(2));
+    let axis = TestAxis::start(pki.clone()).await;
+    let (g22, h41) = (&pki.agencies[0], &pki.agencies[1]);
+    let sender = Client::connect(axis_tests::sdk_config(&pki, g22, &[axis.endpoint()]))
+        .await
+        .unwrap();
+    let body = b"%PDF-1.7 gui cho Python".repeat(200);
+    let sent = sender
+        .send(
+            OutgoingDocument::new(Code::new("15", "UBND-VP").unwrap(), "Gửi khách Python")
+                .to(h41.id.clone())
+                .attach(
+                    OutgoingAttachment::bytes("cong-van.pdf", "application/pdf", body.clone())
+                        .unwrap(),
+                ),
+        )
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let put = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+    put("root.pem", pki.root_pem());
+    put(
+        "tls.pem",
+        to_pem("CERTIFICATE", &h41.tls.cert) + &to_pem("CERTIFICATE", &pki.pki.ca),
+    );
+    for (name, i) in [
+        ("tls", &h41.tls),
+        ("seal", &h41.seal),
+        ("enc", &h41.encryption),
+    ] {
+        if name != "tls" {
+            put(&format!("{name}.pem"), to_pem("CERTIFICATE", &i.cert));
+        }
+        put(
+            &format!("{name}.key"),
+            to_pem("PRIVATE KEY", &i.key.to_pkcs8_der()),
+        );
+    }
+    let mut cmd = Command::new("python3");
+    cmd.arg(repo().join("examples/python/axis_client.py"))
+        .arg("--endpoint")
+        .arg(axis.addr.to_string())
+        .arg("--agency")
+        .arg(h41.id.to_string())
+        .arg("--count")
+        .arg("1")
+        .arg("--out")
+        .arg(dir.path().join("inbox"));
+    for (flag, file) in [
+        ("--root", "root.pem"),
+        ("--tls-cert", "tls.pem"),
+        ("--tls-key", "tls.key"),
+        ("--seal-cert", "seal.pem"),
+        ("--seal-key", "seal.key"),
+        ("--enc-cert", "enc.pem"),
+        ("--enc-key", "enc.key"),
+    ] {
+        cmd.arg(flag).arg(dir.path().join(file));
+    }
+    let out = assert_ok(
+        &tools::run_async(cmd, PYTHON_MODULES_INSTALL).await,
+        "examples/python/axis_client.py",
+    );
+    assert!(out.contains("acknowledged"), "{out}");
+    let opened = std::fs::read(
+        dir.path()
+            .join("inbox")
+            .join(sent.message_id.to_string())
+            .join("cong-van.pdf"),
+    )
+    .unwrap();
+    assert_eq!(opened, body);
+
+    // The sender's SDK verifies the Python-signed delivery receipt in the history.
+    let history = sender.history(&sent.message_id).await.unwrap();
+    let statuses: Vec<StatusCode> = history
+        .timelines
+        .iter()
+        .flat_map(|t| t.events.iter().map(|e| e.status))
+        .collect();
+    assert_eq!(statuses, vec![StatusCode::Arrived], "{out}");
     axis.stop().await;
 }

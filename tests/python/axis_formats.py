@@ -129,7 +129,6 @@ ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
 ID_ECDH_SHA256 = "1.3.132.1.11.1"  # dhSinglePass-stdDH-sha256kdf-scheme
 ID_SIGNING_CERT_V2 = "1.2.840.113549.1.9.16.2.47"
 ID_ORG_IDENTIFIER = ObjectIdentifier("2.5.4.97")
-POLICY_ARC = "2.999.1.1."  # the vectors' PKI (tests/vectors/README.md)
 PROFILE_SEAL, PROFILE_PERSONAL, PROFILE_ENC, PROFILE_LOG = 3, 4, 5, 8
 COMMITMENT_PHRASE = b"axis-signer v1 content-key commitment"
 
@@ -150,12 +149,18 @@ def load_crl(path):
         return x509.load_pem_x509_crl(f.read())
 
 
-def profile_of(cert):
+def policies_of(cert):
     policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
-    ids = [p.policy_identifier.dotted_string for p in policies]
-    if len(ids) != 1 or not ids[0].startswith(POLICY_ARC):
+    return [p.policy_identifier.dotted_string for p in policies]
+
+
+def profile_of(cert, arc):
+    """The profile number n of a certificate with exactly one policy <arc>.1.<n> (§3)."""
+    ids = policies_of(cert)
+    prefix = arc + ".1."
+    if len(ids) != 1 or not ids[0].startswith(prefix):
         return None
-    return int(ids[0][len(POLICY_ARC) :])
+    return int(ids[0][len(prefix) :])
 
 
 def agency_of(cert):
@@ -176,6 +181,11 @@ class Trust:
 
     def __init__(self, root, cas, crls):
         self.root, self.cas, self.crls = root, cas, crls
+        # a PKI declares its policy arc by its root's own policy <arc>.1.1 (§3)
+        (root_policy,) = policies_of(root)
+        if not root_policy.endswith(".1.1"):
+            raise ValueError("the root's policy is not <arc>.1.1")
+        self.arc = root_policy[: -len(".1.1")]
 
     def crl_in_force(self, issuer, at):
         """The newest CRL of this issuer in force at `at` (thisUpdate <= at < nextUpdate)."""
@@ -199,7 +209,7 @@ class Trust:
     def verify_chain(self, cert, profile, at):
         for ca in self.cas:
             if cert.issuer == ca.subject and self.valid(cert, ca, at) and self.valid(ca, self.root, at):
-                return profile_of(cert) == profile and profile_of(ca) == 2
+                return profile_of(cert, self.arc) == profile and profile_of(ca, self.arc) == 2
         return False
 
 
@@ -703,7 +713,7 @@ def organization(o):
 
 def seal_document(job_dir):
     """Seals the document that job_dir/seal.json describes (see the interop test `python`)."""
-    spec = asn1tools.compile_files(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "formats.asn1"), "der")
+    spec = compile_spec()
     with open(os.path.join(job_dir, "seal.json")) as f:
         job = json.load(f)
 
@@ -771,6 +781,76 @@ def seal_document(job_dir):
         with open(path(name), "wb") as f:
             f.write(data)
     print("sealed %s: %d octets of ciphertext for %d recipients" % (job["message_id"], len(ciphertext), len(recipients)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Opening a delivery (§9) and acknowledging it (§10): what a DMS does (examples/python/)
+# ----------------------------------------------------------------------------------------------
+
+
+def compile_spec():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return asn1tools.compile_files(os.path.join(here, "..", "..", "formats.asn1"), "der")
+
+
+def open_document(spec, header_der, submission, envelope, ciphertext, me, enc_cert, enc_key, trust, at):
+    """Opens a delivery as agency `me`; returns (manifest, manifest DER, [attachment bytes]).
+    Raises ValueError naming the step that failed."""
+    header = spec.decode("RoutingHeader", header_der)
+    if spec.encode("RoutingHeader", header) != header_der:
+        raise ValueError("routing header: not DER")
+    binding = header["binding"]
+    if verify_signature(submission, header_der, trust, PROFILE_SEAL, binding["sender"], at) is None:
+        raise ValueError("submission signature")
+    if me not in binding["recipients"]:
+        raise ValueError("not a recipient")
+    if len(envelope) != binding["keyEnvelopeLength"] or H(envelope) != binding["keyEnvelopeDigest"]:
+        raise ValueError("key envelope digest")
+    k = unwrap_content_key(envelope, enc_cert, enc_key)
+    if k is None or key_commitment(k) != binding["keyCommitment"]:
+        raise ValueError("content key")
+    if len(ciphertext) != header["ciphertextLength"]:
+        raise ValueError("ciphertext length")
+    parts = decrypt_frames(k, binding_digest(header_der), binding["chunkSize"], ciphertext)
+    if len(parts) < 3:
+        raise ValueError("truncated")
+    manifest_der = parts[0]
+    manifest = spec.decode("Manifest", manifest_der)
+    sender = manifest["from"]["organId"]
+    personal = verify_signature(parts[1], manifest_der, trust, PROFILE_PERSONAL, sender, at)
+    seal = verify_signature(parts[2], manifest_der, trust, PROFILE_SEAL, sender, at)
+    if personal is None or seal is None or seal[0] < personal[0]:
+        raise ValueError("manifest signatures")
+    if sender != binding["sender"] or sorted(o["organId"] for o in manifest["to"]) != sorted(binding["recipients"]):
+        raise ValueError("manifest and header disagree")
+    if manifest["otherInfo"]["priority"] != binding["priority"]:
+        raise ValueError("priority")
+    files = parts[3:]
+    if len(files) != len(manifest["attachments"]):
+        raise ValueError("attachment count")
+    for a, data in zip(manifest["attachments"], files):
+        if a["size"] != len(data) or a["sha256"] != H(data):
+            raise ValueError("attachment %s" % a["name"])
+    return manifest, manifest_der, files
+
+
+def document_id(manifest):
+    return "%s,%s,%s/%s" % (manifest["from"]["organId"], manifest["promulgation"]["date"], manifest["code"]["number"], manifest["code"]["notation"])
+
+
+def delivery_receipt(spec, manifest, manifest_der, header_der, me, seal_cert, seal_key, ca, now):
+    """(Receipt DER, its signature): status 01 from `me` to the sender, the first of its chain."""
+    header = spec.decode("RoutingHeader", header_der)
+    now = now.replace(microsecond=0)
+    receipt = spec.encode("Receipt", {
+        "format": ID_AXIS + ".2.3", "version": 1,
+        "messageId": header["binding"]["messageId"], "documentId": document_id(manifest),
+        "from": me, "to": header["binding"]["sender"], "status": 1,
+        "manifestDigest": H(manifest_der), "ciphertextDigest": header["ciphertextDigest"],
+        "time": now, "previous": b"", "reason": "",
+    })
+    # the signature's signingTime equals the receipt's time (§10)
+    return receipt, sign_cms(receipt, seal_cert, seal_key, [ca], now)
 
 
 def load_cert_der(data):
