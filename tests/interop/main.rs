@@ -4,7 +4,9 @@
 //! tests is skipped when a tool is missing — `.ci/run` installs them all. `asn1` checks
 //! FORMATS.md's ASN.1 module (`formats.asn1`) against what the code writes, with Python's
 //! asn1tools (`tests/python/`); `vectors` that the committed test vectors (`tests/vectors/`)
-//! are exactly what Axis writes and reads.
+//! are exactly what Axis writes and reads; `python_formats` that the second implementation
+//! (`tests/python/axis_formats.py`) reads the vectors, seals what a node accepts and the SDK
+//! opens, and that `examples/python/` opens and acknowledges a delivery.
 #![allow(
     missing_docs,
     unreachable_pub,
