@@ -144,20 +144,34 @@ async fn a_document_sealed_in_python_is_accepted_by_a_node_and_opened_by_the_rus
         key_envelope: read("envelope.der"),
     };
     let ciphertext = read("ciphertext.bin");
-    let mut requests = vec![pb::SubmitRequest {
-        part: Some(pb::submit_request::Part::Begin(begin)),
-    }];
-    requests.extend(ciphertext.chunks(4096).map(|c| pb::SubmitRequest {
-        part: Some(pb::submit_request::Part::Chunk(c.to_vec())),
-    }));
+    let requests = |ciphertext: &[u8]| {
+        let mut v = vec![pb::SubmitRequest {
+            part: Some(pb::submit_request::Part::Begin(begin.clone())),
+        }];
+        v.extend(ciphertext.chunks(4096).map(|c| pb::SubmitRequest {
+            part: Some(pb::submit_request::Part::Chunk(c.to_vec())),
+        }));
+        v
+    };
+    // One changed octet of the Python's ciphertext: the node refuses it, keeping nothing.
+    let mut tampered = ciphertext.clone();
+    tampered[100] ^= 1;
+    let refused = axis
+        .exchange(&sender.tls)
+        .await
+        .submit(tokio_stream::iter(requests(&tampered)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
     let accepted = axis
         .exchange(&sender.tls)
         .await
-        .submit(tokio_stream::iter(requests))
+        .submit(tokio_stream::iter(requests(&ciphertext)))
         .await
         .unwrap()
         .into_inner();
     assert!(accepted.receipt.is_some());
+    assert!(!accepted.receipt.unwrap().duplicate);
 
     // Each recipient's SDK opens it — the RSA one and the P-256 one — and acknowledges.
     for r in recipients {
