@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod api;
 pub mod config;
 pub mod error;
 pub mod inbox;

@@ -165,6 +165,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
     let limit = usize::try_from(gateway.config.max_body_bytes).unwrap_or(usize::MAX);
     Router::new()
         .merge(crate::vxp::router())
+        .merge(crate::api::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(limit))

@@ -763,6 +763,32 @@ impl Db {
         })
     }
 
+    /// One page of the mailbox, every item of a kind whatever its state, in arrival order
+    /// after the cursor `(created_ms, id)` of the last item read: a client resumes where it
+    /// stopped, and an item arriving later is never skipped (its `created_ms` is later).
+    pub async fn mail_page(
+        &self,
+        kind: &str,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<MailItem>> {
+        let (after_ms, after_id) = after.unwrap_or((i64::MIN, ""));
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT * FROM mailbox WHERE kind = $1 \
+                 AND (created_ms > $2 OR (created_ms = $2 AND id > $3)) \
+                 ORDER BY created_ms, id LIMIT $4",
+            )
+            .bind(kind)
+            .bind(after_ms)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(mail_item).collect()
+        })
+    }
+
     /// The statuses received about one document, oldest first.
     pub async fn mail_statuses_of(&self, message_id: &str) -> Result<Vec<MailItem>> {
         on_pool!(self, p => {

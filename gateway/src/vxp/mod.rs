@@ -306,7 +306,7 @@ fn state_desc(state: &str) -> &'static str {
 }
 
 /// The kept package of a mailbox item.
-async fn mail_package(gw_: &Gateway, id: &str) -> Result<Vec<u8>, Refusal> {
+pub(crate) async fn mail_package(gw_: &Gateway, id: &str) -> Result<Vec<u8>, Refusal> {
     let item = gw_
         .db
         .mail_get(id)
@@ -388,7 +388,7 @@ async fn send_edoc(
 }
 
 /// `to`: a JSON array of agency ids (or one id, or ids separated by commas).
-fn parse_to(t: &str) -> Result<Vec<axis_client::AgencyId>, Refusal> {
+pub(crate) fn parse_to(t: &str) -> Result<Vec<axis_client::AgencyId>, Refusal> {
     let list: Vec<String> = match serde_json::from_str::<Value>(t) {
         Ok(Value::Array(a)) => a
             .iter()
@@ -431,7 +431,7 @@ fn check_hash_file(given: &str, body: &[u8]) -> Result<(), Refusal> {
 
 /// The package of `sendEdoc`: a multipart part `file_doc` (or the first file part), or the
 /// raw body; at most `max` bytes.
-async fn read_package(req: Request, max: u64) -> Result<Vec<u8>, Refusal> {
+pub(crate) async fn read_package(req: Request, max: u64) -> Result<Vec<u8>, Refusal> {
     let too_large = || {
         Refusal::new(
             gw::BODY_TOO_LARGE,
