@@ -13,7 +13,7 @@ use axis_tests::gateway::TestGateway;
 use axis_tests::vxp_client::{Body, VxpClient};
 use axis_tests::{TestAxis, TestPki};
 
-fn pki() -> TestPki {
+pub(crate) fn pki() -> TestPki {
     TestPki::with_agencies(&[
         (
             "000.00.00.G22",
@@ -38,7 +38,7 @@ fn sample(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn parse_edoc(package: &[u8]) -> (Edoc, Vec<Vec<u8>>) {
+pub(crate) fn parse_edoc(package: &[u8]) -> (Edoc, Vec<Vec<u8>>) {
     let mut files = Collect::default();
     let Package::Edoc(e) = edxml::parse(package, &mut files).unwrap().package else {
         panic!("not an edoc")
@@ -46,7 +46,7 @@ fn parse_edoc(package: &[u8]) -> (Edoc, Vec<Vec<u8>>) {
     (e, files.0)
 }
 
-fn parse_status(package: &[u8]) -> Status {
+pub(crate) fn parse_status(package: &[u8]) -> Status {
     let Package::Status(s) = edxml::parse(package, &mut Discard).unwrap().package else {
         panic!("not a status")
     };
@@ -54,7 +54,7 @@ fn parse_status(package: &[u8]) -> Status {
 }
 
 /// VPCP's sample edoc addressed to `to` only (its first `To`, renamed).
-fn edoc_to(to: &str, name: &str) -> Vec<u8> {
+pub(crate) fn edoc_to(to: &str, name: &str) -> Vec<u8> {
     let (mut e, files) = parse_edoc(&sample("edoc_new.edxml"));
     let mut first = e.header.to[0].clone();
     first.organ_id = to.into();
@@ -64,7 +64,7 @@ fn edoc_to(to: &str, name: &str) -> Vec<u8> {
 }
 
 /// A sample status package stated by `by` about the sample document.
-fn status(sample_name: &str, by: &str, by_name: &str, staff: &str) -> Vec<u8> {
+pub(crate) fn status(sample_name: &str, by: &str, by_name: &str, staff: &str) -> Vec<u8> {
     let mut s = parse_status(&sample(sample_name));
     s.from.organ_id = by.into();
     s.from.organ_name = by_name.into();
@@ -195,7 +195,7 @@ async fn a_legacy_vxp_client_sends_through_two_gateways_and_gets_the_statuses_ba
 }
 
 /// Waits until the outbox row of a status is accepted by the axis.
-async fn wait_status_sent(gw: &TestGateway, id: &str) {
+pub(crate) async fn wait_status_sent(gw: &TestGateway, id: &str) {
     for _ in 0..600 {
         let row = gw.gateway().db.outbox_get(id).await.unwrap().unwrap();
         match row.state.as_str() {

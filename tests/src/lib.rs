@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 pub mod fault_proxy;
 pub mod gateway;
+pub mod json_client;
 pub mod process;
 pub mod vxp_client;
 

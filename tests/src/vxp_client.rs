@@ -234,7 +234,8 @@ impl VxpClient {
     }
 }
 
-fn parse_response(out: &[u8]) -> Answer {
+/// An HTTP/1.1 answer read to the end (the body de-chunked).
+pub fn parse_response(out: &[u8]) -> Answer {
     let end = out
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
