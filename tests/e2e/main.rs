@@ -16,6 +16,7 @@ mod failover;
 mod faults;
 mod flow;
 mod gateway;
+mod gateway_crash;
 mod gateway_json;
 mod raw;
 mod revocation;

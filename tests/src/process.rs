@@ -1,5 +1,6 @@
-//! An axis node as a process of its own (`axis-test-node`), for tests that kill it with
-//! SIGKILL: nothing runs after the kill, exactly as when a host loses a node.
+//! An axis node (`axis-test-node`) or a gateway (`axis-test-gateway`) as a process of its own,
+//! for tests that kill it with SIGKILL: nothing runs after the kill, exactly as when a host
+//! loses a node.
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -133,6 +134,53 @@ impl NodeProcess {
 }
 
 impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A running gateway process.
+pub struct GatewayProcess {
+    child: Child,
+    /// Where its DMS-facing APIs listen.
+    pub addr: SocketAddr,
+}
+
+impl GatewayProcess {
+    /// Starts `binary` (the `axis-test-gateway` the test was built with) on the gateway
+    /// configuration file `config` and waits until it listens.
+    pub fn start(binary: &Path, config: &Path) -> GatewayProcess {
+        let mut child = Command::new(binary)
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {binary:?}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(a) = line.strip_prefix("listening ") {
+                    let _ = tx.send(a.trim().parse::<SocketAddr>().unwrap());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the gateway did not start within 60 s");
+        GatewayProcess { child, addr }
+    }
+
+    /// SIGKILL, then reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for GatewayProcess {
     fn drop(&mut self) {
         self.kill();
     }
