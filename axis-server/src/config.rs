@@ -33,6 +33,11 @@
 //! probe_timeout_ms = 1000                 # a database round trip slower than this: NOT_SERVING
 //! commit_stall_secs = 10                  # no commit for this long with work waiting: NOT_SERVING
 //!
+//! [notify]                                # waking subscribers held by this node (PostgreSQL)
+//! heartbeat_secs = 10                     # a round trip on the LISTEN connection this often
+//! heartbeat_timeout_ms = 2000             # slower than this: reconnect it and wake everyone
+//! safety_net_secs = 60                    # one check of the log for missed wake-ups this often
+//!
 //! [limits]                                # all optional; these are the defaults
 //! max_connections = 0                     # open gRPC connections; 0: from the descriptor limit
 //! max_document_bytes = 5368709120
@@ -194,6 +199,33 @@ impl Default for HealthConfig {
     }
 }
 
+/// How subscribers are woken (PostgreSQL; a SQLite axis is one node and wakes them itself).
+/// Subscribers are woken by notification only; the LISTEN connection is checked by a heartbeat,
+/// and one cheap read of the log per node (not per subscriber) catches anything missed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct NotifyConfig {
+    /// Seconds between round trips on the LISTEN connection.
+    pub heartbeat_secs: u64,
+    /// A heartbeat slower than this (or failing) drops the LISTEN connection: it reconnects and
+    /// wakes every subscriber, since notifications may have been lost.
+    pub heartbeat_timeout_ms: u64,
+    /// Seconds between safety-net checks: one read of the log's size and, when it grew, of the
+    /// recipients of the new entries, who are woken. 0 turns it off.
+    pub safety_net_secs: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            heartbeat_secs: 10,
+            heartbeat_timeout_ms: 2000,
+            safety_net_secs: 60,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +257,9 @@ pub struct Config {
     /// Readiness.
     #[serde(default)]
     pub health: HealthConfig,
+    /// Waking subscribers.
+    #[serde(default)]
+    pub notify: NotifyConfig,
     /// Seconds a shutdown waits for streams to drain before closing them.
     #[serde(default = "default_drain")]
     pub shutdown_drain_secs: u64,

@@ -218,6 +218,12 @@ pub static ACCEPT_ERRORS: Counter = Counter::new(
     "axis_accept_errors_total",
     "Failed accept calls on the gRPC and metrics listeners (each followed by a growing pause).",
 );
+/// Lost notification listeners (PostgreSQL), each followed by a reconnection and a wake-up of
+/// every subscriber.
+pub static LISTENER_RECONNECTS: Counter = Counter::new(
+    "axis_listener_reconnects_total",
+    "Notification (LISTEN) connections lost or failing their heartbeat, then made again.",
+);
 
 /// The exposition text.
 pub fn render() -> String {
@@ -234,6 +240,7 @@ pub fn render() -> String {
         &TLS_REFUSED,
         &CONNECTIONS_REFUSED,
         &ACCEPT_ERRORS,
+        &LISTENER_RECONNECTS,
     ] {
         c.render(&mut out);
     }

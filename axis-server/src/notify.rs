@@ -10,6 +10,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::watch;
 
+use crate::config::NotifyConfig;
 use crate::error::Result;
 use crate::store::Db;
 
@@ -89,41 +90,134 @@ impl Notifier {
     }
 
     /// Follows PostgreSQL notifications until the pool closes: `axis_inbox` (payload: agency
-    /// id) and `axis_trust` (a CRL was published). Reconnects after an error and then wakes
-    /// everyone, since notifications sent meanwhile are lost.
-    pub fn listen_postgres(&self, pool: PgPool) {
+    /// id) and `axis_trust` (a CRL was published). Every `heartbeat_secs` a round trip on the
+    /// LISTEN connection itself must answer within `heartbeat_timeout_ms`; otherwise (a
+    /// blackholed link sends no error, and would hold a dead listener forever) the connection is
+    /// dropped and made again. After every (re)connection everyone is woken, since notifications
+    /// sent meanwhile are lost.
+    pub fn listen_postgres(&self, pool: PgPool, config: NotifyConfig) {
         let this = self.clone();
+        let heartbeat = Duration::from_secs(config.heartbeat_secs.max(1));
+        let within = Duration::from_millis(config.heartbeat_timeout_ms.max(1));
         tokio::spawn(async move {
             loop {
                 if pool.is_closed() {
                     return;
                 }
-                match PgListener::connect_with(&pool).await {
-                    Ok(mut listener) => {
-                        if let Err(e) = listener.listen_all([INBOX_CHANNEL, TRUST_CHANNEL]).await {
-                            tracing::warn!(error = %e, "LISTEN failed");
-                        } else {
-                            this.wake_all();
-                            this.trust.send_modify(|v| *v = v.wrapping_add(1));
-                            loop {
-                                match listener.recv().await {
-                                    Ok(n) if n.channel() == TRUST_CHANNEL => {
-                                        this.trust.send_modify(|v| *v = v.wrapping_add(1));
-                                    }
-                                    Ok(n) => this.wake(n.payload()),
-                                    Err(e) => {
-                                        tracing::warn!(error = %e, "notification listener lost");
-                                        break;
-                                    }
-                                }
-                            }
-                        }
+                let connect = async {
+                    let mut l = PgListener::connect_with(&pool).await?;
+                    l.listen_all([INBOX_CHANNEL, TRUST_CHANNEL]).await?;
+                    Ok::<_, sqlx::Error>(l)
+                };
+                match tokio::time::timeout(within.max(heartbeat), connect).await {
+                    Ok(Ok(mut listener)) => {
+                        this.wake_all();
+                        this.trust.send_modify(|v| *v = v.wrapping_add(1));
+                        let lost = this.follow(&mut listener, heartbeat, within).await;
+                        crate::metrics::LISTENER_RECONNECTS.inc();
+                        tracing::warn!(cause = %lost, "notification listener lost; reconnecting");
                     }
-                    Err(e) => {
+                    Ok(Err(e)) => {
                         tracing::warn!(error = %e, "cannot connect the notification listener")
                     }
+                    Err(_) => tracing::warn!(
+                        deadline_ms = within.max(heartbeat).as_millis() as u64,
+                        "cannot connect the notification listener: deadline passed"
+                    ),
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
+
+    /// Hands notifications on until the listener is lost; says why.
+    async fn follow(
+        &self,
+        listener: &mut PgListener,
+        heartbeat: Duration,
+        within: Duration,
+    ) -> String {
+        let mut beat = tokio::time::interval(heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                n = listener.try_recv() => match n {
+                    Ok(Some(n)) if n.channel() == TRUST_CHANNEL => {
+                        self.trust.send_modify(|v| *v = v.wrapping_add(1));
+                    }
+                    Ok(Some(n)) => self.wake(n.payload()),
+                    // sqlx reconnects by itself; what was sent meanwhile is gone.
+                    Ok(None) => return "connection closed".into(),
+                    Err(e) => return e.to_string(),
+                },
+                _ = beat.tick() => {
+                    let round_trip = sqlx::query("SELECT 1").execute(&mut *listener);
+                    match tokio::time::timeout(within, round_trip).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return format!("heartbeat failed: {e}"),
+                        Err(_) => {
+                            return format!("no heartbeat answer within {} ms", within.as_millis())
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The safety net behind notifications, for the wake-ups a lost notification would miss:
+    /// every `every`, one read of the log's size and, when it grew, one of the recipients of the
+    /// new entries, who are woken on this node. Its cost is per node and per new delivery, not
+    /// per subscriber (an idle axis pays one single-row read per interval).
+    pub fn safety_net(&self, db: Db, every: Duration) {
+        const MAX_RECIPIENTS: i64 = 10_000;
+        let this = self.clone();
+        tokio::spawn(async move {
+            let crate::store::Pool::Postgres(pool) = db.pool().clone() else {
+                return; // one SQLite node wakes its own subscribers
+            };
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut seen: Option<i64> = None;
+            loop {
+                tick.tick().await;
+                if pool.is_closed() {
+                    return;
+                }
+                let look = db.bounded(async {
+                    let size: i64 =
+                        sqlx::query_scalar("SELECT tree_size FROM log_state WHERE id = 1")
+                            .fetch_one(&pool)
+                            .await?;
+                    let Some(from) = seen.filter(|s| *s < size) else {
+                        return Ok((size, Vec::new()));
+                    };
+                    let who: Vec<String> = sqlx::query_scalar(
+                        "SELECT DISTINCT recipient FROM deliveries \
+                         WHERE seq >= $1 AND seq < $2 LIMIT $3",
+                    )
+                    .bind(from)
+                    .bind(size)
+                    .bind(MAX_RECIPIENTS)
+                    .fetch_all(&pool)
+                    .await?;
+                    Ok((size, who))
+                });
+                match look.await {
+                    Ok((size, who)) => {
+                        if who.len() as i64 >= MAX_RECIPIENTS {
+                            this.wake_all();
+                        } else {
+                            for agency in &who {
+                                this.wake(agency);
+                            }
+                        }
+                        seen = Some(size);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "subscriber safety net: cannot read the log")
+                    }
+                }
             }
         });
     }

@@ -206,7 +206,13 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
 
     // Other nodes' commits and CRLs (PostgreSQL).
     if let Pool::Postgres(pool) = db.pool() {
-        notifier.listen_postgres(pool.clone());
+        notifier.listen_postgres(pool.clone(), config.notify.clone());
+        if config.notify.safety_net_secs > 0 {
+            notifier.safety_net(
+                db.clone(),
+                Duration::from_secs(config.notify.safety_net_secs),
+            );
+        }
         let mut changes = notifier.trust_changes();
         let (db2, trust2) = (db.clone(), trust.clone());
         background.push(tokio::spawn(async move {

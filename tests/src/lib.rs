@@ -183,6 +183,7 @@ impl TestPki {
             limits: Limits::default(),
             database: Default::default(),
             health: Default::default(),
+            notify: Default::default(),
             shutdown_drain_secs: 5,
         }
     }

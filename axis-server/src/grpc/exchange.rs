@@ -29,9 +29,6 @@ const INBOX_PAGE: u32 = 256;
 /// a stolen seal date statuses before its revocation.
 const STATEMENT_MAX_AGE: Duration = Duration::from_secs(3600);
 
-/// A subscriber re-reads its inbox at least this often, even without a wake-up.
-const INBOX_RECHECK: Duration = Duration::from_secs(30);
-
 /// The Exchange service.
 pub(crate) struct ExchangeService {
     app: Arc<App>,
@@ -440,7 +437,6 @@ impl ExchangeService {
                     _ = wake.changed() => {}
                     _ = shutdown.changed() => return,
                     _ = tx.closed() => return,
-                    _ = tokio::time::sleep(INBOX_RECHECK) => {}
                 }
             }
         });
