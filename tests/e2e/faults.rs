@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use axis_pki::demo::AgencyCreds;
 use axis_proto::reasons;
+use axis_proto::v1 as pb;
 use axis_server::config::Config;
 use axis_server::store::Pool;
 use axis_tests::fault_proxy::{Fault, FaultProxy};
@@ -18,6 +19,7 @@ use axis_tests::process::NodeProcess;
 use axis_tests::{Package, TestAxis, TestDb, TestPki, postgres, postgres_admin_url, reason, seal};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tokio_stream::StreamExt as _;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -322,4 +324,93 @@ async fn at_the_descriptor_limit_the_node_backs_off_instead_of_spinning_and_answ
     let errors = metric(node.metrics, "axis_accept_errors_total").await;
     assert!((1..60).contains(&errors), "{errors} failed accepts");
     db.drop_db().await;
+}
+
+/// Which of the two ways back a node's subscribers must find after their notification is lost.
+#[derive(Clone, Copy, Debug)]
+enum WakeBy {
+    /// The LISTEN connection's heartbeat (the safety net off).
+    Heartbeat,
+    /// The safety net's read of the log (the heartbeat too rare to help).
+    SafetyNet,
+}
+
+/// Node 1 commits a document for B while node 2's database link — and so its LISTEN
+/// connection — is blackholed; B subscribes on node 2. Subscribers are woken by notification
+/// only, so the one node 2 missed must be made up by `by`.
+async fn a_missed_notification_is_made_up(by: WakeBy) {
+    if !postgres() {
+        return; // one SQLite node wakes its own subscribers
+    }
+    let pg = postgres_addr();
+    let proxy = FaultProxy::start(pg).await.unwrap();
+    let pki = Arc::new(TestPki::new(2));
+    let axis = TestAxis::start(pki.clone()).await;
+    let mut config = axis.config.clone();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.metrics_listen = None;
+    config.database_url = config
+        .database_url
+        .replace(&pg.to_string(), &proxy.addr().to_string());
+    config.database.statement_timeout_ms = 2000;
+    config.database.acquire_timeout_ms = 2000;
+    match by {
+        WakeBy::Heartbeat => {
+            config.notify.heartbeat_secs = 1;
+            config.notify.heartbeat_timeout_ms = 500;
+            config.notify.safety_net_secs = 0;
+        }
+        WakeBy::SafetyNet => {
+            config.notify.heartbeat_secs = 3600;
+            config.notify.safety_net_secs = 1;
+        }
+    }
+    let node2 = axis_server::start(
+        config,
+        &axis_pki::Passphrase::new(axis_tests::PASS.to_owned()),
+    )
+    .await
+    .unwrap();
+    let (a, b) = (&pki.agencies[0], &pki.agencies[1]);
+    let ch2 = axis_tests::channel_to(node2.addr, &pki, &b.tls)
+        .await
+        .unwrap();
+    let mut inbox = pb::exchange_client::ExchangeClient::new(ch2)
+        .subscribe(pb::SubscribeRequest {
+            after_cursor: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // Let the subscription reach its wait (its first read finds nothing).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    proxy.set(Fault::Blackhole);
+    let package = seal(&pki, a, &[b], &[("missed.pdf", b"sent during the fault")]);
+    submit(&axis, a, &package).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.set(Fault::Pass);
+
+    // Without a heartbeat or a safety net node 2 would never look again (there is no
+    // per-subscriber re-read any more); a minute counts as never.
+    let healed = Instant::now();
+    let d = tokio::time::timeout(Duration::from_secs(60), inbox.next())
+        .await
+        .unwrap_or_else(|_| panic!("{by:?}: the missed document never arrived"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.message_id, package.message_id.to_string());
+    eprintln!("{by:?}: delivered {:?} after the heal", healed.elapsed());
+    node2.shutdown().await;
+    axis.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_listener_is_reconnected_by_its_heartbeat_and_its_subscribers_catch_up() {
+    a_missed_notification_is_made_up(WakeBy::Heartbeat).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_safety_net_wakes_a_subscriber_whose_notification_was_lost() {
+    a_missed_notification_is_made_up(WakeBy::SafetyNet).await;
 }
