@@ -281,7 +281,7 @@ async fn two_nodes_on_one_postgres_deliver_promptly_across_nodes() {
         );
         let sent = Instant::now();
         raw::submit(&axis, a, &p).await.unwrap();
-        // Without a cross-node wake-up the subscriber would wait for its 30 s re-check.
+        // Without a cross-node wake-up the subscriber would wait for the safety net (60 s).
         let d = tokio::time::timeout(Duration::from_secs(5), s.next())
             .await
             .expect("delivered by node 2 without waiting for a poll")
