@@ -64,9 +64,10 @@ pub const DEFAULT_CONFIG: &str = "axis-data/axis-server.toml";
 pub struct KeyPairFiles {
     /// Certificate (PEM; may hold the chain after the leaf).
     pub cert: PathBuf,
-    /// Encrypted PKCS#8 key (PEM).
+    /// Encrypted PKCS#8 key (PEM), or a `pkcs11:` URI (RFC 7512) naming a key on a token.
     pub key: PathBuf,
-    /// A file holding this key's own passphrase.
+    /// A file holding this key's own passphrase (for a token key: its PIN, unless the URI
+    /// names a `pin-source`).
     #[serde(default)]
     pub passphrase_file: Option<PathBuf>,
     /// An environment variable holding this key's own passphrase.
@@ -332,7 +333,10 @@ impl Config {
         }
         for kp in [&mut self.tls, &mut self.log_signer] {
             fix(&mut kp.cert);
-            fix(&mut kp.key);
+            // A `pkcs11:` URI is not a path.
+            if !kp.key.to_string_lossy().starts_with("pkcs11:") {
+                fix(&mut kp.key);
+            }
             if let Some(p) = kp.passphrase_file.as_mut() {
                 fix(p);
             }

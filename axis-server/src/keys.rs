@@ -2,9 +2,14 @@
 //! environment variable named in its table, as `axis-pki` gives every key its own — or else
 //! with the configuration's shared passphrase (`AXIS_SERVER_KEY_PASS`, then `passphrase_file`).
 //! Passphrases never come from the command line and never appear in messages.
+//!
+//! A key may instead be a `pkcs11:` URI: the key stays on its token, and the PIN comes from the
+//! URI's `pin-source`, else from the key's own `passphrase_file` / `passphrase_env` (never from
+//! the shared passphrase, which decrypts files).
 
 use std::path::{Path, PathBuf};
 
+use axis_keys::{Key, KeyRef, Pin, TokenKey};
 use axis_pki::{Passphrase, PrivateKey};
 
 use crate::config::{Config, KeyPairFiles};
@@ -86,6 +91,24 @@ pub enum KeyError {
         /// Where the passphrase came from.
         from: String,
     },
+    /// The key is a malformed `pkcs11:` URI.
+    #[error("[{table}] key: {source}")]
+    Uri {
+        /// The table.
+        table: &'static str,
+        /// Why.
+        source: axis_keys::UriError,
+    },
+    /// The token key could not be opened (token absent, wrong PIN, no such key, wrong type).
+    #[error("[{table}] key {uri}: {source}")]
+    Token {
+        /// The table.
+        table: &'static str,
+        /// The URI (without any PIN).
+        uri: String,
+        /// Why.
+        source: axis_keys::Error,
+    },
     /// The key file is not an encrypted PKCS#8 key Axis accepts.
     #[error("[{table}] key {path}: {source}")]
     Key {
@@ -165,6 +188,9 @@ pub fn key_tables(config: &Config) -> [(&'static str, &KeyPairFiles); 2] {
 /// whether the configuration has one.
 pub fn check_passphrases(config: &Config, shared: bool) -> Result<(), KeyError> {
     for (table, kp) in key_tables(config) {
+        if is_token(kp) {
+            continue;
+        }
         if kp.passphrase_file.is_none() && kp.passphrase_env.is_none() && !shared {
             return Err(KeyError::NoPassphrase {
                 table,
@@ -175,8 +201,34 @@ pub fn check_passphrases(config: &Config, shared: bool) -> Result<(), KeyError> 
     Ok(())
 }
 
-/// Loads and decrypts the key of `table`, with its own passphrase or else `shared`.
+/// Whether the key of `kp` is on a token (its `key` is a `pkcs11:` URI).
+pub fn is_token(kp: &KeyPairFiles) -> bool {
+    kp.key.to_string_lossy().starts_with("pkcs11:")
+}
+
+/// Loads the key of `table`: opens it on its token, or decrypts its file with its own
+/// passphrase or else `shared`.
 pub fn load_key(
+    table: &'static str,
+    kp: &KeyPairFiles,
+    shared: Option<(&Passphrase, &str)>,
+) -> Result<Key, KeyError> {
+    match KeyRef::from_path(&kp.key).map_err(|source| KeyError::Uri { table, source })? {
+        KeyRef::Pkcs11(uri) => {
+            let pin = own_passphrase(table, kp)?.map(|p| Pin::from(&p.passphrase));
+            TokenKey::open(&uri, pin)
+                .map(Key::from)
+                .map_err(|source| KeyError::Token {
+                    table,
+                    uri: uri.to_string(),
+                    source,
+                })
+        }
+        _ => load_file_key(table, kp, shared).map(Key::from),
+    }
+}
+
+fn load_file_key(
     table: &'static str,
     kp: &KeyPairFiles,
     shared: Option<(&Passphrase, &str)>,

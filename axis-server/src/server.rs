@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axis_pki::{Passphrase, PrivateKey, Profile};
+use axis_pki::{KeyPair as _, Passphrase, Profile};
 use axis_proto::v1::directory_server::DirectoryServer;
 use axis_proto::v1::exchange_server::ExchangeServer;
 use axis_proto::v1::log_server::LogServer;
@@ -129,7 +129,7 @@ fn load_key(
     table: &'static str,
     kp: &crate::config::KeyPairFiles,
     pass: &Passphrase,
-) -> Result<PrivateKey, StartError> {
+) -> Result<axis_keys::Key, StartError> {
     crate::keys::load_key(table, kp, Some((pass, "the shared passphrase"))).map_err(|e| {
         StartError::Key {
             what,
@@ -202,7 +202,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
             chain.push(i.clone());
         }
     }
-    let tls = crate::tls::server_config(trust.clone(), chain, &tls_key.to_pkcs8_der())?;
+    let tls = crate::tls::server_config(trust.clone(), chain, tls_key.signer())?;
 
     // Other nodes' commits and CRLs (PostgreSQL).
     if let Pool::Postgres(pool) = db.pool() {
@@ -245,7 +245,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
     let (ready_tx, ready_rx) = watch::channel(Readiness::Ready);
     let committer = Committer::start(
         db.clone(),
-        Arc::new(log_key),
+        log_key.signer(),
         Arc::new(log_cert),
         notifier.clone(),
         ready_rx.clone(),

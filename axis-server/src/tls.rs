@@ -14,7 +14,7 @@ use std::time::Duration;
 use axis_pki::{AgencyId, Profile};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use time::OffsetDateTime;
@@ -154,7 +154,7 @@ impl ClientCertVerifier for ClientVerifier {
 pub fn server_config(
     trust: Arc<Trust>,
     chain: Vec<Vec<u8>>,
-    key_pkcs8: &[u8],
+    key: Arc<dyn axis_pki::KeySigner>,
 ) -> Result<rustls::ServerConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     // No CA hints: every Axis client holds exactly one TLS identity.
@@ -165,11 +165,12 @@ pub fn server_config(
         hints,
     });
     let certs: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pkcs8.to_vec()));
+    // The handshake is signed through the key (a file or a token), never a copy of it.
+    let certified = axis_keys::certified_key(certs, key)?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)?;
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(config)
 }

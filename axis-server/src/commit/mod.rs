@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use axis_evidence::{LogEntry, LogProof, TreeHead};
 use axis_log::{Frontier, Hash};
-use axis_pki::{PrivateKey, VerifiedCert};
+use axis_pki::{KeySigner, VerifiedCert};
 use axis_signer::Signer;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -143,7 +143,7 @@ impl Committer {
     /// while it is not ready).
     pub fn start(
         db: Db,
-        log_key: Arc<PrivateKey>,
+        log_key: Arc<dyn KeySigner>,
         log_cert: Arc<VerifiedCert>,
         notifier: Notifier,
         ready: watch::Receiver<Readiness>,
@@ -183,7 +183,7 @@ impl Committer {
 async fn run(
     mut rx: mpsc::Receiver<(Job, Reply)>,
     db: Db,
-    log_key: Arc<PrivateKey>,
+    log_key: Arc<dyn KeySigner>,
     log_cert: Arc<VerifiedCert>,
     notifier: Notifier,
     progress: Arc<Progress>,
@@ -206,7 +206,7 @@ async fn run(
                 Some(conn) => conn,
                 None => Held::acquire(&db).await?,
             };
-            let r = commit_batch(&mut conn, &log_key, &log_cert, &jobs).await;
+            let r = commit_batch(&mut conn, log_key.as_ref(), &log_cert, &jobs).await;
             conn.finished();
             // Kept while more jobs wait and the connection works; otherwise back to the pool
             // (an idle committer holds nothing, so the pool can close).
@@ -277,7 +277,7 @@ impl Job {
 fn append(
     frontier: &mut Frontier,
     entries: Vec<Vec<u8>>,
-    log_key: &PrivateKey,
+    log_key: &dyn KeySigner,
     log_cert: &VerifiedCert,
     logged_at: OffsetDateTime,
 ) -> Result<Appended> {
@@ -321,7 +321,7 @@ fn append(
 /// The whole transaction for one batch. Returns each job's result and the agencies to wake.
 async fn commit_batch(
     held: &mut Held,
-    log_key: &PrivateKey,
+    log_key: &dyn KeySigner,
     log_cert: &VerifiedCert,
     jobs: &[Job],
 ) -> Result<(Vec<Result<Logged>>, Vec<String>)> {
