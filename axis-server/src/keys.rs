@@ -97,7 +97,7 @@ pub enum KeyError {
         /// The table.
         table: &'static str,
         /// Why.
-        source: axis_keys::UriError,
+        source: Box<axis_keys::UriError>,
     },
     /// The token key could not be opened (token absent, wrong PIN, no such key, wrong type).
     #[error("[{table}] key {uri}: {source}")]
@@ -107,7 +107,7 @@ pub enum KeyError {
         /// The URI (without any PIN).
         uri: String,
         /// Why.
-        source: axis_keys::Error,
+        source: Box<axis_keys::Error>,
     },
     /// The key file is not an encrypted PKCS#8 key Axis accepts.
     #[error("[{table}] key {path}: {source}")]
@@ -213,7 +213,10 @@ pub fn load_key(
     kp: &KeyPairFiles,
     shared: Option<(&Passphrase, &str)>,
 ) -> Result<Key, KeyError> {
-    match KeyRef::from_path(&kp.key).map_err(|source| KeyError::Uri { table, source })? {
+    match KeyRef::from_path(&kp.key).map_err(|source| KeyError::Uri {
+        table,
+        source: Box::new(source),
+    })? {
         KeyRef::Pkcs11(uri) => {
             let pin = own_passphrase(table, kp)?.map(|p| Pin::from(&p.passphrase));
             TokenKey::open(&uri, pin)
@@ -221,7 +224,7 @@ pub fn load_key(
                 .map_err(|source| KeyError::Token {
                     table,
                     uri: uri.to_string(),
-                    source,
+                    source: Box::new(source),
                 })
         }
         _ => load_file_key(table, kp, shared).map(Key::from),
