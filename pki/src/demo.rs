@@ -122,6 +122,38 @@ impl DemoPki {
         )
     }
 
+    /// Issues a leaf for a key held elsewhere (on a token), valid from five minutes ago for
+    /// `days`; returns the certificate (DER).
+    pub fn issue_for(
+        &self,
+        profile: Profile,
+        subject: Subject,
+        days: i64,
+        public: &PublicKey,
+    ) -> Result<Vec<u8>, Error> {
+        Ok(CaSigner::new(&self.ca, &self.ca_key, self.now)?
+            .issue(
+                &IssueRequest {
+                    profile,
+                    subject,
+                    not_before: self.now - Duration::minutes(5),
+                    not_after: self.now + Duration::days(days),
+                    serial: Serial::random()?,
+                },
+                public,
+            )?
+            .der()
+            .to_vec())
+    }
+
+    /// The subject of the axis's TLS certificate (`localhost`, 127.0.0.1).
+    pub fn server_tls_subject() -> Subject {
+        let mut s = Subject::new("localhost");
+        s.dns_names = vec!["localhost".into()];
+        s.ip_addresses = vec![IpAddr::from([127, 0, 0, 1])];
+        s
+    }
+
     /// Issues a leaf valid between two instants (tests make expired ones).
     pub fn issue_between(
         &self,
@@ -205,10 +237,7 @@ impl DemoPki {
 
     /// The server's TLS certificate for `localhost` and 127.0.0.1.
     pub fn server_tls(&self) -> Result<Issued, Error> {
-        let mut s = Subject::new("localhost");
-        s.dns_names = vec!["localhost".into()];
-        s.ip_addresses = vec![IpAddr::from([127, 0, 0, 1])];
-        self.issue(Profile::AxisServerTls, s, 365)
+        self.issue(Profile::AxisServerTls, Self::server_tls_subject(), 365)
     }
 
     /// The log signer.

@@ -22,3 +22,4 @@ mod raw;
 mod revocation;
 mod sdk;
 mod submit;
+mod tokens;
