@@ -121,3 +121,51 @@ async fn a_wrong_token_pin_stops_the_start_and_says_so() {
     assert!(!err.contains("not-the-pin"), "{err}");
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_opens_token_keys_and_names_a_missing_one() {
+    use axis_client::CheckLevel;
+    use axis_server::check::{Database, check};
+    let pki = TestPki::new(0);
+    let token = TestToken::new("axis-check");
+    let dir = tempfile::tempdir().unwrap();
+    let (tls_uri, tls_cert, _) = token_identity(
+        &pki,
+        &token,
+        dir.path(),
+        "axis-tls",
+        KeyAlgorithm::EcdsaP256,
+        Profile::AxisServerTls,
+        DemoPki::server_tls_subject(),
+    );
+    let db = TestDb::new().await;
+    let mut config = pki.server_config(dir.path(), &db.url);
+    std::fs::write(dir.path().join("pass"), format!("{PASS}\n")).unwrap();
+    config.passphrase_file = Some(dir.path().join("pass"));
+    config.tls.cert = tls_cert;
+    config.tls.key = tls_uri.into();
+    let now = OffsetDateTime::now_utc();
+    let report = check(&config, now, Database::Skip).await;
+    let fails: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.level == CheckLevel::Fail)
+        .map(ToString::to_string)
+        .collect();
+    assert!(fails.is_empty(), "{fails:?}");
+
+    config.tls.key = token.uri("no-such-key").into();
+    let report = check(&config, now, Database::Skip).await;
+    assert!(
+        report.findings.iter().any(|f| f.level == CheckLevel::Fail
+            && f.item.starts_with("[tls] key")
+            && f.message.contains("no-such-key")),
+        "{:?}",
+        report
+            .findings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+    db.drop_db().await;
+}
