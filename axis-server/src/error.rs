@@ -51,6 +51,34 @@ pub enum ServerError {
     /// The key envelope is not the one the header names.
     #[error("the key envelope does not match the routing header's digest")]
     KeyEnvelopeMismatch,
+    /// The key envelope is not sealed for exactly the header's recipients (by the directory's
+    /// current encryption certificates).
+    #[error(
+        "the key envelope is not sealed for exactly the routing header's recipients with their \
+         current encryption certificates (no entry for: {}; entries for no recipient: \
+         {unexpected}); look the recipients up again and seal anew",
+        if missing.is_empty() { "none".to_owned() } else {
+            missing.iter().map(AgencyId::as_str).collect::<Vec<_>>().join(", ")
+        }
+    )]
+    KeyEnvelopeRecipients {
+        /// Recipients whose current certificate has no entry.
+        missing: Vec<AgencyId>,
+        /// Entries for no recipient's current certificate (or repeated).
+        unexpected: usize,
+    },
+    /// The header names the sender among the recipients.
+    #[error(
+        "agency {0} is both the sender and a recipient; an agency files its own documents in its \
+         own DMS, not through the axis"
+    )]
+    SenderIsRecipient(AgencyId),
+    /// A cursor the axis did not issue to the caller.
+    #[error(
+        "the cursor {0:?} is not one this axis issued to the calling agency; resume after a \
+         delivery's cursor, or give none"
+    )]
+    CursorInvalid(String),
     /// Some recipients are not registered.
     #[error("recipients not registered in the directory: {0}")]
     RecipientUnknown(String),
@@ -294,6 +322,9 @@ impl ServerError {
             SenderNotCaller { .. } => reasons::SENDER_NOT_CALLER,
             Signature { reason, .. } => reason.reason(),
             KeyEnvelopeMismatch => reasons::KEY_ENVELOPE_MISMATCH,
+            KeyEnvelopeRecipients { .. } => reasons::KEY_ENVELOPE_RECIPIENTS,
+            SenderIsRecipient(_) => reasons::SENDER_IS_RECIPIENT,
+            CursorInvalid(_) => reasons::CURSOR_INVALID,
             RecipientUnknown(_) => reasons::RECIPIENT_UNKNOWN,
             DocumentTooLarge { .. } => reasons::DOCUMENT_TOO_LARGE,
             TooManyRecipients { .. } => reasons::TOO_MANY_RECIPIENTS,
@@ -350,14 +381,18 @@ impl ServerError {
             Malformed { .. }
             | Protocol(_)
             | KeyEnvelopeMismatch
+            | SenderIsRecipient(_)
+            | CursorInvalid(_)
             | LengthMismatch { .. }
             | DigestMismatch
             | BadCertificate { .. }
             | BadCrl(_) => Code::InvalidArgument,
             Signature { .. } => Code::PermissionDenied,
-            RecipientUnknown(_) | ChainRejected(_) | Withdrawn | StatementTime { .. } => {
-                Code::FailedPrecondition
-            }
+            RecipientUnknown(_)
+            | KeyEnvelopeRecipients { .. }
+            | ChainRejected(_)
+            | Withdrawn
+            | StatementTime { .. } => Code::FailedPrecondition,
             DocumentTooLarge { .. }
             | TooManyRecipients { .. }
             | ChunkTooLarge { .. }
@@ -381,6 +416,9 @@ impl ServerError {
                 SignatureReason::CertificateRejected
             }
             E::Certificate(C::SignerAgencyMismatch { .. }) => SignatureReason::SignerAgencyMismatch,
+            // Only an opener meets it (the manifest is encrypted); a certificate that is not
+            // the one the signature needs.
+            E::Certificate(C::SignerNameMismatch { .. }) => SignatureReason::CertificateRejected,
             E::SigningTime(_) => SignatureReason::SigningTimeInvalid,
             // The signature itself, or the bytes and keys around it.
             E::Signature(_)

@@ -16,6 +16,8 @@
 //! - `listen`: accept back-off, the connection maximum, the descriptor limit.
 //! - `commit`: group commit — one transaction, one fsync and one tree-head signature per batch.
 //! - `notify`: per-agency wake-ups, and PostgreSQL notifications between nodes.
+//! - `recipients`: the recipients' current encryption certificates, cached for the
+//!   key-envelope check.
 //! - `grpc`: the Exchange, Directory and Log services, health and reflection.
 //!
 //! ```no_run
@@ -39,6 +41,7 @@ pub mod keys;
 mod listen;
 pub mod metrics;
 pub mod notify;
+pub mod recipients;
 pub mod server;
 mod staging;
 pub mod store;

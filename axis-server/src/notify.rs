@@ -19,6 +19,8 @@ use crate::store::Db;
 pub(crate) const INBOX_CHANNEL: &str = "axis_inbox";
 /// PostgreSQL channel saying that trust material (a CRL) was published.
 pub(crate) const TRUST_CHANNEL: &str = "axis_trust";
+/// PostgreSQL channel saying that the directory changed (an agency registered or updated).
+pub(crate) const DIRECTORY_CHANNEL: &str = "axis_directory";
 
 /// Tells every node sharing the database that trust material changed, so each reloads its trust
 /// snapshot. A SQLite axis is a single node: nothing to tell.
@@ -36,12 +38,30 @@ pub(crate) async fn announce_trust_change(db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// Tells every node sharing the database that the directory changed, so each forgets what it
+/// cached of it. A SQLite axis is a single node: nothing to tell.
+pub(crate) async fn announce_directory_change(db: &Db) -> Result<()> {
+    if let crate::store::Pool::Postgres(p) = db.pool() {
+        db.bounded(async {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(DIRECTORY_CHANNEL)
+                .execute(p)
+                .await?;
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
 /// Per-agency wake-up counters.
 #[derive(Clone, Default)]
 pub struct Notifier {
     inner: Arc<Mutex<HashMap<String, watch::Sender<u64>>>>,
     /// Bumped when trust material changed on another node.
     trust: Arc<watch::Sender<u64>>,
+    /// Bumped when the directory changed on another node.
+    directory: Arc<watch::Sender<u64>>,
 }
 
 impl Notifier {
@@ -50,6 +70,7 @@ impl Notifier {
         Notifier {
             inner: Arc::default(),
             trust: Arc::new(watch::channel(0).0),
+            directory: Arc::new(watch::channel(0).0),
         }
     }
 
@@ -89,8 +110,14 @@ impl Notifier {
         self.trust.subscribe()
     }
 
+    /// A receiver that changes when another node changed the directory.
+    pub fn directory_changes(&self) -> watch::Receiver<u64> {
+        self.directory.subscribe()
+    }
+
     /// Follows PostgreSQL notifications until the pool closes: `axis_inbox` (payload: agency
-    /// id) and `axis_trust` (a CRL was published). Every `heartbeat_secs` a round trip on the
+    /// id), `axis_trust` (a CRL was published) and `axis_directory` (an agency registered or
+    /// updated). Every `heartbeat_secs` a round trip on the
     /// LISTEN connection itself must answer within `heartbeat_timeout_ms`; otherwise (a
     /// blackholed link sends no error, and would hold a dead listener forever) the connection is
     /// dropped and made again. After every (re)connection everyone is woken, since notifications
@@ -106,13 +133,14 @@ impl Notifier {
                 }
                 let connect = async {
                     let mut l = PgListener::connect_with(&pool).await?;
-                    l.listen_all([INBOX_CHANNEL, TRUST_CHANNEL]).await?;
+                    l.listen_all([INBOX_CHANNEL, TRUST_CHANNEL, DIRECTORY_CHANNEL]).await?;
                     Ok::<_, sqlx::Error>(l)
                 };
                 match tokio::time::timeout(within.max(heartbeat), connect).await {
                     Ok(Ok(mut listener)) => {
                         this.wake_all();
                         this.trust.send_modify(|v| *v = v.wrapping_add(1));
+                        this.directory.send_modify(|v| *v = v.wrapping_add(1));
                         let lost = this.follow(&mut listener, heartbeat, within).await;
                         crate::metrics::LISTENER_RECONNECTS.inc();
                         tracing::warn!(cause = %lost, "notification listener lost; reconnecting");
@@ -145,6 +173,9 @@ impl Notifier {
                 n = listener.try_recv() => match n {
                     Ok(Some(n)) if n.channel() == TRUST_CHANNEL => {
                         self.trust.send_modify(|v| *v = v.wrapping_add(1));
+                    }
+                    Ok(Some(n)) if n.channel() == DIRECTORY_CHANNEL => {
+                        self.directory.send_modify(|v| *v = v.wrapping_add(1));
                     }
                     Ok(Some(n)) => self.wake(n.payload()),
                     // sqlx reconnects by itself; what was sent meanwhile is gone.

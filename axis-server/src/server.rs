@@ -242,6 +242,17 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         }));
     }
 
+    // Directory changes on other nodes (PostgreSQL): forget the cached certificates.
+    let encryption_ids = Arc::new(crate::recipients::EncryptionIds::default());
+    if db.is_postgres() {
+        let mut changes = notifier.directory_changes();
+        let ids = encryption_ids.clone();
+        background.push(tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                ids.clear();
+            }
+        }));
+    }
     let (ready_tx, ready_rx) = watch::channel(Readiness::Ready);
     let committer = Committer::start(
         db.clone(),
@@ -262,6 +273,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         streams: StreamLimiter::default(),
         shutdown: shutdown_rx.clone(),
         registered: Default::default(),
+        encryption_ids: encryption_ids.clone(),
     });
 
     let listener = TcpListener::bind(config.listen)

@@ -39,7 +39,8 @@ pub const SEGMENT_LEN: usize = 1024 * 1024;
 pub mod state {
     /// Committed, waiting for the recipient's 01 receipt.
     pub const QUEUED: i64 = 0;
-    /// The recipient's 01 receipt is logged.
+    /// The recipient answered the delivery: its 01 receipt, or its refusal of a document it
+    /// could not open (an unopened 02), is logged. It leaves the inbox.
     pub const ACKNOWLEDGED: i64 = 1;
     /// The recipient agreed to a recall (15 after 13): fetching is refused.
     pub const WITHDRAWN: i64 = 2;
@@ -704,6 +705,21 @@ impl Db {
             .bind(recipient)
             .fetch_optional(p)
             .await?)
+        })
+    }
+
+    /// Whether `seq` is the cursor of one of `recipient`'s deliveries (whatever its state): a
+    /// cursor the axis issued to that agency.
+    pub async fn is_delivery_cursor(&self, recipient: &str, seq: i64) -> Result<bool> {
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar::<_, i64>(
+                "SELECT seq FROM deliveries WHERE recipient = $1 AND seq = $2",
+            )
+            .bind(recipient)
+            .bind(seq)
+            .fetch_optional(p)
+            .await?
+            .is_some())
         })
     }
 

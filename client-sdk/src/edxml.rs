@@ -521,10 +521,14 @@ pub(crate) fn apply_status(receipt: &mut Receipt, status: AxisStatus) -> crate::
         )))
     };
     if status.document_id != receipt.document_id {
+        let name = |d: &Option<axis_signer::DocumentId>| {
+            d.as_ref()
+                .map_or_else(|| "none".to_owned(), |d| d.to_string())
+        };
         return mismatch(
             "ResponseFor/DocumentId",
-            status.document_id.to_string(),
-            format!("carries document {}", receipt.document_id),
+            name(&status.document_id),
+            format!("carries document {}", name(&receipt.document_id)),
         );
     }
     if status.from != receipt.from {

@@ -652,6 +652,9 @@ impl Client {
                  configuration",
             )
         })?;
+        if doc.recipients.iter().any(|r| r.agency_id == me) {
+            return Err(sender_is_recipient(&me));
+        }
         let limits = self.limits().await?;
         check_recipients(&doc.recipients, limits.max_recipients)?;
 
@@ -1147,6 +1150,15 @@ fn verify_recipient(
 
 fn seal_name(seal: &KeyAndCert) -> String {
     seal.cert.common_name().unwrap_or_default().to_owned()
+}
+
+/// The axis's refusal of a document to its own sender, made here before anything is signed.
+fn sender_is_recipient(me: &AgencyId) -> Error {
+    Error::invalid(format!(
+        "agency {me} cannot send to itself: a document for the agency's own files is filed in \
+         its own DMS, not through the axis"
+    ))
+    .with_reason(Some(reasons::SENDER_IS_RECIPIENT.to_owned()))
 }
 
 fn check_recipients(recipients: &[Recipient], max: u32) -> Result<()> {

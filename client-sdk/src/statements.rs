@@ -48,6 +48,9 @@ pub struct HistoryEvent {
     pub signer: String,
     /// The reason or description (may be empty).
     pub reason: String,
+    /// A refusal (02) by a recipient that could not open the document: it names nothing
+    /// inside the package ([`Client::refuse_unopenable`]).
+    pub unopened: bool,
     /// The verified log evidence (time logged, leaf index).
     pub evidence: Evidence,
     /// The statement's exact bytes and signature.
@@ -218,6 +221,64 @@ impl Client {
         self.logged(signed, ev, "send status").await
     }
 
+    /// Refuses (status 02) a document addressed to this agency that it cannot open — no entry
+    /// for its encryption certificate in the key envelope, a signature that does not verify, a
+    /// signer who is not the certificate's holder, content that does not decrypt — with a
+    /// receipt that names nothing inside the package: only the message id, the parties and the
+    /// ciphertext digest of the routing header, which every party sees. The sender's history
+    /// then shows the refusal and its reason. It must be this agency's first status on the
+    /// document (after a 01 it was opened: use [`Client::send_status`] with 02).
+    pub async fn refuse_unopenable(
+        &self,
+        message_id: &MessageId,
+        reason: &str,
+    ) -> Result<LoggedStatement> {
+        let me = self.me()?.clone();
+        if reason.trim().is_empty() {
+            return Err(Error::invalid(
+                "a refusal needs a reason (what could not be opened)",
+            ));
+        }
+        let v = self.verified_history(message_id, Some(&me), None).await?;
+        if !v.submission.header().recipients.contains(&me) {
+            return Err(Error::invalid(format!(
+                "message {message_id} is not addressed to agency {me}; only a recipient refuses \
+                 it"
+            )));
+        }
+        let chain = chain_of(v.chains, &me)?;
+        if !chain.is_empty() {
+            return Err(Error::invalid(format!(
+                "agency {me} already stated {} on message {message_id}: the document was \
+                 opened; refuse it with an ordinary status 02",
+                chain
+                    .last_status()
+                    .map_or_else(|| "a status".to_owned(), |s| s.to_string())
+            )));
+        }
+        let store = self.trust_store().await?;
+        let now = OffsetDateTime::now_utc();
+        let receipt = chain
+            .refuse_unopened(now, reason)
+            .map_err(|e| Error::building("the refusal", e))?;
+        let signed = self.sign_next(&chain, receipt, &store, now)?;
+        let request = pb::SendStatusRequest {
+            status: Some(signed_statement(&signed)),
+        };
+        let ev = self
+            .call(
+                &format!("refusal of unopened {message_id}"),
+                Retry::Always,
+                |ch| {
+                    let request = request.clone();
+                    async move { nodes::exchange(ch).send_status(request).await }
+                },
+            )
+            .await?
+            .evidence;
+        self.logged(signed, ev, "refuse").await
+    }
+
     /// Recalls a document this agency sent from one recipient (status 13, signed by this
     /// agency's seal). The recipient answers with 15 (agree) or 16 (refuse). The recipient must
     /// have acknowledged the document first (its 01 names the DocumentId the recall refers to).
@@ -300,8 +361,7 @@ impl Client {
             .chains
             .iter()
             .flat_map(|(_, _, e)| e.first())
-            .map(|e| e.signed.receipt().receipt().document_id.clone())
-            .next();
+            .find_map(|e| e.signed.receipt().receipt().document_id.clone());
         Ok(History {
             message_id: h.message_id,
             sender: h.sender.clone(),
@@ -331,7 +391,6 @@ impl Client {
     ) -> Result<SignedReceipt> {
         let store = self.trust_store().await?;
         let now = OffsetDateTime::now_utc();
-        let seal = self.require_seal(&store, now)?;
         // Never before the previous statement (another machine's clock may be ahead).
         let time = chain
             .receipts()
@@ -345,13 +404,27 @@ impl Client {
         if let Some(edxml) = edxml {
             crate::edxml::apply_status(&mut receipt, edxml)?;
         }
-        // Check the transition before signing and sending.
+        self.sign_next(chain, receipt, &store, now)
+    }
+
+    /// Signs `receipt` with this agency's seal and checks that it continues `chain` (the
+    /// transition) before anything is sent.
+    fn sign_next(
+        &self,
+        chain: &ReceiptChain,
+        receipt: Receipt,
+        store: &TrustStore,
+        now: OffsetDateTime,
+    ) -> Result<SignedReceipt> {
+        let status = receipt.status;
+        let time = receipt.time;
+        let seal = self.require_seal(store, now)?;
         let signed = receipt
             .sign(&seal.signer()?)
             .map_err(|e| Error::building(&format!("signing status {status}"), e))?;
         let mut check = chain.clone();
         check
-            .push(&signed, &store, time.max(now))
+            .push(&signed, store, time.max(now))
             .map_err(|e| Error::invalid(format!("status {status} cannot be sent now: {e}")))?;
         Ok(signed)
     }
@@ -486,6 +559,7 @@ fn verify_history(
                 stated_by: r.from.clone(),
                 signer: verified_receipt.report().signer_name.clone(),
                 reason: r.reason.clone(),
+                unopened: r.is_unopened(),
                 evidence,
                 signed: signed.clone(),
             });

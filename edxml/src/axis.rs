@@ -455,8 +455,10 @@ fn edoc_from_manifest(m: &Manifest) -> Edoc {
 /// adds the message id, digests and chain).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AxisStatus {
-    /// The document concerned (`ResponseFor/DocumentId`).
-    pub document_id: DocumentId,
+    /// The document concerned (`ResponseFor/DocumentId`); `None` for a refusal of a document
+    /// the recipient could not open (written with an empty `ResponseFor`; a status read from
+    /// edXML always names its document).
+    pub document_id: Option<DocumentId>,
     /// The agency stating the status (`From/OrganId`).
     pub from: AgencyId,
     /// The other party (`ResponseFor/OrganId`).
@@ -607,7 +609,7 @@ pub fn status_to_axis(s: &Status) -> Result<AxisStatus, Error> {
     }
     signer::Receipt::check_edxml(&edxml).map_err(signer_err("status (StaffInfo, From)"))?;
     let axis = AxisStatus {
-        document_id,
+        document_id: Some(document_id),
         from: agency("From/OrganId", &s.from.organ_id)?,
         to: agency("ResponseFor/OrganId", &r.organ_id)?,
         status: s.status_code,
@@ -638,13 +640,13 @@ pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
             "an element this version does not know",
         ));
     }
-    let d = &a.document_id;
     let overridden = [RF_CODE, RF_DATE, RF_NONE]
         .iter()
         .any(|k| a.edxml.contains_key(*k));
     let (code, promulgation_date) =
-        if overridden {
-            (
+        match &a.document_id {
+            None => (String::new(), None),
+            Some(_) if overridden => (
                 a.edxml.get(RF_CODE).cloned().unwrap_or_default(),
                 match a.edxml.get(RF_DATE) {
                     None => None,
@@ -652,9 +654,8 @@ pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
                         Error::mapping("ResponseFor/PromulgationDate", "not a date")
                     })?),
                 },
-            )
-        } else {
-            (d.code().to_string(), Some(d.date()))
+            ),
+            Some(d) => (d.code().to_string(), Some(d.date())),
         };
     let timestamp = match a.edxml.get(TIMESTAMP) {
         Some(t) => crate::datetime::parse_timestamp(t)
@@ -670,7 +671,11 @@ pub fn status_from_axis(a: &AxisStatus) -> Result<Status, Error> {
             organ_id: a.to.to_string(),
             code,
             promulgation_date,
-            document_id: d.to_string(),
+            document_id: a
+                .document_id
+                .as_ref()
+                .map(DocumentId::to_string)
+                .unwrap_or_default(),
         },
         staff_info: StaffInfo::default(),
         status_code: a.status,

@@ -233,7 +233,7 @@ fn a_status_signed_later_keeps_the_dms_timestamp() {
         from: signed.from.clone(),
         to: signed.to.clone(),
         status: signed.status,
-        manifest_digest: [0; 32],
+        manifest_digest: Some([0; 32]),
         ciphertext_digest: [0; 32],
         time: signed.time,
         previous: None,

@@ -679,21 +679,24 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
             s.logged.entry.check_statement_of(&s.receipt)?;
             s.logged.check_included(&tree_head)?;
             s.logged.check_times(t, &tree_head)?;
-            match &document {
-                None => document = Some((receipt.document_id.clone(), receipt.manifest_digest)),
-                Some((id, _)) if id != &receipt.document_id => {
-                    return Err(ChainError::ReceiptSubjectMismatch {
-                        field: "DocumentId",
+            // An unopened refusal names no document; the others must all name the same one.
+            if let (Some(id), Some(digest)) = (&receipt.document_id, &receipt.manifest_digest) {
+                match &document {
+                    None => document = Some((id.clone(), *digest)),
+                    Some((known, _)) if known != id => {
+                        return Err(ChainError::ReceiptSubjectMismatch {
+                            field: "DocumentId",
+                        }
+                        .into());
                     }
-                    .into());
-                }
-                Some((_, digest)) if digest != &receipt.manifest_digest => {
-                    return Err(ChainError::ReceiptDigestMismatch {
-                        kind: DigestKind::Manifest,
+                    Some((_, known)) if known != digest => {
+                        return Err(ChainError::ReceiptDigestMismatch {
+                            kind: DigestKind::Manifest,
+                        }
+                        .into());
                     }
-                    .into());
+                    Some(_) => {}
                 }
-                Some(_) => {}
             }
             events.push(TimelineEvent {
                 status: receipt.status,

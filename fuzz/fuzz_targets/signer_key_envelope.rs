@@ -1,4 +1,5 @@
-//! Untrusted key envelopes (CMS EnvelopedData), for an RSA and an EC recipient. The public API
+//! Untrusted key envelopes (CMS EnvelopedData): their recipients read without a key (as the
+//! axis does), and opened for an RSA and an EC recipient. The public API
 //! reaches this parser only after the envelope's digest matched a signed header, so the target
 //! goes through the `--cfg fuzzing` hook.
 #![no_main]
@@ -10,6 +11,7 @@ mod common;
 fuzz_target!(|data: &[u8]| {
     let w = common::world();
     let env = common::splice(&w.sealed.key_envelope, data);
+    let _ = axis_signer::fuzzing::key_envelope_recipients(&env);
     // One private-key operation per input: RSA or EC by the input's parity.
     let key = if data.len() % 2 == 0 {
         &w.rsa_key

@@ -230,7 +230,13 @@ pub async fn accept_status(
             ),
         ));
     }
-    let document_id = axis.document_id.to_string();
+    // A status read from edXML always names its document (only an unopened refusal, which the
+    // SDK makes, names none).
+    let document_id = axis
+        .document_id
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let other = axis.to.to_string();
     let message_id = if axis.status == StatusCode::RecallRequested {
         gw_.db

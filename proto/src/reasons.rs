@@ -47,6 +47,13 @@ pub const SIGNER_AGENCY_MISMATCH: &str = "SIGNER_AGENCY_MISMATCH";
 pub const SIGNING_TIME_INVALID: &str = "SIGNING_TIME_INVALID";
 /// The key envelope is not the one the routing header names (`INVALID_ARGUMENT`).
 pub const KEY_ENVELOPE_MISMATCH: &str = "KEY_ENVELOPE_MISMATCH";
+/// The key envelope's recipients are not exactly the routing header's, by the directory's
+/// current encryption certificates: a recipient could not open the document
+/// (`FAILED_PRECONDITION`).
+pub const KEY_ENVELOPE_RECIPIENTS: &str = "KEY_ENVELOPE_RECIPIENTS";
+/// The routing header names the sender among its recipients: an agency files its own
+/// documents in its own DMS, not through the axis (`INVALID_ARGUMENT`).
+pub const SENDER_IS_RECIPIENT: &str = "SENDER_IS_RECIPIENT";
 /// Some recipients are not registered in the directory (`FAILED_PRECONDITION`).
 pub const RECIPIENT_UNKNOWN: &str = "RECIPIENT_UNKNOWN";
 /// The document is larger than this axis accepts (`RESOURCE_EXHAUSTED`).
@@ -61,6 +68,9 @@ pub const LENGTH_MISMATCH: &str = "LENGTH_MISMATCH";
 pub const DIGEST_MISMATCH: &str = "DIGEST_MISMATCH";
 /// The message id was already used for a different submission (`ALREADY_EXISTS`).
 pub const MESSAGE_ID_CONFLICT: &str = "MESSAGE_ID_CONFLICT";
+/// A cursor that this axis did not issue to the caller: not the decimal position of one of its
+/// deliveries (negative, not a number, another agency's, beyond the last) (`INVALID_ARGUMENT`).
+pub const CURSOR_INVALID: &str = "CURSOR_INVALID";
 /// No such message for the caller; also when the caller is not a party, so existence is not
 /// revealed (`NOT_FOUND`).
 pub const MESSAGE_NOT_FOUND: &str = "MESSAGE_NOT_FOUND";
@@ -114,6 +124,8 @@ pub const ALL: &[&str] = &[
     SIGNER_AGENCY_MISMATCH,
     SIGNING_TIME_INVALID,
     KEY_ENVELOPE_MISMATCH,
+    KEY_ENVELOPE_RECIPIENTS,
+    SENDER_IS_RECIPIENT,
     RECIPIENT_UNKNOWN,
     DOCUMENT_TOO_LARGE,
     TOO_MANY_RECIPIENTS,
@@ -121,6 +133,7 @@ pub const ALL: &[&str] = &[
     LENGTH_MISMATCH,
     DIGEST_MISMATCH,
     MESSAGE_ID_CONFLICT,
+    CURSOR_INVALID,
     MESSAGE_NOT_FOUND,
     NOT_AUTHORIZED,
     STATUS_REJECTED,

@@ -157,6 +157,13 @@ pub enum FormatError {
     /// A document has no recipient.
     #[error("a document needs at least one recipient agency")]
     NoRecipients,
+    /// The sender is among the recipients: an agency files its own documents in its own DMS,
+    /// not through the axis.
+    #[error("agency {agency} is both the sender and a recipient")]
+    SenderIsRecipient {
+        /// The agency.
+        agency: AgencyId,
+    },
     /// The same agency is listed twice as a recipient.
     #[error("recipient {agency} is listed twice")]
     DuplicateRecipient {
@@ -411,6 +418,18 @@ pub enum CertificateError {
         /// The agency in the certificate.
         found: AgencyId,
     },
+    /// The person the manifest names as signer (`SignerInfo`) is not the holder of the
+    /// personal certificate that signed: a DMS would record a name nobody's key stands behind.
+    /// (The names themselves are personal data and stay out of the message.)
+    #[error(
+        "the manifest's signer {field} is not the personal certificate's ({certificate_field})"
+    )]
+    SignerNameMismatch {
+        /// The manifest field ("full name", "position").
+        field: &'static str,
+        /// The certificate attribute it must equal ("common name", "title").
+        certificate_field: &'static str,
+    },
 }
 
 /// The key envelope (CMS EnvelopedData) cannot give this recipient the content key.
@@ -432,6 +451,23 @@ pub enum EnvelopeError {
     /// The key envelope is not the one the signed header names.
     #[error("the key envelope does not match the digest in the signed routing header")]
     KeyEnvelopeDigestMismatch,
+    /// The key envelope is not sealed for exactly the header's recipients, by the encryption
+    /// certificates given: a recipient could not open the document, or another could.
+    #[error(
+        "the key envelope is not sealed for exactly the routing header's recipients: {}{}",
+        if missing.is_empty() { "every recipient has an entry".to_owned() } else {
+            format!("no entry for {}", missing.iter().map(AgencyId::as_str).collect::<Vec<_>>().join(", "))
+        },
+        if *unexpected == 0 { String::new() } else {
+            format!("; {unexpected} entries for no recipient (or repeated)")
+        }
+    )]
+    RecipientsMismatch {
+        /// Recipients whose current encryption certificate has no entry.
+        missing: Vec<AgencyId>,
+        /// Entries that are for no recipient's current certificate, or repeated.
+        unexpected: usize,
+    },
     /// The unwrapped content key is not the one the signed header commits to.
     #[error("the unwrapped content key does not match the header's key commitment")]
     KeyCommitmentMismatch,

@@ -8,3 +8,8 @@ use crate::cms::envelope::{self, RecipientKey};
 pub fn open_key_envelope(envelope: &[u8], key: &RecipientKey) -> bool {
     envelope::open(envelope, key).is_ok()
 }
+
+/// Reads a key envelope's recipients without any key (what the axis does on every submission).
+pub fn key_envelope_recipients(envelope: &[u8]) -> usize {
+    envelope::recipient_ids(envelope).map_or(0, |ids| ids.len())
+}

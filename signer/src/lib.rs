@@ -34,7 +34,8 @@
 //! # let store = TrustStore::new(vec![root.der().to_vec()], vec![ca.der().to_vec()],
 //! #     vec![crl(&root_ca), crl(&issuing)])?;
 //! # let cert = |profile, id: &str, title: Option<&str>, key: &PublicKey| {
-//! #     let mut s = Subject::new("Cơ quan");
+//! #     // The personal certificate's holder is the manifest's signer.
+//! #     let mut s = Subject::new(if title.is_some() { "Trần Văn Sơn" } else { "Cơ quan" });
 //! #     s.agency_id = Some(AgencyId::parse(id).unwrap());
 //! #     s.title = title.map(str::to_owned);
 //! #     let der = issuing.issue(&req(profile, s, 365), key).unwrap().der().to_vec();
@@ -203,7 +204,7 @@ mod receipt;
 // The public interface is:
 #[cfg(feature = "test-vectors")]
 pub use cms::envelope::FixedSecrets;
-pub use cms::envelope::RecipientKey;
+pub use cms::envelope::{RecipientId, RecipientKey};
 pub use cms::signature::{CertificateStatus, SignatureReport, SignatureRole, Signer};
 pub use error::{
     CertificateError, ChainError, CiphertextError, DigestKind, EnvelopeError, Error, FormatError,

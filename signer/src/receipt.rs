@@ -6,11 +6,11 @@
 //!   format            OBJECT IDENTIFIER,            -- <AXIS_OID_ARC>.2.3
 //!   version           INTEGER (1 | 2),              -- 2 exactly when edxml is present
 //!   messageId         OCTET STRING (SIZE (16)),
-//!   documentId        UTF8String,                   -- edXML DocumentId
+//!   documentId        UTF8String,                   -- edXML DocumentId; empty: unopened
 //!   from              UTF8String,                   -- agency stating the status
 //!   to                UTF8String,                   -- the other party (edXML ResponseFor/OrganId)
 //!   status            INTEGER,                      -- 1–6, 13, 15, 16
-//!   manifestDigest    OCTET STRING (SIZE (32)),
+//!   manifestDigest    OCTET STRING (SIZE (0 | 32)), -- empty exactly when documentId is
 //!   ciphertextDigest  OCTET STRING (SIZE (32)),
 //!   time              GeneralizedTime,
 //!   previous          OCTET STRING (SIZE (0 | 32)), -- SHA-256 of the previous receipt's bytes
@@ -30,6 +30,14 @@
 //! receipt without them is version 1, byte for byte what it was before version 2 existed; a
 //! version-1 reader refuses a version-2 receipt as an unsupported version rather than reading
 //! part of it. This crate gives the element names no meaning (`axis-edxml` does).
+//!
+//! **An unopened refusal** is a status 02 whose `documentId` and `manifestDigest` are both
+//! empty: a recipient that cannot open a document (no key-envelope entry for its certificate,
+//! a broken signature, a name that is not the signer's…) still refuses it, with nothing from
+//! inside the package: the message id, the parties and the ciphertext digest come from the
+//! routing header every party sees. It can only be the first statement of its chain (after a
+//! 01 the recipient has opened the document). Receipts that name the document keep their byte
+//! form; a reader that predates unopened refusals refuses one as malformed, never misreads it.
 //!
 //! The signature is a detached CMS SignedData like the document's, by the stating agency's seal.
 //! A chain is per (message, recipient): the recipient's statuses and the sender's recall (13).
@@ -150,16 +158,17 @@ impl fmt::Display for StatusCode {
 pub struct Receipt {
     /// The message (routing header) it is about.
     pub message_id: MessageId,
-    /// The document it is about.
-    pub document_id: DocumentId,
+    /// The document it is about; `None` only in an unopened refusal (status 02 by a recipient
+    /// that could not open the package, [`ReceiptChain::refuse_unopened`]).
+    pub document_id: Option<DocumentId>,
     /// The agency stating the status.
     pub from: AgencyId,
     /// The other party.
     pub to: AgencyId,
     /// The status.
     pub status: StatusCode,
-    /// SHA-256 of the manifest bytes.
-    pub manifest_digest: [u8; 32],
+    /// SHA-256 of the manifest bytes; `None` exactly when `document_id` is.
+    pub manifest_digest: Option<[u8; 32]>,
     /// SHA-256 of the ciphertext (as in the routing header).
     pub ciphertext_digest: [u8; 32],
     /// When the status was stated (whole seconds, UTC).
@@ -174,7 +183,26 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// Whether this is an unopened refusal: a 02 that names nothing inside the package.
+    pub fn is_unopened(&self) -> bool {
+        self.document_id.is_none()
+    }
+
     fn check(&self) -> Result<(), Error> {
+        if self.document_id.is_some() != self.manifest_digest.is_some() {
+            return Err(FormatError::FieldInvalid {
+                field: "DocumentId",
+                reason: "the DocumentId and the manifest digest are given together or not at all",
+            }
+            .into());
+        }
+        if self.is_unopened() && self.status != StatusCode::Rejected {
+            return Err(FormatError::FieldInvalid {
+                field: "DocumentId",
+                reason: "only a refusal (02) of a document that was not opened names none",
+            }
+            .into());
+        }
         fields::check_text("Description", &self.reason, MAX_REASON, false, Lines::Multi)?;
         check_edxml(&self.edxml)
     }
@@ -205,11 +233,17 @@ impl Receipt {
             &der::oid(Format::Receipt.oid()),
             &der::uint(version),
             &der::octets(self.message_id.as_bytes()),
-            &der::utf8(&self.document_id.to_string()),
+            &der::utf8(
+                &self
+                    .document_id
+                    .as_ref()
+                    .map(DocumentId::to_string)
+                    .unwrap_or_default(),
+            ),
             &der::utf8(self.from.as_str()),
             &der::utf8(self.to.as_str()),
             &der::uint(u64::from(self.status.code())),
-            &der::octets(&self.manifest_digest),
+            &der::octets(self.manifest_digest.as_ref().map_or(&[][..], |d| &d[..])),
             &der::octets(&self.ciphertext_digest),
             &der::generalized_time(self.time)?,
             &der::octets(self.previous.as_ref().map_or(&[][..], |p| &p[..])),
@@ -225,11 +259,20 @@ impl Receipt {
         };
         let mut receipt = Receipt {
             message_id: MessageId::from_uuid(uuid::Uuid::from_bytes(r.octets()?)),
-            document_id: DocumentId::parse(r.utf8()?)?,
+            document_id: match r.utf8()? {
+                "" => None,
+                id => Some(DocumentId::parse(id)?),
+            },
             from: agency("receipt from", r.utf8()?)?,
             to: agency("receipt to", r.utf8()?)?,
             status: StatusCode::from_code(r.u64()?)?,
-            manifest_digest: r.octets()?,
+            manifest_digest: match r.octet_string()? {
+                [] => None,
+                d => Some(
+                    d.try_into()
+                        .map_err(|_| FormatError::Malformed { what: WHAT })?,
+                ),
+            },
             ciphertext_digest: r.octets()?,
             time: r.time()?,
             previous: match r.octet_string()? {
@@ -755,7 +798,8 @@ impl ReceiptChain {
     /// 7. Its time is not before the previous receipt's.
     /// 8. The transition is one a DMS may make: 01 first; 02/03 after 01; 04–06 after 03; 13
     ///    while the document is live; 15/16 only in answer to 13 or to a recall, update or
-    ///    replacement document; nothing after a rejection or an agreed recall.
+    ///    replacement document; nothing after a rejection or an agreed recall. An unopened
+    ///    refusal (a 02 naming no DocumentId) only first, in place of the 01.
     pub fn push(
         &mut self,
         signed: &SignedReceipt,
@@ -812,14 +856,15 @@ impl ReceiptChain {
             }
             .into());
         }
-        match &self.inner {
-            Some((id, _)) if id != &r.document_id => {
+        let named = r.document_id.as_ref().zip(r.manifest_digest.as_ref());
+        match (&self.inner, named) {
+            (Some((id, _)), Some((named_id, _))) if id != named_id => {
                 return Err(ChainError::ReceiptSubjectMismatch {
                     field: "DocumentId",
                 }
                 .into());
             }
-            Some((_, digest)) if digest != &r.manifest_digest => {
+            (Some((_, digest)), Some((_, named_digest))) if digest != named_digest => {
                 return Err(ChainError::ReceiptDigestMismatch {
                     kind: DigestKind::Manifest,
                 }
@@ -838,7 +883,12 @@ impl ReceiptChain {
             return Err(ChainError::ReceiptTimeBeforePrevious { position }.into());
         }
         // Step 8.
-        if !self.state.allows(r.status) {
+        let allowed = if r.is_unopened() {
+            self.state.business.is_none() && !self.state.withdrawn && !self.state.recall_pending
+        } else {
+            self.state.allows(r.status)
+        };
+        if !allowed {
             return Err(ChainError::StatusTransitionNotAllowed {
                 from: self.last_status(),
                 to: r.status,
@@ -846,8 +896,14 @@ impl ReceiptChain {
             .into());
         }
         self.state.apply(r.status);
-        if self.inner.is_none() {
-            self.inner = Some((r.document_id.clone(), r.manifest_digest));
+        if r.is_unopened() {
+            // Nothing was opened: no change to answer either.
+            self.state.change_pending = false;
+        }
+        if self.inner.is_none()
+            && let Some((id, digest)) = named
+        {
+            self.inner = Some((id.clone(), *digest));
         }
         self.last = Some((bytes.hash(), r.time, r.status));
         Ok(())
@@ -874,14 +930,47 @@ impl ReceiptChain {
         };
         Ok(Receipt {
             message_id: self.doc.message_id,
-            document_id,
+            document_id: Some(document_id),
             from,
             to,
             status,
-            manifest_digest,
+            manifest_digest: Some(manifest_digest),
             ciphertext_digest: self.doc.ciphertext_digest,
             time,
             previous: self.last_hash(),
+            reason: reason.into(),
+            edxml: BTreeMap::new(),
+        })
+    }
+
+    /// The recipient's refusal (02) of a document it cannot open: no DocumentId, no manifest
+    /// digest, only what the routing header says (message id, parties, ciphertext digest), so
+    /// a document sealed without an entry for the recipient, or one that does not verify, can
+    /// always be refused. Works on any view of the document (the axis's too,
+    /// [`DocumentRef::logged`]); the chain must be empty (after a 01 the document was opened:
+    /// send an ordinary 02). Sign it with [`Receipt::sign`].
+    pub fn refuse_unopened(
+        &self,
+        time: OffsetDateTime,
+        reason: impl Into<String>,
+    ) -> Result<Receipt, Error> {
+        if !self.is_empty() {
+            return Err(ChainError::StatusTransitionNotAllowed {
+                from: self.last_status(),
+                to: StatusCode::Rejected,
+            }
+            .into());
+        }
+        Ok(Receipt {
+            message_id: self.doc.message_id,
+            document_id: None,
+            from: self.doc.recipient.clone(),
+            to: self.doc.sender.clone(),
+            status: StatusCode::Rejected,
+            manifest_digest: None,
+            ciphertext_digest: self.doc.ciphertext_digest,
+            time,
+            previous: None,
             reason: reason.into(),
             edxml: BTreeMap::new(),
         })

@@ -353,11 +353,11 @@ fn parsers_refuse_a_second_encoding_of_the_same_value() {
 fn receipt_with_tail(version: u64, tail: &[u8]) -> Vec<u8> {
     let r = Receipt {
         message_id: MessageId::from_uuid(uuid::Uuid::from_bytes([7; 16])),
-        document_id: DocumentId::parse("000.00.00.G22,2015/09/30,7816/VPCP-TTĐT").unwrap(),
+        document_id: Some(DocumentId::parse("000.00.00.G22,2015/09/30,7816/VPCP-TTĐT").unwrap()),
         from: AgencyId::parse("000.00.00.H41").unwrap(),
         to: AgencyId::parse("000.00.00.G22").unwrap(),
         status: StatusCode::Accepted,
-        manifest_digest: [1; 32],
+        manifest_digest: Some([1; 32]),
         ciphertext_digest: [2; 32],
         time: time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
         previous: None,
@@ -530,11 +530,11 @@ prop_compose! {
     ) -> Receipt {
         Receipt {
             message_id: MessageId::from_uuid(uuid::Uuid::from_bytes(id)),
-            document_id: DocumentId::parse("000.00.00.G22,2015/09/30,7816/VPCP-TTĐT").unwrap(),
+            document_id: Some(DocumentId::parse("000.00.00.G22,2015/09/30,7816/VPCP-TTĐT").unwrap()),
             from,
             to,
             status: StatusCode::from_code(status).unwrap(),
-            manifest_digest: digests.0,
+            manifest_digest: Some(digests.0),
             ciphertext_digest: digests.1,
             time: time::OffsetDateTime::from_unix_timestamp(secs).unwrap(),
             previous,

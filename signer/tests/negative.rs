@@ -426,7 +426,9 @@ fn a_document_without_its_seal_or_personal_signature_is_refused() {
 #[test]
 fn a_signature_by_a_revoked_certificate_is_refused() {
     let f = fixture();
-    let m = manifest(&[&f.b], &[]).encode().unwrap();
+    let m = naming_signer(manifest(&[&f.b], &[]), &f.revoked.cert)
+        .encode()
+        .unwrap();
     let doc =
         SignedDocument::sign(m, &f.revoked.signer(), SIGNED, &f.a.seal_signer(), SIGNED).unwrap();
     expect_err(doc.verify(&f.store, NOW), |e| {
@@ -790,5 +792,293 @@ fn sealing_checks_the_recipients_certificates() {
             e,
             Error::Format(FormatError::ChunkSizeOutOfRange { size: 100, .. })
         )
+    });
+}
+
+// ----- the manifest's signer is the personal certificate's holder -----
+
+/// A person at A named `name`, titled `title` (valid, not revoked).
+fn person_at_a(name: &str, title: &str) -> Person {
+    let f = fixture();
+    let mut s = axis_pki::Subject::new(name);
+    s.agency_id = Some(f.a.id.clone());
+    s.title = Some(title.to_owned());
+    issue_extra(
+        Profile::PersonalSigner,
+        s,
+        axis_pki::KeyAlgorithm::EcdsaP256,
+    )
+}
+
+/// `m` signed by `person` and A's seal, bypassing `SignedDocument::sign`'s own check (what a
+/// sender's other software could do).
+fn signed_by(m: &Manifest, person: &Person) -> SignedDocument {
+    let f = fixture();
+    let bytes = m.encode().unwrap();
+    let p = cms::sign(bytes.as_bytes(), &person.signer(), SIGNED).unwrap();
+    let s = cms::sign(bytes.as_bytes(), &f.a.seal_signer(), SIGNED).unwrap();
+    SignedDocument::from_parts(bytes, p, s)
+}
+
+fn name_mismatch(field: &'static str) -> impl Fn(&Error) -> bool {
+    move |e| {
+        matches!(e, Error::Certificate(CertificateError::SignerNameMismatch { field: f, .. })
+            if *f == field)
+    }
+}
+
+#[test]
+fn a_manifest_naming_another_signer_than_the_certificate_is_refused() {
+    let f = fixture();
+    // The issue's case: the manifest names "Nguyễn Văn A", "Trần Văn Sơn" signed.
+    let mut m = manifest(&[&f.b], &[]);
+    m.signer.full_name = "Nguyễn Văn A".into();
+    expect_err(
+        SignedDocument::sign(
+            m.encode().unwrap(),
+            &f.person.signer(),
+            SIGNED,
+            &f.a.seal_signer(),
+            SIGNED,
+        ),
+        name_mismatch("full name"),
+    );
+    expect_err(
+        signed_by(&m, &f.person).verify(&f.store, NOW),
+        name_mismatch("full name"),
+    );
+    // A position the certificate's title contradicts.
+    let mut m = manifest(&[&f.b], &[]);
+    m.signer.position = "Chủ nhiệm".into();
+    expect_err(
+        signed_by(&m, &f.person).verify(&f.store, NOW),
+        name_mismatch("position"),
+    );
+    // The message names fields, never the people.
+    let e = signed_by(&m, &f.person).verify(&f.store, NOW).unwrap_err();
+    assert!(!e.to_string().contains("Trần"), "{e}");
+}
+
+#[test]
+fn the_signer_name_is_compared_in_nfc_and_an_empty_position_contradicts_nothing() {
+    let f = fixture();
+    // "Nguyễn" typed decomposed (e + circumflex + tilde as combining marks) in the manifest,
+    // composed in the certificate.
+    let nfd = "Nguye\u{302}\u{303}n Thị Hoa";
+    let person = person_at_a("Nguyễn Thị Hoa", "Phó Chánh Văn phòng");
+    let mut m = manifest(&[&f.b], &[]);
+    m.signer.full_name = nfd.into();
+    m.signer.position = "Phó Chánh Văn phòng".into();
+    let doc = signed_by(&m, &person).verify(&f.store, NOW).unwrap();
+    assert_eq!(doc.report().personal.signer_name, "Nguyễn Thị Hoa");
+    // An empty position contradicts no title.
+    let mut m = manifest(&[&f.b], &[]);
+    m.signer.position = String::new();
+    signed_by(&m, &f.person).verify(&f.store, NOW).unwrap();
+}
+
+// ----- sending to oneself -----
+
+#[test]
+fn a_document_to_its_own_sender_is_not_sealed() {
+    let f = fixture();
+    let m = manifest(&[&f.a, &f.b], &[]);
+    let doc = sign(&m);
+    expect_err(
+        Sealer::new(SealRequest {
+            message_id: MessageId::random().unwrap(),
+            document: &doc,
+            recipients: &[f.a.enc.clone(), f.b.enc.clone()],
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        }),
+        |e| matches!(e, Error::Format(FormatError::SenderIsRecipient { agency }) if *agency == f.a.id),
+    );
+}
+
+// ----- the key envelope against the header's recipients -----
+
+fn current(agencies: &[&Agency]) -> Vec<(axis_pki::AgencyId, RecipientId)> {
+    agencies
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                RecipientId::of_certificate(a.enc.der()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_envelope_serves_exactly_the_header_recipients() {
+    let f = fixture();
+    let p = standard_package(); // A to B and C
+    let sub = p.sealed.submission.verify(&f.store, NOW).unwrap();
+    let env = &p.sealed.key_envelope;
+    sub.check_envelope_recipients(env, &current(&[&f.b, &f.c]))
+        .unwrap();
+    // Any order.
+    sub.check_envelope_recipients(env, &current(&[&f.c, &f.b]))
+        .unwrap();
+    // C renewed its encryption certificate: the entry is for the old one.
+    let renewed = {
+        let mut s = axis_pki::Subject::new("Renewed");
+        s.agency_id = Some(f.c.id.clone());
+        issue_extra(
+            Profile::AgencyEncryption,
+            s,
+            axis_pki::KeyAlgorithm::EcdsaP256,
+        )
+    };
+    let mut cur = current(&[&f.b]);
+    cur.push((
+        f.c.id.clone(),
+        RecipientId::of_certificate(renewed.cert.der()).unwrap(),
+    ));
+    expect_err(sub.check_envelope_recipients(env, &cur), |e| {
+        matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 1 })
+            if *missing == vec![f.c.id.clone()])
+    });
+    // The caller's list must name each header recipient once.
+    expect_err(sub.check_envelope_recipients(env, &current(&[&f.b])), |e| {
+        matches!(e, Error::Misuse { .. })
+    });
+    expect_err(
+        sub.check_envelope_recipients(env, &current(&[&f.b, &f.d])),
+        |e| matches!(e, Error::Misuse { .. }),
+    );
+    // Garbage is a format error, not a panic.
+    expect_err(
+        sub.check_envelope_recipients(b"\x30\x00", &current(&[&f.b, &f.c])),
+        |e| matches!(e, Error::Format(_)),
+    );
+}
+
+#[test]
+fn a_header_rewritten_to_add_a_recipient_is_caught_by_its_envelope() {
+    // Sealed for B; the header then says [B, C] (re-signed by A's seal, as a sender can).
+    let f = fixture();
+    let m = manifest(&[&f.b], &[]);
+    let doc = sign(&m);
+    let p = seal_document(&doc, &[&f.b], &[], 1024, 1024);
+    let forged = reheader(&p.sealed.submission, &f.a.seal_signer(), SIGNED, |h| {
+        h.recipients.push(f.c.id.clone())
+    });
+    let sub = forged.verify(&f.store, NOW).unwrap();
+    sub.check_key_envelope(&p.sealed.key_envelope).unwrap();
+    expect_err(
+        sub.check_envelope_recipients(&p.sealed.key_envelope, &current(&[&f.b, &f.c])),
+        |e| {
+            matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 0 })
+            if *missing == vec![f.c.id.clone()])
+        },
+    );
+    // And [C] alone: C has no entry, B's entry is for nobody in the header.
+    let forged = reheader(&p.sealed.submission, &f.a.seal_signer(), SIGNED, |h| {
+        h.recipients = vec![f.c.id.clone()]
+    });
+    let sub = forged.verify(&f.store, NOW).unwrap();
+    expect_err(
+        sub.check_envelope_recipients(&p.sealed.key_envelope, &current(&[&f.c])),
+        |e| {
+            matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 1 })
+            if *missing == vec![f.c.id.clone()])
+        },
+    );
+}
+
+// ----- refusing what cannot be opened -----
+
+#[test]
+fn a_recipient_refuses_a_document_it_cannot_open() {
+    let f = fixture();
+    let m = manifest(&[&f.b], &[]);
+    let doc = sign(&m);
+    let p = seal_document(&doc, &[&f.b], &[], 1024, 1024);
+    let forged = reheader(&p.sealed.submission, &f.a.seal_signer(), SIGNED, |h| {
+        h.recipients.push(f.c.id.clone())
+    });
+    let sub = forged.verify(&f.store, NOW).unwrap();
+    // C cannot open it…
+    expect_err(
+        Opener::new(
+            &sub,
+            &p.sealed.key_envelope,
+            &f.c.recipient_key(),
+            &f.store,
+            NOW,
+        ),
+        |e| matches!(e, Error::Envelope(EnvelopeError::NoRecipientInfo)),
+    );
+    // …but refuses it from what the header says.
+    let chain = ReceiptChain::new(DocumentRef::submitted(&sub, &f.c.id).unwrap());
+    let refusal = chain
+        .refuse_unopened(NOW, "không mở được: không có khóa cho cơ quan")
+        .unwrap();
+    assert!(refusal.is_unopened());
+    assert_eq!(refusal.status, StatusCode::Rejected);
+    let signed = refusal.sign(&f.c.seal_signer()).unwrap();
+    // Bytes round trip.
+    let again =
+        SignedReceipt::parse(signed.receipt().as_bytes(), signed.signature().to_vec()).unwrap();
+    assert_eq!(again, signed);
+    // The axis's chain takes it; so does the sender's full view.
+    let mut axis = ReceiptChain::new(DocumentRef::logged(sub.header_bytes(), &f.c.id).unwrap());
+    axis.push(&signed, &f.store, NOW).unwrap();
+    assert_eq!(axis.last_status(), Some(StatusCode::Rejected));
+    // Nothing follows a refusal; not even a second one.
+    expect_err(axis.refuse_unopened(NOW, "again"), |e| {
+        matches!(
+            e,
+            Error::Chain(ChainError::StatusTransitionNotAllowed { .. })
+        )
+    });
+}
+
+#[test]
+fn an_unopened_refusal_comes_only_first_and_only_as_02() {
+    let f = fixture();
+    let p = standard_package();
+    let sub = p.sealed.submission.verify(&f.store, NOW).unwrap();
+    let (received, _) = open(&p, &f.b).unwrap();
+    // After a 01 the document was opened: no unopened refusal.
+    let mut chain = ReceiptChain::new(DocumentRef::received(&received));
+    let r01 = chain
+        .next(StatusCode::Arrived, NOW, "")
+        .unwrap()
+        .sign(&f.b.seal_signer())
+        .unwrap();
+    chain.push(&r01, &f.store, NOW).unwrap();
+    expect_err(chain.refuse_unopened(NOW, "x"), |e| {
+        matches!(
+            e,
+            Error::Chain(ChainError::StatusTransitionNotAllowed { .. })
+        )
+    });
+    // A hand-made one after the 01 is refused by the chain.
+    let mut late = ReceiptChain::new(DocumentRef::submitted(&sub, &f.b.id).unwrap())
+        .refuse_unopened(NOW, "x")
+        .unwrap();
+    late.previous = Some(r01.receipt().hash());
+    let late = late.sign(&f.b.seal_signer()).unwrap();
+    expect_err(chain.push(&late, &f.store, NOW), |e| {
+        matches!(
+            e,
+            Error::Chain(ChainError::StatusTransitionNotAllowed { .. })
+        )
+    });
+    // Another status without a DocumentId cannot even be signed.
+    let mut not_02 = ReceiptChain::new(DocumentRef::submitted(&sub, &f.b.id).unwrap())
+        .refuse_unopened(NOW, "x")
+        .unwrap();
+    not_02.status = StatusCode::Accepted;
+    expect_err(not_02.sign(&f.b.seal_signer()), |e| {
+        matches!(e, Error::Format(FormatError::FieldInvalid { .. }))
+    });
+    // Nor a DocumentId without its manifest digest.
+    let mut half = r01.receipt().receipt().clone();
+    half.manifest_digest = None;
+    expect_err(half.sign(&f.b.seal_signer()), |e| {
+        matches!(e, Error::Format(FormatError::FieldInvalid { .. }))
     });
 }

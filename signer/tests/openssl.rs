@@ -40,7 +40,9 @@ fn openssl_verifies_both_document_signatures_and_the_submission() {
 #[test]
 fn openssl_refuses_a_signature_by_a_revoked_certificate() {
     let f = fixture();
-    let m = manifest(&[&f.b], &[]).encode().unwrap();
+    let m = naming_signer(manifest(&[&f.b], &[]), &f.revoked.cert)
+        .encode()
+        .unwrap();
     let revoked =
         SignedDocument::sign(m, &f.revoked.signer(), SIGNED, &f.a.seal_signer(), SIGNED).unwrap();
     let d = Dir::new(&fixture().crls);

@@ -57,7 +57,7 @@ fn a_full_business_chain_verifies_for_recipient_sender_and_axis() {
     assert_eq!(first.from, f.b.id);
     assert_eq!(first.to, f.a.id);
     assert_eq!(first.previous, None);
-    assert_eq!(first.manifest_digest, p.document.manifest().digest());
+    assert_eq!(first.manifest_digest, Some(p.document.manifest().digest()));
     assert_eq!(chain.receipts()[0].report().role, SignatureRole::Receipt);
 
     // The sender checks the same chain with its own view; so does the axis, blind.
@@ -214,7 +214,7 @@ fn receipt_over_a_different_manifest_or_ciphertext_digest_is_refused() {
     for kind in [DigestKind::Manifest, DigestKind::Ciphertext] {
         let mut bad = chain.next(StatusCode::Arrived, NOW, "").unwrap();
         match kind {
-            DigestKind::Manifest => bad.manifest_digest[0] ^= 1,
+            DigestKind::Manifest => bad.manifest_digest.as_mut().unwrap()[0] ^= 1,
             _ => bad.ciphertext_digest[0] ^= 1,
         }
         let mut c = chain.clone();

@@ -6,8 +6,8 @@ use axis_pki::demo::AgencyCreds;
 use axis_pki::{Profile, TrustStore, VerifiedCert};
 use axis_signer::limits::FRAME_HEADER_LEN;
 use axis_signer::{
-    Manifest, MessageId, Opener, Organization, OtherInfo, Priority, ReceivedDocument, SealRequest,
-    Sealed, Sealer, SignedDocument, Signer,
+    HeaderBytes, Manifest, MessageId, Opener, Organization, OtherInfo, Priority, ReceivedDocument,
+    RoutingHeader, SealRequest, Sealed, Sealer, SignedDocument, Signer, Submission,
 };
 use time::macros::date;
 use time::{Duration, OffsetDateTime};
@@ -37,6 +37,14 @@ pub fn manifest(to: &[&Agency], attachments: &[(&str, &[u8])]) -> Manifest {
         promulgation_amount: 1,
         page_amount: 2,
     };
+    m
+}
+
+/// `m` naming `person` (its certificate's common name and title) as the signer, as a
+/// manifest signed by that person must.
+pub fn naming_signer(mut m: Manifest, person: &VerifiedCert) -> Manifest {
+    m.signer.full_name = person.common_name().unwrap().to_owned();
+    m.signer.position = person.title().unwrap_or_default().to_owned();
     m
 }
 
@@ -179,7 +187,7 @@ pub fn seal_for(
     chunk_size: u32,
 ) -> SealedDocument {
     let org = |a: &AgencyCreds| Organization::new(a.id.clone(), a.name.clone());
-    let manifest = sample_manifest(
+    let mut manifest = sample_manifest(
         org(sender),
         recipients.iter().map(|r| org(r)).collect(),
         now.date(),
@@ -188,6 +196,9 @@ pub fn seal_for(
     let personal_cert = store
         .verify(&sender.personal.cert, Profile::PersonalSigner, now)
         .unwrap();
+    // The signer the manifest names is the personal certificate's holder.
+    manifest.signer.full_name = personal_cert.common_name().unwrap().to_owned();
+    manifest.signer.position = personal_cert.title().unwrap_or_default().to_owned();
     let seal_cert = store
         .verify(&sender.seal.cert, Profile::AgencySeal, now)
         .unwrap();
@@ -221,4 +232,17 @@ pub fn seal_for(
         sealed,
         ciphertext,
     }
+}
+
+/// `submission` with its header changed by `edit` and signed again by `seal` at `at`: what a
+/// sender can do to the header it signs (the axis must catch it against the rest).
+pub fn reheader(
+    submission: &Submission,
+    seal: &Signer<'_>,
+    at: OffsetDateTime,
+    edit: impl FnOnce(&mut RoutingHeader),
+) -> Submission {
+    let mut h = submission.header().header().clone();
+    edit(&mut h);
+    Submission::sign(HeaderBytes::from_header(h).unwrap(), seal, at).unwrap()
 }

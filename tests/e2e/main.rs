@@ -18,6 +18,7 @@ mod flow;
 mod gateway;
 mod gateway_crash;
 mod gateway_json;
+mod holes;
 mod raw;
 mod revocation;
 mod sdk;

@@ -166,11 +166,11 @@ fn forge(
     let h = doc.submission().header();
     let r = axis_signer::Receipt {
         message_id: h.message_id,
-        document_id: m.document_id().clone(),
+        document_id: Some(m.document_id().clone()),
         from: who.id.clone(),
         to,
         status,
-        manifest_digest: m.digest(),
+        manifest_digest: Some(m.digest()),
         ciphertext_digest: h.ciphertext_digest,
         time: OffsetDateTime::now_utc(),
         previous: None,

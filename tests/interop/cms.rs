@@ -95,8 +95,22 @@ impl Pki {
             PrivateKey::generate(KeyAlgorithm::Rsa2048).unwrap(),
         );
         let seal = leaf(Profile::AgencySeal, "Văn phòng Chính phủ", None, p256());
-        // A real manifest from G22 (the harness seals one; only its bytes are used here).
-        let demo = axis_tests::TestPki::new(2);
+        // A real manifest from G22 (the harness seals one; only its bytes are used here),
+        // naming the person above as its signer.
+        let demo = axis_tests::TestPki::with_agencies(&[
+            (
+                "000.00.00.G22",
+                "Văn phòng Chính phủ",
+                "Trần Văn Sơn",
+                "Phó Chủ nhiệm",
+            ),
+            (
+                "000.00.00.H41",
+                "UBND tỉnh Nghệ An",
+                "Lê Thị Hoa",
+                "Phó Chủ tịch",
+            ),
+        ]);
         let package = axis_tests::seal(
             &demo,
             &demo.agencies[0],

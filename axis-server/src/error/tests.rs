@@ -37,23 +37,26 @@ fn variant(e: &ServerError) -> usize {
         ShuttingDown => 28,
         CommitFailed(_) => 29,
         Storage(_) => 30,
+        KeyEnvelopeRecipients { .. } => 31,
+        SenderIsRecipient(_) => 32,
+        CursorInvalid(_) => 33,
         Internal(f) => match f {
-            Fault::Migration(_) => 31,
-            Fault::File { .. } => 32,
-            Fault::TrustMaterial(_) => 33,
-            Fault::Reflection(_) => 34,
-            Fault::LogState { .. } => 35,
-            Fault::StoredData { .. } => 36,
-            Fault::OutOfRange { .. } => 37,
-            Fault::EncodeEntry(_) => 38,
-            Fault::SignTreeHead(_) => 39,
-            Fault::Random => 40,
-            Fault::Task { .. } => 41,
-            Fault::Invariant(_) => 42,
+            Fault::Migration(_) => 34,
+            Fault::File { .. } => 35,
+            Fault::TrustMaterial(_) => 36,
+            Fault::Reflection(_) => 37,
+            Fault::LogState { .. } => 38,
+            Fault::StoredData { .. } => 39,
+            Fault::OutOfRange { .. } => 40,
+            Fault::EncodeEntry(_) => 41,
+            Fault::SignTreeHead(_) => 42,
+            Fault::Random => 43,
+            Fault::Task { .. } => 44,
+            Fault::Invariant(_) => 45,
         },
     }
 }
-const VARIANTS: usize = 43;
+const VARIANTS: usize = 46;
 
 /// One value of every variant (every signature reason too).
 async fn samples() -> Vec<ServerError> {
@@ -71,9 +74,15 @@ async fn samples() -> Vec<ServerError> {
         Protocol("p"),
         SenderNotCaller {
             sender: id.clone(),
-            caller: id,
+            caller: id.clone(),
         },
         KeyEnvelopeMismatch,
+        KeyEnvelopeRecipients {
+            missing: vec![id.clone()],
+            unexpected: 1,
+        },
+        SenderIsRecipient(id),
+        CursorInvalid("-1".into()),
         RecipientUnknown("r".into()),
         DocumentTooLarge { len: 2, max: 1 },
         TooManyRecipients { count: 2, max: 1 },

@@ -29,6 +29,12 @@ impl DirectoryService {
         DirectoryService { app }
     }
 
+    /// This node and the others forget what they cached of the directory.
+    async fn directory_changed(&self) -> Result<()> {
+        self.app.encryption_ids.clear();
+        crate::notify::announce_directory_change(&self.app.db).await
+    }
+
     fn parse_id(what: &'static str, s: &str) -> Result<AgencyId> {
         AgencyId::parse(s).map_err(|e| ServerError::malformed(what, e))
     }
@@ -191,6 +197,7 @@ impl pb::directory_server::Directory for DirectoryService {
         if !self.app.db.insert_agency(&row).await? {
             return Err(ServerError::AgencyExists(id.to_string()).into());
         }
+        self.directory_changed().await?;
         tracing::info!(agency = %id, operator = %caller.subject, "agency registered");
         Ok(Response::new(convert::agency(row)))
     }
@@ -234,6 +241,7 @@ impl pb::directory_server::Directory for DirectoryService {
         if !self.app.db.update_agency(&row).await? {
             return Err(ServerError::AgencyNotFound(id.to_string()).into());
         }
+        self.directory_changed().await?;
         tracing::info!(agency = %id, operator = %caller.subject, "agency updated");
         Ok(Response::new(convert::agency(row)))
     }

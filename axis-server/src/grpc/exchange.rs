@@ -45,6 +45,34 @@ fn parse_message_id(s: &str) -> Result<MessageId> {
     MessageId::parse(s).map_err(|e| ServerError::malformed("message id", e))
 }
 
+/// What a Subscribe cursor says.
+#[derive(Debug, PartialEq, Eq)]
+enum Cursor {
+    /// None given: everything not yet acknowledged.
+    Start,
+    /// After the delivery with this sequence number (if the caller was issued it: for the
+    /// database to say).
+    After(i64),
+    /// Not written as the axis writes cursors (decimal, no sign, no leading zero): "-1", "+5",
+    /// "007", "x" are never read as a position.
+    Malformed,
+}
+
+fn parse_cursor(cursor: &str) -> Cursor {
+    if cursor.is_empty() {
+        return Cursor::Start;
+    }
+    match cursor.parse::<i64>() {
+        Ok(n) if n >= 0 && n.to_string() == cursor => Cursor::After(n),
+        _ => Cursor::Malformed,
+    }
+}
+
+/// At most 40 characters of a refused cursor, for the error message.
+fn cursor_excerpt(cursor: &str) -> String {
+    cursor.chars().take(40).collect()
+}
+
 type BoxStream<T> = Pin<Box<dyn Stream<Item = std::result::Result<T, Status>> + Send>>;
 
 /// What a statement RPC accepts.
@@ -92,6 +120,9 @@ impl ExchangeService {
                 caller: sender,
             });
         }
+        if h.recipients.contains(&h.sender) {
+            return Err(ServerError::SenderIsRecipient(h.sender));
+        }
         if h.recipients.len() > app.limits.max_recipients {
             return Err(ServerError::TooManyRecipients {
                 count: h.recipients.len(),
@@ -136,7 +167,37 @@ impl ExchangeService {
         if !missing.is_empty() {
             return Err(ServerError::RecipientUnknown(missing.join(", ")));
         }
-        // 5. The ciphertext: chunk budget, running length, digest at the end.
+        // 5. The key envelope serves exactly the header's recipients, by their current
+        //    encryption certificates: otherwise a recipient would hold a document it cannot
+        //    open (a header rewritten to add it), or another agency could read it. The cache
+        //    decides an acceptance; a refusal is decided on the directory as it is now.
+        let check = |current: &[(AgencyId, axis_signer::RecipientId)]| {
+            verified.check_envelope_recipients(&begin.key_envelope, current)
+        };
+        let cached = app
+            .encryption_ids
+            .current(&app.db, &h.recipients, false)
+            .await?;
+        if check(&cached).is_err() {
+            let current = app
+                .encryption_ids
+                .current(&app.db, &h.recipients, true)
+                .await?;
+            check(&current).map_err(|e| match e {
+                axis_signer::Error::Envelope(axis_signer::EnvelopeError::RecipientsMismatch {
+                    missing,
+                    unexpected,
+                }) => ServerError::KeyEnvelopeRecipients {
+                    missing,
+                    unexpected,
+                },
+                axis_signer::Error::Misuse { .. } => {
+                    ServerError::invariant("recipients' certificates do not match the header")
+                }
+                e => ServerError::malformed("key envelope", e),
+            })?;
+        }
+        // 6. The ciphertext: chunk budget, running length, digest at the end.
         let mut check = verified.ciphertext_check();
         let mut upload = Upload::new(app.db.clone());
         let max_chunk = app.limits.max_chunk_bytes;
@@ -180,7 +241,7 @@ impl ExchangeService {
         check.finish().map_err(ServerError::ciphertext)?;
         let ciphertext = upload.finish().await?;
         let staged = matches!(ciphertext, Ciphertext::Staged { .. });
-        // 6. Commit (durably), then answer.
+        // 7. Commit (durably), then answer.
         let logged = app
             .committer
             .commit(Job::Accept {
@@ -303,7 +364,9 @@ impl ExchangeService {
             .map_err(|e| ServerError::chain(&e))?
             .clone();
         let new_state = match r.status {
+            // An unopened refusal answers the delivery as a 01 does (nothing else can).
             StatusCode::Arrived => Some(state::ACKNOWLEDGED),
+            StatusCode::Rejected if r.is_unopened() => Some(state::ACKNOWLEDGED),
             StatusCode::ChangeAccepted if chain.is_withdrawn() => Some(state::WITHDRAWN),
             _ => None,
         };
@@ -389,23 +452,23 @@ impl ExchangeService {
         Ok(Box::pin(ReceiverStream::new(rx)))
     }
 
-    fn subscribe_inner(
+    async fn subscribe_inner(
         &self,
         req: Request<pb::SubscribeRequest>,
     ) -> Result<BoxStream<pb::Delivery>> {
         let app = self.app.clone();
         let caller = app.agency_call(&req)?;
+        let cursor = req.into_inner().after_cursor;
+        let mut after = match parse_cursor(&cursor) {
+            Cursor::Start => -1,
+            Cursor::After(seq) if app.db.is_delivery_cursor(caller.as_str(), seq).await? => seq,
+            Cursor::After(_) | Cursor::Malformed => {
+                return Err(ServerError::CursorInvalid(cursor_excerpt(&cursor)));
+            }
+        };
         let permit = app
             .streams
             .acquire(caller.as_str(), app.limits.max_streams_per_agency)?;
-        let cursor = req.into_inner().after_cursor;
-        let mut after: i64 = if cursor.is_empty() {
-            -1
-        } else {
-            cursor
-                .parse::<i64>()
-                .map_err(|e| ServerError::malformed("cursor", e))?
-        };
         let mut wake = app.notifier.subscribe(caller.as_str());
         let mut shutdown = app.shutdown.clone();
         let (tx, rx) = mpsc::channel(64);
@@ -498,7 +561,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
         &self,
         req: Request<pb::SubscribeRequest>,
     ) -> std::result::Result<Response<Self::SubscribeStream>, Status> {
-        Ok(Response::new(self.subscribe_inner(req)?))
+        Ok(Response::new(self.subscribe_inner(req).await?))
     }
 
     type FetchStream = BoxStream<pb::FetchResponse>;
@@ -570,5 +633,30 @@ impl pb::exchange_server::Exchange for ExchangeService {
             rate_per_agency: l.rate_per_agency,
             burst_per_agency: l.burst_per_agency,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cursor, parse_cursor};
+
+    #[test]
+    fn only_cursors_written_as_the_axis_writes_them_name_a_position() {
+        assert_eq!(parse_cursor(""), Cursor::Start);
+        assert_eq!(parse_cursor("0"), Cursor::After(0));
+        assert_eq!(parse_cursor("42"), Cursor::After(42));
+        for bad in [
+            "-1",
+            "+5",
+            "007",
+            "x",
+            " 1",
+            "1 ",
+            "1.0",
+            "99999999999999999999",
+            "-0",
+        ] {
+            assert_eq!(parse_cursor(bad), Cursor::Malformed, "{bad:?}");
+        }
     }
 }

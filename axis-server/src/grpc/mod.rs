@@ -45,6 +45,8 @@ pub struct App {
     /// positive answer stays true; a miss asks the database (another node may have registered
     /// it since).
     pub registered: Mutex<std::collections::HashSet<String>>,
+    /// The recipients' current encryption certificates (cleared on directory change).
+    pub encryption_ids: Arc<crate::recipients::EncryptionIds>,
 }
 
 impl App {

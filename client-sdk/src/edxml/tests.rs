@@ -231,7 +231,7 @@ fn a_status_package_is_applied_only_to_its_own_document_and_parties() {
         from: axis.from.clone(),
         to: axis.to.clone(),
         status: axis.status,
-        manifest_digest: [0; 32],
+        manifest_digest: Some([0; 32]),
         ciphertext_digest: [0; 32],
         time: time::macros::datetime!(2026-01-03 10:00 UTC),
         previous: None,
@@ -254,7 +254,7 @@ fn a_status_package_is_applied_only_to_its_own_document_and_parties() {
     assert_eq!(status_of(&r).unwrap(), s);
 
     let mut other = receipt();
-    other.document_id = DocumentId::parse("000.00.00.G22,2015/09/30,1/KHAC").unwrap();
+    other.document_id = Some(DocumentId::parse("000.00.00.G22,2015/09/30,1/KHAC").unwrap());
     let e = apply_status(&mut other, axis.clone()).unwrap_err();
     assert!(e.message().contains("ResponseFor/DocumentId"), "{e}");
     let mut other = receipt();

@@ -409,17 +409,29 @@ fn aes_unwrap(kek: &[u8; 32], wrapped: &[u8]) -> Result<SecretKey, Error> {
     Ok(SecretKey(out))
 }
 
-/// Finds this recipient's entry and unwraps the content key.
+/// How one RecipientInfo wraps the CEK.
+enum Wrapped<'a> {
+    /// RSAES-OAEP: the encrypted key.
+    Rsa(&'a [u8]),
+    /// ECDH: the originator's ephemeral point and the AES-wrapped key.
+    Ec { point: &'a [u8], wrapped: &'a [u8] },
+}
+
+/// An envelope read but not opened: the recipients (by issuerAndSerialNumber, in clear) and
+/// the encrypted content.
+struct Parsed<'a> {
+    entries: Vec<(&'a [u8], Wrapped<'a>)>,
+    iv: [u8; 16],
+    encrypted: &'a [u8],
+}
+
+/// Reads an envelope without any key.
 ///
 /// 1. Budget on the envelope size and the number of RecipientInfos.
 /// 2. Strict DER; only the two recipient types and algorithms written by [`seal`] are read
 ///    (no algorithm downgrade: OAEP must be SHA-256/MGF1-SHA-256, ECDH the SHA-256 KDF with
 ///    AES-256 wrap).
-/// 3. The entry is found by issuer and serial of the recipient's certificate; none is
-///    [`EnvelopeError::NoRecipientInfo`].
-/// 4. Unwrapping the CEK and decrypting the content fail alike as [`EnvelopeError::KeyUnwrapFailed`]
-///    (one error for every failure: no padding oracle to tell apart, RFC 3218).
-pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Error> {
+fn parse(envelope: &[u8]) -> Result<Parsed<'_>, Error> {
     // Step 1.
     if envelope.len() > MAX_KEY_ENVELOPE_LEN {
         return Err(FormatError::TooLarge {
@@ -430,11 +442,12 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
         .into());
     }
     // Step 2.
+    let malformed = || Error::from(FormatError::Malformed { what: WHAT });
     let mut outer = Reader::new(envelope, WHAT);
     let mut ci = outer.sequence()?;
     outer.finish()?;
     if ci.oid()? != oid::ENVELOPED_DATA {
-        return Err(FormatError::Malformed { what: WHAT }.into());
+        return Err(malformed());
     }
     let mut explicit = ci.nested(der::context(0))?;
     ci.finish()?;
@@ -442,63 +455,63 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
     explicit.finish()?;
     let version = ed.u64()?;
     if version != 0 && version != 2 {
-        return Err(FormatError::Malformed { what: WHAT }.into());
+        return Err(malformed());
     }
     let mut infos = ed.nested(der::SET)?;
     let mut eci = ed.sequence()?;
     ed.finish()?;
     if eci.oid()? != oid::DATA {
-        return Err(FormatError::Malformed { what: WHAT }.into());
+        return Err(malformed());
     }
     let mut alg = eci.sequence()?;
     if alg.oid()? != oid::AES256_CBC {
-        return Err(FormatError::Malformed { what: WHAT }.into());
+        return Err(malformed());
     }
     let iv: [u8; 16] = alg.octets()?;
     alg.finish()?;
     let encrypted = eci.expect(der::context_primitive(0))?.value;
     eci.finish()?;
 
-    // Step 3.
+    let mut entries = Vec::new();
     let mut count = 0;
-    let mut cek = None;
-    while !infos.is_empty() {
-        count += 1;
+    let mut budget = |n: usize| {
+        count += n;
         if count > MAX_RECIPIENTS {
-            return Err(FormatError::TooManyRecipients {
+            return Err(Error::from(FormatError::TooManyRecipients {
                 found: count,
                 max: MAX_RECIPIENTS,
-            }
-            .into());
+            }));
         }
+        Ok(())
+    };
+    while !infos.is_empty() {
         let info = infos.any()?;
         let mut r = Reader::new(info.value, WHAT);
         match info.tag {
             der::SEQUENCE => {
+                budget(1)?;
                 if r.u64()? != 0 {
-                    return Err(FormatError::Malformed { what: WHAT }.into());
+                    return Err(malformed());
                 }
                 let rid = r.expect(der::SEQUENCE)?.raw;
                 let alg = r.expect(der::SEQUENCE)?.raw;
                 let encrypted_key = r.octet_string()?;
                 r.finish()?;
                 if alg != oaep_alg().as_slice() {
-                    return Err(FormatError::Malformed { what: WHAT }.into());
+                    return Err(malformed());
                 }
-                if rid == me.issuer_and_serial.as_slice() && cek.is_none() {
-                    cek = Some(oaep_decrypt(me.key.as_ref(), encrypted_key)?);
-                }
+                entries.push((rid, Wrapped::Rsa(encrypted_key)));
             }
             t if t == der::context(1) => {
                 if r.u64()? != 3 {
-                    return Err(FormatError::Malformed { what: WHAT }.into());
+                    return Err(malformed());
                 }
                 let mut orig = r.nested(der::context(0))?;
                 let mut key = orig.nested(der::context(1))?;
                 orig.finish()?;
                 let mut key_alg = key.sequence()?;
                 if key_alg.oid()? != oid::EC_PUBLIC_KEY {
-                    return Err(FormatError::Malformed { what: WHAT }.into());
+                    return Err(malformed());
                 }
                 // Parameters absent, NULL or the P-256 OID (RFC 5753 §7.1.2).
                 if !key_alg.is_empty() {
@@ -506,7 +519,7 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
                     if !(p.tag == der::NULL && p.value.is_empty()
                         || p.tag == der::OID && p.value == oid::P256)
                     {
-                        return Err(FormatError::Malformed { what: WHAT }.into());
+                        return Err(malformed());
                     }
                 }
                 key_alg.finish()?;
@@ -514,36 +527,104 @@ pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Erro
                 key.finish()?;
                 if r.peek_tag() == Some(der::context(1)) {
                     // A ukm would enter the KDF; Axis never writes one.
-                    return Err(FormatError::Malformed { what: WHAT }.into());
+                    return Err(malformed());
                 }
                 let alg = r.expect(der::SEQUENCE)?.raw;
                 if alg != ecdh_alg().as_slice() {
-                    return Err(FormatError::Malformed { what: WHAT }.into());
+                    return Err(malformed());
                 }
                 let mut reks = r.sequence()?;
                 r.finish()?;
+                if reks.is_empty() {
+                    return Err(malformed());
+                }
                 while !reks.is_empty() {
+                    budget(1)?;
                     let mut rek = reks.sequence()?;
                     let rid = rek.expect(der::SEQUENCE)?.raw;
                     let wrapped = rek.octet_string()?;
                     rek.finish()?;
-                    if rid == me.issuer_and_serial.as_slice() && cek.is_none() {
-                        cek = Some(ecdh_unwrap(me.key.as_ref(), point, wrapped)?);
-                    }
+                    entries.push((rid, Wrapped::Ec { point, wrapped }));
                 }
             }
-            _ => return Err(FormatError::Malformed { what: WHAT }.into()),
+            _ => return Err(malformed()),
         }
     }
-    let cek = cek.ok_or(EnvelopeError::NoRecipientInfo)?;
+    Ok(Parsed {
+        entries,
+        iv,
+        encrypted,
+    })
+}
 
-    // Step 4.
+/// Who an envelope entry is for: the DER issuerAndSerialNumber of an encryption certificate,
+/// which the envelope carries in clear. The axis compares an envelope's entries with the
+/// recipients' current certificates without any key.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecipientId(Vec<u8>);
+
+impl RecipientId {
+    /// The identifier of an encryption certificate (DER; parsed with the signer's budgets).
+    pub fn of_certificate(cert_der: &[u8]) -> Result<Self, Error> {
+        Ok(RecipientId(
+            certinfo::cert_info(cert_der)?.issuer_and_serial(),
+        ))
+    }
+
+    /// The DER issuerAndSerialNumber.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RecipientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A short fingerprint: the DER itself is long and says nothing at a glance.
+        f.write_str("RecipientId(")?;
+        for b in &sha256(&self.0)[..8] {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// The entries of an envelope, in order (repeats kept), read without any key.
+pub(crate) fn recipient_ids(envelope: &[u8]) -> Result<Vec<RecipientId>, Error> {
+    Ok(parse(envelope)?
+        .entries
+        .into_iter()
+        .map(|(rid, _)| RecipientId(rid.to_vec()))
+        .collect())
+}
+
+/// Finds this recipient's entry and unwraps the content key.
+///
+/// 1. The envelope is read ([`parse`]: budgets, strict DER, only Axis's algorithms).
+/// 2. The entry is found by issuer and serial of the recipient's certificate; none is
+///    [`EnvelopeError::NoRecipientInfo`].
+/// 3. Unwrapping the CEK and decrypting the content fail alike as
+///    [`EnvelopeError::KeyUnwrapFailed`] (one error for every failure: no padding oracle to
+///    tell apart, RFC 3218).
+pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Error> {
+    // Step 1.
+    let parsed = parse(envelope)?;
+    // Step 2.
+    let (_, wrapped) = parsed
+        .entries
+        .iter()
+        .find(|(rid, _)| *rid == me.issuer_and_serial.as_slice())
+        .ok_or(EnvelopeError::NoRecipientInfo)?;
+    // Step 3.
+    let cek = match wrapped {
+        Wrapped::Rsa(encrypted_key) => oaep_decrypt(me.key.as_ref(), encrypted_key)?,
+        Wrapped::Ec { point, wrapped } => ecdh_unwrap(me.key.as_ref(), point, wrapped)?,
+    };
     let content = Zeroizing::new(
         openssl::symm::decrypt(
             openssl::symm::Cipher::aes_256_cbc(),
             cek.as_bytes(),
-            Some(&iv),
-            encrypted,
+            Some(&parsed.iv),
+            parsed.encrypted,
         )
         .map_err(|_| EnvelopeError::KeyUnwrapFailed)?,
     );

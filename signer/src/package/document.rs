@@ -19,7 +19,8 @@ pub struct SignedDocument {
 
 impl SignedDocument {
     /// Signs `manifest`: first the person with authority, then the agency seal. Both
-    /// certificates must name the manifest's sender agency.
+    /// certificates must name the manifest's sender agency, and the manifest's signer must be
+    /// the personal certificate's holder (see [`SignedDocument::verify`], step 4).
     pub fn sign(
         manifest: ManifestBytes,
         personal: &Signer<'_>,
@@ -40,6 +41,11 @@ impl SignedDocument {
             }
             check_agency(&manifest, signer.agency(), role)?;
         }
+        check_signer_name(
+            &manifest,
+            personal.certificate().common_name(),
+            personal.certificate().title(),
+        )?;
         if seal_time < personal_time {
             return Err(SignatureError::SealBeforePersonalSignature {
                 personal: personal_time,
@@ -88,7 +94,12 @@ impl SignedDocument {
     ///    certificate, the seal with an agency-seal certificate (profile confusion refused).
     /// 3. Both certificates are bound to the manifest's sender agency: nobody signs for
     ///    another agency.
-    /// 4. The seal is not dated before the personal signature.
+    /// 4. The manifest's signer is the personal certificate's holder: its full name is the
+    ///    certificate's common name and, when the certificate carries a title, a position the
+    ///    manifest gives is that title (compared in Unicode NFC). A DMS records these fields
+    ///    as who signed; a name no key stands behind would be recorded otherwise. (The
+    ///    competence, "KT. BỘ TRƯỞNG", is a capacity no certificate carries.)
+    /// 5. The seal is not dated before the personal signature.
     pub fn verify(
         &self,
         store: &TrustStore,
@@ -115,6 +126,12 @@ impl SignedDocument {
             return Err(SignatureError::PersonalSignatureMissing.into());
         };
         // Step 4.
+        check_signer_name(
+            &self.manifest,
+            Some(personal.signer_name.as_str()),
+            personal.position.as_deref(),
+        )?;
+        // Step 5.
         if seal.signing_time < personal.signing_time {
             return Err(SignatureError::SealBeforePersonalSignature {
                 personal: personal.signing_time,
@@ -132,6 +149,35 @@ impl SignedDocument {
             document: self.clone(),
         })
     }
+}
+
+/// Step 4 of [`SignedDocument::verify`]: the manifest's signer is the certificate's holder.
+fn check_signer_name(
+    manifest: &ManifestBytes,
+    common_name: Option<&str>,
+    title: Option<&str>,
+) -> Result<(), Error> {
+    use unicode_normalization::UnicodeNormalization;
+    let same = |a: &str, b: &str| a.nfc().eq(b.nfc());
+    let signer = &manifest.manifest().signer;
+    if !common_name.is_some_and(|cn| same(&signer.full_name, cn)) {
+        return Err(CertificateError::SignerNameMismatch {
+            field: "full name",
+            certificate_field: "common name",
+        }
+        .into());
+    }
+    if let Some(title) = title
+        && !signer.position.is_empty()
+        && !same(&signer.position, title)
+    {
+        return Err(CertificateError::SignerNameMismatch {
+            field: "position",
+            certificate_field: "title",
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn check_agency(

@@ -32,6 +32,7 @@ use time::OffsetDateTime;
 
 use crate::cms::der;
 use crate::cms::digest::{Sha256, sha256};
+use crate::cms::envelope::RecipientId;
 use crate::cms::oid::Format;
 use crate::cms::signature::{self, SignatureReport, SignatureRole, Signer};
 use crate::error::{
@@ -211,7 +212,9 @@ pub struct HeaderBytes {
 }
 
 impl HeaderBytes {
-    pub(crate) fn from_header(header: RoutingHeader) -> Result<Self, Error> {
+    /// Checks and encodes header fields ([`crate::Sealer`] makes the header of every document
+    /// it seals; this is for tools and tests that build one themselves).
+    pub fn from_header(header: RoutingHeader) -> Result<Self, Error> {
         header.check()?;
         Ok(HeaderBytes {
             bytes: header.encode(),
@@ -308,11 +311,10 @@ pub struct Submission {
 }
 
 impl Submission {
-    pub(crate) fn sign(
-        header: HeaderBytes,
-        seal: &Signer<'_>,
-        at: OffsetDateTime,
-    ) -> Result<Self, Error> {
+    /// Signs a header with the sender's agency seal ([`crate::Sealer::finish`] does this for
+    /// every document it seals; the axis accepts nothing more for it, since a sender can sign
+    /// whatever header it likes and the axis checks the header against the rest).
+    pub fn sign(header: HeaderBytes, seal: &Signer<'_>, at: OffsetDateTime) -> Result<Self, Error> {
         let signature = signature::sign_detached(header.as_bytes(), seal, at)?;
         Ok(Submission { header, signature })
     }
@@ -403,6 +405,64 @@ impl VerifiedSubmission {
             || crate::cms::envelope::digest(envelope) != h.key_envelope_digest
         {
             return Err(EnvelopeError::KeyEnvelopeDigestMismatch.into());
+        }
+        Ok(())
+    }
+
+    /// Checks that the key envelope is sealed for exactly the header's recipients: `current`
+    /// gives, for each recipient, the identifier of its encryption certificate in force (the
+    /// axis takes them from its directory). The envelope names its entries in clear, so this
+    /// needs no key; run it after [`VerifiedSubmission::check_key_envelope`].
+    ///
+    /// 1. The envelope is read with its budgets (strict DER, Axis's algorithms only).
+    /// 2. `current` names every header recipient once, and no other agency ([`Error::Misuse`]
+    ///    otherwise: the caller's lookup is wrong, not the sender).
+    /// 3. Every recipient has exactly one entry for its current certificate, and there is no
+    ///    other entry: a header rewritten to add a recipient the envelope does not serve (which
+    ///    could then neither open nor refuse the document), an envelope sealed for an old or
+    ///    foreign certificate, or one that also serves an agency outside the header, are all
+    ///    [`EnvelopeError::RecipientsMismatch`].
+    pub fn check_envelope_recipients(
+        &self,
+        envelope: &[u8],
+        current: &[(AgencyId, RecipientId)],
+    ) -> Result<(), Error> {
+        // Step 1.
+        let mut entries = crate::cms::envelope::recipient_ids(envelope)?;
+        // Step 2.
+        let recipients = &self.header().recipients;
+        if current.len() != recipients.len()
+            || !recipients
+                .iter()
+                .all(|r| current.iter().filter(|(a, _)| a == r).count() == 1)
+        {
+            return Err(Error::Misuse {
+                reason: "the current certificates must name each header recipient once",
+            });
+        }
+        // Step 3.
+        let mut missing = Vec::new();
+        for r in recipients {
+            let id = current
+                .iter()
+                .find(|(a, _)| a == r)
+                .map(|(_, id)| id)
+                .ok_or(Error::Misuse {
+                    reason: "a recipient without its certificate",
+                })?;
+            match entries.iter().position(|e| e == id) {
+                Some(i) => {
+                    entries.swap_remove(i);
+                }
+                None => missing.push(r.clone()),
+            }
+        }
+        if !missing.is_empty() || !entries.is_empty() {
+            return Err(EnvelopeError::RecipientsMismatch {
+                missing,
+                unexpected: entries.len(),
+            }
+            .into());
         }
         Ok(())
     }

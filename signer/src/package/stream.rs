@@ -170,6 +170,12 @@ impl Sealer {
                 .into());
             }
         }
+        if by_agency.contains_key(&manifest.from.organ_id) {
+            return Err(FormatError::SenderIsRecipient {
+                agency: manifest.from.organ_id.clone(),
+            }
+            .into());
+        }
         if by_agency.len() != manifest.to.len()
             || !manifest
                 .to

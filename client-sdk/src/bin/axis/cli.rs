@@ -81,9 +81,15 @@ Examples:
   axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d 03
   axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d 02 --reason \"Sai thẩm quyền\"
   axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --edxml status_acceptance_03.edxml
+  axis status 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d 02 --unopened \\
+      --reason \"Không mở được: không có khóa cho cơ quan\"
 
 Codes: 02 rejected, 03 accepted, 04 assigned, 05 processing, 06 completed,
-15 agree to a recall or update, 16 refuse it.")]
+15 agree to a recall or update, 16 refuse it.
+
+02 --unopened refuses a document this agency cannot open (no key for it, a signature that does
+not verify…): the refusal names only what the routing header says, so it needs nothing from
+inside the package. It must be the agency's first status on the document.")]
     Status(StatusArgs),
 
     /// Recall a sent document from one recipient (status 13).
@@ -411,6 +417,10 @@ pub(crate) struct StatusArgs {
         conflicts_with = "edxml"
     )]
     pub(crate) reason: String,
+    /// Refuse (02) a document this agency cannot open, naming nothing inside it (needs
+    /// --reason).
+    #[arg(long, conflicts_with = "edxml")]
+    pub(crate) unopened: bool,
     /// The edXML status package a DMS wrote (02–06, 13, 15, 16): its code, Description,
     /// StaffInfo and Timestamp, signed by the agency seal; 13 recalls from the recipient its
     /// ResponseFor/OrganId names.

@@ -510,6 +510,21 @@ async fn status(client: &Client, args: &StatusArgs) -> Result<()> {
         .as_deref()
         .ok_or_else(|| Usage("give a status code or --edxml FILE".into()))?;
     let status = parse_status_code(code)?;
+    if args.unopened {
+        if status != StatusCode::Rejected {
+            return Err(Usage(format!(
+                "--unopened refuses a document: the code is 02, not {status}"
+            ))
+            .into());
+        }
+        let r = client.refuse_unopenable(&id, &args.reason).await?;
+        println!(
+            "status 02 {} (unopened) sent for {id}: {}",
+            status_name(r.receipt.status),
+            evidence_line(&r.evidence)
+        );
+        return Ok(());
+    }
     let r = client.send_status(&id, status, &args.reason).await?;
     println!(
         "status {} {} sent for {id}: {}",
@@ -558,6 +573,9 @@ async fn history(client: &Client, id: &str, edxml: Option<&Path>) -> Result<()> 
                 e.stated_by,
                 e.signer
             );
+            if e.unopened {
+                line.push_str(" without opening it");
+            }
             if !e.reason.is_empty() {
                 line.push_str(&format!(": \"{}\"", e.reason));
             }
