@@ -238,6 +238,14 @@ pub enum Error {
     /// A certificate does not parse as DER X.509.
     #[error("malformed certificate (not DER X.509 v3)")]
     CertificateMalformed,
+    /// A certificate parses but is not in the one byte form Axis evidence requires (strict
+    /// DER outside the signed part, the signed algorithm repeated exactly, no unused bits, an
+    /// ECDSA value with the low s): another encoding of a signed certificate.
+    #[error("the certificate is not in its one DER form: {part}")]
+    CertificateNotNormal {
+        /// The part that differs.
+        part: &'static str,
+    },
     /// A CRL is too large.
     #[error("a CRL is {len} bytes; the limit is {max}")]
     CrlTooLarge {
@@ -249,6 +257,13 @@ pub enum Error {
     /// A CRL does not parse.
     #[error("malformed CRL")]
     CrlMalformed,
+    /// A CRL parses but is not in the one byte form Axis evidence requires (as for
+    /// [`Error::CertificateNotNormal`]).
+    #[error("the CRL is not in its one DER form: {part}")]
+    CrlNotNormal {
+        /// The part that differs.
+        part: &'static str,
+    },
     /// A serial number is not 1–20 octets of hex.
     #[error("malformed serial number: give 1 to 20 bytes of hex as `openssl x509 -serial` prints")]
     SerialMalformed,

@@ -310,7 +310,8 @@ impl PrivateKey {
     }
 
     /// Signs `msg`: RSASSA-PKCS1-v1_5 with SHA-256 for RSA keys, ECDSA P-256 with SHA-256 (DER)
-    /// for EC keys.
+    /// for EC keys, in normal form (the low s: [`crate::ecdsa_p256_is_normal`]), so that a
+    /// signature Axis makes has one byte form.
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, Error> {
         KeySigner::sign(self, msg).map_err(|_| Error::SigningFailed)
     }

@@ -126,9 +126,19 @@ pub trait KeySigner: KeyPair {
     /// Signs `msg` (unhashed) with `scheme`, which must [`fit`](SignatureScheme::fits) the key.
     fn sign_with(&self, scheme: SignatureScheme, msg: &[u8]) -> Result<Vec<u8>, KeyOpError>;
 
-    /// Signs `msg` with the key's [default scheme](KeyAlgorithm::default_scheme).
+    /// Signs `msg` with the key's [default scheme](KeyAlgorithm::default_scheme), as
+    /// certificates, CRLs and CMS signatures are made: an ECDSA value in normal form (the low
+    /// s, [`crate::ecdsa_p256_is_normal`]), whichever of `s` and `n − s` the key produced, so
+    /// that what Axis signs has one byte form.
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyOpError> {
-        self.sign_with(self.algorithm().default_scheme(), msg)
+        let scheme = self.algorithm().default_scheme();
+        let signature = self.sign_with(scheme, msg)?;
+        if scheme == SignatureScheme::EcdsaP256Sha256 {
+            crate::normal::normalize_ecdsa_p256(&signature)
+                .map_err(|_| KeyOpError::Failed { op: KeyOp::Sign })
+        } else {
+            Ok(signature)
+        }
     }
 }
 
