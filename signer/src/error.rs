@@ -281,6 +281,17 @@ pub enum SignatureError {
         /// Which algorithm slot.
         what: &'static str,
     },
+    /// A signature that verifies but is not in the one byte form Axis writes (the parts the
+    /// signature does not cover: algorithm parameters, the certificate set, the order of a SET,
+    /// unsigned attributes, an ECDSA value's high s). Required where evidence must have one
+    /// byte form.
+    #[error("the {role} signature is not in the one form Axis writes: {part}")]
+    NotNormalForm {
+        /// Which signature.
+        role: SignatureRole,
+        /// The part that differs.
+        part: &'static str,
+    },
     /// A required signed attribute is absent (RFC 5652 §11, CAdES-BES).
     #[error("the {role} signature lacks a single {attribute} signed attribute")]
     SignedAttributeMissing {

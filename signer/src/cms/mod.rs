@@ -56,3 +56,19 @@ pub fn verify(
 ) -> Result<VerifiedSigner, Error> {
     signature::verify_signer(signature, content, role, store, at)
 }
+
+/// [`verify`], then the signature's one byte form: exactly what [`sign`] writes for the signer
+/// and its chain (nothing the signature value does not cover can vary), and an ECDSA value with
+/// the low s. For signatures that must have one byte form, such as a tree head's in an evidence
+/// bundle; fails with [`crate::SignatureError::NotNormalForm`] naming the part.
+pub fn verify_normal_form(
+    signature: &[u8],
+    content: &[u8],
+    role: signature::SignatureRole,
+    store: &TrustStore,
+    at: OffsetDateTime,
+) -> Result<VerifiedSigner, Error> {
+    let signed = signature::verify_signer(signature, content, role, store, at)?;
+    signature::check_normal_form(signature, &signed, role)?;
+    Ok(signed)
+}

@@ -242,6 +242,9 @@ pub struct SignatureReport {
     pub certificate_not_after: OffsetDateTime,
     /// Certificate status at verification.
     pub certificate_status: CertificateStatus,
+    /// The certificates above the signer's on the verified path, its issuer first and the trust
+    /// anchor last (DER): which CAs, and so which CRLs, the verification relied on.
+    pub certificate_chain: Vec<Vec<u8>>,
 }
 
 impl fmt::Display for SignatureReport {
@@ -315,6 +318,7 @@ pub(crate) fn verify_detached(
             certificate_serial: verified.serial().clone(),
             certificate_not_after: verified.not_after(),
             certificate_status: CertificateStatus::Good { checked_at: at },
+            certificate_chain: verified.chain().to_vec(),
         },
     })
 }
@@ -559,6 +563,95 @@ pub(crate) fn verify_signer(
         cert: verified,
         signing_time,
     })
+}
+
+/// Checks that a signature [`verify_signer`] accepted is in the one byte form
+/// [`sign_attributes`] writes, so that nothing the signature value does not cover can vary:
+///
+/// 1. Rebuilt from its signed attributes and signature value, with the signer identified by
+///    `signed.cert`, the certificate set exactly that certificate and its chain below the trust
+///    anchor (DER SET order), SHA-256 without parameters, the signature algorithm of the key
+///    (RSA with NULL, ECDSA without), no unsigned attributes — the bytes are the input's.
+/// 2. An ECDSA value is strict DER with the low s ([`axis_pki::ecdsa_p256_is_normal`]): its
+///    twin `(r, n − s)` verifies too and is refused.
+pub(crate) fn check_normal_form(
+    signature: &[u8],
+    signed: &VerifiedSigner,
+    role: SignatureRole,
+) -> Result<(), Error> {
+    const WHAT: &str = "CMS SignedData";
+    let differs = |part| Error::from(SignatureError::NotNormalForm { role, part });
+    // The two parts the rebuilt form takes from the input: both covered by the signature (the
+    // attributes) or checked below (the value).
+    let mut r = Reader::new(signature, WHAT);
+    let mut ci = r.sequence()?;
+    ci.oid()?;
+    let mut explicit = ci.nested(der::context(0))?;
+    let mut sd = explicit.sequence()?;
+    sd.u64()?;
+    sd.expect(der::SET)?;
+    sd.sequence()?;
+    sd.optional(der::context(0))?;
+    let mut infos = sd.nested(der::SET)?;
+    let mut si = infos.sequence()?;
+    si.u64()?;
+    si.sequence()?;
+    si.sequence()?;
+    let signed_attrs = si.expect(der::context(0))?.raw;
+    si.sequence()?;
+    let value = si.octet_string()?;
+    if !si.is_empty() {
+        return Err(differs("unsigned attributes"));
+    }
+
+    // Step 1.
+    let cert = signed.cert.der();
+    let info = certinfo::cert_info(cert)?;
+    let chain = signed.cert.chain();
+    let mut certs = vec![cert.to_vec()];
+    certs.extend(
+        chain
+            .iter()
+            .take(chain.len().saturating_sub(1))
+            .map(|c| c.to_vec()),
+    );
+    let mut certificates = der::set_of(certs);
+    certificates[0] = der::context(0);
+    let ecdsa = matches!(certinfo::key_kind(info.spki)?, KeyKind::EcP256(_));
+    let signature_alg = if ecdsa {
+        der::seq(&[&der::oid(oid::ECDSA_WITH_SHA256)])
+    } else {
+        der::seq(&[&der::oid(oid::SHA256_WITH_RSA), &der::null()])
+    };
+    let signer_info = der::seq(&[
+        &der::uint(1),
+        &info.issuer_and_serial(),
+        &sha256_alg(),
+        signed_attrs,
+        &signature_alg,
+        &der::octets(value),
+    ]);
+    let signed_data = der::seq(&[
+        &der::uint(1),
+        &der::set_of(vec![sha256_alg()]),
+        &der::seq(&[&der::oid(oid::DATA)]),
+        &certificates,
+        &der::set_of(vec![signer_info]),
+    ]);
+    let rebuilt = der::seq(&[
+        &der::oid(oid::SIGNED_DATA),
+        &der::tlv(der::context(0), &signed_data),
+    ]);
+    if rebuilt != signature {
+        return Err(differs(
+            "its encoding (algorithm parameters, certificate set or order)",
+        ));
+    }
+    // Step 2.
+    if ecdsa && !axis_pki::ecdsa_p256_is_normal(value) {
+        return Err(differs("ECDSA value (not strict DER with the low s)"));
+    }
+    Ok(())
 }
 
 /// RFC 6211: `CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm DigestAlgorithmIdentifier,
