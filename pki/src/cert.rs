@@ -188,6 +188,12 @@ pub fn subject_of(cert_der: &[u8]) -> Result<String, Error> {
     Ok(name_to_string(parse(cert_der)?.subject()))
 }
 
+/// The subject name of a certificate, raw DER (what CRLs name their issuer by:
+/// [`crate::CheckedCrl::issuer`]).
+pub fn subject_der_of(cert_der: &[u8]) -> Result<Vec<u8>, Error> {
+    Ok(parse(cert_der)?.subject().as_raw().to_vec())
+}
+
 /// A short, printable summary of a distinguished name (for messages and listings), with the
 /// attribute names administrators know (`organizationIdentifier`, not `OID(2.5.4.97)`).
 pub(crate) fn name_to_string(name: &X509Name<'_>) -> String {

@@ -80,7 +80,7 @@ mod verify;
 pub use agency_id::{AgencyId, AgencyIdError, AgencySegment};
 pub use cert::{
     AGENCY_ID_ATTRIBUTE_OID, MAX_CERT_DER_LEN, Serial, agency_id_of, certificates_from_pem,
-    not_after_of, profile_of, public_key_of, subject_of, to_pem,
+    not_after_of, profile_of, public_key_of, subject_der_of, subject_of, to_pem,
 };
 pub use check::{
     CERT_WARN_BEFORE, CRL_WARN_BEFORE, CheckFinding, CheckLevel, CheckReport, check_crl_freshness,

@@ -156,9 +156,10 @@ impl TrustStore {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
-        // Signatures between store certificates, checked once.
+        // Signatures between store certificates, checked once. An anchor's own signature is
+        // never consulted (a path ends at the anchor), so only intermediates are children.
         let mut verified_edges = HashSet::new();
-        for (child_der, child) in anchors.iter().chain(&intermediates).zip(&certs) {
+        for (child_der, child) in intermediates.iter().zip(&certs[anchors.len()..]) {
             for issuer in certs
                 .iter()
                 .filter(|i| i.subject().as_raw() == child.issuer().as_raw())
@@ -275,6 +276,84 @@ impl TrustStore {
                 .unwrap_or(0),
             revoked: c.iter_revoked_certificates().count(),
         })
+    }
+
+    /// [`TrustStore::check_crl`] for the store's own CRL at `index` (in the order given to
+    /// [`TrustStore::new`]), at its own thisUpdate, from what construction already checked —
+    /// no signature is verified again: issued by a store CA (same name, signature by its key,
+    /// cRLSign), a nextUpdate after its thisUpdate, no unknown critical extension.
+    pub fn check_own_crl(&self, index: usize) -> Result<CheckedCrl, Error> {
+        let info = self.crl_index.get(index).ok_or(Error::CrlMalformed)?;
+        let mut name_matched = false;
+        let mut signer = None;
+        for ca in self.anchors.iter().chain(&self.intermediates) {
+            let ca = cert::parse(ca)?;
+            if ca.subject().as_raw() != info.issuer.as_slice() {
+                continue;
+            }
+            name_matched = true;
+            if info.verified_by.iter().any(|k| k == ca.public_key().raw) {
+                signer = Some(ca);
+                break;
+            }
+        }
+        let Some(ca) = signer else {
+            let c = crl::parse(&self.crls[info.position])?;
+            return Err(if name_matched {
+                Error::CrlBadSignature { depth: 0 }
+            } else {
+                Error::CrlMissing {
+                    depth: 0,
+                    issuer: cert::name_to_string(c.issuer()),
+                }
+            });
+        };
+        if let Some(ku) = ca.key_usage().map_err(|_| Error::CertificateMalformed)?
+            && !ku.value.crl_sign()
+        {
+            return Err(Error::CrlIssuerNotAllowed { depth: 0 });
+        }
+        match info.next_update {
+            Some(next) if info.this_update < next => {}
+            next_update => {
+                return Err(Error::CrlStale {
+                    depth: 0,
+                    next_update,
+                });
+            }
+        }
+        if info.has_critical_extension {
+            return Err(Error::CrlUnsupportedCriticalExtension { depth: 0 });
+        }
+        Ok(CheckedCrl {
+            issuer: info.issuer.clone(),
+            number: info.number,
+            revoked: info.revoked.len(),
+        })
+    }
+
+    /// The same store with only the CRLs at `keep` (positions in the order given to
+    /// [`TrustStore::new`]), without checking anything again: for verifying at several times
+    /// with the CRLs in force at each, from one store built once.
+    pub fn with_crls(&self, keep: &[usize]) -> TrustStore {
+        let mut crls = Vec::with_capacity(keep.len());
+        let mut crl_index = Vec::with_capacity(keep.len());
+        for &i in keep {
+            if let Some(info) = self.crl_index.get(i) {
+                let mut info = info.clone();
+                info.position = crls.len();
+                crls.push(self.crls[i].clone());
+                crl_index.push(info);
+            }
+        }
+        TrustStore {
+            anchors: self.anchors.clone(),
+            arcs: self.arcs.clone(),
+            intermediates: self.intermediates.clone(),
+            crls,
+            crl_index,
+            verified_edges: self.verified_edges.clone(),
+        }
     }
 
     /// [`TrustStore::check_crl`] at the CRL's own thisUpdate: who issued it and its number,
