@@ -101,41 +101,8 @@ fn the_high_s_twin_of_a_certificate_signature_is_refused() {
     let sig_start = bits + 3; // tag, one-octet length, unused bits
     let sig = &der[sig_start..];
     assert!(ecdsa_p256_is_normal(sig));
-    // (r, n − s): rebuild the value with the other s, then the BIT STRING and the outer SEQUENCE.
-    let (r, s) = {
-        let content = &sig[2..];
-        let rl = usize::from(content[1]);
-        let r = &content[2..2 + rl];
-        let s = &content[2 + rl + 2..];
-        (r.to_vec(), s.to_vec())
-    };
-    let n: [u8; 32] = [
-        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
-        0x25, 0x51,
-    ];
-    let s = {
-        let s = s.strip_prefix(&[0][..]).unwrap_or(&s);
-        let mut v = [0u8; 32];
-        v[32 - s.len()..].copy_from_slice(s);
-        let mut out = [0u8; 32];
-        let mut borrow = 0i16;
-        for i in (0..32).rev() {
-            let mut d = i16::from(n[i]) - i16::from(v[i]) - borrow;
-            borrow = i16::from(d < 0);
-            if d < 0 {
-                d += 256;
-            }
-            out[i] = d as u8;
-        }
-        let skip = out.iter().take_while(|&&b| b == 0).count();
-        let mut c = out[skip..].to_vec();
-        if c[0] & 0x80 != 0 {
-            c.insert(0, 0);
-        }
-        der::tlv(0x02, &c)
-    };
-    let twin = der::tlv(0x30, &[der::tlv(0x02, &r), s].concat());
+    // (r, n − s), then the BIT STRING and the outer SEQUENCE around it.
+    let twin = axis_testkit::cms_parts::ecdsa_twin(sig);
     let mut bits_content = vec![0];
     bits_content.extend_from_slice(&twin);
     let header_len = if der[1] < 0x80 {

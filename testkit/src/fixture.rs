@@ -72,6 +72,8 @@ impl Person {
 pub struct Fixture {
     /// The root certificate (DER).
     pub root: Vec<u8>,
+    /// The root's key, to issue more CAs ([`other_issuing_ca`]).
+    pub root_key: PrivateKey,
     /// The issuing CA certificate (DER).
     pub ca: Vec<u8>,
     /// The issuing CA's key, to mint more agencies ([`extra_agencies`]).
@@ -259,6 +261,7 @@ fn build() -> Fixture {
         revoked: person(&store_before, &rder, Profile::PersonalSigner, rk),
         log: person(&store, &log_der, Profile::AxisLogSigner, log_key),
         root,
+        root_key,
         ca,
         ca_key,
         crls,
@@ -305,6 +308,23 @@ pub fn extra_agencies(n: usize) -> Vec<Agency> {
             }
         })
         .collect()
+}
+
+/// Another issuing CA under the fixture's root (valid from [`T0`] for `days`), with its key: a
+/// CA that none of the fixture's certificates chain through.
+pub fn other_issuing_ca(name: &str, days: i64) -> (Vec<u8>, PrivateKey) {
+    let f = fixture();
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let der = CaSigner::new(&f.root, &f.root_key, T0)
+        .unwrap()
+        .issue(
+            &req(Profile::IssuingCa, Subject::new(name), days),
+            &PublicKey::from_spki_der(key.public_key_der()).unwrap(),
+        )
+        .unwrap()
+        .der()
+        .to_vec();
+    (der, key)
 }
 
 /// One more certificate of `profile` from the issuing CA (valid from [`T0`] for a year, key of

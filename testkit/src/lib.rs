@@ -9,6 +9,7 @@
 //! - [`pki`]: the fixed issuance time, keys, requests, subjects, serials.
 //! - [`fixture`]: the signer and evidence tests' PKI (four agencies, RSA and EC mixed, personal
 //!   signers, a revoked one, the log signer), and later CRLs of its CA.
+//! - [`cms_parts`]: CMS signatures taken apart and put back; the ECDSA twin `(r, n − s)`.
 //! - [`log`]: a log in memory: heads, inclusion paths, evidence bundles.
 //! - [`demo`]: the demo PKI of `axis-pki` at the fixed time, with two agencies (the SDK's tests).
 //! - [`sample`]: the sample manifest every test sends.
@@ -21,6 +22,7 @@
 //! The fixture, sealing and OpenSSL helpers are also at the root, for `use axis_testkit::*;`.
 
 pub mod cli;
+pub mod cms_parts;
 pub mod demo;
 pub mod fixture;
 pub mod log;

@@ -68,7 +68,8 @@ impl MemoryLog {
     }
 
     /// The evidence bundle of `p` under `head`: its acceptance and `statements` (recipient,
-    /// receipt, entry, index), logged here, with the fixture's CA and `crls`.
+    /// receipt, entry, index), logged here, with the fixture's CA and `crls` (put in the
+    /// bundle's order, ascending DER; not trimmed: that is [`EvidenceBundle::trimmed`]'s job).
     pub fn bundle(
         &self,
         p: &Package,
@@ -77,6 +78,8 @@ impl MemoryLog {
         acceptance: (LogEntryBytes, usize),
         statements: Vec<(AgencyId, SignedReceipt, LogEntryBytes, usize)>,
     ) -> EvidenceBundle {
+        let mut crls = crls;
+        crls.sort();
         EvidenceBundle {
             submission: p.sealed.submission.clone(),
             intermediates: vec![crate::fixture().ca.clone()],
