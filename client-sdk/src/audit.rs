@@ -57,10 +57,30 @@ impl Client {
     /// 3. Same size: same root. Larger: the axis's RFC 9162 consistency proof from `older` to
     ///    it verifies — every entry `older` covered is still there, unchanged and in place.
     ///
-    /// Any failure is [`crate::ErrorKind::Verification`]: the axis rewrote or forked its history
-    /// (or the older head is not this log's).
+    /// Any failure is [`crate::ErrorKind::Verification`]: the axis rewrote, forked, shrank or
+    /// emptied its history (or the older head is not this log's). An axis that answers that it
+    /// has no tree head at all (`LOG_UNAVAILABLE`) after `older`, a head of at least one entry,
+    /// was signed has emptied its log: that is a verification failure too, not an outage.
     pub async fn check_extends(&self, older: &SignedTreeHead) -> Result<Extension> {
-        let newer = self.tree_head(None).await?;
+        let newer = match self.tree_head(None).await {
+            Ok(head) => head,
+            Err(e) if is_empty_log(&e) && older.head().tree_size > 0 => {
+                return Err(Error::verification(format!(
+                    "the log is empty, but a head of {} entries was signed at {}: the log was \
+                     emptied (wiped and restarted)",
+                    older.head().tree_size,
+                    older.head().timestamp
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        let (old, new) = (older.head(), newer.head());
+        if new.tree_size < old.tree_size {
+            return Err(Error::verification(format!(
+                "the log shrank: it now has {} entries, but a head signed earlier had {}",
+                new.tree_size, old.tree_size
+            )));
+        }
         let added = self.check_consistent(older, &newer).await?;
         Ok(Extension { newer, added })
     }
@@ -95,7 +115,8 @@ impl Client {
                 .await
                 .map_err(|e| {
                     Error::verification(format!(
-                        "a head of {} entries is not a prefix of the head of {} entries seen                          before: {e}",
+                        "a head of {} entries is not a prefix of the head of {} entries seen \
+                         before: {e}",
                         new.tree_size, old.tree_size
                     ))
                 })?;
@@ -136,11 +157,18 @@ impl Client {
     }
 }
 
+/// Whether the axis answered that it has no signed tree head at all (its log is empty).
+pub(crate) fn is_empty_log(e: &Error) -> bool {
+    *e.kind() == crate::ErrorKind::NotFound
+        && e.reason() == Some(axis_proto::reasons::LOG_UNAVAILABLE)
+}
+
 impl Client {
     /// Builds the evidence bundle of one document (DER, `axis_evidence::EvidenceBundle`): the
     /// routing header and submission signature, every receipt and status this caller may see
-    /// (all recipients for the sender, its own chain for a recipient), the issuing CAs and every
-    /// CRL the axis kept, the latest signed tree head, and each entry's inclusion path to it.
+    /// (all recipients for the sender, its own chain for a recipient), the issuing CAs and CRLs
+    /// the signatures rely on (of those the axis kept: [`axis_evidence::EvidenceBundle::trimmed`]),
+    /// the latest signed tree head, and each entry's inclusion path to it.
     /// The bundle is verified before it is returned ([`axis_evidence::verify_bundle`] with the
     /// configured root and the log key), so what is handed to an auditor is known to verify.
     pub async fn export_evidence(&self, message_id: &axis_signer::MessageId) -> Result<Vec<u8>> {
@@ -199,6 +227,11 @@ impl Client {
                 logged: logged(e.evidence, "a receipt").await?,
             });
         }
+        let key = self
+            .log_key()
+            .map_or_else(|| head.signer_key().to_vec(), <[u8]>::to_vec);
+        // Every CA and CRL the axis kept, then only those the bundle's signatures rely on, in
+        // the bundle's one order: one byte form for the same evidence.
         let bundle = EvidenceBundle {
             submission: Submission::parse(&h.routing_header, h.submission_signature)
                 .map_err(|e| bad_signed("the routing header", e))?,
@@ -207,13 +240,12 @@ impl Client {
             tree_head: head.signed().clone(),
             acceptance,
             statements,
-        };
+        }
+        .trimmed(self.root(), &key)
+        .map_err(|e| bad("the evidence bundle the axis's data makes", e))?;
         let bytes = bundle
             .encode()
             .map_err(|e| Error::building("the evidence bundle", e))?;
-        let key = self
-            .log_key()
-            .map_or_else(|| head.signer_key().to_vec(), <[u8]>::to_vec);
         axis_evidence::verify_bundle(&bytes, self.root(), &key)
             .map_err(|e| bad("the evidence bundle the axis's data makes", e))?;
         Ok(bytes)

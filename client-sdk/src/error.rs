@@ -212,7 +212,7 @@ impl Classified for axis_evidence::Error {
         match self {
             E::Signer(e) => e.kind(side),
             // The log's own proofs and the trust material given with them.
-            E::Log(_) | E::Trust(_) | E::BundleItem { .. } => match side {
+            E::Log(_) | E::Trust(_) | E::Layout(_) | E::BundleItem { .. } => match side {
                 Side::Received => ErrorKind::Verification,
                 Side::Building => ErrorKind::InvalidInput,
             },

@@ -34,6 +34,19 @@
 //! tree head covers the acceptance and every statement, so a bundle is checked with one log
 //! signature; it may be any head of the log that is at least as large as the last entry.
 //!
+//! **One byte form.** Every byte of a bundle is covered: by a signature (the tree head, the
+//! signed parts of certificates and CRLs), by a digest inside signed data (the routing header,
+//! receipts and their CMS signatures are digested in log entries, which are leaves under the
+//! signed root; a signer certificate is digested in its signature's signed attributes), or by
+//! re-encoding and comparing (the bundle's own DER; the tree head's CMS signature rebuilt as the
+//! log signer writes it, its CA copies the bundle's own; certificates and CRLs in strict DER
+//! with their outer algorithm equal to the signed one, no unused bits; ECDSA values with the
+//! low s). The CA certificates and the CRLs are each in ascending DER order without repeats,
+//! and each is needed by some verification: an exporter builds the bundle and then keeps what
+//! [`EvidenceBundle::trimmed`] keeps. So two bundles of the same evidence are byte-identical,
+//! and any other byte string is refused, naming the element and its byte offset
+//! ([`Error::BundleItem`], [`Error::Layout`]).
+//!
 //! [`verify_bundle`] is the auditor's entry point; its steps are listed there.
 
 use std::collections::HashMap;
@@ -56,6 +69,11 @@ use crate::limits::{
     MAX_BUNDLE_CRLS, MAX_BUNDLE_INTERMEDIATES, MAX_BUNDLE_LEN, MAX_BUNDLE_STATEMENTS,
 };
 use crate::log::{LogEntryBytes, SignedTreeHead, VerifiedTreeHead};
+
+mod layout;
+
+use layout::Layout;
+pub use layout::{LayoutError, LayoutProblem};
 
 const WHAT: &str = "evidence bundle";
 
@@ -111,9 +129,14 @@ impl fmt::Display for BundleItem {
     }
 }
 
-/// Runs `f` and names `item` on its error.
-fn within<T>(item: BundleItem, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+/// Runs `f` and names `item` and its offset on its error.
+fn within<T>(
+    layout: &Layout,
+    item: BundleItem,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
     f().map_err(|source| Error::BundleItem {
+        at: layout.at(&item),
         item,
         source: Box::new(source),
     })
@@ -153,8 +176,7 @@ impl LoggedEntry {
     }
 
     /// The entry's leaf is under `head` (RFC 9162 §2.1.3.2).
-    fn check_included(&self, head: &VerifiedTreeHead) -> Result<(), Error> {
-        let h = head.head();
+    fn check_included(&self, h: &crate::log::TreeHead) -> Result<(), Error> {
         axis_log::verify_inclusion(
             &self.entry.leaf_hash(),
             self.leaf_index,
@@ -247,13 +269,17 @@ impl EvidenceBundle {
         )?;
         budget(CRLS, self.crls.len(), MAX_BUNDLE_CRLS)?;
         let list = |items: &[Vec<u8>]| -> Vec<u8> {
-            let body: Vec<u8> = items.iter().flat_map(|i| der::octets(i)).collect();
+            let body: Vec<u8> = items
+                .iter()
+                .map(|i| der::octets(i))
+                .collect::<Vec<_>>()
+                .concat();
             der::tlv(der::SEQUENCE, &body)
         };
         let statements: Vec<u8> = self
             .statements
             .iter()
-            .flat_map(|s| {
+            .map(|s| {
                 der::seq(&[
                     &der::utf8(s.recipient.as_str()),
                     &der::octets(s.receipt.receipt().as_bytes()),
@@ -261,7 +287,8 @@ impl EvidenceBundle {
                     &s.logged.encode(),
                 ])
             })
-            .collect();
+            .collect::<Vec<_>>()
+            .concat();
         let bytes = der::seq(&[
             &der::oid(Format::EvidenceBundle.oid()),
             &der::uint(1),
@@ -288,12 +315,22 @@ impl EvidenceBundle {
     ///    errors in an item are [`Error::BundleItem`] naming it.
     /// 4. Re-encoding gives the same bytes: one bundle, one byte form.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        Self::parse_located(bytes).map(|(bundle, _)| bundle)
+    }
+
+    /// [`EvidenceBundle::parse`], with where each element is.
+    fn parse_located(bytes: &[u8]) -> Result<(Self, Layout), Error> {
         // Step 1.
         check_len(WHAT, bytes.len(), MAX_BUNDLE_LEN)?;
-        // Step 2.
+        // Step 2: the shape first, so that a cut, trailing bytes or a misplaced element are
+        // named with their offset; then the format and version.
+        if Format::of(bytes).is_some_and(|f| f != Format::EvidenceBundle) {
+            return Err(FormatError::WrongFormat { expected: WHAT }.into());
+        }
+        let layout = &layout::scan(bytes)?;
         let mut r = Format::EvidenceBundle.open(bytes, WHAT)?;
         // Step 3.
-        let submission = within(BundleItem::Submission, || {
+        let submission = within(layout, BundleItem::Submission, || {
             let header = r.octet_string()?;
             let signature = r.octet_string()?;
             check_signature_len(signature)?;
@@ -304,7 +341,7 @@ impl EvidenceBundle {
         while !list.is_empty() {
             let index = intermediates.len();
             budget(INTERMEDIATES, index + 1, MAX_BUNDLE_INTERMEDIATES)?;
-            let cert = within(BundleItem::Intermediate { index }, || {
+            let cert = within(layout, BundleItem::Intermediate { index }, || {
                 let c = list.octet_string()?;
                 check_len("CA certificate", c.len(), axis_pki::MAX_CERT_DER_LEN)?;
                 Ok(c.to_vec())
@@ -316,26 +353,27 @@ impl EvidenceBundle {
         while !list.is_empty() {
             let index = crls.len();
             budget(CRLS, index + 1, MAX_BUNDLE_CRLS)?;
-            let crl = within(BundleItem::Crl { index }, || {
+            let crl = within(layout, BundleItem::Crl { index }, || {
                 let c = list.octet_string()?;
                 check_len("CRL", c.len(), axis_pki::MAX_CRL_DER_LEN)?;
                 Ok(c.to_vec())
             })?;
             crls.push(crl);
         }
-        let tree_head = within(BundleItem::TreeHead, || {
+        let tree_head = within(layout, BundleItem::TreeHead, || {
             let head = r.octet_string()?;
             let signature = r.octet_string()?;
             check_signature_len(signature)?;
             SignedTreeHead::parse(head, signature.to_vec())
         })?;
-        let acceptance = within(BundleItem::Acceptance, || LoggedEntry::read(&mut r))?;
+        let acceptance = within(layout, BundleItem::Acceptance, || LoggedEntry::read(&mut r))?;
         let mut list = r.sequence()?;
         let mut statements = Vec::new();
         while !list.is_empty() {
             let index = statements.len();
             budget(STATEMENTS, index + 1, MAX_BUNDLE_STATEMENTS)?;
             let (mut s, recipient) = within(
+                layout,
                 BundleItem::Statement {
                     index,
                     recipient: None,
@@ -354,7 +392,7 @@ impl EvidenceBundle {
                 index,
                 recipient: Some(recipient.clone()),
             };
-            let (receipt, logged) = within(item, || {
+            let (receipt, logged) = within(layout, item, || {
                 let statement = s.octet_string()?;
                 let signature = s.octet_string()?;
                 check_signature_len(signature)?;
@@ -382,80 +420,212 @@ impl EvidenceBundle {
         if bundle.encode()? != bytes {
             return Err(FormatError::Malformed { what: WHAT }.into());
         }
-        Ok(bundle)
+        Ok((bundle, layout.clone()))
+    }
+
+    /// The bundle an exporter hands out: the CA certificates and CRLs in ascending DER order
+    /// without repeats, and only those some verification of the bundle relies on (see the
+    /// module docs). Everything else is verified as [`verify_bundle`] does; what it returns
+    /// verifies with the same root and log key.
+    pub fn trimmed(mut self, root: &[u8], log_key: &[u8]) -> Result<Self, Error> {
+        self.intermediates.sort();
+        self.intermediates.dedup();
+        self.crls.sort();
+        self.crls.dedup();
+        let layout = Layout::default();
+        let (_, used) = verify_parsed(&self, &layout, root, log_key, Mode::Collect)?;
+        let keep = |list: Vec<Vec<u8>>, used: &[bool]| -> Vec<Vec<u8>> {
+            list.into_iter()
+                .zip(used)
+                .filter(|(_, u)| **u)
+                .map(|(item, _)| item)
+                .collect()
+        };
+        self.intermediates = keep(self.intermediates, &used.intermediates);
+        self.crls = keep(self.crls, &used.crls);
+        Ok(self)
     }
 }
 
-/// The trust material of a bundle, and one [`TrustStore`] per distinct set of CRLs in force.
+/// Whether a verification refuses CA certificates and CRLs that nothing relied on, or only
+/// records which were used (to trim an exporter's bundle).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Strict,
+    Collect,
+}
+
+/// Which CA certificates and CRLs some verification relied on, by position.
+struct Used {
+    intermediates: Vec<bool>,
+    crls: Vec<bool>,
+}
+
+/// The trust material of a bundle, one [`TrustStore`] per distinct set of CRLs in force, and
+/// the paths the verifications took.
 struct Trust {
-    root: Vec<u8>,
+    /// The root, the bundle's CAs and all its CRLs.
+    full: TrustStore,
     intermediates: Vec<Vec<u8>>,
-    crls: Vec<Vec<u8>>,
     /// thisUpdate and nextUpdate of each CRL.
     windows: Vec<(OffsetDateTime, Option<OffsetDateTime>)>,
+    /// The issuer (raw DER name) and number of each CRL.
+    crl_ids: Vec<(Vec<u8>, u64)>,
     stores: HashMap<Vec<usize>, TrustStore>,
+    /// Each signing time with the CA certificates its signature's path went through (the
+    /// trust anchor last).
+    paths: Vec<(OffsetDateTime, Vec<Vec<u8>>)>,
+}
+
+/// Fails unless `list` is in strictly ascending order; names the first item that is not.
+fn check_ascending(
+    layout: &Layout,
+    list: &[Vec<u8>],
+    item: impl Fn(usize) -> BundleItem,
+) -> Result<(), Error> {
+    match list.windows(2).position(|w| w[0] >= w[1]) {
+        Some(i) => within(layout, item(i + 1), || Err(TrustError::OutOfOrder.into())),
+        None => Ok(()),
+    }
 }
 
 impl Trust {
-    /// Checks the root, each CA certificate and each CRL on its own, naming the one that fails.
-    fn new(root: &[u8], bundle: &EvidenceBundle) -> Result<Self, Error> {
+    /// Checks the root, each CA certificate and each CRL on its own, naming the one that fails:
+    /// one byte form and order, then what each is.
+    fn new(root: &[u8], bundle: &EvidenceBundle, layout: &Layout) -> Result<Self, Error> {
         let rejected = |source| Error::from(TrustError::CertificateRejected { source });
-        within(BundleItem::TrustAnchor, || {
-            TrustStore::new(vec![root.to_vec()], vec![], vec![])
-                .map(drop)
-                .map_err(rejected)
+        let not_normal = |source| Error::from(TrustError::NotNormalForm { source });
+        check_ascending(layout, &bundle.intermediates, |index| {
+            BundleItem::Intermediate { index }
         })?;
         for (index, c) in bundle.intermediates.iter().enumerate() {
-            within(BundleItem::Intermediate { index }, || {
-                axis_pki::subject_of(c).map(drop).map_err(rejected)
+            within(layout, BundleItem::Intermediate { index }, || {
+                axis_pki::subject_of(c).map_err(rejected)?;
+                axis_pki::check_certificate_form(c).map_err(not_normal)
             })?;
         }
+        check_ascending(layout, &bundle.crls, |index| BundleItem::Crl { index })?;
+        let crl_rejected = |source| Error::from(TrustError::CrlRejected { source });
+        for (index, crl) in bundle.crls.iter().enumerate() {
+            within(layout, BundleItem::Crl { index }, || {
+                axis_pki::summarize_crl(crl).map_err(crl_rejected)?;
+                axis_pki::check_crl_form(crl).map_err(not_normal)
+            })?;
+        }
+        // One store with everything, built (and every signature between its items checked)
+        // once; the store for a signing time keeps the CRLs in force then.
+        let full = TrustStore::new(
+            vec![root.to_vec()],
+            bundle.intermediates.clone(),
+            bundle.crls.clone(),
+        )
+        .or_else(|e| {
+            within(layout, BundleItem::TrustAnchor, || {
+                TrustStore::new(vec![root.to_vec()], vec![], vec![])
+                    .map(drop)
+                    .map_err(rejected)
+            })?;
+            Err(rejected(e))
+        })?;
         // Every CRL is signed by the root or one of the bundle's CAs (cRLSign), carries no
         // unknown critical extension, and has a nextUpdate after its thisUpdate.
-        let cas = TrustStore::new(vec![root.to_vec()], bundle.intermediates.clone(), vec![])
-            .map_err(rejected)?;
         let mut windows = Vec::with_capacity(bundle.crls.len());
+        let mut crl_ids = Vec::with_capacity(bundle.crls.len());
         for (index, crl) in bundle.crls.iter().enumerate() {
-            let window = within(BundleItem::Crl { index }, || {
-                let rejected = |source| Error::from(TrustError::CrlRejected { source });
-                let s = axis_pki::summarize_crl(crl).map_err(rejected)?;
-                cas.check_crl(crl, s.this_update).map_err(rejected)?;
-                Ok((s.this_update, s.next_update))
+            let (window, id) = within(layout, BundleItem::Crl { index }, || {
+                let s = axis_pki::summarize_crl(crl).map_err(crl_rejected)?;
+                let checked = full.check_own_crl(index).map_err(crl_rejected)?;
+                Ok((
+                    (s.this_update, s.next_update),
+                    (checked.issuer, checked.number),
+                ))
             })?;
             windows.push(window);
+            crl_ids.push(id);
         }
         Ok(Trust {
-            root: root.to_vec(),
+            full,
             intermediates: bundle.intermediates.clone(),
-            crls: bundle.crls.clone(),
             windows,
+            crl_ids,
             stores: HashMap::new(),
+            paths: Vec::new(),
         })
+    }
+
+    fn in_force(&self, i: usize, t: OffsetDateTime) -> bool {
+        let (this, next) = self.windows[i];
+        this <= t && next.is_some_and(|n| t < n)
     }
 
     /// The store for verifying a signature made at `t`: the root, the bundle's CAs and the CRLs
     /// in force at `t` (thisUpdate ≤ t < nextUpdate). Built once per distinct set of CRLs.
     fn at(&mut self, t: OffsetDateTime) -> Result<&TrustStore, Error> {
-        let key: Vec<usize> = self
-            .windows
-            .iter()
-            .enumerate()
-            .filter(|(_, (this, next))| *this <= t && next.is_some_and(|n| t < n))
-            .map(|(i, _)| i)
+        let key: Vec<usize> = (0..self.windows.len())
+            .filter(|&i| self.in_force(i, t))
             .collect();
         let store = match self.stores.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
-                let store = TrustStore::new(
-                    vec![self.root.clone()],
-                    self.intermediates.clone(),
-                    v.key().iter().map(|&i| self.crls[i].clone()).collect(),
-                )
-                .map_err(|source| TrustError::CrlRejected { source })?;
+                let store = self.full.with_crls(v.key());
                 v.insert(store)
             }
         };
         Ok(store)
+    }
+
+    /// Records the path a signature made at `t` was verified on (`chain`: its CAs, the trust
+    /// anchor last). Every CA below the anchor must be one of the bundle's own CA certificates:
+    /// a copy carried in a signature is used only if it is byte for byte one of them, so
+    /// nothing in a signature's certificate set escapes the bundle's checks.
+    fn record(&mut self, t: OffsetDateTime, chain: &[Vec<u8>]) -> Result<(), Error> {
+        let below_anchor = &chain[..chain.len().saturating_sub(1)];
+        if below_anchor
+            .iter()
+            .any(|ca| !self.intermediates.contains(ca))
+        {
+            return Err(TrustError::CaNotInBundle.into());
+        }
+        self.paths.push((t, chain.to_vec()));
+        Ok(())
+    }
+
+    /// What the recorded verifications relied on: the CAs on their paths, and for each signing
+    /// time and each CA on its path, the CRL the PKI consulted (the highest-numbered in force
+    /// then from that CA; the first of equals, as [`TrustStore`] picks it).
+    fn used(&self) -> Result<Used, Error> {
+        let mut used = Used {
+            intermediates: vec![false; self.intermediates.len()],
+            crls: vec![false; self.crl_ids.len()],
+        };
+        let mut subjects: HashMap<&[u8], Vec<u8>> = HashMap::new();
+        for (t, chain) in &self.paths {
+            for ca in chain {
+                if let Some(i) = self.intermediates.iter().position(|c| c == ca) {
+                    used.intermediates[i] = true;
+                }
+                let subject = match subjects.entry(ca.as_slice()) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(v) => v.insert(
+                        axis_pki::subject_der_of(ca)
+                            .map_err(|source| TrustError::CertificateRejected { source })?,
+                    ),
+                };
+                let mut best: Option<usize> = None;
+                for (i, (issuer, number)) in self.crl_ids.iter().enumerate() {
+                    if issuer == subject
+                        && self.in_force(i, *t)
+                        && best.is_none_or(|b| *number > self.crl_ids[b].1)
+                    {
+                        best = Some(i);
+                    }
+                }
+                if let Some(i) = best {
+                    used.crls[i] = true;
+                }
+            }
+        }
+        Ok(used)
     }
 }
 
@@ -525,60 +695,137 @@ pub struct BundleReport {
 /// time it was made, with the CRLs in force then.
 ///
 /// 1. **Parse within budgets** ([`EvidenceBundle::parse`]): size, counts, strict DER, one byte
-///    form — against resource exhaustion and encoding ambiguity.
-/// 2. **Trust material, each item on its own**: the root parses; every CA certificate parses;
-///    every CRL is signed by the root or a bundle CA allowed to sign CRLs, with no unknown
-///    critical extension and a nextUpdate (RFC 5280 §5, §6.3.3) — so a forged or altered CRL is
-///    named, not silently skipped. Every CA certificate is an issuing CA under the root, valid
-///    and unrevoked at one of the bundle's signing times (RFC 5280 §6.1) — so an altered or
-///    foreign CA is refused even though the signatures carry their own copies.
-/// 3. **Trust per signing time**: each signature is verified at the time it claims (the CMS
+///    form — against resource exhaustion and encoding ambiguity; a cut, trailing bytes or a
+///    misplaced element is named with its offset.
+/// 2. **What hashes alone decide, before any signature**: the acceptance and every statement's
+///    entry is included under the tree head's root (RFC 9162 §2.1.3.2: the axis committed to it
+///    and cannot remove it without forking its log) — when one is not, the tree head's
+///    signature decides whether the head or the element is named; the acceptance entry records
+///    exactly this routing header and submission signature
+///    ([`LogEntryBytes::check_acceptance_of`]: otherwise the submission is not the one the axis
+///    logged); the statements are in strictly increasing leaf order after the acceptance (no
+///    reordering, no entry shown twice); each statement's entry records exactly its receipt and
+///    signature ([`LogEntryBytes::check_statement_of`]). A changed byte of a logged item is so
+///    refused without a signature verification.
+/// 3. **Trust material, each item on its own**: the root parses; the CA certificates, and the
+///    CRLs, are each in ascending DER order without repeats and in their one DER form
+///    ([`axis_pki::check_certificate_form`], [`axis_pki::check_crl_form`]: the parts their
+///    signatures do not cover cannot vary); every CA certificate parses; every CRL is signed
+///    by the root or a bundle CA allowed to sign CRLs, with no unknown critical extension and a
+///    nextUpdate (RFC 5280 §5, §6.3.3) — so a forged or altered CRL is named, not silently
+///    skipped. Every CA certificate is an issuing CA under the root, valid and unrevoked at one
+///    of the bundle's signing times (RFC 5280 §6.1) — so an altered or foreign CA is refused
+///    even though the signatures carry their own copies.
+/// 4. **Trust per signing time**: each signature is verified at the time it claims (the CMS
 ///    signingTime of the tree head and the submission, the `time` of a receipt) against a store
 ///    of the root, the bundle's CAs and the CRLs in force at that time (thisUpdate ≤ t <
 ///    nextUpdate; the highest-numbered per issuer). A seal revoked after it signed does not
-///    undo what it signed; one revoked before fails ([`axis_signer::CertificateError::SignerRevoked`]); no CRL in force
-///    for an issuer on the path fails closed (the PKI's `CrlMissing`, `CrlStale`, …) — the
-///    "past signature validation" of ETSI EN 319 102-1. The claimed time is the signer's word;
-///    the log bounds it from above (steps 5 and 6).
-/// 4. **The tree head** ([`SignedTreeHead::verify`]): a CMS signature by an axis-log-signer
-///    certificate whose key is `log_key` (another log of the same PKI cannot stand in), signing
-///    time equal to the head's timestamp.
-/// 5. **The submission**: the sender's seal over the exact routing-header bytes, by the
-///    header's sender ([`Submission::verify`]: no submission in another agency's name); the
-///    acceptance entry records exactly this header and signature
-///    ([`LogEntryBytes::check_acceptance_of`]); it is included under the tree head (RFC 9162
-///    §2.1.3.2: the axis committed to it and cannot remove it without forking its log); it was
-///    logged no earlier than signed (less [`SIGNING_TIME_TOLERANCE`]) and no later than the
-///    head — a signature cannot claim a time after the axis saw it.
-/// 6. **Each statement, in bundle order**, which must be strictly increasing leaf order after
-///    the acceptance (no reordering, no entry shown twice); its recipient is one of the
-///    header's (no statement about a copy that was never sent); then, in its recipient's
-///    [`ReceiptChain`] (from [`DocumentRef::logged`]): [`ReceiptChain::push`] verifies the
-///    signature at its own time and the party, message, digests, hash chain (nothing removed,
-///    inserted or reordered), transition and order in time; its CMS signing time is its
-///    `time` (the time trust was evaluated at is the one signed); its entry records exactly
-///    this receipt and signature ([`LogEntryBytes::check_statement_of`]); it is included under
-///    the head; logged no earlier than stated (less the tolerance) and no later than the head.
-/// 7. **One document**: every receipt, whatever its recipient, names the same DocumentId and
+///    undo what it signed; one revoked before fails
+///    ([`axis_signer::CertificateError::SignerRevoked`]); no CRL in force for an issuer on the
+///    path fails closed (the PKI's `CrlMissing`, `CrlStale`, …) — the "past signature
+///    validation" of ETSI EN 319 102-1. The claimed time is the signer's word; the log bounds it
+///    from above (steps 6 and 7).
+/// 5. **The tree head** ([`SignedTreeHead::verify_normal_form`]): a CMS signature by an
+///    axis-log-signer certificate whose key is `log_key` (another log of the same PKI cannot
+///    stand in), signing time equal to the head's timestamp, in the one form the log signer
+///    writes (nothing outside its signed attributes can vary; the low s).
+/// 6. **The submission**: the sender's seal over the exact routing-header bytes, by the
+///    header's sender ([`Submission::verify`]: no submission in another agency's name); its
+///    acceptance was logged no earlier than it was signed (less [`SIGNING_TIME_TOLERANCE`])
+///    and no later than the head — a signature cannot claim a time after the axis saw it.
+/// 7. **Each statement, in bundle order**: its recipient is one of the header's (no statement
+///    about a copy that was never sent); then, in its recipient's [`ReceiptChain`] (from
+///    [`DocumentRef::logged`]): [`ReceiptChain::push`] verifies the signature at its own time
+///    and the party, message, digests, hash chain (nothing removed, inserted or reordered),
+///    transition and order in time; its CMS signing time is its `time` (the time trust was
+///    evaluated at is the one signed); logged no earlier than stated (less the tolerance) and
+///    no later than the head.
+/// 8. **One document**: every receipt, whatever its recipient, names the same DocumentId and
 ///    manifest digest — the axis cannot read them, so only the receipts bind the copies
 ///    together.
+/// 9. **Exactly the trust material needed**: every CA on a path verified in steps 5–7 is one of
+///    the bundle's own CA certificates (a signature's copy is not trusted unless identical);
+///    every bundle CA certificate is on such a path, and every CRL was consulted for one (the
+///    highest-numbered in force at a signing time from a CA on that path). With step 3's
+///    order and forms, nothing can be added, removed or substituted in either list.
 ///
-/// Errors about one element are [`Error::BundleItem`] naming it, with the exact cause as the
-/// source; errors about the bundle as a whole (size, DER, format, version, counts) are returned
-/// as they are.
+/// Errors about one element are [`Error::BundleItem`] naming it and its byte offset, with the
+/// exact cause as the source; a bundle whose bytes do not have the bundle's shape (cut short,
+/// trailing bytes, a misplaced element) is [`Error::Layout`] naming the element and offset;
+/// errors about the bundle as a whole (size, format, version, counts) are returned as they
+/// are.
 pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<BundleReport, Error> {
     // Step 1.
-    let b = EvidenceBundle::parse(bytes)?;
+    let (b, layout) = EvidenceBundle::parse_located(bytes)?;
+    verify_parsed(&b, &layout, root, log_key, Mode::Strict).map(|(report, _)| report)
+}
 
-    // Step 2.
-    let mut trust = Trust::new(root, &b)?;
-    let head_time = within(BundleItem::TreeHead, || {
-        Ok(claimed_signing_time(
-            b.tree_head.signature(),
-            SignatureRole::TreeHead,
-        )?)
+/// Steps 2 to 9 of [`verify_bundle`]; in [`Mode::Collect`], step 9 only records.
+fn verify_parsed(
+    b: &EvidenceBundle,
+    layout: &Layout,
+    root: &[u8],
+    log_key: &[u8],
+    mode: Mode,
+) -> Result<(BundleReport, Used), Error> {
+    // Step 2: what hashes alone decide, before any signature.
+    let statement_item = |index: usize, s: &BundleStatement| BundleItem::Statement {
+        index,
+        recipient: Some(s.recipient.clone()),
+    };
+    let head_time = || {
+        within(layout, BundleItem::TreeHead, || {
+            Ok(claimed_signing_time(
+                b.tree_head.signature(),
+                SignatureRole::TreeHead,
+            )?)
+        })
+    };
+    let claimed = b.tree_head.head();
+    let logged = std::iter::once((BundleItem::Acceptance, &b.acceptance)).chain(
+        b.statements
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (statement_item(i, s), &s.logged)),
+    );
+    for (item, l) in logged {
+        if let Err(e) = l.check_included(claimed) {
+            // Either this element's entry or path differs, or the tree head does: its
+            // signature decides which one is named.
+            let mut trust = Trust::new(root, b, layout)?;
+            let t = head_time()?;
+            within(layout, BundleItem::TreeHead, || {
+                b.tree_head
+                    .verify_normal_form(trust.at(t)?, t, Some(log_key))
+                    .map(drop)
+            })?;
+            return within(layout, item, || Err(e));
+        }
+    }
+    within(layout, BundleItem::Submission, || {
+        b.acceptance.entry.check_acceptance_of(&b.submission)
     })?;
-    let submission_time = within(BundleItem::Submission, || {
+    // Log order over the whole list, so that a reordering is named as such.
+    let mut previous = b.acceptance.leaf_index;
+    for (index, s) in b.statements.iter().enumerate() {
+        let found = s.logged.leaf_index;
+        if found <= previous {
+            return within(layout, statement_item(index, s), || {
+                Err(LogError::StatementOutOfLogOrder { previous, found }.into())
+            });
+        }
+        previous = found;
+    }
+    for (index, s) in b.statements.iter().enumerate() {
+        within(layout, statement_item(index, s), || {
+            s.logged.entry.check_statement_of(&s.receipt)
+        })?;
+    }
+
+    // Step 3.
+    let mut trust = Trust::new(root, b, layout)?;
+    let head_time = head_time()?;
+    let submission_time = within(layout, BundleItem::Submission, || {
         Ok(claimed_signing_time(
             b.submission.signature(),
             SignatureRole::Submission,
@@ -595,7 +842,7 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
     times.sort();
     times.dedup();
     for (index, ca) in b.intermediates.iter().enumerate() {
-        within(BundleItem::Intermediate { index }, || {
+        within(layout, BundleItem::Intermediate { index }, || {
             let mut first_error = None;
             for &t in &times {
                 match trust.at(t)?.verify(ca, Profile::IssuingCa, t) {
@@ -612,41 +859,29 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
         })?;
     }
 
-    // Steps 3 and 4.
-    let tree_head = within(BundleItem::TreeHead, || {
-        b.tree_head
-            .verify(trust.at(head_time)?, head_time, Some(log_key))
+    // Steps 4 and 5.
+    let tree_head = within(layout, BundleItem::TreeHead, || {
+        let head =
+            b.tree_head
+                .verify_normal_form(trust.at(head_time)?, head_time, Some(log_key))?;
+        trust.record(head_time, head.chain())?;
+        Ok(head)
     })?;
 
-    // Steps 3 and 5.
-    let submission = within(BundleItem::Submission, || {
-        Ok(b.submission
-            .verify(trust.at(submission_time)?, submission_time)?)
+    // Steps 4 and 6.
+    let submission = within(layout, BundleItem::Submission, || {
+        let s = b
+            .submission
+            .verify(trust.at(submission_time)?, submission_time)?;
+        trust.record(submission_time, &s.report().certificate_chain)?;
+        Ok(s)
     })?;
     let acceptance = &b.acceptance;
-    within(BundleItem::Acceptance, || {
-        acceptance.entry.check_acceptance_of(&b.submission)?;
-        acceptance.check_included(&tree_head)?;
+    within(layout, BundleItem::Acceptance, || {
         acceptance.check_times(submission.report().signing_time, &tree_head)
     })?;
 
-    // Step 6: log order first, over the whole list, so that a reordering is named as such.
-    let mut previous = acceptance.leaf_index;
-    for (index, s) in b.statements.iter().enumerate() {
-        let found = s.logged.leaf_index;
-        if found <= previous {
-            return Err(Error::BundleItem {
-                item: BundleItem::Statement {
-                    index,
-                    recipient: Some(s.recipient.clone()),
-                },
-                source: Box::new(LogError::StatementOutOfLogOrder { previous, found }.into()),
-            });
-        }
-        previous = found;
-    }
-
-    // Steps 3, 6 and 7.
+    // Steps 4, 7 and 8.
     let header = b.submission.header();
     let mut chains: Vec<(AgencyId, ReceiptChain, Vec<TimelineEvent>)> = Vec::new();
     let mut document: Option<(DocumentId, [u8; 32])> = None;
@@ -655,7 +890,7 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
             index,
             recipient: Some(s.recipient.clone()),
         };
-        within(item, || {
+        within(layout, item, || {
             let receipt = s.receipt.receipt().receipt();
             let t = receipt.time;
             let position = match chains.iter().position(|(r, _, _)| r == &s.recipient) {
@@ -669,6 +904,7 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
             let (_, chain, events) = &mut chains[position];
             let verified = chain.push(&s.receipt, trust.at(t)?, t)?;
             let report = verified.report();
+            trust.record(t, &report.certificate_chain)?;
             if report.signing_time != t {
                 return Err(SignatureError::ReceiptTimeMismatch {
                     time: t,
@@ -676,8 +912,6 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
                 }
                 .into());
             }
-            s.logged.entry.check_statement_of(&s.receipt)?;
-            s.logged.check_included(&tree_head)?;
             s.logged.check_times(t, &tree_head)?;
             // An unopened refusal names no document; the others must all name the same one.
             if let (Some(id), Some(digest)) = (&receipt.document_id, &receipt.manifest_digest) {
@@ -726,7 +960,22 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
         .collect();
     let (document_id, manifest_digest) =
         document.map_or((None, None), |(id, d)| (Some(id), Some(d)));
-    Ok(BundleReport {
+
+    // Step 9.
+    let used = trust.used()?;
+    if mode == Mode::Strict {
+        if let Some(index) = used.intermediates.iter().position(|u| !u) {
+            return within(layout, BundleItem::Intermediate { index }, || {
+                Err(TrustError::NotNeeded.into())
+            });
+        }
+        if let Some(index) = used.crls.iter().position(|u| !u) {
+            return within(layout, BundleItem::Crl { index }, || {
+                Err(TrustError::NotNeeded.into())
+            });
+        }
+    }
+    let report = BundleReport {
         message_id: h.message_id,
         sender: h.sender.clone(),
         sender_seal: submission.report().clone(),
@@ -739,7 +988,8 @@ pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<Bundle
         manifest_digest,
         timelines,
         tree_head,
-    })
+    };
+    Ok((report, used))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -8,7 +8,7 @@
 
 use time::OffsetDateTime;
 
-use crate::bundle::BundleItem;
+use crate::bundle::{BundleItem, LayoutError};
 
 /// Everything that can go wrong with evidence. None carries key material or document content.
 #[derive(Debug, thiserror::Error)]
@@ -24,11 +24,17 @@ pub enum Error {
     /// Trust material carried with evidence (CA certificates, CRLs) is not usable.
     #[error(transparent)]
     Trust(#[from] TrustError),
+    /// The bytes of an evidence bundle do not have its shape: cut short, followed by more
+    /// bytes, or another element where one belongs; names the element and its byte offset.
+    #[error("evidence bundle: {0}")]
+    Layout(#[from] LayoutError),
     /// One element of an evidence bundle failed; `source` is why.
-    #[error("{item}: {source}")]
+    #[error("{item} at byte {at}: {source}")]
     BundleItem {
         /// Which element.
         item: BundleItem,
+        /// Its offset in the bundle (where its first byte is; 0 for the auditor's root).
+        at: usize,
         /// What was wrong with it.
         source: Box<Error>,
     },
@@ -101,6 +107,26 @@ pub enum TrustError {
         /// What the PKI said.
         source: axis_pki::Error,
     },
+    /// A CA certificate or CRL of a bundle is not in its one DER form
+    /// ([`axis_pki::check_certificate_form`], [`axis_pki::check_crl_form`]).
+    #[error("{source}")]
+    NotNormalForm {
+        /// What the PKI found.
+        source: axis_pki::Error,
+    },
+    /// The bundle's CA certificates, or its CRLs, are not in ascending DER order, or one is
+    /// there twice: each list has one order, so that one bundle has one byte form.
+    #[error("not after the one before it (each list is in ascending DER order, no repeats)")]
+    OutOfOrder,
+    /// A signature's path went through a CA certificate that is not one of the bundle's
+    /// (a copy carried in the signature that differs from, or is missing in, the bundle).
+    #[error("a CA certificate on its path is not one of the bundle's CA certificates")]
+    CaNotInBundle,
+    /// A CA certificate that is on no verified path, or a CRL that no verification consulted
+    /// (not in force at any signing time for a CA on the path, or superseded then by a
+    /// higher-numbered one): a bundle carries exactly what its verification needs.
+    #[error("not needed: no signature of the bundle relies on it")]
+    NotNeeded,
 }
 
 /// A format error of an evidence structure (read by the signer's DER reader, within the

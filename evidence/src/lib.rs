@@ -42,8 +42,8 @@ mod log;
 
 // The public interface is:
 pub use bundle::{
-    BundleItem, BundleReport, BundleStatement, EvidenceBundle, LoggedEntry, RecipientTimeline,
-    TimelineEvent, verify_bundle,
+    BundleItem, BundleReport, BundleStatement, EvidenceBundle, LayoutError, LayoutProblem,
+    LoggedEntry, RecipientTimeline, TimelineEvent, verify_bundle,
 };
 pub use error::{Error, LogError, TrustError};
 pub use log::{

@@ -542,12 +542,39 @@ impl SignedTreeHead {
         at: OffsetDateTime,
         log_key: Option<&[u8]>,
     ) -> Result<VerifiedTreeHead, Error> {
+        self.verify_as(store, at, log_key, false)
+    }
+
+    /// [`SignedTreeHead::verify`], and the signature in its one byte form
+    /// ([`axis_signer::cms::verify_normal_form`]: exactly what the log signer writes, the low
+    /// s): what an evidence bundle requires, so that no byte of its tree head's signature can
+    /// change.
+    pub fn verify_normal_form(
+        &self,
+        store: &TrustStore,
+        at: OffsetDateTime,
+        log_key: Option<&[u8]>,
+    ) -> Result<VerifiedTreeHead, Error> {
+        self.verify_as(store, at, log_key, true)
+    }
+
+    fn verify_as(
+        &self,
+        store: &TrustStore,
+        at: OffsetDateTime,
+        log_key: Option<&[u8]>,
+        normal_form: bool,
+    ) -> Result<VerifiedTreeHead, Error> {
         let role = SignatureRole::TreeHead;
         if self.signature.is_empty() {
             return Err(SignatureError::SealSignatureMissing.into());
         }
         // Step 1.
-        let v = cms::verify(&self.signature, &self.bytes, role, store, at)?;
+        let v = if normal_form {
+            cms::verify_normal_form(&self.signature, &self.bytes, role, store, at)?
+        } else {
+            cms::verify(&self.signature, &self.bytes, role, store, at)?
+        };
         // Step 2.
         if let Some(key) = log_key
             && v.certificate().public_key_der() != key
@@ -562,6 +589,7 @@ impl SignedTreeHead {
             signed: self.clone(),
             signer: v.certificate().common_name().unwrap_or_default().to_owned(),
             signer_key: v.certificate().public_key_der().to_vec(),
+            chain: v.certificate().chain().to_vec(),
         })
     }
 }
@@ -572,6 +600,8 @@ pub struct VerifiedTreeHead {
     signed: SignedTreeHead,
     signer: String,
     signer_key: Vec<u8>,
+    /// The CA certificates above the log signer's, the trust anchor last.
+    chain: Vec<Vec<u8>>,
 }
 
 impl VerifiedTreeHead {
@@ -595,6 +625,11 @@ impl VerifiedTreeHead {
         &self.signer_key
     }
 
+    /// The CA certificates above the log signer's on the verified path, the trust anchor last.
+    pub(crate) fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
     /// Verifies that `older` is an earlier state of this log: sizes in order and the RFC 9162
     /// consistency proof from `older` to this head.
     pub fn check_extends(&self, older: &TreeHead, proof: &[[u8; 32]]) -> Result<(), Error> {
@@ -612,7 +647,11 @@ impl VerifiedTreeHead {
 
 /// `SEQUENCE SIZE (0..MAX_PATH_LEN) OF OCTET STRING (SIZE (32))`: an inclusion path.
 pub(crate) fn encode_path(path: &[[u8; 32]]) -> Vec<u8> {
-    let hashes: Vec<u8> = path.iter().flat_map(|h| der::octets(h)).collect();
+    let hashes: Vec<u8> = path
+        .iter()
+        .map(|h| der::octets(h))
+        .collect::<Vec<_>>()
+        .concat();
     der::tlv(der::SEQUENCE, &hashes)
 }
 

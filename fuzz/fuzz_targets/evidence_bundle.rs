@@ -1,11 +1,12 @@
 //! Untrusted evidence bundles, as an auditor receives them: the container and every item it
 //! carries (routing header, receipts, log entries, tree head, inclusion paths) go through their
-//! parsers; what parses re-encodes to the same bytes.
+//! parsers; what parses re-encodes to the same bytes; what does not is refused naming a place
+//! inside the input (a layout error's or an element's byte offset).
 #![no_main]
 use std::sync::OnceLock;
 
 use axis_evidence::{
-    BundleStatement, EvidenceBundle, LogEntry, LoggedEntry, SignedTreeHead, TreeHead,
+    BundleStatement, Error, EvidenceBundle, LogEntry, LoggedEntry, SignedTreeHead, TreeHead,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -55,8 +56,12 @@ fn seed() -> &'static Vec<u8> {
 
 fuzz_target!(|data: &[u8]| {
     let input = common::splice(seed(), data);
-    if let Ok(b) = EvidenceBundle::parse(&input) {
+    match EvidenceBundle::parse(&input) {
         // One byte form.
-        assert_eq!(b.encode().unwrap(), input);
+        Ok(b) => assert_eq!(b.encode().unwrap(), input),
+        // Where: inside the input (trailing bytes start at its end at the latest).
+        Err(Error::Layout(e)) => assert!(e.at <= input.len(), "{e}"),
+        Err(Error::BundleItem { at, .. }) => assert!(at < input.len()),
+        Err(_) => {}
     }
 });

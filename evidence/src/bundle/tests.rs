@@ -34,6 +34,7 @@ fn elements_are_named_in_errors() {
         assert_eq!(item.to_string(), text);
     }
     let e = Error::BundleItem {
+        at: 4512,
         item: BundleItem::Statement {
             index: 3,
             recipient: Some(AgencyId::parse("000.00.00.H41").unwrap()),
@@ -46,6 +47,6 @@ fn elements_are_named_in_errors() {
     };
     assert_eq!(
         e.to_string(),
-        "statement 3 (to 000.00.00.H41): the receipt signature value is invalid"
+        "statement 3 (to 000.00.00.H41) at byte 4512: the receipt signature value is invalid"
     );
 }
