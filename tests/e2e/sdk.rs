@@ -1,5 +1,5 @@
 //! The same exchange through the SDK a DMS uses (`axis-client`), a resumable inbox across a
-//! server restart, and a monitor catching a log that was rewritten.
+//! server restart, and a monitor catching a log that was emptied and rewritten.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,7 +113,7 @@ async fn the_sdk_inbox_resumes_across_a_server_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_monitor_catches_a_log_that_was_rewritten() {
+async fn a_monitor_catches_a_log_that_was_emptied_and_rewritten() {
     let pki = Arc::new(TestPki::new(2));
     let mut axis = TestAxis::start(pki.clone()).await;
     let g22 = client(&axis, &pki.agencies[0]).await;
@@ -173,6 +173,10 @@ async fn a_monitor_catches_a_log_that_was_rewritten() {
     }
     axis.restart().await;
     let g22 = client(&axis, &pki.agencies[0]).await;
+    // Emptied: the axis answers, with no tree head at all. That is an alarm, not an outage.
+    let e = g22.check_extends(ext.newer.signed()).await.unwrap_err();
+    assert_eq!(*e.kind(), ErrorKind::Verification, "{e}");
+    assert!(e.to_string().contains("the log was emptied"), "{e}");
     for i in 0..5 {
         g22.send(document(
             &pki.agencies[1],

@@ -174,7 +174,68 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The witness loop: the state file holds the last head seen; each newer head must extend it.
+/// What one look at the log found.
+enum Look {
+    /// A head was seen (and saved when new).
+    Seen,
+    /// The axis has no head yet and none was seen before.
+    Empty,
+}
+
+/// Whether an SDK error means the axis could not be asked (rather than that it answered).
+fn unreachable(e: &axis_client::Error) -> bool {
+    use axis_client::ErrorKind as K;
+    matches!(e.kind(), K::Transport | K::DeadlineExceeded | K::Server)
+}
+
+/// One look: the latest head, which must extend the last one seen (kept in `state`).
+async fn look(
+    client: &Client,
+    state: &Path,
+    last: &mut Option<SignedTreeHead>,
+    once: bool,
+) -> Result<Look> {
+    let alert = |e: axis_client::Error| -> anyhow::Error {
+        anyhow::Error::new(crate::Alert(e.to_string()))
+    };
+    match last {
+        None => match client.tree_head(None).await {
+            Ok(head) => {
+                write_atomic(state, &head.signed().encode())?;
+                println!("first {}", describe(&head));
+                *last = Some(head.signed().clone());
+                Ok(Look::Seen)
+            }
+            Err(e) if e.reason() == Some(axis_client::reasons::LOG_UNAVAILABLE) => {
+                println!("the log is empty: no head to keep yet");
+                Ok(Look::Empty)
+            }
+            Err(e) if *e.kind() == axis_client::ErrorKind::Verification => Err(alert(e)),
+            Err(e) if unreachable(&e) => Err(crate::Unreachable(e.to_string()).into()),
+            Err(e) => Err(e.into()),
+        },
+        Some(older) => match client.check_extends(older).await {
+            Ok(ext) => {
+                if ext.added > 0 {
+                    println!("ok: +{} entries; {}", ext.added, describe(&ext.newer));
+                    write_atomic(state, &ext.newer.signed().encode())?;
+                    *last = Some(ext.newer.signed().clone());
+                } else if once {
+                    println!("ok: no new entries; {}", describe(&ext.newer));
+                }
+                Ok(Look::Seen)
+            }
+            Err(e) if *e.kind() == axis_client::ErrorKind::Verification => Err(alert(e)),
+            Err(e) if unreachable(&e) => Err(crate::Unreachable(e.to_string()).into()),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+/// The monitor: the state file holds the last head seen; each newer head must extend it. A log
+/// that does not (rewritten, forked, shrunk, emptied) is an ALERT and ends the monitor (exit 3)
+/// whether or not `once`; an axis that cannot be reached is a WARNING: `once` ends with exit 4,
+/// the loop tries again at the next interval.
 async fn monitor(client: &Client, state: &Path, interval: Duration, once: bool) -> Result<()> {
     let mut last = if state.exists() {
         Some(read_head(state)?)
@@ -182,33 +243,19 @@ async fn monitor(client: &Client, state: &Path, interval: Duration, once: bool) 
         None
     };
     loop {
-        match &last {
-            None => {
-                let head = client.tree_head(None).await?;
-                write_atomic(state, &head.signed().encode())?;
-                println!("first {}", describe(&head));
-                last = Some(head.signed().clone());
+        match look(client, state, &mut last, once).await {
+            Ok(Look::Seen | Look::Empty) => {}
+            Err(e) if e.downcast_ref::<crate::Alert>().is_some() => {
+                eprintln!(
+                    "the last consistent head is kept in {}; keep it as evidence",
+                    state.display()
+                );
+                return Err(e);
             }
-            Some(older) => match client.check_extends(older).await {
-                Ok(ext) => {
-                    if ext.added > 0 {
-                        println!("ok: +{} entries; {}", ext.added, describe(&ext.newer));
-                        write_atomic(state, &ext.newer.signed().encode())?;
-                        last = Some(ext.newer.signed().clone());
-                    } else if once {
-                        println!("ok: no new entries; {}", describe(&ext.newer));
-                    }
-                }
-                Err(e) if *e.kind() == axis_client::ErrorKind::Verification => {
-                    eprintln!("ALERT: {e}");
-                    eprintln!(
-                        "the last consistent head is kept in {}; keep it as evidence",
-                        state.display()
-                    );
-                    return Err(e.into());
-                }
-                Err(e) => eprintln!("warning: {e} (will retry)"),
-            },
+            Err(e) if e.downcast_ref::<crate::Unreachable>().is_some() && !once => {
+                eprintln!("{e} (will retry in {} s)", interval.as_secs());
+            }
+            Err(e) => return Err(e),
         }
         if once {
             return Ok(());

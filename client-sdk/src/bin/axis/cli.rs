@@ -237,9 +237,14 @@ Example:
         #[arg(long, value_name = "FILE")]
         old: std::path::PathBuf,
     },
-    /// Follow the log as a witness: every new tree head must extend the last one seen (kept in
-    /// the state file); report and exit non-zero at the first one that does not.
+    /// Follow the log: every new tree head must extend the last one seen (kept in the state
+    /// file). A log rewritten, forked, shrunk or emptied is an ALERT: exit code 3, with or
+    /// without --once. An axis that cannot be reached is a WARNING: --once exits with code 4,
+    /// otherwise the monitor tries again at the next interval.
     #[command(after_help = "\
+Exit codes: 0 consistent (or nothing to compare yet), 3 ALERT, 4 axis unreachable (--once),
+1 other errors, 2 usage.
+
 Example:
   axis audit monitor --state witness.sth --interval 5
   axis audit monitor --state witness.sth --once      # one check, e.g. from cron")]

@@ -1,7 +1,9 @@
 //! `axis`: the command-line client of the axis, over the `axis-client` SDK.
 //!
 //! Errors print one line that says what went wrong and what to do; the exit code is 2 for a
-//! usage or configuration error, 1 for any other failure.
+//! usage or configuration error, 3 for an ALERT of `axis audit monitor` (the log was rewritten,
+//! shrank or was emptied), 4 when the monitor could not reach the axis, 1 for any other
+//! failure.
 #![forbid(unsafe_code)]
 
 mod audit;
@@ -24,6 +26,30 @@ impl std::fmt::Display for Usage {
 }
 
 impl std::error::Error for Usage {}
+
+/// The monitor found the log rewritten, forked, shrunk or emptied: exit code 3.
+#[derive(Debug)]
+pub(crate) struct Alert(pub(crate) String);
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ALERT: {}", self.0)
+    }
+}
+
+impl std::error::Error for Alert {}
+
+/// The monitor could not get an answer from the axis: exit code 4.
+#[derive(Debug)]
+pub(crate) struct Unreachable(pub(crate) String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WARNING: {}", self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -65,6 +91,12 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<Usage>().is_some() {
             return 2;
         }
+        if cause.downcast_ref::<Alert>().is_some() {
+            return 3;
+        }
+        if cause.downcast_ref::<Unreachable>().is_some() {
+            return 4;
+        }
         if let Some(sdk) = cause.downcast_ref::<axis_client::Error>() {
             return if *sdk.kind() == axis_client::ErrorKind::Config {
                 2
@@ -74,4 +106,25 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         }
     }
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_outcome_has_its_exit_code() {
+        let code = |e: anyhow::Error| exit_code(&e);
+        assert_eq!(code(Usage("bad id".into()).into()), 2);
+        assert_eq!(code(Alert("the log shrank".into()).into()), 3);
+        assert_eq!(code(Unreachable("connection refused".into()).into()), 4);
+        assert_eq!(code(anyhow::anyhow!("anything else")), 1);
+        // Wrapped in context, the cause still decides.
+        let wrapped = anyhow::Error::new(Alert("forked".into())).context("monitor");
+        assert_eq!(code(wrapped), 3);
+        assert_eq!(
+            Alert("the log was emptied".into()).to_string(),
+            "ALERT: the log was emptied"
+        );
+    }
 }
