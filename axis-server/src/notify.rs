@@ -133,7 +133,8 @@ impl Notifier {
                 }
                 let connect = async {
                     let mut l = PgListener::connect_with(&pool).await?;
-                    l.listen_all([INBOX_CHANNEL, TRUST_CHANNEL, DIRECTORY_CHANNEL]).await?;
+                    l.listen_all([INBOX_CHANNEL, TRUST_CHANNEL, DIRECTORY_CHANNEL])
+                        .await?;
                     Ok::<_, sqlx::Error>(l)
                 };
                 match tokio::time::timeout(within.max(heartbeat), connect).await {

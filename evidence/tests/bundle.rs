@@ -272,7 +272,10 @@ fn check(bundle: &EvidenceBundle, item: BundleItem, cause: impl Fn(&Error) -> bo
                 source,
             }
             .to_string();
-            assert!(text.starts_with(&format!("{item} at byte {at}: ")), "{text}");
+            assert!(
+                text.starts_with(&format!("{item} at byte {at}: ")),
+                "{text}"
+            );
         }
         Err(other) => panic!("expected {item}, got {other:?}"),
         Ok(_) => panic!("expected {item} to fail, the bundle verified"),
