@@ -672,10 +672,12 @@ pub fn build(keys: &Keys) -> Vec<File> {
         leaf_index: index as u64,
         path: log.path(index),
     };
+    let mut crls: Vec<Vec<u8>> = pki.crls.iter().map(|(_, d)| d.clone()).collect();
+    crls.sort(); // the bundle's order: ascending DER
     let bundle = EvidenceBundle {
         submission: sealed.submission.clone(),
         intermediates: vec![pki.cert("ca").to_vec()],
-        crls: pki.crls.iter().map(|(_, d)| d.clone()).collect(),
+        crls,
         tree_head: head.clone(),
         acceptance: logged(&entries[0], 0),
         statements: statements
