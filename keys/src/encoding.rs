@@ -8,17 +8,6 @@ use zeroize::Zeroizing;
 /// DER OID of prime256v1 (CKA_EC_PARAMS of a P-256 key).
 pub(crate) const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
-/// The order n of P-256.
-const P256_N: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
-];
-/// ⌊n / 2⌋ for P-256: an S above it is replaced by n − S.
-const P256_HALF_N: [u8; 32] = [
-    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
-];
-
 /// DigestInfo { sha256, NULL } prefix of a PKCS#1 v1.5 signature block (RFC 8017 §9.2 note 1).
 pub(crate) const SHA256_DIGEST_INFO: &[u8] = &[
     0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
@@ -70,37 +59,10 @@ pub(crate) fn p256_spki(ec_point: &[u8]) -> Option<Vec<u8>> {
     Some(spki(ALG, point))
 }
 
-/// An ECDSA P-256 signature `r ‖ s` (PKCS#11's form) as DER `Ecdsa-Sig-Value`, with S
-/// replaced by n − S when above n/2 (low S: one signature per message and key, as Bitcoin and
-/// several verifiers insist; RFC 6979 verifiers accept both).
+/// An ECDSA P-256 signature `r ‖ s` (PKCS#11's form) as DER `Ecdsa-Sig-Value` with the low
+/// S (one signature form per message and key): pki's [`axis_pki::ecdsa_p256_der_from_raw`].
 pub(crate) fn ecdsa_der(raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.len() != 64 {
-        return None;
-    }
-    let (r, s) = raw.split_at(32);
-    let mut s: [u8; 32] = s.try_into().ok()?;
-    if s > P256_HALF_N {
-        s = sub_be(&P256_N, &s);
-    }
-    let mut body = uint(r);
-    body.extend_from_slice(&uint(&s));
-    Some(tlv(0x30, &body))
-}
-
-/// a − b for 32-byte big-endian numbers with a ≥ b.
-fn sub_be(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let mut d = i16::from(a[i]) - i16::from(b[i]) - borrow;
-        borrow = 0;
-        if d < 0 {
-            d += 256;
-            borrow = 1;
-        }
-        out[i] = d as u8;
-    }
-    out
+    axis_pki::ecdsa_p256_der_from_raw(raw)
 }
 
 /// MGF1 with SHA-256 (RFC 8017 §B.2.1), XORed into `out`.
@@ -228,13 +190,13 @@ mod tests {
             let sig = openssl::ecdsa::EcdsaSig::sign(&digest, &ec).unwrap();
             let mut raw = sig.r().to_vec_padded(32).unwrap();
             raw.extend(sig.s().to_vec_padded(32).unwrap());
-            if raw[32..] > P256_HALF_N[..] {
+            if !axis_pki::ecdsa_p256_is_normal(&sig.to_der().unwrap()) {
                 high += 1;
             }
             let der = ecdsa_der(&raw).unwrap();
             let back = openssl::ecdsa::EcdsaSig::from_der(&der).unwrap();
             assert!(back.verify(&digest, &ec).unwrap());
-            assert!(back.s().to_vec_padded(32).unwrap()[..] <= P256_HALF_N[..]);
+            assert!(axis_pki::ecdsa_p256_is_normal(&der));
         }
         assert!(high > 0, "32 signatures without one high S");
         assert!(ecdsa_der(&[0u8; 63]).is_none());

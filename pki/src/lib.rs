@@ -101,7 +101,9 @@ pub use key::{
     check_p256_point,
 };
 pub use keyops::{Decrypter, KeyOp, KeyOpError, KeyPair, KeySigner, SignatureScheme};
-pub use normal::{check_certificate_form, check_crl_form, ecdsa_p256_is_normal};
+pub use normal::{
+    check_certificate_form, check_crl_form, ecdsa_p256_der_from_raw, ecdsa_p256_is_normal,
+};
 pub use pkcs12::{PKCS12_ROUNDS, Pkcs12Compat, export_pkcs12};
 pub use profile::{
     AXIS_OID_ARC, DEFAULT_POLICY_ARC, ExtendedKeyUsage, KeyUsage, PolicyArc, Profile, ProfileSpec,

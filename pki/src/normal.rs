@@ -172,6 +172,19 @@ pub(crate) fn normalize_ecdsa_p256(sig: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(crate::der::tlv(0x30, &[integer(&r), integer(&s)].concat()))
 }
 
+/// An ECDSA P-256 signature given as `r ‖ s` (64 octets, the form PKCS#11 tokens return) in
+/// normal form (the low s) and DER `ECDSA-Sig-Value`: how a token's signature enters Axis.
+/// `None` if `raw` is not 64 octets.
+pub fn ecdsa_p256_der_from_raw(raw: &[u8]) -> Option<Vec<u8>> {
+    if raw.len() != 64 {
+        return None;
+    }
+    let (r, s) = raw.split_at(32);
+    let (r, s) = (be32(r)?, be32(s)?);
+    let s = if s > half_n() { sub(&P256_N, &s) } else { s };
+    Some(crate::der::tlv(0x30, &[integer(&r), integer(&s)].concat()))
+}
+
 /// Which signed object a form check is about.
 #[derive(Clone, Copy)]
 enum Signed {

@@ -73,3 +73,25 @@ fn half_n_is_n_shifted_right() {
     };
     assert_eq!(doubled, P256_N);
 }
+
+#[test]
+fn a_raw_signature_becomes_normal_der() {
+    // s = n − 1 is high: it becomes 1; r with its top bit set gets its 0x00 octet.
+    let mut raw = [0x80u8; 32].to_vec();
+    let mut s = P256_N;
+    s[31] -= 1;
+    raw.extend_from_slice(&s);
+    let der = ecdsa_p256_der_from_raw(&raw).unwrap();
+    assert!(ecdsa_p256_is_normal(&der));
+    let (r, s) = read_p256_signature(&der).unwrap();
+    assert_eq!(
+        (r, s[31], s[..31].iter().all(|&b| b == 0)),
+        ([0x80; 32], 1, true)
+    );
+    // A low s stays as it is.
+    let mut low = [0x01u8; 64].to_vec();
+    low[32] = 0x00;
+    let der = ecdsa_p256_der_from_raw(&low).unwrap();
+    assert_eq!(read_p256_signature(&der).unwrap().1[..], low[32..]);
+    assert!(ecdsa_p256_der_from_raw(&[0u8; 63]).is_none());
+}
