@@ -204,21 +204,12 @@ impl Client {
         }
         let chain = chain_of(v.chains, &me)?;
         let signed = self.state(&chain, status, reason, edxml).await?;
-        let request = pb::SendStatusRequest {
-            status: Some(signed_statement(&signed)),
-        };
-        let ev = self
-            .call(
-                &format!("status {status} on {message_id}"),
-                Retry::Always,
-                |ch| {
-                    let request = request.clone();
-                    async move { nodes::exchange(ch).send_status(request).await }
-                },
-            )
-            .await?
-            .evidence;
-        self.logged(signed, ev, "send status").await
+        self.send_status_call(
+            signed,
+            &format!("status {status} on {message_id}"),
+            "send status",
+        )
+        .await
     }
 
     /// Refuses (status 02) a document addressed to this agency that it cannot open — no entry
@@ -262,21 +253,12 @@ impl Client {
             .refuse_unopened(now, reason)
             .map_err(|e| Error::building("the refusal", e))?;
         let signed = self.sign_next(&chain, receipt, &store, now)?;
-        let request = pb::SendStatusRequest {
-            status: Some(signed_statement(&signed)),
-        };
-        let ev = self
-            .call(
-                &format!("refusal of unopened {message_id}"),
-                Retry::Always,
-                |ch| {
-                    let request = request.clone();
-                    async move { nodes::exchange(ch).send_status(request).await }
-                },
-            )
-            .await?
-            .evidence;
-        self.logged(signed, ev, "refuse").await
+        self.send_status_call(
+            signed,
+            &format!("refusal of unopened {message_id}"),
+            "refuse",
+        )
+        .await
     }
 
     /// Recalls a document this agency sent from one recipient (status 13, signed by this
@@ -427,6 +409,27 @@ impl Client {
             .push(&signed, store, time.max(now))
             .map_err(|e| Error::invalid(format!("status {status} cannot be sent now: {e}")))?;
         Ok(signed)
+    }
+
+    /// Sends `signed` with SendStatus (retried: the axis answers a repeat with the entry it
+    /// logged) and verifies the evidence it returns.
+    async fn send_status_call(
+        &self,
+        signed: SignedReceipt,
+        what: &str,
+        call: &str,
+    ) -> Result<LoggedStatement> {
+        let request = pb::SendStatusRequest {
+            status: Some(signed_statement(&signed)),
+        };
+        let ev = self
+            .call(what, Retry::Always, |ch| {
+                let request = request.clone();
+                async move { nodes::exchange(ch).send_status(request).await }
+            })
+            .await?
+            .evidence;
+        self.logged(signed, ev, call).await
     }
 
     /// Verifies the evidence the axis returned for `signed`.
