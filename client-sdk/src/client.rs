@@ -230,6 +230,13 @@ impl Client {
         self.inner.agency.as_ref()
     }
 
+    /// Whether a personal signer (key and certificate) is configured: [`Client::seal`] and
+    /// [`Client::send`] need one; a document without it is sealed alone
+    /// ([`Client::seal_without_personal_signature`]) or signed elsewhere ([`Client::prepare`]).
+    pub fn has_personal_signer(&self) -> bool {
+        self.inner.personal.is_some()
+    }
+
     pub(crate) fn me(&self) -> Result<&AgencyId> {
         self.inner.agency.as_ref().ok_or_else(|| {
             Error::config("this needs an agency configuration (`agency` is not set)")

@@ -36,7 +36,7 @@
 //!     let delivery = delivery?;
 //!     // Decrypt, verify both signatures and every attachment digest, write the files.
 //!     let opened = client.open_to_dir(&delivery, "incoming").await?;
-//!     println!("{} signed by {}", opened.document_id(), opened.report().personal.signer_name);
+//!     println!("{} sealed by {}", opened.document_id(), opened.report().seal.agency);
 //!     // The signed delivery receipt (status 01), then business statuses.
 //!     client.acknowledge(&opened).await?;
 //!     client.send_status(&delivery.message_id, StatusCode::Accepted, "").await?;
@@ -135,8 +135,8 @@ pub use open::{
 };
 pub use proof::Evidence;
 pub use send::{
-    MAX_UPLOAD_CHUNK, OutgoingAttachment, OutgoingDocument, Recipient, SPOOL_IN_MEMORY,
-    SealedDocument, SendReceipt,
+    ExternalSignature, MAX_UPLOAD_CHUNK, OutgoingAttachment, OutgoingDocument, PreparedDocument,
+    Recipient, SPOOL_IN_MEMORY, SealedDocument, SendReceipt,
 };
 pub use statements::{History, HistoryEvent, LoggedStatement, Timeline};
 

@@ -12,8 +12,8 @@ use axis_proto::v1 as pb;
 use axis_signer::limits::DEFAULT_CHUNK_SIZE;
 use axis_signer::{
     Attachment, AttachmentDigest, Business, Code, DocumentId, DocumentType, Manifest, MessageId,
-    Organization, OtherInfo, Priority, Promulgation, SealRequest, Sealed, Sealer, SignedDocument,
-    SignerInfo,
+    Organization, OtherInfo, Priority, Promulgation, SealRequest, Sealed, Sealer, SignatureForm,
+    SignedDocument, SignerInfo,
 };
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use time::{Date, OffsetDateTime};
@@ -579,17 +579,78 @@ impl SharedSpool {
     }
 }
 
+/// How the personal signature of a document is made. (Passed once per document: the sizes of
+/// the variants do not matter.)
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Personal {
+    /// With the personal signer of the client's configuration.
+    Key(KeyAndCert),
+    /// None through Axis: the manifest says `sealOnly`.
+    SealOnly,
+    /// Made elsewhere and verified.
+    Signed(axis_signer::PersonalSignature),
+}
+
+/// A document whose manifest is encoded and whose recipients are looked up, waiting for its
+/// personal signature ([`Client::prepare`], [`Client::seal_prepared`]).
+#[derive(Clone)]
+pub struct PreparedDocument {
+    manifest: axis_signer::ManifestBytes,
+    sources: Vec<Source>,
+    recipients: Vec<VerifiedCert>,
+    message_id: MessageId,
+    from_cache: bool,
+}
+
+impl std::fmt::Debug for PreparedDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedDocument")
+            .field("message_id", &self.message_id)
+            .field("document_id", self.manifest.document_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedDocument {
+    /// The manifest: [`ManifestBytes::as_bytes`](axis_signer::ManifestBytes::as_bytes) are
+    /// the exact bytes the person signs (a detached CMS SignedData over them, FORMATS.md §5).
+    pub fn manifest(&self) -> &axis_signer::ManifestBytes {
+        &self.manifest
+    }
+
+    /// The message id the document will be sent under.
+    pub fn message_id(&self) -> MessageId {
+        self.message_id
+    }
+}
+
+/// A personal signature made outside the SDK over a [`PreparedDocument`]'s manifest.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ExternalSignature {
+    /// A detached CMS SignedData (DER) over the manifest bytes.
+    Cms(Vec<u8>),
+    /// A raw signature over the signed attributes [`Client::to_be_signed`] returned for this
+    /// certificate (DER) and signing time.
+    Raw {
+        /// The person's certificate, DER.
+        certificate: Vec<u8>,
+        /// The signing time given to [`Client::to_be_signed`].
+        signing_time: OffsetDateTime,
+        /// RSA PKCS#1 v1.5 or ECDSA P-256 (DER or `r ‖ s`), with SHA-256.
+        signature: Vec<u8>,
+    },
+}
+
 /// Everything the blocking sealing step needs, owned.
 struct SealJob {
-    manifest: Manifest,
+    manifest: axis_signer::ManifestBytes,
     sources: Vec<Source>,
-    personal: KeyAndCert,
+    personal: Personal,
     seal: KeyAndCert,
     recipients: Vec<VerifiedCert>,
     message_id: MessageId,
     now: OffsetDateTime,
-    /// The attachments the manifest must end up with (a document made from edXML).
-    expected: Option<Vec<Attachment>>,
 }
 
 impl Client {
@@ -642,16 +703,141 @@ impl Client {
     /// Signs and encrypts a document without uploading it (steps 1 to 3 of [`Client::send`]);
     /// [`Client::submit`] uploads it, as often as needed.
     pub async fn seal(&self, doc: OutgoingDocument) -> Result<SealedDocument> {
-        let me = self.me()?.clone();
         let store = self.trust_store().await?;
         let now = OffsetDateTime::now_utc();
-        let seal = self.require_seal(&store, now)?;
         let personal = self.personal_at(&store, now)?.ok_or_else(|| {
             Error::config(
                 "sending needs the personal signer: add a [personal] cert and key to the \
                  configuration",
             )
         })?;
+        let default_signer = SignerInfo {
+            competence: String::new(),
+            position: personal.cert.title().unwrap_or_default().to_owned(),
+            full_name: personal.cert.common_name().unwrap_or_default().to_owned(),
+        };
+        let prepared = self
+            .prepare_with(doc, SignatureForm::PersonAndSeal, Some(default_signer))
+            .await?;
+        self.finish_sealing(prepared, Personal::Key(personal)).await
+    }
+
+    /// Seals a document with the agency seal alone: its manifest says `sealOnly`, that no
+    /// personal signature was made through Axis, and every recipient reads that. For systems
+    /// that cannot take part in the personal signature (a DMS speaking the VXP protocol to the
+    /// gateway); the document must name its signer (`signed_by`), as the sending system states
+    /// it.
+    pub async fn seal_without_personal_signature(
+        &self,
+        doc: OutgoingDocument,
+    ) -> Result<SealedDocument> {
+        let prepared = self
+            .prepare_with(doc, SignatureForm::SealOnly, None)
+            .await?;
+        self.finish_sealing(prepared, Personal::SealOnly).await
+    }
+
+    /// Step 1 and the first pass of step 2 of [`Client::send`] for a document the person with
+    /// authority signs elsewhere (on their own token): the manifest is encoded, and
+    /// [`PreparedDocument::manifest`] gives the bytes to sign. The document must name its
+    /// signer (`signed_by`) as the certificate does. [`Client::seal_prepared`] takes the
+    /// signature.
+    pub async fn prepare(&self, doc: OutgoingDocument) -> Result<PreparedDocument> {
+        self.prepare_with(doc, SignatureForm::PersonAndSeal, None)
+            .await
+    }
+
+    /// For a signer that makes only raw signatures: checks `certificate` (DER) is a personal
+    /// signer of this agency trusted now, and returns the exact bytes it signs at
+    /// `signing_time` (the CMS signed attributes over the manifest; FORMATS.md §5.1).
+    pub async fn to_be_signed(
+        &self,
+        prepared: &PreparedDocument,
+        certificate: &[u8],
+        signing_time: OffsetDateTime,
+    ) -> Result<Vec<u8>> {
+        let cert = self.personal_certificate(certificate).await?;
+        axis_signer::PersonalSignature::to_be_signed(&prepared.manifest, &cert, signing_time)
+            .map_err(|e| Error::building("the bytes to sign", e))
+    }
+
+    /// Verifies `certificate` (DER) as a personal signer of this agency now.
+    pub async fn personal_certificate(&self, certificate: &[u8]) -> Result<VerifiedCert> {
+        let store = self.trust_store().await?;
+        let cert = store
+            .verify(
+                certificate,
+                Profile::PersonalSigner,
+                OffsetDateTime::now_utc(),
+            )
+            .map_err(|e| {
+                let reason = match e {
+                    axis_pki::Error::Revoked { .. } => reasons::CERTIFICATE_REVOKED,
+                    _ => reasons::CERTIFICATE_REJECTED,
+                };
+                Error::invalid(format!("the personal certificate: {e}"))
+                    .with_reason(Some(reason.to_owned()))
+            })?;
+        let me = self.me()?;
+        if cert.agency_id() != Some(me) {
+            return Err(Error::invalid(format!(
+                "the personal certificate is not of this agency ({me})"
+            ))
+            .with_reason(Some(reasons::SIGNER_AGENCY_MISMATCH.to_owned())));
+        }
+        Ok(cert)
+    }
+
+    /// Verifies the person's signature over a prepared document's manifest — against the
+    /// personal-signer profile, this client's trust store now, the manifest's sender agency and
+    /// signer name — then seals and encrypts it (steps 2 and 3 of [`Client::send`]). A
+    /// refused signature is an [`ErrorKind::InvalidInput`] whose reason says why
+    /// (`SIGNATURE_INVALID`, `CERTIFICATE_REJECTED`, `CERTIFICATE_REVOKED`,
+    /// `SIGNER_AGENCY_MISMATCH`, `SIGNING_TIME_INVALID`).
+    pub async fn seal_prepared(
+        &self,
+        prepared: PreparedDocument,
+        signature: ExternalSignature,
+    ) -> Result<SealedDocument> {
+        let store = self.trust_store().await?;
+        let now = OffsetDateTime::now_utc();
+        let manifest = prepared.manifest.clone();
+        let verified = match signature {
+            ExternalSignature::Cms(cms) => {
+                axis_signer::PersonalSignature::verify(manifest, cms, &store, now)
+            }
+            ExternalSignature::Raw {
+                certificate,
+                signing_time,
+                signature,
+            } => {
+                let cert = self.personal_certificate(&certificate).await?;
+                axis_signer::PersonalSignature::from_raw(
+                    manifest,
+                    &cert,
+                    signing_time,
+                    &signature,
+                    &store,
+                    now,
+                )
+            }
+        }
+        .map_err(personal_signature_refused)?;
+        self.finish_sealing(prepared, Personal::Signed(verified))
+            .await
+    }
+
+    /// Step 1 and step 2's first pass.
+    async fn prepare_with(
+        &self,
+        doc: OutgoingDocument,
+        form: SignatureForm,
+        default_signer: Option<SignerInfo>,
+    ) -> Result<PreparedDocument> {
+        let me = self.me()?.clone();
+        let store = self.trust_store().await?;
+        let now = OffsetDateTime::now_utc();
+        let seal = self.require_seal(&store, now)?;
         if doc.recipients.iter().any(|r| r.agency_id == me) {
             return Err(sender_is_recipient(&me));
         }
@@ -681,11 +867,12 @@ impl Client {
             None => MessageId::random().map_err(|e| Error::building("message id", e))?,
         };
         let edxml = doc.edxml.clone();
-        let signer = doc.signer.clone().unwrap_or_else(|| SignerInfo {
-            competence: String::new(),
-            position: personal.cert.title().unwrap_or_default().to_owned(),
-            full_name: personal.cert.common_name().unwrap_or_default().to_owned(),
-        });
+        let signer = doc.signer.clone().or(default_signer).ok_or_else(|| {
+            Error::invalid(
+                "the document must name who signs with authority (signed_by, or the edXML \
+                 SignerInfo): no personal signer is configured to name",
+            )
+        })?;
         let (to, recipients): (Vec<_>, Vec<_>) =
             looked_up.into_iter().map(|(o, c, _)| (o, c)).unzip();
         let manifest = Manifest {
@@ -708,6 +895,7 @@ impl Client {
             business: doc.business,
             // Filled by the first pass.
             attachments: Vec::new(),
+            signature_form: form,
         };
         let mut names = Vec::with_capacity(doc.attachments.len());
         let mut sources = Vec::with_capacity(doc.attachments.len());
@@ -715,12 +903,44 @@ impl Client {
             names.push((a.name, a.content_type, a.description));
             sources.push(a.source);
         }
-        let (manifest, expected) = match edxml {
+        let (mut manifest, expected) = match edxml {
             Some(edoc) => crate::edxml::prepare(&edoc, manifest, &mut names, &mut sources)?,
             None => (manifest, None),
         };
+        // The form is the sender's to state, not the package's.
+        manifest.signature_form = form;
+        // Step 2's first pass, on a blocking thread (file reads).
+        let (manifest, sources) = tokio::task::spawn_blocking(move || {
+            first_pass(manifest, &sources, names, expected).map(|m| (m, sources))
+        })
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("sealing stopped: {e}")))??;
+        Ok(PreparedDocument {
+            manifest,
+            sources,
+            recipients,
+            message_id,
+            from_cache,
+        })
+    }
 
-        // Steps 2 and 3, on a blocking thread (file reads, RSA, AES).
+    /// Steps 2 (the signatures) and 3.
+    async fn finish_sealing(
+        &self,
+        prepared: PreparedDocument,
+        personal: Personal,
+    ) -> Result<SealedDocument> {
+        let store = self.trust_store().await?;
+        let now = OffsetDateTime::now_utc();
+        let seal = self.require_seal(&store, now)?;
+        let PreparedDocument {
+            manifest,
+            sources,
+            recipients,
+            message_id,
+            from_cache,
+        } = prepared;
+        let document_id = manifest.document_id().clone();
         let job = SealJob {
             manifest,
             sources,
@@ -729,12 +949,10 @@ impl Client {
             recipients,
             message_id,
             now,
-            expected,
         };
-        let (sealed, document_id, spool) =
-            tokio::task::spawn_blocking(move || seal_document(job, names))
-                .await
-                .map_err(|e| Error::new(ErrorKind::Io, format!("sealing stopped: {e}")))??;
+        let (sealed, spool) = tokio::task::spawn_blocking(move || seal_document(job))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("sealing stopped: {e}")))??;
         Ok(SealedDocument {
             message_id,
             document_id,
@@ -1213,22 +1431,13 @@ fn check_acceptance(
     }
 }
 
-/// The blocking part of sending: digest pass, manifest, signatures, encryption into a spool.
-fn seal_document(
-    job: SealJob,
+/// Step 2's first pass: each attachment's size and digest into the manifest, encoded.
+fn first_pass(
+    mut manifest: Manifest,
+    sources: &[Source],
     names: Vec<(String, String, String)>,
-) -> Result<(Sealed, DocumentId, Spool)> {
-    let SealJob {
-        mut manifest,
-        sources,
-        personal,
-        seal,
-        recipients,
-        message_id,
-        now,
-        expected,
-    } = job;
-    // Step 2: the first pass.
+    expected: Option<Vec<Attachment>>,
+) -> Result<axis_signer::ManifestBytes> {
     for (source, (name, content_type, description)) in sources.iter().zip(names) {
         let mut digest = AttachmentDigest::new();
         each_block(source, |b| {
@@ -1245,14 +1454,36 @@ fn seal_document(
              send the package again",
         ));
     }
-    let bytes = manifest
+    manifest
         .encode()
-        .map_err(|e| Error::building("the document's metadata", e))?;
-    let document_id = bytes.document_id().clone();
-    let person = personal.signer()?;
+        .map_err(|e| Error::building("the document's metadata", e))
+}
+
+/// The blocking part of sealing: signatures, encryption into a spool.
+fn seal_document(job: SealJob) -> Result<(Sealed, Spool)> {
+    let SealJob {
+        manifest,
+        sources,
+        personal,
+        seal,
+        recipients,
+        message_id,
+        now,
+    } = job;
     let sealer_key = seal.signer()?;
-    let document = SignedDocument::sign(bytes, &person, now, &sealer_key, now)
-        .map_err(|e| Error::building("signing the document", e))?;
+    let document = match personal {
+        Personal::Key(personal) => {
+            let person = personal.signer()?;
+            SignedDocument::sign(manifest, &person, now, &sealer_key, now)
+        }
+        Personal::SealOnly => SignedDocument::seal_only(manifest, &sealer_key, now),
+        Personal::Signed(signature) => {
+            // Not before the person's signature (a signer's clock a little ahead).
+            let at = now.max(signature.report().signing_time);
+            SignedDocument::seal_signed(signature, &sealer_key, at)
+        }
+    }
+    .map_err(|e| Error::building("signing the document", e))?;
     // Step 3.
     let mut sealer = Sealer::new(SealRequest {
         message_id,
@@ -1290,7 +1521,30 @@ fn seal_document(
         .finish(&sealer_key, now, &mut out)
         .map_err(|e| Error::building("sealing the document", e))?;
     spool.write(&out).map_err(spool_err)?;
-    Ok((sealed, document_id, spool))
+    Ok((sealed, spool))
+}
+
+/// A personal signature made elsewhere that does not verify, with the reason the axis would
+/// give (one decision per category of the signer's error).
+fn personal_signature_refused(e: axis_signer::Error) -> Error {
+    use axis_signer::{CertificateError as C, Error as E};
+    let reason = match &e {
+        E::Certificate(C::SignerRevoked { .. }) => reasons::CERTIFICATE_REVOKED,
+        E::Certificate(C::SignerAgencyMismatch { .. }) => reasons::SIGNER_AGENCY_MISMATCH,
+        // Not trusted now, or not the holder the manifest names as its signer.
+        E::Certificate(_) => reasons::CERTIFICATE_REJECTED,
+        E::SigningTime(_) => reasons::SIGNING_TIME_INVALID,
+        E::Signature(_)
+        | E::Format(_)
+        | E::Key(_)
+        | E::Envelope(_)
+        | E::Stream(_)
+        | E::Ciphertext(_)
+        | E::Chain(_)
+        | E::Crypto { .. }
+        | E::Misuse { .. } => reasons::SIGNATURE_INVALID,
+    };
+    Error::building("the personal signature", e).with_reason(Some(reason.to_owned()))
 }
 
 fn changed(a: &Attachment, e: Option<axis_signer::Error>) -> Error {

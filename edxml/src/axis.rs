@@ -222,6 +222,8 @@ fn derive_manifest(e: &Edoc, part: (u64, [u8; 32])) -> Result<Manifest, Error> {
             .collect::<Result<_, _>>()?,
         business,
         attachments,
+        // The sending SDK states the form it signs in (a gateway for a VXP DMS: seal only).
+        signature_form: Default::default(),
     };
     manifest.check().map_err(signer_err("manifest"))?;
     if !h.document_id.is_empty() {

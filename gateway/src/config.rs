@@ -21,7 +21,12 @@
 //! agency_admin = "refuse"                # registerAgency/deleteAgency: "refuse" (default)
 //!
 //! [json]
-//! token_file = "secrets/json.token"      # the JSON API's bearer token (needed off loopback)
+//! token_file = "secrets/json.token"      # the JSON API's bearer token
+//!
+//! [tls]                                  # needed off loopback, with client_ca or a token
+//! cert = "tls/gateway.cert.pem"          # the listener's certificate chain (PEM)
+//! key = "tls/gateway.key.pem"            # its key (PEM, unencrypted; keep it 0600)
+//! client_ca = "tls/dms-ca.pem"           # optional: DMS client certificates must chain to it
 //! ```
 //!
 //! Relative paths are relative to the file's directory. Secrets come from files or variables,
@@ -139,6 +144,8 @@ pub struct Config {
     pub agency_admin: AgencyAdmin,
     /// The JSON API's bearer token.
     pub json_token: Option<Secret>,
+    /// TLS on the listener (required beyond loopback).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +163,15 @@ struct FileConfig {
     vxp: FileVxp,
     #[serde(default)]
     json: FileJson,
+    tls: Option<FileTls>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: PathBuf,
+    key: PathBuf,
+    client_ca: Option<PathBuf>,
 }
 
 #[derive(Default, Deserialize)]
@@ -270,14 +286,24 @@ impl Config {
             f.json.token_env.as_deref(),
         )
         .map_err(|m| ConfigError::new("json", m))?;
-        if !listen.ip().is_loopback() && json_token.is_none() {
-            return Err(ConfigError::new(
-                "listen",
-                format!(
-                    "{listen} is reachable from other machines: set [json] token_file so the \
-                     JSON API is not open to them"
-                ),
-            ));
+        let tls = f.tls.map(|t| crate::tls::TlsFiles {
+            cert: at(&t.cert),
+            key: at(&t.key),
+            client_ca: t.client_ca.as_deref().map(at),
+        });
+        if !listen.ip().is_loopback() {
+            // Beyond loopback: TLS, and a client certificate or a bearer token for every call.
+            let client_certs = tls.as_ref().is_some_and(|t| t.client_ca.is_some());
+            if tls.is_none() || !(client_certs || json_token.is_some()) {
+                return Err(ConfigError::new(
+                    "listen",
+                    format!(
+                        "{listen} is reachable from other machines: set [tls] cert and key, and \
+                         [tls] client_ca (client certificates) or [json] token_file (a bearer \
+                         token), so the APIs are neither readable nor open to them"
+                    ),
+                ));
+            }
         }
         Ok(Config {
             agency_config: at(&f.agency_config),
@@ -291,6 +317,7 @@ impl Config {
             vxp_systems,
             agency_admin: f.vxp.agency_admin,
             json_token,
+            tls,
         })
     }
 
@@ -369,6 +396,24 @@ mod tests {
     fn mistakes_name_their_key() {
         let base = "agency_config = \"a.toml\"\n";
         refused(&format!("{base}listen = \"0.0.0.0:80\"\n"), "listen");
+        // Off loopback a token alone is not enough (it would travel in clear), nor TLS alone.
+        refused(
+            &format!("{base}listen = \"0.0.0.0:80\"\n[json]\ntoken_file = \"s\"\n"),
+            "[tls]",
+        );
+        refused(
+            &format!("{base}listen = \"0.0.0.0:80\"\n[tls]\ncert = \"c\"\nkey = \"k\"\n"),
+            "client_ca",
+        );
+        let d = dir_with_secret();
+        let c = Config::from_toml(
+            &format!(
+                "{base}listen = \"0.0.0.0:80\"\n[tls]\ncert = \"c\"\nkey = \"k\"\nclient_ca = \"ca\"\n"
+            ),
+            d.path(),
+        )
+        .unwrap();
+        assert_eq!(c.tls.unwrap().client_ca.unwrap(), d.path().join("ca"));
         refused(&format!("{base}listen = \"nowhere\"\n"), "listen");
         refused(&format!("{base}status_poll_secs = 0\n"), "status_poll_secs");
         refused(&format!("{base}max_body_bytes = 10\n"), "max_body_bytes");
@@ -397,7 +442,8 @@ mod tests {
     fn off_loopback_with_a_token() {
         let d = dir_with_secret();
         let c = Config::from_toml(
-            "agency_config = \"a.toml\"\nlisten = \"0.0.0.0:8580\"\n[json]\ntoken_file = \"s\"\n",
+            "agency_config = \"a.toml\"\nlisten = \"0.0.0.0:8580\"\n[json]\ntoken_file = \"s\"\n\
+             [tls]\ncert = \"gw.pem\"\nkey = \"gw.key\"\n",
             d.path(),
         )
         .unwrap();

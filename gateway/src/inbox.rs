@@ -306,7 +306,10 @@ pub fn report_json(opened: &OpenedDocument) -> serde_json::Value {
     json!({
         "document_id": r.document_id.to_string(),
         "manifest_sha256": hex::encode(r.manifest_digest),
-        "personal": sig(&r.personal),
+        // The manifest's own statement: `sealOnly` means no personal signature was made
+        // through Axis, and `personal` is null.
+        "signature_form": r.signature_form.as_str(),
+        "personal": r.personal.as_ref().map(sig),
         "seal": sig(&r.seal),
         "edxml": opened.is_edxml(),
     })

@@ -8,9 +8,12 @@
 //!    parser's reason) and its `From` must be this agency; nothing is kept on refusal.
 //! 2. The same package handed over again by the same system (a DMS repeating a call whose
 //!    answer it lost) gets the first one's id; nothing new is sealed or sent.
-//! 3. It is sealed (person, seal, encryption for every recipient, whose entry must be in the
-//!    axis directory: an unknown recipient is refused here, nothing kept), the ciphertext
-//!    written durably, then the row committed: only then does the DMS get its id.
+//! 3. It is sealed (the personal signature as [`Signing`] says — none through Axis on the
+//!    VXP path, stated in the manifest — the seal, encryption for every recipient, whose entry
+//!    must be in the axis directory: an unknown recipient is refused here, nothing kept), the
+//!    ciphertext written durably, then the row committed: only then does the DMS get its id.
+//!    A document whose person signs in the DMS's world goes through [`crate::prepared`]
+//!    first and joins here with its verified signature.
 //! 4. The worker submits it until the axis answers, retrying transient failures with backoff;
 //!    a refusal for good is recorded with the axis's reason.
 //!
@@ -28,6 +31,7 @@ use axis_proto::reasons::gateway as gw;
 use crate::error::Refusal;
 use crate::service::{Gateway, write_durably};
 use crate::store::{Inserted, OutRow, kind, now_ms, out_state};
+use crate::submission::Submission;
 
 /// Outbox rows taken per pass.
 const BATCH: i64 = 16;
@@ -61,17 +65,34 @@ pub fn trim_body(body: &[u8]) -> &[u8] {
     &body[..end]
 }
 
-/// Steps 1 to 3 for a document: `to` replaces the package's recipients when given.
-pub async fn accept_edoc(
-    gw_: &Arc<Gateway>,
-    system: &str,
-    body: &[u8],
+/// How the personal signature of a document handed over in one call is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signing {
+    /// None through Axis: the manifest says `sealOnly` and the agency seal alone vouches for
+    /// the document (the VXP-compatible path, whose DMS cannot take part in the signature).
+    SealOnly,
+    /// With the personal signer of the agency's configuration, held by the gateway.
+    GatewayKey,
+}
+
+/// A document checked by step 1, with what its outbox row records.
+pub(crate) struct CheckedEdoc {
+    pub(crate) doc: OutgoingDocument,
+    pub(crate) digest: [u8; 32],
+    pub(crate) recipients: String,
+    pub(crate) code: String,
+    pub(crate) subject: String,
+}
+
+/// Step 1: the package (or JSON metadata) parsed and mapped, its sender this agency; `to`
+/// replaces the recipients when given.
+pub(crate) fn check_edoc(
+    gw_: &Gateway,
+    submission: &Submission,
     to: Option<Vec<axis_client::AgencyId>>,
-) -> Result<Accepted, Refusal> {
+) -> Result<CheckedEdoc, Refusal> {
     refuse_if_inconsistent(gw_)?;
-    // Step 1.
-    let mut doc = OutgoingDocument::from_edxml(trim_body(body))
-        .map_err(|e| Refusal::from_sdk("the edXML package", &e))?;
+    let doc = submission.document(to)?;
     if let Some(sender) = &doc.sender
         && sender.organ_id != gw_.me
     {
@@ -84,41 +105,51 @@ pub async fn accept_edoc(
             ),
         ));
     }
-    if let Some(to) = to.filter(|t| !t.is_empty()) {
-        doc.recipients.clear();
-        for a in to {
-            doc = doc.to(a);
-        }
-    }
-    // Step 2.
-    let digest = body_digest(body);
-    if let Some(id) = gw_.db.outbox_find(system, kind::EDOC, &digest).await? {
-        return Ok(Accepted { id, repeat: true });
-    }
-    // Step 3.
-    let message_id =
-        MessageId::random().map_err(|e| Refusal::internal("choosing a message id", e))?;
-    let doc = doc.message_id(message_id);
     let recipients: Vec<String> = doc
         .recipients
         .iter()
         .map(|r| r.agency_id.to_string())
         .collect();
-    let code = doc.code.to_string();
-    let subject = doc.subject.clone();
-    let sealed = gw_
-        .client
-        .seal(doc)
-        .await
-        .map_err(|e| Refusal::from_sdk("sealing the document", &e))?;
+    Ok(CheckedEdoc {
+        digest: submission.digest(),
+        recipients: recipients.join(" "),
+        code: doc.code.to_string(),
+        subject: doc.subject.clone(),
+        doc,
+    })
+}
+
+/// Steps 1 to 3 for a document handed over in one call.
+pub async fn accept_edoc(
+    gw_: &Arc<Gateway>,
+    system: &str,
+    submission: &Submission,
+    to: Option<Vec<axis_client::AgencyId>>,
+    signing: Signing,
+) -> Result<Accepted, Refusal> {
+    // Step 1.
+    let c = check_edoc(gw_, submission, to)?;
+    // Step 2.
+    if let Some(id) = gw_.db.outbox_find(system, kind::EDOC, &c.digest).await? {
+        return Ok(Accepted { id, repeat: true });
+    }
+    // Step 3.
+    let message_id =
+        MessageId::random().map_err(|e| Refusal::internal("choosing a message id", e))?;
+    let doc = c.doc.message_id(message_id);
+    let sealed = match signing {
+        Signing::SealOnly => gw_.client.seal_without_personal_signature(doc).await,
+        Signing::GatewayKey => gw_.client.seal(doc).await,
+    }
+    .map_err(|e| Refusal::from_sdk("sealing the document", &e))?;
     keep_sealed(
         gw_,
         system,
-        &digest,
+        &c.digest,
         &sealed,
-        recipients.join(" "),
-        code,
-        subject,
+        c.recipients,
+        c.code,
+        c.subject,
     )
     .await
 }
@@ -389,6 +420,12 @@ async fn submit(gw_: &Arc<Gateway>, row: OutRow) {
                 .outbox_retry(&row.id, now_ms() + ms(pause), &e.to_string())
                 .await
         }
+        Err(AttemptError::NotYet(why)) => {
+            tracing::info!(id = %row.id, why, "not yet; trying again shortly");
+            gw_.db
+                .outbox_retry(&row.id, now_ms() + ms(backoff(0)), why)
+                .await
+        }
         Err(AttemptError::Kept(e)) => {
             tracing::error!(id = %row.id, error = %e, "an outbox item cannot be used");
             gw_.db
@@ -456,6 +493,8 @@ enum AttemptError {
     /// A kept row that cannot be used (the data directory was changed under the gateway):
     /// failed for good.
     Kept(String),
+    /// Not yet: something it follows is still to be sent; tried again later.
+    NotYet(&'static str),
 }
 
 impl From<axis_client::Error> for AttemptError {
@@ -480,6 +519,20 @@ async fn send_status(gw_: &Gateway, row: &OutRow) -> Result<(i64, i64), AttemptE
         && let Some(found) = already_logged(gw_, &message_id, row).await?
     {
         return Ok(found);
+    }
+    // A recipient's status follows its receipt 01, which names the document in the chain: a
+    // DMS that answers before the gateway's own 01 was logged waits for it.
+    if row.code != StatusCode::Arrived.to_string()
+        && let Some(r) = gw_
+            .db
+            .received_get(&row.message_id)
+            .await
+            .map_err(|e| kept_error(row, &e.to_string()))?
+        && r.ack_state == crate::store::ack_state::PENDING
+    {
+        return Err(AttemptError::NotYet(
+            "the receipt 01 of its document is not logged yet",
+        ));
     }
     let logged = if row.code == StatusCode::Arrived.to_string() {
         let delivery = gw_.client.delivery(&message_id).await?;

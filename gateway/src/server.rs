@@ -134,24 +134,47 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let gateway = Gateway::new(config, client, me, db, stopped.clone());
     let app = router(gateway.clone());
     let mut shutdown = stopped.clone();
-    let serve = tokio::spawn(async move {
-        let graceful = async move {
-            let _ = shutdown.wait_for(|v| *v).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(graceful)
-            .await
-        {
-            tracing::error!(error = %e, "the HTTP listener stopped");
+    let graceful = async move {
+        let _ = shutdown.wait_for(|v| *v).await;
+    };
+    let serve = match &gateway.config.tls {
+        None => tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+            {
+                tracing::error!(error = %e, "the HTTP listener stopped");
+            }
+        }),
+        Some(files) => {
+            let tls = crate::tls::server_config(files).map_err(|e| StartError::Io {
+                what: "the listener's TLS".into(),
+                source: std::io::Error::other(e),
+            })?;
+            let listener = crate::tls::TlsListener::new(listener, tls, stopped.clone())
+                .map_err(io("the TLS listener"))?;
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(graceful)
+                    .await
+                {
+                    tracing::error!(error = %e, "the HTTPS listener stopped");
+                }
+            })
         }
-    });
+    };
     let tasks = vec![
         serve,
         tokio::spawn(crate::outbox::run(gateway.clone())),
         tokio::spawn(crate::inbox::run(gateway.clone())),
         tokio::spawn(crate::watch::run(gateway.clone())),
     ];
-    tracing::info!(%addr, agency = %gateway.me, "axis-gateway listening");
+    tracing::info!(
+        %addr,
+        agency = %gateway.me,
+        tls = gateway.config.tls.is_some(),
+        "axis-gateway listening"
+    );
     Ok(Running {
         addr,
         gateway,

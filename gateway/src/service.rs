@@ -29,6 +29,8 @@ pub struct Gateway {
     pub outbox_wake: Notify,
     /// Wakes the status watcher when a DMS sent a status.
     pub watch_wake: Notify,
+    /// Two-step sends waiting for their personal signature.
+    pub prepared: crate::prepared::Prepared,
     /// False once the axis's log failed the witness's check: the gateway stops exchanging.
     log_consistent: AtomicBool,
     /// One witness check at a time.
@@ -54,6 +56,7 @@ impl Gateway {
             metrics: Metrics::default(),
             outbox_wake: Notify::new(),
             watch_wake: Notify::new(),
+            prepared: Default::default(),
             log_consistent: AtomicBool::new(true),
             witness_lock: tokio::sync::Mutex::new(()),
             shutdown,

@@ -5,21 +5,28 @@ use std::fmt::Write as _;
 
 use crate::config::Config;
 
-/// SHA-256 of DER bytes, as `openssl x509 -fingerprint -sha256` prints it.
-fn fingerprint(der: &[u8]) -> String {
-    let d = ring::digest::digest(&ring::digest::SHA256, der);
-    d.as_ref()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+use crate::tls::fingerprint;
+
+/// Why the report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustInfoError {
+    /// The agency's configuration.
+    #[error(transparent)]
+    Agency(#[from] axis_client::Error),
+    /// The listener's TLS files.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// The report (reads the agency's configuration and its certificates; no network).
-pub fn trust_info(config: &Config) -> Result<String, axis_client::Error> {
+pub fn trust_info(config: &Config) -> Result<String, TrustInfoError> {
     let agency = axis_client::ClientConfig::from_file(&config.agency_config)?;
     let mut out = String::new();
-    let scheme = "http";
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let base = format!("{scheme}://{}", config.listen);
     let _ = writeln!(
         out,
@@ -60,9 +67,65 @@ pub fn trust_info(config: &Config) -> Result<String, axis_client::Error> {
         if config.listen.ip().is_loopback() {
             "loopback only: the DMS must run on this machine"
         } else {
-            "beyond loopback: protect it with TLS in front, or a firewall"
+            "beyond loopback (TLS required)"
         }
     );
+    let _ = writeln!(out, "\nJSON API (new integrations)");
+    let _ = writeln!(
+        out,
+        "  endpoint        {base}/api/v1  (described at {base}/openapi.json)"
+    );
+    let _ = writeln!(
+        out,
+        "  authentication  {}",
+        match (
+            config.json_token.is_some(),
+            config.tls.as_ref().is_some_and(|t| t.client_ca.is_some())
+        ) {
+            (true, true) => "a client certificate and Authorization: Bearer <the JSON token>",
+            (true, false) =>
+                "Authorization: Bearer <the JSON token> (from the configured token file)",
+            (false, true) => "a client certificate",
+            (false, false) => "none (loopback only)",
+        }
+    );
+    match &config.tls {
+        None => {
+            let _ = writeln!(
+                out,
+                "\nTLS             none: plain HTTP on loopback (add [tls] to listen beyond it)"
+            );
+        }
+        Some(files) => {
+            let _ = writeln!(
+                out,
+                "\nTLS (what the DMS must trust: pin or add to its trust store)"
+            );
+            for (i, c) in crate::tls::certificates(&files.cert)?.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  {:<15} SHA-256 {}",
+                    if i == 0 { "gateway cert" } else { "  its CA" },
+                    fingerprint(c)
+                );
+            }
+            let _ = writeln!(out, "  file            {}", files.cert.display());
+            match &files.client_ca {
+                Some(ca) => {
+                    let _ = writeln!(
+                        out,
+                        "\nClient certificates (what the gateway trusts: the DMS presents one chaining to)"
+                    );
+                    for c in crate::tls::certificates(ca)? {
+                        let _ = writeln!(out, "  client CA       SHA-256 {}", fingerprint(&c));
+                    }
+                }
+                None => {
+                    let _ = writeln!(out, "  client certs    not asked for");
+                }
+            }
+        }
+    }
     let _ = writeln!(out, "\nHealth and metrics");
     let _ = writeln!(out, "  {base}/healthz   {base}/metrics");
     let _ = writeln!(out, "\nWhat the gateway trusts and signs with");

@@ -181,6 +181,12 @@ pub mod gateway {
     pub const LOG_INCONSISTENT: &str = "LOG_INCONSISTENT";
     /// The gateway failed internally (its store, its files); nothing partial was kept.
     pub const GATEWAY_INTERNAL: &str = "GATEWAY_INTERNAL";
+    /// No prepared send with this handle: never made, already completed, or expired (a
+    /// prepared send waits a bounded time for its personal signature, then is forgotten).
+    pub const PREPARED_UNKNOWN: &str = "PREPARED_UNKNOWN";
+    /// The gateway holds as many prepared sends (or bytes of them) as it keeps; complete or let
+    /// some expire, then prepare again.
+    pub const PREPARED_FULL: &str = "PREPARED_FULL";
 
     /// Every reason a gateway gives of its own.
     pub const ALL: &[&str] = &[
@@ -195,6 +201,8 @@ pub mod gateway {
         AXIS_UNAVAILABLE,
         LOG_INCONSISTENT,
         GATEWAY_INTERNAL,
+        PREPARED_UNKNOWN,
+        PREPARED_FULL,
     ];
 }
 

@@ -351,6 +351,10 @@ pub enum SignatureError {
     /// A document without the personal signature of the person with authority.
     #[error("the document has no personal signature")]
     PersonalSignatureMissing,
+    /// A personal signature beside a manifest that says no personal signature was made
+    /// through Axis (`sealOnly`).
+    #[error("the manifest says sealOnly, but the document carries a personal signature")]
+    PersonalSignatureUnexpected,
     /// A document without the agency seal.
     #[error("the document has no agency seal signature")]
     SealSignatureMissing,

@@ -84,6 +84,7 @@
 //!     response_for: vec![],
 //!     business: Business::New,
 //!     attachments: vec![digest.finish("cong-van.pdf", "application/pdf", "")],
+//!     signature_form: SignatureForm::PersonAndSeal,
 //! };
 //!
 //! // Encode once, sign twice: the person with authority, then the agency seal.
@@ -118,7 +119,7 @@
 //! assert_eq!(attachments, vec![pdf]);
 //! let report = received.document().report();
 //! assert_eq!(report.document_id.to_string(), "000.00.00.G22,2026/01/02,7816/VPCP-TTĐT");
-//! assert_eq!(report.personal.position.as_deref(), Some("Phó Chủ nhiệm"));
+//! assert_eq!(report.personal.as_ref().and_then(|p| p.position.as_deref()), Some("Phó Chủ nhiệm"));
 //!
 //! // …and answers with a signed delivery receipt (status 01), bound to both digests.
 //! # let h41_seal_key = p256();
@@ -210,14 +211,14 @@ pub use error::{
     CertificateError, ChainError, CiphertextError, DigestKind, EnvelopeError, Error, FormatError,
     KeyError, SignatureError, SigningTimeError, StreamError,
 };
-pub use package::document::{DocumentReport, SignedDocument, VerifiedDocument};
+pub use package::document::{DocumentReport, PersonalSignature, SignedDocument, VerifiedDocument};
 pub use package::document_id::{Code, DocumentId};
 pub use package::header::{
     CiphertextCheck, HeaderBytes, MessageId, RoutingHeader, Submission, VerifiedSubmission,
 };
 pub use package::manifest::{
     Attachment, AttachmentDigest, Business, DocumentType, Manifest, ManifestBytes, Organization,
-    OtherInfo, Priority, Promulgation, SignerInfo,
+    OtherInfo, Priority, Promulgation, SignatureForm, SignerInfo,
 };
 pub use package::stream::{Opened, Opener, ReceivedDocument, SealRequest, Sealed, Sealer};
 pub use receipt::{

@@ -870,7 +870,10 @@ fn the_signer_name_is_compared_in_nfc_and_an_empty_position_contradicts_nothing(
     m.signer.full_name = nfd.into();
     m.signer.position = "Phó Chánh Văn phòng".into();
     let doc = signed_by(&m, &person).verify(&f.store, NOW).unwrap();
-    assert_eq!(doc.report().personal.signer_name, "Nguyễn Thị Hoa");
+    assert_eq!(
+        doc.report().personal.as_ref().unwrap().signer_name,
+        "Nguyễn Thị Hoa"
+    );
     // An empty position contradicts no title.
     let mut m = manifest(&[&f.b], &[]);
     m.signer.position = String::new();

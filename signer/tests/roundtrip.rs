@@ -18,11 +18,12 @@ fn seal_for_two_agencies_open_as_each() {
         assert_eq!(files, expected);
         assert_eq!(received.recipient(), &who.id);
         let report = received.document().report();
-        assert_eq!(report.personal.role, SignatureRole::PersonalSigner);
-        assert_eq!(report.personal.signer_name, "Trần Văn Sơn");
-        assert_eq!(report.personal.position.as_deref(), Some("Phó Chủ nhiệm"));
-        assert_eq!(report.personal.agency, f.a.id);
-        assert_eq!(report.personal.signing_time, SIGNED);
+        let personal = report.personal.as_ref().unwrap();
+        assert_eq!(personal.role, SignatureRole::PersonalSigner);
+        assert_eq!(personal.signer_name, "Trần Văn Sơn");
+        assert_eq!(personal.position.as_deref(), Some("Phó Chủ nhiệm"));
+        assert_eq!(personal.agency, f.a.id);
+        assert_eq!(personal.signing_time, SIGNED);
         assert_eq!(report.seal.signer_name, "Văn phòng Chính phủ");
         assert_eq!(report.seal.position, None);
         assert!(matches!(
@@ -34,7 +35,7 @@ fn seal_for_two_agencies_open_as_each() {
             "000.00.00.G22,2026/01/02,7816/VPCP-TTĐT"
         );
         assert_eq!(report.manifest_digest, p.document.manifest().digest());
-        let shown = report.personal.to_string();
+        let shown = personal.to_string();
         assert!(shown.contains("Trần Văn Sơn (Phó Chủ nhiệm)"), "{shown}");
     }
 }
@@ -262,6 +263,7 @@ prop_compose! {
             response_for,
             business,
             attachments,
+            signature_form: Default::default(),
         }
     }
 }

@@ -43,6 +43,7 @@ pub fn sample_manifest(
         response_for: vec![],
         business: Business::New,
         attachments,
+        signature_form: Default::default(),
     }
 }
 

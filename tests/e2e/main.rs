@@ -18,6 +18,8 @@ mod flow;
 mod gateway;
 mod gateway_crash;
 mod gateway_json;
+mod gateway_json_send;
+mod gateway_sign;
 mod holes;
 mod raw;
 mod revocation;

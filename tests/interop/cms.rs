@@ -190,8 +190,9 @@ impl Pki {
             .verify(&self.store, OffsetDateTime::now_utc())
             .map(|v| {
                 let r = v.report();
-                assert_eq!(r.personal.signer_name, "Trần Văn Sơn");
-                assert_eq!(r.personal.position.as_deref(), Some("Phó Chủ nhiệm"));
+                let personal = r.personal.as_ref().unwrap();
+                assert_eq!(personal.signer_name, "Trần Văn Sơn");
+                assert_eq!(personal.position.as_deref(), Some("Phó Chủ nhiệm"));
                 assert_eq!(r.seal.agency.as_str(), "000.00.00.G22");
             })
     }

@@ -114,7 +114,10 @@ fn axis_opens_the_vector_document_as_each_recipient() {
             report.document_id.to_string(),
             "000.00.00.G22,2026/01/02,7816/VPCP-TTĐT"
         );
-        assert_eq!(report.personal.position.as_deref(), Some("Phó Chủ nhiệm"));
+        assert_eq!(
+            report.personal.as_ref().unwrap().position.as_deref(),
+            Some("Phó Chủ nhiệm")
+        );
         assert_eq!(
             received.document().manifest().as_bytes(),
             read("manifest.der")

@@ -506,6 +506,10 @@ def check_vectors(repo):
     manifest = decode("Manifest", manifest_der)
     sender = manifest["from"]["organId"]
     check(H(manifest_der).hex() == params["manifest_digest"], "manifest digest")
+    # §4 signatureForm: personAndSeal is the DEFAULT, absent from the DER; sealOnly is 80 01 01
+    check(manifest.get("signatureForm", "personAndSeal") == "personAndSeal", "the vector is signed by a person")
+    seal_only = spec.encode("Manifest", dict(manifest, signatureForm="sealOnly"))
+    check(seal_only.endswith(b"\x80\x01\x01") and decode("Manifest", seal_only)["signatureForm"] == "sealOnly", "sealOnly is stated under the signatures")
     personal = verify_signature(raw("personal.cms"), manifest_der, trust, PROFILE_PERSONAL, sender, at)
     seal = verify_signature(raw("seal.cms"), manifest_der, trust, PROFILE_SEAL, sender, at)
     check(personal is not None, "personal signature verifies")
@@ -817,10 +821,15 @@ def open_document(spec, header_der, submission, envelope, ciphertext, me, enc_ce
     manifest_der = parts[0]
     manifest = spec.decode("Manifest", manifest_der)
     sender = manifest["from"]["organId"]
-    personal = verify_signature(parts[1], manifest_der, trust, PROFILE_PERSONAL, sender, at)
     seal = verify_signature(parts[2], manifest_der, trust, PROFILE_SEAL, sender, at)
-    if personal is None or seal is None or seal[0] < personal[0]:
-        raise ValueError("manifest signatures")
+    if manifest.get("signatureForm", "personAndSeal") == "sealOnly":
+        # No personal signature was made through Axis: part 1 is empty, the seal alone vouches.
+        if parts[1] != b"" or seal is None:
+            raise ValueError("manifest signatures")
+    else:
+        personal = verify_signature(parts[1], manifest_der, trust, PROFILE_PERSONAL, sender, at)
+        if personal is None or seal is None or seal[0] < personal[0]:
+            raise ValueError("manifest signatures")
     if sender != binding["sender"] or sorted(o["organId"] for o in manifest["to"]) != sorted(binding["recipients"]):
         raise ValueError("manifest and header disagree")
     if manifest["otherInfo"]["priority"] != binding["priority"]:

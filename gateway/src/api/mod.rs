@@ -19,7 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use serde_json::{Value, json};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+
 use crate::error::Refusal;
+use crate::prepared::PrepareAnswer;
 use crate::service::Gateway;
 use crate::store::{MailItem, kind, mail_state};
 use crate::vxp::rfc3339;
@@ -31,6 +35,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 const PAGE_MAX: i64 = 1000;
 /// Items in a page when the client does not say.
 const PAGE_DEFAULT: i64 = 100;
+/// The system id the JSON API's sends are kept under (the VXP API's are the DMS's systemid).
+const JSON_SYSTEM: &str = "json";
 
 /// The operations, by `operationId`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +45,12 @@ pub enum Op {
     Openapi,
     /// Send an edXML document.
     SendDocument,
+    /// Step 1 of the two-step send.
+    PrepareDocument,
+    /// The bytes of a raw personal signature.
+    ToBeSigned,
+    /// Step 2 of the two-step send: the person's signature.
+    SignPrepared,
     /// Send an edXML status.
     SendStatus,
     /// A page of the mailbox.
@@ -51,21 +63,27 @@ pub enum Op {
     AckReceived,
     /// A sent document and its history.
     GetSent,
+    /// A sent document's evidence bundle.
+    GetSentEvidence,
     /// The directory.
     Directory,
 }
 
 impl Op {
     /// Every operation.
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; 13] = [
         Op::Openapi,
         Op::SendDocument,
+        Op::PrepareDocument,
+        Op::ToBeSigned,
+        Op::SignPrepared,
         Op::SendStatus,
         Op::ListReceived,
         Op::GetReceived,
         Op::GetReceivedEdxml,
         Op::AckReceived,
         Op::GetSent,
+        Op::GetSentEvidence,
         Op::Directory,
     ];
 
@@ -74,12 +92,16 @@ impl Op {
         match self {
             Op::Openapi => "openapi",
             Op::SendDocument => "sendDocument",
+            Op::PrepareDocument => "prepareDocument",
+            Op::ToBeSigned => "toBeSigned",
+            Op::SignPrepared => "signPrepared",
             Op::SendStatus => "sendStatus",
             Op::ListReceived => "listReceived",
             Op::GetReceived => "getReceived",
             Op::GetReceivedEdxml => "getReceivedEdxml",
             Op::AckReceived => "ackReceived",
             Op::GetSent => "getSent",
+            Op::GetSentEvidence => "getSentEvidence",
             Op::Directory => "directory",
         }
     }
@@ -259,8 +281,92 @@ async fn dispatch(gw_: &Arc<Gateway>, req: Request, op: Op) -> Result<Response, 
                 Some(t) => Some(crate::vxp::parse_to(t)?),
                 None => None,
             };
-            let body = crate::vxp::read_package(req, gw_.config.max_body_bytes).await?;
-            let a = crate::outbox::accept_edoc(gw_, "json", &body, to).await?;
+            let body = crate::submission::read(req, gw_.config.max_body_bytes).await?;
+            let signing = if gw_.client.has_personal_signer() {
+                crate::outbox::Signing::GatewayKey
+            } else {
+                crate::outbox::Signing::SealOnly
+            };
+            let a = crate::outbox::accept_edoc(gw_, JSON_SYSTEM, &body, to, signing).await?;
+            Ok(accepted(&a))
+        }
+        Op::PrepareDocument => {
+            let to = match query.get("to") {
+                Some(t) => Some(crate::vxp::parse_to(t)?),
+                None => None,
+            };
+            let body = crate::submission::read(req, gw_.config.max_body_bytes).await?;
+            let bytes = match &body {
+                crate::submission::Submission::Edxml(b) => b.len() as u64,
+                crate::submission::Submission::Json { metadata, files } => {
+                    metadata.len() as u64 + files.iter().map(|f| f.2.len() as u64).sum::<u64>()
+                }
+            };
+            match crate::prepared::prepare(gw_, JSON_SYSTEM, &body, bytes, to).await? {
+                PrepareAnswer::Repeat(a) => {
+                    Ok(axum::Json(json!({ "id": a.id, "repeat": a.repeat })).into_response())
+                }
+                PrepareAnswer::Ready {
+                    handle,
+                    manifest,
+                    document_id,
+                    signer_name,
+                    signer_position,
+                    expires_in,
+                } => Ok((
+                    StatusCode::CREATED,
+                    axum::Json(json!({
+                        "handle": handle,
+                        "manifest_sha256": hex::encode(ring::digest::digest(&ring::digest::SHA256, &manifest)),
+                        "manifest": B64.encode(&manifest),
+                        "document_id": document_id,
+                        "signer": { "full_name": signer_name, "position": signer_position },
+                        "what": format!(
+                            "the signed metadata (Manifest DER, FORMATS.md §4) of document {document_id}: \
+                             sender, recipients, number, subject, signer, and each attachment's \
+                             size and SHA-256; {signer_name} signs it as the person with authority"
+                        ),
+                        "expires_in_secs": expires_in.as_secs(),
+                    })),
+                )
+                    .into_response()),
+            }
+        }
+        Op::ToBeSigned => {
+            let handle = id()?;
+            let v = json_body(req).await?;
+            let certificate = b64_field(&v, "certificate")?
+                .ok_or_else(|| Refusal::malformed("certificate (base64 DER) is missing"))?;
+            let (tbs, at) =
+                crate::prepared::to_be_signed(gw_, JSON_SYSTEM, &handle, certificate).await?;
+            let at = at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            Ok(axum::Json(json!({
+                "to_be_signed": B64.encode(&tbs),
+                "signing_time": at,
+                "what": format!(
+                    "the CMS signed attributes (DER SET OF) over the manifest of prepared send \
+                     {handle}, signing time {at}: sign them with SHA-256 and post the raw \
+                     signature as `signature`"
+                ),
+            }))
+            .into_response())
+        }
+        Op::SignPrepared => {
+            let handle = id()?;
+            let v = json_body(req).await?;
+            let signature = match (b64_field(&v, "cms")?, b64_field(&v, "signature")?) {
+                (Some(cms), None) => crate::prepared::Signature::Cms(cms),
+                (None, Some(raw)) => crate::prepared::Signature::Raw(raw),
+                _ => {
+                    return Err(Refusal::malformed(
+                        "give exactly one of cms (a detached CMS SignedData) and signature (a raw \
+                         signature over to-be-signed), base64",
+                    ));
+                }
+            };
+            let a = crate::prepared::complete(gw_, JSON_SYSTEM, &handle, signature).await?;
             Ok(accepted(&a))
         }
         Op::SendStatus => {
@@ -321,11 +427,7 @@ async fn dispatch(gw_: &Arc<Gateway>, req: Request, op: Op) -> Result<Response, 
         }
         Op::AckReceived => {
             let id = id()?;
-            let body = axum::body::to_bytes(req.into_body(), 4096)
-                .await
-                .map_err(|e| Refusal::malformed(format!("the body: {e}")))?;
-            let v: Value = serde_json::from_slice(&body)
-                .map_err(|e| Refusal::malformed(format!("the body is not JSON: {e}")))?;
+            let v = json_body(req).await?;
             let state = match v.get("state").and_then(Value::as_str) {
                 Some("done") => mail_state::DONE,
                 Some("fail") => mail_state::FAIL,
@@ -362,6 +464,43 @@ async fn dispatch(gw_: &Arc<Gateway>, req: Request, op: Op) -> Result<Response, 
             }))
             .into_response())
         }
+        Op::GetSentEvidence => {
+            let id = id()?;
+            let row = gw_
+                .db
+                .outbox_get(&id)
+                .await?
+                .filter(|r| r.kind == kind::EDOC)
+                .ok_or_else(|| Refusal::not_found(format!("no document sent with id {id}")))?;
+            if row.accepted_ms.is_none() {
+                return Err(Refusal::new(
+                    gw::NOT_FOUND,
+                    StatusCode::CONFLICT,
+                    format!(
+                        "document {id} is {}: the axis has not accepted it yet",
+                        row.state
+                    ),
+                ));
+            }
+            let message_id = axis_client::MessageId::parse(&row.message_id)
+                .map_err(|e| Refusal::internal("reading a kept message id", e))?;
+            let bundle = gw_
+                .client
+                .export_evidence(&message_id)
+                .await
+                .map_err(|e| Refusal::from_sdk("exporting the evidence", &e))?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{id}.axb\""),
+                    ),
+                ],
+                bundle,
+            )
+                .into_response())
+        }
         Op::Directory => {
             let all = gw_
                 .client
@@ -380,6 +519,38 @@ async fn dispatch(gw_: &Arc<Gateway>, req: Request, op: Op) -> Result<Response, 
                 .collect();
             Ok(axum::Json(out).into_response())
         }
+    }
+}
+
+/// Largest JSON body of the calls that take one (a certificate, a signature).
+const JSON_BODY_MAX: usize = 256 * 1024;
+
+/// A small JSON body.
+async fn json_body(req: Request) -> Result<Value, Refusal> {
+    let body = axum::body::to_bytes(req.into_body(), JSON_BODY_MAX)
+        .await
+        .map_err(|e| {
+            Refusal::new(
+                gw::BODY_TOO_LARGE,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the JSON body (at most {JSON_BODY_MAX} bytes): {e}"),
+            )
+        })?;
+    serde_json::from_slice(&body)
+        .map_err(|e| Refusal::malformed(format!("the body is not JSON: {e}")))
+}
+
+/// A base64 string field, decoded; `None` when absent.
+fn b64_field(v: &Value, name: &str) -> Result<Option<Vec<u8>>, Refusal> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => B64
+            .decode(s.trim())
+            .map(Some)
+            .map_err(|e| Refusal::malformed(format!("{name} is not base64: {e}"))),
+        Some(_) => Err(Refusal::malformed(format!(
+            "{name} must be a base64 string"
+        ))),
     }
 }
 

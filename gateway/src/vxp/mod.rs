@@ -382,7 +382,14 @@ async fn send_edoc(
             Some(t) => Some(parse_to(t)?),
             None => None,
         };
-        crate::outbox::accept_edoc(gw_, &vxp.system, &body, to).await?
+        crate::outbox::accept_edoc(
+            gw_,
+            &vxp.system,
+            &crate::submission::Submission::Edxml(body),
+            to,
+            crate::outbox::Signing::SealOnly,
+        )
+        .await?
     };
     Ok(Answer::Json(json!({ "DocId": accepted.id })))
 }

@@ -22,7 +22,9 @@
 //!                            pageAmount INTEGER },
 //!   responseFor   SEQUENCE SIZE (0..MAX_RESPONSE_FOR) OF UTF8String,   -- DocumentIds
 //!   business      SEQUENCE { type INTEGER (0..3), documentId UTF8String, reason UTF8String },
-//!   attachments   SEQUENCE SIZE (0..MAX_ATTACHMENTS) OF Attachment }
+//!   attachments   SEQUENCE SIZE (0..MAX_ATTACHMENTS) OF Attachment,
+//!   signatureForm [0] IMPLICIT ENUMERATED { personAndSeal (0), sealOnly (1) }
+//!                 DEFAULT personAndSeal }     -- DER: absent unless sealOnly
 //! Organization ::= SEQUENCE { organId, organizationInCharge, organName, organAdd, email,
 //!                             telephone, fax, website }               -- all UTF8String
 //! Code ::= SEQUENCE { number UTF8String, notation UTF8String }
@@ -210,6 +212,42 @@ pub struct OtherInfo {
     pub page_amount: u32,
 }
 
+/// Which signatures the document carries, stated in the signed manifest itself.
+///
+/// A document made through Axis by a person with authority carries their personal signature
+/// and then the agency seal ([`SignatureForm::PersonAndSeal`], the default, not written in the
+/// DER). A document handed over by a system that cannot take part in the personal signature
+/// (a DMS speaking the VXP protocol to the agency's gateway) carries the agency seal alone and
+/// says so here ([`SignatureForm::SealOnly`]): the recipient reads that no personal signature
+/// was made through Axis, and the seal covers that statement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureForm {
+    /// The personal signature of the person with authority, then the agency seal.
+    #[default]
+    PersonAndSeal,
+    /// The agency seal only: no personal signature was made through Axis.
+    SealOnly,
+}
+
+impl SignatureForm {
+    /// The DER value (0 or 1).
+    pub fn code(self) -> u8 {
+        match self {
+            SignatureForm::PersonAndSeal => 0,
+            SignatureForm::SealOnly => 1,
+        }
+    }
+
+    /// A stable name for reports (`personAndSeal`, `sealOnly`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureForm::PersonAndSeal => "personAndSeal",
+            SignatureForm::SealOnly => "sealOnly",
+        }
+    }
+}
+
 /// Business type (edXML `BussinessDocType`, §1.3) with the document it refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -379,6 +417,8 @@ pub struct Manifest {
     pub business: Business,
     /// The attachments, in the order they are encrypted.
     pub attachments: Vec<Attachment>,
+    /// Which signatures the document carries (personal and seal, or the seal only).
+    pub signature_form: SignatureForm,
 }
 
 impl Manifest {
@@ -520,6 +560,11 @@ impl Manifest {
             .referenced()
             .map(ToString::to_string)
             .unwrap_or_default();
+        // DER leaves a DEFAULT value out (X.690 §11.5).
+        let form = match self.signature_form {
+            SignatureForm::PersonAndSeal => Vec::new(),
+            other => der::uint_tagged(der::context_primitive(0), u64::from(other.code())),
+        };
         der::seq(&[
             &der::oid(Format::Manifest.oid()),
             &der::uint(1),
@@ -561,6 +606,7 @@ impl Manifest {
                 &der::utf8(self.business.reason()),
             ]),
             &der::tlv(der::SEQUENCE, &attachments),
+            &form,
         ])
     }
 
@@ -668,6 +714,16 @@ impl Manifest {
             });
             a.finish()?;
         }
+        let signature_form = if r.peek_tag() == Some(der::context_primitive(0)) {
+            match r.u64_tagged(der::context_primitive(0))? {
+                // personAndSeal written out is not DER (its DEFAULT); re-encoding refuses it.
+                0 => SignatureForm::PersonAndSeal,
+                1 => SignatureForm::SealOnly,
+                _ => return Err(FormatError::Malformed { what: WHAT }.into()),
+            }
+        } else {
+            SignatureForm::PersonAndSeal
+        };
         r.finish()?;
         Ok(Manifest {
             from,
@@ -685,6 +741,7 @@ impl Manifest {
             response_for,
             business,
             attachments,
+            signature_form,
         })
     }
 }

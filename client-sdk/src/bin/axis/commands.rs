@@ -431,7 +431,13 @@ async fn open(client: &Client, args: &OpenArgs) -> Result<()> {
         opened.document_id(),
         m.subject
     );
-    println!("  {}", report_line("signed", &report.personal));
+    match &report.personal {
+        Some(p) => println!("  {}", report_line("signed", p)),
+        None => println!(
+            "  signed: NO PERSONAL SIGNATURE was made through Axis (the manifest says sealOnly; \
+             the agency seal alone vouches for the signer it names)"
+        ),
+    }
     println!("  {}", report_line("sealed", &report.seal));
     for (path, a) in opened.files().iter().zip(&m.attachments) {
         println!(
@@ -447,7 +453,11 @@ async fn open(client: &Client, args: &OpenArgs) -> Result<()> {
         "accepted_at": rfc3339(opened.accepted_at()),
         "manifest_sha256": hex::encode(report.manifest_digest),
         "manifest": manifest_json(m),
-        "signatures": { "personal": report_json(&report.personal), "seal": report_json(&report.seal) },
+        "signatures": {
+            "form": report.signature_form.as_str(),
+            "personal": report.personal.as_ref().map(report_json),
+            "seal": report_json(&report.seal),
+        },
         "files": opened.files().iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
     });
     write_new(&json_path, &serde_json::to_vec_pretty(&doc)?)?;

@@ -1,0 +1,314 @@
+//! What a DMS hands over to send, in either form the JSON API takes, read within the body
+//! budget and turned into one checked [`OutgoingDocument`]:
+//!
+//! - an **edXML package** (the raw body, or the multipart part `file_doc`), as VXP carries it;
+//! - **JSON metadata and attachments**: a multipart body whose part `metadata` is a JSON object
+//!   ([`Metadata`]) and whose other file parts are the attachments, in order.
+//!
+//! Both become the same document and the same outbox row; the idempotency digest covers every
+//! byte handed over, so the same request repeated gets the first one's id.
+
+use axis_client::signer::Code;
+use axis_client::{AgencyId, OutgoingAttachment, OutgoingDocument, Priority};
+use axum::extract::{FromRequest as _, Request};
+use axum::http::{StatusCode, header};
+use serde::Deserialize;
+
+use crate::error::Refusal;
+use axis_proto::reasons::gateway as gw;
+
+/// Most attachments in a JSON-metadata send.
+pub const MAX_PARTS: usize = 64;
+/// Largest `metadata` part.
+pub const MAX_METADATA: usize = 64 * 1024;
+
+/// A document handed over, as read.
+pub enum Submission {
+    /// An edXML package.
+    Edxml(Vec<u8>),
+    /// JSON metadata and attachments (name, content type, bytes).
+    Json {
+        /// The `metadata` part, as sent.
+        metadata: Vec<u8>,
+        /// The file parts.
+        files: Vec<(String, String, Vec<u8>)>,
+    },
+}
+
+/// The metadata of a JSON send: the edXML MessageHeader fields a DMS fills in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// The recipients' agency ids (or the `to` query parameter).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Number and notation (số, ký hiệu).
+    pub code: CodeJson,
+    /// Subject (trích yếu).
+    pub subject: String,
+    /// Content summary.
+    #[serde(default)]
+    pub content: String,
+    /// Document type (default kind 1, "Công văn").
+    pub document_type: Option<DocumentTypeJson>,
+    /// Place of promulgation.
+    #[serde(default)]
+    pub place: String,
+    /// Date of promulgation, `YYYY-MM-DD` (default today).
+    pub date: Option<String>,
+    /// Who signs with authority.
+    pub signer: Option<SignerJson>,
+    /// Due date, `YYYY-MM-DD`.
+    pub due_date: Option<String>,
+    /// ToPlaces (nơi nhận).
+    #[serde(default)]
+    pub to_places: Vec<String>,
+    /// Urgency 0–4.
+    #[serde(default)]
+    pub priority: u64,
+    /// Descriptions of the attachments, in order.
+    #[serde(default)]
+    pub descriptions: Vec<String>,
+}
+
+/// `code`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeJson {
+    /// CodeNumber.
+    pub number: String,
+    /// CodeNotation.
+    pub notation: String,
+}
+
+/// `document_type`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentTypeJson {
+    /// Kind (1: công văn…).
+    pub kind: u8,
+    /// TypeName.
+    pub name: String,
+}
+
+/// `signer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerJson {
+    /// Competence ("KT. BỘ TRƯỞNG").
+    #[serde(default)]
+    pub competence: String,
+    /// Position.
+    #[serde(default)]
+    pub position: String,
+    /// Full name.
+    pub full_name: String,
+}
+
+impl Submission {
+    /// SHA-256 over everything handed over (the repeat detector's key).
+    pub fn digest(&self) -> [u8; 32] {
+        match self {
+            Submission::Edxml(body) => crate::outbox::body_digest(body),
+            Submission::Json { metadata, files } => {
+                let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+                ctx.update(b"axis-gateway json send\0");
+                for part in std::iter::once((&b"metadata"[..], &b""[..], &metadata[..])).chain(
+                    files
+                        .iter()
+                        .map(|(n, t, d)| (n.as_bytes(), t.as_bytes(), &d[..])),
+                ) {
+                    for field in [part.0, part.1, part.2] {
+                        ctx.update(&(field.len() as u64).to_be_bytes());
+                        ctx.update(field);
+                    }
+                }
+                let mut out = [0u8; 32];
+                out.copy_from_slice(ctx.finish().as_ref());
+                out
+            }
+        }
+    }
+
+    /// The document to send; `to` replaces the recipients when given.
+    pub fn document(&self, to: Option<Vec<AgencyId>>) -> Result<OutgoingDocument, Refusal> {
+        let mut doc = match self {
+            Submission::Edxml(body) => OutgoingDocument::from_edxml(crate::outbox::trim_body(body))
+                .map_err(|e| Refusal::from_sdk("the edXML package", &e))?,
+            Submission::Json { metadata, files } => json_document(metadata, files)?,
+        };
+        if let Some(to) = to.filter(|t| !t.is_empty()) {
+            doc.recipients.clear();
+            for a in to {
+                doc = doc.to(a);
+            }
+        }
+        if doc.recipients.is_empty() {
+            return Err(Refusal::malformed(
+                "no recipient: give `to` in the metadata or the query",
+            ));
+        }
+        Ok(doc)
+    }
+}
+
+fn json_document(
+    metadata: &[u8],
+    files: &[(String, String, Vec<u8>)],
+) -> Result<OutgoingDocument, Refusal> {
+    let invalid = |what: String| {
+        Refusal::new(
+            gw::REQUEST_MALFORMED,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            what,
+        )
+    };
+    let m: Metadata = serde_json::from_slice(metadata)
+        .map_err(|e| Refusal::malformed(format!("the metadata part: {e}")))?;
+    let code = Code::new(m.code.number.as_str(), m.code.notation.as_str())
+        .map_err(|e| invalid(format!("code: {e}")))?;
+    let mut doc = OutgoingDocument::new(code, m.subject).content(m.content);
+    for t in &m.to {
+        let id: AgencyId = t
+            .parse()
+            .map_err(|e| invalid(format!("to: {t:?} is not an agency id: {e}")))?;
+        doc = doc.to(id);
+    }
+    if let Some(t) = m.document_type {
+        doc = doc.document_type(t.kind, t.name);
+    }
+    let date = |field: &str, s: &str| {
+        time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
+            .map_err(|e| invalid(format!("{field}: {s:?} is not YYYY-MM-DD: {e}")))
+    };
+    if let Some(d) = &m.date {
+        doc = doc.promulgated(m.place.clone(), date("date", d)?);
+    } else {
+        doc.place = m.place.clone();
+    }
+    if let Some(d) = &m.due_date {
+        doc = doc.due(date("due_date", d)?);
+    }
+    if let Some(s) = m.signer {
+        doc = doc.signed_by(s.competence, s.position, s.full_name);
+    }
+    doc.to_places = m.to_places;
+    let priority =
+        Priority::from_code(m.priority).map_err(|e| invalid(format!("priority: {e}")))?;
+    doc = doc.priority(priority);
+    if m.descriptions.len() > files.len() {
+        return Err(invalid(format!(
+            "{} descriptions for {} attachments",
+            m.descriptions.len(),
+            files.len()
+        )));
+    }
+    for (i, (name, content_type, data)) in files.iter().enumerate() {
+        let mut a = OutgoingAttachment::bytes(name.clone(), content_type.clone(), data.clone())
+            .map_err(|e| invalid(format!("attachment {name:?}: {e}")))?;
+        if let Some(d) = m.descriptions.get(i) {
+            a.description = d.clone();
+        }
+        doc = doc.attach(a);
+    }
+    Ok(doc)
+}
+
+/// Reads a send's body: multipart with `metadata` (JSON send) or `file_doc` (edXML), or an edXML
+/// package as the raw body; at most `max` bytes in all.
+pub async fn read(req: Request, max: u64) -> Result<Submission, Refusal> {
+    let too_large = || {
+        Refusal::new(
+            gw::BODY_TOO_LARGE,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than this gateway's max_body_bytes ({max})"),
+        )
+    };
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        return crate::vxp::read_package(req, max)
+            .await
+            .map(Submission::Edxml);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let mut form = axum::extract::Multipart::from_request(req, &())
+        .await
+        .map_err(|e| Refusal::malformed(format!("the multipart body: {e}")))?;
+    let mut metadata = None;
+    let mut edxml = None;
+    let mut files = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| Refusal::malformed(format!("the multipart body: {e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let mut data = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                Refusal::malformed(format!("the multipart body: {e}"))
+            }
+        })? {
+            total += chunk.len() as u64;
+            if total > max {
+                return Err(too_large());
+            }
+            data.extend_from_slice(&chunk);
+        }
+        match (name.as_str(), file_name) {
+            ("metadata", _) => {
+                if data.len() > MAX_METADATA {
+                    return Err(too_large());
+                }
+                metadata = Some(data);
+            }
+            ("file_doc", _) => edxml = Some(data),
+            (_, Some(file_name)) => {
+                if files.len() == MAX_PARTS {
+                    return Err(Refusal::malformed(format!(
+                        "more than {MAX_PARTS} attachments"
+                    )));
+                }
+                files.push((file_name, content_type, data));
+            }
+            // A plain form field other than metadata: not part of this API.
+            (other, None) => {
+                return Err(Refusal::malformed(format!(
+                    "unexpected form field {other:?}: send metadata and file parts"
+                )));
+            }
+        }
+    }
+    match (metadata, edxml) {
+        (Some(metadata), None) => Ok(Submission::Json { metadata, files }),
+        (None, Some(package)) if files.is_empty() => Ok(Submission::Edxml(package)),
+        // One file part of another name: the package (as the VXP API takes it).
+        (None, None) if files.len() == 1 => Ok(Submission::Edxml(files.remove(0).2)),
+        (None, None) => Err(Refusal::malformed(
+            "the multipart body has neither a metadata part (JSON send) nor a file_doc part \
+             (edXML)",
+        )),
+        _ => Err(Refusal::malformed(
+            "send either metadata with attachments or one file_doc edXML package, not both",
+        )),
+    }
+}
