@@ -22,6 +22,8 @@
 //! root = "pki/root.cert.pem"
 //! intermediates = ["pki/state.cert.pem"]
 //! crls = ["pki/root.crl.pem", "pki/state.crl.pem"]   # newer ones arrive by PublishCrl
+//! crl_warn_before_secs = 86400            # /healthz degraded this long before a CRL expires
+//! crl_poll_secs = 5                       # re-read the crls files this often (0: never)
 //!
 //! [database]                              # all optional; these are the defaults
 //! statement_timeout_ms = 5000             # every database call (PostgreSQL statement_timeout too)
@@ -97,9 +99,39 @@ pub struct TrustFiles {
     #[serde(default)]
     pub intermediates: Vec<PathBuf>,
     /// CRLs (PEM or DER). Newer CRLs published with `PublishCrl` are kept in the database and
-    /// win over these.
+    /// win over these. The files are read again every `crl_poll_secs`: a changed file is
+    /// published as `PublishCrl` would (see `crls`).
     #[serde(default)]
     pub crls: Vec<PathBuf>,
+    /// Seconds before a CRL's nextUpdate from which the node reports itself degraded
+    /// (`/healthz`, a warning in the log).
+    #[serde(default = "default_crl_warn_before")]
+    pub crl_warn_before_secs: u64,
+    /// Seconds between two reads of the `crls` files; 0 reads them at start only.
+    #[serde(default = "default_crl_poll")]
+    pub crl_poll_secs: u64,
+}
+
+/// As `check-config` warns: a day.
+fn default_crl_warn_before() -> u64 {
+    u64::try_from(axis_pki::CRL_WARN_BEFORE.whole_seconds()).unwrap_or(86_400)
+}
+
+fn default_crl_poll() -> u64 {
+    5
+}
+
+impl TrustFiles {
+    /// These files, with the default CRL warning time and polling.
+    pub fn new(root: PathBuf, intermediates: Vec<PathBuf>, crls: Vec<PathBuf>) -> Self {
+        TrustFiles {
+            root,
+            intermediates,
+            crls,
+            crl_warn_before_secs: default_crl_warn_before(),
+            crl_poll_secs: default_crl_poll(),
+        }
+    }
 }
 
 /// Limits enforced on every caller.

@@ -19,6 +19,10 @@
 //! - `recipients`: the recipients' current encryption certificates, cached for the
 //!   key-envelope check.
 //! - `grpc`: the Exchange, Directory and Log services, health and reflection.
+//! - `observe`: every call's end counted (`axis_rpc_requests_total{rpc,code,reason}`) and each
+//!   refusal logged once; [`metrics`]: the Prometheus text, `/healthz`, `/readyz`.
+//! - [`crls`]: publishing CRLs (`PublishCrl`, a changed `[trust] crls` file), their remaining
+//!   validity, `/healthz` degraded ahead of a nextUpdate.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,6 +37,7 @@
 pub mod check;
 pub mod commit;
 pub mod config;
+pub mod crls;
 pub mod demo;
 pub mod error;
 pub mod grpc;
@@ -41,6 +46,7 @@ pub mod keys;
 mod listen;
 pub mod metrics;
 pub mod notify;
+mod observe;
 pub mod recipients;
 pub mod server;
 mod staging;

@@ -1,6 +1,9 @@
 //! Prometheus metrics (text exposition format) and a plain-HTTP `/metrics`, `/healthz`
-//! (liveness: the process answers) and `/readyz` (readiness, see `health`) endpoint. Counters
-//! are process-wide atomics: cheap enough for every request.
+//! (liveness: 200 while the process answers; the body says `ok`, or `degraded: ` and why, see
+//! `crls`) and `/readyz` (readiness, see `health`) endpoint. Counters are atomics: cheap enough
+//! for every request. Most are process-wide; a node's own ([`NodeView`]) are its calls by
+//! method, code and reason ([`RpcCounters`], counted by `observe`) and the validity left to
+//! each CRL in force.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +13,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::crls::Freshness;
 use crate::health::Readiness;
+use crate::trust::{CrlInForce, Trust};
 
 /// A monotonically increasing counter.
 pub struct Counter {
@@ -225,6 +230,184 @@ pub static LISTENER_RECONNECTS: Counter = Counter::new(
     "Notification (LISTEN) connections lost or failing their heartbeat, then made again.",
 );
 
+/// The gRPC methods counted by name (full names, as in `/axis.v1.Exchange/Submit` without its
+/// slash); a call to any other path is counted as `other`, so a client cannot grow the label set.
+pub const RPCS: &[&str] = &[
+    "axis.v1.Exchange/Submit",
+    "axis.v1.Exchange/Subscribe",
+    "axis.v1.Exchange/Fetch",
+    "axis.v1.Exchange/Acknowledge",
+    "axis.v1.Exchange/SendStatus",
+    "axis.v1.Exchange/Recall",
+    "axis.v1.Exchange/GetHistory",
+    "axis.v1.Exchange/GetLimits",
+    "axis.v1.Directory/LookupAgency",
+    "axis.v1.Directory/ListAgencies",
+    "axis.v1.Directory/RegisterAgency",
+    "axis.v1.Directory/UpdateAgency",
+    "axis.v1.Directory/GetTrustMaterial",
+    "axis.v1.Directory/PublishCrl",
+    "axis.v1.Log/GetTreeHead",
+    "axis.v1.Log/GetInclusionProof",
+    "axis.v1.Log/GetConsistencyProof",
+    "axis.v1.Log/GetEntries",
+    "grpc.health.v1.Health/Check",
+    "grpc.health.v1.Health/Watch",
+    "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
+/// The label of a path outside [`RPCS`], and of a reason outside `reasons::ALL`.
+pub const OTHER: &str = "other";
+
+/// gRPC status codes by number (a number outside is counted as `UNKNOWN`, as gRPC reads it).
+const CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+/// `axis_rpc_requests_total{rpc,code,reason}`: every finished gRPC call of one node, by method,
+/// status code and `axis-reason` (`""` when the status has none, successes included). The
+/// label values come from fixed lists ([`RPCS`], the 17 codes, `reasons::ALL`, each with
+/// `other`), so the cells are one array of atomics allocated at start: counting is an index
+/// computation and one relaxed add, and a scrape prints the cells that are not zero.
+pub struct RpcCounters {
+    cells: Box<[AtomicU64]>,
+}
+
+/// A method of [`RPCS`] by position, `RPCS.len()` for `other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rpc(usize);
+
+impl Rpc {
+    /// The method of a request path (`/axis.v1.Exchange/Submit`).
+    pub fn of_path(path: &str) -> Rpc {
+        let name = path.strip_prefix('/').unwrap_or(path);
+        Rpc(RPCS.iter().position(|r| *r == name).unwrap_or(RPCS.len()))
+    }
+
+    /// Its label value.
+    pub fn name(self) -> &'static str {
+        RPCS.get(self.0).copied().unwrap_or(OTHER)
+    }
+}
+
+/// The label value of a reason: itself when it is one of `reasons::ALL` (or empty), else
+/// [`OTHER`].
+pub fn reason_label(reason: &str) -> &'static str {
+    if reason.is_empty() {
+        return "";
+    }
+    axis_proto::reasons::ALL
+        .iter()
+        .find(|r| **r == reason)
+        .copied()
+        .unwrap_or(OTHER)
+}
+
+/// The label value of a gRPC status code number.
+pub fn code_label(code: i32) -> &'static str {
+    usize::try_from(code)
+        .ok()
+        .and_then(|c| CODES.get(c))
+        .copied()
+        .unwrap_or("UNKNOWN")
+}
+
+impl RpcCounters {
+    const REASONS: usize = axis_proto::reasons::ALL.len() + 2;
+
+    /// All cells at zero.
+    pub fn new() -> Self {
+        let n = (RPCS.len() + 1) * CODES.len() * Self::REASONS;
+        RpcCounters {
+            cells: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn index(rpc: Rpc, code: i32, reason: &str) -> usize {
+        let code = usize::try_from(code)
+            .ok()
+            .filter(|c| *c < CODES.len())
+            .unwrap_or(2);
+        let reason = if reason.is_empty() {
+            0
+        } else {
+            axis_proto::reasons::ALL
+                .iter()
+                .position(|r| *r == reason)
+                .map_or(Self::REASONS - 1, |i| i + 1)
+        };
+        (rpc.0 * CODES.len() + code) * Self::REASONS + reason
+    }
+
+    /// Counts one finished call.
+    pub fn inc(&self, rpc: Rpc, code: i32, reason: &str) {
+        if let Some(c) = self.cells.get(Self::index(rpc, code, reason)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One cell's count.
+    pub fn get(&self, rpc: Rpc, code: i32, reason: &str) -> u64 {
+        self.cells
+            .get(Self::index(rpc, code, reason))
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn render(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let n = "axis_rpc_requests_total";
+        let _ = write!(
+            out,
+            "# HELP {n} gRPC calls finished, by method, status code and axis-reason (\"\" when none).\n# TYPE {n} counter\n"
+        );
+        for (i, cell) in self.cells.iter().enumerate() {
+            let v = cell.load(Ordering::Relaxed);
+            if v == 0 {
+                continue;
+            }
+            let reason = i % Self::REASONS;
+            let code = (i / Self::REASONS) % CODES.len();
+            let rpc = Rpc(i / Self::REASONS / CODES.len());
+            let reason = match reason {
+                0 => "",
+                r => axis_proto::reasons::ALL
+                    .get(r - 1)
+                    .copied()
+                    .unwrap_or(OTHER),
+            };
+            let _ = writeln!(
+                out,
+                "{n}{{rpc=\"{}\",code=\"{}\",reason=\"{reason}\"}} {v}",
+                rpc.name(),
+                CODES[code]
+            );
+        }
+    }
+}
+
+impl Default for RpcCounters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The exposition text.
 pub fn render() -> String {
     let mut out = String::new();
@@ -251,6 +434,63 @@ pub fn render() -> String {
     out
 }
 
+/// What the metrics listener reports of its node, beside the process-wide counters above.
+#[derive(Clone)]
+pub struct NodeView {
+    /// Readiness (`/readyz`).
+    pub(crate) ready: watch::Receiver<Readiness>,
+    /// `axis_rpc_requests_total`.
+    pub(crate) calls: Arc<RpcCounters>,
+    /// The CRLs in force (`axis_crl_next_update_seconds`, `/healthz`).
+    pub(crate) trust: Arc<Trust>,
+    /// `/healthz` degraded this long before a nextUpdate.
+    pub(crate) crl_warn_before: std::time::Duration,
+}
+
+/// A label value in the exposition format: `\`, `"` and line feeds escaped.
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `axis_crl_next_update_seconds{issuer}`: seconds until each CRL in force reaches its
+/// nextUpdate, negative once past it (`-Inf` without one).
+fn render_crls(crls: &[CrlInForce], now: time::OffsetDateTime, out: &mut String) {
+    use std::fmt::Write as _;
+    let n = "axis_crl_next_update_seconds";
+    let _ = write!(
+        out,
+        "# HELP {n} Seconds until the nextUpdate of each CRL in force (negative once past: its issuer's certificates are refused).\n# TYPE {n} gauge\n"
+    );
+    for c in crls {
+        let left = c
+            .next_update
+            .map_or("-Inf".to_owned(), |t| (t - now).whole_seconds().to_string());
+        let _ = writeln!(out, "{n}{{issuer=\"{}\"}} {left}", label_value(&c.issuer));
+    }
+}
+
+impl NodeView {
+    /// The exposition text: the process's counters, then this node's.
+    fn render(&self) -> String {
+        let mut out = render();
+        self.calls.render(&mut out);
+        render_crls(
+            &self.trust.crls_in_force(),
+            time::OffsetDateTime::now_utc(),
+            &mut out,
+        );
+        out
+    }
+
+    /// The `/healthz` body (the status is 200 while the process answers).
+    fn health(&self) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        Freshness::of(&self.trust.crls_in_force(), now, self.crl_warn_before).health(now)
+    }
+}
+
 /// Metrics connections served at once; more wait in the listen queue (a scraper or a probe
 /// needs one).
 const METRICS_CONNECTIONS: usize = 16;
@@ -258,7 +498,7 @@ const METRICS_CONNECTIONS: usize = 16;
 /// Serves `GET /metrics`, `GET /healthz` and `GET /readyz` over plain HTTP/1.1 until the task
 /// is dropped. Requests are read with a 4 KiB and 5-second budget; a failed accept pauses the
 /// loop (`listen::Backoff`).
-pub async fn serve(listener: TcpListener, ready: watch::Receiver<Readiness>) {
+pub async fn serve(listener: TcpListener, node: NodeView) {
     let mut backoff = crate::listen::Backoff::new("metrics");
     let slots = Arc::new(tokio::sync::Semaphore::new(METRICS_CONNECTIONS));
     loop {
@@ -275,7 +515,7 @@ pub async fn serve(listener: TcpListener, ready: watch::Receiver<Readiness>) {
                 continue;
             }
         };
-        let ready = ready.clone();
+        let node = node.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let mut buf = vec![0u8; 4096];
@@ -300,9 +540,9 @@ pub async fn serve(listener: TcpListener, ready: watch::Receiver<Readiness>) {
             let head = String::from_utf8_lossy(&buf[..len]);
             let path = head.split_whitespace().nth(1).unwrap_or("");
             let (status, body) = match path {
-                "/metrics" => ("200 OK", render()),
-                "/healthz" => ("200 OK", "ok\n".to_owned()),
-                "/readyz" => match &*ready.borrow() {
+                "/metrics" => ("200 OK", node.render()),
+                "/healthz" => ("200 OK", node.health()),
+                "/readyz" => match &*node.ready.borrow() {
                     Readiness::Ready => ("200 OK", "ready\n".to_owned()),
                     Readiness::NotReady(why) => {
                         ("503 Service Unavailable", format!("not ready: {why}\n"))

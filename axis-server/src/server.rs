@@ -286,13 +286,21 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         addr: config.listen,
         source,
     })?;
+    let calls = Arc::new(crate::metrics::RpcCounters::new());
+    let crl_warn_before = Duration::from_secs(config.trust.crl_warn_before_secs);
     let metrics_addr = match config.metrics_listen {
         Some(a) => {
             let l = crate::metrics::bind(a)
                 .await
                 .map_err(|source| StartError::Bind { addr: a, source })?;
             let local = l.local_addr().ok();
-            background.push(tokio::spawn(crate::metrics::serve(l, ready_rx.clone())));
+            let view = crate::metrics::NodeView {
+                ready: ready_rx.clone(),
+                calls: calls.clone(),
+                trust: app.trust.clone(),
+                crl_warn_before,
+            };
+            background.push(tokio::spawn(crate::metrics::serve(l, view)));
             local
         }
         None => None,
@@ -308,6 +316,15 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         health_reporter.clone(),
         shutdown_rx.clone(),
     ));
+    background.push(tokio::spawn(crate::crls::watch(
+        app.clone(),
+        crate::crls::WatchConfig {
+            files: config.trust.crls.clone(),
+            poll: Duration::from_secs(config.trust.crl_poll_secs),
+            warn_before: crl_warn_before,
+        },
+        shutdown_rx.clone(),
+    )));
     let (reflection_v1, reflection_v1alpha) = reflection()?;
 
     let max_msg = config.limits.max_chunk_bytes + 64 * 1024;
@@ -323,6 +340,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .max_concurrent_streams(Some(1024))
+        .layer(crate::observe::ObserveLayer::new(calls))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -41,6 +41,8 @@ pub struct Caller {
     pub operator: bool,
     /// The certificate's subject, for logs.
     pub subject: String,
+    /// The agency id, or `operator`: who a call's log line names.
+    pub label: Arc<str>,
     /// The peer's address.
     pub remote: Option<SocketAddr>,
     /// The client certificate chain as presented (leaf first), re-verified when the trust
@@ -241,8 +243,10 @@ fn caller_of(conn: &TlsStream<TcpStream>, trust: &Trust, generation: u64) -> Opt
     if !operator && agency.is_none() {
         return None;
     }
+    let agency = if operator { None } else { agency };
     Some(Caller {
-        agency: if operator { None } else { agency },
+        label: agency.as_ref().map_or("operator", |a| a.as_str()).into(),
+        agency,
         operator,
         subject: axis_pki::subject_of(leaf).unwrap_or_default(),
         remote: tcp.peer_addr().ok(),

@@ -16,12 +16,25 @@ use crate::config::TrustFiles;
 use crate::error::{Fault, Result};
 use crate::store::Db;
 
+/// A CRL in force: the newest of its issuer, from the files or published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrlInForce {
+    /// The issuer's name (RFC 4514 string, as `axis-pki` prints it).
+    pub issuer: String,
+    /// Its cRLNumber.
+    pub number: u64,
+    /// Its nextUpdate: past it, every certificate of this issuer is refused (fail closed).
+    pub next_update: Option<OffsetDateTime>,
+}
+
 /// The current trust snapshot and what it was built from.
 pub struct Trust {
     anchors: Vec<Vec<u8>>,
     intermediates: Vec<Vec<u8>>,
     file_crls: Vec<Vec<u8>>,
     current: RwLock<Arc<TrustStore>>,
+    /// The CRLs of `current`, summarised when it was built.
+    in_force: RwLock<Arc<Vec<CrlInForce>>>,
     /// Bumped by every rebuild, so connections re-verify their client certificate once.
     generation: AtomicU64,
 }
@@ -92,6 +105,7 @@ impl Trust {
             intermediates,
             file_crls,
             current: RwLock::new(Arc::new(TrustStore::default())),
+            in_force: RwLock::new(Arc::new(Vec::new())),
             generation: AtomicU64::new(0),
         };
         trust.reload(db).await?;
@@ -103,9 +117,23 @@ impl Trust {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Makes every open connection verify its caller's certificate again at its next call
+    /// (a CRL in force expired: nothing was rebuilt, but the answer changed).
+    pub fn recheck_connections(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// The snapshot to verify with.
     pub fn store(&self) -> Arc<TrustStore> {
         self.current
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The CRLs in force, one per issuer.
+    pub fn crls_in_force(&self) -> Arc<Vec<CrlInForce>> {
+        self.in_force
             .read()
             .map(|g| g.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
@@ -133,11 +161,25 @@ impl Trust {
             }
         }
         let crls: Vec<Vec<u8>> = newest.into_values().map(|(_, d)| d).collect();
+        let mut in_force: Vec<CrlInForce> = crls
+            .iter()
+            .filter_map(|der| axis_pki::summarize_crl(der).ok())
+            .map(|s| CrlInForce {
+                issuer: s.issuer,
+                number: s.number.unwrap_or(0),
+                next_update: s.next_update,
+            })
+            .collect();
+        in_force.sort_by(|a, b| a.issuer.cmp(&b.issuer));
         let store = TrustStore::new(self.anchors.clone(), self.intermediates.clone(), crls)
             .map_err(|e| Fault::TrustMaterial(format!("trust store: {e}")))?;
         match self.current.write() {
             Ok(mut g) => *g = Arc::new(store),
             Err(p) => *p.into_inner() = Arc::new(store),
+        }
+        match self.in_force.write() {
+            Ok(mut g) => *g = Arc::new(in_force),
+            Err(p) => *p.into_inner() = Arc::new(in_force),
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())

@@ -261,9 +261,19 @@ impl DemoPki {
     /// CRLs of the root and the issuing CA (in that order), the issuing CA's listing
     /// `revoked`, valid for 90 days from now.
     pub fn crls(&self, number: u64, revoked: &[Serial]) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        self.crls_until(number, revoked, self.now + Duration::days(90))
+    }
+
+    /// [`DemoPki::crls`] with their nextUpdate at `next_update` (a CRL about to expire).
+    pub fn crls_until(
+        &self,
+        number: u64,
+        revoked: &[Serial],
+        next_update: OffsetDateTime,
+    ) -> Result<(Vec<u8>, Vec<u8>), Error> {
         let req = |revoked: Vec<RevokedEntry>| CrlRequest {
             this_update: self.now - Duration::minutes(5),
-            next_update: self.now + Duration::days(90),
+            next_update,
             number,
             revoked,
         };

@@ -26,7 +26,7 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use crate::raw::submit;
 
 /// `GET path` on the metrics listener: the status code and the body.
-async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let exchange = async {
         let mut s = TcpStream::connect(addr).await.ok()?;
         s.write_all(format!("GET {path} HTTP/1.1\r\nHost: axis\r\n\r\n").as_bytes())

@@ -10,6 +10,7 @@
 
 mod authz;
 mod check_config;
+mod crl_lifecycle;
 mod delivery;
 mod edxml;
 mod failover;
@@ -22,6 +23,7 @@ mod gateway_json_send;
 mod gateway_sign;
 mod holes;
 mod raw;
+mod refusals;
 mod revocation;
 mod sdk;
 mod submit;

@@ -172,14 +172,14 @@ impl TestPki {
             passphrase_file: None,
             tls: pair("tls", &self.server_tls),
             log_signer: pair("log", &self.log),
-            trust: TrustFiles {
-                root: w("root.pem", to_pem("CERTIFICATE", &self.pki.root).as_bytes()),
-                intermediates: vec![w("ca.pem", to_pem("CERTIFICATE", &self.pki.ca).as_bytes())],
-                crls: vec![
+            trust: TrustFiles::new(
+                w("root.pem", to_pem("CERTIFICATE", &self.pki.root).as_bytes()),
+                vec![w("ca.pem", to_pem("CERTIFICATE", &self.pki.ca).as_bytes())],
+                vec![
                     w("root.crl", to_pem("X509 CRL", &root_crl).as_bytes()),
                     w("ca.crl", to_pem("X509 CRL", &ca_crl).as_bytes()),
                 ],
-            },
+            ),
             limits: Limits::default(),
             database: Default::default(),
             health: Default::default(),
@@ -250,6 +250,8 @@ impl TestDb {
 pub struct TestAxis {
     pub pki: Arc<TestPki>,
     pub node: Option<axis_server::Running>,
+    /// The node as a process of its own ([`TestAxis::start_logged`]), instead of `node`.
+    pub process: Option<process::NodeProcess>,
     pub db: TestDb,
     pub config: Config,
     pub addr: std::net::SocketAddr,
@@ -275,6 +277,7 @@ impl TestAxis {
         let axis = TestAxis {
             pki,
             node: Some(node),
+            process: None,
             db,
             config,
             addr,
@@ -282,6 +285,41 @@ impl TestAxis {
         };
         register_agencies(axis.addr, &axis.pki).await;
         axis
+    }
+
+    /// As [`TestAxis::start_with`], the node a process of its own (`binary`, the
+    /// `axis-test-node` the test was built with) whose log is written to `log`.
+    pub async fn start_logged(
+        pki: Arc<TestPki>,
+        binary: &std::path::Path,
+        log: &std::path::Path,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
+        let mut config = pki.server_config(dir.path(), &db.url);
+        tweak(&mut config);
+        let node = process::NodeProcess::start_logged(binary, &config, log);
+        let axis = TestAxis {
+            pki,
+            node: None,
+            addr: node.addr,
+            process: Some(node),
+            db,
+            config,
+            _dir: dir,
+        };
+        register_agencies(axis.addr, &axis.pki).await;
+        axis
+    }
+
+    /// The metrics listener's address.
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        match (&self.process, &self.node) {
+            (Some(p), _) => p.metrics,
+            (None, Some(n)) => n.metrics_addr.unwrap(),
+            (None, None) => panic!("the node is stopped"),
+        }
     }
 
     /// Another node on the same database (PostgreSQL), on its own port.
@@ -311,6 +349,7 @@ impl TestAxis {
         if let Some(n) = self.node.take() {
             n.shutdown().await;
         }
+        drop(self.process.take());
         self.db.drop_db().await;
     }
 

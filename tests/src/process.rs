@@ -37,12 +37,14 @@ pub fn server_toml(config: &Config) -> String {
          metrics_listen = \"127.0.0.1:0\"\n\
          database_url = \"{}\"\n\
          shutdown_drain_secs = 2\n\
-         [limits]\nmax_connections = {}\n\
+         [limits]\nmax_connections = {}\nmax_streams_per_agency = {}\n\
          [tls]\ncert = {}\nkey = {}\n\
          [log_signer]\ncert = {}\nkey = {}\n\
-         [trust]\nroot = {}\nintermediates = [{}]\ncrls = [{}]\n",
+         [trust]\nroot = {}\nintermediates = [{}]\ncrls = [{}]\n\
+         crl_warn_before_secs = {}\ncrl_poll_secs = {}\n",
         config.database_url,
         config.limits.max_connections,
+        config.limits.max_streams_per_agency,
         quoted(&config.tls.cert),
         quoted(&config.tls.key),
         quoted(&config.log_signer.cert),
@@ -50,6 +52,8 @@ pub fn server_toml(config: &Config) -> String {
         quoted(&config.trust.root),
         list(&config.trust.intermediates),
         list(&config.trust.crls),
+        config.trust.crl_warn_before_secs,
+        config.trust.crl_poll_secs,
     )
 }
 
@@ -70,16 +74,27 @@ impl NodeProcess {
         Self::spawn(sh, config)
     }
 
+    /// As [`NodeProcess::start`], its log (`info`, JSON lines) written to the file `log`.
+    pub fn start_logged(binary: &Path, config: &Config, log: &Path) -> NodeProcess {
+        let mut command = Command::new(binary);
+        command
+            .env("AXIS_LOG", "info")
+            .stderr(std::fs::File::create(log).unwrap());
+        Self::spawn(command, config)
+    }
+
     fn spawn(mut command: Command, config: &Config) -> NodeProcess {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("axis-server.toml");
         std::fs::write(&path, server_toml(config)).unwrap();
+        if command.get_envs().all(|(k, _)| k != "AXIS_LOG") {
+            command.stderr(Stdio::inherit());
+        }
         let mut child = command
             .arg(&path)
             .env("AXIS_SERVER_KEY_PASS", PASS)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
         let stdout = child.stdout.take().unwrap();

@@ -8,10 +8,8 @@ use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
 use super::{App, convert, require_operator};
-use crate::commit::Job;
 use crate::error::{Result, ServerError};
 use crate::store::AgencyRow;
-use axis_evidence::RevocationEntry;
 
 /// Longest agency name accepted (edXML OrganName).
 const MAX_NAME_CHARS: usize = 200;
@@ -48,52 +46,6 @@ impl DirectoryService {
             });
         }
         Ok(())
-    }
-
-    /// Logs every serial `crl` lists that `previous` (the CRL in force for the same issuer) did
-    /// not, in one batch; returns how many.
-    async fn log_revocations(
-        &self,
-        crl: &[u8],
-        number: u64,
-        previous: Option<&Vec<u8>>,
-    ) -> Result<u64> {
-        let new = axis_pki::summarize_crl(crl).map_err(|e| ServerError::BadCrl(e.to_string()))?;
-        let old: std::collections::HashSet<Vec<u8>> = previous
-            .and_then(|p| axis_pki::summarize_crl(p).ok())
-            .map(|s| {
-                s.revoked
-                    .iter()
-                    .map(|r| r.serial.as_bytes().to_vec())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, crl)
-            .as_ref()
-            .try_into()
-            .map_err(|_| ServerError::invariant("SHA-256 digests are 32 bytes"))?;
-        let jobs = new
-            .revoked
-            .iter()
-            .filter(|r| !old.contains(r.serial.as_bytes()))
-            .map(|r| {
-                self.app
-                    .committer
-                    .commit(Job::Revocation(Box::new(RevocationEntry {
-                        crl_digest: digest,
-                        crl_number: number,
-                        serial: r.serial.as_bytes().to_vec(),
-                        revoked_at: r.revoked_at,
-                        reason: r.reason.code(),
-                    })))
-            });
-        let results = futures_util::future::join_all(jobs).await;
-        let mut n = 0;
-        for r in results {
-            r?;
-            n += 1;
-        }
-        Ok(n)
     }
 
     /// The certificate verifies now for `profile` and is bound to `agency`.
@@ -266,11 +218,8 @@ impl pb::directory_server::Directory for DirectoryService {
         }))
     }
 
-    /// 1. Operator only; size budget.
-    /// 2. Issued by a CA of the trust store (name, signature, cRLSign), current now.
-    /// 3. Newer (higher CRL number) than the one in force for that CA.
-    /// 4. Stored, then every node rebuilds its trust snapshot (PostgreSQL: `axis_trust`
-    ///    notification), so the next handshake or signature check sees the revocation.
+    /// Operator only; then `crls::publish` (budget, issuer, newer, revocations logged,
+    /// stored, every node's trust rebuilt).
     async fn publish_crl(
         &self,
         req: Request<pb::PublishCrlRequest>,
@@ -278,50 +227,12 @@ impl pb::directory_server::Directory for DirectoryService {
         let caller = self.app.any_call(&req)?;
         require_operator(&caller)?;
         let der = req.into_inner().crl;
-        if der.len() > axis_pki::MAX_CRL_DER_LEN {
-            return Err(ServerError::BadCrl(format!(
-                "{} bytes exceeds the limit of {}",
-                der.len(),
-                axis_pki::MAX_CRL_DER_LEN
-            ))
-            .into());
-        }
-        let now = OffsetDateTime::now_utc();
-        let store = self.app.trust.store();
-        let checked = store
-            .check_crl(&der, now)
-            .map_err(|e| ServerError::BadCrl(e.to_string()))?;
-        let mut previous: Option<&Vec<u8>> = None;
-        for existing in store.crls() {
-            let Ok(c) = store.check_crl_issued(existing) else {
-                continue;
-            };
-            if c.issuer != checked.issuer {
-                continue;
-            }
-            if c.number >= checked.number {
-                return Err(ServerError::BadCrl(format!(
-                    "CRL number {} is not newer than the one in force ({})",
-                    checked.number, c.number
-                ))
-                .into());
-            }
-            previous = Some(existing);
-        }
-        // The revocations this CRL adds become entries of the log before it takes effect, so
-        // the log records when the axis started refusing each certificate.
-        let logged = self.log_revocations(&der, checked.number, previous).await?;
-        self.app
-            .db
-            .insert_crl(&checked.issuer, checked.number, &der, now)
-            .await?;
-        self.app.trust.reload(&self.app.db).await?;
-        crate::notify::announce_trust_change(&self.app.db).await?;
-        tracing::info!(number = checked.number, revoked = checked.revoked, logged, operator = %caller.subject, "CRL published");
+        let p = crate::crls::publish(&self.app, &der).await?;
+        tracing::info!(number = p.number, revoked = p.revoked, logged = p.logged, operator = %caller.subject, "CRL published");
         Ok(Response::new(pb::PublishCrlResponse {
-            crl_number: checked.number,
-            revoked: checked.revoked as u64,
-            revocations_logged: logged,
+            crl_number: p.number,
+            revoked: p.revoked as u64,
+            revocations_logged: p.logged,
         }))
     }
 }

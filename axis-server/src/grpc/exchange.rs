@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{App, convert};
 use crate::commit::{Ciphertext, Job};
 use crate::error::{Result, ServerError};
+use crate::observe::{MessageNote, message_note};
 use crate::staging::Upload;
 use crate::store::{SEGMENT_LEN, state};
 
@@ -93,6 +94,7 @@ impl ExchangeService {
     ) -> Result<pb::SubmitResponse> {
         let app = &self.app;
         let started = Instant::now();
+        let note = message_note(&req);
         let sender = app.agency_call(&req)?;
         let _permit = app
             .streams
@@ -114,6 +116,7 @@ impl ExchangeService {
         let submission = Submission::parse(&begin.routing_header, begin.submission_signature)
             .map_err(|e| ServerError::malformed("routing header", e))?;
         let h = submission.header().header().clone();
+        note.set(h.message_id);
         if h.sender != sender {
             return Err(ServerError::SenderNotCaller {
                 sender: h.sender,
@@ -282,6 +285,7 @@ impl ExchangeService {
         caller: AgencyId,
         signed: Option<pb::SignedStatement>,
         kind: StatementKind,
+        note: MessageNote,
     ) -> Result<pb::LogEvidence> {
         let app = &self.app;
         let s = signed.ok_or(ServerError::Malformed {
@@ -292,6 +296,7 @@ impl ExchangeService {
         let signed = SignedReceipt::parse(&s.statement, s.signature)
             .map_err(|e| ServerError::malformed("receipt", e))?;
         let r = signed.receipt().receipt().clone();
+        note.set(r.message_id);
         // 2. The right call for the status, stated by the caller.
         let allowed = match kind {
             StatementKind::Receipt => r.status == StatusCode::Arrived,
@@ -400,8 +405,10 @@ impl ExchangeService {
         let permit = app
             .streams
             .acquire(caller.as_str(), app.limits.max_streams_per_agency)?;
+        let note = message_note(&req);
         let r = req.into_inner();
         let id = parse_message_id(&r.message_id)?;
+        note.set(id);
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
             let _permit = permit;
@@ -513,6 +520,7 @@ impl ExchangeService {
         let app = &self.app;
         let caller = app.agency_call(&req)?;
         let id = parse_message_id(&req.get_ref().message_id)?;
+        message_note(&req).set(id);
         let not_found = || ServerError::MessageNotFound(id.to_string());
         let m = app.db.message(id.as_bytes()).await?.ok_or_else(not_found)?;
         let entries = if m.sender == caller.as_str() {
@@ -548,8 +556,8 @@ impl pb::exchange_server::Exchange for ExchangeService {
         match self.submit_inner(req).await {
             Ok(r) => Ok(Response::new(r)),
             Err(e) => {
+                // The call's log line is the observing layer's (`observe`).
                 crate::metrics::REFUSED.inc();
-                tracing::info!(reason = e.reason(), error = %e, "submission refused");
                 Err(e.into())
             }
         }
@@ -578,8 +586,14 @@ impl pb::exchange_server::Exchange for ExchangeService {
         req: Request<pb::AcknowledgeRequest>,
     ) -> std::result::Result<Response<pb::AcknowledgeResponse>, Status> {
         let caller = self.app.agency_call(&req)?;
+        let note = message_note(&req);
         let evidence = self
-            .log_statement(caller, req.into_inner().receipt, StatementKind::Receipt)
+            .log_statement(
+                caller,
+                req.into_inner().receipt,
+                StatementKind::Receipt,
+                note,
+            )
             .await?;
         Ok(Response::new(pb::AcknowledgeResponse {
             evidence: Some(evidence),
@@ -591,8 +605,9 @@ impl pb::exchange_server::Exchange for ExchangeService {
         req: Request<pb::SendStatusRequest>,
     ) -> std::result::Result<Response<pb::SendStatusResponse>, Status> {
         let caller = self.app.agency_call(&req)?;
+        let note = message_note(&req);
         let evidence = self
-            .log_statement(caller, req.into_inner().status, StatementKind::Status)
+            .log_statement(caller, req.into_inner().status, StatementKind::Status, note)
             .await?;
         Ok(Response::new(pb::SendStatusResponse {
             evidence: Some(evidence),
@@ -604,8 +619,9 @@ impl pb::exchange_server::Exchange for ExchangeService {
         req: Request<pb::RecallRequest>,
     ) -> std::result::Result<Response<pb::RecallResponse>, Status> {
         let caller = self.app.agency_call(&req)?;
+        let note = message_note(&req);
         let evidence = self
-            .log_statement(caller, req.into_inner().status, StatementKind::Recall)
+            .log_statement(caller, req.into_inner().status, StatementKind::Recall, note)
             .await?;
         Ok(Response::new(pb::RecallResponse {
             evidence: Some(evidence),

@@ -1,7 +1,8 @@
 //! `axis-test-node`: one axis node as a process of its own, for tests that kill it (`kill -9`)
 //! and watch what clients see. It is the `axis-server` library started from a configuration
 //! file, exactly as `axis-server --config FILE` starts it; it prints `listening ADDR METRICS`
-//! once ready (the gRPC and metrics addresses), then runs until killed.
+//! once ready (the gRPC and metrics addresses), then runs until killed. With `AXIS_LOG` set
+//! (a filter, as for `axis-server`) it logs to stderr as `axis-server --log-json` does.
 //!
 //! ```text
 //! AXIS_SERVER_KEY_PASS=… axis-test-node axis-server.toml
@@ -12,6 +13,13 @@ use anyhow::{Context, Result, bail};
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("AXIS_LOG") {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let Some(path) = std::env::args_os().nth(1) else {
         bail!("usage: axis-test-node CONFIG.toml");
     };
