@@ -17,6 +17,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use axis_pki::KeyPair as _;
 use axis_pki::{
     CheckLevel, CheckReport, PolicyArc, Profile, TrustStore, check_crl_freshness, check_slot,
     check_verifies, rfc3339,
@@ -24,10 +25,11 @@ use axis_pki::{
 use axis_proto::v1 as pb;
 use time::OffsetDateTime;
 
-use crate::client::{fetch_store, tls_config};
+use crate::client::fetch_store;
 use crate::config::{Credential, FileConfig};
 use crate::error::ErrorKind;
 use crate::nodes::{self, Attempts, Nodes, Retry};
+use crate::tls::ClientTls;
 
 /// Whether [`check_config`] reaches the axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,7 +221,13 @@ pub async fn check_config(path: &Path, network: CheckNetwork, now: OffsetDateTim
         );
         return r;
     };
-    let tls = tls_config(&root, &tls.credential, &file.server_name);
+    let tls = match ClientTls::new(&root, &tls.credential, &file.server_name) {
+        Ok(t) => t,
+        Err(e) => {
+            r.fail("[tls]", e.to_string());
+            return r;
+        }
+    };
     let mut store = None;
     for url in &endpoints {
         let item = format!("endpoint {url}");

@@ -5,18 +5,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axis_pki::{AgencyId, PrivateKey, Profile, TrustStore, VerifiedCert};
+use axis_keys::{Key, KeyPair as _};
+use axis_pki::{AgencyId, KeyOp, Profile, TrustStore, VerifiedCert};
 use axis_proto::v1 as pb;
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, OnceCell, broadcast};
-use tonic::transport::{Certificate, ClientTlsConfig, Identity};
-use zeroize::Zeroizing;
 
 use crate::config::{ClientConfig, Credential};
 use crate::dircache::DirectoryCache;
 use crate::directory::Limits;
 use crate::error::{Error, Result};
 use crate::nodes::{self, Attempts, ConnectionEvent, Nodes, Retry};
+use crate::tls::ClientTls;
 
 /// How long trust material (issuing CAs, CRLs) fetched from the axis is used before it is fetched
 /// again. While the axis is unreachable the last material stays in use up to
@@ -110,7 +110,11 @@ impl Client {
             directory_cache,
         } = config;
         // Step 1.
-        let nodes = Nodes::new(&endpoints, &tls_config(&root, &tls, &server_name), timeouts)?;
+        let nodes = Nodes::new(
+            &endpoints,
+            &ClientTls::new(&root, &tls, &server_name)?,
+            timeouts,
+        )?;
         // Step 2.
         let store = Arc::new(fetch_store(&nodes, &root, Attempts::new(nodes.len())).await?);
         let now = OffsetDateTime::now_utc();
@@ -404,21 +408,6 @@ impl Client {
     }
 }
 
-/// The TLS settings of every connection: the root as the only CA, the server's name, this
-/// client's certificate chain and key.
-pub(crate) fn tls_config(root: &[u8], tls: &Credential, server_name: &str) -> ClientTlsConfig {
-    let chain: String = tls
-        .chain()
-        .iter()
-        .map(|c| axis_pki::to_pem("CERTIFICATE", c))
-        .collect();
-    let key_pem = Zeroizing::new(axis_pki::to_pem("PRIVATE KEY", &tls.key().to_pkcs8_der()));
-    ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(axis_pki::to_pem("CERTIFICATE", root)))
-        .identity(Identity::from_pem(chain, key_pem.as_bytes()))
-        .domain_name(server_name.to_owned())
-}
-
 pub(crate) async fn fetch_store(
     nodes: &Nodes,
     root: &[u8],
@@ -461,16 +450,46 @@ fn verify_own(
             ))
             .with_source(e)
         })?;
-    if !key_matches(cred.key(), &cert) {
-        return Err(Error::config(format!(
-            "[{table}] key does not belong to [{table}] cert; check the two paths"
-        )));
-    }
+    check_key(cred.key(), &cert, profile, table)?;
     Ok(cert)
 }
 
-fn key_matches(key: &PrivateKey, cert: &VerifiedCert) -> bool {
-    key.public_key_der() == cert.public_key_der()
+/// The key is the certificate's, and can do what its slot needs: sign (TLS, seal, personal)
+/// or open key envelopes (RSA-OAEP or ECDH, encryption). A key on a token generated for
+/// another use is refused here, with its reason, rather than at the first document.
+fn check_key(key: &Key, cert: &VerifiedCert, profile: Profile, table: &str) -> Result<()> {
+    let wrong_type = |message: String| {
+        let reason = axis_keys::reasons::TOKEN_KEY_WRONG_TYPE;
+        Error::config(format!("{message} [{reason}]")).with_reason(Some(reason.to_owned()))
+    };
+    if key.public_key_der() != cert.public_key_der() {
+        let cert_alg = axis_pki::PublicKey::from_spki_der(cert.public_key_der())
+            .map(|p| p.algorithm())
+            .ok();
+        return Err(match cert_alg {
+            Some(alg) if alg != key.algorithm() => wrong_type(format!(
+                "[{table}] key {} is an {} key, but [{table}] cert is for an {alg} key;                  configure the key the certificate was issued for",
+                key.location(),
+                key.algorithm()
+            )),
+            _ => Error::config(format!(
+                "[{table}] key {} does not belong to [{table}] cert; check the two",
+                key.location()
+            )),
+        });
+    }
+    let op = match profile {
+        Profile::AgencyEncryption if key.algorithm().is_rsa() => KeyOp::Decrypt,
+        Profile::AgencyEncryption => KeyOp::Derive,
+        _ => KeyOp::Sign,
+    };
+    if !key.permits(op) {
+        return Err(wrong_type(format!(
+            "[{table}] key {} is not allowed to {op} on its token; the {table} key needs it              (generate it for that use: `axis-pki` generates encryption keys to decrypt or              derive, every other key to sign)",
+            key.location()
+        )));
+    }
+    Ok(())
 }
 
 fn check_agency(cert: &VerifiedCert, me: &AgencyId, table: &str) -> Result<()> {

@@ -42,13 +42,24 @@
 //! PEM files as `axis-pki` writes them; each key's passphrase comes from its own
 //! `passphrase_file` or `passphrase_env`, else from the top-level `passphrase_file`, else from
 //! the `AXIS_KEY_PASS` environment variable — never from the command line.
+//!
+//! Any `key` may instead be an RFC 7512 `pkcs11:` URI: the key stays on its PKCS#11 token or
+//! HSM and signs (TLS handshakes included), decrypts or derives there. Its PIN comes from the
+//! URI's `pin-source=file:…` or `env:…`, else from the table's own `passphrase_file` or
+//! `passphrase_env` — never from the shared passphrase, which decrypts key files:
+//!
+//! ```toml
+//! [seal]
+//! cert = "g22/seal.cert.pem"
+//! key = "pkcs11:token=g22;object=seal?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/axis/g22.pin"
+//! ```
 
 use std::fmt;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
+use axis_keys::{Key, KeyRef, Pin, TokenKey};
 use axis_pki::{AgencyId, Passphrase, PrivateKey};
 use serde::Deserialize;
 
@@ -85,24 +96,26 @@ const MIN_DEADLINE: Duration = Duration::from_millis(100);
 /// Longest deadline accepted (a day: beyond it, "no deadline" in disguise).
 const MAX_DEADLINE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// A certificate (with the CA certificates that may follow it) and its private key.
+/// A certificate (with the CA certificates that may follow it) and its private key: a key file
+/// decrypted in memory, or a key that stays on a PKCS#11 token.
 ///
 /// Cheap to clone: the key is shared, never copied. No `Debug` output of the key.
 #[derive(Clone)]
 pub struct Credential {
     chain: Vec<Vec<u8>>,
-    key: Arc<PrivateKey>,
+    key: Key,
 }
 
 impl Credential {
-    /// A certificate chain (DER, leaf first) with its key.
-    pub fn new(chain: Vec<Vec<u8>>, key: PrivateKey) -> Result<Self> {
+    /// A certificate chain (DER, leaf first) with its key (a [`PrivateKey`], a
+    /// [`TokenKey`] or an [`axis_keys::Key`]).
+    pub fn new(chain: Vec<Vec<u8>>, key: impl Into<Key>) -> Result<Self> {
         if chain.is_empty() {
             return Err(Error::config("a credential needs its certificate"));
         }
         Ok(Credential {
             chain,
-            key: Arc::new(key),
+            key: key.into(),
         })
     }
 
@@ -130,8 +143,8 @@ impl Credential {
         &self.chain
     }
 
-    /// The private key.
-    pub fn key(&self) -> &PrivateKey {
+    /// The private key, wherever it is.
+    pub fn key(&self) -> &Key {
         &self.key
     }
 }
@@ -486,7 +499,9 @@ impl FileConfig {
         .flatten()
         {
             resolve(&mut c.cert);
-            resolve(&mut c.key);
+            if !c.is_token() {
+                resolve(&mut c.key);
+            }
             c.passphrase_file.as_mut().map(resolve);
         }
         Ok(file)
@@ -656,12 +671,40 @@ impl FileCredential {
         read_certificates(&self.cert, &format!("[{table}] cert"))
     }
 
-    /// The key, decrypted with this key's passphrase (its own, else the shared one).
+    /// Whether the key is a `pkcs11:` URI: a key on a token.
+    pub(crate) fn is_token(&self) -> bool {
+        self.key.to_str().is_some_and(|k| k.starts_with("pkcs11:"))
+    }
+
+    /// The key: opened on its token, or decrypted with this key's passphrase (its own, else
+    /// the shared one).
     pub(crate) fn private_key(
         &self,
         table: &str,
         shared: &mut SharedPassphrase<'_>,
-    ) -> Result<PrivateKey> {
+    ) -> Result<Key> {
+        match KeyRef::from_path(&self.key)
+            .map_err(|e| Error::config(format!("[{table}] key: {e}")).with_source(e))?
+        {
+            KeyRef::Pkcs11(uri) => self.token_key(table, &uri).map(Key::from),
+            _ => self.file_key(table, shared).map(Key::from),
+        }
+    }
+
+    /// The key on its token. The PIN comes from the URI's `pin-source`, else from this key's
+    /// own `passphrase_file` / `passphrase_env` — never from the shared passphrase, which
+    /// decrypts key files.
+    fn token_key(&self, table: &str, uri: &axis_keys::Pkcs11Uri) -> Result<TokenKey> {
+        let pin = match uri.pin_source() {
+            Some(_) => None,
+            None => Secret::own(table, self)?.map(|s| Pin::from(&s.pass)),
+        };
+        TokenKey::open(uri, pin)
+            .map_err(|e| crate::error::token(&format!("[{table}] key {uri}"), e))
+    }
+
+    /// The key file, decrypted with this key's passphrase (its own, else the shared one).
+    fn file_key(&self, table: &str, shared: &mut SharedPassphrase<'_>) -> Result<PrivateKey> {
         let own = Secret::own(table, self)?;
         let secret = match &own {
             Some(s) => s,

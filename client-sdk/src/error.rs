@@ -50,6 +50,15 @@ pub struct Error {
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// A key on a token that cannot be opened or used: a configuration error carrying the token's
+/// reason.
+pub(crate) fn token(what: &str, e: axis_keys::Error) -> Error {
+    let reason = e.reason();
+    Error::config(format!("{what}: {e} [{reason}]"))
+        .with_reason(Some(reason.to_owned()))
+        .with_source(e)
+}
+
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
@@ -111,8 +120,10 @@ impl Error {
     }
 
     /// The machine-readable reason: the server's (`axis-reason`) when the axis sent one, one
-    /// of [`crate::reasons`]; or, for an edXML package refused here, the parser's
-    /// (`EDXML_DTD`, `EDXML_ZIP_BOMB`…; see [`crate::edxml::ErrorKind`]).
+    /// of [`crate::reasons`]; for an edXML package refused here, the parser's
+    /// (`EDXML_DTD`, `EDXML_ZIP_BOMB`…; see [`crate::edxml::ErrorKind`]); for a key on a
+    /// PKCS#11 token that cannot be used, the token's (`TOKEN_PIN_INCORRECT`,
+    /// `TOKEN_NOT_PRESENT`, `TOKEN_KEY_WRONG_TYPE`…; see [`axis_keys::reasons`]).
     pub fn reason(&self) -> Option<&str> {
         self.reason.as_deref()
     }

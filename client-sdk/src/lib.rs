@@ -115,6 +115,7 @@ mod open;
 mod proof;
 mod send;
 mod statements;
+mod tls;
 
 // The public interface is:
 pub use audit::Extension;

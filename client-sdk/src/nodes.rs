@@ -24,11 +24,12 @@ use axis_proto::v1::directory_client::DirectoryClient;
 use axis_proto::v1::exchange_client::ExchangeClient;
 use axis_proto::v1::log_client::LogClient;
 use tokio::sync::broadcast;
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::config::Timeouts;
 use crate::convert::{is_transient, status_error};
 use crate::error::{Error, ErrorKind, Result};
+use crate::tls::{ClientTls, TlsConnector};
 
 /// Largest response message accepted from the axis (a long history with many recipients).
 pub(crate) const MAX_RESPONSE: usize = 64 * 1024 * 1024;
@@ -223,6 +224,8 @@ impl Attempts {
 struct Node {
     url: String,
     endpoint: Endpoint,
+    /// TCP and TLS to the node.
+    connector: TlsConnector,
     /// The open connection and its generation (to drop only the one that failed).
     channel: Mutex<Option<(Channel, u64)>>,
     /// One connect at a time per node; callers wait for it.
@@ -248,27 +251,30 @@ pub(crate) struct Nodes {
 
 impl Nodes {
     /// Prepares the endpoints (nothing is connected yet).
-    pub(crate) fn new(
-        endpoints: &[String],
-        tls: &ClientTlsConfig,
-        timeouts: Timeouts,
-    ) -> Result<Self> {
+    pub(crate) fn new(endpoints: &[String], tls: &ClientTls, timeouts: Timeouts) -> Result<Self> {
         let half_idle = timeouts.stream_idle / 2;
         let nodes = endpoints
             .iter()
             .map(|url| {
-                let endpoint = Endpoint::from_shared(url.clone())
-                    .map_err(|e| Error::config(format!("endpoint \"{url}\": {e}")))?
-                    .tls_config(tls.clone())
-                    .map_err(|e| {
+                // The connector does the TLS (tls.rs): the endpoint is opened as http:// and its
+                // requests carry the https:// origin.
+                let origin = url
+                    .parse::<tonic::codegen::http::Uri>()
+                    .map_err(|e| Error::config(format!("endpoint \"{url}\": {e}")))?;
+                let plain = url
+                    .strip_prefix("https://")
+                    .map(|rest| format!("http://{rest}"))
+                    .ok_or_else(|| {
                         Error::config(format!(
-                            "TLS settings: {e}; check [tls] cert and key (do they match?) and \
-                             root"
+                            "endpoint \"{url}\": the axis is reached over TLS only; use \
+                             https://HOST:PORT"
                         ))
-                    })?
-                    .connect_timeout(timeouts.connect)
-                    .tcp_nodelay(true)
-                    .tcp_keepalive(Some(Duration::from_secs(30)))
+                    })?;
+                let endpoint = Endpoint::from_shared(plain)
+                    .map_err(|e| Error::config(format!("endpoint \"{url}\": {e}")))?
+                    .origin(origin)
+                    // No `connect_timeout`: `conn_to` bounds TCP, TLS and HTTP/2 together, and
+                    // its deadline must be the one that fails (`DEADLINE_EXCEEDED`).
                     // No byte for `stream_idle` ⇒ the connection is dead: a PING goes out after
                     // half of it without a read, and must be answered within the other half.
                     .http2_keep_alive_interval(half_idle)
@@ -277,6 +283,7 @@ impl Nodes {
                 Ok(Node {
                     url: url.clone(),
                     endpoint,
+                    connector: tls.connector(),
                     channel: Mutex::new(None),
                     connecting: tokio::sync::Mutex::new(()),
                     generation: AtomicU64::new(0),
@@ -334,7 +341,12 @@ impl Nodes {
             return Ok(c);
         }
         let deadline = self.timeouts.connect;
-        let channel = match tokio::time::timeout(deadline, node.endpoint.connect()).await {
+        let channel = match tokio::time::timeout(
+            deadline,
+            node.endpoint.connect_with_connector(node.connector.clone()),
+        )
+        .await
+        {
             Ok(Ok(ch)) => ch,
             Ok(Err(e)) => return Err(Failure::Connect(error_chain(&e))),
             Err(_) => {

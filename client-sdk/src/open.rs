@@ -404,7 +404,7 @@ impl Client {
             )));
         }
         // Step 2.
-        let key = RecipientKey::from_pkcs8_der(enc.key.key().to_pkcs8_der(), &enc.cert)
+        let key = RecipientKey::new(enc.key.key().decrypter(), &enc.cert)
             .map_err(|e| Error::config(format!("[encryption] key: {e}")).with_source(e))?;
         let mut opener = Opener::new(&submission, &delivery.key_envelope, &key, &store, now)
             .map_err(|e| Error::signer(&format!("the key envelope of {id}"), e))?;

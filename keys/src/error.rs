@@ -197,6 +197,77 @@ pub enum Error {
     },
 }
 
+/// Machine-readable reasons for [`Error`], one per thing an operator must do differently, as
+/// the SDK, the `axis` CLI and the gateway report them beside their message
+/// ([`Error::reason`]). Defined here, once, for every user of token keys.
+pub mod reasons {
+    /// The `pkcs11:` URI is malformed or incomplete.
+    pub const TOKEN_URI_INVALID: &str = "TOKEN_URI_INVALID";
+    /// The PKCS#11 module is not named, cannot be loaded or does not initialise.
+    pub const TOKEN_MODULE: &str = "TOKEN_MODULE";
+    /// No slot holds the token: absent, unplugged, or another label.
+    pub const TOKEN_NOT_PRESENT: &str = "TOKEN_NOT_PRESENT";
+    /// No PIN is configured, or its file or variable cannot be read.
+    pub const TOKEN_PIN_MISSING: &str = "TOKEN_PIN_MISSING";
+    /// The token refused the PIN.
+    pub const TOKEN_PIN_INCORRECT: &str = "TOKEN_PIN_INCORRECT";
+    /// The PIN is locked after too many wrong ones.
+    pub const TOKEN_PIN_LOCKED: &str = "TOKEN_PIN_LOCKED";
+    /// No private key on the token matches the URI.
+    pub const TOKEN_KEY_NOT_FOUND: &str = "TOKEN_KEY_NOT_FOUND";
+    /// Several private keys match the URI.
+    pub const TOKEN_KEY_AMBIGUOUS: &str = "TOKEN_KEY_AMBIGUOUS";
+    /// A key with that label or id is there already (generation).
+    pub const TOKEN_KEY_EXISTS: &str = "TOKEN_KEY_EXISTS";
+    /// The key is of a type Axis does not use, or not the type (or not allowed the operation)
+    /// its use needs: an EC key where RSA-OAEP decryption is needed, a signing-only key
+    /// configured as an encryption key.
+    pub const TOKEN_KEY_WRONG_TYPE: &str = "TOKEN_KEY_WRONG_TYPE";
+    /// The private key has no readable public half beside it.
+    pub const TOKEN_KEY_NO_PUBLIC: &str = "TOKEN_KEY_NO_PUBLIC";
+    /// The token answered another call with an error.
+    pub const TOKEN_DEVICE: &str = "TOKEN_DEVICE";
+
+    /// Every reason.
+    pub const ALL: &[&str] = &[
+        TOKEN_URI_INVALID,
+        TOKEN_MODULE,
+        TOKEN_NOT_PRESENT,
+        TOKEN_PIN_MISSING,
+        TOKEN_PIN_INCORRECT,
+        TOKEN_PIN_LOCKED,
+        TOKEN_KEY_NOT_FOUND,
+        TOKEN_KEY_AMBIGUOUS,
+        TOKEN_KEY_EXISTS,
+        TOKEN_KEY_WRONG_TYPE,
+        TOKEN_KEY_NO_PUBLIC,
+        TOKEN_DEVICE,
+    ];
+}
+
+impl Error {
+    /// The machine-readable reason (one of [`reasons`]).
+    pub fn reason(&self) -> &'static str {
+        use reasons as r;
+        match self {
+            Error::Uri(_) => r::TOKEN_URI_INVALID,
+            Error::NoModule | Error::ModuleLoad { .. } | Error::ModuleInit { .. } => {
+                r::TOKEN_MODULE
+            }
+            Error::TokenNotFound { .. } => r::TOKEN_NOT_PRESENT,
+            Error::NoPin { .. } | Error::PinSource { .. } => r::TOKEN_PIN_MISSING,
+            Error::WrongPin { .. } => r::TOKEN_PIN_INCORRECT,
+            Error::PinLocked { .. } => r::TOKEN_PIN_LOCKED,
+            Error::KeyNotFound { .. } => r::TOKEN_KEY_NOT_FOUND,
+            Error::KeyAmbiguous { .. } => r::TOKEN_KEY_AMBIGUOUS,
+            Error::KeyExists { .. } => r::TOKEN_KEY_EXISTS,
+            Error::WrongKeyType { .. } => r::TOKEN_KEY_WRONG_TYPE,
+            Error::NoPublicKey { .. } => r::TOKEN_KEY_NO_PUBLIC,
+            Error::Device { .. } => r::TOKEN_DEVICE,
+        }
+    }
+}
+
 fn list(present: &[String]) -> String {
     if present.is_empty() {
         "none".to_owned()
@@ -234,6 +305,30 @@ fn ckr_name(debug: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_are_distinct_and_spelled_like_their_names() {
+        let source = include_str!("error.rs");
+        let mut seen = std::collections::BTreeSet::new();
+        for r in reasons::ALL {
+            assert!(seen.insert(*r), "{r} listed twice");
+            assert!(
+                source.contains(&format!("pub const {r}: &str = \"{r}\";")),
+                "{r}"
+            );
+        }
+        assert_eq!(
+            source
+                .lines()
+                .filter(|l| l.trim_start().starts_with("pub const TOKEN_"))
+                .count(),
+            reasons::ALL.len()
+        );
+        assert_eq!(
+            Error::WrongPin { token: "t".into() }.reason(),
+            reasons::TOKEN_PIN_INCORRECT
+        );
+    }
 
     #[test]
     fn return_codes_are_named_as_the_standard_names_them() {

@@ -115,6 +115,19 @@ impl Key {
         }
     }
 
+    /// Whether the key can do `op`: its type fits, and a token allows it (see
+    /// [`TokenKey::permits`]); a key file of the right type always can.
+    pub fn permits(&self, op: axis_pki::KeyOp) -> bool {
+        match self {
+            Key::File(k) => match op {
+                axis_pki::KeyOp::Sign => true,
+                axis_pki::KeyOp::Decrypt => k.algorithm().is_rsa(),
+                _ => !k.algorithm().is_rsa(),
+            },
+            Key::Token(k) => k.permits(op),
+        }
+    }
+
     /// Whether the key is on a token.
     pub fn is_token(&self) -> bool {
         matches!(self, Key::Token(_))

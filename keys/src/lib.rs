@@ -46,7 +46,7 @@ mod uri;
 // The public interface is:
 pub use admin::init_token;
 pub use axis_pki::{Decrypter, KeyPair, KeySigner};
-pub use error::{Error, UriError};
+pub use error::{Error, UriError, reasons};
 pub use keyref::{Key, KeyRef};
 pub use module::MODULE_ENV;
 pub use pin::Pin;

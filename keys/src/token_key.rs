@@ -224,6 +224,18 @@ impl TokenKey {
         &self.uri
     }
 
+    /// Whether the token allows this key `op` (its `CKA_SIGN`, `CKA_DECRYPT` or `CKA_DERIVE`)
+    /// and the key's type can do it: checked when a configuration is loaded, so that a key
+    /// generated for another use is refused at start rather than at the first document.
+    pub fn permits(&self, op: KeyOp) -> bool {
+        match op {
+            KeyOp::Sign => self.can_sign,
+            KeyOp::Decrypt => self.alg.is_rsa() && self.can_decrypt,
+            KeyOp::Derive => !self.alg.is_rsa() && self.can_derive,
+            _ => false,
+        }
+    }
+
     /// The key's handle in the current pool generation, found again after the pool was emptied.
     fn handle(&self, lease: &Lease<'_>) -> Result<ObjectHandle, CkError> {
         let mut cached = self.handle.lock().unwrap_or_else(|p| p.into_inner());

@@ -3,7 +3,7 @@
 //! cutting a ciphertext into its frames.
 
 use axis_pki::demo::AgencyCreds;
-use axis_pki::{Profile, TrustStore, VerifiedCert};
+use axis_pki::{AgencyId, KeySigner, Profile, TrustStore, VerifiedCert};
 use axis_signer::limits::FRAME_HEADER_LEN;
 use axis_signer::{
     HeaderBytes, Manifest, MessageId, Opener, Organization, OtherInfo, Priority, ReceivedDocument,
@@ -174,6 +174,31 @@ pub struct SealedDocument {
     pub ciphertext: Vec<u8>,
 }
 
+/// A sender's two signing keys with their certificates (DER), wherever the keys are: the
+/// demo PKI's key files ([`SenderKeys::of`]) or keys on a token.
+pub struct SenderKeys<'a> {
+    /// The agency.
+    pub id: AgencyId,
+    /// Its name.
+    pub name: String,
+    /// The person with authority: key and certificate.
+    pub personal: (&'a dyn KeySigner, &'a [u8]),
+    /// The agency seal: key and certificate.
+    pub seal: (&'a dyn KeySigner, &'a [u8]),
+}
+
+impl<'a> SenderKeys<'a> {
+    /// The demo agency's key files.
+    pub fn of(a: &'a AgencyCreds) -> Self {
+        SenderKeys {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            personal: (&a.personal.key, &a.personal.cert),
+            seal: (&a.seal.key, &a.seal.cert),
+        }
+    }
+}
+
 /// Seals the sample document with `files` from `sender` (its person and seal, verified by
 /// `store` at `now`: a revoked or expired certificate signs all the same) for the encryption
 /// certificates of `recipients`, in chunks of `chunk_size`.
@@ -186,24 +211,45 @@ pub fn seal_for(
     message_id: MessageId,
     chunk_size: u32,
 ) -> SealedDocument {
-    let org = |a: &AgencyCreds| Organization::new(a.id.clone(), a.name.clone());
+    seal_by(
+        store,
+        now,
+        &SenderKeys::of(sender),
+        recipients,
+        files,
+        message_id,
+        chunk_size,
+    )
+}
+
+/// [`seal_for`] with the sender's keys wherever they are.
+pub fn seal_by(
+    store: &TrustStore,
+    now: OffsetDateTime,
+    sender: &SenderKeys<'_>,
+    recipients: &[&AgencyCreds],
+    files: &[(&str, &[u8])],
+    message_id: MessageId,
+    chunk_size: u32,
+) -> SealedDocument {
+    let org = |id: &AgencyId, name: &str| Organization::new(id.clone(), name.to_owned());
     let mut manifest = sample_manifest(
-        org(sender),
-        recipients.iter().map(|r| org(r)).collect(),
+        org(&sender.id, &sender.name),
+        recipients.iter().map(|r| org(&r.id, &r.name)).collect(),
         now.date(),
         sample::attachments(files),
     );
     let personal_cert = store
-        .verify(&sender.personal.cert, Profile::PersonalSigner, now)
+        .verify(sender.personal.1, Profile::PersonalSigner, now)
         .unwrap();
     // The signer the manifest names is the personal certificate's holder.
     manifest.signer.full_name = personal_cert.common_name().unwrap().to_owned();
     manifest.signer.position = personal_cert.title().unwrap_or_default().to_owned();
     let seal_cert = store
-        .verify(&sender.seal.cert, Profile::AgencySeal, now)
+        .verify(sender.seal.1, Profile::AgencySeal, now)
         .unwrap();
-    let person = Signer::new(&sender.personal.key, &personal_cert).unwrap();
-    let seal = Signer::new(&sender.seal.key, &seal_cert).unwrap();
+    let person = Signer::new(sender.personal.0, &personal_cert).unwrap();
+    let seal = Signer::new(sender.seal.0, &seal_cert).unwrap();
     let document =
         SignedDocument::sign(manifest.encode().unwrap(), &person, now, &seal, now).unwrap();
     let enc: Vec<VerifiedCert> = recipients

@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod agency_tokens;
 mod authz;
 mod check_config;
 mod crl_lifecycle;

@@ -16,7 +16,7 @@ use crate::raw;
 
 /// Generates `object` on `token` and has the test CA certify it for `profile`; returns the
 /// key's URI and the certificate file.
-fn token_identity(
+pub(crate) fn token_identity(
     pki: &TestPki,
     token: &TestToken,
     dir: &std::path::Path,

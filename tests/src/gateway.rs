@@ -33,6 +33,17 @@ pub fn write_gateway_config(
     extra: &str,
 ) -> PathBuf {
     let agency = write_agency_config(&dir.join("agency"), pki, a, endpoints);
+    write_gateway_config_for(dir, &agency, database_url, extra)
+}
+
+/// Writes a gateway's files into `dir` for the agency configuration at `agency` (key files or
+/// token keys alike); `extra` is appended to its TOML.
+pub fn write_gateway_config_for(
+    dir: &Path,
+    agency: &Path,
+    database_url: &str,
+    extra: &str,
+) -> PathBuf {
     std::fs::write(dir.join("dms.secret"), SECRET).unwrap();
     let toml = format!(
         "agency_config = \"{}\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"data\"\n\
@@ -56,6 +67,18 @@ impl TestGateway {
         let db = TestDb::new().await;
         let config_path =
             write_gateway_config(dir.path(), &axis.pki, a, &[axis.endpoint()], &db.url, extra);
+        Self::run(dir, db, config_path).await
+    }
+
+    /// Starts a gateway for the agency configuration at `agency` (its keys on a token, say).
+    pub async fn start_for(agency: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
+        let config_path = write_gateway_config_for(dir.path(), agency, &db.url, "");
+        Self::run(dir, db, config_path).await
+    }
+
+    async fn run(dir: tempfile::TempDir, db: TestDb, config_path: PathBuf) -> Self {
         let mut config = axis_gateway::Config::from_file(&config_path).unwrap();
         // Statuses are read often in tests (the file's minimum is a second).
         config.status_poll = Duration::from_millis(200);

@@ -590,3 +590,126 @@ pub fn write_agency_config(
     std::fs::write(&path, toml).unwrap();
     path
 }
+
+/// An agency whose four keys (TLS, seal, personal, encryption) were generated on a PKCS#11
+/// token and certified by the test CA: nothing of it is a key file. Its `axis.toml` names each
+/// key by `pkcs11:` URI with the token's PIN file.
+pub struct TokenAgency {
+    pub id: AgencyId,
+    pub name: String,
+    /// The seal and encryption certificates (DER), for the directory.
+    pub seal: Vec<u8>,
+    pub encryption: Vec<u8>,
+    /// The agency's `axis.toml`.
+    pub config: PathBuf,
+}
+
+/// Generates agency `id`'s four keys of type `alg` on `token` (the encryption key allowed to
+/// decrypt or derive only, the others to sign only), has the test CA certify them, and writes
+/// its `axis.toml` into `dir` (certificates beside it; keys as URIs; no passphrase anywhere).
+pub fn token_agency(
+    pki: &TestPki,
+    token: &axis_testkit::softhsm::TestToken,
+    dir: &std::path::Path,
+    id: &str,
+    alg: axis_pki::KeyAlgorithm,
+    endpoints: &[String],
+) -> TokenAgency {
+    let (name, person) = (format!("Cơ quan {id} (token)"), format!("Người ký {id}"));
+    token_agency_named(
+        pki,
+        token,
+        dir,
+        (id, &name, &person, "Chánh Văn phòng"),
+        alg,
+        endpoints,
+    )
+}
+
+/// [`token_agency`] with its names: (id, name, the person with authority, title).
+pub fn token_agency_named(
+    pki: &TestPki,
+    token: &axis_testkit::softhsm::TestToken,
+    dir: &std::path::Path,
+    (id, name, person, title): (&str, &str, &str, &str),
+    alg: axis_pki::KeyAlgorithm,
+    endpoints: &[String],
+) -> TokenAgency {
+    use axis_keys::{KeyPair as _, KeyUse, Pkcs11Uri, TokenKey};
+    let agency = AgencyId::parse(id).unwrap();
+    let name = name.to_owned();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("root.cert.pem"), pki.root_pem()).unwrap();
+    let mut tables = String::new();
+    let mut certs = std::collections::BTreeMap::new();
+    for (table, profile) in [
+        ("tls", Profile::AgencyTlsClient),
+        ("seal", Profile::AgencySeal),
+        ("personal", Profile::PersonalSigner),
+        ("encryption", Profile::AgencyEncryption),
+    ] {
+        let usage = if table == "encryption" {
+            KeyUse::Decrypt
+        } else {
+            KeyUse::Sign
+        };
+        let uri = token.uri(&format!("{id}-{table}"));
+        let key = TokenKey::generate(&Pkcs11Uri::parse(&uri).unwrap(), None, alg, usage).unwrap();
+        let public = axis_pki::PublicKey::from_spki_der(key.public_key_der()).unwrap();
+        let mut subject = axis_pki::Subject::new(&name);
+        subject.agency_id = Some(agency.clone());
+        if table == "personal" {
+            subject.common_name = person.to_owned();
+            subject.title = Some(title.to_owned());
+            subject.organization = Some(name.clone());
+        }
+        let cert = pki.pki.issue_for(profile, subject, 365, &public).unwrap();
+        let mut pem = to_pem("CERTIFICATE", &cert);
+        if table == "tls" {
+            pem.push_str(&to_pem("CERTIFICATE", &pki.pki.ca));
+        }
+        std::fs::write(dir.join(format!("{table}.cert.pem")), pem).unwrap();
+        tables.push_str(&format!(
+            "\n[{table}]\ncert = \"{table}.cert.pem\"\nkey = \"{uri}\"\n"
+        ));
+        certs.insert(table, cert);
+    }
+    let list: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
+    let toml = format!(
+        "agency = \"{agency}\"\nendpoints = [{}]\nserver_name = \"localhost\"\n\
+         root = \"root.cert.pem\"\n{tables}",
+        list.join(", ")
+    );
+    let config = dir.join("axis.toml");
+    std::fs::write(&config, toml).unwrap();
+    TokenAgency {
+        id: agency,
+        name,
+        seal: certs.remove("seal").unwrap(),
+        encryption: certs.remove("encryption").unwrap(),
+        config,
+    }
+}
+
+/// Registers token agencies with the axis at `addr`, as its operator.
+pub async fn register_token_agencies(
+    addr: std::net::SocketAddr,
+    pki: &TestPki,
+    agencies: &[&TokenAgency],
+) {
+    let mut dir_client = pb::directory_client::DirectoryClient::new(
+        channel_to(addr, pki, &pki.operator).await.unwrap(),
+    );
+    for a in agencies {
+        dir_client
+            .register_agency(pb::RegisterAgencyRequest {
+                agency_id: a.id.to_string(),
+                name: a.name.clone(),
+                encryption_certificate: a.encryption.clone(),
+                seal_certificate: a.seal.clone(),
+                parent_id: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use axis_pki::{Passphrase, Profile, to_pem};
+use axis_pki::{KeyPair as _, Passphrase, Profile, to_pem};
 
 use super::*;
 use crate::ErrorKind;
@@ -434,4 +434,33 @@ fn endpoint_deadline_and_cache_mistakes_are_named() {
         &base,
         &["refresh_secs", "longer than max_age_secs"],
     );
+}
+
+#[test]
+fn a_pkcs11_uri_is_taken_as_written_and_a_key_file_path_is_resolved() {
+    let uri = "pkcs11:token=g22;object=seal?module-path=/usr/lib/softhsm/libsofthsm2.so";
+    let text = format!(
+        "agency = \"000.00.00.G22\"\nendpoint = \"https://axis:7443\"\nserver_name = \"axis\"\n\
+         root = \"root.pem\"\n[tls]\ncert = \"tls.pem\"\nkey = \"tls.key.pem\"\n\
+         [seal]\ncert = \"seal.pem\"\nkey = \"{uri}\"\n"
+    );
+    let f = FileConfig::parse(&text, Path::new("/etc/axis")).unwrap();
+    let seal = f.credential("seal").unwrap();
+    assert!(seal.is_token());
+    assert_eq!(seal.key, PathBuf::from(uri));
+    assert!(!f.tls.is_token());
+    assert_eq!(f.tls.key, PathBuf::from("/etc/axis/tls.key.pem"));
+    // A malformed URI is a configuration error naming the table, not a missing file.
+    let bad = text.replace("object=seal", "object=seal;pin-value=1234");
+    let f = FileConfig::parse(&bad, Path::new("/etc/axis")).unwrap();
+    let e = f
+        .credential("seal")
+        .unwrap()
+        .private_key("seal", &mut f.shared_passphrase())
+        .err()
+        .unwrap();
+    assert_eq!(e.kind(), &ErrorKind::Config);
+    assert!(e.to_string().contains("[seal] key"), "{e}");
+    assert!(e.to_string().contains("pin-value"), "{e}");
+    assert!(!e.to_string().contains("1234"), "{e}");
 }
