@@ -13,8 +13,7 @@ use axis_client::{
     CheckLevel, CheckNetwork, Client, ClientConfig, ErrorKind, OutgoingAttachment,
     OutgoingDocument, StatusCode,
 };
-use axis_keys::reasons;
-use axis_pki::demo::DemoPki;
+use axis_keys::{KeyPair as _, KeyUse, Pkcs11Uri, TokenKey, reasons};
 use axis_pki::{AgencyId, KeyAlgorithm, Profile, Subject};
 use axis_testkit::softhsm::TestToken;
 use axis_tests::gateway::TestGateway;
@@ -23,7 +22,7 @@ use axis_tests::{TestAxis, TestPki, register_token_agencies, token_agency, token
 use futures_util::StreamExt;
 use time::OffsetDateTime;
 
-use crate::tokens::token_identity;
+use crate::tokens::axis_on_token;
 
 fn document(to: &AgencyId, name: &str, body: &[u8]) -> OutgoingDocument {
     OutgoingDocument::new(
@@ -32,38 +31,6 @@ fn document(to: &AgencyId, name: &str, body: &[u8]) -> OutgoingDocument {
     )
     .to(to.clone())
     .attach(OutgoingAttachment::bytes(name, "application/pdf", body.to_vec()).unwrap())
-}
-
-/// An axis whose TLS (RSA) and log-signer (P-256) keys are on `token`.
-async fn axis_on_token(pki: &Arc<TestPki>, token: &TestToken) -> TestAxis {
-    let dir = tempfile::tempdir().unwrap();
-    let (tls_uri, tls_cert, _) = token_identity(
-        pki,
-        token,
-        dir.path(),
-        "axis-tls",
-        KeyAlgorithm::Rsa2048,
-        Profile::AxisServerTls,
-        DemoPki::server_tls_subject(),
-    );
-    let (log_uri, log_cert, _) = token_identity(
-        pki,
-        token,
-        dir.path(),
-        "axis-log",
-        KeyAlgorithm::EcdsaP256,
-        Profile::AxisLogSigner,
-        Subject::new("Axis log signer (token)"),
-    );
-    let axis = TestAxis::start_with(pki.clone(), |c| {
-        c.tls.cert = tls_cert;
-        c.tls.key = tls_uri.into();
-        c.log_signer.cert = log_cert;
-        c.log_signer.key = log_uri.into();
-    })
-    .await;
-    drop(dir);
-    axis
 }
 
 /// Sends one document from `from` to `to` and has `to` receive, open, acknowledge and accept
@@ -102,7 +69,7 @@ async fn two_agencies_and_an_axis_with_every_key_on_a_token_exchange_documents()
         TestToken::new("g22"),
         TestToken::new("h41"),
     );
-    let axis = axis_on_token(&pki, &axis_token).await;
+    let (axis, _, _axis_dir) = axis_on_token(&pki, &axis_token).await;
     let dir = tempfile::tempdir().unwrap();
     let endpoints = [axis.endpoint()];
     let g22 = token_agency(
@@ -228,18 +195,16 @@ async fn a_wrong_pin_an_absent_token_and_a_key_of_the_wrong_type_each_say_so() {
     let e = ClientConfig::from_file(&config).unwrap_err();
     assert_eq!(e.reason(), Some(reasons::TOKEN_KEY_NOT_FOUND), "{e}");
 
+    let generate = |label: &str, alg: KeyAlgorithm, usage: KeyUse| {
+        let uri = token.uri(label);
+        let key = TokenKey::generate(&Pkcs11Uri::parse(&uri).unwrap(), None, alg, usage).unwrap();
+        (uri, key)
+    };
+
     // An EC key where the [encryption] certificate is RSA (OAEP is needed): refused at connect,
     // before any document, as a key of the wrong type.
     {
-        use axis_keys::{KeyUse, Pkcs11Uri, TokenKey};
-        let uri = token.uri("ec-decrypt");
-        TokenKey::generate(
-            &Pkcs11Uri::parse(&uri).unwrap(),
-            None,
-            KeyAlgorithm::EcdsaP256,
-            KeyUse::Decrypt,
-        )
-        .unwrap();
+        let (uri, _) = generate("ec-decrypt", KeyAlgorithm::EcdsaP256, KeyUse::Decrypt);
         let config = with_key(&g22.config, "encryption", &format!("key = \"{uri}\""));
         let e = Client::connect(ClientConfig::from_file(&config).unwrap())
             .await
@@ -250,15 +215,7 @@ async fn a_wrong_pin_an_absent_token_and_a_key_of_the_wrong_type_each_say_so() {
 
     // The right certificate's key, but generated to sign only: it may not decrypt, and says so.
     {
-        use axis_keys::{KeyPair as _, KeyUse, Pkcs11Uri, TokenKey};
-        let uri = token.uri("rsa-sign-only");
-        let key = TokenKey::generate(
-            &Pkcs11Uri::parse(&uri).unwrap(),
-            None,
-            KeyAlgorithm::Rsa2048,
-            KeyUse::Sign,
-        )
-        .unwrap();
+        let (uri, key) = generate("rsa-sign-only", KeyAlgorithm::Rsa2048, KeyUse::Sign);
         let public = axis_pki::PublicKey::from_spki_der(key.public_key_der()).unwrap();
         let mut subject = Subject::new(&g22.name);
         subject.agency_id = Some(g22.id.clone());

@@ -35,15 +35,17 @@ pub(crate) fn token_identity(
     (uri, path, key.public_key_der().to_vec())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_axis_with_its_tls_and_log_keys_on_a_token_serves_and_its_evidence_verifies() {
-    let pki = Arc::new(TestPki::new(2));
-    let token = TestToken::new("axis");
+/// An axis whose TLS (RSA: RSA-PSS in TLS 1.3, signed on the token) and log-signer (P-256)
+/// keys are on `token`; returns it, the log key's SubjectPublicKeyInfo and the directory of
+/// its certificates.
+pub(crate) async fn axis_on_token(
+    pki: &Arc<TestPki>,
+    token: &TestToken,
+) -> (TestAxis, Vec<u8>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    // RSA for TLS (RSA-PSS in TLS 1.3, signed on the token), P-256 for the log.
     let (tls_uri, tls_cert, _) = token_identity(
-        &pki,
-        &token,
+        pki,
+        token,
         dir.path(),
         "axis-tls",
         KeyAlgorithm::Rsa2048,
@@ -51,8 +53,8 @@ async fn an_axis_with_its_tls_and_log_keys_on_a_token_serves_and_its_evidence_ve
         DemoPki::server_tls_subject(),
     );
     let (log_uri, log_cert, log_spki) = token_identity(
-        &pki,
-        &token,
+        pki,
+        token,
         dir.path(),
         "axis-log",
         KeyAlgorithm::EcdsaP256,
@@ -60,12 +62,20 @@ async fn an_axis_with_its_tls_and_log_keys_on_a_token_serves_and_its_evidence_ve
         Subject::new("Axis log signer (token)"),
     );
     let axis = TestAxis::start_with(pki.clone(), |c| {
-        c.tls.cert = tls_cert.clone();
-        c.tls.key = tls_uri.clone().into();
-        c.log_signer.cert = log_cert.clone();
-        c.log_signer.key = log_uri.clone().into();
+        c.tls.cert = tls_cert;
+        c.tls.key = tls_uri.into();
+        c.log_signer.cert = log_cert;
+        c.log_signer.key = log_uri.into();
     })
     .await;
+    (axis, log_spki, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_axis_with_its_tls_and_log_keys_on_a_token_serves_and_its_evidence_verifies() {
+    let pki = Arc::new(TestPki::new(2));
+    let token = TestToken::new("axis");
+    let (axis, log_spki, _dir) = axis_on_token(&pki, &token).await;
 
     let (g22, h41) = (&pki.agencies[0], &pki.agencies[1]);
     let p = seal(&pki, g22, &[h41], &[("cong-van.pdf", b"%PDF-1.7 token")]);
