@@ -125,6 +125,22 @@ impl Upload {
         }
     }
 
+    /// Removes what was staged, waiting for it (the refusal path: nothing is left when the
+    /// caller hears "refused"). Dropped half-way, the drop's background clean-up takes over.
+    pub(crate) async fn discard(mut self) {
+        if let Some(Writer { tx, task }) = self.writer.take() {
+            drop(tx);
+            let _ = task.await;
+        }
+        if let Some(blob_id) = self.blob_id {
+            if let Err(e) = self.db.discard_upload(blob_id).await {
+                tracing::warn!(error = %e, blob_id, "could not remove a refused upload; the janitor will");
+                return;
+            }
+        }
+        self.kept = true;
+    }
+
     /// The upload was committed: keep it.
     pub(crate) fn keep(&mut self) {
         self.kept = true;

@@ -12,9 +12,26 @@ use sqlx::Row;
 use crate::raw;
 
 /// Rows in the tables a refused submission must not touch.
+/// Waits (up to 30 s, polling) until the row counts satisfy `want`: an aborted upload's
+/// staged segments are removed by a clean-up task after the refusal is answered, so a loaded
+/// machine may need more than a moment. Panics with the last counts and `what` otherwise.
+async fn settles(
+    axis: &TestAxis,
+    want: impl Fn((i64, i64, i64, i64, i64)) -> bool,
+    what: &str,
+) -> (i64, i64, i64, i64, i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = stored(axis).await;
+        if want(now) {
+            return now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: {now:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn stored(axis: &TestAxis) -> (i64, i64, i64, i64, i64) {
-    // Let an aborted upload's clean-up task run.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let db = axis.node.as_ref().unwrap().db();
     let q = "SELECT (SELECT COUNT(*) FROM messages) AS m, (SELECT COUNT(*) FROM deliveries) AS d, \
              (SELECT COUNT(*) FROM segments) AS s, (SELECT COUNT(*) FROM uploads) AS u, \
@@ -89,11 +106,12 @@ async fn each_bad_submission_is_refused_with_its_reason_and_leaves_nothing() {
         tonic::Code::InvalidArgument,
         "DIGEST_MISMATCH",
     );
-    assert_eq!(
-        stored(&axis).await,
-        empty,
-        "a tampered upload left something behind"
-    );
+    settles(
+        &axis,
+        |now| now == empty,
+        "a tampered upload left something behind",
+    )
+    .await;
 
     // Truncated and extended streams.
     let mut parts = vec![begin(&p)];
@@ -204,11 +222,12 @@ async fn each_bad_submission_is_refused_with_its_reason_and_leaves_nothing() {
     assert_eq!(reason(&e), "RECIPIENT_UNKNOWN");
     assert!(e.message().contains("000.00.00.H99"), "{}", e.message());
 
-    assert_eq!(
-        stored(&axis).await,
-        empty,
-        "a refused submission left something behind"
-    );
+    settles(
+        &axis,
+        |now| now == empty,
+        "a refused submission left something behind",
+    )
+    .await;
     axis.stop().await;
 }
 
@@ -252,11 +271,12 @@ async fn an_aborted_upload_leaves_nothing() {
     call.abort();
     drop(tx);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        stored(&axis).await,
-        empty,
-        "an aborted upload left something behind"
-    );
+    settles(
+        &axis,
+        |now| now == empty,
+        "an aborted upload left something behind",
+    )
+    .await;
     // The same message can then be submitted whole.
     raw::submit(&axis, a, &p).await.unwrap();
     axis.stop().await;
@@ -285,8 +305,12 @@ async fn a_repeated_submission_gets_the_same_receipt_and_is_stored_once() {
         .map(|r| r.unwrap().receipt.unwrap().evidence)
         .collect();
     assert!(evidences.windows(2).all(|w| w[0] == w[1]));
-    let (messages, deliveries, _, uploads, leaves) = stored(&axis).await;
-    assert_eq!((messages, deliveries, uploads, leaves), (2, 2, 0, 2));
+    settles(
+        &axis,
+        |(m, d, _, u, l)| (m, d, u, l) == (2, 2, 0, 2),
+        "two messages, their deliveries and leaves, no upload left",
+    )
+    .await;
     assert_eq!(raw::pending(&axis, b, "").await.len(), 2);
     // The same id for other content is refused.
     let conflict = seal_with_id(&pki, a, &[b], &[("f.pdf", b"different")], p.message_id);

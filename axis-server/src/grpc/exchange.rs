@@ -203,46 +203,59 @@ impl ExchangeService {
         // 6. The ciphertext: chunk budget, running length, digest at the end.
         let mut check = verified.ciphertext_check();
         let mut upload = Upload::new(app.db.clone());
-        let max_chunk = app.limits.max_chunk_bytes;
-        while let Some(msg) = stream.message().await.map_err(|e| {
-            // tonic refuses a message over its decoding limit before we see it.
-            if e.code() == tonic::Code::OutOfRange {
-                ServerError::ChunkTooLarge {
-                    len: None,
-                    max: max_chunk,
-                }
-            } else {
-                ServerError::malformed("stream", e)
-            }
-        })? {
-            match msg.part {
-                Some(Part::Chunk(c)) => {
-                    if c.is_empty() {
-                        return Err(ServerError::Protocol("empty chunk"));
+        let received: Result<Ciphertext, ServerError> = async {
+            let max_chunk = app.limits.max_chunk_bytes;
+            while let Some(msg) = stream.message().await.map_err(|e| {
+                // tonic refuses a message over its decoding limit before we see it.
+                if e.code() == tonic::Code::OutOfRange {
+                    ServerError::ChunkTooLarge {
+                        len: None,
+                        max: max_chunk,
                     }
-                    if c.len() > app.limits.max_chunk_bytes {
-                        return Err(ServerError::ChunkTooLarge {
-                            len: Some(c.len()),
-                            max: app.limits.max_chunk_bytes,
-                        });
+                } else {
+                    ServerError::malformed("stream", e)
+                }
+            })? {
+                match msg.part {
+                    Some(Part::Chunk(c)) => {
+                        if c.is_empty() {
+                            return Err(ServerError::Protocol("empty chunk"));
+                        }
+                        if c.len() > app.limits.max_chunk_bytes {
+                            return Err(ServerError::ChunkTooLarge {
+                                len: Some(c.len()),
+                                max: app.limits.max_chunk_bytes,
+                            });
+                        }
+                        check.update(&c).map_err(ServerError::ciphertext)?;
+                        upload.push(&c).await?;
                     }
-                    check.update(&c).map_err(ServerError::ciphertext)?;
-                    upload.push(&c).await?;
-                }
-                Some(Part::Begin(_)) => {
-                    return Err(ServerError::Protocol(
-                        "`begin` may only be the first message",
-                    ));
-                }
-                None => {
-                    return Err(ServerError::Protocol(
-                        "a message with neither begin nor chunk",
-                    ));
+                    Some(Part::Begin(_)) => {
+                        return Err(ServerError::Protocol(
+                            "`begin` may only be the first message",
+                        ));
+                    }
+                    None => {
+                        return Err(ServerError::Protocol(
+                            "a message with neither begin nor chunk",
+                        ));
+                    }
                 }
             }
+            check.finish().map_err(ServerError::ciphertext)?;
+            upload.finish().await
         }
-        check.finish().map_err(ServerError::ciphertext)?;
-        let ciphertext = upload.finish().await?;
+        .await;
+        // A refused upload is removed before the refusal is answered: the caller (and a
+        // test counting rows) sees nothing left behind. A call that goes away mid-stream is
+        // cleaned up by `Upload`'s drop in the background, and by the janitor after a crash.
+        let ciphertext = match received {
+            Ok(c) => c,
+            Err(e) => {
+                upload.discard().await;
+                return Err(e);
+            }
+        };
         let staged = matches!(ciphertext, Ciphertext::Staged { .. });
         // 7. Commit (durably), then answer.
         let logged = app
