@@ -132,11 +132,11 @@ impl Upload {
             drop(tx);
             let _ = task.await;
         }
-        if let Some(blob_id) = self.blob_id {
-            if let Err(e) = self.db.discard_upload(blob_id).await {
-                tracing::warn!(error = %e, blob_id, "could not remove a refused upload; the janitor will");
-                return;
-            }
+        if let Some(blob_id) = self.blob_id
+            && let Err(e) = self.db.discard_upload(blob_id).await
+        {
+            tracing::warn!(error = %e, blob_id, "could not remove a refused upload; the janitor will");
+            return;
         }
         self.kept = true;
     }
