@@ -189,6 +189,23 @@ pub static COMMIT_JOBS: Counter = Counter::new(
     "axis_commit_jobs_total",
     "Jobs committed (divide by batches for the mean batch size).",
 );
+/// Races lost (PostgreSQL).
+pub static COMMIT_CONFLICTS: Counter = Counter::new(
+    "axis_commit_conflicts_total",
+    "Commit attempts that wrote nothing because another node appended to the log first (the \
+     batch is read and planned again).",
+);
+/// Turns taken (PostgreSQL).
+pub static COMMIT_TURNS: Counter = Counter::new(
+    "axis_commit_turns_total",
+    "Batches that lost their race to another node 3 times and took the turn (the other nodes' \
+     appends wait until this one's is in).",
+);
+/// Waits for another node's turn (PostgreSQL).
+pub static COMMIT_TURN_WAITS: Counter = Counter::new(
+    "axis_commit_turn_waits_total",
+    "Times a commit waited (10 ms at most each) because another node held the turn.",
+);
 /// Commit duration.
 pub static COMMIT_SECONDS: Histogram =
     Histogram::new("axis_commit_seconds", "Duration of one commit batch.");
@@ -420,6 +437,9 @@ pub fn render() -> String {
         &STATEMENTS,
         &COMMIT_BATCHES,
         &COMMIT_JOBS,
+        &COMMIT_CONFLICTS,
+        &COMMIT_TURNS,
+        &COMMIT_TURN_WAITS,
         &TLS_REFUSED,
         &CONNECTIONS_REFUSED,
         &ACCEPT_ERRORS,

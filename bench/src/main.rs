@@ -10,10 +10,16 @@
 //! ```text
 //! cargo build --release -p axis-server -p axis-bench
 //! target/release/axis-bench [--db sqlite|postgres] [--quick]
-//!     [--scenario throughput,latency,delivery,large] [--reps 3] [--duration 20]
+//!     [--scenario throughput,latency,delivery,large,slownode] [--reps 3] [--duration 20]
 //!     [--concurrency 128] [--senders 20] [--recipients 20] [--doc-kb 10] [--rate 1000]
 //!     [--large-mb 1024] [--server PATH] [--pg postgres://root@127.0.0.1:5432/postgres]
+//!     [--slow-ms 1000] [--slow-concurrency 16]
 //! ```
+//!
+//! `slownode` (PostgreSQL only, not run by default) starts two nodes on one database, the
+//! second one's database link through the test kit's fault proxy with `--slow-ms` added in
+//! each direction, and measures the first node's throughput alone and while the second one
+//! submits too.
 
 mod corpus;
 mod load;
@@ -43,6 +49,8 @@ struct Args {
     large_mb: u64,
     delivery_docs: usize,
     per_recipient: usize,
+    slow_ms: u64,
+    slow_concurrency: usize,
     server: PathBuf,
     pg: String,
     log: String,
@@ -50,9 +58,9 @@ struct Args {
 }
 
 const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
-[--scenario throughput,latency,delivery,large] [--reps N] [--duration SECS] [--concurrency C] \
+[--scenario throughput,latency,delivery,large,slownode] [--reps N] [--duration SECS] [--concurrency C] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
-[--delivery-docs N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR]";
+[--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR]";
 
 fn parse_args() -> Result<Args> {
     let exe_dir = std::env::current_exe()?
@@ -74,6 +82,8 @@ fn parse_args() -> Result<Args> {
         large_mb: 1024,
         delivery_docs: 20_000,
         per_recipient: 16,
+        slow_ms: 1000,
+        slow_concurrency: 16,
         server: exe_dir.join("axis-server"),
         pg: std::env::var("AXIS_TEST_PG")
             .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into()),
@@ -106,6 +116,8 @@ fn parse_args() -> Result<Args> {
             "--rate" => a.rate = value()?.parse()?,
             "--large-mb" => a.large_mb = value()?.parse()?,
             "--delivery-docs" => a.delivery_docs = value()?.parse()?,
+            "--slow-ms" => a.slow_ms = value()?.parse()?,
+            "--slow-concurrency" => a.slow_concurrency = value()?.parse()?,
             "--server" => a.server = value()?.into(),
             "--pg" => a.pg = value()?,
             "--server-log" => a.log = value()?,
@@ -124,8 +136,11 @@ fn parse_args() -> Result<Args> {
         a.delivery_docs = a.delivery_docs.min(2_000);
     }
     for s in &a.scenarios {
-        if !["throughput", "latency", "delivery", "large"].contains(&s.as_str()) {
+        if !["throughput", "latency", "delivery", "large", "slownode"].contains(&s.as_str()) {
             bail!("unknown scenario {s}");
+        }
+        if s == "slownode" && a.db != DbKind::Postgres {
+            bail!("the slownode scenario needs --db postgres (nodes share a PostgreSQL database)");
         }
     }
     if a.senders == 0 || a.recipients == 0 || a.reps == 0 {
@@ -561,6 +576,136 @@ impl Bench {
     }
 }
 
+/// The `host:port` of a PostgreSQL URL.
+fn pg_addr(url: &str) -> Result<std::net::SocketAddr> {
+    let host = url
+        .split_once('@')
+        .map_or(url, |(_, h)| h)
+        .trim_start_matches("postgres://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    std::net::ToSocketAddrs::to_socket_addrs(host)?
+        .next()
+        .with_context(|| format!("no address for {host}"))
+}
+
+impl Bench {
+    /// Two nodes on one PostgreSQL database; node 2 reaches it through the fault proxy with
+    /// `--slow-ms` added in each direction (a slow link, not a cut one: its deadlines and
+    /// readiness allow for it). Node 1's closed-loop throughput alone, and while node 2 submits
+    /// too; the two phases alternate in order from one repetition to the next.
+    async fn slow_node(&mut self, docs: &Arc<Vec<Doc>>, warm: &Arc<Vec<Doc>>) -> Result<()> {
+        let (c, c2, d) = (
+            self.args.concurrency,
+            self.args.slow_concurrency,
+            self.args.duration,
+        );
+        let delay = Duration::from_millis(self.args.slow_ms);
+        // Node 1's two phases and node 2 each get documents of their own (message ids are
+        // idempotency keys: a document submitted again is a cheap repeat).
+        let n2 = (c2 * 64).min(docs.len() / 4);
+        let per = (docs.len() - n2) / 2;
+        let slice =
+            |r: std::ops::Range<usize>| Arc::new(docs[r].iter().map(clone_doc).collect::<Vec<_>>());
+        let (alone_docs, with_docs, slow_docs) = (
+            slice(0..per),
+            slice(per..2 * per),
+            slice(2 * per..2 * per + n2),
+        );
+        let extra = "[database]\nstatement_timeout_ms = 120000\nacquire_timeout_ms = 120000\n\
+                     [health]\nprobe_timeout_ms = 30000\ncommit_stall_secs = 300\n";
+        for rep in 1..=self.args.reps {
+            let s1 = self.server().await?;
+            let pg = pg_addr(&s1.url)?;
+            let proxy = axis_tests::fault_proxy::FaultProxy::start(pg).await?;
+            let url2 = s1.url.replace(&pg.to_string(), &proxy.addr().to_string());
+            if !url2.contains(&proxy.addr().to_string()) {
+                bail!("{} does not name {pg}", s1.url);
+            }
+            let s2 =
+                Server::join(&self.args.server, &self.pki, &url2, &self.args.log, extra).await?;
+            let clients1 = load::clients(s1.addr, &self.pki).await?;
+            let clients2 = load::clients(s2.addr, &self.pki).await?;
+            self.warm_up(&clients1, warm).await?;
+            proxy.set(axis_tests::fault_proxy::Fault::Delay(delay));
+            let alone_first = rep % 2 == 1;
+            let mut rates = (0.0, 0.0);
+            for phase in 0..2 {
+                let alone = (phase == 0) == alone_first;
+                println!(
+                    "slownode run {rep}: node 1 {}, {c} streams, load {}",
+                    if alone {
+                        "alone".to_owned()
+                    } else {
+                        format!(
+                            "with node 2 (+{} ms each way, {c2} streams)",
+                            delay.as_millis()
+                        )
+                    },
+                    load_average()
+                );
+                let (m1, m2) = (s1.metrics().await?, s2.metrics().await?);
+                if alone {
+                    let run = load::closed_loop(&clients1, alone_docs.clone(), c, d).await?;
+                    rates.0 = run.rate();
+                    println!("  node 1: {} documents, {:.0}/s", run.done, run.rate());
+                } else {
+                    let (run, slow) = tokio::join!(
+                        load::closed_loop(&clients1, with_docs.clone(), c, d),
+                        load::closed_loop(&clients2, slow_docs.clone(), c2, d)
+                    );
+                    let (run, slow) = (run?, slow?);
+                    rates.1 = run.rate();
+                    let (m1, m2) = (
+                        s1.metrics().await?.since(&m1),
+                        s2.metrics().await?.since(&m2),
+                    );
+                    println!(
+                        "  node 1: {} documents, {:.0}/s; node 2: {} documents in {:.1} s, p50 \
+                         {:.1} s; node 2 lost {:.0} races, took {:.0} turns; node 1 lost {:.0}, \
+                         waited {:.0} times for a turn",
+                        run.done,
+                        run.rate(),
+                        slow.done,
+                        slow.elapsed.as_secs_f64(),
+                        quantile(&slow.latencies, 0.5).as_secs_f64(),
+                        m2.conflicts,
+                        m2.turns,
+                        m1.conflicts,
+                        m1.turn_waits,
+                    );
+                    self.report.add(
+                        "slownode: node 2 documents accepted",
+                        "",
+                        "",
+                        slow.done as f64,
+                    );
+                    self.report
+                        .add("slownode: node 2 turns taken", "", "", m2.turns);
+                }
+            }
+            let ratio = rates.1 / rates.0;
+            println!("  node 1 keeps {:.1} % of its throughput", 100.0 * ratio);
+            self.report
+                .add("slownode: node 1 accepted/s alone", "", "/s", rates.0);
+            self.report.add(
+                "slownode: node 1 accepted/s while node 2 submits over its slow link",
+                "",
+                "/s",
+                rates.1,
+            );
+            self.report
+                .add("slownode: node 1 with / alone", "≥ 80", "%", 100.0 * ratio);
+            drop((clients1, clients2));
+            s2.stop(None).await?;
+            drop(proxy);
+            self.stop(s1, "slownode", rep).await?;
+        }
+        Ok(())
+    }
+}
+
 fn clone_doc(d: &Doc) -> Doc {
     Doc {
         sender: d.sender,
@@ -620,13 +765,14 @@ async fn main() -> Result<()> {
         report: Report::default(),
     };
     let has = |s: &str| bench.args.scenarios.iter().any(|x| x == s);
-    let (thr, lat, del, large) = (
+    let (thr, lat, del, large, slow) = (
         has("throughput"),
         has("latency"),
         has("delivery"),
         has("large"),
+        has("slownode"),
     );
-    if thr || lat || del {
+    if thr || lat || del || slow {
         let secs = bench.args.duration.as_secs_f64();
         // Enough for the open loop, and for the closed loop at up to 5,000/s.
         let mut n = (bench.args.rate * secs) as usize;
@@ -635,6 +781,10 @@ async fn main() -> Result<()> {
         }
         if del {
             n = n.max(bench.args.delivery_docs);
+        }
+        if slow {
+            // Two phases of node 1 at up to 3,000/s, and node 2's.
+            n = n.max((6000.0 * secs) as usize + 64 * bench.args.slow_concurrency);
         }
         let warm = bench.seal(200, "warm-up")?;
         let docs = bench.seal(n, "measured")?;
@@ -646,6 +796,9 @@ async fn main() -> Result<()> {
         }
         if del {
             bench.delivery(&docs, &warm).await?;
+        }
+        if slow {
+            bench.slow_node(&docs, &warm).await?;
         }
     }
     if large {

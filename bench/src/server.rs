@@ -34,6 +34,8 @@ pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     metrics: SocketAddr,
     pg: Option<(String, String)>,
+    /// The database URL (a second node on the same database starts from it).
+    pub(crate) url: String,
     pub(crate) dir: tempfile::TempDir,
 }
 
@@ -80,6 +82,33 @@ impl Server {
                 (format!("{base}/{name}"), Some((pg_admin.to_owned(), name)))
             }
         };
+        let server = Self::spawn(binary, pki, dir, url, pg, log_level, "").await?;
+        server.register(pki).await?;
+        Ok(server)
+    }
+
+    /// Starts `binary` as another node on `url` (already migrated, agencies registered), with
+    /// `extra` appended to its configuration file; stopping it leaves the database alone.
+    pub(crate) async fn join(
+        binary: &Path,
+        pki: &TestPki,
+        url: &str,
+        log_level: &str,
+        extra: &str,
+    ) -> Result<Server> {
+        let dir = tempfile::Builder::new().prefix("axis-bench-").tempdir()?;
+        Self::spawn(binary, pki, dir, url.to_owned(), None, log_level, extra).await
+    }
+
+    async fn spawn(
+        binary: &Path,
+        pki: &TestPki,
+        dir: tempfile::TempDir,
+        url: String,
+        pg: Option<(String, String)>,
+        log_level: &str,
+        extra: &str,
+    ) -> Result<Server> {
         let config = pki.server_config(dir.path(), &url);
         let (port, mport) = (free_port()?, free_port()?);
         std::fs::write(dir.path().join("pass"), PASS)?;
@@ -92,7 +121,7 @@ impl Server {
              shutdown_drain_secs = 2\n\
              [tls]\ncert = {}\nkey = {}\n\
              [log_signer]\ncert = {}\nkey = {}\n\
-             [trust]\nroot = {}\nintermediates = [{}]\ncrls = [{}]\n",
+             [trust]\nroot = {}\nintermediates = [{}]\ncrls = [{}]\n{extra}",
             quoted(&config.tls.cert),
             quoted(&config.tls.key),
             quoted(&config.log_signer.cert),
@@ -118,6 +147,7 @@ impl Server {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             metrics: SocketAddr::from(([127, 0, 0, 1], mport)),
             pg,
+            url,
             dir,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -137,7 +167,6 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        server.register(pki).await?;
         Ok(server)
     }
 
@@ -191,6 +220,9 @@ impl Server {
                 "axis_documents_accepted_total" => m.accepted = v,
                 "axis_statements_logged_total" => m.statements = v,
                 "axis_submissions_refused_total" => m.refused = v,
+                "axis_commit_conflicts_total" => m.conflicts = v,
+                "axis_commit_turns_total" => m.turns = v,
+                "axis_commit_turn_waits_total" => m.turn_waits = v,
                 _ => {}
             }
         }
@@ -288,6 +320,12 @@ pub(crate) struct Metrics {
     pub(crate) accepted: f64,
     pub(crate) statements: f64,
     pub(crate) refused: f64,
+    /// Races lost to another node (PostgreSQL, several nodes).
+    pub(crate) conflicts: f64,
+    /// Turns taken after losing races.
+    pub(crate) turns: f64,
+    /// Waits for another node's turn.
+    pub(crate) turn_waits: f64,
 }
 
 impl Metrics {
@@ -300,6 +338,9 @@ impl Metrics {
             accepted: self.accepted - before.accepted,
             statements: self.statements - before.statements,
             refused: self.refused - before.refused,
+            conflicts: self.conflicts - before.conflicts,
+            turns: self.turns - before.turns,
+            turn_waits: self.turn_waits - before.turn_waits,
         }
     }
 

@@ -45,7 +45,7 @@ pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, Strin
 }
 
 /// A metric's value from `/metrics`.
-async fn metric(addr: SocketAddr, name: &str) -> u64 {
+pub(crate) async fn metric(addr: SocketAddr, name: &str) -> u64 {
     let (_, body) = http_get(addr, "/metrics").await.expect("/metrics answers");
     body.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
@@ -97,7 +97,7 @@ async fn wait_serving(
 }
 
 /// The PostgreSQL server the suite uses.
-fn postgres_addr() -> SocketAddr {
+pub(crate) fn postgres_addr() -> SocketAddr {
     let url = postgres_admin_url();
     let host = url
         .split('@')

@@ -27,5 +27,6 @@ mod raw;
 mod refusals;
 mod revocation;
 mod sdk;
+mod shared_log;
 mod submit;
 mod tokens;

@@ -4,25 +4,33 @@
 //! Jobs are acceptances, statements (receipts and statuses) and revocations (from a published
 //! CRL). Handlers verify everything first (signatures, chains, digests), then hand a [`Job`] to this
 //! node's committer task and wait. The committer takes every job that is waiting (up to
-//! [`MAX_BATCH`]) and, in **one database transaction**:
+//! [`MAX_BATCH`]) and:
 //!
-//! 1. takes the log lock (an `UPDATE` of the single `log_state` row: SQLite's write lock, a row
-//!    lock in PostgreSQL that serializes the committers of every node) and reads the frontier
-//!    in the same statement (`RETURNING`);
+//! 1. reads the log state (tree size and frontier);
 //! 2. sorts out repeats (a message id or a receipt already logged gets the evidence it got the
 //!    first time; a message id reused for other content, or a status racing another for the
-//!    same chain, fails), reading what the whole batch needs with a few `IN (…)` queries and
-//!    then deciding without I/O (`plan.rs`, where each rule has its tests);
+//!    same chain, fails), reading what the whole batch needs in a few queries and then
+//!    deciding without I/O (`plan.rs`, where each rule has its tests);
 //! 3. appends one leaf per new acceptance or statement, computes the new root and every new
 //!    leaf's inclusion path from the frontier alone, and signs **one tree head** for the batch
-//!    with the log signer;
+//!    with the log signer ([`Batch`]);
 //! 4. writes messages, deliveries, ciphertext (small documents inline; large ones were staged
 //!    and are adopted here), statements, leaves, nodes at levels 8, 16, …, the tree head and
-//!    the new frontier, plus a `pg_notify` per recipient on PostgreSQL — a table at a time, in
-//!    multi-row statements, so the round trips to the database do not grow with the number of
-//!    jobs (`write.rs`: typed rows, and all the SQL);
-//! 5. commits — and only then answers every job (durable before acknowledged) and wakes local
+//!    the new frontier, plus a `pg_notify` per recipient on PostgreSQL, so that the round trips
+//!    to the database do not grow with the number of jobs (`rows.rs`: typed rows);
+//! 5. once that is durable, answers every job (durable before acknowledged) and wakes local
 //!    subscribers.
+//!
+//! How steps 1 and 4 keep two appends apart depends on the back end:
+//!
+//! - **SQLite** (one node owns the file): one transaction, opened by an `UPDATE` of the single
+//!   `log_state` row (SQLite's write lock), every table's rows in one call, then the commit
+//!   (`sqlite.rs`).
+//! - **PostgreSQL** (nodes share it): optimistic. The read is one statement and takes no lock;
+//!   the write is one statement, a compare-and-set on `log_state.tree_size` with every row of
+//!   the batch written only if it took place. No node holds a lock across its own round trips,
+//!   so a node with a slow database link cannot stall the others; a node that keeps losing the
+//!   race takes a bounded turn (`postgres.rs`).
 //!
 //! No delay is added to form a batch: while one commit is in flight the next jobs queue up, so
 //! batches grow with load (one fsync and one signature per batch) and stay at one job when the
@@ -48,15 +56,17 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::error::{Fault, Result, ServerError};
 use crate::health::Readiness;
 use crate::notify::Notifier;
-use crate::store::Db;
+use crate::store::{Db, Lease, Pool};
 
 mod job;
 mod plan;
-mod write;
+mod postgres;
+mod rows;
+mod sqlite;
 
 pub use job::{Ciphertext, Job, Logged, MAX_BATCH, NODE_STRIDE};
-use plan::Key;
-use write::{Appended, Held, Writes};
+use plan::{Key, Plan, Stored};
+use rows::{Appended, Writes};
 
 /// Jobs waiting for the committer before submitters are made to wait.
 const QUEUE: usize = 4096;
@@ -180,6 +190,47 @@ impl Committer {
     }
 }
 
+/// The committer's own connection. Handlers' reads share the pool; were the committer to
+/// queue behind them for a connection at every batch (up to a hundred submissions in flight,
+/// each reading twice), every batch would wait on reads. It keeps its connection while jobs
+/// keep coming and gives it back when idle. A batch cut off by its deadline leaves the
+/// connection in the middle of a statement: it is closed, never used again ([`Lease`]).
+enum Held {
+    Sqlite(Lease<sqlx::Sqlite>),
+    Postgres(Lease<sqlx::Postgres>),
+}
+
+impl Held {
+    /// A connection from the pool (within the pool's acquire timeout).
+    async fn acquire(db: &Db) -> Result<Held> {
+        Ok(match db.pool() {
+            Pool::Sqlite(p) => Held::Sqlite(Lease::acquire(p).await?),
+            Pool::Postgres(p) => Held::Postgres(Lease::acquire(p).await?),
+        })
+    }
+
+    /// The batch ended (committed or failed with an answer): the connection may be kept or
+    /// given back.
+    fn finished(&mut self) {
+        match self {
+            Held::Sqlite(c) => c.finished(),
+            Held::Postgres(c) => c.finished(),
+        }
+    }
+}
+
+/// The log's signing key and certificate.
+struct LogSigner<'a> {
+    key: &'a dyn KeySigner,
+    cert: &'a VerifiedCert,
+}
+
+/// What a committed batch gives: each job's result, and the agencies to wake.
+struct Committed {
+    results: Vec<Result<Logged>>,
+    wake: Vec<String>,
+}
+
 async fn run(
     mut rx: mpsc::Receiver<(Job, Reply)>,
     db: Db,
@@ -190,6 +241,14 @@ async fn run(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut held: Option<Held> = None;
+    // This committer's name in the shared log state while it holds the turn (PostgreSQL).
+    let me = match postgres::Appender::new(db.deadline()) {
+        Ok(me) => me,
+        Err(e) => {
+            tracing::error!(error = %e, "the committer cannot start");
+            return;
+        }
+    };
     while let Some(first) = rx.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -201,12 +260,19 @@ async fn run(
         let (jobs, replies): (Vec<Job>, Vec<Reply>) = batch.drain(..).unzip();
         let started = std::time::Instant::now();
         let deadline = db.deadline();
+        let signer = LogSigner {
+            key: log_key.as_ref(),
+            cert: &log_cert,
+        };
         let outcome = tokio::time::timeout(deadline, async {
             let mut conn = match held.take() {
                 Some(conn) => conn,
                 None => Held::acquire(&db).await?,
             };
-            let r = commit_batch(&mut conn, log_key.as_ref(), &log_cert, &jobs).await;
+            let r = match &mut conn {
+                Held::Sqlite(c) => sqlite::commit(c, &signer, &jobs).await,
+                Held::Postgres(c) => me.commit(c, &signer, &jobs).await,
+            };
             conn.finished();
             // Kept while more jobs wait and the connection works; otherwise back to the pool
             // (an idle committer holds nothing, so the pool can close).
@@ -220,7 +286,7 @@ async fn run(
         let outcome = outcome
             .unwrap_or_else(|_| Err(crate::store::deadline_passed("a commit batch", deadline)));
         match outcome {
-            Ok((results, wake)) => {
+            Ok(Committed { results, wake }) => {
                 progress.moved();
                 crate::metrics::COMMIT_BATCHES.inc();
                 crate::metrics::COMMIT_JOBS.add(jobs.len() as u64);
@@ -272,13 +338,86 @@ impl Job {
     }
 }
 
+/// Steps 2 and 3 of one batch, decided against one reading of the log state and of what is
+/// stored: the plan, and the new leaves appended to `frontier` and signed (one tree head).
+/// Reads the clock: a batch planned again after a lost race gets the time of its new attempt.
+struct Batch {
+    plan: Plan,
+    appended: Option<Appended>,
+    frontier: Frontier,
+    now: OffsetDateTime,
+}
+
+impl Batch {
+    fn prepare(
+        jobs: &[Job],
+        keys: &[Key<'_>],
+        stored: &Stored,
+        mut frontier: Frontier,
+        signer: &LogSigner<'_>,
+    ) -> Result<Batch> {
+        let now = OffsetDateTime::now_utc();
+        let logged_at = now
+            .replace_nanosecond(0)
+            .map_err(|_| ServerError::invariant("zero nanoseconds is a valid time"))?;
+        let plan = plan::plan(keys, stored);
+        let appended = if plan.new.is_empty() {
+            None
+        } else {
+            let entries = plan
+                .new
+                .iter()
+                .map(|&j| {
+                    jobs.get(j)
+                        .ok_or(ServerError::invariant("a leaf of no job"))?
+                        .entry(logged_at)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Some(append(&mut frontier, entries, signer, logged_at)?)
+        };
+        Ok(Batch {
+            plan,
+            appended,
+            frontier,
+            now,
+        })
+    }
+
+    /// New leaves in the batch.
+    fn leaves(&self) -> usize {
+        self.plan.new.len()
+    }
+
+    /// Step 4's rows; `None` when the batch appends nothing (every job a repeat or refused).
+    fn writes<'a>(&'a self, jobs: &'a [Job]) -> Result<Option<Writes<'a>>> {
+        self.appended
+            .as_ref()
+            .map(|a| {
+                Writes::new(
+                    jobs,
+                    &self.plan.new,
+                    a,
+                    &self.frontier,
+                    self.now,
+                    crate::store::random_blob_id,
+                )
+            })
+            .transpose()
+    }
+
+    /// Each job's answer, once the batch is committed.
+    fn answers(self) -> Vec<Result<Logged>> {
+        let logged = self.appended.map(|a| a.logged).unwrap_or_default();
+        plan::answers(self.plan.outcomes, &logged)
+    }
+}
+
 /// Step 3: appends `entries` to the frontier, computes the new root and every new leaf's
 /// inclusion path from the frontier alone, and signs one tree head for the batch.
 fn append(
     frontier: &mut Frontier,
     entries: Vec<Vec<u8>>,
-    log_key: &dyn KeySigner,
-    log_cert: &VerifiedCert,
+    signer: &LogSigner<'_>,
     logged_at: OffsetDateTime,
 ) -> Result<Appended> {
     let first_index = frontier.size();
@@ -286,7 +425,8 @@ fn append(
     let batch = frontier
         .append_batch(&hashes)
         .map_err(|e| ServerError::log_state("frontier", e))?;
-    let signer = Signer::new(log_key, log_cert).map_err(|e| Fault::SignTreeHead(e.to_string()))?;
+    let signer =
+        Signer::new(signer.key, signer.cert).map_err(|e| Fault::SignTreeHead(e.to_string()))?;
     let head = TreeHead {
         tree_size: batch.tree_size,
         root_hash: batch.root,
@@ -316,63 +456,4 @@ fn append(
         batch,
         head,
     })
-}
-
-/// The whole transaction for one batch. Returns each job's result and the agencies to wake.
-async fn commit_batch(
-    held: &mut Held,
-    log_key: &dyn KeySigner,
-    log_cert: &VerifiedCert,
-    jobs: &[Job],
-) -> Result<(Vec<Result<Logged>>, Vec<String>)> {
-    let now = OffsetDateTime::now_utc();
-    let logged_at = now
-        .replace_nanosecond(0)
-        .map_err(|_| ServerError::invariant("zero nanoseconds is a valid time"))?;
-    let keys: Vec<Key<'_>> = jobs.iter().map(plan::key).collect();
-    let t0 = std::time::Instant::now();
-    let mut tx = held.begin().await?;
-    // Step 1.
-    let mut frontier = tx.lock_log().await?;
-    // Step 2.
-    let stored = tx.read_stored(&plan::lookups(&keys)).await?;
-    let read = t0.elapsed();
-    let plan = plan::plan(&keys, &stored);
-    let (mut signed, mut wake, mut logged) = (read, Vec::new(), Vec::new());
-    if !plan.new.is_empty() {
-        let entries = plan
-            .new
-            .iter()
-            .map(|&j| jobs[j].entry(logged_at))
-            .collect::<Result<Vec<_>>>()?;
-        // Step 3.
-        let appended = append(&mut frontier, entries, log_key, log_cert, logged_at)?;
-        signed = t0.elapsed();
-        // Step 4.
-        let writes = Writes::new(
-            jobs,
-            &plan.new,
-            &appended,
-            &frontier,
-            now,
-            crate::store::random_blob_id,
-        )?;
-        tx.write(&writes).await?;
-        wake = writes.wake;
-        logged = appended.logged;
-    }
-    // Step 5.
-    let written = t0.elapsed();
-    tx.commit().await?;
-    let committed = t0.elapsed();
-    tracing::debug!(
-        jobs = jobs.len(),
-        leaves = plan.new.len(),
-        read_us = read.as_micros() as u64,
-        sign_us = (signed - read).as_micros() as u64,
-        write_us = (written - signed).as_micros() as u64,
-        commit_us = (committed - written).as_micros() as u64,
-        "batch committed"
-    );
-    Ok((plan::answers(plan.outcomes, &logged), wake))
 }

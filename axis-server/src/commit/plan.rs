@@ -1,6 +1,6 @@
 //! Step 2 of a batch, and its answers: which jobs are new, which repeat something logged before
 //! (in the database or earlier in the same batch), and which are refused. Pure: what the
-//! database holds comes in as [`Stored`] (read by `write::read_stored`), and nothing here does
+//! database holds comes in as [`Stored`] (read by `sqlite.rs` or `postgres.rs`), and nothing here does
 //! I/O or reads the clock, so every repeat and conflict has a deterministic test.
 //!
 //! The rules:

@@ -1,5 +1,5 @@
 //! What one batch writes, as typed rows (one struct per table), built from the new leaves and
-//! their jobs without I/O; `write.rs` turns them into SQL.
+//! their jobs without I/O; `sqlite.rs` and `postgres.rs` turn them into SQL.
 
 use axis_evidence::SignedTreeHead;
 use axis_log::{AppendedBatch, Frontier, Hash};
@@ -17,8 +17,21 @@ pub(super) enum Value<'a> {
     Text(&'a str),
 }
 
+/// The type of a column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// 64-bit integer.
+    Int,
+    /// Bytes.
+    Bytes,
+    /// Text.
+    Text,
+}
+
 /// A row: its values in column order.
 pub(super) trait Columns {
+    /// Each column's type, in column order (PostgreSQL binds each column as one array).
+    const KINDS: &'static [Kind];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>>;
 }
 
@@ -127,6 +140,7 @@ pub(super) struct LogStateRow {
 }
 
 impl Columns for LeafRow<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Int, Kind::Bytes, Kind::Bytes];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         [
@@ -141,6 +155,7 @@ impl Insert for LeafRow<'_> {
 }
 
 impl Columns for SegmentRow<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Int, Kind::Int, Kind::Bytes];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         [Int(self.blob_id), Int(0), Bytes(self.data)]
@@ -151,6 +166,19 @@ impl Insert for SegmentRow<'_> {
 }
 
 impl Columns for MessageRow<'_> {
+    const KINDS: &'static [Kind] = &[
+        Kind::Bytes,
+        Kind::Text,
+        Kind::Bytes,
+        Kind::Bytes,
+        Kind::Bytes,
+        Kind::Int,
+        Kind::Int,
+        Kind::Int,
+        Kind::Int,
+        Kind::Bytes,
+        Kind::Bytes,
+    ];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         let first = [
@@ -172,6 +200,7 @@ impl Insert for MessageRow<'_> {
 }
 
 impl Columns for DeliveryRow<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Bytes, Kind::Text, Kind::Int, Kind::Int];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         [
@@ -187,6 +216,19 @@ impl Insert for DeliveryRow<'_> {
 }
 
 impl Columns for StatementRow<'_> {
+    const KINDS: &'static [Kind] = &[
+        Kind::Bytes,
+        Kind::Text,
+        Kind::Int,
+        Kind::Int,
+        Kind::Bytes,
+        Kind::Bytes,
+        Kind::Bytes,
+        Kind::Int,
+        Kind::Int,
+        Kind::Bytes,
+        Kind::Bytes,
+    ];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         let first = [
@@ -207,6 +249,7 @@ impl Insert for StatementRow<'_> {
 }
 
 impl Columns for StateRow<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Int, Kind::Bytes, Kind::Text];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         [
@@ -218,6 +261,7 @@ impl Columns for StateRow<'_> {
 }
 
 impl Columns for NodeRow {
+    const KINDS: &'static [Kind] = &[Kind::Int, Kind::Int, Kind::Bytes];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         [Int(self.level), Int(self.node_index), Bytes(&self.hash)]
@@ -228,6 +272,7 @@ impl Insert for NodeRow {
 }
 
 impl Columns for TreeHeadRow<'_> {
+    const KINDS: &'static [Kind] = &[Kind::Int, Kind::Bytes, Kind::Bytes, Kind::Int];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         [
@@ -245,6 +290,7 @@ impl Insert for TreeHeadRow<'_> {
 
 /// An agency to wake (`pg_notify`).
 impl Columns for String {
+    const KINDS: &'static [Kind] = &[Kind::Text];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         [Value::Text(self)]
     }
