@@ -94,7 +94,7 @@ person_of() {
 
 step "1. Passphrases: one per key"
 mkdir -p secrets && chmod 700 secrets
-keys="root state axis-tls axis-log operator"
+keys="root state axis-tls axis-log operator h41-witness h53-witness g22-witness"
 for id in $AGENCIES; do
   for k in tls seal personal encryption; do keys="$keys $(short "$id")-$k"; done
 done
@@ -134,6 +134,13 @@ for id in $AGENCIES; do
     --out "agencies/$id" --basename personal
 done
 
+step "4b. Two witnesses: H41 and H53 make witness keys (G22 one it never uses)"
+for id in 000.00.00.H41 000.00.00.H53 000.00.00.G22; do
+  s=$(short "$id")
+  axis audit witness-key --out "agencies/$id/witness.key.pem" --public "agencies/$id/witness.pub.pem" \
+    --passphrase-file "secrets/$s-witness.pass"
+done
+
 step "5. axis/axis-server.toml, each key with its own passphrase"
 cat >axis/axis-server.toml <<EOF
 listen = "127.0.0.1:$PORT"
@@ -154,6 +161,9 @@ passphrase_file = "../secrets/axis-log.pass"
 root = "../ca/root/root.cert.pem"
 intermediates = ["../ca/cas/state/ca.cert.pem"]
 crls = ["../ca/crl/root.crl.pem", "../ca/crl/state.crl.pem"]
+
+[witnesses]
+keys = ["../agencies/000.00.00.H41/witness.pub.pem", "../agencies/000.00.00.H53/witness.pub.pem"]
 EOF
 cat axis/axis-server.toml
 
@@ -237,6 +247,14 @@ for r in H41 H53; do
 done
 [ "$(grep -c '03' history.txt)" -ge 2 ] || fail "the history lacks the 03 statuses"
 axis --config "$G22" history "$REPLY" >/dev/null
+
+step "9b. The witnesses cosign the log's head"
+LOGKEY=axis/pki/axis-log-signer.cert.pem ROOT=ca/root/root.cert.pem
+for r in H41 H53; do
+  a=agencies/000.00.00.$r
+  axis --config "$a/axis.toml" audit witness --once --state "$a/witness.sth" --key "$a/witness.key.pem" \
+    --passphrase-file "secrets/$(short "000.00.00.$r")-witness.pass" --log-key "$LOGKEY"
+done
 
 step "10. Keep the CRL fresh: issue and publish"
 axis-pki crl --ca state --ca-pass-file secrets/state.pass

@@ -296,6 +296,19 @@ pub struct Config {
     /// Seconds a shutdown waits for streams to drain before closing them.
     #[serde(default = "default_drain")]
     pub shutdown_drain_secs: u64,
+    /// The witnesses whose cosignatures the axis keeps.
+    #[serde(default)]
+    pub witnesses: WitnessesConfig,
+}
+
+/// `[witnesses]`: the witnesses the operator accepts cosignatures from.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessesConfig {
+    /// Each witness's public key (PEM `PUBLIC KEY` or DER SubjectPublicKeyInfo, ECDSA P-256),
+    /// as `axis audit witness-key` writes it.
+    #[serde(default)]
+    pub keys: Vec<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -376,6 +389,7 @@ impl Config {
         fix(&mut self.trust.root);
         self.trust.intermediates.iter_mut().for_each(fix);
         self.trust.crls.iter_mut().for_each(fix);
+        self.witnesses.keys.iter_mut().for_each(fix);
         if let Some(rest) = self.database_url.strip_prefix("sqlite://") {
             let file = rest.split('?').next().unwrap_or(rest);
             if !file.is_empty() && Path::new(file).is_relative() && file != ":memory:" {

@@ -168,6 +168,14 @@ pub enum ServerError {
     /// No signed tree head of that size, or a proof that cannot be made.
     #[error("{0}")]
     LogUnavailable(String),
+    /// A witness's cosignature that the axis does not keep.
+    #[error("the cosignature is refused: {detail}")]
+    Cosignature {
+        /// Why, for the client.
+        reason: CosignatureReason,
+        /// What was found.
+        detail: String,
+    },
     /// Per-agency rate exceeded.
     #[error("too many calls from agency {0}; slow down and retry after a moment")]
     RateLimited(String),
@@ -287,6 +295,49 @@ pub enum SignatureReason {
     SigningTimeInvalid,
 }
 
+/// Why a witness's cosignature is not kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CosignatureReason {
+    /// Its witness is not one the operator configured.
+    WitnessUnknown,
+    /// It does not verify with its witness's key (or is not in its one byte form).
+    Invalid,
+    /// Of another log, or of a size this axis signed no head for.
+    HeadUnknown,
+    /// Of a size this axis signed, with another root: the witness saw another history.
+    HeadMismatch,
+}
+
+impl CosignatureReason {
+    /// Every value, for tests.
+    pub const ALL: [CosignatureReason; 4] = [
+        CosignatureReason::WitnessUnknown,
+        CosignatureReason::Invalid,
+        CosignatureReason::HeadUnknown,
+        CosignatureReason::HeadMismatch,
+    ];
+
+    /// The machine-readable reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            CosignatureReason::WitnessUnknown => reasons::WITNESS_UNKNOWN,
+            CosignatureReason::Invalid => reasons::COSIGNATURE_INVALID,
+            CosignatureReason::HeadUnknown => reasons::TREE_HEAD_UNKNOWN,
+            CosignatureReason::HeadMismatch => reasons::TREE_HEAD_MISMATCH,
+        }
+    }
+
+    fn code(self) -> tonic::Code {
+        match self {
+            CosignatureReason::WitnessUnknown | CosignatureReason::Invalid => {
+                tonic::Code::PermissionDenied
+            }
+            CosignatureReason::HeadUnknown => tonic::Code::NotFound,
+            CosignatureReason::HeadMismatch => tonic::Code::FailedPrecondition,
+        }
+    }
+}
+
 impl SignatureReason {
     /// Every value, for tests.
     pub const ALL: [SignatureReason; 5] = [
@@ -343,6 +394,7 @@ impl ServerError {
             BadCertificate { .. } => reasons::BAD_CERTIFICATE,
             BadCrl(_) => reasons::BAD_CRL,
             LogUnavailable(_) => reasons::LOG_UNAVAILABLE,
+            Cosignature { reason, .. } => reason.reason(),
             RateLimited(_) => reasons::RATE_LIMITED,
             TooManyStreams { .. } => reasons::TOO_MANY_STREAMS,
             ShuttingDown => reasons::SHUTTING_DOWN,
@@ -388,6 +440,7 @@ impl ServerError {
             | BadCertificate { .. }
             | BadCrl(_) => Code::InvalidArgument,
             Signature { .. } => Code::PermissionDenied,
+            Cosignature { reason, .. } => reason.code(),
             RecipientUnknown(_)
             | KeyEnvelopeRecipients { .. }
             | ChainRejected(_)

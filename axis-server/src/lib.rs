@@ -18,6 +18,7 @@
 //! - `notify`: per-agency wake-ups, and PostgreSQL notifications between nodes.
 //! - `recipients`: the recipients' current encryption certificates, cached for the
 //!   key-envelope check.
+//! - [`witnesses`]: the witnesses the operator accepts, and the check of their cosignatures.
 //! - `grpc`: the Exchange, Directory and Log services, health and reflection.
 //! - `observe`: every call's end counted (`axis_rpc_requests_total{rpc,code,reason}`) and each
 //!   refusal logged once; [`metrics`]: the Prometheus text, `/healthz`, `/readyz`.
@@ -53,6 +54,7 @@ mod staging;
 pub mod store;
 pub mod tls;
 pub mod trust;
+pub mod witnesses;
 
 pub use error::ServerError;
 pub use server::{Running, StartError, start};

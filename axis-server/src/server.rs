@@ -253,6 +253,10 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
             }
         }));
     }
+    let witnesses = crate::witnesses::Witnesses::load(
+        &config.witnesses.keys,
+        log_cert.public_key_der().to_vec(),
+    )?;
     let (ready_tx, ready_rx) = watch::channel(Readiness::Ready);
     let committer = Committer::start(
         db.clone(),
@@ -274,6 +278,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         shutdown: shutdown_rx.clone(),
         registered: Default::default(),
         encryption_ids: encryption_ids.clone(),
+        witnesses,
     });
 
     let listener = TcpListener::bind(config.listen)

@@ -1042,3 +1042,5 @@ impl Db {
         })
     }
 }
+
+mod cosignatures;

@@ -1,7 +1,7 @@
 //! Following the axis's log: signed tree heads and consistency between them (what a monitor or
 //! witness does, so that a rewritten history is noticed).
 
-use axis_evidence::{SignedTreeHead, VerifiedTreeHead};
+use axis_evidence::{SignedTreeHead, TreeHead, VerifiedTreeHead};
 use axis_proto::v1 as pb;
 use time::OffsetDateTime;
 
@@ -43,7 +43,7 @@ impl Client {
         self.verify_head(&h).await
     }
 
-    async fn verify_head(&self, h: &pb::SignedTreeHead) -> Result<VerifiedTreeHead> {
+    pub(crate) async fn verify_head(&self, h: &pb::SignedTreeHead) -> Result<VerifiedTreeHead> {
         let store = self.trust_store().await?;
         SignedTreeHead::parse(&h.tree_head, h.signature.clone())
             .and_then(|s| s.verify(&store, OffsetDateTime::now_utc(), self.log_key()))
@@ -62,18 +62,10 @@ impl Client {
     /// has no tree head at all (`LOG_UNAVAILABLE`) after `older`, a head of at least one entry,
     /// was signed has emptied its log: that is a verification failure too, not an outage.
     pub async fn check_extends(&self, older: &SignedTreeHead) -> Result<Extension> {
-        let newer = match self.tree_head(None).await {
-            Ok(head) => head,
-            Err(e) if is_empty_log(&e) && older.head().tree_size > 0 => {
-                return Err(Error::verification(format!(
-                    "the log is empty, but a head of {} entries was signed at {}: the log was \
-                     emptied (wiped and restarted)",
-                    older.head().tree_size,
-                    older.head().timestamp
-                )));
-            }
-            Err(e) => return Err(e),
-        };
+        let newer = self
+            .latest_after(Some(older))
+            .await?
+            .ok_or_else(|| Error::verification("the log is empty"))?;
         let (old, new) = (older.head(), newer.head());
         if new.tree_size < old.tree_size {
             return Err(Error::verification(format!(
@@ -83,6 +75,28 @@ impl Client {
         }
         let added = self.check_consistent(older, &newer).await?;
         Ok(Extension { newer, added })
+    }
+
+    /// The latest head, verified; `None` when the log is empty and `older` (a head seen
+    /// before, if any) had no entries. An empty log after a head of at least one entry was
+    /// emptied: a [`crate::ErrorKind::Verification`] error, not an outage.
+    pub(crate) async fn latest_after(
+        &self,
+        older: Option<&SignedTreeHead>,
+    ) -> Result<Option<VerifiedTreeHead>> {
+        match self.tree_head(None).await {
+            Ok(head) => Ok(Some(head)),
+            Err(e) if is_empty_log(&e) => match older {
+                Some(o) if o.head().tree_size > 0 => Err(Error::verification(format!(
+                    "the log is empty, but a head of {} entries was signed at {}: the log was \
+                     emptied (wiped and restarted)",
+                    o.head().tree_size,
+                    o.head().timestamp
+                ))),
+                _ => Ok(None),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// Checks that `newer` (a verified head, of any size) and `older` (a head seen before)
@@ -99,15 +113,6 @@ impl Client {
         newer: &VerifiedTreeHead,
     ) -> Result<u64> {
         let (old, new) = (*older.head(), *newer.head());
-        if new.tree_size == old.tree_size {
-            if new.root_hash != old.root_hash {
-                return Err(Error::verification(format!(
-                    "two different signed roots for the same size {}: the log forked",
-                    new.tree_size
-                )));
-            }
-            return Ok(0);
-        }
         if new.tree_size < old.tree_size {
             // The smaller head must be a prefix of the larger one kept before.
             let kept = self.verify_tree_head(older).await?;
@@ -121,6 +126,26 @@ impl Client {
                     ))
                 })?;
             return Ok(0);
+        }
+        let proof = self.consistency_path(&old, &new).await?;
+        axis_evidence::check_consistent(&old, &new, &proof).map_err(|e| {
+            Error::verification(format!(
+                "{e} (the head of {} entries was signed at {})",
+                old.tree_size, old.timestamp
+            ))
+            .with_source(e)
+        })
+    }
+
+    /// The axis's RFC 9162 consistency path from `old` to `new` (empty when `new` is not
+    /// larger: there is nothing to prove).
+    pub(crate) async fn consistency_path(
+        &self,
+        old: &TreeHead,
+        new: &TreeHead,
+    ) -> Result<Vec<[u8; 32]>> {
+        if new.tree_size <= old.tree_size || old.tree_size == 0 {
+            return Ok(Vec::new());
         }
         let request = pb::GetConsistencyProofRequest {
             first: old.tree_size,
@@ -136,16 +161,7 @@ impl Client {
                 "the consistency proof is for other tree sizes than the heads checked",
             ));
         }
-        newer
-            .check_extends(&old, &hashes(&proof.path)?)
-            .map_err(|e| {
-                Error::verification(format!(
-                    "the log of {} entries does not extend the head of {} entries signed at {}: \
-                     history was rewritten ({e})",
-                    new.tree_size, old.tree_size, old.timestamp
-                ))
-            })?;
-        Ok(new.tree_size - old.tree_size)
+        hashes(&proof.path)
     }
 
     /// Verifies a signed tree head (one kept earlier, or one from log evidence) with the trust

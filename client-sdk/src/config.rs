@@ -740,6 +740,23 @@ impl FileCredential {
     }
 }
 
+/// A key file outside the configuration (a witness key): encrypted PKCS#8 PEM, decrypted with
+/// the passphrase in `passphrase_file`, else in `AXIS_KEY_PASS`; errors say which and why, as
+/// for the configuration's keys.
+pub fn load_key_file(key: &Path, passphrase_file: Option<&Path>) -> Result<PrivateKey> {
+    let credential = FileCredential {
+        cert: PathBuf::new(),
+        key: key.to_path_buf(),
+        passphrase_file: None,
+        passphrase_env: None,
+    };
+    let mut shared = SharedPassphrase {
+        file: passphrase_file,
+        loaded: None,
+    };
+    credential.private_key("key", &mut shared)
+}
+
 /// The configuration's shared passphrase (top-level `passphrase_file`, else `AXIS_KEY_PASS`),
 /// read once, and only if a key without its own passphrase needs it.
 pub(crate) struct SharedPassphrase<'a> {

@@ -223,10 +223,12 @@ impl Classified for axis_evidence::Error {
         match self {
             E::Signer(e) => e.kind(side),
             // The log's own proofs and the trust material given with them.
-            E::Log(_) | E::Trust(_) | E::Layout(_) | E::BundleItem { .. } => match side {
-                Side::Received => ErrorKind::Verification,
-                Side::Building => ErrorKind::InvalidInput,
-            },
+            E::Log(_) | E::Trust(_) | E::Witness(_) | E::Layout(_) | E::BundleItem { .. } => {
+                match side {
+                    Side::Received => ErrorKind::Verification,
+                    Side::Building => ErrorKind::InvalidInput,
+                }
+            }
         }
     }
 }

@@ -116,6 +116,7 @@ mod proof;
 mod send;
 mod statements;
 mod tls;
+mod witness;
 
 // The public interface is:
 pub use audit::Extension;
@@ -125,7 +126,7 @@ pub use client::{Client, TRUST_REFRESH};
 pub use config::{
     CachePolicy, ClientConfig, Credential, DEFAULT_CACHE_MAX_AGE, DEFAULT_CACHE_REFRESH,
     DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE, DEFAULT_TRUST_TIMEOUT,
-    MAX_ENDPOINTS, PASSPHRASE_ENV, Timeouts,
+    MAX_ENDPOINTS, PASSPHRASE_ENV, Timeouts, load_key_file,
 };
 pub use directory::{AgencyInfo, AgencyPage, AgencyUpdate, CrlPublished, Limits};
 pub use error::{Error, ErrorKind, Result};
@@ -140,6 +141,7 @@ pub use send::{
     Recipient, SPOOL_IN_MEMORY, SealedDocument, SendReceipt,
 };
 pub use statements::{History, HistoryEvent, LoggedStatement, Timeline};
+pub use witness::{CosignedHead, WitnessStep};
 
 /// Log entries, tree heads, proofs and evidence bundles this API returns, from `axis-evidence`.
 pub use axis_evidence as evidence;

@@ -7,7 +7,7 @@
 //! runs (default 50, at least 20).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::time::{Duration as StdDuration, Instant};
+mod common;
 
 use axis_evidence::*;
 use axis_pki::{KeyAlgorithm, Profile, Subject};
@@ -83,11 +83,6 @@ fn bundle() -> (Vec<u8>, Vec<u8>) {
     (bundle.encode().unwrap(), log.cert.public_key_der().to_vec())
 }
 
-fn median(mut runs: Vec<StdDuration>) -> StdDuration {
-    runs.sort();
-    runs[runs.len() / 2]
-}
-
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
@@ -106,18 +101,7 @@ fn main() {
         EvidenceBundle::parse(&bytes).unwrap().crls.len()
     );
 
-    let time = |f: &dyn Fn()| {
-        f(); // warm-up
-        median(
-            (0..runs)
-                .map(|_| {
-                    let start = Instant::now();
-                    f();
-                    start.elapsed()
-                })
-                .collect(),
-        )
-    };
+    let time = |f: &dyn Fn()| common::median_of(runs, f);
     let parse = time(&|| {
         EvidenceBundle::parse(&bytes).unwrap();
     });

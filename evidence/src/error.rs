@@ -28,6 +28,10 @@ pub enum Error {
     /// bytes, or another element where one belongs; names the element and its byte offset.
     #[error("evidence bundle: {0}")]
     Layout(#[from] LayoutError),
+    /// Witnessing: two heads that are not of one history, or cosignatures that are missing,
+    /// too few, or do not verify.
+    #[error(transparent)]
+    Witness(#[from] WitnessError),
     /// One element of an evidence bundle failed; `source` is why.
     #[error("{item} at byte {at}: {source}")]
     BundleItem {
@@ -157,4 +161,88 @@ impl From<axis_signer::ChainError> for Error {
     fn from(e: axis_signer::ChainError) -> Self {
         Error::Signer(e.into())
     }
+}
+
+/// What a witness or a verifier of cosignatures found wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WitnessError {
+    /// Two different roots signed for one tree size: the log showed two histories (a split
+    /// view, or a fork). A witness refuses to cosign the second and keeps both heads.
+    #[error(
+        "two different signed roots for the same size {size}: the log shows two histories \
+         (split view or fork)"
+    )]
+    SplitView {
+        /// The tree size.
+        size: u64,
+    },
+    /// A head smaller than one signed before: a log never shrinks.
+    #[error("the log shrank: a head of {newer} entries after one of {older}")]
+    Shrunk {
+        /// The size of the earlier head.
+        older: u64,
+        /// The size of the later head.
+        newer: u64,
+    },
+    /// The consistency proof does not connect the two heads: history was rewritten.
+    #[error(
+        "the log of {newer} entries does not extend the head of {older} entries: history was \
+         rewritten ({source})"
+    )]
+    Inconsistent {
+        /// The size of the earlier head.
+        older: u64,
+        /// The size of the later head.
+        newer: u64,
+        /// What the Merkle check found.
+        source: axis_log::Error,
+    },
+    /// A witness key that is not ECDSA P-256 (the only witness key type).
+    #[error("a witness key must be an ECDSA P-256 public key (SubjectPublicKeyInfo)")]
+    WitnessKeyUnsupported,
+    /// The witness key could not sign.
+    #[error("the witness key could not sign: {source}")]
+    Signing {
+        /// What the key said.
+        source: axis_pki::KeyOpError,
+    },
+    /// A cosignature names another witness than the key it is checked with.
+    #[error("the cosignature names another witness")]
+    OtherWitness,
+    /// A cosignature's signature does not verify with its witness's key.
+    #[error("the cosignature's signature does not verify with the witness's key")]
+    BadCosignature,
+    /// A cosignature's ECDSA value is not in normal form (the high s).
+    #[error("the cosignature's ECDSA value is not in normal form (the high s)")]
+    CosignatureNotNormal,
+    /// A cosignature given for a head, by one of the witnesses given, that does not verify
+    /// with that witness's key.
+    #[error("cosignature {index} does not verify with its witness's key")]
+    CosignatureInvalid {
+        /// Its position among the cosignatures given.
+        index: usize,
+    },
+    /// A cosignature of another tree head or another log than the one it is given with.
+    #[error("cosignature {index} is of another tree head or another log")]
+    NotOfThisHead {
+        /// Its position among the cosignatures given.
+        index: usize,
+    },
+    /// Fewer of the given witnesses cosigned the tree head than required.
+    #[error(
+        "the tree head is cosigned by {found} of the {given} witnesses given, {needed} required"
+    )]
+    TooFewCosignatures {
+        /// Witnesses whose cosignature verified.
+        found: usize,
+        /// How many were required.
+        needed: usize,
+        /// How many witnesses were given.
+        given: usize,
+    },
+    /// The cosignatures of a bundle are not in ascending DER order, or one witness is there
+    /// twice: one bundle, one byte form.
+    #[error("not after the one before it (ascending DER order, one per witness)")]
+    CosignaturesOutOfOrder,
 }

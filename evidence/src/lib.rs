@@ -39,16 +39,21 @@ mod bundle;
 mod error;
 pub mod limits;
 mod log;
+mod witness;
 
 // The public interface is:
 pub use bundle::{
     BundleItem, BundleReport, BundleStatement, EvidenceBundle, LayoutError, LayoutProblem,
     LoggedEntry, RecipientTimeline, TimelineEvent, verify_bundle,
 };
-pub use error::{Error, LogError, TrustError};
+pub use error::{Error, LogError, TrustError, WitnessError};
 pub use log::{
     AcceptanceEntry, EntryBody, LogEntry, LogEntryBytes, LogProof, RevocationEntry, SignedTreeHead,
     StatementEntry, TreeHead, VerifiedEvidence, VerifiedTreeHead, verify_evidence,
+};
+pub use witness::{
+    Cosignature, CosignedTreeHead, WitnessKey, Witnessed, check_consistent, check_witnessed,
+    cosign_next, key_id,
 };
 
 #[cfg(fuzzing)]

@@ -23,3 +23,8 @@ pub const MAX_BUNDLE_STATEMENTS: usize = 512;
 pub const MAX_BUNDLE_INTERMEDIATES: usize = 64;
 /// Most CRLs in one bundle.
 pub const MAX_BUNDLE_CRLS: usize = 256;
+
+/// Largest cosignature accepted (its seven fields and a P-256 signature take under 250 bytes).
+pub const MAX_COSIGNATURE_LEN: usize = 512;
+/// Most cosignatures carried with one tree head (in a bundle, or served by the axis).
+pub const MAX_COSIGNATURES: usize = 32;

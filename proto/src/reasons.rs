@@ -96,6 +96,18 @@ pub const BAD_CERTIFICATE: &str = "BAD_CERTIFICATE";
 pub const BAD_CRL: &str = "BAD_CRL";
 /// No signed tree head of that size, or no such entry (`NOT_FOUND`).
 pub const LOG_UNAVAILABLE: &str = "LOG_UNAVAILABLE";
+/// The cosignature is by a witness the operator did not configure (`PERMISSION_DENIED`).
+pub const WITNESS_UNKNOWN: &str = "WITNESS_UNKNOWN";
+/// The cosignature does not verify with its witness's key, or is not in its one byte form
+/// (`PERMISSION_DENIED`).
+pub const COSIGNATURE_INVALID: &str = "COSIGNATURE_INVALID";
+/// The cosignature is of a head this axis never signed: another log, or a tree size it signed
+/// no head for (`NOT_FOUND`).
+pub const TREE_HEAD_UNKNOWN: &str = "TREE_HEAD_UNKNOWN";
+/// The cosignature is of a head of a size this axis signed, but with another root: the witness
+/// was shown another history (a split view) — the axis keeps it out and logs it
+/// (`FAILED_PRECONDITION`).
+pub const TREE_HEAD_MISMATCH: &str = "TREE_HEAD_MISMATCH";
 /// Too many calls from the agency; retry after a moment (`RESOURCE_EXHAUSTED`).
 pub const RATE_LIMITED: &str = "RATE_LIMITED";
 /// The agency holds too many open streams (`RESOURCE_EXHAUSTED`).
@@ -145,6 +157,10 @@ pub const ALL: &[&str] = &[
     BAD_CERTIFICATE,
     BAD_CRL,
     LOG_UNAVAILABLE,
+    WITNESS_UNKNOWN,
+    COSIGNATURE_INVALID,
+    TREE_HEAD_UNKNOWN,
+    TREE_HEAD_MISMATCH,
     RATE_LIMITED,
     TOO_MANY_STREAMS,
     SHUTTING_DOWN,

@@ -30,3 +30,4 @@ mod sdk;
 mod shared_log;
 mod submit;
 mod tokens;
+mod witness;

@@ -113,6 +113,14 @@ fn write_structures(dir: &Path) {
     put("tree-head.der", "TreeHead", head.as_bytes());
     put("tree-head.cms", "AxisSignature", head.signature());
     put("tree-head.sth", "SignedTreeHeadFile", &head.encode());
+    let witness = axis_pki::PrivateKey::generate(axis_pki::KeyAlgorithm::EcdsaP256).unwrap();
+    let verified_head = head
+        .verify(&f.store, NOW, Some(f.log.cert.public_key_der()))
+        .unwrap();
+    let cosignature =
+        axis_evidence::Cosignature::sign(&verified_head, &witness, SIGNED + Duration::minutes(31))
+            .unwrap();
+    put("cosignature.der", "Cosignature", cosignature.as_bytes());
     let proof = LogProof {
         tree_head: head.clone(),
         leaf_index: 1,

@@ -32,6 +32,7 @@ ATTRIBUTE_VALUES = {
 NESTED = {
     "LogProof": {"treeHead": "TreeHead", "signature": "AxisSignature"},
     "SignedTreeHeadFile": {"treeHead": "TreeHead", "signature": "AxisSignature"},
+    "Cosignature": {"signature": "EcdsaSigValue"},
     "EvidenceBundle": {
         "routingHeader": "RoutingHeader",
         "submissionSignature": "AxisSignature",
@@ -108,6 +109,7 @@ def check_oids(root, defined):
         "id-axis-tree-head": "TreeHead",
         "id-axis-log-proof": "LogProof",
         "id-axis-evidence-bundle": "EvidenceBundle",
+        "id-axis-cosignature": "Cosignature",
     }
     register = register_oids(root)
     for asn1_name, fmt in expected_formats.items():
@@ -207,7 +209,8 @@ def main(argv):
             count += 1
     # Every structure Axis signs or stores has at least one example.
     for t in ["Manifest", "RoutingHeader", "Receipt", "LogEntry", "TreeHead", "LogProof",
-              "EvidenceBundle", "AxisSignature", "KeyEnvelope", "SignedTreeHeadFile"]:
+              "EvidenceBundle", "AxisSignature", "KeyEnvelope", "SignedTreeHeadFile",
+              "Cosignature"]:
         if t not in seen_types:
             fail("no structure of type %s was checked" % t)
     print("%d structures checked against formats.asn1, %d OIDs defined" % (count, len(defined)))

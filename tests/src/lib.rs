@@ -185,6 +185,7 @@ impl TestPki {
             health: Default::default(),
             notify: Default::default(),
             shutdown_drain_secs: 5,
+            witnesses: Default::default(),
         }
     }
 }

@@ -54,9 +54,10 @@ fn variant(e: &ServerError) -> usize {
             Fault::Task { .. } => 44,
             Fault::Invariant(_) => 45,
         },
+        Cosignature { .. } => 46,
     }
 }
-const VARIANTS: usize = 46;
+const VARIANTS: usize = 47;
 
 /// One value of every variant (every signature reason too).
 async fn samples() -> Vec<ServerError> {
@@ -140,6 +141,12 @@ async fn samples() -> Vec<ServerError> {
         .into(),
         ServerError::invariant("i"),
     ];
+    for reason in CosignatureReason::ALL {
+        all.push(Cosignature {
+            reason,
+            detail: "d".into(),
+        });
+    }
     for reason in SignatureReason::ALL {
         all.push(Signature {
             what: "w",

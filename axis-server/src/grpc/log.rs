@@ -1,4 +1,5 @@
-//! `axis.v1.Log`: signed tree heads, inclusion and consistency proofs, entries.
+//! `axis.v1.Log`: signed tree heads, inclusion and consistency proofs, entries, and the
+//! witnesses' cosignatures of tree heads.
 //!
 //! Proofs are built from what the committer stored: every leaf hash, and complete nodes at
 //! levels 8, 16, … (`NODE_STRIDE`). Any complete node of the tree is the fold of a run of at
@@ -180,6 +181,72 @@ impl pb::log_server::Log for LogService {
                 .into_iter()
                 .map(|(leaf_index, entry)| pb::LogEntry { leaf_index, entry })
                 .collect(),
+        }))
+    }
+
+    async fn add_cosignature(
+        &self,
+        req: Request<pb::AddCosignatureRequest>,
+    ) -> std::result::Result<Response<pb::AddCosignatureResponse>, Status> {
+        self.app.any_call(&req)?;
+        let db = &self.app.db;
+        let c = self
+            .app
+            .witnesses
+            .check(db, &req.get_ref().cosignature)
+            .await?;
+        let body = c.cosigned();
+        let cosignatures = db
+            .add_cosignature(body.tree_size, &body.witness, c.as_bytes())
+            .await?;
+        Ok(Response::new(pb::AddCosignatureResponse {
+            tree_size: body.tree_size,
+            cosignatures,
+        }))
+    }
+
+    async fn get_cosigned_tree_head(
+        &self,
+        req: Request<pb::GetCosignedTreeHeadRequest>,
+    ) -> std::result::Result<Response<pb::CosignedTreeHead>, Status> {
+        self.app.any_call(&req)?;
+        let r = req.into_inner();
+        let db = &self.app.db;
+        let size = if r.tree_size == 0 && r.min_cosignatures > 0 {
+            db.latest_cosigned_size(r.min_cosignatures)
+                .await?
+                .ok_or_else(|| {
+                    ServerError::LogUnavailable(format!(
+                        "no tree head has {} witness cosignatures yet",
+                        r.min_cosignatures
+                    ))
+                })?
+        } else {
+            r.tree_size
+        };
+        let head = signed_head(db, size).await?;
+        let parsed = axis_evidence::SignedTreeHead::parse(&head.tree_head, Vec::new())
+            .map_err(|e| ServerError::log_state("tree head", e))?;
+        // Only cosignatures of this head: each was checked against the head of its size when
+        // it was kept, and a head row is never rewritten — unless the database was.
+        let cosignatures = db
+            .cosignatures(
+                parsed.head().tree_size,
+                axis_evidence::limits::MAX_COSIGNATURES,
+            )
+            .await?
+            .into_iter()
+            .filter(|c| {
+                axis_evidence::Cosignature::parse(c).is_ok_and(|c| {
+                    self.app
+                        .witnesses
+                        .is_of_this_log(c.cosigned(), parsed.head())
+                })
+            })
+            .collect();
+        Ok(Response::new(pb::CosignedTreeHead {
+            tree_head: Some(head),
+            cosignatures,
         }))
     }
 }

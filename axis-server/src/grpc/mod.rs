@@ -47,6 +47,8 @@ pub struct App {
     pub registered: Mutex<std::collections::HashSet<String>>,
     /// The recipients' current encryption certificates (cleared on directory change).
     pub encryption_ids: Arc<crate::recipients::EncryptionIds>,
+    /// The witnesses whose cosignatures are kept, and the log's own key.
+    pub witnesses: crate::witnesses::Witnesses,
 }
 
 impl App {

@@ -74,10 +74,13 @@ pub enum Format {
     LogProof = 6,
     /// An evidence bundle (`.2.7`, axis-evidence).
     EvidenceBundle = 7,
+    /// A witness's cosignature of a tree head (`.2.11`, axis-evidence). (`.2.8`–`.2.10` are
+    /// taken by formats under way on other branches.)
+    Cosignature = 11,
 }
 
 impl Format {
-    const ALL: [Format; 7] = [
+    const ALL: [Format; 8] = [
         Format::Manifest,
         Format::RoutingHeader,
         Format::Receipt,
@@ -85,6 +88,7 @@ impl Format {
         Format::TreeHead,
         Format::LogProof,
         Format::EvidenceBundle,
+        Format::Cosignature,
     ];
 
     /// The dotted OID, `<AXIS_OID_ARC>.2.<n>`.
@@ -94,11 +98,13 @@ impl Format {
 
     /// DER content octets of the format's OID.
     pub fn oid(self) -> &'static [u8] {
-        static CACHE: OnceLock<[Vec<u8>; 7]> = OnceLock::new();
+        static CACHE: OnceLock<[Vec<u8>; 8]> = OnceLock::new();
         let all = CACHE.get_or_init(|| {
             Format::ALL.map(|f| axis_pki::der::oid_content(&f.dotted()).unwrap_or_default())
         });
-        &all[self as usize - 1]
+        // ALL lists the formats in register order; the index of each is its place there.
+        let i = Format::ALL.iter().position(|f| *f == self).unwrap_or(0);
+        &all[i]
     }
 
     /// Opens an encoded structure of this format: one SEQUENCE with nothing after it, starting

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use axis_client::Client;
-use axis_client::evidence::{SignedTreeHead, VerifiedTreeHead};
+use axis_client::evidence::{SignedTreeHead, VerifiedTreeHead, WitnessKey};
 
 use crate::Usage;
 use crate::cli::AuditCommand;
@@ -31,7 +31,34 @@ pub(crate) async fn run(client: &Client, cmd: AuditCommand) -> Result<()> {
             bundle,
             root,
             log_key,
-        } => verify(&bundle, &root, &log_key),
+            witnesses,
+            min_witnesses,
+        } => verify(&bundle, &root, &log_key, &witnesses, min_witnesses),
+        AuditCommand::WitnessKey {
+            out,
+            public,
+            passphrase_file,
+        } => witness_key(&out, &public, passphrase_file.as_deref()),
+        AuditCommand::Witness {
+            state,
+            key,
+            passphrase_file,
+            log_key,
+            out,
+            interval,
+            once,
+        } => {
+            let key = axis_client::load_key_file(&key, passphrase_file.as_deref())?;
+            let log_key = read_log_key(&log_key)?;
+            let w = crate::witness::Witness {
+                state: &state,
+                key: &key,
+                log_key: &log_key,
+                out: out.as_deref(),
+            };
+            w.run(client, Duration::from_secs(interval.max(1)), once)
+                .await
+        }
         AuditCommand::TreeHead { size, out } => {
             let head = client.tree_head(size).await?;
             write_atomic(&out, &head.signed().encode())?;
@@ -98,30 +125,83 @@ fn der_of(bytes: Vec<u8>, labels: &[&str], path: &Path) -> Result<(String, Vec<u
     Ok((block.tag().to_owned(), block.into_contents()))
 }
 
+/// A public key file: a certificate (PEM, or DER that parses as one) gives its key; a PUBLIC
+/// KEY is the key.
+pub(crate) fn read_public_key(path: &Path, what: &str) -> Result<Vec<u8>> {
+    let (tag, key) = der_of(
+        read_limited(path, 64 * 1024, what)?,
+        &["CERTIFICATE", "PUBLIC KEY"],
+        path,
+    )?;
+    Ok(if tag == "PUBLIC KEY" {
+        key
+    } else {
+        axis_client::pki::public_key_of(&key).unwrap_or(key)
+    })
+}
+
+/// The log signer's key, from its certificate or public key.
+pub(crate) fn read_log_key(path: &Path) -> Result<Vec<u8>> {
+    read_public_key(path, "the log key")
+}
+
 /// `axis audit verify`: offline.
-pub(crate) fn verify(bundle: &Path, root: &Path, log_key: &Path) -> Result<()> {
+pub(crate) fn verify(
+    bundle: &Path,
+    root: &Path,
+    log_key: &Path,
+    witnesses: &[std::path::PathBuf],
+    min_witnesses: usize,
+) -> Result<()> {
+    if min_witnesses > witnesses.len() {
+        bail!(Usage(format!(
+            "--min-witnesses {min_witnesses} needs at least {min_witnesses} --witness keys, {} given",
+            witnesses.len()
+        )));
+    }
     let bytes = read_limited(bundle, MAX_BUNDLE_FILE, "the bundle")?;
     let (_, root) = der_of(
         read_limited(root, 64 * 1024, "the root certificate")?,
         &["CERTIFICATE"],
         root,
     )?;
-    let (tag, key) = der_of(
-        read_limited(log_key, 64 * 1024, "the log key")?,
-        &["CERTIFICATE", "PUBLIC KEY"],
-        log_key,
-    )?;
-    // A certificate (PEM, or DER that parses as one) gives its key; a PUBLIC KEY is the key.
-    let spki = if tag == "PUBLIC KEY" {
-        key
-    } else {
-        axis_client::pki::public_key_of(&key).unwrap_or(key)
-    };
-    match axis_client::evidence::verify_bundle(&bytes, &root, &spki) {
-        Ok(report) => {
+    let spki = read_log_key(log_key)?;
+    let keys = witnesses
+        .iter()
+        .map(|p| {
+            WitnessKey::parse(&read_public_key(p, "a witness key")?)
+                .map_err(|e| anyhow::Error::new(Usage(format!("{}: {e}", p.display()))))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let verified = axis_client::evidence::verify_bundle(&bytes, &root, &spki).and_then(|report| {
+        let witnessed = axis_client::evidence::check_witnessed(
+            report.tree_head.head(),
+            &spki,
+            // The bundle does not carry cosignatures yet (bundle integration comes last).
+            &[],
+            &keys,
+            min_witnesses,
+        )?;
+        Ok((report, witnessed))
+    });
+    match verified {
+        Ok((report, witnessed)) => {
             println!("{report}");
+            if !keys.is_empty() {
+                println!(
+                    "The tree head is {witnessed} (of {} given, {min_witnesses} required)",
+                    keys.len()
+                );
+            }
             println!(
-                "VERIFIED: every signature, certificate chain, revocation status at signing time, status order and inclusion proof checked."
+                "VERIFIED: every signature, certificate chain, revocation status at signing time, status order and inclusion proof checked{}.",
+                if min_witnesses > 0 {
+                    format!(
+                        "; the tree head cosigned by {min_witnesses} or more of the given witnesses"
+                    )
+                } else {
+                    String::new()
+                }
             );
             Ok(())
         }
@@ -132,7 +212,81 @@ pub(crate) fn verify(bundle: &Path, root: &Path, log_key: &Path) -> Result<()> {
     }
 }
 
-fn describe(head: &VerifiedTreeHead) -> String {
+/// `axis audit witness-key`: a new P-256 key, encrypted, and its public key.
+pub(crate) fn witness_key(out: &Path, public: &Path, passphrase_file: Option<&Path>) -> Result<()> {
+    for p in [out, public] {
+        if p.symlink_metadata().is_ok() {
+            bail!(Usage(format!(
+                "{} already exists; a key file is never overwritten",
+                p.display()
+            )));
+        }
+    }
+    let pass = read_new_passphrase(passphrase_file)?;
+    let key = axis_client::pki::PrivateKey::generate(axis_client::pki::KeyAlgorithm::EcdsaP256)
+        .context("generating the witness key")?;
+    let pem = key
+        .to_encrypted_pem(&pass)
+        .context("encrypting the witness key")?;
+    write_new(out, pem.as_bytes(), 0o600)?;
+    let public_pem = axis_client::pki::to_pem("PUBLIC KEY", key.public_key_der());
+    write_new(public, public_pem.as_bytes(), 0o644)?;
+    println!(
+        "witness key written to {} (encrypted), its public key to {}; key id {}",
+        out.display(),
+        public.display(),
+        hex(&axis_client::evidence::key_id(key.public_key_der()))
+    );
+    Ok(())
+}
+
+/// The passphrase for a new key: the file's first line, else `AXIS_KEY_PASS`; never argv.
+fn read_new_passphrase(file: Option<&Path>) -> Result<axis_client::pki::Passphrase> {
+    let text = match file {
+        Some(p) => String::from_utf8(read_limited(p, 4096, "the passphrase file")?)
+            .map_err(|_| Usage(format!("{} is not UTF-8", p.display())))?,
+        None => std::env::var(axis_client::PASSPHRASE_ENV).map_err(|_| {
+            Usage(format!(
+                "no passphrase: give --passphrase-file FILE or export {}",
+                axis_client::PASSPHRASE_ENV
+            ))
+        })?,
+    };
+    // A trailing newline is not part of it (Passphrase::new drops it).
+    let pass = axis_client::pki::Passphrase::new(text);
+    pass.check_strength()
+        .map_err(|e| Usage(format!("the passphrase: {e}")))?;
+    Ok(pass)
+}
+
+/// Writes a file that must not exist yet, with `mode`, synced.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    sync_dir(path)
+}
+
+/// Syncs the directory holding `path`, so that a new or renamed entry survives a crash.
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing the directory {}", dir.display()))
+}
+
+pub(crate) fn describe(head: &VerifiedTreeHead) -> String {
     let h = head.head();
     format!(
         "tree head: {} entries, root {}, signed at {} by {}",
@@ -143,11 +297,11 @@ fn describe(head: &VerifiedTreeHead) -> String {
     )
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn read_head(path: &Path) -> Result<SignedTreeHead> {
+pub(crate) fn read_head(path: &Path) -> Result<SignedTreeHead> {
     let len = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
@@ -167,11 +321,30 @@ fn read_head(path: &Path) -> Result<SignedTreeHead> {
     })
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+/// The head kept in a state file, `None` before the first run (no file).
+pub(crate) fn read_state(path: &Path) -> Result<Option<SignedTreeHead>> {
+    if path.exists() {
+        read_head(path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Replaces `path` atomically and durably: a temporary file written and synced, renamed over
+/// it, the directory synced. A crash leaves the old file or the new one, never a mix.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    drop(f);
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    sync_dir(path)
 }
 
 /// What one look at the log found.
@@ -183,7 +356,7 @@ enum Look {
 }
 
 /// Whether an SDK error means the axis could not be asked (rather than that it answered).
-fn unreachable(e: &axis_client::Error) -> bool {
+pub(crate) fn unreachable(e: &axis_client::Error) -> bool {
     use axis_client::ErrorKind as K;
     matches!(e.kind(), K::Transport | K::DeadlineExceeded | K::Server)
 }
@@ -237,21 +410,34 @@ async fn look(
 /// whether or not `once`; an axis that cannot be reached is a WARNING: `once` ends with exit 4,
 /// the loop tries again at the next interval.
 async fn monitor(client: &Client, state: &Path, interval: Duration, once: bool) -> Result<()> {
-    let mut last = if state.exists() {
-        Some(read_head(state)?)
-    } else {
-        None
-    };
-    loop {
+    let mut last = read_state(state)?;
+    every(interval, once, async || {
         match look(client, state, &mut last, once).await {
-            Ok(Look::Seen | Look::Empty) => {}
+            Ok(Look::Seen | Look::Empty) => Ok(()),
             Err(e) if e.downcast_ref::<crate::Alert>().is_some() => {
                 eprintln!(
                     "the last consistent head is kept in {}; keep it as evidence",
                     state.display()
                 );
-                return Err(e);
+                Err(e)
             }
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+/// Runs `step` once (`once`), or every `interval` until it fails: an unreachable axis
+/// ([`crate::Unreachable`]) is only a WARNING in the loop, printed and tried again at the next
+/// interval; with `once` it ends the run (exit 4). Any other error ends it.
+pub(crate) async fn every(
+    interval: Duration,
+    once: bool,
+    mut step: impl AsyncFnMut() -> Result<()>,
+) -> Result<()> {
+    loop {
+        match step().await {
+            Ok(()) => {}
             Err(e) if e.downcast_ref::<crate::Unreachable>().is_some() && !once => {
                 eprintln!("{e} (will retry in {} s)", interval.as_secs());
             }

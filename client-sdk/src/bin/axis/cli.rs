@@ -173,7 +173,10 @@ with ok, WARN or FAIL; the exit code is 1 if any line is FAIL."
 Examples:
   axis audit export 0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d --out evidence.axb
   axis audit verify evidence.axb --root root.pem --log-key log-signer.pem
+  axis audit verify evidence.axb --root root.pem --log-key log-signer.pem \\
+      --witness w1.pub.pem --witness w2.pub.pem --witness w3.pub.pem --min-witnesses 2
   axis audit monitor --state head.axh --interval 60
+  axis audit witness --state witness.sth --key witness.key.pem --log-key log-signer.pem
 
 verify needs no configuration and no network: the root certificate and the log key only."
     )]
@@ -202,8 +205,13 @@ Either party may export: the sender gets every recipient's chain, a recipient it
     #[command(after_help = "\
 Example:
   axis audit verify evidence.axb --root root.cert.pem --log-key axis-log-signer.cert.pem
+  axis audit verify evidence.axb --root root.cert.pem --log-key axis-log-signer.cert.pem \\
+      --witness w1.pub.pem --witness w2.pub.pem --min-witnesses 2
 
---log-key takes the log signer's certificate or its public key (PEM or DER).")]
+--log-key takes the log signer's certificate or its public key (PEM or DER). With
+--min-witnesses K, the bundle's tree head must be cosigned by K of the --witness keys: each of
+them saw that head as a continuation of the history it had cosigned, so the axis cannot show
+this history to the auditor and another one to someone else without K witnesses colluding.")]
     Verify {
         /// The bundle file.
         bundle: std::path::PathBuf,
@@ -213,6 +221,69 @@ Example:
         /// The axis log signer's certificate or public key (PEM or DER).
         #[arg(long = "log-key", value_name = "FILE")]
         log_key: std::path::PathBuf,
+        /// A witness's public key (PEM or DER SubjectPublicKeyInfo, ECDSA P-256); repeat for
+        /// several. Only cosignatures by these witnesses count.
+        #[arg(long = "witness", value_name = "FILE")]
+        witnesses: Vec<std::path::PathBuf>,
+        /// Refuse the bundle unless its tree head is cosigned by at least K of the --witness
+        /// keys (default 0: cosignatures are not required).
+        #[arg(long = "min-witnesses", value_name = "K", default_value_t = 0)]
+        min_witnesses: usize,
+    },
+    /// Make a witness key: a new ECDSA P-256 key, encrypted (PKCS#8, the passphrase from
+    /// --passphrase-file or AXIS_KEY_PASS), and its public key, which verifiers pass with
+    /// `axis audit verify --witness` and the axis operator lists in `[witnesses]`.
+    #[command(after_help = "\
+Example:
+  axis audit witness-key --out witness.key.pem --public witness.pub.pem --passphrase-file w.pass")]
+    WitnessKey {
+        /// Where to write the encrypted private key (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// Where to write the public key (PEM SubjectPublicKeyInfo).
+        #[arg(long, value_name = "FILE")]
+        public: std::path::PathBuf,
+        /// A file holding the key's passphrase (else AXIS_KEY_PASS).
+        #[arg(long = "passphrase-file", value_name = "FILE")]
+        passphrase_file: Option<std::path::PathBuf>,
+    },
+    /// Witness the axis's log: check each new tree head against the last one this witness
+    /// cosigned (kept in the state file) and cosign it only if the log is consistent with it;
+    /// the cosignature goes to the axis, which serves it with the head. A head that is not
+    /// consistent (two roots for one size, a rewritten, shrunk or emptied log) is REFUSED, never
+    /// cosigned: exit code 3, both heads kept as evidence.
+    #[command(after_help = "\
+Exit codes: 0 cosigned (or nothing to cosign yet), 3 REFUSED (split view, fork, rewritten,
+shrunk or emptied log; the head shown is kept beside the state file as STATE.refused), 4 axis
+unreachable (--once; the loop tries again), 1 other errors, 2 usage.
+
+Example:
+  axis audit witness --state witness.sth --key witness.key.pem --passphrase-file w.pass \\
+      --log-key axis-log-signer.cert.pem --interval 60
+  axis audit witness --state witness.sth --key witness.key.pem --log-key log.pem --once")]
+    Witness {
+        /// The file holding the last head this witness cosigned (created on the first run;
+        /// written durably before any cosignature leaves).
+        #[arg(long, value_name = "FILE")]
+        state: std::path::PathBuf,
+        /// The witness's key (an encrypted key file, ECDSA P-256).
+        #[arg(long, value_name = "FILE")]
+        key: std::path::PathBuf,
+        /// A file holding the key's passphrase (else AXIS_KEY_PASS).
+        #[arg(long = "passphrase-file", value_name = "FILE")]
+        passphrase_file: Option<std::path::PathBuf>,
+        /// The log signer's certificate or public key (PEM or DER): the log this witness follows.
+        #[arg(long = "log-key", value_name = "FILE")]
+        log_key: std::path::PathBuf,
+        /// Also write each cosignature (DER) to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Seconds between checks.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        interval: u64,
+        /// Check and cosign once, then exit.
+        #[arg(long)]
+        once: bool,
     },
     /// Save a signed tree head of the axis's log (verified) to a file.
     #[command(after_help = "\

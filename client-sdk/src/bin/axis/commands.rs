@@ -31,9 +31,19 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         bundle,
         root,
         log_key,
+        witnesses,
+        min_witnesses,
     }) = &cli.command
     {
-        return crate::audit::verify(bundle, root, log_key);
+        return crate::audit::verify(bundle, root, log_key, witnesses, *min_witnesses);
+    }
+    if let Command::Audit(crate::cli::AuditCommand::WitnessKey {
+        out,
+        public,
+        passphrase_file,
+    }) = &cli.command
+    {
+        return crate::audit::witness_key(out, public, passphrase_file.as_deref());
     }
     if let Command::Edxml(EdxmlCommand::Show { file }) = &cli.command {
         return crate::edxml::show(file);

@@ -2,14 +2,16 @@
 //!
 //! Errors print one line that says what went wrong and what to do; the exit code is 2 for a
 //! usage or configuration error, 3 for an ALERT of `axis audit monitor` (the log was rewritten,
-//! shrank or was emptied), 4 when the monitor could not reach the axis, 1 for any other
-//! failure.
+//! shrank or was emptied) or a head `axis audit witness` REFUSED to cosign (a split view, a
+//! fork, a rewritten, shrunk or emptied log), 4 when the monitor or the witness could not reach
+//! the axis, 1 for any other failure.
 #![forbid(unsafe_code)]
 
 mod audit;
 mod cli;
 mod commands;
 mod edxml;
+mod witness;
 
 use std::process::ExitCode;
 
@@ -27,7 +29,8 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
-/// The monitor found the log rewritten, forked, shrunk or emptied: exit code 3.
+/// The monitor found the log rewritten, forked, shrunk or emptied, or the witness refused a
+/// head: exit code 3.
 #[derive(Debug)]
 pub(crate) struct Alert(pub(crate) String);
 
