@@ -740,18 +740,19 @@ impl FileCredential {
     }
 }
 
-/// A key file outside the configuration (a witness key): encrypted PKCS#8 PEM, decrypted with
-/// the passphrase in `passphrase_file`, else in `AXIS_KEY_PASS`; errors say which and why, as
-/// for the configuration's keys.
-pub fn load_key_file(key: &Path, passphrase_file: Option<&Path>) -> Result<PrivateKey> {
+/// A key outside the configuration (a witness key): a `pkcs11:` URI, its PIN from the URI's
+/// `pin-source` or `passphrase_file`; or an encrypted PKCS#8 PEM file, decrypted with the
+/// passphrase in `passphrase_file`, else in `AXIS_KEY_PASS`. Errors say which and why, as for
+/// the configuration's keys.
+pub fn load_key(key: &Path, passphrase_file: Option<&Path>) -> Result<Key> {
     let credential = FileCredential {
         cert: PathBuf::new(),
         key: key.to_path_buf(),
-        passphrase_file: None,
+        passphrase_file: passphrase_file.map(Path::to_path_buf),
         passphrase_env: None,
     };
     let mut shared = SharedPassphrase {
-        file: passphrase_file,
+        file: None,
         loaded: None,
     };
     credential.private_key("key", &mut shared)

@@ -126,7 +126,7 @@ pub use client::{Client, TRUST_REFRESH};
 pub use config::{
     CachePolicy, ClientConfig, Credential, DEFAULT_CACHE_MAX_AGE, DEFAULT_CACHE_REFRESH,
     DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE, DEFAULT_TRUST_TIMEOUT,
-    MAX_ENDPOINTS, PASSPHRASE_ENV, Timeouts, load_key_file,
+    MAX_ENDPOINTS, PASSPHRASE_ENV, Timeouts, load_key,
 };
 pub use directory::{AgencyInfo, AgencyPage, AgencyUpdate, CrlPublished, Limits};
 pub use error::{Error, ErrorKind, Result};

@@ -48,7 +48,7 @@ pub(crate) async fn run(client: &Client, cmd: AuditCommand) -> Result<()> {
             interval,
             once,
         } => {
-            let key = axis_client::load_key_file(&key, passphrase_file.as_deref())?;
+            let key = axis_client::load_key(&key, passphrase_file.as_deref())?;
             let log_key = read_log_key(&log_key)?;
             let w = crate::witness::Witness {
                 state: &state,

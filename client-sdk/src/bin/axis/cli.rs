@@ -266,10 +266,12 @@ Example:
         /// written durably before any cosignature leaves).
         #[arg(long, value_name = "FILE")]
         state: std::path::PathBuf,
-        /// The witness's key (an encrypted key file, ECDSA P-256).
-        #[arg(long, value_name = "FILE")]
+        /// The witness's key, ECDSA P-256: an encrypted key file, or a `pkcs11:` URI of a key on
+        /// a token.
+        #[arg(long, value_name = "FILE|URI")]
         key: std::path::PathBuf,
-        /// A file holding the key's passphrase (else AXIS_KEY_PASS).
+        /// A file holding the key file's passphrase (else AXIS_KEY_PASS), or the token's PIN
+        /// (unless the URI has a pin-source).
         #[arg(long = "passphrase-file", value_name = "FILE")]
         passphrase_file: Option<std::path::PathBuf>,
         /// The log signer's certificate or public key (PEM or DER): the log this witness follows.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use axis_client::evidence::SignedTreeHead;
-use axis_client::pki::PrivateKey;
+use axis_client::pki::KeySigner;
 use axis_client::{Client, WitnessStep};
 
 use crate::audit::{describe, every, hex, read_state, unreachable, write_atomic};
@@ -17,8 +17,8 @@ use crate::audit::{describe, every, hex, read_state, unreachable, write_atomic};
 pub(crate) struct Witness<'a> {
     /// The state file (the last head cosigned).
     pub(crate) state: &'a Path,
-    /// The witness key.
-    pub(crate) key: &'a PrivateKey,
+    /// The witness key (a key file or a token key).
+    pub(crate) key: &'a dyn KeySigner,
     /// The log signer's key (SPKI): the log followed.
     pub(crate) log_key: &'a [u8],
     /// Where to write each cosignature too.
