@@ -268,6 +268,8 @@ pub const RPCS: &[&str] = &[
     "axis.v1.Log/GetInclusionProof",
     "axis.v1.Log/GetConsistencyProof",
     "axis.v1.Log/GetEntries",
+    "axis.v1.Log/AddCosignature",
+    "axis.v1.Log/GetCosignedTreeHead",
     "grpc.health.v1.Health/Check",
     "grpc.health.v1.Health/Watch",
     "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",

@@ -272,5 +272,5 @@ fn every_axis_method_has_its_own_label() {
             }
         }
     }
-    assert_eq!(n, 18);
+    assert_eq!(n, 20);
 }
