@@ -80,11 +80,19 @@ fn seal_throughput(token: &TestToken) {
         ("RSA-2048", KeyAlgorithm::Rsa2048, 50),
     ] {
         // The same sender twice: its keys on the token, then in files.
+        // As `DemoPki::agency` issues them: the seal names the agency, the personal
+        // certificate the person and her title.
         let certify = |key: &dyn KeySigner, profile: Profile| {
             let public = PublicKey::from_spki_der(key.public_key_der()).unwrap();
-            let mut subject = Subject::new("Người ký");
+            let mut subject = Subject::new(match profile {
+                Profile::PersonalSigner => "Người ký",
+                _ => "Cơ quan gửi",
+            });
             subject.agency_id = Some(id.clone());
-            subject.title = Some("Chánh Văn phòng".to_owned());
+            if profile == Profile::PersonalSigner {
+                subject.title = Some("Chánh Văn phòng".to_owned());
+                subject.organization = Some("Cơ quan gửi".to_owned());
+            }
             pki.issue_for(profile, subject, 30, &public).unwrap()
         };
         let on_token = |table: &str| -> Box<dyn KeySigner> {
