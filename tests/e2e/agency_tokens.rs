@@ -6,46 +6,28 @@
 //! ways a token key fails each give their own error and reason.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axis_client::signer::Code;
-use axis_client::{
-    CheckLevel, CheckNetwork, Client, ClientConfig, ErrorKind, OutgoingAttachment,
-    OutgoingDocument, StatusCode,
-};
+use axis_client::{CheckLevel, CheckNetwork, Client, ClientConfig, ErrorKind, StatusCode};
 use axis_keys::{KeyPair as _, KeyUse, Pkcs11Uri, TokenKey, reasons};
 use axis_pki::{AgencyId, KeyAlgorithm, Profile, Subject};
 use axis_testkit::softhsm::TestToken;
 use axis_tests::gateway::TestGateway;
 use axis_tests::vxp_client::Body;
 use axis_tests::{TestAxis, TestPki, register_token_agencies, token_agency, token_agency_named};
-use futures_util::StreamExt;
 use time::OffsetDateTime;
 
+use crate::sdk::{document_to, next_delivery};
 use crate::tokens::axis_on_token;
-
-fn document(to: &AgencyId, name: &str, body: &[u8]) -> OutgoingDocument {
-    OutgoingDocument::new(
-        Code::new("7816", "VPCP-TTĐT").unwrap(),
-        "V/v kết nối, liên thông văn bản",
-    )
-    .to(to.clone())
-    .attach(OutgoingAttachment::bytes(name, "application/pdf", body.to_vec()).unwrap())
-}
 
 /// Sends one document from `from` to `to` and has `to` receive, open, acknowledge and accept
 /// it; `from` then reads the verified history.
 async fn exchange(from: &Client, to: &Client, to_id: &AgencyId, body: &[u8]) {
     let sent = from
-        .send(document(to_id, "cong-van.pdf", body))
+        .send(document_to(to_id, "cong-van.pdf", body))
         .await
         .unwrap();
     let mut inbox = to.inbox(None);
-    let d = tokio::time::timeout(Duration::from_secs(10), inbox.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let d = next_delivery(&mut inbox, 10).await;
     assert_eq!(d.message_id, sent.message_id);
     // The key envelope is opened on the recipient's token.
     let (opened, files) = to.open_in_memory(&d).await.unwrap();

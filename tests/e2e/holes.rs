@@ -279,11 +279,7 @@ async fn a_document_its_recipient_cannot_open_is_refused_unopened_and_the_sender
     raw::submit(&axis, a, &p).await.unwrap();
     let (sender, recipient) = (sdk::client(&axis, a).await, sdk::client(&axis, b).await);
     let mut inbox = recipient.inbox(None);
-    let d = tokio::time::timeout(Duration::from_secs(10), inbox.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let d = sdk::next_delivery(&mut inbox, 10).await;
     // B cannot open it: the signer is not the certificate's holder.
     let e = recipient.open_in_memory(&d).await.unwrap_err();
     assert!(e.to_string().contains("signer full name"), "{e}");

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use axis_client::signer::Code;
 use axis_client::{Client, ErrorKind, OutgoingAttachment, OutgoingDocument, StatusCode};
+use axis_pki::AgencyId;
 use axis_pki::demo::AgencyCreds;
 use axis_tests::{TestAxis, TestPki};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
 pub(crate) async fn client(axis: &TestAxis, a: &AgencyCreds) -> Client {
     Client::connect(axis_tests::sdk_config(&axis.pki, a, &[axis.endpoint()]))
@@ -17,12 +18,29 @@ pub(crate) async fn client(axis: &TestAxis, a: &AgencyCreds) -> Client {
 }
 
 pub(crate) fn document(to: &AgencyCreds, name: &str, body: &[u8]) -> OutgoingDocument {
+    document_to(&to.id, name, body)
+}
+
+/// A one-attachment document for the agency `to`.
+pub(crate) fn document_to(to: &AgencyId, name: &str, body: &[u8]) -> OutgoingDocument {
     OutgoingDocument::new(
         Code::new("7816", "VPCP-TTĐT").unwrap(),
         "V/v kết nối, liên thông văn bản",
     )
-    .to(to.id.clone())
+    .to(to.clone())
     .attach(OutgoingAttachment::bytes(name, "application/pdf", body.to_vec()).unwrap())
+}
+
+/// The inbox's next delivery, within `secs` seconds.
+pub(crate) async fn next_delivery<T, E: std::fmt::Debug>(
+    inbox: &mut (impl Stream<Item = Result<T, E>> + Unpin),
+    secs: u64,
+) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), inbox.next())
+        .await
+        .expect("no delivery in time")
+        .expect("the inbox ended")
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,11 +59,7 @@ async fn a_dms_exchanges_a_document_through_the_sdk() {
     assert!(!sent.duplicate);
 
     let mut inbox = h41.inbox(None);
-    let d = tokio::time::timeout(Duration::from_secs(10), inbox.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let d = next_delivery(&mut inbox, 10).await;
     assert_eq!(d.message_id, sent.message_id);
     let (opened, files) = h41.open_in_memory(&d).await.unwrap();
     assert_eq!(files, vec![body]);
@@ -87,11 +101,7 @@ async fn the_sdk_inbox_resumes_across_a_server_restart() {
         .await
         .unwrap();
     let mut inbox = h41.inbox(None);
-    let d1 = tokio::time::timeout(Duration::from_secs(10), inbox.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let d1 = next_delivery(&mut inbox, 10).await;
     assert_eq!(d1.message_id, first.message_id);
     // The axis restarts; the inbox reconnects by itself and resumes after d1.
     axis.restart().await;
@@ -100,11 +110,7 @@ async fn the_sdk_inbox_resumes_across_a_server_restart() {
         .send(document(&pki.agencies[1], "2.pdf", b"two"))
         .await
         .unwrap();
-    let d2 = tokio::time::timeout(Duration::from_secs(20), inbox.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let d2 = next_delivery(&mut inbox, 20).await;
     assert_eq!(
         d2.message_id, second.message_id,
         "the inbox repeated or skipped a delivery"
