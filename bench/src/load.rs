@@ -55,11 +55,23 @@ pub(crate) struct SubmitRun {
     pub(crate) elapsed: Duration,
     /// Submit latencies, sorted.
     pub(crate) latencies: Vec<Duration>,
+    /// Submissions that failed (closed loop: the worker goes on with its next document), and
+    /// the first one's error.
+    pub(crate) failed: usize,
+    pub(crate) first_error: Option<String>,
 }
 
 impl SubmitRun {
     pub(crate) fn rate(&self) -> f64 {
         self.done as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The run, if no submission failed.
+    pub(crate) fn all_accepted(self) -> Result<Self> {
+        match &self.first_error {
+            Some(e) => bail!("{} submission(s) failed, the first: {e}", self.failed),
+            None => Ok(self),
+        }
     }
 }
 
@@ -77,22 +89,30 @@ pub(crate) async fn closed_loop(
     for _ in 0..concurrency {
         let (docs, next, clients) = (docs.clone(), next.clone(), clients.to_vec());
         tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
+            let (mut lat, mut failed, mut first) = (Vec::new(), 0, None);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= docs.len() || start.elapsed() >= duration {
-                    return Ok::<_, anyhow::Error>(lat);
+                    return (lat, failed, first);
                 }
                 let doc = &docs[i];
                 let t = Instant::now();
-                submit(&clients[doc.sender], doc).await?;
-                lat.push(t.elapsed());
+                match submit(&clients[doc.sender], doc).await {
+                    Ok(()) => lat.push(t.elapsed()),
+                    Err(e) => {
+                        failed += 1;
+                        first.get_or_insert_with(|| format!("{e:#}"));
+                    }
+                }
             }
         }));
     }
-    let mut latencies = Vec::new();
+    let (mut latencies, mut failed, mut first_error) = (Vec::new(), 0, None);
     for t in tasks {
-        latencies.extend(t.await??);
+        let (lat, f, first) = t.await?;
+        latencies.extend(lat);
+        failed += f;
+        first_error = first_error.or(first);
     }
     let elapsed = start.elapsed();
     latencies.sort();
@@ -100,6 +120,8 @@ pub(crate) async fn closed_loop(
         done: latencies.len(),
         elapsed,
         latencies,
+        failed,
+        first_error,
     })
 }
 
@@ -136,6 +158,8 @@ pub(crate) async fn open_loop(
         done: n,
         elapsed,
         latencies,
+        failed: 0,
+        first_error: None,
     })
 }
 

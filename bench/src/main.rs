@@ -19,7 +19,8 @@
 //! `slownode` (PostgreSQL only, not run by default) starts two nodes on one database, the
 //! second one's database link through the test kit's fault proxy with `--slow-ms` added in
 //! each direction, and measures the first node's throughput alone and while the second one
-//! submits too.
+//! submits too. There a failed submission is counted (the first one's error printed) and its
+//! stream goes on; in every other scenario it ends the bench.
 
 mod corpus;
 mod load;
@@ -352,7 +353,9 @@ impl Bench {
     }
 
     async fn warm_up(&self, clients: &[load::Client], warm: &Arc<Vec<Doc>>) -> Result<()> {
-        load::closed_loop(clients, warm.clone(), 16, Duration::from_secs(30)).await?;
+        load::closed_loop(clients, warm.clone(), 16, Duration::from_secs(30))
+            .await?
+            .all_accepted()?;
         Ok(())
     }
 
@@ -367,7 +370,9 @@ impl Bench {
                 load_average()
             );
             let probe = Probe::start(&s).await?;
-            let run = load::closed_loop(&clients, docs.clone(), c, self.args.duration).await?;
+            let run = load::closed_loop(&clients, docs.clone(), c, self.args.duration)
+                .await?
+                .all_accepted()?;
             let label = format!("throughput (C={c})");
             probe
                 .finish(&s, &label, run.done as f64, &mut self.report)
@@ -647,7 +652,9 @@ impl Bench {
                 );
                 let (m1, m2) = (s1.metrics().await?, s2.metrics().await?);
                 if alone {
-                    let run = load::closed_loop(&clients1, alone_docs.clone(), c, d).await?;
+                    let run = load::closed_loop(&clients1, alone_docs.clone(), c, d)
+                        .await?
+                        .all_accepted()?;
                     rates.0 = run.rate();
                     println!("  node 1: {} documents, {:.0}/s", run.done, run.rate());
                 } else {
@@ -664,7 +671,7 @@ impl Bench {
                     println!(
                         "  node 1: {} documents, {:.0}/s; node 2: {} documents in {:.1} s, p50 \
                          {:.1} s; node 2 lost {:.0} races, took {:.0} turns; node 1 lost {:.0}, \
-                         waited {:.0} times for a turn",
+                         waited {:.0} times for a turn; failed submissions: node 1 {}, node 2 {}",
                         run.done,
                         run.rate(),
                         slow.done,
@@ -674,6 +681,19 @@ impl Bench {
                         m2.turns,
                         m1.conflicts,
                         m1.turn_waits,
+                        run.failed,
+                        slow.failed,
+                    );
+                    for (node, r) in [(1, &run), (2, &slow)] {
+                        if let Some(e) = &r.first_error {
+                            println!("  node {node}'s first failed submission: {e}");
+                        }
+                    }
+                    self.report.add(
+                        "slownode: node 1 submissions failed while node 2 submits",
+                        "0",
+                        "",
+                        run.failed as f64,
                     );
                     self.report.add(
                         "slownode: node 2 documents accepted",
