@@ -22,6 +22,7 @@ mod gateway_crash;
 mod gateway_json;
 mod gateway_json_send;
 mod gateway_sign;
+mod gateway_tls;
 mod holes;
 mod raw;
 mod refusals;
