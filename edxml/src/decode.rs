@@ -485,8 +485,8 @@ impl<W: Write> ZipWriter<W> {
         t.extend_from_slice(&csize.to_le_bytes());
         t.extend_from_slice(&usize_.to_le_bytes());
         t.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        t.extend_from_slice(&[0u8; 12]); // extra, comment, disk, internal attrs, external attrs (first 2)
-        t.extend_from_slice(&[0u8; 2]);
+        // Extra and comment lengths, disk number, internal (2) and external (4) attributes.
+        t.extend_from_slice(&[0u8; 12]);
         t.extend_from_slice(&0u32.to_le_bytes()); // local header offset
         t.extend_from_slice(&name);
         let cd_len = (t.len() - cd_start) as u32;
@@ -544,6 +544,44 @@ mod tests {
         (0..len)
             .map(|i| b"Bien ban hop "[i % 13] ^ (i / 97) as u8)
             .collect()
+    }
+
+    /// The archive as APPNOTE 4.3 lays it out, read from its end as other readers do (Python's
+    /// zipfile and Info-ZIP refused the central directory when its entry was two bytes long).
+    #[test]
+    fn the_central_directory_is_where_its_end_record_says() {
+        let data = text(1000);
+        let z = zip(&data);
+        let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
+        let u32_at = |i: usize| u32::from_le_bytes([z[i], z[i + 1], z[i + 2], z[i + 3]]) as usize;
+        let end = z.len() - 22;
+        assert_eq!(u32_at(end), 0x0605_4b50);
+        let (cd_len, cd_offset) = (u32_at(end + 12), u32_at(end + 16));
+        assert_eq!(
+            cd_offset + cd_len,
+            end,
+            "the directory ends where its end record begins"
+        );
+        assert_eq!(u32_at(cd_offset), 0x0201_4b50);
+        let name_len = u16_at(cd_offset + 28);
+        let (extra, comment) = (u16_at(cd_offset + 30), u16_at(cd_offset + 32));
+        assert_eq!(
+            46 + name_len + extra + comment,
+            cd_len,
+            "one entry, nothing else"
+        );
+        assert_eq!(&z[cd_offset + 46..cd_offset + 46 + name_len], b"a.txt");
+        // The entry points at the local header, which names the same file.
+        let local = u32_at(cd_offset + 42);
+        assert_eq!(u32_at(local), 0x0403_4b50);
+        assert_eq!(&z[local + 30..local + 30 + u16_at(local + 26)], b"a.txt");
+        // Sizes and CRC agree with the data descriptor just before the directory.
+        assert_eq!(u32_at(cd_offset - 16), 0x0807_4b50);
+        assert_eq!(
+            &z[cd_offset - 12..cd_offset],
+            &z[cd_offset + 16..cd_offset + 28]
+        );
+        assert_eq!(u32_at(cd_offset + 24), data.len());
     }
 
     #[test]
