@@ -14,6 +14,8 @@
 //!     [--concurrency 128] [--senders 20] [--recipients 20] [--doc-kb 10] [--rate 1000]
 //!     [--large-mb 1024] [--server PATH] [--pg postgres://root@127.0.0.1:5432/postgres]
 //!     [--slow-ms 1000] [--slow-concurrency 16]
+//! target/release/axis-bench --scenario gateway [--gateway-docs 300] [--gateway-large-docs 30]
+//!     [--gateway PATH]      # documents/s through gateway → axis → gateway (gateway.rs)
 //! ```
 //!
 //! `slownode` (PostgreSQL only, not run by default) starts two nodes on one database, the
@@ -23,6 +25,7 @@
 //! stream goes on; in every other scenario it ends the bench.
 
 mod corpus;
+mod gateway;
 mod load;
 mod server;
 
@@ -56,12 +59,16 @@ struct Args {
     pg: String,
     log: String,
     keep_logs: Option<PathBuf>,
+    gateway: PathBuf,
+    gateway_docs: usize,
+    gateway_large_docs: usize,
 }
 
 const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
-[--scenario throughput,latency,delivery,large,slownode] [--reps N] [--duration SECS] [--concurrency C] \
+[--scenario throughput,latency,delivery,large,slownode,gateway] [--reps N] [--duration SECS] [--concurrency C] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
-[--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR]";
+[--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
+[--gateway PATH] [--gateway-docs N] [--gateway-large-docs N]";
 
 fn parse_args() -> Result<Args> {
     let exe_dir = std::env::current_exe()?
@@ -90,6 +97,9 @@ fn parse_args() -> Result<Args> {
             .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into()),
         log: "info".into(),
         keep_logs: None,
+        gateway: gateway::default_binary(&exe_dir),
+        gateway_docs: 300,
+        gateway_large_docs: 30,
     };
     let mut quick = false;
     let mut it = std::env::args().skip(1);
@@ -123,6 +133,9 @@ fn parse_args() -> Result<Args> {
             "--pg" => a.pg = value()?,
             "--server-log" => a.log = value()?,
             "--keep-logs" => a.keep_logs = Some(value()?.into()),
+            "--gateway" => a.gateway = value()?.into(),
+            "--gateway-docs" => a.gateway_docs = value()?.parse()?,
+            "--gateway-large-docs" => a.gateway_large_docs = value()?.parse()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -135,9 +148,20 @@ fn parse_args() -> Result<Args> {
         a.duration = a.duration.min(Duration::from_secs(3));
         a.large_mb = a.large_mb.min(64);
         a.delivery_docs = a.delivery_docs.min(2_000);
+        a.gateway_docs = a.gateway_docs.min(50);
+        a.gateway_large_docs = a.gateway_large_docs.min(5);
     }
     for s in &a.scenarios {
-        if !["throughput", "latency", "delivery", "large", "slownode"].contains(&s.as_str()) {
+        if ![
+            "throughput",
+            "latency",
+            "delivery",
+            "large",
+            "slownode",
+            "gateway",
+        ]
+        .contains(&s.as_str())
+        {
             bail!("unknown scenario {s}");
         }
         if s == "slownode" && a.db != DbKind::Postgres {
@@ -785,12 +809,13 @@ async fn main() -> Result<()> {
         report: Report::default(),
     };
     let has = |s: &str| bench.args.scenarios.iter().any(|x| x == s);
-    let (thr, lat, del, large, slow) = (
+    let (thr, lat, del, large, slow, gw) = (
         has("throughput"),
         has("latency"),
         has("delivery"),
         has("large"),
         has("slownode"),
+        has("gateway"),
     );
     if thr || lat || del || slow {
         let secs = bench.args.duration.as_secs_f64();
@@ -823,6 +848,20 @@ async fn main() -> Result<()> {
     }
     if large {
         bench.large().await?;
+    }
+    if gw {
+        if !bench.args.gateway.exists() {
+            bail!(
+                "no gateway binary at {} (cargo build --release -p axis-gateway, or pass --gateway)",
+                bench.args.gateway.display()
+            );
+        }
+        let bin = bench.args.gateway.clone();
+        let sizes = [
+            (10 * 1024, bench.args.gateway_docs),
+            (1024 * 1024, bench.args.gateway_large_docs),
+        ];
+        bench.gateway(&bin, &sizes).await?;
     }
     bench.report.print(&bench.args);
     Ok(())

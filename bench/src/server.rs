@@ -39,7 +39,7 @@ pub(crate) struct Server {
     pub(crate) dir: tempfile::TempDir,
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
