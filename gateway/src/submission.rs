@@ -10,8 +10,11 @@
 
 use axis_client::signer::Code;
 use axis_client::{AgencyId, OutgoingAttachment, OutgoingDocument, Priority};
-use axum::extract::{FromRequest as _, Request};
+use axum::body::Body;
+use axum::extract::multipart::Field;
+use axum::extract::{FromRequest as _, Multipart, Request};
 use axum::http::{StatusCode, header};
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 use crate::error::Refusal;
@@ -214,70 +217,134 @@ fn json_document(
     Ok(doc)
 }
 
-/// Reads a send's body: multipart with `metadata` (JSON send) or `file_doc` (edXML), or an edXML
-/// package as the raw body; at most `max` bytes in all.
-pub async fn read(req: Request, max: u64) -> Result<Submission, Refusal> {
-    let too_large = || {
-        Refusal::new(
-            gw::BODY_TOO_LARGE,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than this gateway's max_body_bytes ({max})"),
-        )
-    };
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !multipart {
-        return crate::vxp::read_package(req, max)
-            .await
-            .map(Submission::Edxml);
-    }
+/// The refusal of a body over `max` bytes.
+fn too_large(max: u64) -> Refusal {
+    Refusal::new(
+        gw::BODY_TOO_LARGE,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is larger than this gateway's max_body_bytes ({max})"),
+    )
+}
+
+/// The body's multipart form, or the request back when the body is not multipart; refused at
+/// once when its declared length is over `max`.
+async fn multipart(req: Request, max: u64) -> Result<Result<Multipart, Request>, Refusal> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
-        return Err(too_large());
+        return Err(too_large(max));
     }
-    let mut form = axum::extract::Multipart::from_request(req, &())
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Ok(Err(req));
+    }
+    Multipart::from_request(req, &())
         .await
-        .map_err(|e| Refusal::malformed(format!("the multipart body: {e}")))?;
+        .map(Ok)
+        .map_err(|e| Refusal::malformed(format!("the multipart body: {e}")))
+}
+
+/// The next part of a form.
+async fn next_field(form: &mut Multipart) -> Result<Option<Field<'_>>, Refusal> {
+    form.next_field()
+        .await
+        .map_err(|e| Refusal::malformed(format!("the multipart body: {e}")))
+}
+
+/// A part's bytes; `total` counts every part's bytes read, at most `max` in all.
+async fn field_bytes(field: &mut Field<'_>, total: &mut u64, max: u64) -> Result<Vec<u8>, Refusal> {
+    let mut data = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(max)
+        } else {
+            Refusal::malformed(format!("the multipart body: {e}"))
+        }
+    })? {
+        *total += chunk.len() as u64;
+        if *total > max {
+            return Err(too_large(max));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data)
+}
+
+/// The raw body, at most `max` bytes.
+async fn raw_body(req: Request, max: u64) -> Result<Vec<u8>, Refusal> {
+    let mut stream = Body::into_data_stream(req.into_body());
+    let mut data = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Refusal::malformed(format!("reading the body: {e}")))?;
+        if (data.len() + chunk.len()) as u64 > max {
+            return Err(too_large(max));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    if crate::outbox::trim_body(&data).is_empty() {
+        return Err(Refusal::malformed(
+            "the body is empty: send the edXML package as the body or as the part file_doc",
+        ));
+    }
+    Ok(data)
+}
+
+/// The package of VXP's `sendEdoc` (and of the JSON API's statuses): a multipart part
+/// `file_doc` (or the first file part; other parts are passed over, as VNPT's SDK may add
+/// some), or the raw body; at most `max` bytes.
+pub async fn read_package(req: Request, max: u64) -> Result<Vec<u8>, Refusal> {
+    let mut form = match multipart(req, max).await? {
+        Ok(form) => form,
+        Err(req) => return raw_body(req, max).await,
+    };
+    let (mut fallback, mut total) = (None, 0);
+    while let Some(mut field) = next_field(&mut form).await? {
+        let named = field.name() == Some("file_doc");
+        let is_file = field.file_name().is_some();
+        if !named && (!is_file || fallback.is_some()) {
+            continue;
+        }
+        let data = field_bytes(&mut field, &mut total, max).await?;
+        if named {
+            return Ok(data);
+        }
+        fallback = Some(data);
+    }
+    fallback.ok_or_else(|| {
+        Refusal::malformed("the multipart body has no part file_doc with the edXML package")
+    })
+}
+
+/// Reads a send's body: multipart with `metadata` (JSON send) or `file_doc` (edXML), or an edXML
+/// package as the raw body; at most `max` bytes in all.
+pub async fn read(req: Request, max: u64) -> Result<Submission, Refusal> {
+    let mut form = match multipart(req, max).await? {
+        Ok(form) => form,
+        Err(req) => return raw_body(req, max).await.map(Submission::Edxml),
+    };
     let mut metadata = None;
     let mut edxml = None;
     let mut files = Vec::new();
     let mut total: u64 = 0;
-    while let Some(mut field) = form
-        .next_field()
-        .await
-        .map_err(|e| Refusal::malformed(format!("the multipart body: {e}")))?
-    {
+    while let Some(mut field) = next_field(&mut form).await? {
         let name = field.name().unwrap_or_default().to_owned();
         let file_name = field.file_name().map(str::to_owned);
         let content_type = field
             .content_type()
             .unwrap_or("application/octet-stream")
             .to_owned();
-        let mut data = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                Refusal::malformed(format!("the multipart body: {e}"))
-            }
-        })? {
-            total += chunk.len() as u64;
-            if total > max {
-                return Err(too_large());
-            }
-            data.extend_from_slice(&chunk);
-        }
+        let data = field_bytes(&mut field, &mut total, max).await?;
         match (name.as_str(), file_name) {
             ("metadata", _) => {
                 if data.len() > MAX_METADATA {
-                    return Err(too_large());
+                    return Err(too_large(max));
                 }
                 metadata = Some(data);
             }

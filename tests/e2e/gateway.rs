@@ -72,7 +72,8 @@ pub(crate) fn status(sample_name: &str, by: &str, by_name: &str, staff: &str) ->
     status_to_vec(&s).unwrap()
 }
 
-async fn setup() -> (TestAxis, TestGateway, TestGateway) {
+/// One axis and the gateways of G22 and H41.
+pub(crate) async fn setup() -> (TestAxis, TestGateway, TestGateway) {
     let pki = Arc::new(pki());
     let axis = TestAxis::start(pki.clone()).await;
     let a = TestGateway::start(&axis, &pki.agencies[0]).await;

@@ -4,14 +4,10 @@
 //! only the root and the log key (what `axis audit verify` does). Malformed metadata is refused
 //! with its reason and nothing is kept.
 
-use std::sync::Arc;
-
-use axis_tests::TestAxis;
-use axis_tests::gateway::TestGateway;
 use axis_tests::json_client::{Answer, JsonClient};
 use serde_json::{Value, json};
 
-use crate::gateway::{parse_edoc, pki};
+use crate::gateway::{parse_edoc, setup};
 
 const BOUNDARY: &str = "axis-test-boundary-7MA4YWxkTrZu0gW";
 
@@ -52,10 +48,8 @@ async fn send(c: &JsonClient, metadata: &Value, files: &[(&str, &str, &[u8])]) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dms_sends_json_metadata_with_attachments_and_exports_verifiable_evidence() {
-    let pki = Arc::new(pki());
-    let axis = TestAxis::start(pki.clone()).await;
-    let gw_a = TestGateway::start(&axis, &pki.agencies[0]).await;
-    let gw_b = TestGateway::start(&axis, &pki.agencies[1]).await;
+    let (axis, gw_a, gw_b) = setup().await;
+    let pki = axis.pki.clone();
     let a = JsonClient::new(gw_a.addr(), None);
     let b = JsonClient::new(gw_b.addr(), None);
 

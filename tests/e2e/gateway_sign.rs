@@ -10,19 +10,15 @@
 //!   agency's person, by the seal key, or by an expired certificate is refused with its own
 //!   reason and nothing is queued; a completed or unknown handle is `PREPARED_UNKNOWN`.
 
-use std::sync::Arc;
-
 use axis_pki::{Profile, Subject, to_pem};
 use axis_testkit::openssl_cli::openssl_ok;
-use axis_tests::TestAxis;
-use axis_tests::gateway::TestGateway;
 use axis_tests::json_client::{Answer, JsonClient};
 use axis_tests::vxp_client::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use crate::gateway::{parse_edoc, pki};
+use crate::gateway::{parse_edoc, setup};
 
 /// The sample document to H41 under code `number` (a distinct DocumentId per send).
 fn edoc_numbered(number: &str) -> Vec<u8> {
@@ -115,10 +111,8 @@ async fn report_at_b(b: &JsonClient, cursor: &mut Option<String>, id: &str) -> V
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_on_their_own_token_and_a_vxp_document_says_no_personal_signature_was_made()
 {
-    let pki = Arc::new(pki());
-    let axis = TestAxis::start(pki.clone()).await;
-    let gw_a = TestGateway::start(&axis, &pki.agencies[0]).await;
-    let gw_b = TestGateway::start(&axis, &pki.agencies[1]).await;
+    let (axis, gw_a, gw_b) = setup().await;
+    let pki = axis.pki.clone();
     let a = JsonClient::new(gw_a.addr(), None);
     let b = JsonClient::new(gw_b.addr(), None);
     let dir = tempfile::tempdir().unwrap();

@@ -370,7 +370,7 @@ async fn dispatch(gw_: &Arc<Gateway>, req: Request, op: Op) -> Result<Response, 
             Ok(accepted(&a))
         }
         Op::SendStatus => {
-            let body = crate::vxp::read_package(req, gw_.config.max_body_bytes).await?;
+            let body = crate::submission::read_package(req, gw_.config.max_body_bytes).await?;
             let a = crate::outbox::accept_status(gw_, "json", &body).await?;
             Ok(accepted(&a))
         }

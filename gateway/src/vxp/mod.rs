@@ -25,13 +25,11 @@ use std::sync::Arc;
 
 use axis_proto::reasons::gateway as gw;
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{FromRequest as _, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 use crate::error::Refusal;
@@ -371,7 +369,7 @@ async fn send_edoc(
         ));
     }
     let kind = message_kind(vxp)?;
-    let body = read_package(req, gw_.config.max_body_bytes).await?;
+    let body = crate::submission::read_package(req, gw_.config.max_body_bytes).await?;
     if let Some(h) = vxp.param("hash-file") {
         check_hash_file(h, &body)?;
     }
@@ -434,83 +432,6 @@ fn check_hash_file(given: &str, body: &[u8]) -> Result<(), Refusal> {
              the file hashed",
         ))
     }
-}
-
-/// The package of `sendEdoc`: a multipart part `file_doc` (or the first file part), or the
-/// raw body; at most `max` bytes.
-pub(crate) async fn read_package(req: Request, max: u64) -> Result<Vec<u8>, Refusal> {
-    let too_large = || {
-        Refusal::new(
-            gw::BODY_TOO_LARGE,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than this gateway's max_body_bytes ({max})"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(too_large());
-    }
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if multipart {
-        let mut form = axum::extract::Multipart::from_request(req, &())
-            .await
-            .map_err(|e| Refusal::malformed(format!("the multipart body: {e}")))?;
-        let mut fallback = None;
-        while let Some(mut field) = form
-            .next_field()
-            .await
-            .map_err(|e| Refusal::malformed(format!("the multipart body: {e}")))?
-        {
-            let named = field.name() == Some("file_doc");
-            let is_file = field.file_name().is_some();
-            if !named && (!is_file || fallback.is_some()) {
-                continue;
-            }
-            let mut data = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    too_large()
-                } else {
-                    Refusal::malformed(format!("the multipart body: {e}"))
-                }
-            })? {
-                if (data.len() + chunk.len()) as u64 > max {
-                    return Err(too_large());
-                }
-                data.extend_from_slice(&chunk);
-            }
-            if named {
-                return Ok(data);
-            }
-            fallback = Some(data);
-        }
-        return fallback.ok_or_else(|| {
-            Refusal::malformed("the multipart body has no part file_doc with the edXML package")
-        });
-    }
-    let mut stream = Body::into_data_stream(req.into_body());
-    let mut data = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Refusal::malformed(format!("reading the body: {e}")))?;
-        if (data.len() + chunk.len()) as u64 > max {
-            return Err(too_large());
-        }
-        data.extend_from_slice(&chunk);
-    }
-    if crate::outbox::trim_body(&data).is_empty() {
-        return Err(Refusal::malformed(
-            "the body is empty: send the edXML package as the body or as the part file_doc",
-        ));
-    }
-    Ok(data)
 }
 
 /// Milliseconds since the epoch as RFC 3339 (UTC).
