@@ -94,7 +94,9 @@ fn seal_into(
     let now = OffsetDateTime::now_utc();
     let mut digest = AttachmentDigest::new();
     plaintext(&mut |d| digest.update(d));
-    let m = manifest(sender, recipient, digest);
+    // The manifest names the person whose certificate signs (the axis checks it).
+    let m =
+        axis_testkit::seal::naming_signer(manifest(sender, recipient, digest), &certs[s].personal);
     let person = Signer::new(&sender.personal.key, &certs[s].personal)?;
     let seal = Signer::new(&sender.seal.key, &certs[s].seal)?;
     let document = SignedDocument::sign(m.encode()?, &person, now, &seal, now)?;

@@ -106,6 +106,8 @@ impl GatewayProc {
     }
 
     async fn http_get(&self, path: &str) -> Result<String> {
+        // The test kit's client panics on a refused connection: not listening yet is an error.
+        drop(tokio::net::TcpStream::connect(self.addr).await?);
         let a = JsonClient::new(self.addr, None).get(path).await;
         if a.status != 200 {
             bail!("GET {path}: HTTP {}", a.status);
@@ -150,15 +152,34 @@ impl Drop for GatewayProc {
     }
 }
 
-/// `n` edXML packages G22 → H41, each with its own DocumentId and a `size`-byte attachment.
-fn packages(n: usize, size: usize, tag: &str) -> Result<Vec<Vec<u8>>> {
+/// `n` edXML packages G22 → H41, each with its own DocumentId and a `size`-byte attachment,
+/// signed with authority by `person` (the JSON path signs with that personal key).
+fn packages(
+    n: usize,
+    size: usize,
+    tag: &str,
+    person: &axis_pki::VerifiedCert,
+) -> Result<Vec<Vec<u8>>> {
     let sample = include_bytes!("../../edxml/tests/data/edoc_new.edxml");
     let mut files = Collect::default();
     let Package::Edoc(mut e) = axis_edxml::parse(sample, &mut files)?.package else {
         bail!("the sample is not an edoc");
     };
     e.header.to.truncate(1);
+    e.header.signer_info.full_name = person
+        .common_name()
+        .context("a personal certificate without a common name")?
+        .to_owned();
+    e.header.signer_info.position = person.title().unwrap_or_default().to_owned();
+    // The PDF becomes `size` bytes of filler, its size and digest in the package with it.
     let body: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+    let pdf = e
+        .attachments
+        .first_mut()
+        .context("the sample has no attachment")?;
+    pdf.size = body.len() as u64;
+    pdf.sha256
+        .copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &body).as_ref());
     (0..n)
         .map(|i| {
             let mut e = e.clone();
@@ -239,8 +260,9 @@ impl Bench {
                 size,
                 threads,
             )?);
-            let vxp_docs = Arc::new(packages(n, size, "9")?);
-            let json_docs = Arc::new(packages(n, size, "8")?);
+            let person = &self.certs[FROM].personal;
+            let vxp_docs = Arc::new(packages(n, size, "9", person)?);
+            let json_docs = Arc::new(packages(n, size, "8", person)?);
             for rep in 1..=self.args.reps {
                 let s = self.server().await?;
                 println!(
