@@ -253,7 +253,8 @@ pub enum Fault {
     /// A log entry could not be encoded.
     #[error("encoding a log entry failed: {0}")]
     EncodeEntry(String),
-    /// The log signer could not sign the tree head.
+    /// The log signer could not sign the tree head (or a completeness statement: the text
+    /// says so).
     #[error("signing the tree head failed: {0}")]
     SignTreeHead(String),
     /// The system random generator failed.

@@ -258,10 +258,14 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         log_cert.public_key_der().to_vec(),
     )?;
     let (ready_tx, ready_rx) = watch::channel(Readiness::Ready);
+    let log_signer = crate::grpc::completeness::LogSigner {
+        key: log_key.signer(),
+        cert: Arc::new(log_cert),
+    };
     let committer = Committer::start(
         db.clone(),
-        log_key.signer(),
-        Arc::new(log_cert),
+        log_signer.key.clone(),
+        log_signer.cert.clone(),
         notifier.clone(),
         ready_rx.clone(),
     );
@@ -271,6 +275,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         db: db.clone(),
         trust,
         committer,
+        log_signer,
         notifier,
         limits: config.limits.clone(),
         rate: RateLimiter::default(),

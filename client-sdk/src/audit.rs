@@ -147,16 +147,19 @@ impl Client {
         if new.tree_size <= old.tree_size || old.tree_size == 0 {
             return Ok(Vec::new());
         }
-        let request = pb::GetConsistencyProofRequest {
-            first: old.tree_size,
-            second: new.tree_size,
-        };
+        self.consistency_proof(old.tree_size, new.tree_size).await
+    }
+
+    /// The axis's RFC 9162 consistency proof from the tree of `first` entries to the tree of
+    /// `second` (not verified here: it is checked against the two heads it connects).
+    pub async fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<[u8; 32]>> {
+        let request = pb::GetConsistencyProofRequest { first, second };
         let proof = self
             .call("GetConsistencyProof", Retry::Always, |ch| async move {
                 nodes::log(ch).get_consistency_proof(request).await
             })
             .await?;
-        if proof.second != new.tree_size || proof.first != old.tree_size {
+        if proof.second != second || proof.first != first {
             return Err(Error::verification(
                 "the consistency proof is for other tree sizes than the heads checked",
             ));
@@ -184,7 +187,10 @@ impl Client {
     /// routing header and submission signature, every receipt and status this caller may see
     /// (all recipients for the sender, its own chain for a recipient), the issuing CAs and CRLs
     /// the signatures rely on (of those the axis kept: [`axis_evidence::EvidenceBundle::trimmed`]),
-    /// the latest signed tree head, and each entry's inclusion path to it.
+    /// the axis's signed completeness statement (made for this export: what its log holds for
+    /// the message per recipient as of its latest tree head), that tree head, and each entry's
+    /// inclusion path to it. The sender's bundle covers every recipient; a recipient's, its own
+    /// chain.
     /// The bundle is verified before it is returned ([`axis_evidence::verify_bundle`] with the
     /// configured root and the log key), so what is handed to an auditor is known to verify.
     pub async fn export_evidence(&self, message_id: &axis_signer::MessageId) -> Result<Vec<u8>> {
@@ -192,7 +198,10 @@ impl Client {
             BundleStatement, EvidenceBundle, LogEntryBytes, LogProof, LoggedEntry,
         };
         use axis_signer::{SignedReceipt, Submission};
-        let h = self.get_history(message_id).await?;
+        let mut h = self.get_history(message_id, true).await?;
+        let completeness = h.completeness.take().ok_or_else(|| {
+            Error::verification("the axis sent the history without its completeness statement")
+        })?;
         let tm = self
             .call("GetTrustMaterial", Retry::Always, |ch| async move {
                 nodes::directory(ch)
@@ -200,7 +209,13 @@ impl Client {
                     .await
             })
             .await?;
-        let head = self.tree_head(None).await?;
+        // The head the completeness statement speaks of: every entry is proven under it.
+        let head = self
+            .verify_head(&pb::SignedTreeHead {
+                tree_head: completeness.tree_head,
+                signature: completeness.tree_head_signature,
+            })
+            .await?;
         let size = head.head().tree_size;
         let bad = |what: &str, e: axis_evidence::Error| Error::signer(what, e);
         let bad_signed = |what: &str, e: axis_signer::Error| Error::signer(what, e);
@@ -256,14 +271,33 @@ impl Client {
             tree_head: head.signed().clone(),
             acceptance,
             statements,
+            completeness: Some(
+                axis_evidence::SignedCompleteness::parse(
+                    &completeness.statement,
+                    completeness.signature,
+                )
+                .map_err(|e| bad("the axis's completeness statement", e))?,
+            ),
         }
         .trimmed(self.root(), &key)
         .map_err(|e| bad("the evidence bundle the axis's data makes", e))?;
         let bytes = bundle
             .encode()
             .map_err(|e| Error::building("the evidence bundle", e))?;
-        axis_evidence::verify_bundle(&bytes, self.root(), &key)
+        let report = axis_evidence::verify_bundle(&bytes, self.root(), &key)
             .map_err(|e| bad("the evidence bundle the axis's data makes", e))?;
+        // The sender sees every recipient's chain: a statement covering fewer cuts some out.
+        if self.me().ok() == Some(&report.sender)
+            && report
+                .completeness
+                .as_ref()
+                .is_none_or(|(_, c)| *c != axis_evidence::Coverage::All)
+        {
+            return Err(Error::verification(
+                "the axis's completeness statement does not cover every recipient of a \
+                 document this agency sent",
+            ));
+        }
         Ok(bytes)
     }
 }

@@ -142,7 +142,7 @@ impl Client {
     /// document by id (without its inbox cursor).
     pub async fn delivery(&self, message_id: &MessageId) -> Result<Delivery> {
         let me = self.me()?.clone();
-        let h = self.get_history(message_id).await?;
+        let h = self.get_history(message_id, false).await?;
         let header = HeaderBytes::parse(&h.routing_header)
             .map_err(|e| Error::signer("the routing header from the axis", e))?;
         let fields = header.header();
@@ -176,12 +176,16 @@ impl Client {
         })
     }
 
+    /// The history as the axis sends it; with the axis's signed completeness statement when
+    /// `completeness` (its entries are then exactly those the statement counts).
     pub(crate) async fn get_history(
         &self,
         message_id: &MessageId,
+        completeness: bool,
     ) -> Result<pb::GetHistoryResponse> {
         let request = pb::GetHistoryRequest {
             message_id: message_id.to_string(),
+            completeness,
         };
         self.call(&format!("history of {message_id}"), Retry::Always, |ch| {
             let request = request.clone();

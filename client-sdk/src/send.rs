@@ -1036,7 +1036,7 @@ impl Client {
         conflict: Error,
     ) -> Result<SendReceipt> {
         let id = document.message_id;
-        let history = match self.get_history(&id).await {
+        let history = match self.get_history(&id, false).await {
             Ok(h) => h,
             Err(e) => {
                 tracing::debug!(%id, error = %e, "no history for a conflicting message id");

@@ -3,6 +3,7 @@
 //! verifies it before adding to it.
 
 use axis_edxml::AxisStatus;
+use axis_evidence::{Coverage, SignedCompleteness, SignedTreeHead, VerifiedCompleteness};
 use axis_pki::{AgencyId, TrustStore};
 use axis_proto::v1 as pb;
 use axis_signer::{
@@ -67,6 +68,10 @@ pub struct Timeline {
     pub events: Vec<HistoryEvent>,
     /// The recipient agreed to a recall: its copy is withdrawn.
     pub withdrawn: bool,
+    /// The size of the signed tree head as of which the axis's signed completeness statement
+    /// proves these are all the statements its log holds for this recipient (`None` if the
+    /// history was read without one).
+    pub complete_as_of: Option<u64>,
 }
 
 impl Timeline {
@@ -93,6 +98,9 @@ pub struct History {
     /// Per recipient the caller may see (all for the sender, its own for a recipient), its
     /// verified timeline, in the header's recipient order.
     pub timelines: Vec<Timeline>,
+    /// The axis's verified completeness statement and whose chains it covers (every
+    /// recipient for the sender, its own for a recipient).
+    pub completeness: Option<(VerifiedCompleteness, Coverage)>,
 }
 
 /// The history as the axis sent it, verified.
@@ -100,6 +108,7 @@ struct Verified {
     submission: VerifiedSubmission,
     accepted: Evidence,
     chains: Vec<(AgencyId, ReceiptChain, Vec<HistoryEvent>)>,
+    completeness: Option<(VerifiedCompleteness, Coverage)>,
 }
 
 /// Statuses a recipient sends with [`Client::send_status`].
@@ -137,7 +146,7 @@ impl Client {
         let id = opened.message_id();
         let received = opened.received();
         let v = self
-            .verified_history(&id, Some(&me), Some(DocumentRef::received(received)))
+            .verified_history(&id, Some(&me), Some(DocumentRef::received(received)), false)
             .await?;
         let (chain, events) = v
             .chains
@@ -195,7 +204,9 @@ impl Client {
     ) -> Result<LoggedStatement> {
         check_recipient_status(status)?;
         let me = self.me()?.clone();
-        let v = self.verified_history(message_id, Some(&me), None).await?;
+        let v = self
+            .verified_history(message_id, Some(&me), None, false)
+            .await?;
         if !v.submission.header().recipients.contains(&me) {
             return Err(Error::invalid(format!(
                 "message {message_id} is not addressed to agency {me}; only a recipient sends \
@@ -230,7 +241,9 @@ impl Client {
                 "a refusal needs a reason (what could not be opened)",
             ));
         }
-        let v = self.verified_history(message_id, Some(&me), None).await?;
+        let v = self
+            .verified_history(message_id, Some(&me), None, false)
+            .await?;
         if !v.submission.header().recipients.contains(&me) {
             return Err(Error::invalid(format!(
                 "message {message_id} is not addressed to agency {me}; only a recipient refuses \
@@ -286,7 +299,7 @@ impl Client {
             return Err(Error::invalid("a recall needs a reason"));
         }
         let v = self
-            .verified_history(message_id, Some(recipient), None)
+            .verified_history(message_id, Some(recipient), None, false)
             .await?;
         let h = v.submission.header();
         if h.sender != me {
@@ -336,14 +349,27 @@ impl Client {
     /// 3. Per recipient, the receipts form a valid chain ([`ReceiptChain::verify_all`]: each
     ///    signature by the right party's seal, digests, hash links, transitions), and each has
     ///    log evidence that records exactly it.
+    /// 4. Completeness: the axis's signed completeness statement (the log signer's, at a
+    ///    signed tree head) covers every recipient (the sender's view) or this agency's own
+    ///    chain, and each timeline has exactly the statements it counts, ending at the chain
+    ///    head it names ([`axis_evidence::VerifiedCompleteness::check_chain`], the check
+    ///    `axis audit verify` makes of a bundle): a history the axis cut short is refused,
+    ///    and a false statement is the axis's signed lie ([`axis_evidence::check_misbehaviour`]).
     pub async fn history(&self, message_id: &MessageId) -> Result<History> {
-        let v = self.verified_history(message_id, None, None).await?;
+        let v = self.verified_history(message_id, None, None, true).await?;
         let h = v.submission.header();
         let document_id = v
             .chains
             .iter()
             .flat_map(|(_, _, e)| e.first())
             .find_map(|e| e.signed.receipt().receipt().document_id.clone());
+        let complete_as_of = |r: &AgencyId| {
+            v.completeness
+                .as_ref()
+                .map(|(c, _)| c.statement())
+                .filter(|c| c.chain(r).is_some())
+                .map(|c| c.tree_size)
+        };
         Ok(History {
             message_id: h.message_id,
             sender: h.sender.clone(),
@@ -354,11 +380,13 @@ impl Client {
                 .chains
                 .into_iter()
                 .map(|(recipient, chain, events)| Timeline {
+                    complete_as_of: complete_as_of(&recipient),
                     recipient,
                     events,
                     withdrawn: chain.is_withdrawn(),
                 })
                 .collect(),
+            completeness: v.completeness.clone(),
         })
     }
 
@@ -456,14 +484,21 @@ impl Client {
     }
 
     /// Gets and verifies a history; only `only`'s chain if given; `inner` is the full view of
-    /// the document for `only` (the recipient that opened it).
+    /// the document for `only` (the recipient that opened it); with the axis's completeness
+    /// statement, required and verified, if `completeness`.
     async fn verified_history(
         &self,
         message_id: &MessageId,
         only: Option<&AgencyId>,
         inner: Option<DocumentRef>,
+        completeness: bool,
     ) -> Result<Verified> {
-        let h = self.get_history(message_id).await?;
+        let h = self.get_history(message_id, completeness).await?;
+        if completeness && h.completeness.is_none() {
+            return Err(Error::verification(format!(
+                "the axis sent the history of {message_id} without its completeness statement"
+            )));
+        }
         let store = self.trust_store().await?;
         let now = OffsetDateTime::now_utc();
         verify_history(h, message_id, only, inner, &store, now, self.log_key())
@@ -490,6 +525,7 @@ fn verify_history(
     now: OffsetDateTime,
     log_key: Option<&[u8]>,
 ) -> Result<Verified> {
+    let completeness = h.completeness;
     // Step 1.
     let submission = Submission::parse(&h.routing_header, h.submission_signature)
         .and_then(|s| s.verify(store, now))
@@ -569,11 +605,66 @@ fn verify_history(
         }
         chains.push((recipient, chain, events));
     }
+    // Step 4.
+    let completeness = match completeness {
+        Some(c) => Some(check_completeness(
+            c,
+            &submission,
+            accepted.leaf_index,
+            &chains,
+            only.is_none(),
+            store,
+            now,
+            log_key,
+        )?),
+        None => None,
+    };
     Ok(Verified {
         submission,
         accepted,
         chains,
+        completeness,
     })
+}
+
+/// Step 4 of [`Client::history`]: the completeness statement, its tree head, and each chain
+/// against it. `all` is the sender's view (every recipient must be covered).
+#[allow(clippy::too_many_arguments)]
+fn check_completeness(
+    c: pb::SignedCompleteness,
+    submission: &VerifiedSubmission,
+    acceptance_index: u64,
+    chains: &[(AgencyId, ReceiptChain, Vec<HistoryEvent>)],
+    all: bool,
+    store: &TrustStore,
+    now: OffsetDateTime,
+    log_key: Option<&[u8]>,
+) -> Result<(VerifiedCompleteness, Coverage)> {
+    let bad = |e| Error::signer("the axis's completeness statement", e);
+    let head = SignedTreeHead::parse(&c.tree_head, c.tree_head_signature)
+        .and_then(|h| h.verify(store, now, log_key))
+        .map_err(|e| Error::signer("the tree head of the completeness statement", e))?;
+    let key = log_key.unwrap_or(head.signer_key());
+    let v = SignedCompleteness::parse(&c.statement, c.signature)
+        .and_then(|s| s.verify(store, key))
+        .map_err(bad)?;
+    let header = submission.header();
+    v.check_subject(&header.message_id, head.head(), Some(acceptance_index))
+        .map_err(bad)?;
+    let coverage = v.check_recipients(&header.recipients).map_err(bad)?;
+    if all && coverage != Coverage::All {
+        return Err(Error::verification(format!(
+            "the axis's completeness statement covers {coverage}, not every recipient"
+        )));
+    }
+    for (recipient, _, events) in chains {
+        let statements: Vec<(u64, [u8; 32])> = events
+            .iter()
+            .map(|e| (e.evidence.leaf_index, e.signed.receipt().hash()))
+            .collect();
+        v.check_chain(recipient, &statements).map_err(bad)?;
+    }
+    Ok((v, coverage))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! ```text
 //! EvidenceBundle ::= SEQUENCE {
 //!   format               OBJECT IDENTIFIER,        -- <AXIS_OID_ARC>.2.7
-//!   version              INTEGER (1),
+//!   version              INTEGER (2),             -- 1: no completeness (refused, below)
 //!   routingHeader        OCTET STRING,             -- exact signed bytes
 //!   submissionSignature  OCTET STRING,             -- CMS over routingHeader (sender's seal)
 //!   intermediates        SEQUENCE SIZE (0..64) OF OCTET STRING,  -- issuing CA certificates (DER)
@@ -14,7 +14,9 @@
 //!   treeHead             OCTET STRING,             -- one signed tree head covering every entry
 //!   treeHeadSignature    OCTET STRING,             -- CMS over treeHead (axis log signer)
 //!   acceptance           Logged,                   -- the acceptance of the submission
-//!   statements           SEQUENCE SIZE (0..512) OF Statement }   -- in log order
+//!   statements           SEQUENCE SIZE (0..512) OF Statement,    -- in log order
+//!   completeness         OCTET STRING,             -- version 2: Completeness DER (.2.8)
+//!   completenessSignature OCTET STRING }           -- CMS over it (axis log signer)
 //!
 //! Statement ::= SEQUENCE {
 //!   recipient            UTF8String,               -- whose copy (the chain it belongs to)
@@ -47,6 +49,15 @@
 //! and any other byte string is refused, naming the element and its byte offset
 //! ([`Error::BundleItem`], [`Error::Layout`]).
 //!
+//! **Completeness** (version 2). The axis's signed [`Completeness`] statement says, as of the
+//! bundle's tree head, how many statements its log holds for the message per recipient and
+//! which is the last (the chain head): a bundle whose chain for a recipient stops short of it
+//! is refused naming the recipient. A version 1 bundle has none: [`verify_bundle`] refuses it
+//! ([`LogError::NoCompletenessProof`]); [`verify_bundle_any_version`] verifies the rest and
+//! reports completeness as not proven. Later versions append their elements after the
+//! completeness statement (cosigned tree heads are planned as version 3), so a version 2
+//! reader refuses a later bundle by its version, never misreads it.
+//!
 //! [`verify_bundle`] is the auditor's entry point; its steps are listed there.
 
 use std::collections::HashMap;
@@ -64,6 +75,7 @@ use axis_signer::{
     SignatureError, SignatureReport, SignatureRole, SignedReceipt, StatusCode, Submission,
 };
 
+use crate::completeness::{Coverage, SignedCompleteness, VerifiedCompleteness};
 use crate::error::{Error, LogError, TrustError};
 use crate::limits::{
     MAX_BUNDLE_CRLS, MAX_BUNDLE_INTERMEDIATES, MAX_BUNDLE_LEN, MAX_BUNDLE_STATEMENTS,
@@ -106,6 +118,9 @@ pub enum BundleItem {
         /// The recipient whose chain it belongs to (`None` if that field itself is unreadable).
         recipient: Option<AgencyId>,
     },
+    /// The completeness statement, its signature, or a chain it does not match (the error
+    /// names the recipient).
+    Completeness,
 }
 
 impl fmt::Display for BundleItem {
@@ -125,6 +140,7 @@ impl fmt::Display for BundleItem {
                 index,
                 recipient: None,
             } => write!(f, "statement {index}"),
+            BundleItem::Completeness => f.write_str("the completeness statement"),
         }
     }
 }
@@ -228,6 +244,9 @@ pub struct EvidenceBundle {
     pub acceptance: LoggedEntry,
     /// The receipts and statuses, in log order.
     pub statements: Vec<BundleStatement>,
+    /// The axis's signed statement of what its log holds for the message as of `tree_head`
+    /// (version 2); `None` is a version 1 bundle, which proves no completeness.
+    pub completeness: Option<SignedCompleteness>,
 }
 
 fn budget(what: &'static str, found: usize, max: usize) -> Result<(), Error> {
@@ -289,9 +308,16 @@ impl EvidenceBundle {
             })
             .collect::<Vec<_>>()
             .concat();
+        let (version, completeness) = match &self.completeness {
+            Some(c) => (
+                2,
+                [der::octets(c.as_bytes()), der::octets(c.signature())].concat(),
+            ),
+            None => (1, Vec::new()),
+        };
         let bytes = der::seq(&[
             &der::oid(Format::EvidenceBundle.oid()),
-            &der::uint(1),
+            &der::uint(version),
             &der::octets(self.submission.header().as_bytes()),
             &der::octets(self.submission.signature()),
             &list(&self.intermediates),
@@ -300,6 +326,7 @@ impl EvidenceBundle {
             &der::octets(self.tree_head.signature()),
             &self.acceptance.encode(),
             &der::tlv(der::SEQUENCE, &statements),
+            &completeness,
         ]);
         check_len(WHAT, bytes.len(), MAX_BUNDLE_LEN)?;
         Ok(bytes)
@@ -308,7 +335,7 @@ impl EvidenceBundle {
     /// Parses untrusted bytes; nothing is verified yet.
     ///
     /// 1. Size budget ([`MAX_BUNDLE_LEN`]) before anything is read.
-    /// 2. Strict DER, the evidence-bundle format OID, version 1.
+    /// 2. Strict DER, the evidence-bundle format OID, version 1 or 2.
     /// 3. Count budgets while reading ([`MAX_BUNDLE_INTERMEDIATES`], [`MAX_BUNDLE_CRLS`],
     ///    [`MAX_BUNDLE_STATEMENTS`], 64 hashes per path), and each item within its own budget
     ///    and parsed by its own parser (routing header, receipts, log entries, tree head);
@@ -328,7 +355,7 @@ impl EvidenceBundle {
             return Err(FormatError::WrongFormat { expected: WHAT }.into());
         }
         let layout = &layout::scan(bytes)?;
-        let mut r = Format::EvidenceBundle.open(bytes, WHAT)?;
+        let (mut r, version) = Format::EvidenceBundle.open_versions(bytes, WHAT, 2)?;
         // Step 3.
         let submission = within(layout, BundleItem::Submission, || {
             let header = r.octet_string()?;
@@ -407,6 +434,16 @@ impl EvidenceBundle {
                 logged,
             });
         }
+        let completeness = if version == 2 {
+            Some(within(layout, BundleItem::Completeness, || {
+                let statement = r.octet_string()?;
+                let signature = r.octet_string()?;
+                check_signature_len(signature)?;
+                SignedCompleteness::parse(statement, signature.to_vec())
+            })?)
+        } else {
+            None
+        };
         r.finish()?;
         let bundle = EvidenceBundle {
             submission,
@@ -415,6 +452,7 @@ impl EvidenceBundle {
             tree_head,
             acceptance,
             statements,
+            completeness,
         };
         // Step 4.
         if bundle.encode()? != bytes {
@@ -433,7 +471,7 @@ impl EvidenceBundle {
         self.crls.sort();
         self.crls.dedup();
         let layout = Layout::default();
-        let (_, used) = verify_parsed(&self, &layout, root, log_key, Mode::Collect)?;
+        let (_, used) = verify_parsed(&self, &layout, root, log_key, Mode::Collect, false)?;
         let keep = |list: Vec<Vec<u8>>, used: &[bool]| -> Vec<Vec<u8>> {
             list.into_iter()
                 .zip(used)
@@ -645,6 +683,10 @@ pub struct TimelineEvent {
     pub logged_at: OffsetDateTime,
     /// Its entry's position in the log.
     pub leaf_index: u64,
+    /// Its entry's RFC 9162 leaf hash.
+    pub leaf_hash: [u8; 32],
+    /// SHA-256 of the receipt bytes (what the next receipt's `previous` names).
+    pub receipt_digest: [u8; 32],
     /// The reason or description given (may be empty).
     pub reason: String,
 }
@@ -688,6 +730,9 @@ pub struct BundleReport {
     pub timelines: Vec<RecipientTimeline>,
     /// The verified tree head that includes every entry (size, root, time, signer).
     pub tree_head: VerifiedTreeHead,
+    /// The verified completeness statement and whose chains it covers; `None` only from
+    /// [`verify_bundle_any_version`] for a version 1 bundle (completeness not proven).
+    pub completeness: Option<(VerifiedCompleteness, Coverage)>,
 }
 
 /// Verifies an evidence bundle offline, holding only the root certificate (DER) and the log
@@ -748,6 +793,16 @@ pub struct BundleReport {
 ///    every bundle CA certificate is on such a path, and every CRL was consulted for one (the
 ///    highest-numbered in force at a signing time from a CA on that path). With step 3's
 ///    order and forms, nothing can be added, removed or substituted in either list.
+/// 10. **Completeness** ([`VerifiedCompleteness`]): the bundle carries the axis's completeness
+///     statement (a version 1 bundle is refused, [`LogError::NoCompletenessProof`]), signed by
+///     the pinned log key at its own time (CRLs in force then; its CAs counted in step 9) in the
+///     log signer's one byte form; it speaks of this message, this bundle's tree head (size and
+///     root) and acceptance, and covers every recipient of the header in order or exactly one;
+///     every statement of the bundle is for a covered recipient; and for each covered recipient
+///     the bundle's chain has exactly the stated count, its last statement at the stated leaf
+///     index with the stated receipt digest. A chain cut short (the last statuses removed, or
+///     all of them) is refused naming the recipient ([`LogError::IncompleteChain`],
+///     [`LogError::ChainHeadMismatch`]). What this proves and what it does not: SECURITY.md.
 ///
 /// Errors about one element are [`Error::BundleItem`] naming it and its byte offset, with the
 /// exact cause as the source; a bundle whose bytes do not have the bundle's shape (cut short,
@@ -757,16 +812,32 @@ pub struct BundleReport {
 pub fn verify_bundle(bytes: &[u8], root: &[u8], log_key: &[u8]) -> Result<BundleReport, Error> {
     // Step 1.
     let (b, layout) = EvidenceBundle::parse_located(bytes)?;
-    verify_parsed(&b, &layout, root, log_key, Mode::Strict).map(|(report, _)| report)
+    verify_parsed(&b, &layout, root, log_key, Mode::Strict, true).map(|(report, _)| report)
 }
 
-/// Steps 2 to 9 of [`verify_bundle`]; in [`Mode::Collect`], step 9 only records.
+/// [`verify_bundle`], except that a version 1 bundle (without a completeness statement) is
+/// verified in every other step and reported with [`BundleReport::completeness`] `None`:
+/// what an auditor may still learn from an old bundle, never a proof that its history is
+/// complete (`axis audit verify` prints COMPLETENESS NOT PROVEN and exits 5). A version 2
+/// bundle is verified exactly as [`verify_bundle`] does.
+pub fn verify_bundle_any_version(
+    bytes: &[u8],
+    root: &[u8],
+    log_key: &[u8],
+) -> Result<BundleReport, Error> {
+    let (b, layout) = EvidenceBundle::parse_located(bytes)?;
+    verify_parsed(&b, &layout, root, log_key, Mode::Strict, false).map(|(report, _)| report)
+}
+
+/// Steps 2 to 10 of [`verify_bundle`]; in [`Mode::Collect`], step 9 only records; a bundle
+/// without completeness statement is refused only if `require_completeness`.
 fn verify_parsed(
     b: &EvidenceBundle,
     layout: &Layout,
     root: &[u8],
     log_key: &[u8],
     mode: Mode,
+    require_completeness: bool,
 ) -> Result<(BundleReport, Used), Error> {
     // Step 2: what hashes alone decide, before any signature.
     let statement_item = |index: usize, s: &BundleStatement| BundleItem::Statement {
@@ -831,8 +902,10 @@ fn verify_parsed(
             SignatureRole::Submission,
         )?)
     })?;
+    let completeness_time = b.completeness.as_ref().map(|c| c.statement().issued_at);
     let mut times: Vec<OffsetDateTime> = [head_time, submission_time]
         .into_iter()
+        .chain(completeness_time)
         .chain(
             b.statements
                 .iter()
@@ -939,6 +1012,8 @@ fn verify_parsed(
                 stated_at: t,
                 logged_at: s.logged.entry.entry().logged_at,
                 leaf_index: s.logged.leaf_index,
+                leaf_hash: s.logged.entry.leaf_hash(),
+                receipt_digest: s.receipt.receipt().hash(),
                 reason: receipt.reason.clone(),
             });
             Ok(())
@@ -960,6 +1035,40 @@ fn verify_parsed(
         .collect();
     let (document_id, manifest_digest) =
         document.map_or((None, None), |(id, d)| (Some(id), Some(d)));
+
+    // Step 10 (before step 9, which counts the CAs and CRLs its signature relied on).
+    let completeness = match (&b.completeness, completeness_time) {
+        (Some(c), Some(t)) => Some(within(layout, BundleItem::Completeness, || {
+            let v = c.verify(trust.at(t)?, log_key)?;
+            trust.record(t, v.chain())?;
+            v.check_subject(&h.message_id, tree_head.head(), Some(acceptance.leaf_index))?;
+            let coverage = v.check_recipients(&h.recipients)?;
+            if let Some(s) = b
+                .statements
+                .iter()
+                .find(|s| v.statement().chain(&s.recipient).is_none())
+            {
+                return Err(LogError::NotCovered {
+                    recipient: s.recipient.clone(),
+                }
+                .into());
+            }
+            for chain in &v.statement().chains {
+                let found: Vec<(u64, [u8; 32])> = b
+                    .statements
+                    .iter()
+                    .filter(|s| s.recipient == chain.recipient)
+                    .map(|s| (s.logged.leaf_index, s.receipt.receipt().hash()))
+                    .collect();
+                v.check_chain(&chain.recipient, &found)?;
+            }
+            Ok((v, coverage))
+        })?),
+        _ if require_completeness => {
+            return Err(LogError::NoCompletenessProof.into());
+        }
+        _ => None,
+    };
 
     // Step 9.
     let used = trust.used()?;
@@ -988,6 +1097,7 @@ fn verify_parsed(
         manifest_digest,
         timelines,
         tree_head,
+        completeness,
     };
     Ok((report, used))
 }
@@ -1054,7 +1164,18 @@ impl fmt::Display for BundleReport {
                 .map_or("not received in this bundle".to_owned(), |e| {
                     format!("received at {}", When(e.stated_at))
                 });
-            writeln!(f, "Recipient {}: {received}", t.recipient)?;
+            let complete = match &self.completeness {
+                Some((c, _)) => match c.statement().chain(&t.recipient) {
+                    Some(head) => format!(
+                        "; complete as of tree head {} ({} statement(s) in the log)",
+                        c.statement().tree_size,
+                        head.count
+                    ),
+                    None => "; not covered by this bundle (another recipient's view)".to_owned(),
+                },
+                None => "; COMPLETENESS NOT PROVEN".to_owned(),
+            };
+            writeln!(f, "Recipient {}: {received}{complete}", t.recipient)?;
             for e in &t.events {
                 write!(
                     f,
@@ -1074,14 +1195,27 @@ impl fmt::Display for BundleReport {
             }
         }
         let h = self.tree_head.head();
-        write!(
+        writeln!(
             f,
             "In the axis log: tree head of {} entries, root {}, signed at {} by \"{}\"",
             h.tree_size,
             hex(&h.root_hash),
             When(h.timestamp),
             self.tree_head.signer()
-        )
+        )?;
+        match &self.completeness {
+            Some((c, coverage)) => write!(
+                f,
+                "Complete for {coverage}: the axis signed at {} that its log holds exactly \
+                 these statements as of that tree head",
+                When(c.statement().issued_at)
+            ),
+            None => write!(
+                f,
+                "COMPLETENESS NOT PROVEN: a version 1 bundle says nothing of what the log \
+                 holds beyond it; statements may be missing"
+            ),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! commands) matches each category once, and a new category must be mapped, not fall into a
 //! default. The categories' own enums may grow.
 
+use axis_pki::AgencyId;
 use time::OffsetDateTime;
 
 use crate::bundle::{BundleItem, LayoutError};
@@ -83,6 +84,64 @@ pub enum LogError {
         signed: OffsetDateTime,
         /// When the axis logged it.
         logged: OffsetDateTime,
+    },
+    /// A completeness statement's CMS signing time is not its `issuedAt`.
+    #[error("the completeness statement's signing time differs from its issuedAt")]
+    CompletenessTimeMismatch,
+    /// A completeness statement does not speak of this bundle: another message, tree head or
+    /// acceptance, or recipients that are neither all of the header's nor one of them.
+    #[error("the completeness statement does not match the bundle: {field} differs")]
+    CompletenessMismatch {
+        /// What differs.
+        field: &'static str,
+    },
+    /// A bundle holds statements for a recipient its completeness statement does not cover.
+    #[error(
+        "the completeness statement does not cover {recipient}, whose statements the bundle holds"
+    )]
+    NotCovered {
+        /// The recipient.
+        recipient: AgencyId,
+    },
+    /// A recipient's chain in the bundle is shorter (or longer) than what the log holds.
+    #[error(
+        "the log holds {stated} statement(s) for {recipient} as of tree head {tree_size}, the \
+         bundle {found}: the history of {recipient} is cut short"
+    )]
+    IncompleteChain {
+        /// The recipient whose chain it is.
+        recipient: AgencyId,
+        /// The tree size the completeness statement speaks of.
+        tree_size: u64,
+        /// How many the log holds, as the axis signed.
+        stated: u64,
+        /// How many the bundle holds.
+        found: u64,
+    },
+    /// A recipient's last statement in the bundle is not the chain head the log holds.
+    #[error(
+        "the last statement for {recipient} is not the chain head the log holds as of tree head \
+         {tree_size}: the history of {recipient} is cut short or substituted"
+    )]
+    ChainHeadMismatch {
+        /// The recipient whose chain it is.
+        recipient: AgencyId,
+        /// The tree size the completeness statement speaks of.
+        tree_size: u64,
+    },
+    /// A version 1 bundle: nothing in it says how many statements the log holds, so a history
+    /// cut short cannot be told from a complete one.
+    #[error(
+        "no completeness proof (a version 1 bundle): COMPLETENESS NOT PROVEN — export the \
+         bundle again to get one"
+    )]
+    NoCompletenessProof,
+    /// Two tree heads signed by the log key for the same size with different roots: the log
+    /// forked (proof of misbehaviour in itself).
+    #[error("two signed tree heads of size {tree_size} have different roots: the log forked")]
+    Forked {
+        /// The size.
+        tree_size: u64,
     },
     /// A statement not after the previous statement (or the acceptance) in the log.
     #[error("logged as entry {found}, not after entry {previous}: statements must be in log order")]

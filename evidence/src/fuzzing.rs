@@ -18,3 +18,9 @@ pub fn tree_head_bytes(head: &TreeHead) -> Option<Vec<u8>> {
         &der::generalized_time(head.timestamp).ok()?,
     ]))
 }
+
+/// The DER of `statement` as [`crate::Completeness::sign`] writes it (without a log-signer
+/// key), to seed the bundle target. `None` if it cannot be encoded.
+pub fn completeness_bytes(statement: &crate::Completeness) -> Option<Vec<u8>> {
+    statement.encode().ok()
+}

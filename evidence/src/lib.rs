@@ -10,8 +10,11 @@
 //!
 //! The formats are DER read by the signer's strict reader (`axis_signer::cms::der`), each with
 //! its format OID from the one register (`axis_signer::cms::Format`: `.2.4` log entry, `.2.5`
-//! tree head, `.2.6` log proof, `.2.7` bundle); tree heads are detached CMS signatures made
-//! and checked by `axis_signer::cms::{sign, verify}`, so `openssl cms -verify` checks them too.
+//! tree head, `.2.6` log proof, `.2.7` bundle, `.2.8` completeness statement); tree heads and
+//! completeness statements are detached CMS signatures made and checked by
+//! `axis_signer::cms::{sign, verify}`, so `openssl cms -verify` checks them too. A bundle's
+//! completeness statement says how many statements the log holds per recipient, so a history
+//! cut short is refused; an axis that signs a false one is caught ([`check_misbehaviour`]).
 //!
 //! ```
 //! use axis_evidence::{EntryBody, LogEntry, LogEntryBytes, RevocationEntry};
@@ -36,6 +39,7 @@
 //! ```
 
 mod bundle;
+mod completeness;
 mod error;
 pub mod limits;
 mod log;
@@ -44,7 +48,11 @@ mod witness;
 // The public interface is:
 pub use bundle::{
     BundleItem, BundleReport, BundleStatement, EvidenceBundle, LayoutError, LayoutProblem,
-    LoggedEntry, RecipientTimeline, TimelineEvent, verify_bundle,
+    LoggedEntry, RecipientTimeline, TimelineEvent, verify_bundle, verify_bundle_any_version,
+};
+pub use completeness::{
+    ChainHead, Completeness, Coverage, LastStatement, MAX_COMPLETENESS_LEN, Misbehaviour,
+    SignedCompleteness, VerifiedCompleteness, check_misbehaviour,
 };
 pub use error::{Error, LogError, TrustError, WitnessError};
 pub use log::{

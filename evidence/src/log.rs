@@ -450,7 +450,7 @@ impl TreeHead {
     }
 }
 
-fn whole_seconds(t: OffsetDateTime) -> Result<OffsetDateTime, Error> {
+pub(crate) fn whole_seconds(t: OffsetDateTime) -> Result<OffsetDateTime, Error> {
     t.to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)
         .map_err(|_| FormatError::TimeOutOfRange.into())
@@ -565,33 +565,77 @@ impl SignedTreeHead {
         log_key: Option<&[u8]>,
         normal_form: bool,
     ) -> Result<VerifiedTreeHead, Error> {
-        let role = SignatureRole::TreeHead;
-        if self.signature.is_empty() {
-            return Err(SignatureError::SealSignatureMissing.into());
-        }
-        // Step 1.
-        let v = if normal_form {
-            cms::verify_normal_form(&self.signature, &self.bytes, role, store, at)?
-        } else {
-            cms::verify(&self.signature, &self.bytes, role, store, at)?
-        };
-        // Step 2.
-        if let Some(key) = log_key
-            && v.certificate().public_key_der() != key
-        {
-            return Err(LogError::LogKeyMismatch.into());
-        }
-        // Step 3.
-        if v.signing_time() != self.head.timestamp {
-            return Err(LogError::TreeHeadTimeMismatch.into());
-        }
+        let v = verify_log_signature(
+            &self.signature,
+            &self.bytes,
+            store,
+            at,
+            log_key,
+            normal_form,
+            (self.head.timestamp, LogError::TreeHeadTimeMismatch),
+        )?;
         Ok(VerifiedTreeHead {
             signed: self.clone(),
-            signer: v.certificate().common_name().unwrap_or_default().to_owned(),
-            signer_key: v.certificate().public_key_der().to_vec(),
-            chain: v.certificate().chain().to_vec(),
+            signer: v.signer,
+            signer_key: v.signer_key,
+            chain: v.chain,
         })
     }
+}
+
+/// Who made a log signature, once it verified.
+pub(crate) struct LogSigner {
+    pub(crate) signer: String,
+    pub(crate) signer_key: Vec<u8>,
+    /// The CA certificates above the log signer's, the trust anchor last.
+    pub(crate) chain: Vec<Vec<u8>>,
+}
+
+/// Verifies a signature of the axis log signer (a tree head's, a completeness statement's)
+/// over `content` at `at`:
+///
+/// 1. A detached CMS signature over the exact bytes by a certificate of the axis-log-signer
+///    profile that chains to the store, unrevoked at `at` (the signature module's steps): an
+///    agency seal or a TLS key cannot sign for the log; in `normal_form`, exactly as the log
+///    signer writes it (the low s).
+/// 2. If `log_key` is given (DER SubjectPublicKeyInfo), the certificate holds that key: an
+///    auditor pins the log it follows, so another log signer of the same PKI cannot stand in.
+/// 3. The CMS signing time is the time the content states (`stated.0`); otherwise fails with
+///    `stated.1`.
+pub(crate) fn verify_log_signature(
+    signature: &[u8],
+    content: &[u8],
+    store: &TrustStore,
+    at: OffsetDateTime,
+    log_key: Option<&[u8]>,
+    normal_form: bool,
+    stated: (OffsetDateTime, LogError),
+) -> Result<LogSigner, Error> {
+    let role = SignatureRole::TreeHead;
+    if signature.is_empty() {
+        return Err(SignatureError::SealSignatureMissing.into());
+    }
+    // Step 1.
+    let v = if normal_form {
+        cms::verify_normal_form(signature, content, role, store, at)?
+    } else {
+        cms::verify(signature, content, role, store, at)?
+    };
+    // Step 2.
+    if let Some(key) = log_key
+        && v.certificate().public_key_der() != key
+    {
+        return Err(LogError::LogKeyMismatch.into());
+    }
+    // Step 3.
+    if v.signing_time() != stated.0 {
+        return Err(stated.1.into());
+    }
+    Ok(LogSigner {
+        signer: v.certificate().common_name().unwrap_or_default().to_owned(),
+        signer_key: v.certificate().public_key_der().to_vec(),
+        chain: v.certificate().chain().to_vec(),
+    })
 }
 
 /// A tree head whose signature verified. Only [`SignedTreeHead::verify`] makes one.

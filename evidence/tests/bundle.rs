@@ -189,10 +189,16 @@ fn build(plan: &Plan) -> Built {
         } else {
             ""
         };
+        // The sender states a recall (13) about the recipient's copy; the recipient the rest.
+        let stating = if *status == StatusCode::RecallRequested {
+            &f.a
+        } else {
+            *who
+        };
         let signed = chain
             .next(*status, *t, reason)
             .unwrap()
-            .sign(&who.seal_signer())
+            .sign(&stating.seal_signer())
             .unwrap();
         let verified = chain.push(&signed, &f.store, *t).unwrap();
         let mut entry = LogEntry::statement(verified, *t + *delay);
@@ -238,6 +244,7 @@ fn build(plan: &Plan) -> Built {
             head,
             (acceptance, acceptance_index),
             statements,
+            &log.signer(),
         ),
         other_arrived: other.map(|(entry, index)| memory.logged(entry, index)),
     }
@@ -328,6 +335,9 @@ fn offset_of(bundle: &EvidenceBundle, bytes: &[u8], item: &BundleItem) -> usize 
                 &logged(&s.logged),
             ]))
         }
+        BundleItem::Completeness => find(&der::octets(
+            bundle.completeness.as_ref().unwrap().as_bytes(),
+        )),
         other => panic!("no offset for {other}"),
     }
 }
@@ -1097,4 +1107,274 @@ fn the_tree_heads_signature_has_one_form() {
             Error::Signer(SignerError::Signature(SignatureError::NotNormalForm { .. }))
         )
     });
+}
+
+/// B: 01 → 03, then the sender's recall 13 and B's refusal 16; C: 01 → 02.
+fn recall_plan() -> Plan {
+    let f = fixture();
+    let mut plan = standard_plan();
+    let s = Duration::seconds(5);
+    plan.statements = vec![
+        plan.statements[0],
+        plan.statements[1],
+        plan.statements[2],
+        plan.statements[3],
+        (
+            &f.b,
+            StatusCode::RecallRequested,
+            datetime!(2026-01-03 8:00 UTC),
+            s,
+        ),
+        (
+            &f.b,
+            StatusCode::ChangeRefused,
+            datetime!(2026-01-03 9:00 UTC),
+            s,
+        ),
+    ];
+    plan
+}
+
+fn recall() -> &'static Built {
+    static B: OnceLock<Built> = OnceLock::new();
+    B.get_or_init(|| build(&recall_plan()))
+}
+
+/// `bundle` without the statements `remove` picks (by index), keeping its completeness
+/// statement: what someone who cut a history short without the log key can make.
+fn without(
+    bundle: &EvidenceBundle,
+    remove: impl Fn(usize, &BundleStatement) -> bool,
+) -> EvidenceBundle {
+    let mut b = bundle.clone();
+    b.statements = bundle
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !remove(*i, s))
+        .map(|(_, s)| s.clone())
+        .collect();
+    b
+}
+
+/// Refused on the completeness statement, naming `who` as the recipient cut short.
+#[track_caller]
+fn check_cut(bundle: &EvidenceBundle, who: &Agency, stated: u64, found: u64) {
+    check(bundle, BundleItem::Completeness, |e| {
+        matches!(
+            e,
+            Error::Log(LogError::IncompleteChain { recipient, stated: s, found: n, .. })
+                if *recipient == who.id && *s == stated && *n == found
+        )
+    });
+    let text = verify(bundle).unwrap_err().to_string();
+    assert!(
+        text.contains(&format!("the history of {} is cut short", who.id)),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_complete_bundle_says_so_per_recipient() {
+    let f = fixture();
+    let report = verify(&standard().bundle).unwrap();
+    let (c, coverage) = report.completeness.as_ref().unwrap();
+    assert_eq!(*coverage, Coverage::All);
+    assert_eq!(c.statement().tree_size, 24);
+    assert_eq!(c.statement().chain(&f.b.id).unwrap().count, 5);
+    assert_eq!(c.statement().chain(&f.c.id).unwrap().count, 2);
+    let text = report.to_string();
+    for expected in [
+        format!(
+            "Recipient {}: received at 2026-01-02T10:00:00Z; complete as of tree head 24 (5 \
+             statement(s) in the log)",
+            f.b.id
+        ),
+        "Complete for every recipient: the axis signed at 2026-01-09T00:00:00Z".to_owned(),
+    ] {
+        assert!(
+            text.contains(&expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_history_cut_short_is_refused_naming_the_recipient() {
+    let (f, b, r) = (fixture(), &standard().bundle, &recall().bundle);
+    let last_of = |bundle: &EvidenceBundle, who: &Agency| {
+        bundle
+            .statements
+            .iter()
+            .rposition(|s| s.recipient == who.id)
+            .unwrap()
+    };
+    // B's 06 removed.
+    let six = last_of(b, &f.b);
+    check_cut(&without(b, |i, _| i == six), &f.b, 5, 4);
+    // C's 02 refusal removed.
+    let two = last_of(b, &f.c);
+    check_cut(&without(b, |i, _| i == two), &f.c, 2, 1);
+    // The 16 answering a recall removed; then the 13 and the 16.
+    let sixteen = last_of(r, &f.b);
+    check_cut(&without(r, |i, _| i == sixteen), &f.b, 4, 3);
+    check_cut(
+        &without(r, |i, _| i >= sixteen - 1 && i <= sixteen),
+        &f.b,
+        4,
+        2,
+    );
+    // Every status of B; every status of C.
+    check_cut(&without(b, |_, s| s.recipient == f.b.id), &f.b, 5, 0);
+    check_cut(&without(b, |_, s| s.recipient == f.c.id), &f.c, 2, 0);
+}
+
+#[test]
+fn a_chain_of_the_right_length_must_end_at_the_stated_head() {
+    // The count agrees but the chain head the log signer stated is another receipt.
+    let (f, w) = (fixture(), world());
+    let mut b = standard().bundle.clone();
+    let signed = b.completeness.clone().unwrap();
+    let mut statement = signed.statement().clone();
+    let c = statement
+        .chains
+        .iter_mut()
+        .find(|c| c.recipient == f.c.id)
+        .unwrap();
+    c.last.as_mut().unwrap().receipt_digest[0] ^= 1;
+    b.completeness = Some(statement.sign(&w.log.signer()).unwrap());
+    check(
+        &b,
+        BundleItem::Completeness,
+        |e| matches!(e, Error::Log(LogError::ChainHeadMismatch { recipient, .. }) if *recipient == f.c.id),
+    );
+}
+
+#[test]
+fn a_completeness_statement_about_something_else_is_refused() {
+    let (f, w) = (fixture(), world());
+    let honest = standard().bundle.completeness.clone().unwrap();
+    let resign = |change: &dyn Fn(&mut Completeness)| {
+        let mut b = standard().bundle.clone();
+        let mut s = honest.statement().clone();
+        change(&mut s);
+        b.completeness = Some(s.sign(&w.log.signer()).unwrap());
+        b
+    };
+    for (change, field) in [
+        (
+            &(|s: &mut Completeness| s.tree_size += 1) as &dyn Fn(&mut Completeness),
+            "tree size",
+        ),
+        (&|s: &mut Completeness| s.root_hash[0] ^= 1, "root hash"),
+        (
+            &|s: &mut Completeness| s.message_id = MessageId::from_uuid(uuid::Uuid::nil()),
+            "message id",
+        ),
+        (
+            &|s: &mut Completeness| s.acceptance_index += 1,
+            "acceptance index",
+        ),
+        (
+            &|s: &mut Completeness| s.issued_at = HEAD_AT - Duration::seconds(1),
+            "time (before its tree head)",
+        ),
+        (
+            &|s: &mut Completeness| s.chains.reverse(),
+            "recipients (neither all of the header's, in order, nor one of them)",
+        ),
+    ] {
+        check(
+            &resign(change),
+            BundleItem::Completeness,
+            |e| matches!(e, Error::Log(LogError::CompletenessMismatch { field: found }) if *found == field),
+        );
+    }
+    // Covering only B while the bundle holds C's statements too.
+    let only_b = resign(&|s: &mut Completeness| s.chains.retain(|c| c.recipient == f.b.id));
+    check(
+        &only_b,
+        BundleItem::Completeness,
+        |e| matches!(e, Error::Log(LogError::NotCovered { recipient }) if *recipient == f.c.id),
+    );
+    // A recipient's own view: only its chain, and the statement says so.
+    let mut own = without(&only_b, |_, s| s.recipient == f.c.id);
+    own.completeness = only_b.completeness.clone();
+    let report = verify(&own).unwrap();
+    assert_eq!(
+        report.completeness.unwrap().1,
+        Coverage::Only(f.b.id.clone())
+    );
+    // Signed by another log key of the same PKI.
+    let mut other = standard().bundle.clone();
+    other.completeness = Some(honest.statement().sign(&w.other_log.signer()).unwrap());
+    check(&other, BundleItem::Completeness, |e| {
+        matches!(e, Error::Log(LogError::LogKeyMismatch))
+    });
+}
+
+#[test]
+fn a_version_1_bundle_proves_no_completeness() {
+    let mut b = standard().bundle.clone();
+    b.completeness = None;
+    let bytes = b.encode().unwrap();
+    match verify_bundle(&bytes, &fixture().root, log_key()) {
+        Err(Error::Log(LogError::NoCompletenessProof)) => {}
+        other => panic!("expected NoCompletenessProof, got {other:?}"),
+    }
+    let report = verify_bundle_any_version(&bytes, &fixture().root, log_key()).unwrap();
+    assert!(report.completeness.is_none());
+    let text = report.to_string();
+    assert!(text.contains("COMPLETENESS NOT PROVEN"), "{text}");
+    // The same bundle cut short verifies as well under the old rules: hence the refusal.
+    let cut = without(&b, |_, s| s.recipient == fixture().b.id);
+    verify_bundle_any_version(&cut.encode().unwrap(), &fixture().root, log_key()).unwrap();
+}
+
+#[test]
+fn an_axis_that_signs_a_false_completeness_statement_is_caught() {
+    let (f, w) = (fixture(), world());
+    let honest = &standard().bundle;
+    // The axis cuts B's 06 and signs a completeness statement that agrees: it verifies ...
+    let six = honest
+        .statements
+        .iter()
+        .rposition(|s| s.recipient == f.b.id)
+        .unwrap();
+    let mut lying = without(honest, |i, _| i == six);
+    lying.completeness = Some(axis_testkit::log::completeness_of(
+        &lying,
+        HEAD_AT + Duration::days(1),
+        &w.log.signer(),
+    ));
+    let claim = verify(&lying).unwrap();
+    // ... but whoever holds the 06 (here: the honest bundle, same head) proves the lie.
+    let held = verify(honest).unwrap();
+    let found = check_misbehaviour(&claim, &held, &[]).unwrap();
+    assert_eq!(found.len(), 1);
+    let m = &found[0];
+    assert_eq!(m.recipient, f.b.id);
+    assert_eq!(m.stated.count, 4);
+    assert_eq!(m.omitted.status, StatusCode::Completed);
+    assert_eq!(
+        m.omitted.leaf_index,
+        honest.statements[six].logged.leaf_index
+    );
+    assert!(m.omitted.leaf_index < m.tree_size);
+    let text = m.to_string();
+    assert!(
+        text.contains(&format!("holds 4 statement(s) for {}", f.b.id)),
+        "{text}"
+    );
+    // An honest claim is contradicted by nothing, whatever is held.
+    assert!(check_misbehaviour(&held, &held, &[]).unwrap().is_empty());
+    assert!(check_misbehaviour(&held, &claim, &[]).unwrap().is_empty());
+    // A version 1 bundle claims nothing.
+    let mut v1 = honest.clone();
+    v1.completeness = None;
+    let v1 = verify_bundle_any_version(&v1.encode().unwrap(), &fixture().root, log_key()).unwrap();
+    assert!(matches!(
+        check_misbehaviour(&v1, &held, &[]),
+        Err(Error::Log(LogError::NoCompletenessProof))
+    ));
 }

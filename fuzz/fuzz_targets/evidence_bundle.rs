@@ -6,7 +6,8 @@
 use std::sync::OnceLock;
 
 use axis_evidence::{
-    BundleStatement, Error, EvidenceBundle, LogEntry, LoggedEntry, SignedTreeHead, TreeHead,
+    BundleStatement, ChainHead, Completeness, Error, EvidenceBundle, LogEntry, LoggedEntry,
+    SignedCompleteness, SignedTreeHead, TreeHead,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -15,7 +16,8 @@ mod common;
 
 /// A valid bundle from the world's pieces: its submission and acceptance, its receipt (a 13 to
 /// H41) with a statement entry, a tree head carrying a real CMS signature (the world's personal
-/// signature: only parsing is fuzzed here), the store's CA and CRLs, and short paths.
+/// signature: only parsing is fuzzed here), the store's CA and CRLs, short paths, and a
+/// completeness statement (with the same borrowed signature).
 fn seed() -> &'static Vec<u8> {
     static S: OnceLock<Vec<u8>> = OnceLock::new();
     S.get_or_init(|| {
@@ -25,6 +27,19 @@ fn seed() -> &'static Vec<u8> {
             tree_size: 10,
             root_hash: [0x11; 32],
             timestamp: common::NOW,
+        })
+        .unwrap();
+        let recipient = w.receipt.receipt().receipt().to.clone();
+        let completeness = axis_evidence::fuzzing::completeness_bytes(&Completeness {
+            message_id: w.submission.header().message_id,
+            tree_size: 10,
+            root_hash: [0x11; 32],
+            issued_at: common::NOW,
+            acceptance_index: 3,
+            chains: vec![ChainHead::of(
+                recipient.clone(),
+                &[(7, w.receipt.receipt().hash())],
+            )],
         })
         .unwrap();
         EvidenceBundle {
@@ -40,7 +55,7 @@ fn seed() -> &'static Vec<u8> {
                 path: vec![[0x22; 32]; 4],
             },
             statements: vec![BundleStatement {
-                recipient: w.receipt.receipt().receipt().to.clone(),
+                recipient,
                 receipt: w.receipt.clone(),
                 logged: LoggedEntry {
                     entry: LogEntry::statement(&receipt, common::NOW).encode().unwrap(),
@@ -48,6 +63,9 @@ fn seed() -> &'static Vec<u8> {
                     path: vec![[0x33; 32]; 4],
                 },
             }],
+            completeness: Some(
+                SignedCompleteness::parse(&completeness, w.signature.clone()).unwrap(),
+            ),
         }
         .encode()
         .unwrap()

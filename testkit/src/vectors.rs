@@ -674,7 +674,7 @@ pub fn build(keys: &Keys) -> Vec<File> {
     };
     let mut crls: Vec<Vec<u8>> = pki.crls.iter().map(|(_, d)| d.clone()).collect();
     crls.sort(); // the bundle's order: ascending DER
-    let bundle = EvidenceBundle {
+    let mut bundle = EvidenceBundle {
         submission: sealed.submission.clone(),
         intermediates: vec![pki.cert("ca").to_vec()],
         crls,
@@ -688,7 +688,28 @@ pub fn build(keys: &Keys) -> Vec<File> {
                 logged: logged(&entries[index], index),
             })
             .collect(),
+        completeness: None,
     };
+    // The axis's completeness statement, signed when the bundle is exported (at the head's
+    // time here).
+    let completeness = crate::log::completeness_of(
+        &bundle,
+        minutes(TREE_HEAD_AT),
+        &Signer::new(&log_key, &log_cert).unwrap(),
+    );
+    put(
+        &mut files,
+        "completeness.der".into(),
+        Some("Completeness"),
+        completeness.as_bytes().to_vec(),
+    );
+    put(
+        &mut files,
+        "completeness.cms".into(),
+        Some("AxisSignature"),
+        completeness.signature().to_vec(),
+    );
+    bundle.completeness = Some(completeness);
     put(
         &mut files,
         "bundle.der".into(),

@@ -53,6 +53,7 @@ async fn another_agency_can_do_nothing_with_a_document_not_addressed_to_it() {
     refused(
         bx.get_history(pb::GetHistoryRequest {
             message_id: id.clone(),
+            completeness: false,
         })
         .await,
         tonic::Code::NotFound,
@@ -142,6 +143,7 @@ async fn another_agency_can_do_nothing_with_a_document_not_addressed_to_it() {
     let h = ax
         .get_history(pb::GetHistoryRequest {
             message_id: id.clone(),
+            completeness: false,
         })
         .await
         .unwrap()
@@ -224,6 +226,7 @@ async fn operators_administer_and_agencies_do_not() {
     refused(
         ox.get_history(pb::GetHistoryRequest {
             message_id: p.message_id.to_string(),
+            completeness: false,
         })
         .await,
         tonic::Code::PermissionDenied,

@@ -59,6 +59,7 @@ async fn ten_recipients_each_receive_open_and_acknowledge() {
         .await
         .get_history(pb::GetHistoryRequest {
             message_id: p.message_id.to_string(),
+            completeness: false,
         })
         .await
         .unwrap()
@@ -203,7 +204,10 @@ async fn a_restart_in_the_middle_of_a_delivery_loses_nothing() {
     let h = axis
         .exchange(&a.tls)
         .await
-        .get_history(pb::GetHistoryRequest { message_id: id })
+        .get_history(pb::GetHistoryRequest {
+            message_id: id,
+            completeness: false,
+        })
         .await
         .unwrap()
         .into_inner();

@@ -105,6 +105,7 @@ async fn send_deliver_open_receipt_status_history() {
     let h = gx
         .get_history(pb::GetHistoryRequest {
             message_id: p.message_id.to_string(),
+            completeness: false,
         })
         .await
         .unwrap()

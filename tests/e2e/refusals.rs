@@ -78,6 +78,7 @@ async fn every_refused_call_is_counted_by_rpc_code_and_reason_and_logged_once() 
     refused(
         bx.get_history(pb::GetHistoryRequest {
             message_id: id.clone(),
+            completeness: false,
         })
         .await,
         "MESSAGE_NOT_FOUND",

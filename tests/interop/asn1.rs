@@ -133,6 +133,14 @@ fn write_structures(dir: &Path) {
         head,
         (entries[1].clone(), 1),
         statements,
+        &f.log.signer(),
+    );
+    let completeness = bundle.completeness.clone().unwrap();
+    put("completeness.der", "Completeness", completeness.as_bytes());
+    put(
+        "completeness.cms",
+        "AxisSignature",
+        completeness.signature(),
     );
     put("bundle.der", "EvidenceBundle", &bundle.encode().unwrap());
     std::fs::write(dir.join("INDEX"), index).unwrap();

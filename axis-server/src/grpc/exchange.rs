@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{App, convert};
+use super::{App, completeness, convert};
 use crate::commit::{Ciphertext, Job};
 use crate::error::{Result, ServerError};
 use crate::observe::{MessageNote, message_note};
@@ -534,21 +534,54 @@ impl ExchangeService {
         let caller = app.agency_call(&req)?;
         let id = parse_message_id(&req.get_ref().message_id)?;
         message_note(&req).set(id);
+        let with_completeness = req.get_ref().completeness;
         let not_found = || ServerError::MessageNotFound(id.to_string());
         let m = app.db.message(id.as_bytes()).await?.ok_or_else(not_found)?;
-        let entries = if m.sender == caller.as_str() {
-            app.db.statements(id.as_bytes(), None).await?
-        } else if app
-            .db
-            .delivery_state(id.as_bytes(), caller.as_str())
-            .await?
-            .is_some()
-        {
-            app.db
-                .statements(id.as_bytes(), Some(caller.as_str()))
+        let is_sender = m.sender == caller.as_str();
+        if !is_sender
+            && app
+                .db
+                .delivery_state(id.as_bytes(), caller.as_str())
                 .await?
-        } else {
+                .is_none()
+        {
             return Err(not_found());
+        }
+        // The head before the statements: every statement below its size is then read.
+        let head = match with_completeness {
+            true => Some(completeness::latest_head(&app.db).await?),
+            false => None,
+        };
+        let own = (!is_sender).then_some(caller.as_str());
+        let mut entries = app.db.statements(id.as_bytes(), own).await?;
+        let completeness = match head {
+            Some((bytes, signature, head)) => {
+                let size = head.head().tree_size;
+                entries.retain(|s| s.logged.leaf_index < size);
+                let recipients = if is_sender {
+                    HeaderBytes::parse(&m.routing_header)
+                        .map_err(|e| ServerError::log_state("routing header", e))?
+                        .header()
+                        .recipients
+                        .clone()
+                } else {
+                    vec![caller.clone()]
+                };
+                let statement = completeness::statement_of(
+                    id,
+                    &head,
+                    m.logged.leaf_index,
+                    &recipients,
+                    &entries,
+                    OffsetDateTime::now_utc(),
+                );
+                Some(completeness::sign(
+                    &app.log_signer,
+                    &statement,
+                    (bytes, signature),
+                )?)
+            }
+            None => None,
         };
         Ok(pb::GetHistoryResponse {
             acceptance: Some(convert::acceptance(&m, false)),
@@ -556,6 +589,7 @@ impl ExchangeService {
             submission_signature: m.submission_signature,
             key_envelope: m.key_envelope,
             entries: entries.into_iter().map(convert::history_entry).collect(),
+            completeness,
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::store::Db;
 use crate::tls::Caller;
 use crate::trust::Trust;
 
+pub(crate) mod completeness;
 pub(crate) mod convert;
 pub(crate) mod directory;
 pub(crate) mod exchange;
@@ -31,6 +32,8 @@ pub struct App {
     pub trust: Arc<Trust>,
     /// The log's write path.
     pub committer: Committer,
+    /// The log signer, for completeness statements (the committer signs tree heads).
+    pub log_signer: completeness::LogSigner,
     /// Subscriber wake-ups.
     pub notifier: Notifier,
     /// Limits.

@@ -79,6 +79,7 @@ pub(crate) struct Layout {
     pub(crate) tree_head: usize,
     pub(crate) acceptance: usize,
     pub(crate) statements: Vec<usize>,
+    pub(crate) completeness: usize,
 }
 
 impl Layout {
@@ -96,6 +97,7 @@ impl Layout {
             BundleItem::Statement { index, .. } => {
                 self.statements.get(*index).copied().unwrap_or(0)
             }
+            BundleItem::Completeness => self.completeness,
         }
     }
 }
@@ -367,7 +369,10 @@ fn walk_bundle(b: &mut Cursor<'_>, layout: &mut Layout) -> Step<()> {
         name("the format identifier"),
         "an OBJECT IDENTIFIER",
     )?;
-    primitive(b, der::INTEGER, name("the version"), "an INTEGER")?;
+    let version = primitive(b, der::INTEGER, name("the version"), "an INTEGER")?;
+    // Version 2 adds the completeness statement after the statements (version 1 has none;
+    // any other version is refused when the bundle is parsed).
+    let with_completeness = b.bytes[version.content..version.end] == [2];
     layout.submission = primitive(
         b,
         der::OCTET_STRING,
@@ -451,5 +456,20 @@ fn walk_bundle(b: &mut Cursor<'_>, layout: &mut Layout) -> Step<()> {
         }
         Ok(())
     })?;
+    if with_completeness {
+        layout.completeness = primitive(
+            b,
+            der::OCTET_STRING,
+            name("the completeness statement"),
+            OCTETS,
+        )?
+        .at;
+        primitive(
+            b,
+            der::OCTET_STRING,
+            name("the completeness statement: its signature"),
+            OCTETS,
+        )?;
+    }
     Ok(())
 }

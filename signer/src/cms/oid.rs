@@ -74,13 +74,15 @@ pub enum Format {
     LogProof = 6,
     /// An evidence bundle (`.2.7`, axis-evidence).
     EvidenceBundle = 7,
-    /// A witness's cosignature of a tree head (`.2.11`, axis-evidence). (`.2.8`–`.2.10` are
+    /// A completeness statement (`.2.8`, axis-evidence): what the log holds for one message.
+    Completeness = 8,
+    /// A witness's cosignature of a tree head (`.2.11`, axis-evidence). (`.2.9` and `.2.10` are
     /// taken by formats under way on other branches.)
     Cosignature = 11,
 }
 
 impl Format {
-    const ALL: [Format; 8] = [
+    const ALL: [Format; 9] = [
         Format::Manifest,
         Format::RoutingHeader,
         Format::Receipt,
@@ -88,6 +90,7 @@ impl Format {
         Format::TreeHead,
         Format::LogProof,
         Format::EvidenceBundle,
+        Format::Completeness,
         Format::Cosignature,
     ];
 
@@ -98,7 +101,7 @@ impl Format {
 
     /// DER content octets of the format's OID.
     pub fn oid(self) -> &'static [u8] {
-        static CACHE: OnceLock<[Vec<u8>; 8]> = OnceLock::new();
+        static CACHE: OnceLock<[Vec<u8>; 9]> = OnceLock::new();
         let all = CACHE.get_or_init(|| {
             Format::ALL.map(|f| axis_pki::der::oid_content(&f.dotted()).unwrap_or_default())
         });

@@ -1,4 +1,5 @@
-//! `axis audit …`: tree heads, consistency, the monitor.
+//! `axis audit …`: bundles (export, verify, check-misbehaviour), tree heads, consistency, the
+//! monitor.
 
 use std::path::Path;
 use std::time::Duration;
@@ -7,9 +8,9 @@ use anyhow::{Context as _, Result, bail};
 use axis_client::Client;
 use axis_client::evidence::{SignedTreeHead, VerifiedTreeHead, WitnessKey};
 
-use crate::Usage;
 use crate::cli::AuditCommand;
 use crate::commands::rfc3339;
+use crate::{Alert, NotProven, Usage};
 
 /// Largest tree-head file read.
 const MAX_HEAD_FILE: u64 = 128 * 1024;
@@ -59,6 +60,12 @@ pub(crate) async fn run(client: &Client, cmd: AuditCommand) -> Result<()> {
             w.run(client, Duration::from_secs(interval.max(1)), once)
                 .await
         }
+        AuditCommand::CheckMisbehaviour {
+            claim,
+            holding,
+            root,
+            log_key,
+        } => check_misbehaviour(&claim, &holding, &root, &log_key, Some(client)).await,
         AuditCommand::TreeHead { size, out } => {
             let head = client.tree_head(size).await?;
             write_atomic(&out, &head.signed().encode())?;
@@ -145,7 +152,18 @@ pub(crate) fn read_log_key(path: &Path) -> Result<Vec<u8>> {
     read_public_key(path, "the log key")
 }
 
-/// `axis audit verify`: offline.
+/// The root certificate (DER) and the log key (DER SubjectPublicKeyInfo) from their files.
+fn trust_files(root: &Path, log_key: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
+    let (_, root) = der_of(
+        read_limited(root, 64 * 1024, "the root certificate")?,
+        &["CERTIFICATE"],
+        root,
+    )?;
+    Ok((root, read_log_key(log_key)?))
+}
+
+/// `axis audit verify`: offline. A version 1 bundle is verified in every other step and ends
+/// with COMPLETENESS NOT PROVEN (exit 5).
 pub(crate) fn verify(
     bundle: &Path,
     root: &Path,
@@ -160,12 +178,7 @@ pub(crate) fn verify(
         )));
     }
     let bytes = read_limited(bundle, MAX_BUNDLE_FILE, "the bundle")?;
-    let (_, root) = der_of(
-        read_limited(root, 64 * 1024, "the root certificate")?,
-        &["CERTIFICATE"],
-        root,
-    )?;
-    let spki = read_log_key(log_key)?;
+    let (root, spki) = trust_files(root, log_key)?;
     let keys = witnesses
         .iter()
         .map(|p| {
@@ -173,18 +186,31 @@ pub(crate) fn verify(
                 .map_err(|e| anyhow::Error::new(Usage(format!("{}: {e}", p.display()))))
         })
         .collect::<Result<Vec<_>>>()?;
-    let verified = axis_client::evidence::verify_bundle(&bytes, &root, &spki).and_then(|report| {
-        let witnessed = axis_client::evidence::check_witnessed(
-            report.tree_head.head(),
-            &spki,
-            // The bundle does not carry cosignatures yet (bundle integration comes last).
-            &[],
-            &keys,
-            min_witnesses,
-        )?;
-        Ok((report, witnessed))
-    });
+    let verified =
+        axis_client::evidence::verify_bundle_any_version(&bytes, &root, &spki).and_then(|report| {
+            let witnessed = axis_client::evidence::check_witnessed(
+                report.tree_head.head(),
+                &spki,
+                // The bundle does not carry cosignatures yet (bundle integration comes last).
+                &[],
+                &keys,
+                min_witnesses,
+            )?;
+            Ok((report, witnessed))
+        });
     match verified {
+        Ok((report, _)) if report.completeness.is_none() => {
+            println!("{report}");
+            println!(
+                "COMPLETENESS NOT PROVEN: every signature, certificate chain, revocation status \
+                 at signing time, status order and inclusion proof checked, but this is a \
+                 version 1 bundle: statements may have been removed from it. Export it again."
+            );
+            Err(NotProven(
+                "a version 1 bundle has no completeness statement; export it again".to_owned(),
+            )
+            .into())
+        }
         Ok((report, witnessed)) => {
             println!("{report}");
             if !keys.is_empty() {
@@ -194,7 +220,7 @@ pub(crate) fn verify(
                 );
             }
             println!(
-                "VERIFIED: every signature, certificate chain, revocation status at signing time, status order and inclusion proof checked{}.",
+                "VERIFIED: every signature, certificate chain, revocation status at signing time, status order and inclusion proof checked, and every chain is complete as of the tree head{}.",
                 if min_witnesses > 0 {
                     format!(
                         "; the tree head cosigned by {min_witnesses} or more of the given witnesses"
@@ -284,6 +310,73 @@ fn sync_dir(path: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("syncing the directory {}", dir.display()))
+}
+
+/// `axis audit check-misbehaviour`: both bundles verified offline; the consistency proof
+/// between their heads asked of the axis only when their sizes differ (`client`).
+pub(crate) async fn check_misbehaviour(
+    claim: &Path,
+    holding: &Path,
+    root: &Path,
+    log_key: &Path,
+    client: Option<&Client>,
+) -> Result<()> {
+    use axis_client::evidence::{check_misbehaviour, verify_bundle, verify_bundle_any_version};
+    let (root, spki) = trust_files(root, log_key)?;
+    let claim_bytes = read_limited(claim, MAX_BUNDLE_FILE, "the claim's bundle")?;
+    let held_bytes = read_limited(holding, MAX_BUNDLE_FILE, "the bundle held")?;
+    let claimed = verify_bundle(&claim_bytes, &root, &spki)
+        .map_err(|e| anyhow::anyhow!("the claim's bundle does not verify: {e}"))?;
+    let held = verify_bundle_any_version(&held_bytes, &root, &spki)
+        .map_err(|e| anyhow::anyhow!("the bundle held does not verify: {e}"))?;
+    let (c, h) = (claimed.tree_head.head(), held.tree_head.head());
+    let proof = if c.tree_size == h.tree_size {
+        Vec::new()
+    } else {
+        let Some(client) = client else {
+            bail!(Usage(format!(
+                "the two bundles are proven under tree heads of {} and {} entries: give \
+                 --config so that the consistency proof between them is asked of the axis",
+                c.tree_size, h.tree_size
+            )));
+        };
+        client
+            .consistency_proof(c.tree_size.min(h.tree_size), c.tree_size.max(h.tree_size))
+            .await?
+    };
+    let found = check_misbehaviour(&claimed, &held, &proof)
+        .map_err(|e| anyhow::anyhow!("no proof either way: {e}"))?;
+    if found.is_empty() {
+        println!(
+            "no contradiction: every statement held below tree head {} is in the claim's bundle",
+            c.tree_size
+        );
+        return Ok(());
+    }
+    for m in &found {
+        println!("MISBEHAVIOUR PROVEN: {m}");
+    }
+    println!(
+        "Proof: the completeness statement in {} and the tree heads and inclusion proofs in {} \
+         and {}, all signed by the same log key{}.",
+        claim.display(),
+        claim.display(),
+        holding.display(),
+        if proof.is_empty() {
+            ""
+        } else {
+            ", with the axis's consistency proof between the two heads"
+        }
+    );
+    Err(Alert(format!(
+        "the axis signed a false completeness statement for {}",
+        found
+            .iter()
+            .map(|m| m.recipient.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .into())
 }
 
 pub(crate) fn describe(head: &VerifiedTreeHead) -> String {

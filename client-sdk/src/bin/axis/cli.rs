@@ -200,9 +200,14 @@ Either party may export: the sender gets every recipient's chain, a recipient it
         out: std::path::PathBuf,
     },
     /// Verify an evidence bundle offline, with only the root certificate and the log key;
-    /// print who sent what to whom and the status timeline; exit non-zero naming the first
-    /// failure. Needs no configuration and no network.
+    /// print who sent what to whom and the status timeline, and per recipient that the bundle
+    /// holds every statement the log held as of its tree head (the axis's signed completeness
+    /// statement); exit non-zero naming the first failure (a history cut short names the
+    /// recipient). Needs no configuration and no network.
     #[command(after_help = "\
+Exit codes: 0 VERIFIED, 1 NOT VERIFIED, 5 an old (version 1) bundle: everything else verified,
+COMPLETENESS NOT PROVEN, 2 usage.
+
 Example:
   axis audit verify evidence.axb --root root.cert.pem --log-key axis-log-signer.cert.pem
   axis audit verify evidence.axb --root root.cert.pem --log-key axis-log-signer.cert.pem \\
@@ -286,6 +291,35 @@ Example:
         /// Check and cosign once, then exit.
         #[arg(long)]
         once: bool,
+    },
+    /// Prove that the axis signed a false completeness statement: CLAIM is a bundle (version 2,
+    /// it must verify) whose signed statement says how many statements the log holds per
+    /// recipient; --holding is another bundle of the same message (any version, it must
+    /// verify) whose statements were proven in the same log. A statement held for a recipient
+    /// the claim covers, logged below the claim's tree size, that the claim's bundle does not
+    /// hold, contradicts the claim: both were signed with the log key. When the two tree heads
+    /// differ in size, the RFC 9162 consistency proof between them is asked of the axis
+    /// (needs --config); offline, give bundles proven under heads of the same size.
+    #[command(after_help = "\
+Exit codes: 3 MISBEHAVIOUR PROVEN (the proof is printed), 0 nothing held contradicts the claim,
+1 a bundle does not verify or the heads are not of one log, 2 usage.
+
+Example:
+  axis audit check-misbehaviour short.axb --holding ours.axb --root root.cert.pem \\
+    --log-key axis-log-signer.cert.pem")]
+    CheckMisbehaviour {
+        /// The bundle whose completeness statement is checked.
+        claim: std::path::PathBuf,
+        /// A bundle holding statements of the same message (for example the one exported when
+        /// they were logged, or the other party's).
+        #[arg(long, value_name = "FILE")]
+        holding: std::path::PathBuf,
+        /// The root certificate (PEM or DER): the only trust anchor.
+        #[arg(long, value_name = "FILE")]
+        root: std::path::PathBuf,
+        /// The axis log signer's certificate or public key (PEM or DER).
+        #[arg(long = "log-key", value_name = "FILE")]
+        log_key: std::path::PathBuf,
     },
     /// Save a signed tree head of the axis's log (verified) to a file.
     #[command(after_help = "\

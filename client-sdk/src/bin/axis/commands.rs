@@ -45,6 +45,19 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
     {
         return crate::audit::witness_key(out, public, passphrase_file.as_deref());
     }
+    // Offline too unless a configuration is given (for a consistency proof).
+    if let (
+        Command::Audit(crate::cli::AuditCommand::CheckMisbehaviour {
+            claim,
+            holding,
+            root,
+            log_key,
+        }),
+        None,
+    ) = (&cli.command, &cli.config)
+    {
+        return crate::audit::check_misbehaviour(claim, holding, root, log_key, None).await;
+    }
     if let Command::Edxml(EdxmlCommand::Show { file }) = &cli.command {
         return crate::edxml::show(file);
     }
@@ -580,7 +593,15 @@ async fn history(client: &Client, id: &str, edxml: Option<&Path>) -> Result<()> 
         evidence_line(&h.accepted)
     );
     for t in &h.timelines {
-        println!("{}:", t.recipient);
+        match t.complete_as_of {
+            Some(n) => println!(
+                "{}: complete as of tree head {n} (the axis signed that its log holds exactly \
+                 these {} statement(s))",
+                t.recipient,
+                t.events.len()
+            ),
+            None => println!("{}:", t.recipient),
+        }
         if t.events.is_empty() {
             println!("  (no receipt yet)");
         }

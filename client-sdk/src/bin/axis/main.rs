@@ -2,9 +2,11 @@
 //!
 //! Errors print one line that says what went wrong and what to do; the exit code is 2 for a
 //! usage or configuration error, 3 for an ALERT of `axis audit monitor` (the log was rewritten,
-//! shrank or was emptied) or a head `axis audit witness` REFUSED to cosign (a split view, a
-//! fork, a rewritten, shrunk or emptied log), 4 when the monitor or the witness could not reach
-//! the axis, 1 for any other failure.
+//! shrank or was emptied), a head `axis audit witness` REFUSED to cosign (a split view, a
+//! fork, a rewritten, shrunk or emptied log) or `axis audit check-misbehaviour` (the axis
+//! signed a false completeness statement), 4 when the monitor or the witness could not reach
+//! the axis, 5 when `axis audit verify` verified an old (version 1) bundle whose completeness is
+//! not proven, 1 for any other failure.
 #![forbid(unsafe_code)]
 
 mod audit;
@@ -54,6 +56,18 @@ impl std::fmt::Display for Unreachable {
 
 impl std::error::Error for Unreachable {}
 
+/// `axis audit verify` verified everything but completeness (a version 1 bundle): exit code 5.
+#[derive(Debug)]
+pub(crate) struct NotProven(pub(crate) String);
+
+impl std::fmt::Display for NotProven {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "COMPLETENESS NOT PROVEN: {}", self.0)
+    }
+}
+
+impl std::error::Error for NotProven {}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -100,6 +114,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<Unreachable>().is_some() {
             return 4;
         }
+        if cause.downcast_ref::<NotProven>().is_some() {
+            return 5;
+        }
         if let Some(sdk) = cause.downcast_ref::<axis_client::Error>() {
             return if *sdk.kind() == axis_client::ErrorKind::Config {
                 2
@@ -121,6 +138,7 @@ mod tests {
         assert_eq!(code(Usage("bad id".into()).into()), 2);
         assert_eq!(code(Alert("the log shrank".into()).into()), 3);
         assert_eq!(code(Unreachable("connection refused".into()).into()), 4);
+        assert_eq!(code(NotProven("a version 1 bundle".into()).into()), 5);
         assert_eq!(code(anyhow::anyhow!("anything else")), 1);
         // Wrapped in context, the cause still decides.
         let wrapped = anyhow::Error::new(Alert("forked".into())).context("monitor");

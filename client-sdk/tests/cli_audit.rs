@@ -1,0 +1,163 @@
+//! `axis audit verify` and `axis audit check-misbehaviour` as an auditor runs them, offline,
+//! with the root certificate and the log key in files: a complete bundle is VERIFIED; a history
+//! cut short (the last status of a recipient, or all of them) is NOT VERIFIED naming the
+//! recipient (exit 1); an old version 1 bundle ends with COMPLETENESS NOT PROVEN (exit 5); and
+//! a bundle whose completeness statement the axis signed falsely verifies, but the statement it
+//! left out, held in another bundle, proves the lie (exit 3).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use axis_client::evidence::EvidenceBundle;
+use axis_testkit::fixture;
+use axis_testkit::log::{SampleBundle, completeness_of, ten_status_bundle};
+
+const AXIS: &str = env!("CARGO_BIN_EXE_axis");
+
+struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    fn new(sample: &SampleBundle) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("root.der"), &fixture().root).unwrap();
+        std::fs::write(
+            dir.path().join("log-key.der"),
+            sample.log.cert.public_key_der(),
+        )
+        .unwrap();
+        Files { dir }
+    }
+
+    fn put(&self, name: &str, bundle: &EvidenceBundle) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bundle.encode().unwrap()).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    fn axis(&self, args: &[&str]) -> Output {
+        let (root, key) = (self.file("root.der"), self.file("log-key.der"));
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--root", &root, "--log-key", &key]);
+        Command::new(AXIS)
+            .args(&all)
+            .env_remove("AXIS_CONFIG")
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `bundle` without the statements `remove` picks, its completeness statement kept.
+fn without(bundle: &EvidenceBundle, remove: impl Fn(usize, &str) -> bool) -> EvidenceBundle {
+    let mut b = bundle.clone();
+    b.statements = bundle
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !remove(*i, s.recipient.as_str()))
+        .map(|(_, s)| s.clone())
+        .collect();
+    b
+}
+
+#[test]
+fn verify_refuses_a_history_cut_short_naming_the_recipient() {
+    let sample = ten_status_bundle();
+    let files = Files::new(&sample);
+    let b = &sample.bundle;
+    let (rb, rc) = (fixture().b.id.as_str(), fixture().c.id.as_str());
+
+    let out = files.axis(&["audit", "verify", &files.put("complete.axb", b)]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("VERIFIED"), "{t}");
+    assert!(
+        t.contains(&format!("Recipient {rb}: received at"))
+            && t.contains("complete as of tree head"),
+        "{t}"
+    );
+
+    // B's 06 (its last statement) removed; then every status of C.
+    let last_b = b
+        .statements
+        .iter()
+        .rposition(|s| s.recipient.as_str() == rb)
+        .unwrap();
+    for (name, cut, who) in [
+        ("no-06.axb", without(b, |i, _| i == last_b), rb),
+        ("no-c.axb", without(b, |_, r| r == rc), rc),
+    ] {
+        let out = files.axis(&["audit", "verify", &files.put(name, &cut)]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {t}");
+        assert!(t.contains("NOT VERIFIED"), "{name}: {t}");
+        assert!(
+            t.contains(&format!("the history of {who} is cut short")),
+            "{name}: {t}"
+        );
+    }
+}
+
+#[test]
+fn verify_says_completeness_not_proven_for_a_version_1_bundle() {
+    let sample = ten_status_bundle();
+    let files = Files::new(&sample);
+    let mut v1 = sample.bundle.clone();
+    v1.completeness = None;
+    let out = files.axis(&["audit", "verify", &files.put("v1.axb", &v1)]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{t}");
+    assert!(t.contains("COMPLETENESS NOT PROVEN"), "{t}");
+    assert!(!t.contains("\nVERIFIED"), "{t}");
+}
+
+#[test]
+fn check_misbehaviour_proves_a_false_completeness_statement() {
+    let sample = ten_status_bundle();
+    let files = Files::new(&sample);
+    let honest = &sample.bundle;
+    let rb = fixture().b.id.as_str();
+    // The axis cuts B's 06 and signs a completeness statement that agrees with the cut.
+    let last_b = honest
+        .statements
+        .iter()
+        .rposition(|s| s.recipient.as_str() == rb)
+        .unwrap();
+    let mut lying = without(honest, |i, _| i == last_b);
+    let at = lying.tree_head.head().timestamp + time::Duration::days(1);
+    lying.completeness = Some(completeness_of(&lying, at, &sample.log.signer()));
+    let (lie, held) = (files.put("lie.axb", &lying), files.put("held.axb", honest));
+
+    // Alone, the lie verifies: nothing in it shows what it left out.
+    let out = files.axis(&["audit", "verify", &lie]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Whoever holds the 06 proves the lie.
+    let out = files.axis(&["audit", "check-misbehaviour", &lie, "--holding", &held]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("MISBEHAVIOUR PROVEN"), "{t}");
+    assert!(t.contains(&format!("holds 4 statement(s) for {rb}")), "{t}");
+    assert!(t.contains("status 06"), "{t}");
+
+    // An honest claim: nothing held contradicts it.
+    let out = files.axis(&["audit", "check-misbehaviour", &held, "--holding", &lie]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("no contradiction"), "{t}");
+}
