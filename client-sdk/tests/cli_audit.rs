@@ -139,7 +139,7 @@ fn check_misbehaviour_proves_a_false_completeness_statement() {
         .rposition(|s| s.recipient.as_str() == rb)
         .unwrap();
     let mut lying = without(honest, |i, _| i == last_b);
-    let at = lying.tree_head.head().timestamp + time::Duration::days(1);
+    let at = lying.tree_head.head().timestamp + time::Duration::hours(1);
     lying.completeness = Some(completeness_of(&lying, at, &sample.log.signer()));
     let (lie, held) = (files.put("lie.axb", &lying), files.put("held.axb", honest));
 
