@@ -10,7 +10,8 @@ checks every file of tests/vectors/: the signatures (CMS profile, FORMATS.md §5
 vectors' PKI at `verify_at`, the key commitment and binding digest, reproduces the key envelope
 byte for byte from parameters.json (§6.3), opens the sealed document as each recipient (§9)
 and compares every part with the committed plaintext, verifies the receipts and their chains
-(§10), the log entries, tree head and proofs (§11) and the evidence bundle (§12).
+(§10), the log entries, tree head and proofs (§11) and the evidence bundle with its
+completeness statement (§12), also refusing it with a recipient's last statement cut.
 
 `seal` seals a new document (§8) from JOB_DIR/seal.json and the PEM keys and certificates
 beside it, for any mix of RSA and P-256 recipients, and writes header.der, submission.cms,
@@ -658,7 +659,58 @@ def check_vectors(repo):
         doc_ids.add((r["documentId"], r["manifestDigest"]))
     check(len(doc_ids) <= 1, "bundle: one DocumentId and manifest digest")
     check(len(bundle["statements"]) == 3, "bundle: three statements")
-    print("vectors checked: %d receipts, %d entries, bundle of %d statements" % (len(receipts), len(entries), len(bundle["statements"])))
+
+    # §12.1: the completeness statement of a version 2 bundle
+    check(bundle["version"] == 2 and "completeness" in bundle, "bundle: version 2 with a completeness statement")
+    comp_der, comp_sig = bundle.get("completeness", b""), bundle.get("completenessSignature", b"")
+    check(comp_der == raw("completeness.der") and comp_sig == raw("completeness.cms"), "bundle: completeness.der and .cms")
+    comp = decode("Completeness", comp_der)
+    comp_at = parse_time(comp["issuedAt"]).replace(tzinfo=datetime.timezone.utc)
+    signed = verify_signature(comp_sig, comp_der, btrust, PROFILE_LOG, None, comp_at)
+    check(signed is not None, "completeness: signature verifies at its own time")
+    if signed:
+        check(signed[1].public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) == log_spki, "completeness: by the pinned log key")
+        check(signed[0] == comp_at, "completeness: signingTime = issuedAt")
+    check(comp_at >= bhead_at, "completeness: issued no earlier than its tree head")
+    problems = completeness_problems(comp, bhead, bundle, binding)
+    check(not problems, "completeness: the bundle matches it (%s)" % "; ".join(problems))
+    # A history cut short: without its recipient's last statement, the bundle no longer matches.
+    for cut in range(len(bundle["statements"])):
+        recipient = bundle["statements"][cut]["recipient"]
+        if any(st["recipient"] == recipient for st in bundle["statements"][cut + 1:]):
+            continue  # not that recipient's last statement
+        shorter = dict(bundle, statements=bundle["statements"][:cut] + bundle["statements"][cut + 1:])
+        problems = completeness_problems(comp, bhead, shorter, binding)
+        check(any(recipient in p for p in problems), "completeness: a bundle without %s's last statement is refused naming it" % recipient)
+    print("vectors checked: %d receipts, %d entries, bundle of %d statements complete for %d recipients" % (len(receipts), len(entries), len(bundle["statements"]), len(comp["chains"])))
+
+
+def completeness_problems(comp, head, bundle, binding):
+    """FORMATS.md §12.1, the verification step after the signature: what in the bundle does not
+    match the completeness statement (an empty list when everything does)."""
+    out = []
+    if comp["format"] != ID_AXIS + ".2.8" or comp["version"] != 1:
+        out.append("format or version")
+    if comp["messageId"] != binding["messageId"]:
+        out.append("message id")
+    if comp["treeSize"] != head["treeSize"] or comp["rootHash"] != head["rootHash"]:
+        out.append("tree head")
+    if comp["acceptanceIndex"] != bundle["acceptance"]["leafIndex"]:
+        out.append("acceptance index")
+    listed = [c["recipient"] for c in comp["chains"]]
+    if listed != binding["recipients"] and not (len(listed) == 1 and listed[0] in binding["recipients"]):
+        out.append("recipients: neither all of the header's in order nor one of them")
+    for st in bundle["statements"]:
+        if st["recipient"] not in listed:
+            out.append("%s: a statement for a recipient not covered" % st["recipient"])
+    for c in comp["chains"]:
+        mine = [st for st in bundle["statements"] if st["recipient"] == c["recipient"]]
+        if len(mine) != c["count"]:
+            out.append("%s: the log holds %d statement(s) as of %d, the bundle %d" % (c["recipient"], c["count"], comp["treeSize"], len(mine)))
+        last = {"leafIndex": mine[-1]["logged"]["leafIndex"], "receiptDigest": H(mine[-1]["statement"])} if mine else None
+        if c.get("last") != last:
+            out.append("%s: the last statement is not the stated chain head" % c["recipient"])
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
