@@ -251,18 +251,13 @@ pub struct SignedCompleteness {
 impl SignedCompleteness {
     /// Parses received bytes (budget, strict DER, one byte form) and keeps the signature.
     pub fn parse(bytes: &[u8], signature: Vec<u8>) -> Result<Self, Error> {
-        if bytes.len() > MAX_COMPLETENESS_LEN {
-            return Err(FormatError::TooLarge {
-                what: WHAT,
-                len: bytes.len() as u64,
-                max: MAX_COMPLETENESS_LEN as u64,
-            }
-            .into());
-        }
-        let statement = Completeness::decode(bytes)?;
-        if statement.encode()? != bytes {
-            return Err(FormatError::Malformed { what: WHAT }.into());
-        }
+        let statement = crate::log::parse_one_form(
+            bytes,
+            MAX_COMPLETENESS_LEN,
+            WHAT,
+            Completeness::decode,
+            Completeness::encode,
+        )?;
         Ok(SignedCompleteness {
             statement,
             bytes: bytes.to_vec(),

@@ -456,6 +456,30 @@ pub(crate) fn whole_seconds(t: OffsetDateTime) -> Result<OffsetDateTime, Error> 
         .map_err(|_| FormatError::TimeOutOfRange.into())
 }
 
+/// Reads a structure the log signer signs: the size budget first, then `decode`, then the one
+/// byte form (`encode` gives back exactly `bytes`); errors name `what`.
+pub(crate) fn parse_one_form<T>(
+    bytes: &[u8],
+    max: usize,
+    what: &'static str,
+    decode: impl Fn(&[u8]) -> Result<T, Error>,
+    encode: impl Fn(&T) -> Result<Vec<u8>, Error>,
+) -> Result<T, Error> {
+    if bytes.len() > max {
+        return Err(FormatError::TooLarge {
+            what,
+            len: bytes.len() as u64,
+            max: max as u64,
+        }
+        .into());
+    }
+    let value = decode(bytes)?;
+    if encode(&value)? != bytes {
+        return Err(FormatError::Malformed { what }.into());
+    }
+    Ok(value)
+}
+
 /// A tree head with its exact bytes and the log signer's signature (not yet verified).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedTreeHead {
@@ -467,18 +491,13 @@ pub struct SignedTreeHead {
 impl SignedTreeHead {
     /// Parses received bytes (strict DER, one byte form) and keeps the signature.
     pub fn parse(tree_head: &[u8], signature: Vec<u8>) -> Result<Self, Error> {
-        if tree_head.len() > MAX_TREE_HEAD_LEN {
-            return Err(FormatError::TooLarge {
-                what: HEAD,
-                len: tree_head.len() as u64,
-                max: MAX_TREE_HEAD_LEN as u64,
-            }
-            .into());
-        }
-        let head = TreeHead::decode(tree_head)?;
-        if head.encode()? != tree_head {
-            return Err(FormatError::Malformed { what: HEAD }.into());
-        }
+        let head = parse_one_form(
+            tree_head,
+            MAX_TREE_HEAD_LEN,
+            HEAD,
+            TreeHead::decode,
+            TreeHead::encode,
+        )?;
         Ok(SignedTreeHead {
             head,
             bytes: tree_head.to_vec(),
