@@ -25,6 +25,9 @@ pub enum Error {
     /// Trust material carried with evidence (CA certificates, CRLs) is not usable.
     #[error(transparent)]
     Trust(#[from] TrustError),
+    /// The unit directory: a unit, the hierarchy, or a signed version does not check.
+    #[error("directory: {0}")]
+    Directory(#[from] crate::directory::DirectoryError),
     /// The bytes of an evidence bundle do not have its shape: cut short, followed by more
     /// bytes, or another element where one belongs; names the element and its byte offset.
     #[error("evidence bundle: {0}")]

@@ -40,6 +40,7 @@
 
 mod bundle;
 mod completeness;
+mod directory;
 mod error;
 pub mod limits;
 mod log;
@@ -53,6 +54,10 @@ pub use bundle::{
 pub use completeness::{
     ChainHead, Completeness, Coverage, LastStatement, MAX_COMPLETENESS_LEN, Misbehaviour,
     SignedCompleteness, VerifiedCompleteness, check_misbehaviour,
+};
+pub use directory::{
+    Changes, DirectoryError, DirectoryVersion, RawUnit, SignedDirectoryVersion, Unit, UnitError,
+    UnitField, UnitList, UnitProblem, VerifiedDirectory, check_import,
 };
 pub use error::{Error, LogError, TrustError, WitnessError};
 pub use log::{

@@ -28,3 +28,13 @@ pub const MAX_BUNDLE_CRLS: usize = 256;
 pub const MAX_COSIGNATURE_LEN: usize = 512;
 /// Most cosignatures carried with one tree head (in a bundle, or served by the axis).
 pub const MAX_COSIGNATURES: usize = 32;
+/// Most units a directory holds (the national directory has 111,339).
+pub const MAX_DIRECTORY_UNITS: usize = 250_000;
+/// Longest unit name, in characters (edXML's OrganName).
+pub const MAX_UNIT_NAME_CHARS: usize = 200;
+/// Most levels of the hierarchy: QCVN 102:2016 has four (the id's four segments).
+pub const MAX_UNIT_LEVELS: usize = 4;
+/// Largest directory version accepted (the DER of its eight fields).
+pub const MAX_DIRECTORY_VERSION_LEN: usize = 1024;
+/// Most signed versions one incremental sync carries; a copy further behind takes a snapshot.
+pub const MAX_DIRECTORY_VERSIONS_PER_SYNC: usize = 1000;

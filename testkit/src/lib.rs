@@ -24,6 +24,7 @@
 pub mod cli;
 pub mod cms_parts;
 pub mod demo;
+pub mod directory;
 pub mod fixture;
 pub mod log;
 pub mod openssl_cli;

@@ -76,13 +76,17 @@ pub enum Format {
     EvidenceBundle = 7,
     /// A completeness statement (`.2.8`, axis-evidence): what the log holds for one message.
     Completeness = 8,
-    /// A witness's cosignature of a tree head (`.2.11`, axis-evidence). (`.2.9` and `.2.10` are
-    /// taken by formats under way on other branches.)
+    /// A version of the unit directory, signed by the axis operator (`.2.9`, axis-evidence).
+    DirectoryVersion = 9,
+    /// A verified copy of the unit directory: a signed version and its units (`.2.10`,
+    /// axis-evidence).
+    DirectorySnapshot = 10,
+    /// A witness's cosignature of a tree head (`.2.11`, axis-evidence).
     Cosignature = 11,
 }
 
 impl Format {
-    const ALL: [Format; 9] = [
+    const ALL: [Format; 11] = [
         Format::Manifest,
         Format::RoutingHeader,
         Format::Receipt,
@@ -91,6 +95,8 @@ impl Format {
         Format::LogProof,
         Format::EvidenceBundle,
         Format::Completeness,
+        Format::DirectoryVersion,
+        Format::DirectorySnapshot,
         Format::Cosignature,
     ];
 
@@ -101,7 +107,7 @@ impl Format {
 
     /// DER content octets of the format's OID.
     pub fn oid(self) -> &'static [u8] {
-        static CACHE: OnceLock<[Vec<u8>; 9]> = OnceLock::new();
+        static CACHE: OnceLock<[Vec<u8>; 11]> = OnceLock::new();
         let all = CACHE.get_or_init(|| {
             Format::ALL.map(|f| axis_pki::der::oid_content(&f.dotted()).unwrap_or_default())
         });

@@ -41,6 +41,8 @@ pub enum SignatureRole {
     Receipt,
     /// The axis log signer over a tree head.
     TreeHead,
+    /// The axis operator over a version of the unit directory.
+    Directory,
 }
 
 impl SignatureRole {
@@ -49,6 +51,7 @@ impl SignatureRole {
         match self {
             SignatureRole::PersonalSigner => Profile::PersonalSigner,
             SignatureRole::TreeHead => Profile::AxisLogSigner,
+            SignatureRole::Directory => Profile::AxisOperator,
             _ => Profile::AgencySeal,
         }
     }
@@ -62,6 +65,7 @@ impl fmt::Display for SignatureRole {
             SignatureRole::Submission => "submission",
             SignatureRole::Receipt => "receipt",
             SignatureRole::TreeHead => "tree head",
+            SignatureRole::Directory => "directory version",
         })
     }
 }
@@ -82,6 +86,7 @@ impl<'a> Signer<'a> {
             Profile::PersonalSigner => SignatureRole::PersonalSigner,
             Profile::AgencySeal => SignatureRole::AgencySeal,
             Profile::AxisLogSigner => SignatureRole::TreeHead,
+            Profile::AxisOperator => SignatureRole::Directory,
             found => {
                 return Err(KeyError::WrongCertificateProfile {
                     expected: Profile::AgencySeal,
@@ -93,7 +98,8 @@ impl<'a> Signer<'a> {
         if key.public_key_der() != cert.public_key_der() {
             return Err(KeyError::KeyMismatch { role }.into());
         }
-        if role != SignatureRole::TreeHead && cert.agency_id().is_none() {
+        let axis_role = matches!(role, SignatureRole::TreeHead | SignatureRole::Directory);
+        if !axis_role && cert.agency_id().is_none() {
             return Err(KeyError::CertificateWithoutAgency {
                 profile: cert.profile(),
             }
