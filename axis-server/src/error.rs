@@ -165,6 +165,31 @@ pub enum ServerError {
     /// A CRL handed in is not acceptable.
     #[error("the CRL is not acceptable: {0}")]
     BadCrl(String),
+    /// A directory import or its units are not acceptable (names the unit, field and problem).
+    #[error("the directory import is not acceptable: {0}")]
+    DirectoryInvalid(String),
+    /// A directory import does not follow the current version.
+    #[error(
+        "directory version {0} does not follow the current one (another import came first, or \
+         it was signed against another version); sync the directory and sign the next version"
+    )]
+    DirectoryConflict(u64),
+    /// No such directory version.
+    #[error("directory version {0} does not exist")]
+    DirectoryVersionUnknown(u64),
+    /// A copy too far behind for changes.
+    #[error(
+        "directory version {since} is {behind} versions behind the current one; take a snapshot"
+    )]
+    DirectoryResync {
+        /// The version the client holds.
+        since: u64,
+        /// How many versions it lacks.
+        behind: u64,
+    },
+    /// No such unit in the current directory.
+    #[error("unit {0} is not in the directory")]
+    UnitNotFound(String),
     /// No signed tree head of that size, or a proof that cannot be made.
     #[error("{0}")]
     LogUnavailable(String),
@@ -394,6 +419,11 @@ impl ServerError {
             AgencyExists(_) => reasons::AGENCY_EXISTS,
             BadCertificate { .. } => reasons::BAD_CERTIFICATE,
             BadCrl(_) => reasons::BAD_CRL,
+            DirectoryInvalid(_) => reasons::DIRECTORY_INVALID,
+            DirectoryConflict(_) => reasons::DIRECTORY_VERSION_CONFLICT,
+            DirectoryVersionUnknown(_) => reasons::DIRECTORY_VERSION_UNKNOWN,
+            DirectoryResync { .. } => reasons::DIRECTORY_RESYNC,
+            UnitNotFound(_) => reasons::UNIT_NOT_FOUND,
             LogUnavailable(_) => reasons::LOG_UNAVAILABLE,
             Cosignature { reason, .. } => reason.reason(),
             RateLimited(_) => reasons::RATE_LIMITED,
@@ -439,22 +469,28 @@ impl ServerError {
             | LengthMismatch { .. }
             | DigestMismatch
             | BadCertificate { .. }
-            | BadCrl(_) => Code::InvalidArgument,
+            | BadCrl(_)
+            | DirectoryInvalid(_) => Code::InvalidArgument,
             Signature { .. } => Code::PermissionDenied,
             Cosignature { reason, .. } => reason.code(),
             RecipientUnknown(_)
             | KeyEnvelopeRecipients { .. }
             | ChainRejected(_)
             | Withdrawn
-            | StatementTime { .. } => Code::FailedPrecondition,
+            | StatementTime { .. }
+            | DirectoryResync { .. } => Code::FailedPrecondition,
             DocumentTooLarge { .. }
             | TooManyRecipients { .. }
             | ChunkTooLarge { .. }
             | RateLimited(_)
             | TooManyStreams { .. } => Code::ResourceExhausted,
             MessageIdConflict(_) | AgencyExists(_) => Code::AlreadyExists,
-            MessageNotFound(_) | AgencyNotFound(_) | LogUnavailable(_) => Code::NotFound,
-            ChainConflict => Code::Aborted,
+            MessageNotFound(_)
+            | AgencyNotFound(_)
+            | LogUnavailable(_)
+            | DirectoryVersionUnknown(_)
+            | UnitNotFound(_) => Code::NotFound,
+            ChainConflict | DirectoryConflict(_) => Code::Aborted,
             ShuttingDown | CommitFailed(_) | Storage(_) => Code::Unavailable,
             Internal(_) => Code::Internal,
         }
@@ -543,6 +579,24 @@ impl ServerError {
             | E::Ciphertext(_)
             | E::Crypto { .. }
             | E::Misuse { .. } => ServerError::signature("receipt signature", e),
+        }
+    }
+
+    /// A directory import the evidence crate refused: the operator's signature (its reason
+    /// from [`ServerError::signature`]), a version that does not follow the current one, or
+    /// units and changes that are not what the version signs.
+    pub(crate) fn directory(e: axis_evidence::Error) -> Self {
+        use axis_evidence::{DirectoryError as D, Error as E};
+        match e {
+            E::Signer(s) => ServerError::signature("directory version signature", &s),
+            E::Directory(D::NotContiguous { found, .. }) => ServerError::DirectoryConflict(found),
+            E::Directory(D::PreviousDigestMismatch { version }) => {
+                ServerError::DirectoryConflict(version)
+            }
+            E::Directory(d) => ServerError::DirectoryInvalid(d.to_string()),
+            E::Log(_) | E::Trust(_) | E::Layout(_) | E::BundleItem { .. } => {
+                ServerError::DirectoryInvalid(e.to_string())
+            }
         }
     }
 

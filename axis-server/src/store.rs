@@ -1044,3 +1044,5 @@ impl Db {
 }
 
 mod cosignatures;
+mod units;
+pub use units::{UnitRow, VersionRow};

@@ -39,6 +39,8 @@ pub(crate) struct Inner {
     nodes: Nodes,
     agency: Option<AgencyId>,
     root: Vec<u8>,
+    /// The TLS identity; an operator's also signs directory versions.
+    tls: Credential,
     seal: Option<Credential>,
     personal: Option<Credential>,
     encryption: Option<Credential>,
@@ -138,6 +140,7 @@ impl Client {
                 nodes,
                 agency,
                 root,
+                tls: tls.clone(),
                 seal,
                 personal,
                 encryption,
@@ -349,6 +352,23 @@ impl Client {
             store,
             now,
         )
+    }
+
+    /// The operator's key and certificate (the `[tls]` identity of an operator
+    /// configuration), required: it signs directory versions.
+    pub(crate) fn require_operator(
+        &self,
+        store: &TrustStore,
+        now: OffsetDateTime,
+    ) -> Result<KeyAndCert> {
+        let cert =
+            verify_own(store, &self.inner.tls, Profile::AxisOperator, "tls", now).map_err(|e| {
+                e.context("importing the unit directory needs an operator configuration")
+            })?;
+        Ok(KeyAndCert {
+            key: self.inner.tls.clone(),
+            cert,
+        })
     }
 
     /// The seal, required.

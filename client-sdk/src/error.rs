@@ -222,8 +222,14 @@ impl Classified for axis_evidence::Error {
         use axis_evidence::Error as E;
         match self {
             E::Signer(e) => e.kind(side),
-            // The log's own proofs and the trust material given with them.
-            E::Log(_) | E::Trust(_) | E::Witness(_) | E::Layout(_) | E::BundleItem { .. } => {
+            // The log's own proofs and the trust material given with them; the unit directory
+            // (received: the snapshot or changes do not verify; built: the file is not valid).
+            E::Log(_)
+            | E::Trust(_)
+            | E::Witness(_)
+            | E::Layout(_)
+            | E::BundleItem { .. }
+            | E::Directory(_) => {
                 match side {
                     Side::Received => ErrorKind::Verification,
                     Side::Building => ErrorKind::InvalidInput,

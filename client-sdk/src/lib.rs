@@ -117,6 +117,7 @@ mod send;
 mod statements;
 mod tls;
 mod witness;
+mod units;
 
 // The public interface is:
 pub use audit::Extension;
@@ -142,6 +143,7 @@ pub use send::{
 };
 pub use statements::{History, HistoryEvent, LoggedStatement, Timeline};
 pub use witness::{CosignedHead, WitnessStep};
+pub use units::{Imported, Synced, UnitInfo, UnitPage};
 
 /// Log entries, tree heads, proofs and evidence bundles this API returns, from `axis-evidence`.
 pub use axis_evidence as evidence;

@@ -54,6 +54,19 @@ pub const KEY_ENVELOPE_RECIPIENTS: &str = "KEY_ENVELOPE_RECIPIENTS";
 /// The routing header names the sender among its recipients: an agency files its own
 /// documents in its own DMS, not through the axis (`INVALID_ARGUMENT`).
 pub const SENDER_IS_RECIPIENT: &str = "SENDER_IS_RECIPIENT";
+/// A unit of a directory import or change set is malformed, or the hierarchy does not hold (a
+/// parent missing, another level-1 body, more than four levels); the message names the unit,
+/// the field and the problem (`INVALID_ARGUMENT`).
+pub const DIRECTORY_INVALID: &str = "DIRECTORY_INVALID";
+/// A directory import does not follow the current version (another import came first): read
+/// the directory again and sign the next version (`ABORTED`).
+pub const DIRECTORY_VERSION_CONFLICT: &str = "DIRECTORY_VERSION_CONFLICT";
+/// The directory version asked for does not exist (`NOT_FOUND`).
+pub const DIRECTORY_VERSION_UNKNOWN: &str = "DIRECTORY_VERSION_UNKNOWN";
+/// The copy is too far behind for changes: take a snapshot (`FAILED_PRECONDITION`).
+pub const DIRECTORY_RESYNC: &str = "DIRECTORY_RESYNC";
+/// The unit is not in the directory (`NOT_FOUND`).
+pub const UNIT_NOT_FOUND: &str = "UNIT_NOT_FOUND";
 /// Some recipients are not registered in the directory (`FAILED_PRECONDITION`).
 pub const RECIPIENT_UNKNOWN: &str = "RECIPIENT_UNKNOWN";
 /// The document is larger than this axis accepts (`RESOURCE_EXHAUSTED`).
@@ -138,6 +151,11 @@ pub const ALL: &[&str] = &[
     KEY_ENVELOPE_MISMATCH,
     KEY_ENVELOPE_RECIPIENTS,
     SENDER_IS_RECIPIENT,
+    DIRECTORY_INVALID,
+    DIRECTORY_VERSION_CONFLICT,
+    DIRECTORY_VERSION_UNKNOWN,
+    DIRECTORY_RESYNC,
+    UNIT_NOT_FOUND,
     RECIPIENT_UNKNOWN,
     DOCUMENT_TOO_LARGE,
     TOO_MANY_RECIPIENTS,

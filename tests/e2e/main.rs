@@ -32,3 +32,4 @@ mod shared_log;
 mod submit;
 mod tokens;
 mod witness;
+mod units;

@@ -143,6 +143,34 @@ fn write_structures(dir: &Path) {
         completeness.signature(),
     );
     put("bundle.der", "EvidenceBundle", &bundle.encode().unwrap());
+
+    // The unit directory: a signed version, its list and a client's copy.
+    let raw = axis_testkit::directory::generate(120);
+    let units = axis_evidence::UnitList::new(
+        raw.iter()
+            .enumerate()
+            .map(|(i, r)| (i, axis_evidence::Unit::parse_lenient(r, i).unwrap()))
+            .collect(),
+    )
+    .unwrap();
+    let changes = axis_evidence::UnitList::default().diff(&units);
+    let version = axis_evidence::DirectoryVersion::next(None, &units, &changes, SIGNED)
+        .sign(&axis_testkit::directory::operator().signer())
+        .unwrap();
+    put("directory-version.der", "DirectoryVersion", version.bytes());
+    put(
+        "directory-version.cms",
+        "AxisSignature",
+        version.signature(),
+    );
+    put("directory-list.der", "DirectoryList", &units.der());
+    let copy =
+        axis_evidence::VerifiedDirectory::from_snapshot(version, units, &f.store, NOW).unwrap();
+    put(
+        "directory-snapshot.der",
+        "DirectorySnapshot",
+        &copy.to_der(),
+    );
     std::fs::write(dir.join("INDEX"), index).unwrap();
 }
 

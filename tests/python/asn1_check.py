@@ -33,6 +33,7 @@ NESTED = {
     "LogProof": {"treeHead": "TreeHead", "signature": "AxisSignature"},
     "SignedTreeHeadFile": {"treeHead": "TreeHead", "signature": "AxisSignature"},
     "Cosignature": {"signature": "EcdsaSigValue"},
+    "DirectorySnapshot": {"directoryVersion": "DirectoryVersion", "signature": "AxisSignature"},
     "EvidenceBundle": {
         "routingHeader": "RoutingHeader",
         "submissionSignature": "AxisSignature",
@@ -113,6 +114,8 @@ def check_oids(root, defined):
         "id-axis-evidence-bundle": "EvidenceBundle",
         "id-axis-completeness": "Completeness",
         "id-axis-cosignature": "Cosignature",
+        "id-axis-directory-version": "DirectoryVersion",
+        "id-axis-directory-snapshot": "DirectorySnapshot",
     }
     register = register_oids(root)
     for asn1_name, fmt in expected_formats.items():
@@ -215,7 +218,8 @@ def main(argv):
     # Every structure Axis signs or stores has at least one example.
     for t in ["Manifest", "RoutingHeader", "Receipt", "LogEntry", "TreeHead", "LogProof",
               "EvidenceBundle", "Completeness", "AxisSignature", "KeyEnvelope",
-              "SignedTreeHeadFile", "Cosignature"]:
+              "SignedTreeHeadFile", "Cosignature", "DirectoryVersion", "DirectoryList",
+              "DirectorySnapshot"]:
         if t not in seen_types:
             fail("no structure of type %s was checked" % t)
     print("%d structures checked against formats.asn1, %d OIDs defined" % (count, len(defined)))

@@ -40,6 +40,11 @@ fn variant(e: &ServerError) -> usize {
         KeyEnvelopeRecipients { .. } => 31,
         SenderIsRecipient(_) => 32,
         CursorInvalid(_) => 33,
+        DirectoryInvalid(_) => 46,
+        DirectoryConflict(_) => 47,
+        DirectoryVersionUnknown(_) => 48,
+        DirectoryResync { .. } => 49,
+        UnitNotFound(_) => 50,
         Internal(f) => match f {
             Fault::Migration(_) => 34,
             Fault::File { .. } => 35,
@@ -57,7 +62,7 @@ fn variant(e: &ServerError) -> usize {
         Cosignature { .. } => 46,
     }
 }
-const VARIANTS: usize = 47;
+const VARIANTS: usize = 52;
 
 /// One value of every variant (every signature reason too).
 async fn samples() -> Vec<ServerError> {
@@ -107,6 +112,14 @@ async fn samples() -> Vec<ServerError> {
             detail: "d".into(),
         },
         BadCrl("c".into()),
+        DirectoryInvalid("d".into()),
+        DirectoryConflict(2),
+        DirectoryVersionUnknown(9),
+        DirectoryResync {
+            since: 1,
+            behind: 2000,
+        },
+        UnitNotFound("u".into()),
         LogUnavailable("l".into()),
         RateLimited("a".into()),
         TooManyStreams {

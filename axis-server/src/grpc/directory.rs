@@ -7,7 +7,7 @@ use axis_proto::v1 as pb;
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
-use super::{App, convert, require_operator};
+use super::{App, convert, require_operator, units};
 use crate::error::{Result, ServerError};
 use crate::store::AgencyRow;
 
@@ -79,6 +79,44 @@ impl DirectoryService {
 
 #[tonic::async_trait]
 impl pb::directory_server::Directory for DirectoryService {
+    type GetDirectorySnapshotStream = units::PageStream;
+    type GetDirectoryChangesStream = units::PageStream;
+
+    async fn import_units(
+        &self,
+        req: Request<tonic::Streaming<pb::ImportUnitsRequest>>,
+    ) -> std::result::Result<Response<pb::ImportUnitsResponse>, Status> {
+        Ok(Response::new(units::import(&self.app, req).await?))
+    }
+
+    async fn get_directory_snapshot(
+        &self,
+        req: Request<pb::GetDirectorySnapshotRequest>,
+    ) -> std::result::Result<Response<Self::GetDirectorySnapshotStream>, Status> {
+        Ok(Response::new(units::snapshot(self.app.clone(), req).await?))
+    }
+
+    async fn get_directory_changes(
+        &self,
+        req: Request<pb::GetDirectoryChangesRequest>,
+    ) -> std::result::Result<Response<Self::GetDirectoryChangesStream>, Status> {
+        Ok(Response::new(units::changes(self.app.clone(), req).await?))
+    }
+
+    async fn lookup_unit(
+        &self,
+        req: Request<pb::LookupUnitRequest>,
+    ) -> std::result::Result<Response<pb::DirectoryUnit>, Status> {
+        Ok(Response::new(units::lookup(&self.app, req).await?))
+    }
+
+    async fn list_units(
+        &self,
+        req: Request<pb::ListUnitsRequest>,
+    ) -> std::result::Result<Response<pb::ListUnitsResponse>, Status> {
+        Ok(Response::new(units::list(&self.app, req).await?))
+    }
+
     async fn lookup_agency(
         &self,
         req: Request<pb::LookupAgencyRequest>,

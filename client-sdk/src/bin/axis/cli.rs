@@ -122,8 +122,12 @@ Examples:
   axis directory lookup 000.00.00.H41
   axis directory list
   axis --config operator.toml directory publish-crl ca-dir/crl/state.crl.pem
+  axis --config operator.toml directory import units.csv
+  axis directory sync --copy units.der
+  axis directory unit 000.00.01.H53
 
-lookup and list need any configuration; register, update and publish-crl an operator's."
+lookup, list, unit, units and sync need any configuration; register, update, publish-crl and
+import an operator's."
     )]
     Directory(DirectoryCommand),
 
@@ -596,6 +600,66 @@ Example:
     PublishCrl {
         /// The CRL file (PEM or DER).
         file: PathBuf,
+    },
+    /// Import the whole unit directory from a CSV or JSON file as its next version, signed
+    /// with the operator's key (operator configuration). All or nothing: a bad unit refuses
+    /// the file, naming its line, field and reason, before anything connects. Importing the
+    /// same file again changes nothing; a changed file sends only the changes.
+    #[command(after_help = "\
+Examples:
+  axis --config operator.toml directory import units.csv
+  axis --config operator.toml directory import units.json --copy units.der
+
+CSV: a header naming the columns id, name (required), parent, code_qd20, then one unit a line
+(RFC 4180 quoting). JSON: an array of objects {\"id\", \"name\", \"parent\", \"code_qd20\"}.
+Ids are QCVN 102:2016 (NNN.NN.NN.LNN); a parent must be in the file, under the same level-1
+code, at most four levels; names 1-200 characters. At most 250,000 units and 64 MiB.")]
+    Import {
+        /// The unit file (.csv or .json).
+        file: PathBuf,
+        /// The file's format, when its name does not say.
+        #[arg(long, value_enum)]
+        format: Option<crate::units_file::UnitFormat>,
+        /// A verified copy of the directory to start from and to update (see `sync`).
+        #[arg(long, value_name = "FILE")]
+        copy: Option<PathBuf>,
+    },
+    /// Keep a verified copy of the unit directory: the first time a full snapshot, then only
+    /// the changes; every version is checked offline against the root (operator's signature,
+    /// versions contiguous, digest of the list).
+    #[command(after_help = "\
+Example:
+  axis directory sync --copy units.der")]
+    Sync {
+        /// The copy (DER, FORMATS.md \"DirectorySnapshot\"); created if missing.
+        #[arg(long, value_name = "FILE")]
+        copy: PathBuf,
+        /// Also print every unit as CSV.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Show one unit of the unit directory.
+    #[command(after_help = "\
+Example:
+  axis directory unit 000.00.01.H53")]
+    Unit {
+        /// The unit id.
+        id: String,
+    },
+    /// List units of the unit directory, a page at a time.
+    #[command(after_help = "\
+Example:
+  axis directory units --parent 000.00.00.H53")]
+    Units {
+        /// Only the children of this unit.
+        #[arg(long, value_name = "ID")]
+        parent: Option<String>,
+        /// Start after this unit id.
+        #[arg(long, value_name = "ID")]
+        after: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
 }
 

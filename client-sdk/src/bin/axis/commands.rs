@@ -67,6 +67,13 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Send(args) => Some(outgoing(args)?),
         _ => None,
     };
+    // So is a unit file: a bad one imports nothing and needs no axis to say so.
+    let units = match &cli.command {
+        Command::Directory(DirectoryCommand::Import { file, format, .. }) => {
+            Some(crate::units_file::read(file, *format)?)
+        }
+        _ => None,
+    };
     let config = cli.config.ok_or_else(|| {
         Usage(
             "no configuration: give --config FILE or set AXIS_CONFIG (see `axis --help`)"
@@ -91,7 +98,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         (Command::History(args), _) => {
             history(&client, &args.message_id, args.edxml.as_deref()).await
         }
-        (Command::Directory(cmd), _) => directory(&client, cmd).await,
+        (Command::Directory(cmd), _) => directory(&client, cmd, units).await,
         (Command::Limits, _) => limits(&client).await,
         (Command::Audit(cmd), _) => crate::audit::run(&client, cmd).await,
         (Command::CheckConfig { .. }, _) => Ok(()),
@@ -692,8 +699,90 @@ fn read_crl(path: &Path) -> Result<Vec<u8>> {
     Ok(block.into_contents())
 }
 
-async fn directory(client: &Client, cmd: DirectoryCommand) -> Result<()> {
+async fn directory(
+    client: &Client,
+    cmd: DirectoryCommand,
+    units: Option<axis_client::evidence::UnitList>,
+) -> Result<()> {
     match cmd {
+        DirectoryCommand::Import { file, copy, .. } => {
+            let units = units.context("the unit file was not read")?;
+            let held = match &copy {
+                Some(path) => read_copy(client, path).await?,
+                None => None,
+            };
+            let imported = client.import_units(held.as_ref(), &units).await?;
+            let v = imported.directory.version();
+            if let Some(path) = &copy {
+                write_copy(path, &imported.directory)?;
+            }
+            if imported.changes == 0 {
+                println!(
+                    "{}: no change; the directory stays at version {} ({} units)",
+                    file.display(),
+                    v.number,
+                    v.units
+                );
+            } else {
+                println!(
+                    "{}: imported as version {} ({} units, {} added, changed or removed)",
+                    file.display(),
+                    v.number,
+                    v.units,
+                    imported.changes
+                );
+            }
+        }
+        DirectoryCommand::Sync { copy, print } => {
+            let held = read_copy(client, &copy).await?;
+            let synced = client.sync_directory(held.as_ref()).await?;
+            let Some(dir) = synced.directory else {
+                println!("no unit directory imported yet");
+                return Ok(());
+            };
+            write_copy(&copy, &dir)?;
+            let v = dir.version();
+            println!(
+                "version {} ({} units; {} {}), verified against the root",
+                v.number,
+                v.units,
+                synced.changed,
+                if synced.snapshot {
+                    "from a snapshot"
+                } else {
+                    "changed"
+                }
+            );
+            if print {
+                for u in dir.units().units() {
+                    let r = u.to_raw();
+                    println!("{},{:?},{},{}", r.id, r.name, r.parent, r.code_qd20);
+                }
+            }
+        }
+        DirectoryCommand::Unit { id } => {
+            let u = client.lookup_unit(&agency(&id, "unit id")?).await?;
+            print_unit(&u);
+        }
+        DirectoryCommand::Units {
+            parent,
+            after,
+            limit,
+        } => {
+            let parent = parent
+                .as_deref()
+                .map(|p| agency(p, "--parent"))
+                .transpose()?;
+            let page = client
+                .list_units(after.as_deref(), parent.as_ref(), limit)
+                .await?;
+            for u in &page.units {
+                print_unit(u);
+            }
+            if let Some(next) = page.next_after {
+                eprintln!("more after {next} (--after {next})");
+            }
+        }
         DirectoryCommand::Lookup { id } => {
             let a = client.lookup_agency(&agency(&id, "agency id")?).await?;
             print_agency(&a);
@@ -760,6 +849,56 @@ async fn directory(client: &Client, cmd: DirectoryCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_unit(u: &axis_client::UnitInfo) {
+    let r = u.unit.to_raw();
+    println!(
+        "{}  level {}  {}{}{}",
+        r.id,
+        u.level,
+        r.name,
+        if r.parent.is_empty() {
+            String::new()
+        } else {
+            format!("  (under {})", r.parent)
+        },
+        if r.code_qd20.is_empty() {
+            String::new()
+        } else {
+            format!("  QĐ 20: {}", r.code_qd20)
+        },
+    );
+}
+
+/// A verified copy kept by `directory sync`/`import`, checked again now; none if the file
+/// does not exist.
+async fn read_copy(
+    client: &Client,
+    path: &Path,
+) -> Result<Option<axis_client::evidence::VerifiedDirectory>> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let store = client.trust_store().await?;
+    let copy = axis_client::evidence::VerifiedDirectory::from_der(
+        &bytes,
+        &store,
+        OffsetDateTime::now_utc(),
+    )
+    .with_context(|| {
+        format!(
+            "{}: the copy does not verify; remove it to take a snapshot",
+            path.display()
+        )
+    })?;
+    Ok(Some(copy))
+}
+
+fn write_copy(path: &Path, dir: &axis_client::evidence::VerifiedDirectory) -> Result<()> {
+    crate::audit::write_atomic(path, &dir.to_der())
 }
 
 async fn limits(client: &Client) -> Result<()> {

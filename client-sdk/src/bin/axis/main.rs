@@ -14,6 +14,7 @@ mod cli;
 mod commands;
 mod edxml;
 mod witness;
+mod units_file;
 
 use std::process::ExitCode;
 
