@@ -10,13 +10,18 @@
 //! ```text
 //! cargo build --release -p axis-server -p axis-bench
 //! target/release/axis-bench [--db sqlite|postgres] [--quick]
-//!     [--scenario throughput,latency,delivery,large,slownode] [--reps 3] [--duration 20]
+//!     [--scenario throughput,latency,delivery,large,slownode,directory] [--reps 3] [--duration 20]
 //!     [--concurrency 128] [--senders 20] [--recipients 20] [--doc-kb 10] [--rate 1000]
 //!     [--large-mb 1024] [--server PATH] [--pg postgres://root@127.0.0.1:5432/postgres]
-//!     [--slow-ms 1000] [--slow-concurrency 16]
+//!     [--slow-ms 1000] [--slow-concurrency 16] [--units 111339] [--lookups 10000]
 //! target/release/axis-bench --scenario gateway [--gateway-docs 300] [--gateway-large-docs 30]
 //!     [--gateway PATH]      # documents/s through gateway → axis → gateway (gateway.rs)
 //! ```
+//!
+//! `directory` (not run by default) imports a generated national directory of `--units` units
+//! as the operator in one call, syncs it as an agency (a verified snapshot), looks up
+//! `--lookups` units one at a time, re-imports it with every 100th unit renamed and syncs only
+//! those changes.
 //!
 //! `slownode` (PostgreSQL only, not run by default) starts two nodes on one database, the
 //! second one's database link through the test kit's fault proxy with `--slow-ms` added in
@@ -28,6 +33,7 @@ mod corpus;
 mod gateway;
 mod load;
 mod server;
+mod units;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,6 +61,8 @@ struct Args {
     per_recipient: usize,
     slow_ms: u64,
     slow_concurrency: usize,
+    units: usize,
+    lookups: usize,
     server: PathBuf,
     pg: String,
     log: String,
@@ -65,9 +73,9 @@ struct Args {
 }
 
 const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
-[--scenario throughput,latency,delivery,large,slownode,gateway] [--reps N] [--duration SECS] [--concurrency C] \
+[--scenario throughput,latency,delivery,large,slownode,gateway,directory] [--reps N] [--duration SECS] [--concurrency C] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
-[--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
+[--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--units N] [--lookups N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
 [--gateway PATH] [--gateway-docs N] [--gateway-large-docs N]";
 
 fn parse_args() -> Result<Args> {
@@ -92,6 +100,8 @@ fn parse_args() -> Result<Args> {
         per_recipient: 16,
         slow_ms: 1000,
         slow_concurrency: 16,
+        units: 111_339,
+        lookups: 10_000,
         server: exe_dir.join("axis-server"),
         pg: std::env::var("AXIS_TEST_PG")
             .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into()),
@@ -129,6 +139,8 @@ fn parse_args() -> Result<Args> {
             "--delivery-docs" => a.delivery_docs = value()?.parse()?,
             "--slow-ms" => a.slow_ms = value()?.parse()?,
             "--slow-concurrency" => a.slow_concurrency = value()?.parse()?,
+            "--units" => a.units = value()?.parse()?,
+            "--lookups" => a.lookups = value()?.parse()?,
             "--server" => a.server = value()?.into(),
             "--pg" => a.pg = value()?,
             "--server-log" => a.log = value()?,
@@ -150,6 +162,8 @@ fn parse_args() -> Result<Args> {
         a.delivery_docs = a.delivery_docs.min(2_000);
         a.gateway_docs = a.gateway_docs.min(50);
         a.gateway_large_docs = a.gateway_large_docs.min(5);
+        a.units = a.units.min(10_000);
+        a.lookups = a.lookups.min(1_000);
     }
     for s in &a.scenarios {
         if ![
@@ -159,6 +173,7 @@ fn parse_args() -> Result<Args> {
             "large",
             "slownode",
             "gateway",
+            "directory",
         ]
         .contains(&s.as_str())
         {
@@ -809,6 +824,7 @@ async fn main() -> Result<()> {
         report: Report::default(),
     };
     let has = |s: &str| bench.args.scenarios.iter().any(|x| x == s);
+    let dir = has("directory");
     let (thr, lat, del, large, slow, gw) = (
         has("throughput"),
         has("latency"),
@@ -862,6 +878,9 @@ async fn main() -> Result<()> {
             (1024 * 1024, bench.args.gateway_large_docs),
         ];
         bench.gateway(&bin, &sizes).await?;
+    }
+    if dir {
+        bench.directory().await?;
     }
     bench.report.print(&bench.args);
     Ok(())
