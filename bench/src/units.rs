@@ -5,31 +5,21 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use axis_client::evidence::{RawUnit, Unit, UnitList};
 use axis_client::{Client, ClientConfig};
 use axis_pki::AgencyId;
-use axis_testkit::directory::{generate, renamed};
+use axis_testkit::directory::{generate, renamed, unit_list};
 
 use crate::load::quantile;
 use crate::{Bench, load_average, ms};
-
-fn list(raw: &[RawUnit]) -> Result<UnitList> {
-    let units = raw
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Ok((i, Unit::parse_lenient(r, i)?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(UnitList::new(units)?)
-}
 
 impl Bench {
     pub(crate) async fn directory(&mut self) -> Result<()> {
         let n = self.args.units;
         let t = Instant::now();
         let raw = generate(n);
-        let v1 = list(&raw)?;
+        let v1 = unit_list(&raw);
         // Every 100th unit renamed: about 1% of the directory changes.
-        let v2 = list(&renamed(&raw, 100, "(đổi tên)"))?;
+        let v2 = unit_list(&renamed(&raw, 100, "(đổi tên)"));
         println!(
             "generated and checked {} units in {:.1} s",
             v1.len(),

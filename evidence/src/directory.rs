@@ -210,6 +210,18 @@ impl From<UnitError> for DirectoryError {
     }
 }
 
+/// Ids strictly ascending; the first out of place is named with its position.
+fn check_ascending<'a>(ids: impl Iterator<Item = &'a AgencyId>) -> Result<(), DirectoryError> {
+    let mut previous: Option<&AgencyId> = None;
+    for (i, id) in ids.enumerate() {
+        if previous.is_some_and(|p| p >= id) {
+            return Err(unit_error(i, id.as_str(), UnitField::Id, UnitProblem::OutOfOrder).into());
+        }
+        previous = Some(id);
+    }
+    Ok(())
+}
+
 fn unit_error(position: usize, id: &str, field: UnitField, problem: UnitProblem) -> UnitError {
     UnitError {
         position,
@@ -375,17 +387,7 @@ impl UnitList {
     /// Axis wrote).
     pub fn from_sorted(units: Vec<Unit>) -> Result<UnitList, DirectoryError> {
         check_count(units.len())?;
-        for (i, w) in units.windows(2).enumerate() {
-            if w[0].id >= w[1].id {
-                return Err(unit_error(
-                    i + 1,
-                    w[1].id.as_str(),
-                    UnitField::Id,
-                    UnitProblem::OutOfOrder,
-                )
-                .into());
-            }
-        }
+        check_ascending(units.iter().map(|u| &u.id))?;
         let list = UnitList { units };
         list.check_hierarchy(|i| i)?;
         Ok(list)
@@ -521,28 +523,8 @@ impl UnitList {
     pub fn apply(&self, changes: &Changes) -> Result<UnitList, DirectoryError> {
         let mut upserts = changes.upserts.iter().enumerate().peekable();
         let mut removals = changes.removals.iter().enumerate().peekable();
-        for (i, w) in changes.upserts.windows(2).enumerate() {
-            if w[0].id >= w[1].id {
-                return Err(unit_error(
-                    i + 1,
-                    w[1].id.as_str(),
-                    UnitField::Id,
-                    UnitProblem::OutOfOrder,
-                )
-                .into());
-            }
-        }
-        for (i, w) in changes.removals.windows(2).enumerate() {
-            if w[0] >= w[1] {
-                return Err(unit_error(
-                    i + 1,
-                    w[1].as_str(),
-                    UnitField::Id,
-                    UnitProblem::OutOfOrder,
-                )
-                .into());
-            }
-        }
+        check_ascending(changes.upserts.iter().map(|u| &u.id))?;
+        check_ascending(changes.removals.iter())?;
         let mut out = Vec::with_capacity(self.units.len() + changes.upserts.len());
         let mut current = self.units.iter().peekable();
         loop {

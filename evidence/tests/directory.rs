@@ -7,7 +7,7 @@ use axis_evidence::Error;
 use axis_evidence::*;
 use axis_pki::AgencyId;
 use axis_signer::cms;
-use axis_testkit::directory::{generate, operator, renamed};
+use axis_testkit::directory::{generate, operator, renamed, unit_list};
 use axis_testkit::*;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -17,16 +17,6 @@ const UNITS: usize = 2000;
 
 /// When the operator signs.
 const SIGNED_AT: OffsetDateTime = datetime!(2026-01-03 9:00 UTC);
-
-fn list(raw: &[RawUnit]) -> UnitList {
-    UnitList::new(
-        raw.iter()
-            .enumerate()
-            .map(|(i, r)| (i, Unit::parse_lenient(r, i).unwrap()))
-            .collect(),
-    )
-    .unwrap()
-}
 
 fn checked(raw: &[RawUnit]) -> Result<UnitList, DirectoryError> {
     let mut units = Vec::new();
@@ -49,7 +39,7 @@ fn sign(current: Option<&VerifiedDirectory>, new: &UnitList) -> SignedDirectoryV
 fn first() -> (Vec<RawUnit>, VerifiedDirectory) {
     // The 30 ministries (750 units), then a province down to its schools.
     let raw = generate(UNITS);
-    let units = list(&raw);
+    let units = unit_list(&raw);
     let head = sign(None, &units);
     let v = VerifiedDirectory::from_snapshot(head, units, &fixture().store, NOW).unwrap();
     (raw, v)
@@ -226,7 +216,7 @@ fn changes_advance_a_copy_and_altered_changes_or_versions_are_refused() {
         parent: "000.13.21.H01".into(),
         code_qd20: String::new(),
     });
-    let units = list(&next);
+    let units = unit_list(&next);
     let changes = v1.units().diff(&units);
     assert_eq!(
         changes.removals,
@@ -241,7 +231,7 @@ fn changes_advance_a_copy_and_altered_changes_or_versions_are_refused() {
     assert_eq!(v2.version().number, 2);
 
     // Version 3 on top, then both at once from version 1: contiguous versions chain.
-    let fewer = list(&next[..next.len() - 1]);
+    let fewer = unit_list(&next[..next.len() - 1]);
     let head3 = sign(Some(&v2), &fewer);
     let both = v1.units().diff(&fewer);
     let v3 = v1
@@ -258,7 +248,7 @@ fn changes_advance_a_copy_and_altered_changes_or_versions_are_refused() {
         err(v1.advance(&[head3.clone(), head2.clone()], &both, store, NOW))
             .contains("NotContiguous")
     );
-    let other = sign(None, &list(&raw[..10]));
+    let other = sign(None, &unit_list(&raw[..10]));
     let forked = DirectoryVersion {
         previous: [9; 32],
         ..*other.version()
@@ -307,9 +297,10 @@ fn a_tampered_snapshot_or_version_is_refused_offline() {
     // The list altered: a name changed, a unit dropped.
     let mut renamed_one = raw.clone();
     renamed_one[7].name = "Sở Tài chính giả".into();
-    let r = VerifiedDirectory::from_snapshot(head.clone(), list(&renamed_one), store, NOW);
+    let r = VerifiedDirectory::from_snapshot(head.clone(), unit_list(&renamed_one), store, NOW);
     assert!(format!("{:?}", r.unwrap_err()).contains("what: \"digest\""));
-    let r = VerifiedDirectory::from_snapshot(head.clone(), list(&raw[..UNITS - 1]), store, NOW);
+    let r =
+        VerifiedDirectory::from_snapshot(head.clone(), unit_list(&raw[..UNITS - 1]), store, NOW);
     assert!(format!("{:?}", r.unwrap_err()).contains("what: \"count\""));
 
     // The version altered after signing: one byte of its digest.
@@ -365,7 +356,7 @@ fn removing_a_parent_that_keeps_children_is_refused() {
 #[test]
 fn the_national_directory_fits_the_budgets() {
     let raw = generate(axis_testkit::directory::NATIONAL_UNITS);
-    let units = list(&raw);
+    let units = unit_list(&raw);
     assert_eq!(units.len(), 111_339);
     let der = units.der();
     assert!(der.len() < 16 * 1024 * 1024, "{}", der.len());

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use axis_evidence::RawUnit;
+use axis_evidence::{RawUnit, Unit, UnitList};
 use axis_pki::{KeyAlgorithm, Profile, Subject};
 
 use crate::fixture::{Person, issue_extra};
@@ -414,6 +414,17 @@ pub fn operator() -> &'static Person {
             KeyAlgorithm::EcdsaP256,
         )
     })
+}
+
+/// The checked list of `raw` (names trimmed and put in NFC, as `axis directory import` does).
+pub fn unit_list(raw: &[RawUnit]) -> UnitList {
+    UnitList::new(
+        raw.iter()
+            .enumerate()
+            .map(|(i, r)| (i, Unit::parse_lenient(r, i).unwrap()))
+            .collect(),
+    )
+    .unwrap()
 }
 
 #[cfg(test)]

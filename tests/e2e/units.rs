@@ -6,24 +6,14 @@
 use std::sync::Arc;
 
 use axis_client::evidence::{
-    Changes, DirectoryVersion, RawUnit, SignedDirectoryVersion, Unit, UnitList, VerifiedDirectory,
+    Changes, DirectoryVersion, SignedDirectoryVersion, Unit, UnitList, VerifiedDirectory,
 };
 use axis_client::{Client, ClientConfig};
 use axis_pki::{AgencyId, Profile};
 use axis_proto::v1 as pb;
-use axis_testkit::directory::{generate, renamed};
+use axis_testkit::directory::{generate, renamed, unit_list};
 use axis_tests::{TestAxis, TestPki, reason};
 use time::OffsetDateTime;
-
-fn list(raw: &[RawUnit]) -> UnitList {
-    UnitList::new(
-        raw.iter()
-            .enumerate()
-            .map(|(i, r)| (i, Unit::parse_lenient(r, i).unwrap()))
-            .collect(),
-    )
-    .unwrap()
-}
 
 async fn operator(axis: &TestAxis) -> Client {
     let pki = &axis.pki;
@@ -48,14 +38,14 @@ async fn the_operator_imports_and_an_agency_syncs_a_verified_copy_then_only_the_
     assert!(none.directory.is_none());
 
     let raw = generate(1500);
-    let v1 = op.import_units(None, &list(&raw)).await.unwrap();
+    let v1 = op.import_units(None, &unit_list(&raw)).await.unwrap();
     assert_eq!((v1.directory.version().number, v1.changes), (1, 1500));
 
     let synced = agency.sync_directory(None).await.unwrap();
     let copy = synced.directory.unwrap();
     assert!(synced.snapshot);
     assert_eq!(copy.version().number, 1);
-    assert_eq!(copy.units(), &list(&raw));
+    assert_eq!(copy.units(), &unit_list(&raw));
 
     // Lookup and paged listing of the current directory.
     let id = AgencyId::parse(&raw[1].id).unwrap();
@@ -85,7 +75,7 @@ async fn the_operator_imports_and_an_agency_syncs_a_verified_copy_then_only_the_
 
     // The same file again: nothing sent, still version 1.
     let again = op
-        .import_units(Some(&v1.directory), &list(&raw))
+        .import_units(Some(&v1.directory), &unit_list(&raw))
         .await
         .unwrap();
     assert_eq!((again.directory.version().number, again.changes), (1, 0));
@@ -98,7 +88,7 @@ async fn the_operator_imports_and_an_agency_syncs_a_verified_copy_then_only_the_
         .unwrap_or(next.len() - 1);
     next.remove(leaf);
     let v2 = op
-        .import_units(Some(&again.directory), &list(&next))
+        .import_units(Some(&again.directory), &unit_list(&next))
         .await
         .unwrap();
     assert_eq!((v2.directory.version().number, v2.changes), (2, 16));
@@ -107,7 +97,7 @@ async fn the_operator_imports_and_an_agency_syncs_a_verified_copy_then_only_the_
     assert!(!synced.snapshot);
     assert_eq!(synced.changed, 16);
     let copy2 = synced.directory.unwrap();
-    assert_eq!(copy2.units(), &list(&next));
+    assert_eq!(copy2.units(), &unit_list(&next));
     // Up to date: no change, no snapshot.
     let same = agency.sync_directory(Some(&copy2)).await.unwrap();
     assert_eq!((same.snapshot, same.changed), (false, 0));
@@ -188,7 +178,7 @@ async fn each_refused_import_stores_nothing_and_says_why() {
     let mut ad =
         pb::directory_client::DirectoryClient::new(axis.channel(&pki.agencies[0].tls).await);
     let raw = generate(300);
-    let units = list(&raw);
+    let units = unit_list(&raw);
     let (v, changes) = signed(&pki, None, &units);
 
     // An agency may not import.
