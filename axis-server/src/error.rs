@@ -594,7 +594,7 @@ impl ServerError {
                 ServerError::DirectoryConflict(version)
             }
             E::Directory(d) => ServerError::DirectoryInvalid(d.to_string()),
-            E::Log(_) | E::Trust(_) | E::Layout(_) | E::BundleItem { .. } => {
+            E::Log(_) | E::Trust(_) | E::Witness(_) | E::Layout(_) | E::BundleItem { .. } => {
                 ServerError::DirectoryInvalid(e.to_string())
             }
         }

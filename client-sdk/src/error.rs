@@ -229,12 +229,10 @@ impl Classified for axis_evidence::Error {
             | E::Witness(_)
             | E::Layout(_)
             | E::BundleItem { .. }
-            | E::Directory(_) => {
-                match side {
-                    Side::Received => ErrorKind::Verification,
-                    Side::Building => ErrorKind::InvalidInput,
-                }
-            }
+            | E::Directory(_) => match side {
+                Side::Received => ErrorKind::Verification,
+                Side::Building => ErrorKind::InvalidInput,
+            },
         }
     }
 }

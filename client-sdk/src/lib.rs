@@ -116,8 +116,8 @@ mod proof;
 mod send;
 mod statements;
 mod tls;
-mod witness;
 mod units;
+mod witness;
 
 // The public interface is:
 pub use audit::Extension;
@@ -142,8 +142,8 @@ pub use send::{
     Recipient, SPOOL_IN_MEMORY, SealedDocument, SendReceipt,
 };
 pub use statements::{History, HistoryEvent, LoggedStatement, Timeline};
-pub use witness::{CosignedHead, WitnessStep};
 pub use units::{Imported, Synced, UnitInfo, UnitPage};
+pub use witness::{CosignedHead, WitnessStep};
 
 /// Log entries, tree heads, proofs and evidence bundles this API returns, from `axis-evidence`.
 pub use axis_evidence as evidence;

@@ -31,5 +31,5 @@ mod sdk;
 mod shared_log;
 mod submit;
 mod tokens;
-mod witness;
 mod units;
+mod witness;

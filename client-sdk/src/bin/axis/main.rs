@@ -13,8 +13,8 @@ mod audit;
 mod cli;
 mod commands;
 mod edxml;
-mod witness;
 mod units_file;
+mod witness;
 
 use std::process::ExitCode;
 
