@@ -261,6 +261,19 @@ impl Client {
         let key = self
             .log_key()
             .map_or_else(|| head.signer_key().to_vec(), <[u8]>::to_vec);
+        // The witnesses' cosignatures of that same head (none yet: a version 2 bundle), in the
+        // bundle's one order: ascending DER, one per witness.
+        let cosigned = self.cosigned_tree_head(Some(size), 0).await?;
+        if cosigned.head.head() != head.head() {
+            return Err(Error::verification(
+                "the axis sent another head of the same size with its cosignatures: two \
+                 histories (split view)",
+            ));
+        }
+        let mut cosignatures = cosigned.cosignatures;
+        cosignatures.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let mut seen = std::collections::HashSet::new();
+        cosignatures.retain(|c| seen.insert(c.cosigned().witness));
         // Every CA and CRL the axis kept, then only those the bundle's signatures rely on, in
         // the bundle's one order: one byte form for the same evidence.
         let bundle = EvidenceBundle {
@@ -278,6 +291,7 @@ impl Client {
                 )
                 .map_err(|e| bad("the axis's completeness statement", e))?,
             ),
+            cosignatures,
         }
         .trimmed(self.root(), &key)
         .map_err(|e| bad("the evidence bundle the axis's data makes", e))?;

@@ -5,7 +5,8 @@
 //! ```text
 //! EvidenceBundle ::= SEQUENCE {
 //!   format               OBJECT IDENTIFIER,        -- <AXIS_OID_ARC>.2.7
-//!   version              INTEGER (2),             -- 1: no completeness (refused, below)
+//!   version              INTEGER (2 | 3),         -- 1: no completeness (refused, below);
+//!                                                  -- 3: with cosignatures
 //!   routingHeader        OCTET STRING,             -- exact signed bytes
 //!   submissionSignature  OCTET STRING,             -- CMS over routingHeader (sender's seal)
 //!   intermediates        SEQUENCE SIZE (0..64) OF OCTET STRING,  -- issuing CA certificates (DER)
@@ -16,7 +17,10 @@
 //!   acceptance           Logged,                   -- the acceptance of the submission
 //!   statements           SEQUENCE SIZE (0..512) OF Statement,    -- in log order
 //!   completeness         OCTET STRING,             -- version 2: Completeness DER (.2.8)
-//!   completenessSignature OCTET STRING }           -- CMS over it (axis log signer)
+//!   completenessSignature OCTET STRING,            -- CMS over it (axis log signer)
+//!   cosignatures         SEQUENCE SIZE (1..32) OF Cosignature OPTIONAL } -- version 3 only:
+//!                        -- witnesses' cosignatures of treeHead (.2.11), ascending DER order,
+//!                        -- one per witness; absent (version 2) when there are none
 //!
 //! Statement ::= SEQUENCE {
 //!   recipient            UTF8String,               -- whose copy (the chain it belongs to)
@@ -55,8 +59,17 @@
 //! is refused naming the recipient. A version 1 bundle has none: [`verify_bundle`] refuses it
 //! ([`LogError::NoCompletenessProof`]); [`verify_bundle_any_version`] verifies the rest and
 //! reports completeness as not proven. Later versions append their elements after the
-//! completeness statement (cosigned tree heads are planned as version 3), so a version 2
-//! reader refuses a later bundle by its version, never misreads it.
+//! completeness statement, so an older reader refuses a later bundle by its version, never
+//! misreads it.
+//!
+//! **Cosignatures** (version 3). The witnesses' cosignatures of the bundle's tree head
+//! ([`Cosignature`]), each by a different witness, in ascending DER order. [`verify_bundle`]
+//! checks that each is of this head of this log (step 11); whose they are and whether they
+//! verify is [`crate::check_witnessed`]'s question, with the witness keys the auditor trusts
+//! (`axis audit verify --witness … --min-witnesses K`). A cosignature's bytes are covered by its
+//! witness's signature: a changed byte is refused when that witness's key is given, and a
+//! cosignature by a witness the auditor does not name proves nothing either way. A bundle
+//! without cosignatures is version 2 (an empty list is never written: one byte form).
 //!
 //! [`verify_bundle`] is the auditor's entry point; its steps are listed there.
 
@@ -76,11 +89,13 @@ use axis_signer::{
 };
 
 use crate::completeness::{Coverage, SignedCompleteness, VerifiedCompleteness};
-use crate::error::{Error, LogError, TrustError};
+use crate::error::{Error, LogError, TrustError, WitnessError};
 use crate::limits::{
     MAX_BUNDLE_CRLS, MAX_BUNDLE_INTERMEDIATES, MAX_BUNDLE_LEN, MAX_BUNDLE_STATEMENTS,
+    MAX_COSIGNATURES,
 };
 use crate::log::{LogEntryBytes, SignedTreeHead, VerifiedTreeHead};
+use crate::witness::Cosignature;
 
 mod layout;
 
@@ -121,6 +136,11 @@ pub enum BundleItem {
     /// The completeness statement, its signature, or a chain it does not match (the error
     /// names the recipient).
     Completeness,
+    /// A witness's cosignature of the tree head (0 first).
+    Cosignature {
+        /// Its position.
+        index: usize,
+    },
 }
 
 impl fmt::Display for BundleItem {
@@ -141,6 +161,7 @@ impl fmt::Display for BundleItem {
                 recipient: None,
             } => write!(f, "statement {index}"),
             BundleItem::Completeness => f.write_str("the completeness statement"),
+            BundleItem::Cosignature { index } => write!(f, "cosignature {index}"),
         }
     }
 }
@@ -247,6 +268,9 @@ pub struct EvidenceBundle {
     /// The axis's signed statement of what its log holds for the message as of `tree_head`
     /// (version 2); `None` is a version 1 bundle, which proves no completeness.
     pub completeness: Option<SignedCompleteness>,
+    /// The witnesses' cosignatures of `tree_head` (version 3; empty in version 2), in
+    /// ascending DER order, one per witness.
+    pub cosignatures: Vec<Cosignature>,
 }
 
 fn budget(what: &'static str, found: usize, max: usize) -> Result<(), Error> {
@@ -275,6 +299,22 @@ fn check_signature_len(signature: &[u8]) -> Result<(), Error> {
 const STATEMENTS: &str = "statements in an evidence bundle";
 const INTERMEDIATES: &str = "CA certificates in an evidence bundle";
 const CRLS: &str = "CRLs in an evidence bundle";
+const COSIGNATURES: &str = "cosignatures in an evidence bundle";
+
+/// Strictly ascending DER order, one per witness: the one byte form of the cosignatures.
+fn check_cosignature_order(cosignatures: &[Cosignature]) -> Result<(), (usize, Error)> {
+    for (i, pair) in cosignatures.windows(2).enumerate() {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.as_bytes() >= b.as_bytes()
+            || cosignatures[..=i]
+                .iter()
+                .any(|c| c.cosigned().witness == b.cosigned().witness)
+        {
+            return Err((i + 1, WitnessError::CosignaturesOutOfOrder.into()));
+        }
+    }
+    Ok(())
+}
 
 impl EvidenceBundle {
     /// The DER encoding. Fails if a list is over its budget or the whole over
@@ -287,6 +327,8 @@ impl EvidenceBundle {
             MAX_BUNDLE_INTERMEDIATES,
         )?;
         budget(CRLS, self.crls.len(), MAX_BUNDLE_CRLS)?;
+        budget(COSIGNATURES, self.cosignatures.len(), MAX_COSIGNATURES)?;
+        check_cosignature_order(&self.cosignatures).map_err(|(_, e)| e)?;
         let list = |items: &[Vec<u8>]| -> Vec<u8> {
             let body: Vec<u8> = items
                 .iter()
@@ -308,12 +350,30 @@ impl EvidenceBundle {
             })
             .collect::<Vec<_>>()
             .concat();
-        let (version, completeness) = match &self.completeness {
-            Some(c) => (
+        let (version, completeness) = match (&self.completeness, self.cosignatures.is_empty()) {
+            (Some(c), true) => (
                 2,
                 [der::octets(c.as_bytes()), der::octets(c.signature())].concat(),
             ),
-            None => (1, Vec::new()),
+            (Some(c), false) => {
+                let cosignatures: Vec<u8> = self
+                    .cosignatures
+                    .iter()
+                    .flat_map(|c| c.as_bytes().iter().copied())
+                    .collect();
+                (
+                    3,
+                    [
+                        der::octets(c.as_bytes()),
+                        der::octets(c.signature()),
+                        der::tlv(der::SEQUENCE, &cosignatures),
+                    ]
+                    .concat(),
+                )
+            }
+            (None, true) => (1, Vec::new()),
+            // Cosignatures come only with a completeness statement (version 3).
+            (None, false) => return Err(FormatError::Malformed { what: WHAT }.into()),
         };
         let bytes = der::seq(&[
             &der::oid(Format::EvidenceBundle.oid()),
@@ -335,11 +395,12 @@ impl EvidenceBundle {
     /// Parses untrusted bytes; nothing is verified yet.
     ///
     /// 1. Size budget ([`MAX_BUNDLE_LEN`]) before anything is read.
-    /// 2. Strict DER, the evidence-bundle format OID, version 1 or 2.
+    /// 2. Strict DER, the evidence-bundle format OID, version 1, 2 or 3.
     /// 3. Count budgets while reading ([`MAX_BUNDLE_INTERMEDIATES`], [`MAX_BUNDLE_CRLS`],
     ///    [`MAX_BUNDLE_STATEMENTS`], 64 hashes per path), and each item within its own budget
     ///    and parsed by its own parser (routing header, receipts, log entries, tree head);
     ///    errors in an item are [`Error::BundleItem`] naming it.
+    ///    The cosignatures (version 3) in ascending DER order, one per witness.
     /// 4. Re-encoding gives the same bytes: one bundle, one byte form.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         Self::parse_located(bytes).map(|(bundle, _)| bundle)
@@ -355,7 +416,7 @@ impl EvidenceBundle {
             return Err(FormatError::WrongFormat { expected: WHAT }.into());
         }
         let layout = &layout::scan(bytes)?;
-        let (mut r, version) = Format::EvidenceBundle.open_versions(bytes, WHAT, 2)?;
+        let (mut r, version) = Format::EvidenceBundle.open_versions(bytes, WHAT, 3)?;
         // Step 3.
         let submission = within(layout, BundleItem::Submission, || {
             let header = r.octet_string()?;
@@ -434,7 +495,7 @@ impl EvidenceBundle {
                 logged,
             });
         }
-        let completeness = if version == 2 {
+        let completeness = if version >= 2 {
             Some(within(layout, BundleItem::Completeness, || {
                 let statement = r.octet_string()?;
                 let signature = r.octet_string()?;
@@ -444,6 +505,20 @@ impl EvidenceBundle {
         } else {
             None
         };
+        let mut cosignatures = Vec::new();
+        if version == 3 {
+            let mut list = r.sequence()?;
+            while !list.is_empty() {
+                let index = cosignatures.len();
+                budget(COSIGNATURES, index + 1, MAX_COSIGNATURES)?;
+                cosignatures.push(within(layout, BundleItem::Cosignature { index }, || {
+                    Cosignature::parse(list.any()?.raw)
+                })?);
+            }
+            if let Err((index, e)) = check_cosignature_order(&cosignatures) {
+                return within(layout, BundleItem::Cosignature { index }, || Err(e));
+            }
+        }
         r.finish()?;
         let bundle = EvidenceBundle {
             submission,
@@ -453,6 +528,7 @@ impl EvidenceBundle {
             acceptance,
             statements,
             completeness,
+            cosignatures,
         };
         // Step 4.
         if bundle.encode()? != bytes {
@@ -733,6 +809,9 @@ pub struct BundleReport {
     /// The verified completeness statement and whose chains it covers; `None` only from
     /// [`verify_bundle_any_version`] for a version 1 bundle (completeness not proven).
     pub completeness: Option<(VerifiedCompleteness, Coverage)>,
+    /// The witnesses' cosignatures the bundle carries, each of `tree_head` of this log (step
+    /// 11) but not verified: [`crate::check_witnessed`] does that with the witnesses' keys.
+    pub cosignatures: Vec<Cosignature>,
 }
 
 /// Verifies an evidence bundle offline, holding only the root certificate (DER) and the log
@@ -803,6 +882,9 @@ pub struct BundleReport {
 ///     index with the stated receipt digest. A chain cut short (the last statuses removed, or
 ///     all of them) is refused naming the recipient ([`LogError::IncompleteChain`],
 ///     [`LogError::ChainHeadMismatch`]). What this proves and what it does not: SECURITY.md.
+/// 11. **Cosignatures** (version 3): each is of this tree head (size and root) of the log whose
+///     signer is `log_key` ([`WitnessError::NotOfThisHead`]); their signatures are checked by
+///     [`crate::check_witnessed`] with the witness keys the auditor gives.
 ///
 /// Errors about one element are [`Error::BundleItem`] naming it and its byte offset, with the
 /// exact cause as the source; a bundle whose bytes do not have the bundle's shape (cut short,
@@ -1084,6 +1166,16 @@ fn verify_parsed(
             });
         }
     }
+    // Step 11.
+    if let Some(index) = b
+        .cosignatures
+        .iter()
+        .position(|c| !c.cosigned().is_of(tree_head.head(), log_key))
+    {
+        return within(layout, BundleItem::Cosignature { index }, || {
+            Err(WitnessError::NotOfThisHead { index }.into())
+        });
+    }
     let report = BundleReport {
         message_id: h.message_id,
         sender: h.sender.clone(),
@@ -1098,6 +1190,7 @@ fn verify_parsed(
         timelines,
         tree_head,
         completeness,
+        cosignatures: b.cosignatures.clone(),
     };
     Ok((report, used))
 }

@@ -15,6 +15,7 @@ use axis_pki::{
     AXIS_OID_ARC, AgencyId, KeyAlgorithm, Profile, RevocationReason, RevokedEntry, Subject,
 };
 use axis_signer::Error as SignerError;
+use axis_signer::cms::Format;
 use axis_signer::*;
 use axis_testkit::log::MemoryLog;
 use axis_testkit::*;
@@ -338,6 +339,7 @@ fn offset_of(bundle: &EvidenceBundle, bytes: &[u8], item: &BundleItem) -> usize 
         BundleItem::Completeness => find(&der::octets(
             bundle.completeness.as_ref().unwrap().as_bytes(),
         )),
+        BundleItem::Cosignature { index } => find(bundle.cosignatures[*index].as_bytes()),
         other => panic!("no offset for {other}"),
     }
 }
@@ -889,14 +891,59 @@ fn small() -> &'static Built {
     })
 }
 
-/// The sweep: every byte of a bundle, each of its eight bits flipped on its own, and not one of
-/// the results verifies — every byte is covered by a signature, a digest in signed data, or a
-/// re-encoding (the crate's "one byte form"). Spread over the machine's cores.
+/// Two witnesses' keys, fixed for the test run.
+fn witnesses() -> &'static [axis_pki::PrivateKey; 2] {
+    static K: OnceLock<[axis_pki::PrivateKey; 2]> = OnceLock::new();
+    K.get_or_init(|| {
+        [(); 2].map(|()| axis_pki::PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap())
+    })
+}
+
+fn witness_keys() -> Vec<WitnessKey> {
+    witnesses()
+        .iter()
+        .map(|k| WitnessKey::parse(k.public_key_der()).unwrap())
+        .collect()
+}
+
+/// `bundle` with both witnesses' cosignatures of its tree head, in the bundle's order
+/// (version 3).
+fn cosigned(bundle: &EvidenceBundle) -> EvidenceBundle {
+    let head = bundle
+        .tree_head
+        .verify(&fixture().store, HEAD_AT, Some(log_key()))
+        .unwrap();
+    let mut b = bundle.clone();
+    b.cosignatures = witnesses()
+        .iter()
+        .map(|k| Cosignature::sign(&head, k, HEAD_AT + Duration::minutes(1)).unwrap())
+        .collect();
+    b.cosignatures
+        .sort_by(|x, y| x.as_bytes().cmp(y.as_bytes()));
+    b
+}
+
+/// What `axis audit verify --witness W1 --witness W2 --min-witnesses 2` checks.
+fn verify_witnessed(bytes: &[u8]) -> Result<Witnessed, Error> {
+    let report = verify_bundle(bytes, &fixture().root, log_key())?;
+    check_witnessed(
+        report.tree_head.head(),
+        log_key(),
+        &report.cosignatures,
+        &witness_keys(),
+        2,
+    )
+}
+
+/// The sweep: every byte of a bundle with its witnesses' cosignatures (version 3), each of its
+/// eight bits flipped on its own, and not one of the results verifies with the witnesses' keys
+/// — every byte is covered by a signature (a cosignature's by its witness's), a digest in
+/// signed data, or a re-encoding (the crate's "one byte form"). Spread over the machine's
+/// cores.
 #[test]
 fn every_single_bit_flip_anywhere_in_a_bundle_is_refused() {
-    let bytes = small().bundle.encode().unwrap();
-    let (root, key) = (&fixture().root, log_key());
-    verify_bundle(&bytes, root, key).unwrap();
+    let bytes = cosigned(&small().bundle).encode().unwrap();
+    assert_eq!(verify_witnessed(&bytes).unwrap().by.len(), 2);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let accepted: Vec<(usize, u8)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
@@ -908,7 +955,7 @@ fn every_single_bit_flip_anywhere_in_a_bundle_is_refused() {
                     for at in (w..bytes.len()).step_by(threads) {
                         for bit in 0..8 {
                             changed[at] ^= 1 << bit;
-                            if verify_bundle(&changed, root, key).is_ok() {
+                            if verify_witnessed(&changed).is_ok() {
                                 accepted.push((at, bit));
                             }
                             changed[at] ^= 1 << bit;
@@ -1377,4 +1424,133 @@ fn an_axis_that_signs_a_false_completeness_statement_is_caught() {
         check_misbehaviour(&v1, &held, &[]),
         Err(Error::Log(LogError::NoCompletenessProof))
     ));
+}
+
+#[test]
+fn a_bundle_carries_its_heads_cosignatures_as_version_3() {
+    let plain = &small().bundle;
+    let b = cosigned(plain);
+    let bytes = b.encode().unwrap();
+    // Version 3, read back byte for byte; without cosignatures it stays version 2.
+    let version = |bytes: &[u8]| {
+        Format::EvidenceBundle
+            .open_versions(bytes, "test", 3)
+            .unwrap()
+            .1
+    };
+    assert_eq!(version(&bytes), 3);
+    assert_eq!(version(&plain.encode().unwrap()), 2);
+    assert_eq!(
+        EvidenceBundle::parse(&bytes).unwrap().cosignatures,
+        b.cosignatures
+    );
+    let witnessed = verify_witnessed(&bytes).unwrap();
+    assert_eq!(witnessed.by.len(), 2);
+    // Fewer than asked for: the shortfall is named.
+    let report = verify_bundle(&bytes, &fixture().root, log_key()).unwrap();
+    match check_witnessed(
+        report.tree_head.head(),
+        log_key(),
+        &report.cosignatures,
+        &witness_keys()[..1],
+        2,
+    ) {
+        Err(e) => assert_eq!(
+            e.to_string(),
+            "the tree head is cosigned by 1 of the 1 witnesses given, 2 required"
+        ),
+        Ok(w) => panic!("{w}"),
+    }
+    // An empty list is never written: that bundle is version 2.
+    assert_eq!(
+        EvidenceBundle {
+            cosignatures: vec![],
+            ..b.clone()
+        }
+        .encode()
+        .unwrap(),
+        plain.encode().unwrap()
+    );
+}
+
+#[test]
+fn a_cosignature_of_another_head_is_refused_naming_it() {
+    let b = cosigned(&small().bundle);
+    // Another head of the same log cosigned: not evidence for this bundle's head.
+    let other = standard()
+        .bundle
+        .tree_head
+        .verify(&fixture().store, HEAD_AT, Some(log_key()))
+        .unwrap();
+    let mut changed = b.clone();
+    changed.cosignatures = vec![Cosignature::sign(&other, &witnesses()[0], HEAD_AT).unwrap()];
+    check(&changed, BundleItem::Cosignature { index: 0 }, |e| {
+        matches!(e, Error::Witness(WitnessError::NotOfThisHead { index: 0 }))
+    });
+}
+
+#[test]
+fn cosignatures_have_one_order_and_one_per_witness() {
+    let b = cosigned(&small().bundle);
+    let bytes = b.encode().unwrap();
+    let (first, second) = (b.cosignatures[0].as_bytes(), b.cosignatures[1].as_bytes());
+    // The two swapped in the bytes (the list keeps its length).
+    let at = bytes.windows(first.len()).position(|w| w == first).unwrap();
+    let mut swapped = bytes[..at].to_vec();
+    swapped.extend_from_slice(second);
+    swapped.extend_from_slice(first);
+    swapped.extend_from_slice(&bytes[at + first.len() + second.len()..]);
+    match EvidenceBundle::parse(&swapped) {
+        Err(Error::BundleItem {
+            item,
+            at: found,
+            source,
+        }) => {
+            assert_eq!(item, BundleItem::Cosignature { index: 1 });
+            assert_eq!(found, at + second.len());
+            assert!(
+                matches!(
+                    *source,
+                    Error::Witness(WitnessError::CosignaturesOutOfOrder)
+                ),
+                "{source}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // One witness twice (cosigning again a second later) is refused, and never written.
+    let head = b
+        .tree_head
+        .verify(&fixture().store, HEAD_AT, Some(log_key()))
+        .unwrap();
+    let mut twice = b.clone();
+    twice.cosignatures = vec![
+        Cosignature::sign(&head, &witnesses()[0], HEAD_AT).unwrap(),
+        Cosignature::sign(&head, &witnesses()[0], HEAD_AT + Duration::seconds(1)).unwrap(),
+    ];
+    twice
+        .cosignatures
+        .sort_by(|x, y| x.as_bytes().cmp(y.as_bytes()));
+    assert!(matches!(
+        twice.encode(),
+        Err(Error::Witness(WitnessError::CosignaturesOutOfOrder))
+    ));
+}
+
+#[test]
+fn a_cut_cosignature_is_named_with_its_offset() {
+    let b = cosigned(&small().bundle);
+    let bytes = b.encode().unwrap();
+    let second = b.cosignatures[1].as_bytes();
+    let start = bytes
+        .windows(second.len())
+        .position(|w| w == second)
+        .unwrap();
+    match EvidenceBundle::parse(&bytes[..bytes.len() - 10]) {
+        Err(Error::Layout(e)) => {
+            assert_eq!(e.element, "cosignature 1: its signature");
+            assert!(e.at > start, "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -66,6 +66,7 @@ fn seed() -> &'static Vec<u8> {
             completeness: Some(
                 SignedCompleteness::parse(&completeness, w.signature.clone()).unwrap(),
             ),
+            cosignatures: Vec::new(),
         }
         .encode()
         .unwrap()

@@ -106,6 +106,7 @@ impl MemoryLog {
                 })
                 .collect(),
             completeness: None,
+            cosignatures: Vec::new(),
         };
         let at = bundle.tree_head.head().timestamp;
         bundle.completeness = Some(completeness_of(&bundle, at, log_signer));

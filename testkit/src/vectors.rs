@@ -689,6 +689,7 @@ pub fn build(keys: &Keys) -> Vec<File> {
             })
             .collect(),
         completeness: None,
+        cosignatures: Vec::new(),
     };
     // The axis's completeness statement, signed when the bundle is exported (at the head's
     // time here).

@@ -80,6 +80,7 @@ pub(crate) struct Layout {
     pub(crate) acceptance: usize,
     pub(crate) statements: Vec<usize>,
     pub(crate) completeness: usize,
+    pub(crate) cosignatures: Vec<usize>,
 }
 
 impl Layout {
@@ -98,6 +99,9 @@ impl Layout {
                 self.statements.get(*index).copied().unwrap_or(0)
             }
             BundleItem::Completeness => self.completeness,
+            BundleItem::Cosignature { index } => {
+                self.cosignatures.get(*index).copied().unwrap_or(0)
+            }
         }
     }
 }
@@ -370,9 +374,12 @@ fn walk_bundle(b: &mut Cursor<'_>, layout: &mut Layout) -> Step<()> {
         "an OBJECT IDENTIFIER",
     )?;
     let version = primitive(b, der::INTEGER, name("the version"), "an INTEGER")?;
-    // Version 2 adds the completeness statement after the statements (version 1 has none;
-    // any other version is refused when the bundle is parsed).
-    let with_completeness = b.bytes[version.content..version.end] == [2];
+    // Version 2 adds the completeness statement after the statements (version 1 has none),
+    // version 3 the cosignatures after it; any other version is refused when the bundle is
+    // parsed.
+    let version = &b.bytes[version.content..version.end];
+    let with_completeness = version == [2] || version == [3];
+    let with_cosignatures = version == [3];
     layout.submission = primitive(
         b,
         der::OCTET_STRING,
@@ -470,6 +477,38 @@ fn walk_bundle(b: &mut Cursor<'_>, layout: &mut Layout) -> Step<()> {
             name("the completeness statement: its signature"),
             OCTETS,
         )?;
+    }
+    if with_cosignatures {
+        let offsets = &mut layout.cosignatures;
+        constructed(b, der::SEQUENCE, name("the cosignatures"), SEQ, |l| {
+            while !l.is_empty() {
+                let i = offsets.len();
+                let c = constructed(
+                    l,
+                    der::SEQUENCE,
+                    move || format!("cosignature {i}"),
+                    SEQ,
+                    |c| {
+                        // What it signs is one element; its own parser reads inside.
+                        primitive(
+                            c,
+                            der::SEQUENCE,
+                            || format!("cosignature {i}: the tree head it cosigns"),
+                            SEQ,
+                        )?;
+                        primitive(
+                            c,
+                            der::OCTET_STRING,
+                            || format!("cosignature {i}: its signature"),
+                            OCTETS,
+                        )?;
+                        Ok(())
+                    },
+                )?;
+                offsets.push(c.at);
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -191,8 +191,7 @@ pub(crate) fn verify(
             let witnessed = axis_client::evidence::check_witnessed(
                 report.tree_head.head(),
                 &spki,
-                // The bundle does not carry cosignatures yet (bundle integration comes last).
-                &[],
+                &report.cosignatures,
                 &keys,
                 min_witnesses,
             )?;
