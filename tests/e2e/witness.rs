@@ -268,3 +268,51 @@ async fn the_axis_keeps_only_its_witnesses_cosignatures_of_its_own_heads() {
     assert_eq!(served.cosignatures, vec![good]);
     axis.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exported_bundle_carries_the_witnesses_cosignatures_of_its_head() {
+    let pki = Arc::new(TestPki::new(2));
+    let (mut w1, mut w2, w3) = (Witness::new(), Witness::new(), Witness::new());
+    let (axis, _keys) = axis_with(pki.clone(), &[&w1, &w2, &w3]).await;
+    let g22 = client(&axis, &pki.agencies[0]).await;
+    let h41 = client(&axis, &pki.agencies[1]).await;
+    let key = log_key(&pki);
+    let witnesses = [w1.public(), w2.public(), w3.public()];
+    let sent = g22
+        .send(document(&pki.agencies[1], "a.pdf", b"witnessed"))
+        .await
+        .unwrap();
+    // Two of the three witnesses cosign the head; the third has not looked.
+    for w in [&mut w1, &mut w2] {
+        assert!(matches!(
+            w.step(&h41, &key).await,
+            WitnessStep::Cosigned { .. }
+        ));
+    }
+    let bytes = g22.export_evidence(&sent.message_id).await.unwrap();
+    let report = axis_client::evidence::verify_bundle(&bytes, &pki.pki.root, &key).unwrap();
+    assert_eq!(report.cosignatures.len(), 2);
+    // What `axis audit verify --witness W1 --witness W2 --witness W3 --min-witnesses K` checks.
+    let witnessed = check_witnessed(
+        report.tree_head.head(),
+        &key,
+        &report.cosignatures,
+        &witnesses,
+        2,
+    )
+    .unwrap();
+    assert_eq!(witnessed.by.len(), 2);
+    let e = check_witnessed(
+        report.tree_head.head(),
+        &key,
+        &report.cosignatures,
+        &witnesses,
+        3,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the tree head is cosigned by 2 of the 3 witnesses given, 3 required"
+    );
+    axis.stop().await;
+}
