@@ -134,16 +134,23 @@ impl Histogram {
     fn render(&self, out: &mut String) {
         let n = self.name;
         out.push_str(&format!("# HELP {n} {}\n# TYPE {n} histogram\n", self.help));
+        self.render_series(out, "");
+    }
+
+    /// The bucket, sum and count lines, with `labels` (`rpc="…",` or empty) before `le`.
+    fn render_series(&self, out: &mut String, labels: &str) {
+        let n = self.name;
         for (b, bound) in self.buckets.iter().zip(BOUNDS) {
             out.push_str(&format!(
-                "{n}_bucket{{le=\"{bound}\"}} {}\n",
+                "{n}_bucket{{{labels}le=\"{bound}\"}} {}\n",
                 b.load(Ordering::Relaxed)
             ));
         }
         let count = self.count.load(Ordering::Relaxed);
-        out.push_str(&format!("{n}_bucket{{le=\"+Inf\"}} {count}\n"));
+        let bare = labels.trim_end_matches(',');
+        out.push_str(&format!("{n}_bucket{{{labels}le=\"+Inf\"}} {count}\n"));
         out.push_str(&format!(
-            "{n}_sum {}\n{n}_count {count}\n",
+            "{n}_sum{{{bare}}} {}\n{n}_count{{{bare}}} {count}\n",
             self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
         ));
     }
@@ -264,6 +271,11 @@ pub const RPCS: &[&str] = &[
     "axis.v1.Directory/UpdateAgency",
     "axis.v1.Directory/GetTrustMaterial",
     "axis.v1.Directory/PublishCrl",
+    "axis.v1.Directory/ImportUnits",
+    "axis.v1.Directory/GetDirectorySnapshot",
+    "axis.v1.Directory/GetDirectoryChanges",
+    "axis.v1.Directory/LookupUnit",
+    "axis.v1.Directory/ListUnits",
     "axis.v1.Log/GetTreeHead",
     "axis.v1.Log/GetInclusionProof",
     "axis.v1.Log/GetConsistencyProof",
@@ -307,6 +319,9 @@ const CODES: [&str; 17] = [
 /// computation and one relaxed add, and a scrape prints the cells that are not zero.
 pub struct RpcCounters {
     cells: Box<[AtomicU64]>,
+    /// `axis_rpc_duration_seconds{rpc}`: one histogram per method (and `other`), from the
+    /// request to the status (a stream's whole life).
+    durations: Box<[Histogram]>,
 }
 
 /// A method of [`RPCS`] by position, `RPCS.len()` for `other`.
@@ -356,6 +371,14 @@ impl RpcCounters {
         let n = (RPCS.len() + 1) * CODES.len() * Self::REASONS;
         RpcCounters {
             cells: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            durations: (0..=RPCS.len())
+                .map(|_| {
+                    Histogram::new(
+                        "axis_rpc_duration_seconds",
+                        "gRPC calls from request to status (a stream's whole life), by method.",
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -380,6 +403,20 @@ impl RpcCounters {
         if let Some(c) = self.cells.get(Self::index(rpc, code, reason)) {
             c.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records how long one finished call took.
+    pub fn observe(&self, rpc: Rpc, took: std::time::Duration) {
+        if let Some(h) = self.durations.get(rpc.0) {
+            h.observe(took.as_secs_f64());
+        }
+    }
+
+    /// How many calls of `rpc` have a recorded duration.
+    pub fn timed(&self, rpc: Rpc) -> u64 {
+        self.durations
+            .get(rpc.0)
+            .map_or(0, |h| h.count.load(Ordering::Relaxed))
     }
 
     /// One cell's count.
@@ -417,6 +454,18 @@ impl RpcCounters {
                 rpc.name(),
                 CODES[code]
             );
+        }
+        let mut header = false;
+        for (i, h) in self.durations.iter().enumerate() {
+            if h.count.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            if !header {
+                header = true;
+                let n = h.name;
+                let _ = write!(out, "# HELP {n} {}\n# TYPE {n} histogram\n", h.help);
+            }
+            h.render_series(out, &format!("rpc=\"{}\",", Rpc(i).name()));
         }
     }
 }

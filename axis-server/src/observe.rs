@@ -88,6 +88,7 @@ struct Call {
     caller: Option<Arc<str>>,
     note: MessageNote,
     done: bool,
+    started: std::time::Instant,
 }
 
 /// `grpc-status` as a number (absent: `None`).
@@ -108,6 +109,7 @@ impl Call {
     /// Records the call's end from the headers or trailers that carry its status.
     fn finish(&mut self, code: i32, headers: &HeaderMap) {
         self.done = true;
+        self.calls.observe(self.rpc, self.started.elapsed());
         if code == 0 {
             self.calls.inc(self.rpc, 0, "");
             return;
@@ -162,6 +164,7 @@ impl Call {
 impl Drop for Call {
     fn drop(&mut self) {
         if !self.done {
+            self.calls.observe(self.rpc, self.started.elapsed());
             self.calls.inc(self.rpc, tonic::Code::Cancelled as i32, "");
         }
     }
@@ -187,6 +190,7 @@ where
             caller: req.extensions().get::<Caller>().map(|c| c.label.clone()),
             note: note.clone(),
             done: false,
+            started: std::time::Instant::now(),
         };
         req.extensions_mut().insert(note);
         ObserveFuture {

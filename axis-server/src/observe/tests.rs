@@ -134,12 +134,52 @@ async fn a_status_in_the_headers_is_counted_once_with_its_reason() {
     );
     let mut text = String::new();
     calls.render(&mut text);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("axis_rpc_requests_total"))
+        .collect();
     assert_eq!(
         lines,
         [
             "axis_rpc_requests_total{rpc=\"axis.v1.Exchange/Fetch\",code=\"NOT_FOUND\",reason=\"MESSAGE_NOT_FOUND\"} 1"
         ]
+    );
+}
+
+#[tokio::test]
+async fn every_finished_or_abandoned_call_has_its_duration_by_method() {
+    let calls = Arc::new(RpcCounters::new());
+    let (fetch, subscribe) = (Rpc::of_path(FETCH), Rpc::of_path(SUBSCRIBE));
+    call(
+        &calls,
+        FETCH,
+        None,
+        Reply::Refused(5, "MESSAGE_NOT_FOUND"),
+        None,
+    )
+    .await;
+    call(&calls, FETCH, None, Reply::Stream(0, ""), None).await;
+    // Abandoned after one frame: timed once, on drop.
+    call(&calls, SUBSCRIBE, None, Reply::Stream(0, ""), Some(1)).await;
+    assert_eq!((calls.timed(fetch), calls.timed(subscribe)), (2, 1));
+    let mut text = String::new();
+    calls.render(&mut text);
+    assert_eq!(
+        text.matches("# TYPE axis_rpc_duration_seconds histogram")
+            .count(),
+        1
+    );
+    for line in [
+        "axis_rpc_duration_seconds_bucket{rpc=\"axis.v1.Exchange/Fetch\",le=\"+Inf\"} 2",
+        "axis_rpc_duration_seconds_count{rpc=\"axis.v1.Exchange/Fetch\"} 2",
+        "axis_rpc_duration_seconds_count{rpc=\"axis.v1.Exchange/Subscribe\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+    }
+    // Methods never called print no series.
+    assert!(
+        !text.contains("rpc=\"axis.v1.Exchange/Submit\",le="),
+        "{text}"
     );
 }
 
@@ -189,15 +229,49 @@ impl std::io::Write for Captured {
     }
 }
 
+thread_local! {
+    /// This thread's log capture, if its test asked for one.
+    static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the capture of the thread that logs (nowhere if it has none).
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(c) = &*c.borrow() {
+                c.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures what this thread logs from now on. The subscriber is the process's global one,
+/// installed once: a thread-scoped subscriber (`set_default`) loses lines when tests on other
+/// threads hit the same callsites with none and tracing caches their interest as "never".
+fn capture_logs() -> Captured {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(|| ThreadWriter)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+    let captured = Captured::default();
+    CAPTURE.with(|c| *c.borrow_mut() = Some(captured.clone()));
+    captured
+}
+
 #[tokio::test]
 async fn each_refusal_has_one_log_line_naming_caller_rpc_code_reason_and_message() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = capture_logs();
     let calls = Arc::new(RpcCounters::new());
     call(
         &calls,
@@ -272,5 +346,5 @@ fn every_axis_method_has_its_own_label() {
             }
         }
     }
-    assert_eq!(n, 20);
+    assert_eq!(n, 25);
 }
