@@ -501,7 +501,17 @@ impl Client {
         }
         let store = self.trust_store().await?;
         let now = OffsetDateTime::now_utc();
-        verify_history(h, message_id, only, inner, &store, now, self.log_key())
+        let viewer = self.me().ok();
+        verify_history(
+            h,
+            message_id,
+            only,
+            inner,
+            viewer,
+            &store,
+            now,
+            self.log_key(),
+        )
     }
 }
 
@@ -516,11 +526,13 @@ fn chain_of(
         .ok_or_else(|| Error::verification(format!("no receipt chain for {recipient}")))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn verify_history(
     h: pb::GetHistoryResponse,
     message_id: &MessageId,
     only: Option<&AgencyId>,
     inner: Option<DocumentRef>,
+    viewer: Option<&AgencyId>,
     store: &TrustStore,
     now: OffsetDateTime,
     log_key: Option<&[u8]>,
@@ -606,13 +618,18 @@ fn verify_history(
         chains.push((recipient, chain, events));
     }
     // Step 4.
+    // The sender (or an operator) sees every recipient's chain and must get a statement covering
+    // them all; a recipient sees only its own chain (the axis's access rule), so its statement
+    // covers exactly that one.
+    let sender_view = only.is_none() && viewer.is_none_or(|v| *v == submission.header().sender);
+    let own = if sender_view { None } else { only.or(viewer) };
     let completeness = match completeness {
         Some(c) => Some(check_completeness(
             c,
             &submission,
             accepted.leaf_index,
             &chains,
-            only.is_none(),
+            own,
             store,
             now,
             log_key,
@@ -628,14 +645,15 @@ fn verify_history(
 }
 
 /// Step 4 of [`Client::history`]: the completeness statement, its tree head, and each chain
-/// against it. `all` is the sender's view (every recipient must be covered).
+/// against it. `own` is `None` for the sender's view (every recipient must be covered), or the
+/// recipient whose own view this is (exactly its chain must be covered).
 #[allow(clippy::too_many_arguments)]
 fn check_completeness(
     c: pb::SignedCompleteness,
     submission: &VerifiedSubmission,
     acceptance_index: u64,
     chains: &[(AgencyId, ReceiptChain, Vec<HistoryEvent>)],
-    all: bool,
+    own: Option<&AgencyId>,
     store: &TrustStore,
     now: OffsetDateTime,
     log_key: Option<&[u8]>,
@@ -652,12 +670,24 @@ fn check_completeness(
     v.check_subject(&header.message_id, head.head(), Some(acceptance_index))
         .map_err(bad)?;
     let coverage = v.check_recipients(&header.recipients).map_err(bad)?;
-    if all && coverage != Coverage::All {
-        return Err(Error::verification(format!(
-            "the axis's completeness statement covers {coverage}, not every recipient"
-        )));
+    match (own, &coverage) {
+        (None, Coverage::All) => {}
+        (Some(me), Coverage::Only(r)) if r == me => {}
+        (None, _) => {
+            return Err(Error::verification(format!(
+                "the axis's completeness statement covers {coverage}, not every recipient"
+            )));
+        }
+        (Some(me), _) => {
+            return Err(Error::verification(format!(
+                "the axis's completeness statement covers {coverage}, not {me}'s own chain"
+            )));
+        }
     }
-    for (recipient, _, events) in chains {
+    for (recipient, _, events) in chains
+        .iter()
+        .filter(|(r, _, _)| own.is_none_or(|me| me == r))
+    {
         let statements: Vec<(u64, [u8; 32])> = events
             .iter()
             .map(|e| (e.evidence.leaf_index, e.signed.receipt().hash()))
