@@ -671,7 +671,8 @@ fn check_completeness(
         .map_err(bad)?;
     let coverage = v.check_recipients(&header.recipients).map_err(bad)?;
     match (own, &coverage) {
-        (None, Coverage::All) => {}
+        // A message to one recipient: its own view is every recipient's.
+        (_, Coverage::All) => {}
         (Some(me), Coverage::Only(r)) if r == me => {}
         (None, _) => {
             return Err(Error::verification(format!(
