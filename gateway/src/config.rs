@@ -12,6 +12,8 @@
 //! status_poll_secs = 10                  # how often the statuses of open documents are read
 //! watch_days = 30                        # how long a document's statuses are followed
 //! max_body_bytes = 67108864              # largest request body (a VXP edXML is sent whole)
+//! send_concurrency = 16                  # outbox items submitted to the axis at once
+//! receive_concurrency = 16               # deliveries fetched, verified and kept at once
 //!
 //! [[vxp.systems]]                        # one per DMS: its systemid and HMAC secret
 //! id = "vxp.saas.01"
@@ -47,6 +49,12 @@ pub const DEFAULT_MAX_BODY: u64 = 64 << 20;
 pub const DEFAULT_STATUS_POLL: Duration = Duration::from_secs(10);
 /// Longest pause between two readings of one quiet document's statuses.
 pub const MAX_STATUS_POLL: Duration = Duration::from_secs(10 * 60);
+/// The default number of outbox items submitted at once.
+pub const DEFAULT_SEND_CONCURRENCY: usize = 16;
+/// The default number of deliveries received at once.
+pub const DEFAULT_RECEIVE_CONCURRENCY: usize = 16;
+/// The most documents in flight one way that the configuration may ask for.
+pub const MAX_CONCURRENCY: usize = 256;
 /// Shortest secret accepted (HMAC keys and bearer tokens): 16 bytes.
 pub const MIN_SECRET: usize = 16;
 /// Largest secret file.
@@ -138,6 +146,10 @@ pub struct Config {
     pub watch: Duration,
     /// Largest request body.
     pub max_body_bytes: u64,
+    /// Outbox items submitted to the axis at once (each is sealed already).
+    pub send_concurrency: usize,
+    /// Deliveries fetched, verified, kept and receipted at once.
+    pub receive_concurrency: usize,
     /// The DMSs of the VXP-compatible API.
     pub vxp_systems: Vec<VxpSystem>,
     /// `registerAgency` / `deleteAgency`.
@@ -159,6 +171,8 @@ struct FileConfig {
     status_poll_secs: Option<u64>,
     watch_days: Option<u64>,
     max_body_bytes: Option<u64>,
+    send_concurrency: Option<usize>,
+    receive_concurrency: Option<usize>,
     #[serde(default)]
     vxp: FileVxp,
     #[serde(default)]
@@ -258,6 +272,27 @@ impl Config {
                 format!("between 1024 and {max_input} (the edXML parser's budget)"),
             ));
         }
+        let concurrency = |key: &str, v: Option<usize>, default: usize| {
+            let v = v.unwrap_or(default);
+            if (1..=MAX_CONCURRENCY).contains(&v) {
+                Ok(v)
+            } else {
+                Err(ConfigError::new(
+                    key,
+                    format!("between 1 and {MAX_CONCURRENCY}"),
+                ))
+            }
+        };
+        let send_concurrency = concurrency(
+            "send_concurrency",
+            f.send_concurrency,
+            DEFAULT_SEND_CONCURRENCY,
+        )?;
+        let receive_concurrency = concurrency(
+            "receive_concurrency",
+            f.receive_concurrency,
+            DEFAULT_RECEIVE_CONCURRENCY,
+        )?;
         let mut vxp_systems = Vec::new();
         for (i, s) in f.vxp.systems.into_iter().enumerate() {
             let key = format!("vxp.systems[{i}]");
@@ -314,6 +349,8 @@ impl Config {
             status_poll,
             watch: Duration::from_secs(watch_days * 24 * 3600),
             max_body_bytes,
+            send_concurrency,
+            receive_concurrency,
             vxp_systems,
             agency_admin: f.vxp.agency_admin,
             json_token,
@@ -377,6 +414,8 @@ mod tests {
         assert_eq!(c.agency_config, d.path().join("axis.toml"));
         assert!(c.database_url.ends_with("gateway-data/gateway.db"));
         assert!(c.auto_receipt);
+        assert_eq!(c.send_concurrency, DEFAULT_SEND_CONCURRENCY);
+        assert_eq!(c.receive_concurrency, DEFAULT_RECEIVE_CONCURRENCY);
         assert_eq!(
             c.vxp_system("dms").unwrap().secret.expose(),
             b"0123456789abcdef0123"
@@ -417,6 +456,11 @@ mod tests {
         refused(&format!("{base}listen = \"nowhere\"\n"), "listen");
         refused(&format!("{base}status_poll_secs = 0\n"), "status_poll_secs");
         refused(&format!("{base}max_body_bytes = 10\n"), "max_body_bytes");
+        refused(&format!("{base}send_concurrency = 0\n"), "send_concurrency");
+        refused(
+            &format!("{base}receive_concurrency = 100000\n"),
+            "receive_concurrency",
+        );
         refused(
             &format!("{base}[[vxp.systems]]\nid = \"x\"\n"),
             "vxp.systems[0]",

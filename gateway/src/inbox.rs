@@ -12,7 +12,11 @@
 //! 5. Receipt 01 is sent (`auto_receipt`); a receipt not yet logged is sent again at the next
 //!    start or pass, after opening the document once more (the SDK answers a repeat with the
 //!    first receipt).
+//!
+//! Up to `receive_concurrency` deliveries go through steps 2–5 at once ([`run`]); the cursor
+//! kept in step 4 is the frontier of the deliveries settled, never past one still in flight.
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -45,9 +49,110 @@ impl AttachmentSink for NullSink {
     }
 }
 
-/// Receives until shutdown.
+/// Which deliveries of one subscription are settled (kept, already kept, or refused for
+/// good), so that the kept cursor never passes one that is not: deliveries are taken in the
+/// inbox's order and numbered, settle in any order, and the cursor kept is that of the last
+/// delivery before the first one still unsettled.
+#[derive(Debug, Default)]
+struct Frontier {
+    /// The number of the next delivery taken.
+    next: u64,
+    /// Every delivery numbered below it is settled.
+    base: u64,
+    /// The deliveries from `base` on: their cursor, and whether they are settled.
+    open: BTreeMap<u64, (String, bool)>,
+}
+
+impl Frontier {
+    /// Numbers a delivery taken from the inbox.
+    fn take(&mut self, cursor: String) -> u64 {
+        let n = self.next;
+        self.next += 1;
+        self.open.insert(n, (cursor, false));
+        n
+    }
+
+    /// The cursor to keep when delivery `n` settles, if settling it moves the frontier.
+    fn cursor_if_settled(&self, n: u64) -> Option<String> {
+        if n != self.base {
+            return None;
+        }
+        let mut last = None;
+        for (&i, (cursor, settled)) in self.open.range(self.base..) {
+            if i != n && !settled {
+                break;
+            }
+            if !cursor.is_empty() {
+                last = Some(cursor.clone());
+            }
+        }
+        last
+    }
+
+    /// Delivery `n` is settled.
+    fn settle(&mut self, n: u64) {
+        if let Some(e) = self.open.get_mut(&n) {
+            e.1 = true;
+        }
+        while self.open.get(&self.base).is_some_and(|e| e.1) {
+            self.open.remove(&self.base);
+            self.base += 1;
+        }
+    }
+}
+
+/// What the deliveries in flight of one subscription share.
+#[derive(Debug, Default)]
+struct Subscription {
+    /// Held while a delivery settles: its commit and the cursor it carries are one step.
+    frontier: tokio::sync::Mutex<Frontier>,
+    /// The message ids in flight (a repeat is not opened twice at once).
+    in_flight: std::sync::Mutex<HashSet<String>>,
+}
+
+impl Subscription {
+    /// Settles delivery `n` with `commit`, which is given the cursor to keep with it (if
+    /// settling it moves the frontier) and must keep it in the same transaction; false if the
+    /// commit failed (the delivery stays unsettled: the cursor never passes it).
+    async fn settle<F, Fut>(&self, n: u64, commit: F) -> bool
+    where
+        F: FnOnce(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = crate::store::Result<()>>,
+    {
+        let mut f = self.frontier.lock().await;
+        let cursor = f.cursor_if_settled(n);
+        match commit(cursor).await {
+            Ok(()) => {
+                f.settle(n);
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "recording a delivery in the store");
+                false
+            }
+        }
+    }
+
+    /// Keeps `cursor` alone (a delivery that needed no row).
+    async fn settle_cursor(&self, gw_: &Gateway, n: u64) -> bool {
+        self.settle(n, |cursor| async move {
+            match cursor {
+                Some(c) => gw_.db.kv_set("inbox_cursor", c.as_bytes()).await,
+                None => Ok(()),
+            }
+        })
+        .await
+    }
+}
+
+/// Receives until shutdown, up to `receive_concurrency` deliveries at once.
+///
+/// A failure worth retrying stops taking deliveries: those in flight finish, and the inbox is
+/// subscribed again after the cursor kept (every delivery before it settled; one after it that
+/// was kept already is recognised in step 2). At shutdown the deliveries in flight finish.
 pub async fn run(gw_: Arc<Gateway>) {
     let acks = tokio::spawn(ack_pending(gw_.clone()));
+    let limit = gw_.config.receive_concurrency;
     loop {
         if gw_.stopping() {
             break;
@@ -70,26 +175,42 @@ pub async fn run(gw_: Arc<Gateway>) {
             }
         };
         let mut inbox = gw_.client.inbox(cursor);
+        let sub = Arc::new(Subscription::default());
+        let mut tasks = tokio::task::JoinSet::new();
         let mut s = gw_.shutdown.clone();
-        loop {
-            let next = tokio::select! {
-                n = inbox.next() => n,
-                _ = s.wait_for(|v| *v) => None,
-            };
-            let Some(next) = next else { break };
-            match next {
-                Ok(delivery) => {
-                    if !receive(&gw_, &delivery).await {
-                        break;
+        let mut taking = true;
+        while taking {
+            tokio::select! {
+                done = tasks.join_next(), if !tasks.is_empty() => {
+                    if !matches!(done, Some(Ok(true))) {
+                        taking = false;
                     }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "the inbox stopped");
-                    break;
-                }
+                next = inbox.next(), if tasks.len() < limit => match next {
+                    Some(Ok(delivery)) => {
+                        let n = sub.frontier.lock().await.take(delivery.cursor.clone());
+                        let (g, sub) = (gw_.clone(), sub.clone());
+                        tasks.spawn(async move { receive(&g, &delivery, n, &sub).await });
+                    }
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "the inbox stopped");
+                        taking = false;
+                    }
+                    None => taking = false,
+                },
+                // (The guard it returns is not `Send`: dropped before the arm runs.)
+                _ = async { s.wait_for(|v| *v).await.is_ok() } => taking = false,
             }
             if !gw_.log_consistent() || gw_.stopping() {
-                break;
+                taking = false;
+            }
+        }
+        // The deliveries in flight finish their step.
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = done
+                && e.is_panic()
+            {
+                tracing::error!(error = %e, "receiving a delivery panicked; it is received again");
             }
         }
         drop(inbox);
@@ -100,12 +221,31 @@ pub async fn run(gw_: Arc<Gateway>) {
     acks.abort();
 }
 
-/// Steps 2–5 for one delivery; false to subscribe again (a failure worth retrying).
-async fn receive(gw_: &Arc<Gateway>, delivery: &Delivery) -> bool {
+/// Steps 2–5 for delivery `n` of a subscription; false to subscribe again (a failure worth
+/// retrying).
+async fn receive(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subscription) -> bool {
+    let id = delivery.message_id.to_string();
+    let first = sub
+        .in_flight
+        .lock()
+        .map(|mut f| f.insert(id.clone()))
+        .unwrap_or(false);
+    if !first {
+        // The same message again while it is being received: the first one settles it.
+        return sub.settle_cursor(gw_, n).await;
+    }
+    let ok = receive_one(gw_, delivery, n, sub).await;
+    if let Ok(mut f) = sub.in_flight.lock() {
+        f.remove(&id);
+    }
+    ok
+}
+
+async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subscription) -> bool {
     let id = delivery.message_id.to_string();
     // Step 2.
     match gw_.db.received_get(&id).await {
-        Ok(Some(_)) => return true,
+        Ok(Some(_)) => return sub.settle_cursor(gw_, n).await,
         Ok(None) => {}
         Err(e) => {
             tracing::error!(error = %e, "reading the store");
@@ -135,15 +275,7 @@ async fn receive(gw_: &Arc<Gateway>, delivery: &Delivery) -> bool {
             let _ = std::fs::remove_dir_all(&partial);
             gw_.metrics.receive_refused.fetch_add(1, Ordering::Relaxed);
             tracing::error!(%id, sender = %delivery.sender, error = %e, "a delivery did not verify; it is not kept");
-            if let Err(e) = gw_
-                .db
-                .kv_set("inbox_cursor", delivery.cursor.as_bytes())
-                .await
-            {
-                tracing::error!(error = %e, "keeping the inbox cursor");
-                return false;
-            }
-            return true;
+            return sub.settle_cursor(gw_, n).await;
         }
     };
     let package = gw_.received_package(&id);
@@ -213,18 +345,26 @@ async fn receive(gw_: &Arc<Gateway>, delivery: &Delivery) -> bool {
         updated_ms: now,
     };
     let poll = i64::try_from(gw_.config.status_poll.as_millis()).unwrap_or(i64::MAX);
-    let until = now + i64::try_from(gw_.config.watch.as_millis()).unwrap_or(i64::MAX / 2);
-    let cursor = (!delivery.cursor.is_empty()).then_some(delivery.cursor.as_str());
-    if let Err(e) = gw_
-        .db
-        .received_insert(&row, &item, cursor, (poll, until))
-        .await
-    {
-        tracing::error!(%id, error = %e, "recording a received document");
+    let watch_for = i64::try_from(gw_.config.watch.as_millis()).unwrap_or(i64::MAX / 2);
+    let document_id = row.document_id.clone();
+    let kept = sub
+        .settle(n, |cursor| async move {
+            // Stamped in the settling step, which commits one delivery at a time: a mailbox
+            // item committed later is always later in the mailbox's order, so a DMS reading
+            // it page by page never passes over one.
+            let (mut row, mut item) = (row, item);
+            let now = gw_.mailbox_clock();
+            (row.stored_ms, item.created_ms, item.updated_ms) = (now, now, now);
+            gw_.db
+                .received_insert(&row, &item, cursor.as_deref(), (poll, now + watch_for))
+                .await
+        })
+        .await;
+    if !kept {
         return false;
     }
     gw_.metrics.received.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(%id, sender = %delivery.sender, document_id = %row.document_id, "received and kept");
+    tracing::info!(%id, sender = %delivery.sender, %document_id, "received and kept");
     // Step 5.
     if gw_.config.auto_receipt {
         acknowledge(gw_, &id, &opened).await;
@@ -313,4 +453,46 @@ pub fn report_json(opened: &OpenedDocument) -> serde_json::Value {
         "seal": sig(&r.seal),
         "edxml": opened.is_edxml(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Frontier;
+
+    #[test]
+    fn the_cursor_kept_never_passes_a_delivery_not_settled() {
+        let mut f = Frontier::default();
+        let n: Vec<u64> = ["c0", "c1", "c2", "c3"]
+            .iter()
+            .map(|c| f.take((*c).to_owned()))
+            .collect();
+        // 2 and 1 settle before 0: nothing may be kept yet.
+        assert_eq!(f.cursor_if_settled(n[2]), None);
+        f.settle(n[2]);
+        assert_eq!(f.cursor_if_settled(n[1]), None);
+        f.settle(n[1]);
+        // 0 settles: the frontier moves past 1 and 2, up to 3 (still open).
+        assert_eq!(f.cursor_if_settled(n[0]).as_deref(), Some("c2"));
+        f.settle(n[0]);
+        assert_eq!(f.base, 3);
+        assert_eq!(f.cursor_if_settled(n[3]).as_deref(), Some("c3"));
+        f.settle(n[3]);
+        assert!(f.open.is_empty());
+        // A delivery without a cursor keeps the last one before it.
+        let a = f.take("c4".into());
+        let b = f.take(String::new());
+        f.settle(b);
+        assert_eq!(f.cursor_if_settled(a).as_deref(), Some("c4"));
+    }
+
+    #[test]
+    fn a_delivery_that_fails_holds_the_cursor_back() {
+        let mut f = Frontier::default();
+        let a = f.take("c0".into());
+        let b = f.take("c1".into());
+        // `a` failed (never settles); `b` is kept: the cursor stays before `a`.
+        assert_eq!(f.cursor_if_settled(b), None);
+        f.settle(b);
+        assert_eq!(f.base, a);
+    }
 }

@@ -21,6 +21,7 @@
 //! signs it with the agency seal when it sends it. Before sending again a status whose earlier
 //! attempt may have reached the axis, the worker looks for it in the document's history.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -343,20 +344,39 @@ pub fn refuse_if_inconsistent(gw_: &Gateway) -> Result<(), Refusal> {
     }
 }
 
-/// Step 4: submits what is due, until shutdown.
+/// Step 4: submits what is due, until shutdown, up to `send_concurrency` items at once.
+///
+/// An item is in flight at most once (the worker remembers which), and the items about one
+/// document (a document and the statuses stated on it) one after the other, oldest first: a
+/// status never overtakes the one before it. At shutdown the attempts in flight finish.
 pub async fn run(gw_: Arc<Gateway>) {
+    let limit = gw_.config.send_concurrency;
+    let mut tasks = tokio::task::JoinSet::new();
+    // The document each task in flight is about, by task.
+    let mut busy: HashMap<tokio::task::Id, String> = HashMap::new();
     loop {
         if gw_.stopping() {
-            return;
+            break;
         }
-        if gw_.log_consistent() {
-            match gw_.db.outbox_due(now_ms(), BATCH).await {
+        if gw_.log_consistent() && tasks.len() < limit {
+            // Rows in flight are still queued: read past them.
+            let want = BATCH.max(i64::try_from(limit).unwrap_or(BATCH));
+            let skip = i64::try_from(busy.len()).unwrap_or(0);
+            match gw_.db.outbox_due(now_ms(), want + skip).await {
                 Ok(rows) => {
+                    let mut seen: HashSet<String> = busy.values().cloned().collect();
                     for row in rows {
-                        if gw_.stopping() {
-                            return;
+                        // One item per document at a time; a later one waits for its turn.
+                        if !seen.insert(row.message_id.clone()) {
+                            continue;
                         }
-                        submit(&gw_, row).await;
+                        if tasks.len() >= limit {
+                            break;
+                        }
+                        let key = row.message_id.clone();
+                        let g = gw_.clone();
+                        let handle = tasks.spawn(async move { submit(&g, row).await });
+                        busy.insert(handle.id(), key);
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "reading the outbox"),
@@ -364,10 +384,39 @@ pub async fn run(gw_: Arc<Gateway>) {
         }
         let mut s = gw_.shutdown.clone();
         tokio::select! {
-            _ = gw_.outbox_wake.notified() => {}
+            done = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                settled(&mut busy, done);
+                // Take whatever else finished, then read the outbox again at once.
+                while let Some(done) = tasks.try_join_next_with_id() {
+                    settled(&mut busy, Some(done));
+                }
+            }
+            _ = gw_.outbox_wake.notified(), if tasks.len() < limit => {}
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = s.wait_for(|v| *v) => return,
+            _ = s.wait_for(|v| *v) => break,
         }
+    }
+    while let Some(done) = tasks.join_next_with_id().await {
+        settled(&mut busy, Some(done));
+    }
+}
+
+/// Forgets a finished attempt.
+fn settled(
+    busy: &mut HashMap<tokio::task::Id, String>,
+    done: Option<Result<(tokio::task::Id, ()), tokio::task::JoinError>>,
+) {
+    match done {
+        Some(Ok((id, ()))) => {
+            busy.remove(&id);
+        }
+        Some(Err(e)) => {
+            if e.is_panic() {
+                tracing::error!(error = %e, "an outbox attempt panicked; it is tried again");
+            }
+            busy.remove(&e.id());
+        }
+        None => {}
     }
 }
 

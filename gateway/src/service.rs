@@ -33,10 +33,12 @@ pub struct Gateway {
     pub prepared: crate::prepared::Prepared,
     /// False once the axis's log failed the witness's check: the gateway stops exchanging.
     log_consistent: AtomicBool,
-    /// One witness check at a time.
-    pub witness_lock: tokio::sync::Mutex<()>,
+    /// The witness's memory; one check at a time.
+    pub witness: tokio::sync::Mutex<crate::witness::State>,
     /// Set when shutdown begins: the workers finish their step and stop.
     pub shutdown: watch::Receiver<bool>,
+    /// The last time stamped on a received document's mailbox item.
+    mailbox_last_ms: std::sync::Mutex<i64>,
 }
 
 impl Gateway {
@@ -58,9 +60,24 @@ impl Gateway {
             watch_wake: Notify::new(),
             prepared: Default::default(),
             log_consistent: AtomicBool::new(true),
-            witness_lock: tokio::sync::Mutex::new(()),
+            witness: tokio::sync::Mutex::new(Default::default()),
             shutdown,
+            mailbox_last_ms: std::sync::Mutex::new(0),
         })
+    }
+
+    /// Now, in milliseconds, for a received document's mailbox item: later than every time
+    /// stamped before by this process (the mailbox is read in `(created_ms, id)` order, so
+    /// two items of one millisecond could otherwise commit in the other order).
+    pub fn mailbox_clock(&self) -> i64 {
+        let now = now_ms();
+        match self.mailbox_last_ms.lock() {
+            Ok(mut last) => {
+                *last = now.max(*last + 1);
+                *last
+            }
+            Err(_) => now,
+        }
     }
 
     /// The data directory.

@@ -48,7 +48,13 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub enum Db {
     /// Embedded SQLite file.
-    Sqlite(SqlitePool),
+    Sqlite {
+        /// Every write synced before it returns (`synchronous=FULL`).
+        pool: SqlitePool,
+        /// The same file, for the writes whose loss costs only a repeat
+        /// (`synchronous=NORMAL`: see [`Db::ack_set`]).
+        relaxed: SqlitePool,
+    },
     /// PostgreSQL.
     Postgres(PgPool),
 }
@@ -57,8 +63,34 @@ pub enum Db {
 macro_rules! on_pool {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
-            Db::Sqlite($p) => $body,
+            Db::Sqlite { pool: $p, .. } => $body,
             Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to a connection (SQLite) or a transaction (PostgreSQL) whose
+/// commit does not wait for the disk: a crash of the gateway loses nothing (the write is in
+/// the operating system's hands), a power failure may lose the last such writes — and only
+/// writes whose loss costs a harmless repeat go through it. The next synced commit (any
+/// other write) makes it durable too: SQLite's write-ahead log and PostgreSQL's WAL are one
+/// sequence.
+macro_rules! on_relaxed {
+    ($db:expr, $c:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite { relaxed, .. } => {
+                let mut $c = relaxed.acquire().await?;
+                $body
+            }
+            Db::Postgres(p) => {
+                let mut $c = p.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                    .execute(&mut *$c)
+                    .await?;
+                let r = $body;
+                $c.commit().await?;
+                r
+            }
         }
     };
 }
@@ -383,22 +415,31 @@ impl Db {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true);
+            let relaxed_opts = opts.clone().synchronous(SqliteSynchronous::Normal);
             if let Some(dir) = opts.get_filename().parent()
                 && !dir.as_os_str().is_empty()
             {
                 std::fs::create_dir_all(dir)?;
             }
+            // Readers do not wait for the writer (WAL); the documents in flight read at once.
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(8)
                 .connect_with(opts)
                 .await?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-            Ok(Db::Sqlite(pool))
+            let relaxed = SqlitePoolOptions::new()
+                .max_connections(2)
+                .connect_with(relaxed_opts)
+                .await?;
+            Ok(Db::Sqlite { pool, relaxed })
         }
     }
 
-    /// Closes the pool.
+    /// Closes the pools.
     pub async fn close(&self) {
+        if let Db::Sqlite { relaxed, .. } = self {
+            relaxed.close().await;
+        }
         on_pool!(self, p => p.close().await)
     }
 
@@ -692,10 +733,24 @@ impl Db {
         })
     }
 
-    /// Records the receipt 01 state of a received document.
+    /// Records the receipt 01 state of a received document. That it was logged (`done`) is
+    /// written relaxed ([`on_relaxed`]): lost in a power failure, the receipt is sent again
+    /// and the axis answers with the first one.
     pub async fn ack_set(&self, message_id: &str, state: &str, error: Option<&str>) -> Result<()> {
+        let sql = "UPDATE received SET ack_state = $1, ack_error = $2 WHERE message_id = $3";
+        if state == ack_state::DONE {
+            on_relaxed!(self, c => {
+                sqlx::query(sql)
+                    .bind(state)
+                    .bind(error)
+                    .bind(message_id)
+                    .execute(&mut *c)
+                    .await?;
+            });
+            return Ok(());
+        }
         on_pool!(self, p => {
-            sqlx::query("UPDATE received SET ack_state = $1, ack_error = $2 WHERE message_id = $3")
+            sqlx::query(sql)
                 .bind(state)
                 .bind(error)
                 .bind(message_id)
@@ -929,6 +984,15 @@ impl Db {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Sets a small value whose loss in a power failure costs only a repeat (the witness's
+    /// head: an older head kept is checked against again, which is as sound).
+    pub async fn kv_set_relaxed(&self, key: &str, value: &[u8]) -> Result<()> {
+        on_relaxed!(self, c => {
+            set_kv!(&mut *c, key, value)?;
+        });
+        Ok(())
     }
 }
 

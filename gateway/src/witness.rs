@@ -5,6 +5,7 @@
 //! `/healthz` failing, and both APIs refusing with `LOG_INCONSISTENT`, until an operator has
 //! looked (the kept head stays in the store as evidence).
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
 use axis_client::evidence::{LogProof, SignedTreeHead, VerifiedTreeHead};
@@ -14,12 +15,53 @@ use crate::service::Gateway;
 /// The store key of the last head kept.
 const KEPT: &str = "witness_head";
 
+/// Heads remembered as checked (besides the one kept).
+const REMEMBERED: usize = 256;
+
+/// The witness's memory: the last head kept (read from the store once) and the heads already
+/// found consistent with it. The axis signs one head per commit batch, so the acceptances and
+/// receipts of documents in flight at once mostly carry a head seen already: it is checked
+/// once, not once per document.
+#[derive(Debug, Default)]
+pub struct State {
+    loaded: bool,
+    kept: Option<SignedTreeHead>,
+    checked: VecDeque<(u64, [u8; 32])>,
+}
+
+impl State {
+    /// Whether a head of this size and root has passed the check. Sound because every kept
+    /// head extends the one before it: a head consistent with an older kept head is consistent
+    /// with every later one.
+    fn known(&self, size: u64, root: &[u8; 32]) -> bool {
+        self.kept
+            .as_ref()
+            .is_some_and(|k| k.head().tree_size == size && &k.head().root_hash == root)
+            || self.checked.iter().any(|(s, r)| *s == size && r == root)
+    }
+
+    fn remember(&mut self, size: u64, root: [u8; 32]) {
+        if self.checked.len() == REMEMBERED {
+            self.checked.pop_front();
+        }
+        self.checked.push_back((size, root));
+    }
+}
+
 /// Checks the head of a piece of log evidence the SDK verified.
 pub async fn observe(gw_: &Gateway, evidence: &axis_client::Evidence) {
     let Ok(proof) = LogProof::parse(&evidence.proof) else {
         // The SDK verified it before handing it out: it parses.
         return;
     };
+    let h = *proof.tree_head.head();
+    {
+        let state = gw_.witness.lock().await;
+        if state.loaded && state.known(h.tree_size, &h.root_hash) {
+            gw_.metrics.heads_checked.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    }
     match gw_.client.verify_tree_head(&proof.tree_head).await {
         Ok(head) => check(gw_, &head).await,
         Err(e) => tracing::warn!(error = %e, "a tree head could not be verified again"),
@@ -39,27 +81,40 @@ pub async fn latest(gw_: &Gateway) {
 
 /// Checks `head` against the last head kept, and keeps it if it is newer.
 pub async fn check(gw_: &Gateway, head: &VerifiedTreeHead) {
-    let _one_at_a_time = gw_.witness_lock.lock().await;
-    let kept = match gw_.db.kv_get(KEPT).await {
-        Ok(k) => k,
-        Err(e) => {
-            tracing::error!(error = %e, "reading the witness's head");
-            return;
-        }
-    };
-    let kept = match kept.as_deref().map(SignedTreeHead::decode) {
-        None => None,
-        Some(Ok(k)) => Some(k),
-        Some(Err(e)) => {
-            tracing::error!(error = %e, "the witness's kept head does not parse; keeping the new one");
-            None
-        }
-    };
+    let mut state = gw_.witness.lock().await;
+    if !state.loaded {
+        let kept = match gw_.db.kv_get(KEPT).await {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the witness's head");
+                return;
+            }
+        };
+        state.kept = match kept.as_deref().map(SignedTreeHead::decode) {
+            None => None,
+            Some(Ok(k)) => Some(k),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "the witness's kept head does not parse; keeping the new one");
+                None
+            }
+        };
+        state.loaded = true;
+    }
     gw_.metrics.heads_checked.fetch_add(1, Ordering::Relaxed);
-    let keep = match &kept {
+    let h = *head.head();
+    if state.known(h.tree_size, &h.root_hash) {
+        return;
+    }
+    let keep = match &state.kept {
         None => true,
         Some(k) => match gw_.client.check_consistent(k, head).await {
-            Ok(_) => head.head().tree_size > k.head().tree_size,
+            Ok(_) => {
+                let newer = h.tree_size > k.head().tree_size;
+                if !newer {
+                    state.remember(h.tree_size, h.root_hash);
+                }
+                newer
+            }
             Err(e) if *e.kind() == axis_client::ErrorKind::Verification => {
                 gw_.log_rewritten(&e.to_string());
                 false
@@ -71,11 +126,14 @@ pub async fn check(gw_: &Gateway, head: &VerifiedTreeHead) {
         },
     };
     if keep {
-        if let Err(e) = gw_.db.kv_set(KEPT, &head.signed().encode()).await {
+        if let Err(e) = gw_.db.kv_set_relaxed(KEPT, &head.signed().encode()).await {
             tracing::error!(error = %e, "keeping the witness's head");
+            return;
         }
-        gw_.metrics
-            .tree_size
-            .store(head.head().tree_size, Ordering::Relaxed);
+        if let Some(old) = state.kept.replace(head.signed().clone()) {
+            let o = *old.head();
+            state.remember(o.tree_size, o.root_hash);
+        }
+        gw_.metrics.tree_size.store(h.tree_size, Ordering::Relaxed);
     }
 }
