@@ -2,7 +2,8 @@
 //! `vectors` test checks the committed files are what this writes).
 //!
 //! ```text
-//! cargo run -p axis-testkit --example gen-vectors              # rewrite every vector
+//! cargo run -p axis-testkit --example gen-vectors              # rewrite every vector (and make
+//!                                                               # the keys KEYS adds, if any)
 //! cargo run -p axis-testkit --example gen-vectors -- --new-keys # new keys first (all bytes change)
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,9 +12,9 @@ use axis_testkit::vectors;
 
 fn main() {
     let dir = vectors::dir();
-    if std::env::args().any(|a| a == "--new-keys") {
-        vectors::generate_keys(&dir).unwrap();
-    }
+    // New keys if asked; else only those added to `vectors::KEYS` since the last run.
+    let replace = std::env::args().any(|a| a == "--new-keys");
+    vectors::generate_keys(&dir, replace).unwrap();
     let keys = vectors::Keys::load(&dir);
     let files = vectors::build(&keys);
     for (name, bytes) in &files {

@@ -15,6 +15,7 @@
 //! - [`sample`]: the sample manifest every test sends.
 //! - [`seal`]: signing, sealing and opening it; frames of a ciphertext.
 //! - [`openssl_cli`]: OpenSSL as the independent judge.
+//! - [`rfc6979`]: a P-256 key that signs deterministically (witnesses' cosignatures in vectors).
 //! - [`cli`]: the `--help` example check every binary runs.
 //! - [`softhsm`]: SoftHSM 2 tokens made for one test (PKCS#11 keys).
 //! - `vectors` (feature `vectors`): the byte-exact test vectors of `tests/vectors/`.
@@ -29,6 +30,7 @@ pub mod fixture;
 pub mod log;
 pub mod openssl_cli;
 pub mod pki;
+pub mod rfc6979;
 pub mod sample;
 pub mod seal;
 pub mod softhsm;

@@ -3,11 +3,11 @@
 //! evidence without a server.
 
 use axis_evidence::{
-    BundleStatement, ChainHead, Completeness, EvidenceBundle, LogEntryBytes, LoggedEntry,
-    SignedCompleteness, SignedTreeHead, TreeHead,
+    BundleStatement, ChainHead, Completeness, Cosignature, EvidenceBundle, LogEntryBytes,
+    LoggedEntry, SignedCompleteness, SignedTreeHead, TreeHead,
 };
 use axis_log::{Frontier, Hash, NodeId};
-use axis_pki::AgencyId;
+use axis_pki::{AgencyId, KeySigner};
 use axis_signer::{SignedReceipt, Signer};
 use time::OffsetDateTime;
 
@@ -112,6 +112,28 @@ impl MemoryLog {
         bundle.completeness = Some(completeness_of(&bundle, at, log_signer));
         bundle
     }
+}
+
+/// `bundle` (of the fixture's PKI, log key `log_key`) with cosignatures of its tree head by
+/// `witnesses`, made at `at`, in the bundle's order (ascending DER): the version 3 bundle an
+/// axis exports once those witnesses cosigned its head.
+pub fn cosigned(
+    bundle: &EvidenceBundle,
+    log_key: &[u8],
+    witnesses: &[&dyn KeySigner],
+    at: OffsetDateTime,
+) -> EvidenceBundle {
+    let head = axis_evidence::verify_bundle(&bundle.encode().unwrap(), &fixture().root, log_key)
+        .unwrap()
+        .tree_head;
+    let mut b = bundle.clone();
+    b.cosignatures = witnesses
+        .iter()
+        .map(|w| Cosignature::sign(&head, *w, at).unwrap())
+        .collect();
+    b.cosignatures
+        .sort_by(|x, y| x.as_bytes().cmp(y.as_bytes()));
+    b
 }
 
 /// A completeness statement for `bundle` as it is: for every recipient of its header, the

@@ -6,17 +6,20 @@
 //! every other file — certificates, CRLs, the sealed document, receipts, log entries, tree head,
 //! proofs, the bundle, `INDEX` and `parameters.json` — is what [`build`] returns for them, and
 //! the `vectors` test checks that the committed files are exactly that. Every signature is
-//! deterministic because every signing key is RSA (RSASSA-PKCS1-v1_5); the two recipients have
-//! P-256 encryption certificates, whose wrapping is deterministic given the ephemeral scalars
-//! (RSA-OAEP is randomized, so it has no byte-exact vector; the `asn1` and Python interop tests
-//! cover it).
+//! deterministic: every certified signing key is RSA (RSASSA-PKCS1-v1_5), and the two
+//! witnesses' P-256 keys sign with RFC 6979 nonces ([`crate::rfc6979`]; the low s, as Axis
+//! writes); the two recipients have P-256 encryption certificates, whose wrapping is
+//! deterministic given the ephemeral scalars (RSA-OAEP is randomized, so it has no byte-exact
+//! vector; the `asn1` and Python interop tests cover it).
 //!
 //! The scenario: 000.00.00.G22 sends a document with three attachments (2048 octets — two
 //! full chunks, the second flagged last —, 1500 octets, and an empty one) to 000.00.00.H41 and
 //! 000.00.00.H53 in chunks of 1024; both answer 01, then H41 answers 03 with the edXML
 //! extension (receipt version 2); the log holds the acceptance, the three statements and a
-//! revocation, under one signed tree head; each entry has its proof, and the document's
-//! evidence bundle holds the acceptance and the three statements.
+//! revocation, under one signed tree head, which two witnesses cosign; each entry has its
+//! proof, and the document's evidence bundle holds the acceptance, the three statements and
+//! the completeness statement (`bundle-v2.der`, version 2), and the two cosignatures too
+//! (`bundle.der`, version 3).
 //!
 //! Regenerate with `cargo run -p axis-testkit --example gen-vectors` (add `--new-keys` only to
 //! replace the keys, which changes every file).
@@ -26,12 +29,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use axis_evidence::{
-    BundleStatement, EvidenceBundle, LogEntry, LogEntryBytes, LogProof, LoggedEntry,
+    BundleStatement, Cosignature, EvidenceBundle, LogEntry, LogEntryBytes, LogProof, LoggedEntry,
     RevocationEntry, SignedTreeHead,
 };
 use axis_pki::{
-    AgencyId, CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, PrivateKey, Profile, PublicKey,
-    RevocationReason, RevokedEntry, Serial, Subject, TrustStore, VerifiedCert, issue_root, to_pem,
+    AgencyId, CaSigner, CrlRequest, IssueRequest, KeyAlgorithm, KeyPair, PrivateKey, Profile,
+    PublicKey, RevocationReason, RevokedEntry, Serial, Subject, TrustStore, VerifiedCert,
+    issue_root, to_pem,
 };
 use axis_signer::{
     AttachmentDigest, DocumentRef, FixedSecrets, Manifest, MessageId, OtherInfo, Priority,
@@ -42,6 +46,7 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 use crate::log::MemoryLog;
+use crate::rfc6979::DeterministicP256;
 use crate::sample::{filler, sample_manifest};
 
 /// When the vectors' certificates and first CRLs are issued.
@@ -72,7 +77,7 @@ pub fn dir() -> PathBuf {
 }
 
 /// The keys, by file name under `keys/` (without `.key`), with their algorithm.
-pub const KEYS: [(&str, KeyAlgorithm); 9] = [
+pub const KEYS: [(&str, KeyAlgorithm); 11] = [
     ("root", KeyAlgorithm::Rsa2048),
     ("ca", KeyAlgorithm::Rsa2048),
     ("g22-seal", KeyAlgorithm::Rsa2048),
@@ -82,21 +87,30 @@ pub const KEYS: [(&str, KeyAlgorithm); 9] = [
     ("h53-seal", KeyAlgorithm::Rsa2048),
     ("h53-enc", KeyAlgorithm::EcdsaP256),
     ("log", KeyAlgorithm::Rsa2048),
+    ("witness-1", KeyAlgorithm::EcdsaP256),
+    ("witness-2", KeyAlgorithm::EcdsaP256),
 ];
 
-/// Writes fresh keys to `dir/keys/` (replacing every vector: run the generator after).
-pub fn generate_keys(dir: &Path) -> std::io::Result<()> {
+/// The witnesses that cosign the vectors' tree head (keys `witness-1`, `witness-2`): each signs
+/// deterministically ([`crate::rfc6979`]) a minute after the other, from 09:31.
+pub const WITNESSES: [&str; 2] = ["witness-1", "witness-2"];
+
+/// Writes fresh keys to `dir/keys/`: every key if `replace` (which changes every vector: run
+/// the generator after), else only those of [`KEYS`] without a file yet (a key added to the
+/// list), leaving the others — and the vectors they made — as they are.
+pub fn generate_keys(dir: &Path, replace: bool) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("keys"))?;
     for (name, alg) in KEYS {
+        let path = dir.join(format!("keys/{name}.key"));
+        if !replace && path.exists() {
+            continue;
+        }
         let pkcs8 = if alg.is_rsa() {
             PrivateKey::generate(alg).unwrap().to_pkcs8_der()
         } else {
             crate::pki::encryption_key(false).0
         };
-        std::fs::write(
-            dir.join(format!("keys/{name}.key")),
-            to_pem("PRIVATE KEY", &pkcs8),
-        )?;
+        std::fs::write(path, to_pem("PRIVATE KEY", &pkcs8))?;
     }
     Ok(())
 }
@@ -711,6 +725,41 @@ pub fn build(keys: &Keys) -> Vec<File> {
         completeness.signature().to_vec(),
     );
     bundle.completeness = Some(completeness);
+    // What an axis without witnesses (or before any cosigned the head) exports: version 2.
+    put(
+        &mut files,
+        "bundle-v2.der".into(),
+        Some("EvidenceBundle"),
+        bundle.encode().unwrap(),
+    );
+
+    // The witnesses cosign the head (each after verifying it), and the axis exports version 3.
+    let log_spki = keys.public("log").der().to_vec();
+    let verified_head = head.verify(&after, VERIFY_AT, Some(&log_spki)).unwrap();
+    let mut witness_ids = Vec::new();
+    for (i, name) in WITNESSES.iter().enumerate() {
+        let witness = DeterministicP256::from_pkcs8_der(&keys.pkcs8(name));
+        let spki = witness.public_key_der().to_vec();
+        witness_ids.push(axis_evidence::key_id(&spki));
+        put(
+            &mut files,
+            format!("{name}.pub.pem"),
+            None,
+            to_pem("PUBLIC KEY", &spki).into_bytes(),
+        );
+        let at = minutes(TREE_HEAD_AT + 1 + i as i64);
+        let cosignature = Cosignature::sign(&verified_head, &witness, at).unwrap();
+        put(
+            &mut files,
+            format!("cosignature-{}.der", i + 1),
+            Some("Cosignature"),
+            cosignature.as_bytes().to_vec(),
+        );
+        bundle.cosignatures.push(cosignature);
+    }
+    bundle
+        .cosignatures
+        .sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     put(
         &mut files,
         "bundle.der".into(),
@@ -758,6 +807,18 @@ pub fn build(keys: &Keys) -> Vec<File> {
             log.leaves
                 .iter()
                 .map(|l| s(&hex(l)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    field("log_key_id", s(&hex(&axis_evidence::key_id(&log_spki))));
+    field(
+        "witness_key_ids",
+        format!(
+            "[{}]",
+            witness_ids
+                .iter()
+                .map(|id| s(&hex(id)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

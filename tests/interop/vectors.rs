@@ -1,13 +1,13 @@
 //! The test vectors (`tests/vectors/`, FORMATS.md): the committed files are exactly what Axis
 //! writes from the committed keys, fixed times and fixed secrets, and Axis reads them back —
 //! opens the document as each recipient, verifies the receipts, every log proof and the
-//! evidence bundle. Their ASN.1 is checked by `asn1`; the Python implementation reads them in
+//! evidence bundle, version 3 with its two witnesses' cosignatures and version 2. Their ASN.1 is checked by `asn1`; the Python implementation reads them in
 //! `python`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use axis_evidence::{SignedTreeHead, verify_bundle, verify_evidence};
+use axis_evidence::{SignedTreeHead, WitnessKey, check_witnessed, verify_bundle, verify_evidence};
 use axis_pki::{Profile, TrustStore};
 use axis_signer::{
     DocumentRef, Error, FixedSecrets, MessageId, Opener, RecipientKey, SealRequest, Sealer,
@@ -200,6 +200,51 @@ fn axis_verifies_the_vector_receipts_proofs_and_bundle() {
             ("000.00.00.H53".to_string(), vec![StatusCode::Arrived]),
         ]
     );
+
+    // Version 3: cosigned by both witnesses, 2 of 2 required; a third key (H41's encryption
+    // key, which cosigned nothing) does not make 3.
+    let witness = |name: &str| {
+        let pem = openssl::pkey::PKey::public_key_from_pem(&read(name)).unwrap();
+        WitnessKey::parse(&pem.public_key_to_der().unwrap()).unwrap()
+    };
+    let witnesses = [witness("witness-1.pub.pem"), witness("witness-2.pub.pem")];
+    assert_eq!(report.cosignatures.len(), 2);
+    let mut cosignatures: Vec<Vec<u8>> = (1..=2)
+        .map(|i| read(&format!("cosignature-{i}.der")))
+        .collect();
+    cosignatures.sort();
+    assert_eq!(
+        report
+            .cosignatures
+            .iter()
+            .map(|c| c.as_bytes().to_vec())
+            .collect::<Vec<_>>(),
+        cosignatures
+    );
+    let head = report.tree_head.head();
+    let witnessed = check_witnessed(head, &log_key, &report.cosignatures, &witnesses, 2).unwrap();
+    assert_eq!(witnessed.by.len(), 2);
+    let third = openssl::x509::X509::from_der(&cert("h41-enc"))
+        .unwrap()
+        .public_key()
+        .unwrap()
+        .public_key_to_der()
+        .unwrap();
+    let three = [
+        witnesses[0].clone(),
+        witnesses[1].clone(),
+        WitnessKey::parse(&third).unwrap(),
+    ];
+    let e = check_witnessed(head, &log_key, &report.cosignatures, &three, 3).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the tree head is cosigned by 2 of the 3 witnesses given, 3 required"
+    );
+    // Version 2, as an axis without witnesses writes it: the same evidence, no cosignatures.
+    let v2 = verify_bundle(&read("bundle-v2.der"), &cert("root"), &log_key).unwrap();
+    assert!(v2.cosignatures.is_empty());
+    assert_eq!(v2.timelines, report.timelines);
+    check_witnessed(head, &log_key, &v2.cosignatures, &witnesses, 0).unwrap();
 }
 
 /// Fixed secrets make sense only where every wrapping is deterministic: P-256 recipients, one

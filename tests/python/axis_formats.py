@@ -11,7 +11,9 @@ vectors' PKI at `verify_at`, the key commitment and binding digest, reproduces t
 byte for byte from parameters.json (§6.3), opens the sealed document as each recipient (§9)
 and compares every part with the committed plaintext, verifies the receipts and their chains
 (§10), the log entries, tree head and proofs (§11) and the evidence bundle with its
-completeness statement (§12), also refusing it with a recipient's last statement cut.
+completeness statement (§12), also refusing it with a recipient's last statement cut, and the
+witnesses' cosignatures of its tree head (§11, §12 step 11): each reproduced byte for byte,
+verified, and counted K of N against given witness keys.
 
 `seal` seals a new document (§8) from JOB_DIR/seal.json and the PEM keys and certificates
 beside it, for any mix of RSA and P-256 recipients, and writes header.der, submission.cms,
@@ -22,6 +24,7 @@ Exit status 0 when everything holds; every failure is printed. Run by the intero
 `python_formats`, which fails without python3 or its modules.
 """
 
+import base64
 import datetime
 import hashlib
 import json
@@ -35,6 +38,7 @@ from asn1crypto import core as acore
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
@@ -626,8 +630,9 @@ def check_vectors(repo):
         logged_at = parse_time(decode("LogEntry", entries[i])["loggedAt"])
         check(logged_at <= parse_time(head["timestamp"]), "entry %d logged before the head" % i)
 
-    # §12: the bundle
-    bundle = decode("EvidenceBundle", raw("bundle.der"))
+    # §12: the bundle (version 3: with the witnesses' cosignatures, checked after §12.1)
+    bundle_der = raw("bundle.der")
+    bundle = decode("EvidenceBundle", bundle_der)
     check(bundle["routingHeader"] == header_der and bundle["submissionSignature"] == raw("submission.cms"), "bundle: header and submission")
     btrust = Trust(certs["root"], [load_cert_der(c) for c in bundle["intermediates"]], [x509.load_der_x509_crl(c) for c in bundle["crls"]])
     bhead = decode("TreeHead", bundle["treeHead"])
@@ -660,8 +665,8 @@ def check_vectors(repo):
     check(len(doc_ids) <= 1, "bundle: one DocumentId and manifest digest")
     check(len(bundle["statements"]) == 3, "bundle: three statements")
 
-    # §12.1: the completeness statement of a version 2 bundle
-    check(bundle["version"] == 2 and "completeness" in bundle, "bundle: version 2 with a completeness statement")
+    # §12.1: the completeness statement (version 2 and later)
+    check(bundle["version"] >= 2 and "completeness" in bundle, "bundle: a completeness statement")
     comp_der, comp_sig = bundle.get("completeness", b""), bundle.get("completenessSignature", b"")
     check(comp_der == raw("completeness.der") and comp_sig == raw("completeness.cms"), "bundle: completeness.der and .cms")
     comp = decode("Completeness", comp_der)
@@ -682,7 +687,124 @@ def check_vectors(repo):
         shorter = dict(bundle, statements=bundle["statements"][:cut] + bundle["statements"][cut + 1:])
         problems = completeness_problems(comp, bhead, shorter, binding)
         check(any(recipient in p for p in problems), "completeness: a bundle without %s's last statement is refused naming it" % recipient)
-    print("vectors checked: %d receipts, %d entries, bundle of %d statements complete for %d recipients" % (len(receipts), len(entries), len(bundle["statements"]), len(comp["chains"])))
+
+    # §11, §12 step 11: the witnesses' cosignatures (version 3). bundle-v2.der is the same
+    # bundle as an axis without witnesses writes it.
+    v2_der = raw("bundle-v2.der")
+    v2 = decode("EvidenceBundle", v2_der)
+    check(v2["version"] == 2 and "cosignatures" not in v2, "bundle-v2.der: version 2, no cosignatures")
+    check(bundle["version"] == 3 and dict(v2, version=3, cosignatures=bundle.get("cosignatures")) == bundle, "bundle.der: bundle-v2.der with version 3 and the cosignatures")
+    top = children(content_of(bundle_der))
+    check(children(content_of(v2_der)) == [top[0], der_int(2)] + top[2:-1], "bundle.der: the elements of bundle-v2.der, then the cosignatures")
+    cosignatures = children(content_of(top[-1]))
+    check(sorted(cosignatures) == sorted(raw("cosignature-%d.der" % (i + 1)) for i in range(2)), "bundle: the two cosignature vectors")
+    check(all(a < b for a, b in zip(cosignatures, cosignatures[1:])), "bundle: cosignatures in ascending order of their octets")
+    check(len({cosigned_parts(c, decode)[1]["witness"] for c in cosignatures}) == len(cosignatures), "bundle: one cosignature per witness")
+    witness_spkis = [load_public_key_spki(raw("witness-%d.pub.pem" % (i + 1))) for i in range(2)]
+    check([H(w).hex() for w in witness_spkis] == params["witness_key_ids"], "witness key ids (parameters)")
+    check(H(log_spki).hex() == params["log_key_id"], "log key id (parameters)")
+    for i in range(2):
+        c = raw("cosignature-%d.der" % (i + 1))
+        signed, cth, sig = cosigned_parts(c, decode)
+        # The signed octets, rebuilt from FORMATS.md §11 alone.
+        at = bhead_at + datetime.timedelta(minutes=1 + i)
+        rebuilt = seq(oid(ID_AXIS + ".2.11"), der_int(1), octets(H(log_spki)), octets(H(witness_spkis[i])), der_int(bhead["treeSize"]), octets(bhead["rootHash"]), tlv(0x18, at.strftime("%Y%m%d%H%M%SZ").encode()))
+        check(signed == rebuilt, "cosignature %d: CosignedTreeHead rebuilt byte for byte" % (i + 1))
+        # The witness signs deterministically in the vectors (RFC 6979), the low s as always.
+        mine = low_s(key("witness-%d" % (i + 1)).sign(signed, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)))
+        check(mine == sig and seq(signed, octets(mine)) == c, "cosignature %d: reproduced byte for byte (RFC 6979, low s)" % (i + 1))
+    # K of N, as `axis audit verify --witness … --min-witnesses K` counts.
+    other = load_public_key_spki(certs["h41-enc"].public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    by, problem = witnessed(bhead, log_spki, cosignatures, witness_spkis, 2, decode)
+    check(problem is None and len(by) == 2, "witnesses: 2 of 2 given, 2 required (%s)" % problem)
+    by, problem = witnessed(bhead, log_spki, cosignatures, witness_spkis + [other], 3, decode)
+    check(problem == "the tree head is cosigned by 2 of the 3 witnesses given, 3 required", "witnesses: 3 required of 3 given, 2 cosigned: refused naming the shortfall (%s)" % problem)
+    by, problem = witnessed(bhead, log_spki, cosignatures, [witness_spkis[0], witness_spkis[0]], 2, decode)
+    check(problem is not None and "1 of the 2" in problem, "witnesses: one witness named twice counts once (%s)" % problem)
+    by, problem = witnessed(bhead, log_spki, cosignatures[:1], witness_spkis, 1, decode)
+    check(problem is None and len(by) == 1, "witnesses: 1 of 2 given, 1 required (%s)" % problem)
+    tampered = [c[:-1] + bytes([c[-1] ^ 1]) for c in cosignatures[:1]] + cosignatures[1:]
+    _, problem = witnessed(bhead, log_spki, tampered, witness_spkis, 1, decode)
+    check(problem is not None and "cosignature 0" in problem, "witnesses: a changed signature is refused, not skipped (%s)" % problem)
+    other_head = dict(bhead, rootHash=bytes(32))
+    _, problem = witnessed(other_head, log_spki, cosignatures, witness_spkis, 0, decode)
+    check(problem is not None and "not of this tree head" in problem, "witnesses: cosignatures of another head are refused (%s)" % problem)
+    print("vectors checked: %d receipts, %d entries, bundle of %d statements complete for %d recipients, cosigned by %d witnesses" % (len(receipts), len(entries), len(bundle["statements"]), len(comp["chains"]), len(cosignatures)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Witnesses (FORMATS.md §11)
+# ----------------------------------------------------------------------------------------------
+
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def low_s(sig):
+    """An ECDSA-Sig-Value in normal form: of s and n - s, the low one."""
+    r, s_ = decode_dss_signature(sig)
+    return encode_dss_signature(r, min(s_, P256_N - s_))
+
+
+def load_public_key_spki(pem):
+    """The DER SubjectPublicKeyInfo of a PEM public key, as the file holds it."""
+    lines = [l for l in pem.decode().splitlines() if l and not l.startswith("-----")]
+    return base64.b64decode("".join(lines))
+
+
+def cosigned_parts(cosignature, decode):
+    """A Cosignature's exact signed octets (its first element, as it stands), the decoded
+    CosignedTreeHead, and the signature octets. One byte form: decode re-encodes and compares."""
+    decode("Cosignature", cosignature)
+    signed, sig = children(content_of(cosignature))
+    return signed, decode("CosignedTreeHead", signed), content_of(sig)
+
+
+def cosignature_verifies(cosignature, witness_spki, decode):
+    """FORMATS.md §11: names this witness's key id, ECDSA P-256 SHA-256 over the exact
+    CosignedTreeHead octets under its key, the low s in minimal DER."""
+    signed, cth, sig = cosigned_parts(cosignature, decode)
+    if cth["witness"] != H(witness_spki) or cth["format"] != ID_AXIS + ".2.11" or cth["version"] != 1:
+        return False
+    try:
+        r, s_ = decode_dss_signature(sig)
+    except Exception:
+        return False
+    if encode_dss_signature(r, s_) != sig or not (0 < s_ <= (P256_N - 1) // 2):
+        return False
+    key = serialization.load_der_public_key(witness_spki)
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        return False
+    try:
+        key.verify(sig, signed, ec.ECDSA(hashes.SHA256()))
+    except Exception:
+        return False
+    return True
+
+
+def witnessed(head, log_spki, cosignatures, witness_spkis, k, decode):
+    """FORMATS.md §11 "Verifying cosignatures": (the key ids of the witnesses whose cosignature
+    verified, in the order given; None, or why the head is not cosigned by k of them)."""
+    for index, c in enumerate(cosignatures):
+        try:
+            _, cth, _ = cosigned_parts(c, decode)
+        except Exception:
+            return [], "cosignature %d is malformed" % index
+        if cth["log"] != H(log_spki) or cth["treeSize"] != head["treeSize"] or cth["rootHash"] != head["rootHash"]:
+            return [], "cosignature %d is not of this tree head" % index
+    by = []
+    for w in witness_spkis:
+        wid = H(w)
+        if wid in by:
+            continue
+        mine = [(i, c) for i, c in enumerate(cosignatures) if cosigned_parts(c, decode)[1]["witness"] == wid]
+        if mine:
+            index, c = mine[0]
+            if not cosignature_verifies(c, w, decode):
+                return by, "cosignature %d does not verify under its witness's key" % index
+            by.append(wid)
+    if len(by) < k:
+        return by, "the tree head is cosigned by %d of the %d witnesses given, %d required" % (len(by), len(witness_spkis), k)
+    return by, None
 
 
 def completeness_problems(comp, head, bundle, binding):
