@@ -255,6 +255,22 @@ for r in H41 H53; do
   axis --config "$a/axis.toml" audit witness --once --state "$a/witness.sth" --key "$a/witness.key.pem" \
     --passphrase-file "secrets/$(short "000.00.00.$r")-witness.pass" --log-key "$LOGKEY"
 done
+# The auditor verifies the document's evidence requiring both cosignatures (a version 3 bundle).
+axis --config "$G22" audit export "$ID" --out evidence.axb
+W="--witness agencies/000.00.00.H41/witness.pub.pem --witness agencies/000.00.00.H53/witness.pub.pem"
+# shellcheck disable=SC2086 # two flags and their values
+axis audit verify evidence.axb --root "$ROOT" --log-key "$LOGKEY" $W --min-witnesses 2 | tee verify.txt
+grep -q "^VERIFIED" verify.txt || fail "the evidence did not verify with two witnesses"
+grep -q "cosigned by 2 witness(es)" verify.txt || fail "the two witnesses' cosignatures were not counted"
+# G22's witness key never cosigned: three required of three given is refused, naming the shortfall.
+# shellcheck disable=SC2086
+if axis audit verify evidence.axb --root "$ROOT" --log-key "$LOGKEY" $W \
+  --witness agencies/000.00.00.G22/witness.pub.pem --min-witnesses 3 >verify-3.txt 2>&1; then
+  cat verify-3.txt
+  fail "three witnesses were required and two cosigned, yet the evidence verified"
+fi
+grep -q "cosigned by 2 of the 3 witnesses given, 3 required" verify-3.txt ||
+  { cat verify-3.txt; fail "the refusal does not name the shortfall"; }
 
 step "10. Keep the CRL fresh: issue and publish"
 axis-pki crl --ca state --ca-pass-file secrets/state.pass
