@@ -1200,7 +1200,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// RFC 3339 in UTC, whole seconds (`2026-01-02T09:02:00Z`).
-struct When(OffsetDateTime);
+pub(crate) struct When(pub(crate) OffsetDateTime);
 
 impl fmt::Display for When {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -262,7 +262,7 @@ impl fmt::Display for Witnessed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "cosigned by {} witness(es):", self.by.len())?;
         for (id, at) in &self.by {
-            write!(f, " {}… at {at}", hex(&id[..8]))?;
+            write!(f, " {}… at {}", hex(&id[..8]), crate::bundle::When(*at))?;
         }
         Ok(())
     }
