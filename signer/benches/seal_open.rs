@@ -118,7 +118,8 @@ fn run(size: usize, to: &[&Agency], block: &[u8]) -> Timings {
     let t = Instant::now();
     let sub = sealed.submission.verify(&f.store, NOW).unwrap();
     let key = to[0].recipient_key();
-    let mut opener = Opener::new(&sub, &sealed.key_envelope, &key, &f.store, NOW).unwrap();
+    let mut opener =
+        Opener::from_key_envelope(&sub, &sealed.key_envelope, &key, &f.store, NOW).unwrap();
     let mut frame = vec![0u8; FRAME_HEADER_LEN + DEFAULT_CHUNK_SIZE as usize + 16];
     let mut plaintext_bytes = 0usize;
     let td = Instant::now();

@@ -95,12 +95,27 @@ pub enum FormatError {
         expected: &'static str,
     },
     /// A format version this code does not read.
-    #[error("{what} version {version} is not supported (this code reads version 1)")]
+    #[error("{what} version {version} is not supported by this code")]
     UnsupportedVersion {
         /// The structure.
         what: &'static str,
         /// The version found.
         version: u64,
+    },
+    /// A format version this code no longer reads because a later one replaced it (a routing
+    /// header of version 1, whose key envelope went whole to every recipient).
+    #[error(
+        "{what} version {version} is no longer accepted: version {current} replaced it ({why})"
+    )]
+    RetiredVersion {
+        /// The structure.
+        what: &'static str,
+        /// The version found.
+        version: u64,
+        /// The version this code reads.
+        current: u64,
+        /// What changed.
+        why: &'static str,
     },
     /// An input is larger than its budget.
     #[error("{what} is {len} bytes; the limit is {max}")]
@@ -457,30 +472,32 @@ pub enum EnvelopeError {
         /// The agency that tried to open it.
         agency: AgencyId,
     },
-    /// The envelope has no RecipientInfo for this encryption certificate.
+    /// The recipient's key-envelope entry is not for this encryption certificate.
     #[error("the key envelope has no entry for this encryption certificate (key rotated?)")]
     NoRecipientInfo,
     /// The content key could not be unwrapped (OAEP decoding or AES key-wrap integrity).
     #[error("the content key could not be unwrapped for this recipient")]
     KeyUnwrapFailed,
-    /// The key envelope is not the one the signed header names.
-    #[error("the key envelope does not match the digest in the signed routing header")]
-    KeyEnvelopeDigestMismatch,
+    /// The key envelope, or a recipient's entry and its audit path, is not what the signed
+    /// header's Merkle root commits to (or is not at the recipient's position).
+    #[error("the key envelope does not match the root in the signed routing header")]
+    KeyEnvelopeMismatch,
     /// The key envelope is not sealed for exactly the header's recipients, by the encryption
     /// certificates given: a recipient could not open the document, or another could.
     #[error(
         "the key envelope is not sealed for exactly the routing header's recipients: {}{}",
         if missing.is_empty() { "every recipient has an entry".to_owned() } else {
-            format!("no entry for {}", missing.iter().map(AgencyId::as_str).collect::<Vec<_>>().join(", "))
+            format!("no entry in its place for the current certificate of {}", missing.iter().map(AgencyId::as_str).collect::<Vec<_>>().join(", "))
         },
         if *unexpected == 0 { String::new() } else {
-            format!("; {unexpected} entries for no recipient (or repeated)")
+            format!("; {unexpected} entries for no recipient")
         }
     )]
     RecipientsMismatch {
-        /// Recipients whose current encryption certificate has no entry.
+        /// Recipients whose entry (at their position in the header) is not for their current
+        /// encryption certificate.
         missing: Vec<AgencyId>,
-        /// Entries that are for no recipient's current certificate, or repeated.
+        /// Entries beyond the header's recipients.
         unexpected: usize,
     },
     /// The unwrapped content key is not the one the signed header commits to.

@@ -107,14 +107,17 @@
 //!
 //! // The axis checks origin, sizes and digest without any key.
 //! let submission = sealed.submission.verify(&store, now)?;
-//! submission.check_key_envelope(&sealed.key_envelope)?;
+//! let envelope = submission.check_key_envelope(&sealed.key_envelope)?;
 //! let mut check = submission.ciphertext_check();
 //! check.update(&ciphertext)?;
 //! check.finish()?;
 //!
 //! // 000.00.00.H41 opens it: key unwrapped, every chunk and both signatures verified.
 //! let my_key = RecipientKey::from_pkcs8_der(h41_pkcs8, &h41_enc)?;
-//! let opener = Opener::new(&submission, &sealed.key_envelope, &my_key, &store, now)?;
+//! // The axis delivers to it only its own key-envelope entry and that entry's audit path to
+//! // the header's Merkle root (checked before the private key is used).
+//! let mine = envelope.entry_with_path(0)?;
+//! let opener = Opener::new(&submission, &mine, &my_key, &store, now)?;
 //! let (received, attachments) = opener.open_all(&ciphertext)?;
 //! assert_eq!(attachments, vec![pdf]);
 //! let report = received.document().report();
@@ -163,16 +166,19 @@
 //! **Encryption: STREAM over AES-256-GCM** (`package/stream.rs`). Parts (manifest, personal signature,
 //! seal, then each attachment) are cut into fixed-size chunks; the nonce is part ‖ index ‖
 //! last-flag, the associated data is the routing header's *binding digest* (message id, sender,
-//! recipients, priority, chunk size, key commitment, key-envelope digest). Truncation,
+//! recipients, priority, chunk size, key commitment, key-envelope root). Truncation,
 //! reordering, splicing from another document and flipped bits all fail authentication; clear
 //! frame fields only name *which* failure it was. Memory is one chunk (≤ 1 MiB, default 64 KiB)
 //! plus the manifest and signatures (bounded by their budgets), whatever the document size.
 //!
-//! **Content key: fresh per document, wrapped as one CMS EnvelopedData** (`cms/envelope.rs`):
-//! KeyTransRecipientInfo with RSAES-OAEP-SHA256 for RSA certificates, KeyAgreeRecipientInfo with
-//! ephemeral-static ECDH P-256, X9.63 KDF SHA-256 and AES-256 key wrap for EC ones; its content
-//! is the 32-byte key, so `openssl cms -decrypt` prints it. The signed header carries the
-//! envelope's SHA-256 (checked before any private-key operation) and a SHA-256 commitment to the
+//! **Content key: fresh per document, wrapped once per recipient as a CMS EnvelopedData**
+//! (`cms/envelope.rs`): KeyTransRecipientInfo with RSAES-OAEP-SHA256 for RSA certificates,
+//! KeyAgreeRecipientInfo with ephemeral-static ECDH P-256, X9.63 KDF SHA-256 and AES-256 key
+//! wrap for EC ones; its content is the 32-byte key, so `openssl cms -decrypt` prints it from any
+//! one entry. The key envelope is the list of entries in the header's recipient order
+//! (`package/key_envelope.rs`); the signed header carries their RFC 9162 Merkle root, so each
+//! recipient is sent only its entry and audit path (a delivery stays small whatever the number
+//! of recipients), checked before any private-key operation, and a SHA-256 commitment to the
 //! key, so all recipients decrypt with the same key (GCM alone is not key-committing).
 //!
 //! **Routing header and submission signature** (`package/header.rs`): the header adds the ciphertext
@@ -216,6 +222,7 @@ pub use package::document_id::{Code, DocumentId};
 pub use package::header::{
     CiphertextCheck, HeaderBytes, MessageId, RoutingHeader, Submission, VerifiedSubmission,
 };
+pub use package::key_envelope::{EnvelopeEntry, KeyEnvelope};
 pub use package::manifest::{
     Attachment, AttachmentDigest, Business, DocumentType, Manifest, ManifestBytes, Organization,
     OtherInfo, Priority, Promulgation, SignatureForm, SignerInfo,

@@ -81,8 +81,15 @@ pub const SIGNING_TIME_TOLERANCE: Duration = Duration::minutes(5);
 
 // ----- encryption and the routing header -----
 
-/// Largest key envelope accepted (room for [`MAX_RECIPIENTS`] RSA-4096 recipients).
+/// Largest key envelope accepted, the list of every recipient's entry (room for
+/// [`MAX_RECIPIENTS`] RSA-4096 recipients).
 pub const MAX_KEY_ENVELOPE_LEN: usize = 1024 * 1024;
+/// Largest key-envelope entry (one recipient's CMS EnvelopedData) accepted: an RSA-8192
+/// recipient with a long issuer name fits several times.
+pub const MAX_KEY_ENVELOPE_ENTRY_LEN: usize = 16 * 1024;
+/// Most hashes in an entry's audit path: the depth of an RFC 9162 tree of [`MAX_RECIPIENTS`]
+/// leaves (⌈log₂ 500⌉ = 9).
+pub const MAX_KEY_ENVELOPE_PATH: usize = 9;
 /// Largest routing header accepted.
 pub const MAX_HEADER_LEN: usize = 64 * 1024;
 /// Smallest chunk size a header may name.

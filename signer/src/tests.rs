@@ -253,8 +253,7 @@ fn header(recipients: usize) -> RoutingHeader {
         priority: Priority::Normal,
         chunk_size: 65536,
         key_commitment: [1; 32],
-        key_envelope_digest: [2; 32],
-        key_envelope_len: 1000,
+        key_envelope_root: [2; 32],
         ciphertext_len: 123_456,
         ciphertext_digest: [3; 32],
     }
@@ -496,8 +495,7 @@ prop_compose! {
         priority in 0u64..5,
         chunk_size in crate::limits::MIN_CHUNK_SIZE..=crate::limits::MAX_CHUNK_SIZE,
         key_commitment in any::<[u8; 32]>(),
-        key_envelope_digest in any::<[u8; 32]>(),
-        key_envelope_len in 0u64..=crate::limits::MAX_KEY_ENVELOPE_LEN as u64,
+        key_envelope_root in any::<[u8; 32]>(),
         ciphertext_len in 0u64..=crate::limits::MAX_CIPHERTEXT_LEN,
         ciphertext_digest in any::<[u8; 32]>(),
     ) -> RoutingHeader {
@@ -508,8 +506,7 @@ prop_compose! {
             priority: Priority::from_code(priority).unwrap(),
             chunk_size,
             key_commitment,
-            key_envelope_digest,
-            key_envelope_len,
+            key_envelope_root,
             ciphertext_len,
             ciphertext_digest,
         }
@@ -575,4 +572,60 @@ proptest! {
             prop_assert_eq!(parsed.as_bytes(), &b[..]);
         }
     }
+}
+
+/// A version-1 header (key envelope digest and length instead of the Merkle root) is refused
+/// by name: the sender's SDK predates per-recipient entries.
+#[test]
+fn a_version_1_routing_header_is_refused_as_retired() {
+    let h = header(2);
+    let recipients: Vec<u8> = h
+        .recipients
+        .iter()
+        .flat_map(|r| der::utf8(r.as_str()))
+        .collect();
+    let binding = der::seq(&[
+        &der::octets(h.message_id.as_bytes()),
+        &der::utf8(h.sender.as_str()),
+        &der::tlv(der::SEQUENCE, &recipients),
+        &der::uint(u64::from(h.priority.code())),
+        &der::uint(u64::from(h.chunk_size)),
+        &der::octets(&h.key_commitment),
+        &der::octets(&[7; 32]),
+        &der::uint(1000),
+    ]);
+    let v1 = der::seq(&[
+        &der::oid(crate::cms::Format::RoutingHeader.oid()),
+        &der::uint(1),
+        &binding,
+        &der::uint(h.ciphertext_len),
+        &der::octets(&h.ciphertext_digest),
+    ]);
+    let e = HeaderBytes::parse(&v1).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Format(FormatError::RetiredVersion {
+                what: "routing header",
+                version: 1,
+                current: 2,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("version 2 replaced it"), "{e}");
+    // Version 2 of the same fields reads; version 3 is not known.
+    let v2 = HeaderBytes::from_header(h.clone()).unwrap();
+    assert_eq!(HeaderBytes::parse(v2.as_bytes()).unwrap().header(), &h);
+    let mut v3 = v2.as_bytes().to_vec();
+    let at = v3.windows(3).position(|w| w == [0x02, 0x01, 0x02]).unwrap();
+    v3[at + 2] = 3;
+    assert!(matches!(
+        HeaderBytes::parse(&v3),
+        Err(Error::Format(FormatError::UnsupportedVersion {
+            version: 3,
+            ..
+        }))
+    ));
 }

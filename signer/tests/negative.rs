@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axis_pki::Profile;
+use axis_signer::cms::der;
 use axis_signer::limits::*;
 use axis_signer::*;
 use axis_testkit::*;
@@ -70,20 +71,39 @@ fn flipped_bit_in_a_wrapped_key_is_refused_before_unwrapping() {
     let p = standard_package();
     let sub = p.sealed.submission.verify(&f.store, NOW).unwrap();
     let key = f.b.recipient_key();
-    // Every byte position of the envelope, sampled.
-    for i in (0..p.sealed.key_envelope.len()).step_by(37) {
-        let mut env = p.sealed.key_envelope.clone();
-        env[i] ^= 0x10;
-        expect_err(Opener::new(&sub, &env, &key, &f.store, NOW), |e| {
-            matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeDigestMismatch))
+    let mine = sub
+        .check_key_envelope(&p.sealed.key_envelope)
+        .unwrap()
+        .entry_with_path(0)
+        .unwrap();
+    // Every byte position of B's entry and of its path, sampled: the path check against the
+    // signed root fails before any private-key operation.
+    for i in (0..mine.entry.len()).step_by(37) {
+        let mut e = mine.clone();
+        e.entry[i] ^= 0x10;
+        expect_err(Opener::new(&sub, &e, &key, &f.store, NOW), |e| {
+            matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeMismatch))
         });
     }
-    // The axis catches it too, on submission.
-    let mut env = p.sealed.key_envelope.clone();
-    env[100] ^= 1;
-    expect_err(sub.check_key_envelope(&env), |e| {
-        matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeDigestMismatch))
-    });
+    for i in (0..32 * mine.path.len()).step_by(7) {
+        let mut e = mine.clone();
+        e.path[i / 32][i % 32] ^= 0x01;
+        expect_err(Opener::new(&sub, &e, &key, &f.store, NOW), |e| {
+            matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeMismatch))
+        });
+    }
+    // The axis catches it too, on submission: anywhere in the whole envelope, as a mismatch
+    // with the root or as bytes that do not read.
+    for i in (0..p.sealed.key_envelope.len()).step_by(41) {
+        let mut env = p.sealed.key_envelope.clone();
+        env[i] ^= 0x10;
+        expect_err(sub.check_key_envelope(&env), |e| {
+            matches!(
+                e,
+                Error::Envelope(EnvelopeError::KeyEnvelopeMismatch) | Error::Format(_)
+            )
+        });
+    }
 }
 
 #[test]
@@ -92,16 +112,49 @@ fn key_envelope_of_another_document_is_refused() {
     let p = standard_package();
     let q = standard_package();
     let sub = p.sealed.submission.verify(&f.store, NOW).unwrap();
+    // Whole, on submission…
+    expect_err(sub.check_key_envelope(&q.sealed.key_envelope), |e| {
+        matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeMismatch))
+    });
+    // …and one entry with its own valid path, in a delivery.
+    let theirs = KeyEnvelope::parse(&q.sealed.key_envelope)
+        .unwrap()
+        .entry_with_path(0)
+        .unwrap();
     expect_err(
-        Opener::new(
-            &sub,
-            &q.sealed.key_envelope,
-            &f.b.recipient_key(),
-            &f.store,
-            NOW,
-        ),
-        |e| matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeDigestMismatch)),
+        Opener::new(&sub, &theirs, &f.b.recipient_key(), &f.store, NOW),
+        |e| matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeMismatch)),
     );
+}
+
+#[test]
+fn another_recipients_entry_is_refused_before_unwrapping() {
+    // C's entry with its valid path, handed to B: its index is not B's position.
+    let f = fixture();
+    let p = standard_package(); // A to B (0) and C (1)
+    let sub = p.sealed.submission.verify(&f.store, NOW).unwrap();
+    let env = sub.check_key_envelope(&p.sealed.key_envelope).unwrap();
+    let c_entry = env.entry_with_path(1).unwrap();
+    expect_err(
+        Opener::new(&sub, &c_entry, &f.b.recipient_key(), &f.store, NOW),
+        |e| matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeMismatch)),
+    );
+    // Relabelled as index 0, its path no longer leads to the root.
+    let mut relabelled = c_entry.clone();
+    relabelled.index = 0;
+    expect_err(
+        Opener::new(&sub, &relabelled, &f.b.recipient_key(), &f.store, NOW),
+        |e| matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeMismatch)),
+    );
+    // Its own entry opens.
+    Opener::new(
+        &sub,
+        &env.entry_with_path(1).unwrap(),
+        &f.c.recipient_key(),
+        &f.store,
+        NOW,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -917,10 +970,10 @@ fn the_envelope_serves_exactly_the_header_recipients() {
     let f = fixture();
     let p = standard_package(); // A to B and C
     let sub = p.sealed.submission.verify(&f.store, NOW).unwrap();
-    let env = &p.sealed.key_envelope;
+    let env = &sub.check_key_envelope(&p.sealed.key_envelope).unwrap();
     sub.check_envelope_recipients(env, &current(&[&f.b, &f.c]))
         .unwrap();
-    // Any order.
+    // The caller's list in any order.
     sub.check_envelope_recipients(env, &current(&[&f.c, &f.b]))
         .unwrap();
     // C renewed its encryption certificate: the entry is for the old one.
@@ -939,7 +992,7 @@ fn the_envelope_serves_exactly_the_header_recipients() {
         RecipientId::of_certificate(renewed.cert.der()).unwrap(),
     ));
     expect_err(sub.check_envelope_recipients(env, &cur), |e| {
-        matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 1 })
+        matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 0 })
             if *missing == vec![f.c.id.clone()])
     });
     // The caller's list must name each header recipient once.
@@ -951,40 +1004,91 @@ fn the_envelope_serves_exactly_the_header_recipients() {
         |e| matches!(e, Error::Misuse { .. }),
     );
     // Garbage is a format error, not a panic.
-    expect_err(
-        sub.check_envelope_recipients(b"\x30\x00", &current(&[&f.b, &f.c])),
-        |e| matches!(e, Error::Format(_)),
-    );
+    expect_err(sub.check_key_envelope(b"\x30\x00"), |e| {
+        matches!(e, Error::Format(_))
+    });
 }
 
+/// The entries in another order than the header's recipients: every entry is for a recipient,
+/// but not in its place, so each would be handed to the wrong agency.
 #[test]
-fn a_header_rewritten_to_add_a_recipient_is_caught_by_its_envelope() {
-    // Sealed for B; the header then says [B, C] (re-signed by A's seal, as a sender can).
+fn entries_out_of_the_header_order_are_refused() {
+    let f = fixture();
+    let p = standard_package(); // A to B and C
+    let env = KeyEnvelope::parse(&p.sealed.key_envelope).unwrap();
+    let swapped = der::seq(&[env.entry(1).unwrap(), env.entry(0).unwrap()]);
+    let swapped_root = KeyEnvelope::parse(&swapped).unwrap().root();
+    // The sender signs a header with the swapped envelope's root (as it can).
+    let forged = reheader(&p.sealed.submission, &f.a.seal_signer(), SIGNED, |h| {
+        h.key_envelope_root = swapped_root
+    });
+    let sub = forged.verify(&f.store, NOW).unwrap();
+    let checked = sub.check_key_envelope(&swapped).unwrap();
+    expect_err(
+        sub.check_envelope_recipients(&checked, &current(&[&f.b, &f.c])),
+        |e| {
+            matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 0 })
+            if *missing == vec![f.b.id.clone(), f.c.id.clone()])
+        },
+    );
+    // The original envelope is not the forged header's.
+    expect_err(sub.check_key_envelope(&p.sealed.key_envelope), |e| {
+        matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeMismatch))
+    });
+}
+
+/// Sealed for B; the sender then signs a header for [B, C] (as a sender can). With the
+/// original envelope the count and root do not match; with B's entry twice under a new root,
+/// C's place holds B's entry.
+fn forged_for_b_and_c() -> (Package, Submission, Vec<u8>) {
     let f = fixture();
     let m = manifest(&[&f.b], &[]);
     let doc = sign(&m);
     let p = seal_document(&doc, &[&f.b], &[], 1024, 1024);
+    let b_entry = KeyEnvelope::parse(&p.sealed.key_envelope)
+        .unwrap()
+        .entry(0)
+        .unwrap()
+        .to_vec();
+    let doubled = der::seq(&[&b_entry, &b_entry]);
+    let root = KeyEnvelope::parse(&doubled).unwrap().root();
     let forged = reheader(&p.sealed.submission, &f.a.seal_signer(), SIGNED, |h| {
-        h.recipients.push(f.c.id.clone())
+        h.recipients.push(f.c.id.clone());
+        h.key_envelope_root = root;
     });
+    (p, forged, doubled)
+}
+
+#[test]
+fn a_header_rewritten_to_add_a_recipient_is_caught_by_its_envelope() {
+    let f = fixture();
+    let (p, forged, doubled) = forged_for_b_and_c();
     let sub = forged.verify(&f.store, NOW).unwrap();
-    sub.check_key_envelope(&p.sealed.key_envelope).unwrap();
+    // One entry for two recipients: not the envelope the header names.
+    expect_err(sub.check_key_envelope(&p.sealed.key_envelope), |e| {
+        matches!(e, Error::Envelope(EnvelopeError::KeyEnvelopeMismatch))
+    });
+    // Two entries under the header's root, both for B: C has none.
+    let env = sub.check_key_envelope(&doubled).unwrap();
     expect_err(
-        sub.check_envelope_recipients(&p.sealed.key_envelope, &current(&[&f.b, &f.c])),
+        sub.check_envelope_recipients(&env, &current(&[&f.b, &f.c])),
         |e| {
             matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 0 })
             if *missing == vec![f.c.id.clone()])
         },
     );
-    // And [C] alone: C has no entry, B's entry is for nobody in the header.
+    // And [C] alone: the one entry is B's.
+    let root = KeyEnvelope::parse(&p.sealed.key_envelope).unwrap().root();
     let forged = reheader(&p.sealed.submission, &f.a.seal_signer(), SIGNED, |h| {
-        h.recipients = vec![f.c.id.clone()]
+        h.recipients = vec![f.c.id.clone()];
+        h.key_envelope_root = root;
     });
     let sub = forged.verify(&f.store, NOW).unwrap();
+    let env = sub.check_key_envelope(&p.sealed.key_envelope).unwrap();
     expect_err(
-        sub.check_envelope_recipients(&p.sealed.key_envelope, &current(&[&f.c])),
+        sub.check_envelope_recipients(&env, &current(&[&f.c])),
         |e| {
-            matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 1 })
+            matches!(e, Error::Envelope(EnvelopeError::RecipientsMismatch { missing, unexpected: 0 })
             if *missing == vec![f.c.id.clone()])
         },
     );
@@ -995,22 +1099,11 @@ fn a_header_rewritten_to_add_a_recipient_is_caught_by_its_envelope() {
 #[test]
 fn a_recipient_refuses_a_document_it_cannot_open() {
     let f = fixture();
-    let m = manifest(&[&f.b], &[]);
-    let doc = sign(&m);
-    let p = seal_document(&doc, &[&f.b], &[], 1024, 1024);
-    let forged = reheader(&p.sealed.submission, &f.a.seal_signer(), SIGNED, |h| {
-        h.recipients.push(f.c.id.clone())
-    });
+    let (_, forged, doubled) = forged_for_b_and_c();
     let sub = forged.verify(&f.store, NOW).unwrap();
-    // C cannot open it…
+    // C cannot open it: its place holds B's entry…
     expect_err(
-        Opener::new(
-            &sub,
-            &p.sealed.key_envelope,
-            &f.c.recipient_key(),
-            &f.store,
-            NOW,
-        ),
+        Opener::from_key_envelope(&sub, &doubled, &f.c.recipient_key(), &f.store, NOW),
         |e| matches!(e, Error::Envelope(EnvelopeError::NoRecipientInfo)),
     );
     // …but refuses it from what the header says.

@@ -53,9 +53,21 @@ fn openssl_refuses_a_signature_by_a_revoked_certificate() {
     assert!(err.contains("revoked"), "{err}");
 }
 
-/// Decrypts the key envelope with `openssl cms -decrypt` as `who`; returns the content key.
+/// `who`'s entry of the key envelope (a whole CMS EnvelopedData), by its place in the header.
+fn entry_of(p: &Package, who: &Agency) -> Vec<u8> {
+    let h = p.sealed.submission.header().header();
+    let i = h.recipients.iter().position(|r| *r == who.id).unwrap();
+    KeyEnvelope::parse(&p.sealed.key_envelope)
+        .unwrap()
+        .entry(i)
+        .unwrap()
+        .to_vec()
+}
+
+/// Decrypts `who`'s key-envelope entry with `openssl cms -decrypt` as `who`; returns the
+/// content key.
 fn openssl_unwrap(d: &Dir, p: &Package, who: &Agency) -> Vec<u8> {
-    let env = d.write("envelope.der", &p.sealed.key_envelope);
+    let env = d.write("envelope.der", &entry_of(p, who));
     let key = d.write("key.pem", who.enc_key_pem().as_bytes());
     let cert = d.write("recip.pem", to_pem("CERTIFICATE", who.enc.der()).as_bytes());
     let out = d.path("content-key.bin");
@@ -122,24 +134,26 @@ fn openssl_unwraps_the_content_key_for_rsa_and_ec_recipients_and_decrypts_the_ch
         }
         assert_eq!(manifest, p.document.manifest().as_bytes());
     }
-    // An agency that is not a recipient cannot unwrap anything.
-    let env = d.write("envelope.der", &p.sealed.key_envelope);
-    let key = d.write("key-d.pem", f.d.enc_key_pem().as_bytes());
-    let cert = d.write(
-        "recip-d.pem",
-        to_pem("CERTIFICATE", f.d.enc.der()).as_bytes(),
-    );
-    let (ok, _) = openssl(&[
-        "cms".as_ref(),
-        "-decrypt".as_ref(),
-        "-inform".as_ref(),
-        "DER".as_ref(),
-        "-in".as_ref(),
-        env.as_os_str(),
-        "-inkey".as_ref(),
-        key.as_os_str(),
-        "-recip".as_ref(),
-        cert.as_os_str(),
-    ]);
-    assert!(!ok);
+    // An agency that is not a recipient cannot unwrap anything, from any entry.
+    for who in [&f.b, &f.c] {
+        let env = d.write("envelope.der", &entry_of(&p, who));
+        let key = d.write("key-d.pem", f.d.enc_key_pem().as_bytes());
+        let cert = d.write(
+            "recip-d.pem",
+            to_pem("CERTIFICATE", f.d.enc.der()).as_bytes(),
+        );
+        let (ok, _) = openssl(&[
+            "cms".as_ref(),
+            "-decrypt".as_ref(),
+            "-inform".as_ref(),
+            "DER".as_ref(),
+            "-in".as_ref(),
+            env.as_os_str(),
+            "-inkey".as_ref(),
+            key.as_os_str(),
+            "-recip".as_ref(),
+            cert.as_os_str(),
+        ]);
+        assert!(!ok);
+    }
 }

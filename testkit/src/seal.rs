@@ -139,7 +139,7 @@ pub fn open(
     let f = fixture();
     let sub = p.sealed.submission.verify(&f.store, NOW)?;
     let key = who.recipient_key();
-    let opener = Opener::new(&sub, &p.sealed.key_envelope, &key, &f.store, NOW)?;
+    let opener = Opener::from_key_envelope(&sub, &p.sealed.key_envelope, &key, &f.store, NOW)?;
     opener.open_all(&p.ciphertext)
 }
 

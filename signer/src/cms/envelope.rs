@@ -1,10 +1,13 @@
-//! The key envelope: the document's content key wrapped for each recipient agency's encryption
-//! certificate, as one CMS EnvelopedData (RFC 5652 §6) that `openssl cms -decrypt` opens.
+//! A key-envelope entry: the document's content key wrapped for one recipient agency's
+//! encryption certificate, as one CMS EnvelopedData (RFC 5652 §6) with exactly one RecipientInfo,
+//! which `openssl cms -decrypt` opens. The key envelope is the list of these entries, one per
+//! recipient in the routing header's order (`package/key_envelope.rs`); a recipient is sent its
+//! own entry and the Merkle audit path to the root the signed header carries.
 //!
 //! ```text
 //! ContentInfo { id-envelopedData, [0] EnvelopedData {
-//!   version 0 (RSA only) | 2 (any EC recipient),
-//!   recipientInfos SET OF {
+//!   version 0 (RSA) | 2 (EC),
+//!   recipientInfos SET SIZE (1) OF {
 //!     -- RSA: RFC 8017 RSAES-OAEP, SHA-256 and MGF1-SHA-256 (RFC 4055)
 //!     KeyTransRecipientInfo { 0, issuerAndSerialNumber, id-RSAES-OAEP {sha256, mgf1 sha256},
 //!                             encryptedKey },
@@ -16,9 +19,10 @@
 //! ```
 //!
 //! The CMS content is the 32-byte document content key itself, under a fresh CMS
-//! content-encryption key (CEK): so `openssl cms -decrypt` prints the content key. CBC gives no
-//! integrity, but nothing here relies on it: the signed routing header carries the envelope's
-//! SHA-256 and a commitment to the content key, both checked before the key is used.
+//! content-encryption key (CEK), the same for every entry of a document (so every entry has the
+//! same `encryptedContentInfo`): `openssl cms -decrypt` prints the content key. CBC gives no
+//! integrity, but nothing here relies on it: the signed routing header commits to every entry
+//! (a Merkle root) and to the content key, both checked before the key is used.
 
 use std::sync::Arc;
 
@@ -32,9 +36,9 @@ use crate::cms::der::{self, Reader};
 use crate::cms::digest::{Sha256, sha256};
 use crate::cms::oid;
 use crate::error::{EnvelopeError, Error, FormatError, KeyError};
-use crate::limits::{MAX_KEY_ENVELOPE_LEN, MAX_RECIPIENTS};
+use crate::limits::MAX_KEY_ENVELOPE_ENTRY_LEN;
 
-const WHAT: &str = "key envelope";
+const WHAT: &str = "key envelope entry";
 
 /// A 256-bit key. Zeroized on drop; no `Debug`, no `Clone`.
 pub(crate) struct SecretKey(Zeroizing<[u8; 32]>);
@@ -297,10 +301,25 @@ fn p256_group() -> Result<openssl::ec::EcGroup, Error> {
 }
 
 /// Wraps the content key of `secrets` for every certificate (agency encryption profile), in
-/// the order given, with the CEK, IV and ephemeral keys of `secrets`.
-pub(crate) fn seal(secrets: &mut Secrets, recipients: &[VerifiedCert]) -> Result<Vec<u8>, Error> {
-    let mut infos = Vec::with_capacity(recipients.len());
-    let mut any_ec = false;
+/// the order given, with the CEK, IV and ephemeral keys of `secrets`: one entry (a ContentInfo
+/// with one RecipientInfo) per certificate.
+pub(crate) fn seal(
+    secrets: &mut Secrets,
+    recipients: &[VerifiedCert],
+) -> Result<Vec<Vec<u8>>, Error> {
+    let encrypted = openssl::symm::encrypt(
+        openssl::symm::Cipher::aes_256_cbc(),
+        secrets.cek.as_bytes(),
+        Some(&secrets.iv),
+        secrets.content_key.as_bytes(),
+    )
+    .map_err(crypto("AES-256-CBC"))?;
+    let eci = der::seq(&[
+        &der::oid(oid::DATA),
+        &der::seq(&[&der::oid(oid::AES256_CBC), &der::octets(&secrets.iv)]),
+        &der::tlv(der::context_primitive(0), &encrypted),
+    ]);
+    let mut entries = Vec::with_capacity(recipients.len());
     for cert in recipients {
         let info = certinfo::cert_info(cert.der())?;
         let public = PKey::public_key_from_der(info.spki).map_err(|_| KeyError::UnsupportedKey)?;
@@ -325,15 +344,15 @@ pub(crate) fn seal(secrets: &mut Secrets, recipients: &[VerifiedCert]) -> Result
                     .encrypt(cek.as_bytes(), &mut out)
                     .map_err(crypto("RSA-OAEP"))?;
                 out.truncate(n);
-                infos.push(der::seq(&[
+                let ktri = der::seq(&[
                     &der::uint(0),
                     &info.issuer_and_serial(),
                     &oaep_alg(),
                     &der::octets(&out),
-                ]));
+                ]);
+                entries.push(entry(0, ktri, &eci));
             }
             KeyKind::EcP256(_) => {
-                any_ec = true;
                 let group = p256_group()?;
                 let eph = secrets.next_ephemeral(&group)?;
                 let mut bn = openssl::bn::BigNumContext::new().map_err(crypto("P-256"))?;
@@ -360,35 +379,25 @@ pub(crate) fn seal(secrets: &mut Secrets, recipients: &[VerifiedCert]) -> Result
                     ),
                 );
                 let rek = der::seq(&[&info.issuer_and_serial(), &der::octets(&wrapped)]);
-                infos.push(der::cons(
+                let kari = der::cons(
                     der::context(1),
                     &[&der::uint(3), &originator, &ecdh_alg(), &der::seq(&[&rek])],
-                ));
+                );
+                entries.push(entry(2, kari, &eci));
             }
         }
     }
     secrets.check_all_used()?;
-    let encrypted = openssl::symm::encrypt(
-        openssl::symm::Cipher::aes_256_cbc(),
-        secrets.cek.as_bytes(),
-        Some(&secrets.iv),
-        secrets.content_key.as_bytes(),
-    )
-    .map_err(crypto("AES-256-CBC"))?;
-    let eci = der::seq(&[
-        &der::oid(oid::DATA),
-        &der::seq(&[&der::oid(oid::AES256_CBC), &der::octets(&secrets.iv)]),
-        &der::tlv(der::context_primitive(0), &encrypted),
-    ]);
-    let enveloped = der::seq(&[
-        &der::uint(if any_ec { 2 } else { 0 }),
-        &der::set_of(infos),
-        &eci,
-    ]);
-    Ok(der::seq(&[
+    Ok(entries)
+}
+
+/// One entry: a ContentInfo holding an EnvelopedData of `version` with one RecipientInfo.
+fn entry(version: u64, recipient_info: Vec<u8>, eci: &[u8]) -> Vec<u8> {
+    let enveloped = der::seq(&[&der::uint(version), &der::set_of(vec![recipient_info]), eci]);
+    der::seq(&[
         &der::oid(oid::ENVELOPED_DATA),
         &der::tlv(der::context(0), &enveloped),
-    ]))
+    ])
 }
 
 fn aes_wrap(kek: &[u8; 32], key: &[u8; 32]) -> Result<Vec<u8>, Error> {
@@ -417,33 +426,35 @@ enum Wrapped<'a> {
     Ec { point: &'a [u8], wrapped: &'a [u8] },
 }
 
-/// An envelope read but not opened: the recipients (by issuerAndSerialNumber, in clear) and
-/// the encrypted content.
+/// An entry read but not opened: its recipient (by issuerAndSerialNumber, in clear), how it
+/// wraps the CEK, and the encrypted content.
 struct Parsed<'a> {
-    entries: Vec<(&'a [u8], Wrapped<'a>)>,
+    rid: &'a [u8],
+    wrapped: Wrapped<'a>,
     iv: [u8; 16],
     encrypted: &'a [u8],
 }
 
-/// Reads an envelope without any key.
+/// Reads one key-envelope entry without any key.
 ///
-/// 1. Budget on the envelope size and the number of RecipientInfos.
-/// 2. Strict DER; only the two recipient types and algorithms written by [`seal`] are read
-///    (no algorithm downgrade: OAEP must be SHA-256/MGF1-SHA-256, ECDH the SHA-256 KDF with
-///    AES-256 wrap).
-fn parse(envelope: &[u8]) -> Result<Parsed<'_>, Error> {
+/// 1. Budget on the entry's size.
+/// 2. Strict DER; exactly one RecipientInfo (and for key agreement exactly one
+///    RecipientEncryptedKey), of the two types and algorithms written by [`seal`] (no algorithm
+///    downgrade: OAEP must be SHA-256/MGF1-SHA-256, ECDH the SHA-256 KDF with AES-256 wrap), and
+///    the EnvelopedData version RFC 5652 §6.1 gives it (0 for RSA, 2 for EC).
+fn parse(entry: &[u8]) -> Result<Parsed<'_>, Error> {
     // Step 1.
-    if envelope.len() > MAX_KEY_ENVELOPE_LEN {
+    if entry.len() > MAX_KEY_ENVELOPE_ENTRY_LEN {
         return Err(FormatError::TooLarge {
             what: WHAT,
-            len: envelope.len() as u64,
-            max: MAX_KEY_ENVELOPE_LEN as u64,
+            len: entry.len() as u64,
+            max: MAX_KEY_ENVELOPE_ENTRY_LEN as u64,
         }
         .into());
     }
     // Step 2.
     let malformed = || Error::from(FormatError::Malformed { what: WHAT });
-    let mut outer = Reader::new(envelope, WHAT);
+    let mut outer = Reader::new(entry, WHAT);
     let mut ci = outer.sequence()?;
     outer.finish()?;
     if ci.oid()? != oid::ENVELOPED_DATA {
@@ -454,9 +465,6 @@ fn parse(envelope: &[u8]) -> Result<Parsed<'_>, Error> {
     let mut ed = explicit.sequence()?;
     explicit.finish()?;
     let version = ed.u64()?;
-    if version != 0 && version != 2 {
-        return Err(malformed());
-    }
     let mut infos = ed.nested(der::SET)?;
     let mut eci = ed.sequence()?;
     ed.finish()?;
@@ -472,86 +480,71 @@ fn parse(envelope: &[u8]) -> Result<Parsed<'_>, Error> {
     let encrypted = eci.expect(der::context_primitive(0))?.value;
     eci.finish()?;
 
-    let mut entries = Vec::new();
-    let mut count = 0;
-    let mut budget = |n: usize| {
-        count += n;
-        if count > MAX_RECIPIENTS {
-            return Err(Error::from(FormatError::TooManyRecipients {
-                found: count,
-                max: MAX_RECIPIENTS,
-            }));
-        }
-        Ok(())
-    };
-    while !infos.is_empty() {
-        let info = infos.any()?;
-        let mut r = Reader::new(info.value, WHAT);
-        match info.tag {
-            der::SEQUENCE => {
-                budget(1)?;
-                if r.u64()? != 0 {
-                    return Err(malformed());
-                }
-                let rid = r.expect(der::SEQUENCE)?.raw;
-                let alg = r.expect(der::SEQUENCE)?.raw;
-                let encrypted_key = r.octet_string()?;
-                r.finish()?;
-                if alg != oaep_alg().as_slice() {
-                    return Err(malformed());
-                }
-                entries.push((rid, Wrapped::Rsa(encrypted_key)));
-            }
-            t if t == der::context(1) => {
-                if r.u64()? != 3 {
-                    return Err(malformed());
-                }
-                let mut orig = r.nested(der::context(0))?;
-                let mut key = orig.nested(der::context(1))?;
-                orig.finish()?;
-                let mut key_alg = key.sequence()?;
-                if key_alg.oid()? != oid::EC_PUBLIC_KEY {
-                    return Err(malformed());
-                }
-                // Parameters absent, NULL or the P-256 OID (RFC 5753 §7.1.2).
-                if !key_alg.is_empty() {
-                    let p = key_alg.any()?;
-                    if !(p.tag == der::NULL && p.value.is_empty()
-                        || p.tag == der::OID && p.value == oid::P256)
-                    {
-                        return Err(malformed());
-                    }
-                }
-                key_alg.finish()?;
-                let point = key.bit_string()?;
-                key.finish()?;
-                if r.peek_tag() == Some(der::context(1)) {
-                    // A ukm would enter the KDF; Axis never writes one.
-                    return Err(malformed());
-                }
-                let alg = r.expect(der::SEQUENCE)?.raw;
-                if alg != ecdh_alg().as_slice() {
-                    return Err(malformed());
-                }
-                let mut reks = r.sequence()?;
-                r.finish()?;
-                if reks.is_empty() {
-                    return Err(malformed());
-                }
-                while !reks.is_empty() {
-                    budget(1)?;
-                    let mut rek = reks.sequence()?;
-                    let rid = rek.expect(der::SEQUENCE)?.raw;
-                    let wrapped = rek.octet_string()?;
-                    rek.finish()?;
-                    entries.push((rid, Wrapped::Ec { point, wrapped }));
-                }
-            }
-            _ => return Err(malformed()),
-        }
+    let info = infos.any()?;
+    if !infos.is_empty() {
+        // One entry, one recipient: anything else is another entry.
+        return Err(malformed());
     }
+    let mut r = Reader::new(info.value, WHAT);
+    let (rid, wrapped) = match info.tag {
+        der::SEQUENCE => {
+            if version != 0 || r.u64()? != 0 {
+                return Err(malformed());
+            }
+            let rid = r.expect(der::SEQUENCE)?.raw;
+            let alg = r.expect(der::SEQUENCE)?.raw;
+            let encrypted_key = r.octet_string()?;
+            r.finish()?;
+            if alg != oaep_alg().as_slice() {
+                return Err(malformed());
+            }
+            (rid, Wrapped::Rsa(encrypted_key))
+        }
+        t if t == der::context(1) => {
+            if version != 2 || r.u64()? != 3 {
+                return Err(malformed());
+            }
+            let mut orig = r.nested(der::context(0))?;
+            let mut key = orig.nested(der::context(1))?;
+            orig.finish()?;
+            let mut key_alg = key.sequence()?;
+            if key_alg.oid()? != oid::EC_PUBLIC_KEY {
+                return Err(malformed());
+            }
+            // Parameters absent, NULL or the P-256 OID (RFC 5753 §7.1.2).
+            if !key_alg.is_empty() {
+                let p = key_alg.any()?;
+                if !(p.tag == der::NULL && p.value.is_empty()
+                    || p.tag == der::OID && p.value == oid::P256)
+                {
+                    return Err(malformed());
+                }
+            }
+            key_alg.finish()?;
+            let point = key.bit_string()?;
+            key.finish()?;
+            if r.peek_tag() == Some(der::context(1)) {
+                // A ukm would enter the KDF; Axis never writes one.
+                return Err(malformed());
+            }
+            let alg = r.expect(der::SEQUENCE)?.raw;
+            if alg != ecdh_alg().as_slice() {
+                return Err(malformed());
+            }
+            let mut reks = r.sequence()?;
+            r.finish()?;
+            let mut rek = reks.sequence()?;
+            reks.finish()?;
+            let rid = rek.expect(der::SEQUENCE)?.raw;
+            let wrapped = rek.octet_string()?;
+            rek.finish()?;
+            (rid, Wrapped::Ec { point, wrapped })
+        }
+        _ => return Err(malformed()),
+    };
     Ok(Parsed {
-        entries,
+        rid,
+        wrapped,
         iv,
         encrypted,
     })
@@ -588,34 +581,29 @@ impl std::fmt::Debug for RecipientId {
     }
 }
 
-/// The entries of an envelope, in order (repeats kept), read without any key.
-pub(crate) fn recipient_ids(envelope: &[u8]) -> Result<Vec<RecipientId>, Error> {
-    Ok(parse(envelope)?
-        .entries
-        .into_iter()
-        .map(|(rid, _)| RecipientId(rid.to_vec()))
-        .collect())
+/// Who an entry is for, read without any key (strict: [`parse`]).
+pub(crate) fn recipient_id(entry: &[u8]) -> Result<RecipientId, Error> {
+    Ok(RecipientId(parse(entry)?.rid.to_vec()))
 }
 
-/// Finds this recipient's entry and unwraps the content key.
+/// Unwraps the content key from this recipient's entry.
 ///
-/// 1. The envelope is read ([`parse`]: budgets, strict DER, only Axis's algorithms).
-/// 2. The entry is found by issuer and serial of the recipient's certificate; none is
+/// 1. The entry is read ([`parse`]: budget, strict DER, one RecipientInfo, only Axis's
+///    algorithms).
+/// 2. It is for the recipient's certificate (issuer and serial); otherwise
 ///    [`EnvelopeError::NoRecipientInfo`].
 /// 3. Unwrapping the CEK and decrypting the content fail alike as
 ///    [`EnvelopeError::KeyUnwrapFailed`] (one error for every failure: no padding oracle to
 ///    tell apart, RFC 3218).
-pub(crate) fn open(envelope: &[u8], me: &RecipientKey) -> Result<SecretKey, Error> {
+pub(crate) fn open(entry: &[u8], me: &RecipientKey) -> Result<SecretKey, Error> {
     // Step 1.
-    let parsed = parse(envelope)?;
+    let parsed = parse(entry)?;
     // Step 2.
-    let (_, wrapped) = parsed
-        .entries
-        .iter()
-        .find(|(rid, _)| *rid == me.issuer_and_serial.as_slice())
-        .ok_or(EnvelopeError::NoRecipientInfo)?;
+    if parsed.rid != me.issuer_and_serial.as_slice() {
+        return Err(EnvelopeError::NoRecipientInfo.into());
+    }
     // Step 3.
-    let cek = match wrapped {
+    let cek = match parsed.wrapped {
         Wrapped::Rsa(encrypted_key) => oaep_decrypt(me.key.as_ref(), encrypted_key)?,
         Wrapped::Ec { point, wrapped } => ecdh_unwrap(me.key.as_ref(), point, wrapped)?,
     };
@@ -668,9 +656,4 @@ pub(crate) fn key_commitment(key: &SecretKey) -> [u8; 32] {
     h.update(b"axis-signer v1 content-key commitment\0");
     h.update(key.as_bytes());
     h.finish()
-}
-
-/// SHA-256 of an envelope (what the header carries).
-pub(crate) fn digest(envelope: &[u8]) -> [u8; 32] {
-    sha256(envelope)
 }

@@ -5,7 +5,7 @@
 //! ```text
 //! RoutingHeader ::= SEQUENCE {
 //!   format            OBJECT IDENTIFIER,          -- <AXIS_OID_ARC>.2.2
-//!   version           INTEGER (1),
+//!   version           INTEGER (2),
 //!   binding           SEQUENCE {
 //!     messageId         OCTET STRING (SIZE (16)), -- UUID, the idempotency key
 //!     sender            UTF8String,               -- agency id
@@ -13,11 +13,15 @@
 //!     priority          INTEGER (0..4),
 //!     chunkSize         INTEGER,
 //!     keyCommitment     OCTET STRING (SIZE (32)), -- SHA-256("…commitment\0" ‖ content key)
-//!     keyEnvelopeDigest OCTET STRING (SIZE (32)), -- SHA-256 of the CMS EnvelopedData
-//!     keyEnvelopeLength INTEGER },
+//!     keyEnvelopeRoot   OCTET STRING (SIZE (32)) }, -- RFC 9162 root over the envelope entries
 //!   ciphertextLength  INTEGER,                    -- bytes of the frame stream
 //!   ciphertextDigest  OCTET STRING (SIZE (32)) }  -- SHA-256 of the frame stream
 //! ```
+//!
+//! Version 1 carried the SHA-256 and length of one EnvelopedData for all recipients, which went
+//! whole to every recipient (a delivery linear in the recipients, a broadcast quadratic); it is
+//! refused ([`FormatError::RetiredVersion`]). The key-envelope tree's size is the number of
+//! recipients, which the binding already commits to, so it has no field of its own.
 //!
 //! Every chunk's AEAD associated data is the *binding digest*: SHA-256 of the header's content
 //! octets up to and including `binding` (format, version, binding). It is known before
@@ -41,9 +45,12 @@ use crate::error::{
 use crate::limits::{
     MAX_CHUNK_SIZE, MAX_CIPHERTEXT_LEN, MAX_HEADER_LEN, MAX_RECIPIENTS, MIN_CHUNK_SIZE,
 };
+use crate::package::key_envelope::KeyEnvelope;
 use crate::package::manifest::Priority;
 
 const WHAT: &str = "routing header";
+/// The version this code writes and reads.
+const VERSION: u64 = 2;
 
 /// A message id: a UUID the sender picks, the idempotency key of a submission.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -113,10 +120,8 @@ pub struct RoutingHeader {
     pub chunk_size: u32,
     /// Commitment to the content key.
     pub key_commitment: [u8; 32],
-    /// SHA-256 of the key envelope.
-    pub key_envelope_digest: [u8; 32],
-    /// Size of the key envelope.
-    pub key_envelope_len: u64,
+    /// Merkle root (RFC 9162) over the key envelope's entries, one per recipient in order.
+    pub key_envelope_root: [u8; 32],
     /// Size of the ciphertext (frame stream).
     pub ciphertext_len: u64,
     /// SHA-256 of the ciphertext (frame stream).
@@ -150,14 +155,6 @@ impl RoutingHeader {
             }
             .into());
         }
-        if self.key_envelope_len > crate::limits::MAX_KEY_ENVELOPE_LEN as u64 {
-            return Err(FormatError::TooLarge {
-                what: "key envelope",
-                len: self.key_envelope_len,
-                max: crate::limits::MAX_KEY_ENVELOPE_LEN as u64,
-            }
-            .into());
-        }
         Ok(())
     }
 
@@ -175,10 +172,14 @@ impl RoutingHeader {
             &der::uint(u64::from(self.priority.code())),
             &der::uint(u64::from(self.chunk_size)),
             &der::octets(&self.key_commitment),
-            &der::octets(&self.key_envelope_digest),
-            &der::uint(self.key_envelope_len),
+            &der::octets(&self.key_envelope_root),
         ]);
-        [der::oid(Format::RoutingHeader.oid()), der::uint(1), binding].concat()
+        [
+            der::oid(Format::RoutingHeader.oid()),
+            der::uint(VERSION),
+            binding,
+        ]
+        .concat()
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -226,9 +227,10 @@ impl HeaderBytes {
     /// Parses untrusted bytes.
     ///
     /// 1. Size budget ([`MAX_HEADER_LEN`]).
-    /// 2. Strict DER, the routing-header format OID, version 1.
+    /// 2. Strict DER, the routing-header format OID, version 2 (version 1 is
+    ///    [`FormatError::RetiredVersion`]).
     /// 3. Recipients: count budget while reading, well-formed and distinct agency ids.
-    /// 4. Chunk size, ciphertext and envelope sizes within their budgets.
+    /// 4. Chunk size and ciphertext size within their budgets.
     /// 5. Re-encoding gives the same bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_HEADER_LEN {
@@ -239,7 +241,17 @@ impl HeaderBytes {
             }
             .into());
         }
-        let mut r = Format::RoutingHeader.open(bytes, WHAT)?;
+        let (mut r, version) = Format::RoutingHeader.open_versions(bytes, WHAT, VERSION)?;
+        if version != VERSION {
+            return Err(FormatError::RetiredVersion {
+                what: WHAT,
+                version,
+                current: VERSION,
+                why: "the key envelope is now one entry per recipient under a Merkle root \
+                      (FORMATS.md §6.3, §7)",
+            }
+            .into());
+        }
         let mut b = r.sequence()?;
         let message_id = MessageId(uuid::Uuid::from_bytes(b.octets()?));
         let sender = agency("sender", b.utf8()?)?;
@@ -268,8 +280,7 @@ impl HeaderBytes {
             priority,
             chunk_size,
             key_commitment: b.octets()?,
-            key_envelope_digest: b.octets()?,
-            key_envelope_len: b.u64()?,
+            key_envelope_root: b.octets()?,
             ciphertext_len: r.u64()?,
             ciphertext_digest: r.octets()?,
         };
@@ -398,38 +409,37 @@ impl VerifiedSubmission {
         &self.report
     }
 
-    /// Checks a key envelope is the one the header names (the axis does this on submission).
-    pub fn check_key_envelope(&self, envelope: &[u8]) -> Result<(), Error> {
+    /// Reads a key envelope and checks it is the one the header names (the axis does this on
+    /// submission): one entry per recipient and the header's Merkle root over them; otherwise
+    /// [`EnvelopeError::KeyEnvelopeMismatch`]. Budgets and strict DER first
+    /// ([`KeyEnvelope::parse`]).
+    pub fn check_key_envelope(&self, envelope: &[u8]) -> Result<KeyEnvelope, Error> {
+        let parsed = KeyEnvelope::parse(envelope)?;
         let h = self.header();
-        if envelope.len() as u64 != h.key_envelope_len
-            || crate::cms::envelope::digest(envelope) != h.key_envelope_digest
-        {
-            return Err(EnvelopeError::KeyEnvelopeDigestMismatch.into());
+        if parsed.len() != h.recipients.len() || parsed.root() != h.key_envelope_root {
+            return Err(EnvelopeError::KeyEnvelopeMismatch.into());
         }
-        Ok(())
+        Ok(parsed)
     }
 
     /// Checks that the key envelope is sealed for exactly the header's recipients: `current`
     /// gives, for each recipient, the identifier of its encryption certificate in force (the
-    /// axis takes them from its directory). The envelope names its entries in clear, so this
-    /// needs no key; run it after [`VerifiedSubmission::check_key_envelope`].
+    /// axis takes them from its directory). The entries name their certificates in clear, so
+    /// this needs no key; run it on what [`VerifiedSubmission::check_key_envelope`] returned.
     ///
-    /// 1. The envelope is read with its budgets (strict DER, Axis's algorithms only).
-    /// 2. `current` names every header recipient once, and no other agency ([`Error::Misuse`]
+    /// 1. `current` names every header recipient once, and no other agency ([`Error::Misuse`]
     ///    otherwise: the caller's lookup is wrong, not the sender).
-    /// 3. Every recipient has exactly one entry for its current certificate, and there is no
-    ///    other entry: a header rewritten to add a recipient the envelope does not serve (which
-    ///    could then neither open nor refuse the document), an envelope sealed for an old or
-    ///    foreign certificate, or one that also serves an agency outside the header, are all
+    /// 2. Entry `i` is for the current certificate of the header's recipient `i`, and there are
+    ///    as many entries as recipients: a header rewritten to add a recipient the envelope does
+    ///    not serve (which could then neither open nor refuse the document), an entry sealed for
+    ///    an old or foreign certificate or out of place, or an entry for no recipient, are all
     ///    [`EnvelopeError::RecipientsMismatch`].
     pub fn check_envelope_recipients(
         &self,
-        envelope: &[u8],
+        envelope: &KeyEnvelope,
         current: &[(AgencyId, RecipientId)],
     ) -> Result<(), Error> {
         // Step 1.
-        let mut entries = crate::cms::envelope::recipient_ids(envelope)?;
-        // Step 2.
         let recipients = &self.header().recipients;
         if current.len() != recipients.len()
             || !recipients
@@ -440,9 +450,10 @@ impl VerifiedSubmission {
                 reason: "the current certificates must name each header recipient once",
             });
         }
-        // Step 3.
+        // Step 2.
+        let entries = envelope.recipient_ids()?;
         let mut missing = Vec::new();
-        for r in recipients {
+        for (i, r) in recipients.iter().enumerate() {
             let id = current
                 .iter()
                 .find(|(a, _)| a == r)
@@ -450,17 +461,15 @@ impl VerifiedSubmission {
                 .ok_or(Error::Misuse {
                     reason: "a recipient without its certificate",
                 })?;
-            match entries.iter().position(|e| e == id) {
-                Some(i) => {
-                    entries.swap_remove(i);
-                }
-                None => missing.push(r.clone()),
+            if entries.get(i) != Some(id) {
+                missing.push(r.clone());
             }
         }
-        if !missing.is_empty() || !entries.is_empty() {
+        let unexpected = entries.len().saturating_sub(recipients.len());
+        if !missing.is_empty() || unexpected != 0 {
             return Err(EnvelopeError::RecipientsMismatch {
                 missing,
-                unexpected: entries.len(),
+                unexpected,
             }
             .into());
         }

@@ -6,5 +6,6 @@ pub(crate) mod document;
 pub(crate) mod document_id;
 pub(crate) mod fields;
 pub(crate) mod header;
+pub(crate) mod key_envelope;
 pub(crate) mod manifest;
 pub(crate) mod stream;

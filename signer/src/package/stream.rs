@@ -35,6 +35,7 @@ use crate::package::document::{SignedDocument, VerifiedDocument};
 use crate::package::header::{
     self, HeaderBytes, MessageId, RoutingHeader, Submission, VerifiedSubmission,
 };
+use crate::package::key_envelope::{EnvelopeEntry, KeyEnvelope};
 use crate::package::manifest::{Attachment, ManifestBytes};
 
 const TAG_LEN: usize = 16;
@@ -101,7 +102,9 @@ pub struct SealRequest<'a> {
 pub struct Sealed {
     /// Routing header and its submission signature.
     pub submission: Submission,
-    /// The CMS EnvelopedData with the content key for every recipient.
+    /// The key envelope (DER `KeyEnvelope`): one CMS EnvelopedData per recipient, in the
+    /// header's recipient order, under the header's Merkle root; submitted whole, delivered one
+    /// entry per recipient ([`KeyEnvelope::parse`], [`KeyEnvelope::entry_with_path`]).
     pub key_envelope: Vec<u8>,
 }
 
@@ -187,7 +190,17 @@ impl Sealer {
             }
             .into());
         }
-        let key_envelope = envelope::seal(&mut secrets, req.recipients)?;
+        // One entry per recipient, in the manifest's order (the header's).
+        let mut ordered = Vec::with_capacity(manifest.to.len());
+        for o in &manifest.to {
+            ordered.push(
+                (*by_agency.get(&o.organ_id).ok_or(Error::Misuse {
+                    reason: "a recipient without its certificate",
+                })?)
+                .clone(),
+            );
+        }
+        let key_envelope = KeyEnvelope::from_entries(envelope::seal(&mut secrets, &ordered)?)?;
         let content_key = &secrets.content_key;
         let header = RoutingHeader {
             message_id: req.message_id,
@@ -196,8 +209,7 @@ impl Sealer {
             priority: manifest.priority,
             chunk_size: req.chunk_size,
             key_commitment: envelope::key_commitment(content_key),
-            key_envelope_digest: envelope::digest(&key_envelope),
-            key_envelope_len: key_envelope.len() as u64,
+            key_envelope_root: key_envelope.root(),
             ciphertext_len: 0,
             ciphertext_digest: [0; 32],
         };
@@ -206,7 +218,7 @@ impl Sealer {
             key: aead_key(content_key)?,
             binding_digest: sha256(&header.encode_prefix()),
             header,
-            key_envelope,
+            key_envelope: key_envelope.as_bytes().to_vec(),
             head: Some([
                 req.document.manifest().as_bytes().to_vec(),
                 req.document.personal_signature().to_vec(),
@@ -470,33 +482,34 @@ pub struct Opener<'s> {
 }
 
 impl<'s> Opener<'s> {
-    /// Unwraps the content key for `me`.
+    /// Unwraps the content key for `me` from its key-envelope entry (what a delivery carries).
     ///
-    /// 1. `me` is one of the header's recipients (the submission is already verified, so the
-    ///    header is the sender's).
-    /// 2. The key envelope is the one the header names (length and SHA-256): a swapped or
-    ///    altered envelope is refused before any private-key operation.
-    /// 3. The entry for `me`'s certificate unwraps (OAEP or ECDH + AES key wrap).
+    /// 1. `me` is one of the header's recipients, at position `i` (the submission is already
+    ///    verified, so the header is the sender's).
+    /// 2. The entry is entry `i` of the envelope the header's Merkle root commits to (its index
+    ///    and audit path): a swapped, altered or misplaced entry is refused before any
+    ///    private-key operation.
+    /// 3. The entry is for `me`'s certificate and unwraps (OAEP or ECDH + AES key wrap).
     /// 4. The key matches the header's commitment: every recipient decrypts with the same key.
     pub fn new(
         submission: &VerifiedSubmission,
-        key_envelope: &[u8],
+        entry: &EnvelopeEntry,
         me: &RecipientKey,
         store: &'s TrustStore,
         at: OffsetDateTime,
     ) -> Result<Self, Error> {
         let h = submission.header();
         // Step 1.
-        if !h.recipients.contains(me.agency()) {
+        let Some(i) = h.recipients.iter().position(|r| r == me.agency()) else {
             return Err(EnvelopeError::NotARecipient {
                 agency: me.agency().clone(),
             }
             .into());
-        }
+        };
         // Step 2.
-        submission.check_key_envelope(key_envelope)?;
+        entry.verify(i, h.recipients.len(), &h.key_envelope_root)?;
         // Steps 3 and 4.
-        let key = envelope::open(key_envelope, me)?;
+        let key = envelope::open(&entry.entry, me)?;
         if envelope::key_commitment(&key) != h.key_commitment {
             return Err(EnvelopeError::KeyCommitmentMismatch.into());
         }
@@ -516,6 +529,29 @@ impl<'s> Opener<'s> {
             att_size: 0,
             att_digest: Sha256::new(),
         })
+    }
+
+    /// [`Opener::new`] from the whole key envelope (as the sender submitted it): it must be the
+    /// one the header names ([`VerifiedSubmission::check_key_envelope`]); `me`'s entry and
+    /// path are taken from it. For tools, tests and a sender reading its own document.
+    pub fn from_key_envelope(
+        submission: &VerifiedSubmission,
+        key_envelope: &[u8],
+        me: &RecipientKey,
+        store: &'s TrustStore,
+        at: OffsetDateTime,
+    ) -> Result<Self, Error> {
+        let h = submission.header();
+        let Some(i) = h.recipients.iter().position(|r| r == me.agency()) else {
+            return Err(EnvelopeError::NotARecipient {
+                agency: me.agency().clone(),
+            }
+            .into());
+        };
+        let entry = submission
+            .check_key_envelope(key_envelope)?
+            .entry_with_path(i)?;
+        Self::new(submission, &entry, me, store, at)
     }
 
     fn chunk_size(&self) -> u32 {
