@@ -174,7 +174,7 @@ impl EnvelopeEntry {
     /// hashes. Budgets: the entry's size is checked when it is read; the path has at most
     /// [`MAX_KEY_ENVELOPE_PATH`] hashes and is a whole number of them.
     pub fn from_parts(index: u32, entry: Vec<u8>, path: &[u8]) -> Result<Self, Error> {
-        if path.len() % 32 != 0 || path.len() / 32 > MAX_KEY_ENVELOPE_PATH {
+        if !path.len().is_multiple_of(32) || path.len() / 32 > MAX_KEY_ENVELOPE_PATH {
             return Err(FormatError::Malformed {
                 what: "key envelope audit path",
             }
