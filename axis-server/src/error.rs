@@ -49,8 +49,19 @@ pub enum ServerError {
         reason: SignatureReason,
     },
     /// The key envelope is not the one the header names.
-    #[error("the key envelope does not match the routing header's digest")]
+    #[error(
+        "the key envelope does not match the routing header: one entry per recipient, in the \
+         header's order, under its key-envelope root"
+    )]
     KeyEnvelopeMismatch,
+    /// A structure of a format version this axis no longer accepts.
+    #[error("{what} is of a retired format: {detail}; seal again with a current SDK")]
+    VersionRetired {
+        /// Which input.
+        what: &'static str,
+        /// What the parser said.
+        detail: String,
+    },
     /// The key envelope is not sealed for exactly the header's recipients (by the directory's
     /// current encryption certificates).
     #[error(
@@ -399,6 +410,7 @@ impl ServerError {
             SenderNotCaller { .. } => reasons::SENDER_NOT_CALLER,
             Signature { reason, .. } => reason.reason(),
             KeyEnvelopeMismatch => reasons::KEY_ENVELOPE_MISMATCH,
+            VersionRetired { .. } => reasons::FORMAT_VERSION_RETIRED,
             KeyEnvelopeRecipients { .. } => reasons::KEY_ENVELOPE_RECIPIENTS,
             SenderIsRecipient(_) => reasons::SENDER_IS_RECIPIENT,
             CursorInvalid(_) => reasons::CURSOR_INVALID,
@@ -464,6 +476,7 @@ impl ServerError {
             Malformed { .. }
             | Protocol(_)
             | KeyEnvelopeMismatch
+            | VersionRetired { .. }
             | SenderIsRecipient(_)
             | CursorInvalid(_)
             | LengthMismatch { .. }
@@ -601,6 +614,20 @@ impl ServerError {
     }
 
     /// A parse error on named untrusted bytes.
+    /// A structure from the client that the signer refused to read: of a retired format
+    /// version ([`ServerError::VersionRetired`]), or malformed.
+    pub(crate) fn unreadable(what: &'static str, e: &axis_signer::Error) -> Self {
+        match e {
+            axis_signer::Error::Format(axis_signer::FormatError::RetiredVersion { .. }) => {
+                ServerError::VersionRetired {
+                    what,
+                    detail: e.to_string(),
+                }
+            }
+            e => ServerError::malformed(what, e),
+        }
+    }
+
     pub(crate) fn malformed(what: &'static str, e: impl std::fmt::Display) -> Self {
         ServerError::Malformed {
             what,

@@ -342,7 +342,8 @@ pub struct MessageRow {
     pub routing_header: Vec<u8>,
     /// Exact submission signature bytes.
     pub submission_signature: Vec<u8>,
-    /// Key envelope.
+    /// The whole key envelope as submitted (read for the sender's history only; empty in an
+    /// inbox row, which carries the recipient's entry instead).
     pub key_envelope: Vec<u8>,
     /// Ciphertext bytes.
     pub ciphertext_len: u64,
@@ -387,25 +388,60 @@ pub struct StatementRow {
 pub struct InboxRow {
     /// Cursor position (the acceptance's leaf index).
     pub seq: i64,
-    /// The message.
+    /// The message (without the whole key envelope).
     pub message: MessageRow,
+    /// The recipient's key-envelope entry.
+    pub entry: EntryRow,
 }
 
-/// The columns `message_of` reads (a macro so queries stay `&'static str`).
+/// A recipient's key-envelope entry as its delivery row keeps it.
+#[derive(Clone, Debug)]
+pub struct EntryRow {
+    /// The entry (DER).
+    pub entry: Vec<u8>,
+    /// Its index (the recipient's position in the header).
+    pub index: u32,
+    /// The audit path, concatenated 32-octet hashes.
+    pub path: Vec<u8>,
+}
+
+/// The columns `message_of` reads, but the whole key envelope (a macro so queries stay
+/// `&'static str`): an inbox never reads it.
 macro_rules! message_columns {
     () => {
-        "m.message_id, m.sender, m.routing_header, m.submission_signature, m.key_envelope, \
+        "m.message_id, m.sender, m.routing_header, m.submission_signature, \
          m.ciphertext_len, m.blob_id, m.accepted_at, m.leaf_index, m.entry, m.proof"
     };
 }
 
-fn message_of(r: &impl Fields) -> Result<MessageRow> {
+/// The columns `entry_of` reads.
+macro_rules! entry_columns {
+    () => {
+        "d.key_entry, d.key_index, d.key_path"
+    };
+}
+
+fn entry_of(r: &impl Fields) -> Result<EntryRow> {
+    Ok(EntryRow {
+        entry: r.value("key_entry")?,
+        index: u32::try_from(r.value::<i64>("key_index")?)
+            .map_err(|_| ServerError::stored("key-envelope entry index", "out of range"))?,
+        path: r.value("key_path")?,
+    })
+}
+
+/// A message row; `key_envelope` is read when the query selected it.
+fn message_of(r: &impl Fields, with_envelope: bool) -> Result<MessageRow> {
     Ok(MessageRow {
         message_id: message_id_of(r)?,
         sender: r.value("sender")?,
         routing_header: r.value("routing_header")?,
         submission_signature: r.value("submission_signature")?,
-        key_envelope: r.value("key_envelope")?,
+        key_envelope: if with_envelope {
+            r.value("key_envelope")?
+        } else {
+            Vec::new()
+        },
         ciphertext_len: r.index("ciphertext_len")?,
         blob_id: r.value("blob_id")?,
         logged: logged_of(r, "accepted_at")?,
@@ -687,11 +723,32 @@ impl Db {
         const SQL: &str = concat!(
             "SELECT ",
             message_columns!(),
-            " FROM messages m WHERE m.message_id = $1"
+            ", m.key_envelope FROM messages m WHERE m.message_id = $1"
         );
         on_pool!(self, p => {
             let row = sqlx::query(SQL).bind(message_id).fetch_optional(p).await?;
-            row.as_ref().map(message_of).transpose()
+            row.as_ref().map(|r| message_of(r, true)).transpose()
+        })
+    }
+
+    /// A recipient's key-envelope entry of a message, if it is addressed to it.
+    pub async fn envelope_entry(
+        &self,
+        message_id: &[u8],
+        recipient: &str,
+    ) -> Result<Option<EntryRow>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM deliveries d WHERE d.message_id = $1 AND d.recipient = $2"
+        );
+        on_pool!(self, p => {
+            let row = sqlx::query(SQL)
+                .bind(message_id)
+                .bind(recipient)
+                .fetch_optional(p)
+                .await?;
+            row.as_ref().map(entry_of).transpose()
         })
     }
 
@@ -728,6 +785,8 @@ impl Db {
         const SQL: &str = concat!(
             "SELECT d.seq, ",
             message_columns!(),
+            ", ",
+            entry_columns!(),
             " FROM deliveries d JOIN messages m ON m.message_id = d.message_id \
              WHERE d.recipient = $1 AND d.seq > $2 AND d.state = 0 ORDER BY d.seq LIMIT $3"
         );
@@ -739,7 +798,11 @@ impl Db {
                 .fetch_all(p)
                 .await?;
             rows.iter()
-                .map(|r| Ok(InboxRow { seq: r.value("seq")?, message: message_of(r)? }))
+                .map(|r| Ok(InboxRow {
+                    seq: r.value("seq")?,
+                    message: message_of(r, false)?,
+                    entry: entry_of(r)?,
+                }))
                 .collect()
         })
     }

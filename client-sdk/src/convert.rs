@@ -4,7 +4,7 @@
 use axis_pki::AgencyId;
 use axis_proto::reasons;
 use axis_proto::v1 as pb;
-use axis_signer::MessageId;
+use axis_signer::{EnvelopeEntry, MessageId};
 use time::OffsetDateTime;
 
 use crate::directory::{AgencyInfo, AgencyPage, CrlPublished, Limits};
@@ -143,9 +143,24 @@ impl TryFrom<pb::Delivery> for Delivery {
             cursor: d.cursor,
             routing_header: d.routing_header,
             submission_signature: d.submission_signature,
-            key_envelope: d.key_envelope,
+            key_envelope_entry: envelope_entry(d.key_envelope_entry)?,
         })
     }
+}
+
+/// A key-envelope entry from the axis: present, each path hash 32 octets, within the path
+/// budget (its place under the signed root is checked when opening).
+pub(crate) fn envelope_entry(e: Option<pb::KeyEnvelopeEntry>) -> Result<EnvelopeEntry, Error> {
+    let e = e.ok_or_else(|| {
+        Error::verification("the axis sent a delivery without this agency's key-envelope entry")
+    })?;
+    if e.path.iter().any(|h| h.len() != 32) {
+        return Err(Error::verification(
+            "the axis sent a key-envelope audit path with a hash that is not 32 octets",
+        ));
+    }
+    EnvelopeEntry::from_parts(e.index, e.entry, &e.path.concat())
+        .map_err(|err| Error::signer("the key-envelope entry from the axis", err))
 }
 
 impl TryFrom<pb::Agency> for AgencyInfo {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axis_pki::AgencyId;
 use axis_proto::v1 as pb;
-use axis_signer::{HeaderBytes, MessageId};
+use axis_signer::{EnvelopeEntry, HeaderBytes, MessageId};
 use futures_util::Stream;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -46,8 +46,10 @@ pub struct Delivery {
     pub routing_header: Vec<u8>,
     /// The sender's submission signature over the routing header.
     pub submission_signature: Vec<u8>,
-    /// The key envelope (the content key wrapped for each recipient).
-    pub key_envelope: Vec<u8>,
+    /// This agency's key-envelope entry (the content key wrapped for its encryption
+    /// certificate), its position and its audit path to the routing header's root: checked
+    /// against the signed header before the key is used.
+    pub key_envelope_entry: EnvelopeEntry,
 }
 
 /// The stream of deliveries from [`Client::inbox`]: `Result<Delivery>` items, oldest first,
@@ -172,7 +174,7 @@ impl Client {
             accepted_at: entry.entry().logged_at,
             routing_header: h.routing_header,
             submission_signature: h.submission_signature,
-            key_envelope: h.key_envelope,
+            key_envelope_entry: crate::convert::envelope_entry(h.key_envelope_entry)?,
         })
     }
 

@@ -406,7 +406,7 @@ impl Client {
         // Step 2.
         let key = RecipientKey::new(enc.key.key().decrypter(), &enc.cert)
             .map_err(|e| Error::config(format!("[encryption] key: {e}")).with_source(e))?;
-        let mut opener = Opener::new(&submission, &delivery.key_envelope, &key, &store, now)
+        let mut opener = Opener::new(&submission, &delivery.key_envelope_entry, &key, &store, now)
             .map_err(|e| Error::signer(&format!("the key envelope of {id}"), e))?;
         // Step 3.
         let total = h.ciphertext_len;

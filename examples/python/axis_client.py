@@ -96,7 +96,9 @@ def main():
         now = datetime.datetime.now(datetime.timezone.utc)
         try:
             manifest, manifest_der, files = axf.open_document(
-                spec, d.routing_header, d.submission_signature, d.key_envelope, ciphertext,
+                spec, d.routing_header, d.submission_signature,
+                (d.key_envelope_entry.entry, d.key_envelope_entry.index, list(d.key_envelope_entry.path)),
+                ciphertext,
                 a.agency, enc_cert, enc_key, trust, now)
         except Exception as e:  # refuse it: never acknowledge what did not open
             print("refused %s: %s" % (d.message_id, e), flush=True)

@@ -45,8 +45,13 @@ pub const SIGNER_AGENCY_MISMATCH: &str = "SIGNER_AGENCY_MISMATCH";
 /// A signature's signing time is in the future or outside its certificate's validity
 /// (`PERMISSION_DENIED`).
 pub const SIGNING_TIME_INVALID: &str = "SIGNING_TIME_INVALID";
-/// The key envelope is not the one the routing header names (`INVALID_ARGUMENT`).
+/// The key envelope is not the one the routing header names: not one entry per recipient, or
+/// not under the header's Merkle root (`INVALID_ARGUMENT`).
 pub const KEY_ENVELOPE_MISMATCH: &str = "KEY_ENVELOPE_MISMATCH";
+/// A structure is of a format version this axis no longer accepts (a routing header of version
+/// 1, whose key envelope went whole to every recipient): seal again with a current SDK
+/// (`INVALID_ARGUMENT`).
+pub const FORMAT_VERSION_RETIRED: &str = "FORMAT_VERSION_RETIRED";
 /// The key envelope's recipients are not exactly the routing header's, by the directory's
 /// current encryption certificates: a recipient could not open the document
 /// (`FAILED_PRECONDITION`).
@@ -149,6 +154,7 @@ pub const ALL: &[&str] = &[
     SIGNER_AGENCY_MISMATCH,
     SIGNING_TIME_INVALID,
     KEY_ENVELOPE_MISMATCH,
+    FORMAT_VERSION_RETIRED,
     KEY_ENVELOPE_RECIPIENTS,
     SENDER_IS_RECIPIENT,
     DIRECTORY_INVALID,

@@ -538,6 +538,20 @@ pub fn build(keys: &Keys) -> Vec<File> {
         Some("KeyEnvelope"),
         sealed.key_envelope.clone(),
     );
+    // Each recipient's entry alone, as its delivery carries it (`openssl cms -decrypt` opens
+    // it); its audit path is in parameters.json.
+    let envelope_entries = axis_signer::KeyEnvelope::parse(&sealed.key_envelope)
+        .unwrap()
+        .entries_with_paths()
+        .unwrap();
+    for e in &envelope_entries {
+        put(
+            &mut files,
+            format!("envelope-entry-{}.der", e.index),
+            Some("KeyEnvelopeEntry"),
+            e.entry.clone(),
+        );
+    }
     put(
         &mut files,
         "header.der".into(),
@@ -796,6 +810,25 @@ pub fn build(keys: &Keys) -> Vec<File> {
         ),
     );
     field("key_commitment", s(&hex(&h.key_commitment)));
+    field("key_envelope_root", s(&hex(&h.key_envelope_root)));
+    field(
+        "key_envelope_paths",
+        format!(
+            "[{}]",
+            envelope_entries
+                .iter()
+                .map(|e| format!(
+                    "[{}]",
+                    e.path
+                        .iter()
+                        .map(|h| s(&hex(h)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
     field("binding_digest", s(&hex(header.binding_digest())));
     field("manifest_digest", s(&hex(&document.manifest().digest())));
     field("ciphertext_length", h.ciphertext_len.to_string());

@@ -74,10 +74,43 @@ pub(crate) fn open(
         .verify(&store, now)
         .unwrap();
     let key = recipient_key(pki, who);
-    Opener::new(&sub, &d.key_envelope, &key, &store, now)
+    Opener::new(&sub, &envelope_entry(d), &key, &store, now)
         .unwrap()
         .open_all(ciphertext)
         .unwrap()
+}
+
+/// A delivery's key-envelope entry, as the signer reads it.
+pub(crate) fn envelope_entry(d: &pb::Delivery) -> axis_signer::EnvelopeEntry {
+    let e = d
+        .key_envelope_entry
+        .as_ref()
+        .expect("a delivery carries its entry");
+    axis_signer::EnvelopeEntry::from_parts(e.index, e.entry.clone(), &e.path.concat()).unwrap()
+}
+
+/// `who`'s entry of a whole key envelope, as the axis would deliver it.
+pub(crate) fn entry_for(
+    routing_header: &[u8],
+    key_envelope: &[u8],
+    who: &AgencyCreds,
+) -> pb::KeyEnvelopeEntry {
+    let h = axis_signer::HeaderBytes::parse(routing_header).unwrap();
+    let i = h
+        .header()
+        .recipients
+        .iter()
+        .position(|r| *r == who.id)
+        .expect("a recipient");
+    let e = axis_signer::KeyEnvelope::parse(key_envelope)
+        .unwrap()
+        .entry_with_path(i)
+        .unwrap();
+    pb::KeyEnvelopeEntry {
+        entry: e.entry,
+        index: e.index,
+        path: e.path.iter().map(|h| h.to_vec()).collect(),
+    }
 }
 
 /// The recipient's signed statement `status` following `prior` (its own chain so far).
@@ -121,7 +154,11 @@ pub(crate) async fn received(
     let d = pb::Delivery {
         routing_header: p.begin.routing_header.clone(),
         submission_signature: p.begin.submission_signature.clone(),
-        key_envelope: p.begin.key_envelope.clone(),
+        key_envelope_entry: Some(entry_for(
+            &p.begin.routing_header,
+            &p.begin.key_envelope,
+            who,
+        )),
         ..Default::default()
     };
     open(pki, who, &d, &ct).0

@@ -48,6 +48,17 @@ fn write_structures(dir: &Path) {
     put("submission.cms", "AxisSignature", submission.signature());
     // B holds a P-256 encryption certificate, C an RSA one: both RecipientInfo kinds.
     put("envelope.der", "KeyEnvelope", &p.sealed.key_envelope);
+    let envelope = axis_signer::KeyEnvelope::parse(&p.sealed.key_envelope).unwrap();
+    put(
+        "envelope-entry-0.der",
+        "KeyEnvelopeEntry",
+        envelope.entry(0).unwrap(),
+    );
+    put(
+        "envelope-entry-1.der",
+        "KeyEnvelopeEntry",
+        envelope.entry(1).unwrap(),
+    );
 
     let verified = submission.verify(&f.store, NOW).unwrap();
     let accepted = SIGNED + Duration::minutes(3);

@@ -85,7 +85,7 @@ fn axis_opens_the_vector_document_as_each_recipient() {
     let submission = submission.verify(&store, VERIFY_AT).unwrap();
     let envelope = read("envelope.der");
     let ciphertext = read("ciphertext.bin");
-    submission.check_key_envelope(&envelope).unwrap();
+    let whole = submission.check_key_envelope(&envelope).unwrap();
     let mut check = submission.ciphertext_check();
     check.update(&ciphertext).unwrap();
     check.finish().unwrap();
@@ -97,7 +97,7 @@ fn axis_opens_the_vector_document_as_each_recipient() {
     let expected: Vec<Vec<u8>> = (0..3)
         .map(|i| read(&format!("attachment-{i}.bin")))
         .collect();
-    for who in ["h41", "h53"] {
+    for (i, who) in ["h41", "h53"].into_iter().enumerate() {
         let enc = store
             .verify(
                 &cert(&format!("{who}-enc")),
@@ -106,7 +106,14 @@ fn axis_opens_the_vector_document_as_each_recipient() {
             )
             .unwrap();
         let key = RecipientKey::from_pkcs8_der(keys.pkcs8(&format!("{who}-enc")), &enc).unwrap();
-        let opener = Opener::new(&submission, &envelope, &key, &store, VERIFY_AT).unwrap();
+        // What the axis delivers: the entry file, its index and its path to the header's root.
+        let mine = whole.entry_with_path(i).unwrap();
+        assert_eq!(
+            mine.entry,
+            read(&format!("envelope-entry-{i}.der")),
+            "{who}"
+        );
+        let opener = Opener::new(&submission, &mine, &key, &store, VERIFY_AT).unwrap();
         let (received, attachments) = opener.open_all(&ciphertext).unwrap();
         assert_eq!(attachments, expected, "{who}");
         let report = received.document().report();

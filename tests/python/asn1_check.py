@@ -157,6 +157,12 @@ def check_signature(spec, value, where):
 
 
 def check_envelope(spec, value, where):
+    """Decodes every entry's OAEP and ECDH algorithm parameters under their types."""
+    for i, entry in enumerate(value):
+        check_entry(spec, entry, "%s entry %d" % (where, i))
+
+
+def check_entry(spec, value, where):
     """Decodes the OAEP and ECDH algorithm parameters under their types."""
     for kind, ri in value["content"]["recipientInfos"]:
         alg = ri["keyEncryptionAlgorithm"]
@@ -174,6 +180,8 @@ def check_value(spec, type_name, value, where):
         check_signature(spec, value, where)
     elif type_name == "KeyEnvelope":
         check_envelope(spec, value, where)
+    elif type_name == "KeyEnvelopeEntry":
+        check_entry(spec, value, where)
     for field, inner in NESTED.get(type_name, {}).items():
         if field not in value:  # a version 1 bundle has no completeness
             continue
@@ -217,7 +225,7 @@ def main(argv):
             count += 1
     # Every structure Axis signs or stores has at least one example.
     for t in ["Manifest", "RoutingHeader", "Receipt", "LogEntry", "TreeHead", "LogProof",
-              "EvidenceBundle", "Completeness", "AxisSignature", "KeyEnvelope",
+              "EvidenceBundle", "Completeness", "AxisSignature", "KeyEnvelope", "KeyEnvelopeEntry",
               "SignedTreeHeadFile", "Cosignature", "DirectoryVersion", "DirectoryList",
               "DirectorySnapshot"]:
         if t not in seen_types:

@@ -327,25 +327,59 @@ def recipient_info(cert, cek, ephemeral=None):
     return tlv(0xA1, der_int(3) + originator + kea + rek)
 
 
-def key_envelope(k, cek, iv, recipients):
-    """KeyEnvelope DER; recipients is a list of (cert, ephemeral private key or None)."""
-    infos = [recipient_info(c, cek, e) for c, e in recipients]
+def key_envelope_entries(k, cek, iv, recipients):
+    """The key envelope's entries (§6.3): one ContentInfo with one RecipientInfo per recipient,
+    in order; recipients is a list of (cert, ephemeral private key or None). Every entry has the
+    same CEK, IV and encrypted content."""
     padder_len = 16 - len(k) % 16
     enc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
     encrypted = enc.update(k + bytes([padder_len]) * padder_len) + enc.finalize()
-    all_ktri = all(not isinstance(c.public_key(), ec.EllipticCurvePublicKey) for c, _ in recipients)
-    enveloped = seq(
-        der_int(0 if all_ktri else 2),
-        der_set(*infos),
-        seq(oid(ID_DATA), seq(oid(ID_AES256_CBC), octets(iv)), tlv(0x80, encrypted)),
-    )
-    return seq(oid("1.2.840.113549.1.7.3"), tlv(0xA0, enveloped))
+    eci = seq(oid(ID_DATA), seq(oid(ID_AES256_CBC), octets(iv)), tlv(0x80, encrypted))
+    entries = []
+    for c, e in recipients:
+        ktri = not isinstance(c.public_key(), ec.EllipticCurvePublicKey)
+        enveloped = seq(der_int(0 if ktri else 2), der_set(recipient_info(c, cek, e)), eci)
+        entries.append(seq(oid("1.2.840.113549.1.7.3"), tlv(0xA0, enveloped)))
+    return entries
 
 
-def unwrap_content_key(envelope_der, cert, private_key):
-    """K from the envelope for this recipient (§9 step 5), or None."""
-    info = acms.ContentInfo.load(envelope_der)
+def key_envelope(k, cek, iv, recipients):
+    """KeyEnvelope DER (the list of entries) and its entries."""
+    entries = key_envelope_entries(k, cek, iv, recipients)
+    return seq(*entries), entries
+
+
+def envelope_root(entries):
+    """keyEnvelopeRoot: the RFC 9162 root over the entries' DER (§6.3)."""
+    return mth([leaf_hash(e) for e in entries])
+
+
+def audit_path(leaves, m):
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]) over leaf hashes."""
+    n = len(leaves)
+    if n <= 1:
+        return []
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    if m < k:
+        return audit_path(leaves[:k], m) + [mth(leaves[k:])]
+    return audit_path(leaves[k:], m - k) + [mth(leaves[:k])]
+
+
+def entry_in_root(entry, index, count, path, root):
+    """§9 step 4: the entry is entry `index` of the `count` entries under `root`."""
+    if len(path) > 9 or any(len(h) != 32 for h in path):
+        return False
+    return root_from_path(index, count, leaf_hash(entry), path) == root
+
+
+def unwrap_content_key(entry_der, cert, private_key):
+    """K from this recipient's key-envelope entry (§9 step 5), or None."""
+    info = acms.ContentInfo.load(entry_der)
     env = info["content"]
+    if len(env["recipient_infos"]) != 1:
+        return None
     cek = None
     mine = issuer_and_serial(cert)
     for ri in env["recipient_infos"]:
@@ -537,12 +571,26 @@ def check_vectors(repo):
     check(key_commitment(k) == binding["keyCommitment"], "key commitment")
     check(key_commitment(k).hex() == params["key_commitment"], "key commitment (parameters)")
 
-    # §6.3: the envelope, byte for byte from the parameters
+    # §6.3: the envelope, byte for byte from the parameters; its entries under the header's root
+    check(header["version"] == 2, "routing header version 2")
     envelope_der = raw("envelope.der")
-    check(len(envelope_der) == binding["keyEnvelopeLength"] and H(envelope_der) == binding["keyEnvelopeDigest"], "envelope length and digest")
     ephemerals = [ec.derive_private_key(int(e, 16), ec.SECP256R1()) for e in params["ephemeral"]]
-    rebuilt = key_envelope(k, bytes.fromhex(params["cek"]), bytes.fromhex(params["iv"]), [(certs["h41-enc"], ephemerals[0]), (certs["h53-enc"], ephemerals[1])])
+    rebuilt, entries = key_envelope(k, bytes.fromhex(params["cek"]), bytes.fromhex(params["iv"]), [(certs["h41-enc"], ephemerals[0]), (certs["h53-enc"], ephemerals[1])])
     check(rebuilt == envelope_der, "the key envelope is reproduced byte for byte from parameters.json")
+    check(decode("KeyEnvelope", envelope_der) == [decode("KeyEnvelopeEntry", e) for e in entries], "the key envelope is the list of its entries")
+    check(len(entries) == len(binding["recipients"]), "one entry per recipient")
+    check(envelope_root(entries) == binding["keyEnvelopeRoot"], "key-envelope root")
+    check(binding["keyEnvelopeRoot"].hex() == params["key_envelope_root"], "key-envelope root (parameters)")
+    entry_leaves = [leaf_hash(e) for e in entries]
+    paths = []
+    for i, e in enumerate(entries):
+        check(raw("envelope-entry-%d.der" % i) == e, "entry %d is the file" % i)
+        path = audit_path(entry_leaves, i)
+        check([h.hex() for h in path] == params["key_envelope_paths"][i], "entry %d audit path (parameters)" % i)
+        check(entry_in_root(e, i, len(entries), path, binding["keyEnvelopeRoot"]), "entry %d is under the root" % i)
+        paths.append(path)
+    check(not entry_in_root(entries[1], 0, len(entries), paths[0], binding["keyEnvelopeRoot"]), "another recipient's entry is not under the root at my place")
+    check(not entry_in_root(entries[0], 1, len(entries), paths[0], binding["keyEnvelopeRoot"]), "my entry is not under the root at another place")
 
     # §6.4: the ciphertext, byte for byte, and opening it as each recipient (§9)
     ciphertext = raw("ciphertext.bin")
@@ -551,8 +599,8 @@ def check_vectors(repo):
     attachments = [raw("attachment-%d.bin" % i) for i in range(len(manifest["attachments"]))]
     plain = [manifest_der, raw("personal.cms"), raw("seal.cms")] + attachments
     check(encrypt_parts(k, bdigest, binding["chunkSize"], plain) == ciphertext, "the ciphertext is reproduced byte for byte")
-    for who in ("h41", "h53"):
-        opened_k = unwrap_content_key(envelope_der, certs[who + "-enc"], key(who + "-enc"))
+    for i, who in enumerate(("h41", "h53")):
+        opened_k = unwrap_content_key(entries[i], certs[who + "-enc"], key(who + "-enc"))
         check(opened_k == k, "%s unwraps the content key" % who)
         if opened_k is None:
             continue
@@ -560,7 +608,8 @@ def check_vectors(repo):
         check(parts == plain, "%s opens every part" % who)
         for a, data in zip(manifest["attachments"], parts[3:]):
             check(a["size"] == len(data) and a["sha256"] == H(data), "%s: attachment %s matches the manifest" % (who, a["name"]))
-    check(unwrap_content_key(envelope_der, certs["h41-enc"], key("h53-enc")) is None, "a wrong key opens nothing")
+    check(unwrap_content_key(entries[0], certs["h41-enc"], key("h53-enc")) is None, "a wrong key opens nothing")
+    check(unwrap_content_key(entries[1], certs["h41-enc"], key("h41-enc")) is None, "another recipient's entry opens nothing")
     try:
         tampered = bytearray(ciphertext)
         tampered[30] ^= 1
@@ -934,22 +983,22 @@ def seal_document(job_dir):
     seal = sign_cms(manifest_der, seal_cert, private("seal.key"), [ca], signed_at)
     # 4: keys and envelope
     k, cek, iv = os.urandom(32), os.urandom(32), os.urandom(16)
-    envelope = key_envelope(k, cek, iv, [(c, None) for c in recipients])
+    envelope, entries = key_envelope(k, cek, iv, [(c, None) for c in recipients])
     # 5: binding and its digest
     chunk_size = job["chunk_size"]
     binding = {
         "messageId": bytes.fromhex(job["message_id"].replace("-", "")),
         "sender": job["from"]["organId"], "recipients": [o["organId"] for o in job["to"]],
         "priority": 0, "chunkSize": chunk_size, "keyCommitment": key_commitment(k),
-        "keyEnvelopeDigest": H(envelope), "keyEnvelopeLength": len(envelope),
+        "keyEnvelopeRoot": envelope_root(entries),
     }
-    prefix = oid(ID_AXIS + ".2.2") + der_int(1) + spec.encode("Binding", binding)
+    prefix = oid(ID_AXIS + ".2.2") + der_int(2) + spec.encode("Binding", binding)
     bdigest = H(prefix)
     # 6: the frames
     ciphertext = encrypt_parts(k, bdigest, chunk_size, [manifest_der, personal, seal] + files)
     # 7: the header and the submission signature
     header = spec.encode("RoutingHeader", {
-        "format": ID_AXIS + ".2.2", "version": 1, "binding": binding,
+        "format": ID_AXIS + ".2.2", "version": 2, "binding": binding,
         "ciphertextLength": len(ciphertext), "ciphertextDigest": H(ciphertext),
     })
     assert binding_digest(header) == bdigest
@@ -971,20 +1020,25 @@ def compile_spec():
     return asn1tools.compile_files(os.path.join(here, "..", "..", "formats.asn1"), "der")
 
 
-def open_document(spec, header_der, submission, envelope, ciphertext, me, enc_cert, enc_key, trust, at):
-    """Opens a delivery as agency `me`; returns (manifest, manifest DER, [attachment bytes]).
-    Raises ValueError naming the step that failed."""
+def open_document(spec, header_der, submission, entry, ciphertext, me, enc_cert, enc_key, trust, at):
+    """Opens a delivery as agency `me`; `entry` is its key-envelope entry as (entry DER, index,
+    [path hashes]). Returns (manifest, manifest DER, [attachment bytes]). Raises ValueError
+    naming the step that failed."""
     header = spec.decode("RoutingHeader", header_der)
     if spec.encode("RoutingHeader", header) != header_der:
         raise ValueError("routing header: not DER")
     binding = header["binding"]
     if verify_signature(submission, header_der, trust, PROFILE_SEAL, binding["sender"], at) is None:
         raise ValueError("submission signature")
+    if header["version"] != 2:
+        raise ValueError("routing header version %d" % header["version"])
     if me not in binding["recipients"]:
         raise ValueError("not a recipient")
-    if len(envelope) != binding["keyEnvelopeLength"] or H(envelope) != binding["keyEnvelopeDigest"]:
-        raise ValueError("key envelope digest")
-    k = unwrap_content_key(envelope, enc_cert, enc_key)
+    entry_der, index, path = entry
+    mine = binding["recipients"].index(me)
+    if index != mine or not entry_in_root(entry_der, mine, len(binding["recipients"]), path, binding["keyEnvelopeRoot"]):
+        raise ValueError("key envelope entry not under the header's root")
+    k = unwrap_content_key(entry_der, enc_cert, enc_key)
     if k is None or key_commitment(k) != binding["keyCommitment"]:
         raise ValueError("content key")
     if len(ciphertext) != header["ciphertextLength"]:

@@ -1,7 +1,7 @@
 //! The committer's vocabulary: the jobs handlers submit, what the log gives them, and the
 //! batch limits.
 
-use axis_signer::{VerifiedReceipt, VerifiedSubmission};
+use axis_signer::{EnvelopeEntry, VerifiedReceipt, VerifiedSubmission};
 use time::OffsetDateTime;
 
 use crate::store::LoggedRow;
@@ -29,8 +29,11 @@ pub enum Job {
     Accept {
         /// The verified submission.
         submission: Box<VerifiedSubmission>,
-        /// Its key envelope (checked against the header).
+        /// Its key envelope (checked against the header), for the sender's history.
         key_envelope: Vec<u8>,
+        /// Each recipient's entry and audit path, in the header's recipient order: what its
+        /// delivery carries.
+        entries: Vec<EnvelopeEntry>,
         /// Its ciphertext (length and digest checked).
         ciphertext: Ciphertext,
     },

@@ -68,11 +68,15 @@ pub(super) struct MessageRow<'a> {
 }
 
 /// `deliveries`: one per recipient of an accepted submission, queued; its cursor is the
-/// acceptance's leaf index.
+/// acceptance's leaf index. It keeps the recipient's key-envelope entry, its index and its
+/// audit path (concatenated hashes), which its delivery carries.
 pub(super) struct DeliveryRow<'a> {
     message_id: &'a [u8],
     recipient: &'a str,
     seq: i64,
+    key_entry: &'a [u8],
+    key_index: i64,
+    key_path: Vec<u8>,
 }
 
 /// `statements`: a logged receipt or status.
@@ -200,7 +204,15 @@ impl Insert for MessageRow<'_> {
 }
 
 impl Columns for DeliveryRow<'_> {
-    const KINDS: &'static [Kind] = &[Kind::Bytes, Kind::Text, Kind::Int, Kind::Int];
+    const KINDS: &'static [Kind] = &[
+        Kind::Bytes,
+        Kind::Text,
+        Kind::Int,
+        Kind::Int,
+        Kind::Bytes,
+        Kind::Int,
+        Kind::Bytes,
+    ];
     fn values(&self) -> impl IntoIterator<Item = Value<'_>> {
         use Value::*;
         [
@@ -208,11 +220,15 @@ impl Columns for DeliveryRow<'_> {
             Text(self.recipient),
             Int(self.seq),
             Int(state::QUEUED),
+            Bytes(self.key_entry),
+            Int(self.key_index),
+            Bytes(&self.key_path),
         ]
     }
 }
 impl Insert for DeliveryRow<'_> {
-    const INTO: &'static str = "INSERT INTO deliveries (message_id, recipient, seq, state) ";
+    const INTO: &'static str = "INSERT INTO deliveries (message_id, recipient, seq, state, \
+         key_entry, key_index, key_path) ";
 }
 
 impl Columns for StatementRow<'_> {
@@ -381,6 +397,7 @@ impl<'a> Writes<'a> {
                 Job::Accept {
                     submission,
                     key_envelope,
+                    entries,
                     ciphertext,
                 } => {
                     let h = submission.header();
@@ -405,11 +422,19 @@ impl<'a> Writes<'a> {
                         blob_id,
                         logged,
                     });
-                    for r in &h.recipients {
+                    if entries.len() != h.recipients.len() {
+                        return Err(ServerError::invariant(
+                            "one key-envelope entry per recipient",
+                        ));
+                    }
+                    for (r, e) in h.recipients.iter().zip(entries) {
                         w.deliveries.push(DeliveryRow {
                             message_id: h.message_id.as_bytes(),
                             recipient: r.as_str(),
                             seq: leaf_index,
+                            key_entry: &e.entry,
+                            key_index: i64::from(e.index),
+                            key_path: e.path_bytes(),
                         });
                         w.wake.push(r.as_str().to_owned());
                     }

@@ -60,9 +60,10 @@ fn variant(e: &ServerError) -> usize {
             Fault::Invariant(_) => 45,
         },
         Cosignature { .. } => 46,
+        VersionRetired { .. } => 51,
     }
 }
-const VARIANTS: usize = 51;
+const VARIANTS: usize = 52;
 
 /// One value of every variant (every signature reason too).
 async fn samples() -> Vec<ServerError> {
@@ -83,6 +84,10 @@ async fn samples() -> Vec<ServerError> {
             caller: id.clone(),
         },
         KeyEnvelopeMismatch,
+        VersionRetired {
+            what: "routing header",
+            detail: "version 1".into(),
+        },
         KeyEnvelopeRecipients {
             missing: vec![id.clone()],
             unexpected: 1,

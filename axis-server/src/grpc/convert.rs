@@ -4,7 +4,7 @@ use axis_proto::v1 as pb;
 use time::OffsetDateTime;
 
 use crate::commit::Logged;
-use crate::store::{AgencyRow, InboxRow, LoggedRow, MessageRow, StatementRow};
+use crate::store::{AgencyRow, EntryRow, InboxRow, LoggedRow, MessageRow, StatementRow};
 
 /// A protobuf timestamp.
 pub(crate) fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
@@ -38,7 +38,8 @@ fn stored_evidence(l: LoggedRow) -> pb::LogEvidence {
     }
 }
 
-/// A delivery for the inbox stream.
+/// A delivery for the inbox stream: the recipient's own key-envelope entry, not the whole
+/// envelope.
 pub(crate) fn delivery(row: InboxRow) -> pb::Delivery {
     let m = row.message;
     pb::Delivery {
@@ -47,9 +48,18 @@ pub(crate) fn delivery(row: InboxRow) -> pb::Delivery {
         sender: m.sender,
         routing_header: m.routing_header,
         submission_signature: m.submission_signature,
-        key_envelope: m.key_envelope,
         size: m.ciphertext_len,
         accepted_at: Some(timestamp(m.logged.at)),
+        key_envelope_entry: Some(envelope_entry(row.entry)),
+    }
+}
+
+/// A recipient's key-envelope entry with its audit path.
+pub(crate) fn envelope_entry(e: EntryRow) -> pb::KeyEnvelopeEntry {
+    pb::KeyEnvelopeEntry {
+        entry: e.entry,
+        index: e.index,
+        path: e.path.chunks(32).map(<[u8]>::to_vec).collect(),
     }
 }
 

@@ -114,7 +114,7 @@ impl ExchangeService {
 
         // 1. Parse the header (budgets, strict DER) and check what needs no signature.
         let submission = Submission::parse(&begin.routing_header, begin.submission_signature)
-            .map_err(|e| ServerError::malformed("routing header", e))?;
+            .map_err(|e| ServerError::unreadable("routing header", &e))?;
         let h = submission.header().header().clone();
         note.set(h.message_id);
         if h.sender != sender {
@@ -155,27 +155,32 @@ impl ExchangeService {
             };
         }
         // 3. Origin: the sender's agency seal over the exact header bytes, chain and revocation
-        //    checked now; the key envelope is the one the header names.
+        //    checked now; the key envelope is the one the header names (one entry per
+        //    recipient under the header's Merkle root).
         let now = OffsetDateTime::now_utc();
         let store = app.trust.store();
         let verified = submission
             .verify(&store, now)
             .map_err(|e| ServerError::signature("submission signature", &e))?;
-        verified
+        let envelope = verified
             .check_key_envelope(&begin.key_envelope)
-            .map_err(|_| ServerError::KeyEnvelopeMismatch)?;
+            .map_err(|e| match e {
+                axis_signer::Error::Format(_) => ServerError::malformed("key envelope", e),
+                _ => ServerError::KeyEnvelopeMismatch,
+            })?;
         // 4. Every recipient is registered.
         let ids: Vec<String> = h.recipients.iter().map(|r| r.as_str().to_owned()).collect();
         let missing = app.unregistered(&ids).await?;
         if !missing.is_empty() {
             return Err(ServerError::RecipientUnknown(missing.join(", ")));
         }
-        // 5. The key envelope serves exactly the header's recipients, by their current
-        //    encryption certificates: otherwise a recipient would hold a document it cannot
-        //    open (a header rewritten to add it), or another agency could read it. The cache
-        //    decides an acceptance; a refusal is decided on the directory as it is now.
+        // 5. The key envelope serves exactly the header's recipients, entry i for recipient i,
+        //    by their current encryption certificates: otherwise a recipient would hold a
+        //    document it cannot open (a header rewritten to add it), or another agency could
+        //    read it. The cache decides an acceptance; a refusal is decided on the directory as
+        //    it is now.
         let check = |current: &[(AgencyId, axis_signer::RecipientId)]| {
-            verified.check_envelope_recipients(&begin.key_envelope, current)
+            verified.check_envelope_recipients(&envelope, current)
         };
         let cached = app
             .encryption_ids
@@ -257,12 +262,17 @@ impl ExchangeService {
             }
         };
         let staged = matches!(ciphertext, Ciphertext::Staged { .. });
-        // 7. Commit (durably), then answer.
+        // 7. Commit (durably), then answer. Each recipient's delivery keeps its own entry and
+        //    audit path (computed here, outside the commit).
+        let entries = envelope
+            .entries_with_paths()
+            .map_err(|_| ServerError::invariant("audit paths of a checked key envelope"))?;
         let logged = app
             .committer
             .commit(Job::Accept {
                 submission: Box::new(verified),
                 key_envelope: begin.key_envelope,
+                entries,
                 ciphertext,
             })
             .await?;
@@ -538,15 +548,16 @@ impl ExchangeService {
         let not_found = || ServerError::MessageNotFound(id.to_string());
         let m = app.db.message(id.as_bytes()).await?.ok_or_else(not_found)?;
         let is_sender = m.sender == caller.as_str();
-        if !is_sender
-            && app
-                .db
-                .delivery_state(id.as_bytes(), caller.as_str())
-                .await?
-                .is_none()
-        {
-            return Err(not_found());
-        }
+        // A recipient's own key-envelope entry; none: the caller is not a party.
+        let own_entry = match is_sender {
+            true => None,
+            false => Some(
+                app.db
+                    .envelope_entry(id.as_bytes(), caller.as_str())
+                    .await?
+                    .ok_or_else(not_found)?,
+            ),
+        };
         // The head before the statements: every statement below its size is then read.
         let head = match with_completeness {
             true => Some(completeness::latest_head(&app.db).await?),
@@ -583,11 +594,17 @@ impl ExchangeService {
             }
             None => None,
         };
+        // The sender gets the whole key envelope it submitted; a recipient its own entry.
+        let (key_envelope, key_envelope_entry) = match own_entry {
+            None => (m.key_envelope.clone(), None),
+            Some(entry) => (Vec::new(), Some(convert::envelope_entry(entry))),
+        };
         Ok(pb::GetHistoryResponse {
             acceptance: Some(convert::acceptance(&m, false)),
             routing_header: m.routing_header,
             submission_signature: m.submission_signature,
-            key_envelope: m.key_envelope,
+            key_envelope,
+            key_envelope_entry,
             entries: entries.into_iter().map(convert::history_entry).collect(),
             completeness,
         })

@@ -110,11 +110,15 @@ fn delivery() -> pb::Delivery {
         sender: "000.00.00.G22".into(),
         routing_header: vec![1],
         submission_signature: vec![2],
-        key_envelope: vec![3],
         size: 1000,
         accepted_at: Some(prost_types::Timestamp {
             seconds: 1_767_225_600,
             nanos: 0,
+        }),
+        key_envelope_entry: Some(pb::KeyEnvelopeEntry {
+            entry: vec![3],
+            index: 1,
+            path: vec![vec![4; 32], vec![5; 32]],
         }),
     }
 }
@@ -128,7 +132,15 @@ fn deliveries_convert_and_malformed_ones_are_refused() {
         "0b6f6f1e-3c1a-4f5e-9d3a-2f1e0c9b8a7d"
     );
     assert_eq!(d.sender.as_str(), "000.00.00.G22");
-    assert_eq!((d.size, d.key_envelope.as_slice()), (1000, &[3u8][..]));
+    assert_eq!(d.size, 1000);
+    assert_eq!(
+        (
+            d.key_envelope_entry.entry.as_slice(),
+            d.key_envelope_entry.index,
+            d.key_envelope_entry.path.as_slice()
+        ),
+        (&[3u8][..], 1, &[[4u8; 32], [5u8; 32]][..])
+    );
     for broken in [
         pb::Delivery {
             message_id: "not-a-uuid".into(),
@@ -144,6 +156,27 @@ fn deliveries_convert_and_malformed_ones_are_refused() {
         },
         pb::Delivery {
             accepted_at: None,
+            ..delivery()
+        },
+        // No entry; a path hash of another size; a path longer than any tree of recipients.
+        pb::Delivery {
+            key_envelope_entry: None,
+            ..delivery()
+        },
+        pb::Delivery {
+            key_envelope_entry: Some(pb::KeyEnvelopeEntry {
+                entry: vec![3],
+                index: 0,
+                path: vec![vec![4; 31]],
+            }),
+            ..delivery()
+        },
+        pb::Delivery {
+            key_envelope_entry: Some(pb::KeyEnvelopeEntry {
+                entry: vec![3],
+                index: 0,
+                path: vec![vec![4; 32]; 10],
+            }),
             ..delivery()
         },
     ] {

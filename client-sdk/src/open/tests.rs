@@ -34,7 +34,8 @@ fn open_pieces<'a>(
     let submission = sealed.submission.verify(&f.store, NOW).unwrap();
     let enc = f.verified(&f.h41.encryption, Profile::AgencyEncryption);
     let key = RecipientKey::from_pkcs8_der(f.h41.encryption.key.to_pkcs8_der(), &enc).unwrap();
-    let mut opener = Opener::new(&submission, &sealed.key_envelope, &key, &f.store, NOW).unwrap();
+    let mut opener =
+        Opener::from_key_envelope(&submission, &sealed.key_envelope, &key, &f.store, NOW).unwrap();
     let mut reader = FrameReader::default();
     let mut state = SinkState::default();
     let mut most = 0;
