@@ -276,11 +276,26 @@ fn build() -> Fixture {
 /// `n` more agencies (`000.<i>.00.H99`), P-256 seals, encryption keys alternating RSA-2048 and
 /// P-256.
 pub fn extra_agencies(n: usize) -> Vec<Agency> {
+    agencies(n, |i| format!("000.{:02}.00.H99", i % 100), |i| i % 2 == 0)
+}
+
+/// `n` distinct recipients of a broadcast (`000.00.<i / 100>.H<i % 100>`, up to 10,000), every
+/// key P-256 (quick to make): what a delivery costs as the recipients grow.
+pub fn broadcast_agencies(n: usize) -> Vec<Agency> {
+    agencies(
+        n,
+        |i| format!("000.00.{:02}.H{:02}", i / 100 % 100, i % 100),
+        |_| false,
+    )
+}
+
+/// `n` agencies named by `id`, with an RSA encryption key where `rsa`.
+fn agencies(n: usize, id: impl Fn(usize) -> String, rsa: impl Fn(usize) -> bool) -> Vec<Agency> {
     let f = fixture();
     let issuing = CaSigner::new(&f.ca, &f.ca_key, T0).unwrap();
     (0..n)
         .map(|i| {
-            let id = AgencyId::parse(&format!("000.{:02}.00.H99", i % 100)).unwrap();
+            let id = AgencyId::parse(&id(i)).unwrap();
             let seal_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
             let issue = |profile, key: &PublicKey| {
                 issuing
@@ -293,7 +308,7 @@ pub fn extra_agencies(n: usize) -> Vec<Agency> {
                 Profile::AgencySeal,
                 &PublicKey::from_spki_der(seal_key.public_key_der()).unwrap(),
             );
-            let (enc_pkcs8, enc_pub) = encryption_key(i % 2 == 0);
+            let (enc_pkcs8, enc_pub) = encryption_key(rsa(i));
             let enc = issue(Profile::AgencyEncryption, &enc_pub);
             Agency {
                 seal: f.store.verify(&seal, Profile::AgencySeal, SIGNED).unwrap(),

@@ -148,8 +148,30 @@ async fn a_header_whose_recipients_the_key_envelope_does_not_serve_is_refused() 
     let (a, b, c) = (&pki.agencies[0], &pki.agencies[1], &pki.agencies[2]);
     // Sealed for B; the header rewritten to [B, C], then to [C], and re-signed by A's seal.
     let p = seal(&pki, a, &[b], &[("t.pdf", b"only for b")]);
-    for recipients in [vec![b.id.clone(), c.id.clone()], vec![c.id.clone()]] {
-        let forged = reheadered(&pki, a, &p, |h| h.recipients = recipients);
+    // [B, C] with B's one entry: not one entry per recipient under the header's root.
+    let forged = reheadered(&pki, a, &p, |h| h.recipients.push(c.id.clone()));
+    let s = raw::submit(&axis, a, &forged).await.unwrap_err();
+    assert_eq!(
+        (s.code(), reason(&s).as_str()),
+        (tonic::Code::InvalidArgument, reasons::KEY_ENVELOPE_MISMATCH),
+        "{s:?}"
+    );
+    // [B, C] with B's entry twice under a root the sender signs, and [C] with B's entry: C's
+    // place holds an entry for B's certificate.
+    let b_entry = axis_signer::KeyEnvelope::parse(&p.begin.key_envelope)
+        .unwrap()
+        .entry(0)
+        .unwrap()
+        .to_vec();
+    let doubled = cms::der::seq(&[&b_entry, &b_entry]);
+    let doubled_root = axis_signer::KeyEnvelope::parse(&doubled).unwrap().root();
+    let mut twice = reheadered(&pki, a, &p, |h| {
+        h.recipients.push(c.id.clone());
+        h.key_envelope_root = doubled_root;
+    });
+    twice.begin.key_envelope = doubled;
+    let only_c = reheadered(&pki, a, &p, |h| h.recipients = vec![c.id.clone()]);
+    for forged in [twice, only_c] {
         let s = raw::submit(&axis, a, &forged).await.unwrap_err();
         assert_eq!(
             (s.code(), reason(&s).as_str()),

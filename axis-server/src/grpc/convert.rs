@@ -87,3 +87,6 @@ pub(crate) fn agency(a: AgencyRow) -> pb::Agency {
         updated_at: Some(timestamp(a.updated_at)),
     }
 }
+
+#[cfg(test)]
+mod tests;
