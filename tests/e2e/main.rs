@@ -14,6 +14,7 @@ mod check_config;
 mod crl_lifecycle;
 mod delivery;
 mod edxml;
+mod envelope;
 mod failover;
 mod faults;
 mod flow;
