@@ -1,7 +1,7 @@
-//! Untrusted key envelopes (CMS EnvelopedData): their recipients read without a key (as the
-//! axis does), and opened for an RSA and an EC recipient. The public API
-//! reaches this parser only after the envelope's digest matched a signed header, so the target
-//! goes through the `--cfg fuzzing` hook.
+//! Untrusted key envelopes (a list of CMS EnvelopedData entries): their recipients read without
+//! a key (as the axis does), and each element opened for an RSA and an EC recipient. The public
+//! API reaches the entry parser only after the entry's audit path matched a signed header's
+//! root, so the target goes through the `--cfg fuzzing` hook.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 

@@ -9,7 +9,7 @@ mod common;
 fuzz_target!(|data: &[u8]| {
     let w = common::world();
     // The EC recipient: an ECDH per input is cheaper than an RSA decryption.
-    let opener = axis_signer::Opener::new(
+    let opener = axis_signer::Opener::from_key_envelope(
         &w.submission,
         &w.sealed.key_envelope,
         &w.ec_key,
