@@ -19,6 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         // Channels are built by the SDK with its own TLS settings.
         .build_transport(false)
+        // prost with a smaller encode buffer (src/codec.rs): a Subscribe stream lives for days.
+        .codec_path("crate::codec::AxisCodec")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -9,7 +9,8 @@
 //! Signed artefacts (routing headers, submission signatures, key envelopes, receipts) are opaque
 //! `bytes` whose formats `axis-signer` defines: nothing re-serializes them to verify a signature.
 //!
-//! [`reasons`] holds the machine-readable reasons of Axis errors, shared by the server and the
+//! [`codec`] is the codec of every method (prost, with a smaller encode buffer than tonic's
+//! default, for long-lived `Subscribe` streams). [`reasons`] holds the machine-readable reasons of Axis errors, shared by the server and the
 //! SDK.
 //!
 //! ```
@@ -25,6 +26,7 @@ pub mod v1 {
     tonic::include_proto!("axis.v1");
 }
 
+pub mod codec;
 pub mod reasons;
 
 /// The encoded `FileDescriptorSet` of `axis.v1`, for gRPC server reflection.
