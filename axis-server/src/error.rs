@@ -316,21 +316,9 @@ impl From<sqlx::migrate::MigrateError> for ServerError {
     }
 }
 
-/// Why a signature or certificate was refused, as the client sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SignatureReason {
-    /// The signature does not verify (or its structure is wrong).
-    Invalid,
-    /// A certificate on the path is revoked.
-    CertificateRevoked,
-    /// A certificate does not verify for its use (chain, validity, profile).
-    CertificateRejected,
-    /// The signing certificate belongs to another agency than the one stating.
-    SignerAgencyMismatch,
-    /// The signing time is in the future or outside the certificate's validity.
-    SigningTimeInvalid,
-}
+/// Why a signature or certificate was refused, as the client sees it: the signer's one
+/// classification ([`axis_signer::Error::signature_refusal`]), which the SDK applies too.
+pub use axis_signer::SignatureRefusal as SignatureReason;
 
 /// Why a witness's cosignature is not kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -371,28 +359,6 @@ impl CosignatureReason {
             }
             CosignatureReason::HeadUnknown => tonic::Code::NotFound,
             CosignatureReason::HeadMismatch => tonic::Code::FailedPrecondition,
-        }
-    }
-}
-
-impl SignatureReason {
-    /// Every value, for tests.
-    pub const ALL: [SignatureReason; 5] = [
-        SignatureReason::Invalid,
-        SignatureReason::CertificateRevoked,
-        SignatureReason::CertificateRejected,
-        SignatureReason::SignerAgencyMismatch,
-        SignatureReason::SigningTimeInvalid,
-    ];
-
-    /// The machine-readable reason.
-    pub fn reason(self) -> &'static str {
-        match self {
-            SignatureReason::Invalid => reasons::SIGNATURE_INVALID,
-            SignatureReason::CertificateRevoked => reasons::CERTIFICATE_REVOKED,
-            SignatureReason::CertificateRejected => reasons::CERTIFICATE_REJECTED,
-            SignatureReason::SignerAgencyMismatch => reasons::SIGNER_AGENCY_MISMATCH,
-            SignatureReason::SigningTimeInvalid => reasons::SIGNING_TIME_INVALID,
         }
     }
 }
@@ -509,35 +475,13 @@ impl ServerError {
         }
     }
 
-    /// A signer error on a named signature, with its reason: one decision per category of the
-    /// signer's error (no default: a new category does not compile until it is given a reason).
+    /// A signer error on a named signature, with its reason (the signer's one classification,
+    /// [`axis_signer::Error::signature_refusal`]).
     pub(crate) fn signature(what: &'static str, e: &axis_signer::Error) -> Self {
-        use axis_signer::{CertificateError as C, Error as E};
-        let reason = match e {
-            E::Certificate(C::SignerRevoked { .. }) => SignatureReason::CertificateRevoked,
-            E::Certificate(C::SignerCertificateRejected { .. }) => {
-                SignatureReason::CertificateRejected
-            }
-            E::Certificate(C::SignerAgencyMismatch { .. }) => SignatureReason::SignerAgencyMismatch,
-            // Only an opener meets it (the manifest is encrypted); a certificate that is not
-            // the one the signature needs.
-            E::Certificate(C::SignerNameMismatch { .. }) => SignatureReason::CertificateRejected,
-            E::SigningTime(_) => SignatureReason::SigningTimeInvalid,
-            // The signature itself, or the bytes and keys around it.
-            E::Signature(_)
-            | E::Format(_)
-            | E::Key(_)
-            | E::Envelope(_)
-            | E::Stream(_)
-            | E::Ciphertext(_)
-            | E::Chain(_)
-            | E::Crypto { .. }
-            | E::Misuse { .. } => SignatureReason::Invalid,
-        };
         ServerError::Signature {
             what,
             detail: e.to_string(),
-            reason,
+            reason: e.signature_refusal(),
         }
     }
 

@@ -1525,25 +1525,10 @@ fn seal_document(job: SealJob) -> Result<(Sealed, Spool)> {
 }
 
 /// A personal signature made elsewhere that does not verify, with the reason the axis would
-/// give (one decision per category of the signer's error).
+/// give: the signer's one classification ([`axis_signer::Error::signature_refusal`]), which
+/// the axis applies to the signatures it checks.
 fn personal_signature_refused(e: axis_signer::Error) -> Error {
-    use axis_signer::{CertificateError as C, Error as E};
-    let reason = match &e {
-        E::Certificate(C::SignerRevoked { .. }) => reasons::CERTIFICATE_REVOKED,
-        E::Certificate(C::SignerAgencyMismatch { .. }) => reasons::SIGNER_AGENCY_MISMATCH,
-        // Not trusted now, or not the holder the manifest names as its signer.
-        E::Certificate(_) => reasons::CERTIFICATE_REJECTED,
-        E::SigningTime(_) => reasons::SIGNING_TIME_INVALID,
-        E::Signature(_)
-        | E::Format(_)
-        | E::Key(_)
-        | E::Envelope(_)
-        | E::Stream(_)
-        | E::Ciphertext(_)
-        | E::Chain(_)
-        | E::Crypto { .. }
-        | E::Misuse { .. } => reasons::SIGNATURE_INVALID,
-    };
+    let reason = e.signature_refusal().reason();
     Error::building("the personal signature", e).with_reason(Some(reason.to_owned()))
 }
 

@@ -690,3 +690,83 @@ impl Error {
         }
     }
 }
+
+/// How the axis refuses a signature that failed verification: the categories of its
+/// machine-readable reasons (`axis_proto::reasons`: `SIGNATURE_INVALID`,
+/// `CERTIFICATE_REVOKED`, `CERTIFICATE_REJECTED`, `SIGNER_AGENCY_MISMATCH`,
+/// `SIGNING_TIME_INVALID`). [`Error::signature_refusal`] is the one classification of the
+/// signer's errors into them: the axis answers with it for every signature it checks, and the
+/// SDK with it for a personal signature made elsewhere, so both give the same reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureRefusal {
+    /// The signature does not verify (or its structure, or the bytes and keys around it, are
+    /// wrong).
+    Invalid,
+    /// The signer's certificate is revoked.
+    CertificateRevoked,
+    /// The signer's certificate does not verify for its use (chain, validity, profile, CRL),
+    /// or is not the holder's the manifest names.
+    CertificateRejected,
+    /// The signing certificate belongs to another agency than the one named.
+    SignerAgencyMismatch,
+    /// The signing time is in the future or outside the certificate's validity.
+    SigningTimeInvalid,
+}
+
+impl SignatureRefusal {
+    /// Every value, for tests.
+    pub const ALL: [SignatureRefusal; 5] = [
+        SignatureRefusal::Invalid,
+        SignatureRefusal::CertificateRevoked,
+        SignatureRefusal::CertificateRejected,
+        SignatureRefusal::SignerAgencyMismatch,
+        SignatureRefusal::SigningTimeInvalid,
+    ];
+
+    /// Its machine-readable reason, as `axis_proto::reasons` names it (the signer does not
+    /// depend on the wire contract; the server's census of reasons checks that each is one of
+    /// `axis_proto::reasons::ALL`, and its tests that each is the right one).
+    pub fn reason(self) -> &'static str {
+        match self {
+            SignatureRefusal::Invalid => "SIGNATURE_INVALID",
+            SignatureRefusal::CertificateRevoked => "CERTIFICATE_REVOKED",
+            SignatureRefusal::CertificateRejected => "CERTIFICATE_REJECTED",
+            SignatureRefusal::SignerAgencyMismatch => "SIGNER_AGENCY_MISMATCH",
+            SignatureRefusal::SigningTimeInvalid => "SIGNING_TIME_INVALID",
+        }
+    }
+}
+
+impl Error {
+    /// How a relying party refuses the signature that failed with this error: one decision
+    /// per category of error, with no default, so that a new category does not compile until
+    /// it is given one.
+    pub fn signature_refusal(&self) -> SignatureRefusal {
+        use CertificateError as C;
+        match self {
+            Error::Certificate(C::SignerRevoked { .. }) => SignatureRefusal::CertificateRevoked,
+            Error::Certificate(C::SignerCertificateRejected { .. }) => {
+                SignatureRefusal::CertificateRejected
+            }
+            Error::Certificate(C::SignerAgencyMismatch { .. }) => {
+                SignatureRefusal::SignerAgencyMismatch
+            }
+            // Not the holder the manifest names as its signer (only an opener, or the sender
+            // of a personal signature made elsewhere, meets it): not the certificate needed.
+            Error::Certificate(C::SignerNameMismatch { .. }) => {
+                SignatureRefusal::CertificateRejected
+            }
+            Error::SigningTime(_) => SignatureRefusal::SigningTimeInvalid,
+            // The signature itself, or the bytes and keys around it.
+            Error::Signature(_)
+            | Error::Format(_)
+            | Error::Key(_)
+            | Error::Envelope(_)
+            | Error::Stream(_)
+            | Error::Ciphertext(_)
+            | Error::Chain(_)
+            | Error::Crypto { .. }
+            | Error::Misuse { .. } => SignatureRefusal::Invalid,
+        }
+    }
+}

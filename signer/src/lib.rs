@@ -215,7 +215,7 @@ pub use cms::envelope::{RecipientId, RecipientKey};
 pub use cms::signature::{CertificateStatus, SignatureReport, SignatureRole, Signer};
 pub use error::{
     CertificateError, ChainError, CiphertextError, DigestKind, EnvelopeError, Error, FormatError,
-    KeyError, SignatureError, SigningTimeError, StreamError,
+    KeyError, SignatureError, SignatureRefusal, SigningTimeError, StreamError,
 };
 pub use package::document::{DocumentReport, PersonalSignature, SignedDocument, VerifiedDocument};
 pub use package::document_id::{Code, DocumentId};

@@ -209,3 +209,19 @@ async fn the_axis_own_faults_keep_their_details_from_the_client() {
         }
     }
 }
+
+/// The signer's classification names each refusal with its own reason of `axis_proto`.
+#[test]
+fn each_signature_refusal_has_its_own_reason() {
+    use axis_proto::reasons as r;
+    assert_eq!(
+        SignatureReason::ALL.map(SignatureReason::reason),
+        [
+            r::SIGNATURE_INVALID,
+            r::CERTIFICATE_REVOKED,
+            r::CERTIFICATE_REJECTED,
+            r::SIGNER_AGENCY_MISMATCH,
+            r::SIGNING_TIME_INVALID,
+        ]
+    );
+}
