@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axis_client::{AttachmentSink, Delivery, OpenedDocument};
+use axis_client::{AttachmentSink, Delivery, ErrorKind, OpenedDocument};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
@@ -114,16 +114,24 @@ impl Subscription {
     /// Settles delivery `n` with `commit`, which is given the cursor to keep with it (if
     /// settling it moves the frontier) and must keep it in the same transaction; false if the
     /// commit failed (the delivery stays unsettled: the cursor never passes it).
+    ///
+    /// `commit` is called under the frontier's lock and must queue its write **when called**
+    /// (the store's group commit does): writes are committed in the order queued, so a cursor
+    /// is never committed before the deliveries it passes, and several deliveries share one
+    /// commit. The commit is awaited without the lock; a cursor is only ever computed for the
+    /// frontier's first delivery, which cannot be settled by anyone else meanwhile.
     async fn settle<F, Fut>(&self, n: u64, commit: F) -> bool
     where
         F: FnOnce(Option<String>) -> Fut,
         Fut: std::future::Future<Output = crate::store::Result<()>>,
     {
-        let mut f = self.frontier.lock().await;
-        let cursor = f.cursor_if_settled(n);
-        match commit(cursor).await {
+        let committed = {
+            let f = self.frontier.lock().await;
+            commit(f.cursor_if_settled(n))
+        };
+        match committed.await {
             Ok(()) => {
-                f.settle(n);
+                self.frontier.lock().await.settle(n);
                 true
             }
             Err(e) => {
@@ -135,10 +143,13 @@ impl Subscription {
 
     /// Keeps `cursor` alone (a delivery that needed no row).
     async fn settle_cursor(&self, gw_: &Gateway, n: u64) -> bool {
-        self.settle(n, |cursor| async move {
-            match cursor {
-                Some(c) => gw_.db.kv_set("inbox_cursor", c.as_bytes()).await,
-                None => Ok(()),
+        self.settle(n, |cursor| {
+            let kept = cursor.map(|c| gw_.db.kv_set("inbox_cursor", c.as_bytes()));
+            async move {
+                match kept {
+                    Some(kept) => kept.await,
+                    None => Ok(()),
+                }
             }
         })
         .await
@@ -266,8 +277,9 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
     }
     let opened = match gw_.client.open_to_dir(delivery, &partial).await {
         Ok(o) => o,
-        Err(e) if e.is_retryable() => {
-            tracing::warn!(%id, error = %e, "opening interrupted; trying again");
+        Err(e) if retry_later(&e) => {
+            gw_.metrics.receive_retried.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%id, error = %e, "opening failed here or on the way; trying again");
             let _ = std::fs::remove_dir_all(&partial);
             return false;
         }
@@ -348,16 +360,15 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
     let watch_for = i64::try_from(gw_.config.watch.as_millis()).unwrap_or(i64::MAX / 2);
     let document_id = row.document_id.clone();
     let kept = sub
-        .settle(n, |cursor| async move {
-            // Stamped in the settling step, which commits one delivery at a time: a mailbox
-            // item committed later is always later in the mailbox's order, so a DMS reading
-            // it page by page never passes over one.
+        .settle(n, |cursor| {
+            // Stamped when queued, under the frontier's lock; queued writes commit in order:
+            // a mailbox item committed later is always later in the mailbox's order, so a DMS
+            // reading it page by page never passes over one.
             let (mut row, mut item) = (row, item);
             let now = gw_.mailbox_clock();
             (row.stored_ms, item.created_ms, item.updated_ms) = (now, now, now);
             gw_.db
                 .received_insert(&row, &item, cursor.as_deref(), (poll, now + watch_for))
-                .await
         })
         .await;
     if !kept {
@@ -370,6 +381,14 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
         acknowledge(gw_, &id, &opened).await;
     }
     true
+}
+
+/// Whether opening a delivery failed here or on the way — the connection, the axis, this
+/// gateway's disk (full, unwritable) or its own keys — rather than for the delivery itself.
+/// Such a delivery is tried again (the cursor stays before it); only one that does not
+/// verify is the sender's fault, refused and passed over.
+fn retry_later(e: &axis_client::Error) -> bool {
+    e.is_retryable() || matches!(e.kind(), ErrorKind::Io | ErrorKind::Config)
 }
 
 /// Sends receipt 01 for a kept document and records it.

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub received: AtomicU64,
     /// Deliveries refused at opening (they did not verify).
     pub receive_refused: AtomicU64,
+    /// Deliveries whose opening failed here or on the way, to be tried again.
+    pub receive_retried: AtomicU64,
     /// Statuses of other agencies put in the mailbox.
     pub statuses_received: AtomicU64,
     /// Tree heads the witness checked.
@@ -128,6 +130,11 @@ impl Metrics {
             "axis_gateway_deliveries_refused_total",
             "Deliveries that did not verify at opening and were not kept.",
             &self.receive_refused,
+        );
+        counter(
+            "axis_gateway_deliveries_retried_total",
+            "Deliveries whose opening failed here or on the way (connection, axis, local disk, own keys); tried again.",
+            &self.receive_retried,
         );
         counter(
             "axis_gateway_statuses_received_total",

@@ -8,7 +8,15 @@
 //! cursor and the witness's last tree head. **Each step that moves a document is one
 //! transaction**: a received document, its mailbox item and the inbox cursor are committed
 //! together, so a crash at any point replays the step or finds it done, never half of it.
+//!
+//! **Group commit.** The writes on the documents' path (a DMS's document or status kept, an
+//! acceptance recorded, a received document kept, the inbox cursor) are queued to one writer
+//! task, which commits whatever is queued as one transaction — one sync of the disk for the
+//! lot — each write in its own savepoint (a write that fails is undone alone and answered
+//! with its error). Every caller is answered only after the commit that carries its write, so
+//! nothing is acknowledged before it is durable; writes commit in the order they were queued.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -18,6 +26,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+/// At most this many writes in one group commit.
+const GROUP_MAX: usize = 256;
 
 /// A store failure (the database, a migration).
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +51,12 @@ pub enum StoreError {
     /// The data directory.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The group commit that carried a write failed (the write is not kept).
+    #[error("the gateway's database, committing a group of writes: {0}")]
+    Group(String),
+    /// The store is closed (the gateway is stopping).
+    #[error("the gateway's database is closed")]
+    Closed,
 }
 
 /// Store results.
@@ -54,8 +72,57 @@ pub enum Db {
         /// The same file, for the writes whose loss costs only a repeat
         /// (`synchronous=NORMAL`: see [`Db::ack_set`]).
         relaxed: SqlitePool,
+        /// The group commit's queue.
+        writes: Writes,
     },
     /// PostgreSQL.
+    Postgres {
+        /// The pool.
+        pool: PgPool,
+        /// The group commit's queue.
+        writes: Writes,
+    },
+}
+
+/// A write on the documents' path, waiting for the next group commit.
+#[derive(Debug)]
+enum Write {
+    OutboxInsert {
+        row: Box<OutRow>,
+        digest: Vec<u8>,
+    },
+    OutboxAccepted {
+        id: String,
+        leaf_index: i64,
+        accepted_ms: i64,
+        watch: Option<(String, i64, i64)>,
+    },
+    ReceivedInsert {
+        row: Box<ReceivedRow>,
+        item: Box<MailItem>,
+        cursor: Option<String>,
+        watch: (i64, i64),
+    },
+    KvSet {
+        key: String,
+        value: Vec<u8>,
+    },
+}
+
+/// A queued write and who waits for its commit (writes with nothing to say answer `New`).
+#[derive(Debug)]
+struct Job {
+    write: Write,
+    done: oneshot::Sender<Result<Inserted>>,
+}
+
+/// The group commit's queue (the writer task ends when the last [`Db`] is dropped).
+#[derive(Clone, Debug)]
+pub struct Writes(mpsc::UnboundedSender<Job>);
+
+/// The pool the writer task commits with.
+enum WritePool {
+    Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
@@ -64,7 +131,7 @@ macro_rules! on_pool {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
             Db::Sqlite { pool: $p, .. } => $body,
-            Db::Postgres($p) => $body,
+            Db::Postgres { pool: $p, .. } => $body,
         }
     };
 }
@@ -82,7 +149,7 @@ macro_rules! on_relaxed {
                 let mut $c = relaxed.acquire().await?;
                 $body
             }
-            Db::Postgres(p) => {
+            Db::Postgres { pool: p, .. } => {
                 let mut $c = p.begin().await?;
                 sqlx::query("SET LOCAL synchronous_commit TO OFF")
                     .execute(&mut *$c)
@@ -407,7 +474,8 @@ impl Db {
                 .connect(url)
                 .await?;
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-            Ok(Db::Postgres(pool))
+            let writes = Writes::start(WritePool::Postgres(pool.clone()));
+            Ok(Db::Postgres { pool, writes })
         } else {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -431,7 +499,12 @@ impl Db {
                 .max_connections(2)
                 .connect_with(relaxed_opts)
                 .await?;
-            Ok(Db::Sqlite { pool, relaxed })
+            let writes = Writes::start(WritePool::Sqlite(pool.clone()));
+            Ok(Db::Sqlite {
+                pool,
+                relaxed,
+                writes,
+            })
         }
     }
 
@@ -443,56 +516,33 @@ impl Db {
         on_pool!(self, p => p.close().await)
     }
 
+    /// Queues a write for the next group commit (now, not when the future is first polled);
+    /// the future resolves once it is committed.
+    fn submit(&self, write: Write) -> impl Future<Output = Result<Inserted>> + Send + use<> {
+        let writes = match self {
+            Db::Sqlite { writes, .. } | Db::Postgres { writes, .. } => writes,
+        };
+        let (done, answer) = oneshot::channel();
+        let queued = writes.0.send(Job { write, done }).is_ok();
+        async move {
+            if !queued {
+                return Err(StoreError::Closed);
+            }
+            answer.await.unwrap_or(Err(StoreError::Closed))
+        }
+    }
+
     // ----- outbox -----
 
     /// Keeps a document or status handed over by a DMS, unless the same request of the same
     /// system is there already (a DMS repeating a call whose answer it lost): then the
-    /// earlier row's id.
+    /// earlier row's id. Answered once committed (group commit).
     pub async fn outbox_insert(&self, row: &OutRow, request_sha256: &[u8]) -> Result<Inserted> {
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let existing: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM outbox WHERE system_id = $1 AND kind = $2 AND request_sha256 = $3",
-            )
-            .bind(&row.system_id)
-            .bind(&row.kind)
-            .bind(request_sha256)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = existing {
-                return Ok(Inserted::Existing(id));
-            }
-            sqlx::query(
-                "INSERT INTO outbox (id, kind, system_id, request_sha256, message_id, \
-                 document_id, parties, code, subject, state, attempts, created_ms, updated_ms, \
-                 next_try_ms, routing_header, submission_signature, key_envelope, \
-                 ciphertext_file, package) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                 $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-            )
-            .bind(&row.id)
-            .bind(&row.kind)
-            .bind(&row.system_id)
-            .bind(request_sha256)
-            .bind(&row.message_id)
-            .bind(&row.document_id)
-            .bind(&row.parties)
-            .bind(&row.code)
-            .bind(&row.subject)
-            .bind(&row.state)
-            .bind(row.attempts)
-            .bind(row.created_ms)
-            .bind(row.updated_ms)
-            .bind(row.created_ms)
-            .bind(&row.routing_header)
-            .bind(&row.submission_signature)
-            .bind(&row.key_envelope)
-            .bind(&row.ciphertext_file)
-            .bind(&row.package)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(Inserted::New)
+        self.submit(Write::OutboxInsert {
+            row: Box::new(row.clone()),
+            digest: request_sha256.to_vec(),
         })
+        .await
     }
 
     /// The id of the row a system handed over with this request digest, if any.
@@ -588,7 +638,7 @@ impl Db {
     }
 
     /// The axis accepted (logged) it; when this is a document, it is followed from now on
-    /// (in the same transaction).
+    /// (in the same transaction). Answered once committed (group commit).
     pub async fn outbox_accepted(
         &self,
         id: &str,
@@ -596,27 +646,14 @@ impl Db {
         accepted_ms: i64,
         watch: Option<(&str, i64, i64)>,
     ) -> Result<()> {
-        let now = now_ms();
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            sqlx::query(
-                "UPDATE outbox SET state = $1, attempts = attempts + 1, leaf_index = $2, \
-                 accepted_ms = $3, error_reason = NULL, error_message = NULL, updated_ms = $4 \
-                 WHERE id = $5",
-            )
-            .bind(out_state::ACCEPTED)
-            .bind(leaf_index)
-            .bind(accepted_ms)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            if let Some((message_id, interval_ms, until_ms)) = watch {
-                insert_watch!(&mut *tx, message_id, "sent", now, interval_ms, until_ms)?;
-            }
-            tx.commit().await?;
-            Ok(())
+        self.submit(Write::OutboxAccepted {
+            id: id.to_string(),
+            leaf_index,
+            accepted_ms,
+            watch: watch.map(|(m, i, u)| (m.to_string(), i, u)),
         })
+        .await
+        .map(|_| ())
     }
 
     /// The axis refused it for good.
@@ -683,41 +720,23 @@ impl Db {
     }
 
     /// Keeps a received document: its row, its mailbox item, its watch, and the inbox cursor,
-    /// in one transaction.
-    pub async fn received_insert(
+    /// in one transaction. The write is queued **when this is called** (not when the future
+    /// is first polled): writes queued one after the other commit in that order, in the same
+    /// group commit or a later one. The future resolves once it is committed.
+    pub fn received_insert(
         &self,
         row: &ReceivedRow,
         item: &MailItem,
         cursor: Option<&str>,
         watch: (i64, i64),
-    ) -> Result<()> {
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO received (message_id, sender, document_id, code, subject, \
-                 accepted_ms, stored_ms, report, ack_state, ack_error) VALUES ($1, $2, $3, $4, \
-                 $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&row.message_id)
-            .bind(&row.sender)
-            .bind(&row.document_id)
-            .bind(&row.code)
-            .bind(&row.subject)
-            .bind(row.accepted_ms)
-            .bind(row.stored_ms)
-            .bind(&row.report)
-            .bind(&row.ack_state)
-            .bind(&row.ack_error)
-            .execute(&mut *tx)
-            .await?;
-            insert_mail!(&mut *tx, item)?;
-            insert_watch!(&mut *tx, &row.message_id, "received", row.stored_ms, watch.0, watch.1)?;
-            if let Some(cursor) = cursor {
-                set_kv!(&mut *tx, "inbox_cursor", cursor.as_bytes())?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+    ) -> impl Future<Output = Result<()>> + Send + use<> {
+        let done = self.submit(Write::ReceivedInsert {
+            row: Box::new(row.clone()),
+            item: Box::new(item.clone()),
+            cursor: cursor.map(str::to_string),
+            watch,
+        });
+        async move { done.await.map(|_| ()) }
     }
 
     /// Received documents whose receipt 01 is still to be sent.
@@ -976,14 +995,17 @@ impl Db {
         })
     }
 
-    /// Sets a small value.
-    pub async fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            set_kv!(&mut *tx, key, value)?;
-            tx.commit().await?;
-            Ok(())
-        })
+    /// Sets a small value; queued when this is called, like [`Db::received_insert`].
+    pub fn kv_set(
+        &self,
+        key: &str,
+        value: &[u8],
+    ) -> impl Future<Output = Result<()>> + Send + use<> {
+        let done = self.submit(Write::KvSet {
+            key: key.to_string(),
+            value: value.to_vec(),
+        });
+        async move { done.await.map(|_| ()) }
     }
 
     /// Sets a small value whose loss in a power failure costs only a repeat (the witness's
@@ -995,6 +1017,192 @@ impl Db {
         Ok(())
     }
 }
+
+impl Writes {
+    /// Starts the writer task.
+    fn start(pool: WritePool) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(commit_groups(pool, rx));
+        Writes(tx)
+    }
+}
+
+/// The writer task: takes whatever is queued (at least one write, at most [`GROUP_MAX`]) and
+/// commits it as one transaction, until every [`Db`] is dropped. Writes queued while a group
+/// commits wait for the next: the busier the gateway, the bigger the groups.
+async fn commit_groups(pool: WritePool, mut rx: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut results = Vec::with_capacity(jobs.len());
+        let committed = match &pool {
+            WritePool::Sqlite(p) => commit_group!(p, &jobs, results),
+            WritePool::Postgres(p) => commit_group!(p, &jobs, results),
+        };
+        match committed {
+            Ok(()) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.done.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writes = jobs.len(), "a group commit failed");
+                let message = e.to_string();
+                for job in jobs {
+                    let _ = job.done.send(Err(StoreError::Group(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// One group commit on pool `$p`: each write of `$jobs` in its own savepoint, its result
+/// pushed to `$results`; the transaction's own failure is returned.
+macro_rules! commit_group {
+    ($p:expr, $jobs:expr, $results:ident) => {
+        async {
+            let mut tx = $p.begin_write().await?;
+            for job in $jobs {
+                let mut sp = sqlx::Acquire::begin(&mut tx).await?;
+                let r = apply_write!(&mut *sp, &job.write);
+                if r.is_ok() {
+                    sp.commit().await?;
+                } else {
+                    sp.rollback().await?;
+                }
+                $results.push(r);
+            }
+            tx.commit().await
+        }
+        .await
+    };
+}
+use commit_group;
+
+/// Applies one queued write with executor `$ex`.
+macro_rules! apply_write {
+    ($ex:expr, $write:expr) => {
+        async {
+            match $write {
+                Write::OutboxInsert { row, digest } => {
+                    let existing: Option<String> = sqlx::query_scalar(
+                        "SELECT id FROM outbox WHERE system_id = $1 AND kind = $2 \
+                         AND request_sha256 = $3",
+                    )
+                    .bind(&row.system_id)
+                    .bind(&row.kind)
+                    .bind(digest)
+                    .fetch_optional($ex)
+                    .await?;
+                    if let Some(id) = existing {
+                        return Ok(Inserted::Existing(id));
+                    }
+                    sqlx::query(
+                        "INSERT INTO outbox (id, kind, system_id, request_sha256, message_id, \
+                         document_id, parties, code, subject, state, attempts, created_ms, \
+                         updated_ms, next_try_ms, routing_header, submission_signature, \
+                         key_envelope, ciphertext_file, package) VALUES ($1, $2, $3, $4, $5, \
+                         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                    )
+                    .bind(&row.id)
+                    .bind(&row.kind)
+                    .bind(&row.system_id)
+                    .bind(digest)
+                    .bind(&row.message_id)
+                    .bind(&row.document_id)
+                    .bind(&row.parties)
+                    .bind(&row.code)
+                    .bind(&row.subject)
+                    .bind(&row.state)
+                    .bind(row.attempts)
+                    .bind(row.created_ms)
+                    .bind(row.updated_ms)
+                    .bind(row.created_ms)
+                    .bind(&row.routing_header)
+                    .bind(&row.submission_signature)
+                    .bind(&row.key_envelope)
+                    .bind(&row.ciphertext_file)
+                    .bind(&row.package)
+                    .execute($ex)
+                    .await?;
+                    Ok(Inserted::New)
+                }
+                Write::OutboxAccepted {
+                    id,
+                    leaf_index,
+                    accepted_ms,
+                    watch,
+                } => {
+                    let now = now_ms();
+                    sqlx::query(
+                        "UPDATE outbox SET state = $1, attempts = attempts + 1, \
+                         leaf_index = $2, accepted_ms = $3, error_reason = NULL, \
+                         error_message = NULL, updated_ms = $4 WHERE id = $5",
+                    )
+                    .bind(out_state::ACCEPTED)
+                    .bind(*leaf_index)
+                    .bind(*accepted_ms)
+                    .bind(now)
+                    .bind(id)
+                    .execute($ex)
+                    .await?;
+                    if let Some((message_id, interval_ms, until_ms)) = watch {
+                        insert_watch!($ex, message_id, "sent", now, *interval_ms, *until_ms)?;
+                    }
+                    Ok(Inserted::New)
+                }
+                Write::ReceivedInsert {
+                    row,
+                    item,
+                    cursor,
+                    watch,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO received (message_id, sender, document_id, code, subject, \
+                         accepted_ms, stored_ms, report, ack_state, ack_error) VALUES ($1, $2, \
+                         $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(&row.message_id)
+                    .bind(&row.sender)
+                    .bind(&row.document_id)
+                    .bind(&row.code)
+                    .bind(&row.subject)
+                    .bind(row.accepted_ms)
+                    .bind(row.stored_ms)
+                    .bind(&row.report)
+                    .bind(&row.ack_state)
+                    .bind(&row.ack_error)
+                    .execute($ex)
+                    .await?;
+                    insert_mail!($ex, item)?;
+                    insert_watch!(
+                        $ex,
+                        &row.message_id,
+                        "received",
+                        row.stored_ms,
+                        watch.0,
+                        watch.1
+                    )?;
+                    if let Some(cursor) = cursor {
+                        set_kv!($ex, "inbox_cursor", cursor.as_bytes())?;
+                    }
+                    Ok(Inserted::New)
+                }
+                Write::KvSet { key, value } => {
+                    set_kv!($ex, key.as_str(), value.as_slice())?;
+                    Ok(Inserted::New)
+                }
+            }
+        }
+        .await
+    };
+}
+use apply_write;
 
 /// Inserts a mailbox item with executor `$ex`.
 macro_rules! insert_mail {

@@ -361,3 +361,62 @@ async fn every_refusal_has_its_own_error_code_and_sends_nothing() {
     gw_a.stop().await;
     axis.stop().await;
 }
+
+/// A delivery the receiving gateway cannot write (its disk failing: here the directory of
+/// received documents replaced by a file) is not the sender's fault: it is not refused nor
+/// passed over, but tried again; once the disk is back it arrives, once, and is answered with
+/// receipt 01 only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_the_receiver_cannot_write_is_tried_again_not_refused() {
+    use std::sync::atomic::Ordering;
+    let (axis, gw_a, gw_b) = setup().await;
+    let (dms_a, dms_b) = (gw_a.dms(), gw_b.dms());
+    let received = gw_b.gateway().received_dir();
+    std::fs::remove_dir_all(&received).unwrap();
+    std::fs::write(&received, b"not a directory").unwrap();
+
+    let package = edoc_to("000.00.00.H41", "UBND tỉnh Nghệ An");
+    let sent = dms_a
+        .send_edoc("000.00.00.G22", "edoc", &package, Body::Raw)
+        .await
+        .json();
+    assert_eq!(sent["status"], "OK", "{sent}");
+
+    // B tries to open it, fails on its own disk, and says it will try again.
+    let metrics = &gw_b.gateway().metrics;
+    for _ in 0..600 {
+        if metrics.receive_retried.load(Ordering::Relaxed) >= 2
+            || metrics.receive_refused.load(Ordering::Relaxed) > 0
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(metrics.receive_refused.load(Ordering::Relaxed), 0);
+    assert!(metrics.receive_retried.load(Ordering::Relaxed) >= 2);
+    assert!(dms_b.received("edoc").await.is_empty());
+
+    // The disk is back: the document arrives, once.
+    std::fs::remove_file(&received).unwrap();
+    std::fs::create_dir(&received).unwrap();
+    let items = dms_b.wait_for("edoc", 1).await;
+    assert_eq!(items.len(), 1);
+    let got = dms_b.get_edoc(items[0]["docId"].as_str().unwrap()).await;
+    assert_eq!(parse_edoc(&got).0, parse_edoc(&package).0);
+    // A's DMS gets the receipt 01, and nothing else.
+    let statuses = dms_a.wait_for("status", 1).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let statuses_later = dms_a.received("status").await;
+    assert_eq!(statuses_later.len(), statuses.len());
+    for s in &statuses_later {
+        let st = parse_status(&dms_a.get_edoc(s["docId"].as_str().unwrap()).await);
+        assert_eq!(st.status_code.to_string(), "01");
+    }
+    assert_eq!(statuses_later.len(), 1);
+    assert_eq!(dms_b.received("edoc").await.len(), 1);
+    assert_eq!(metrics.receive_refused.load(Ordering::Relaxed), 0);
+
+    gw_a.stop().await;
+    gw_b.stop().await;
+    axis.stop().await;
+}
