@@ -67,13 +67,13 @@ impl Doc {
 
 fn manifest(
     sender: &AgencyCreds,
-    recipient: &AgencyCreds,
+    recipients: &[&AgencyCreds],
     attachment: AttachmentDigest,
 ) -> Manifest {
     let org = |a: &AgencyCreds| Organization::new(a.id.clone(), a.name.clone());
     let mut m = sample_manifest(
         org(sender),
-        vec![org(recipient)],
+        recipients.iter().map(|r| org(r)).collect(),
         OffsetDateTime::now_utc().date(),
         vec![attachment.finish("bench.pdf", "application/pdf", "")],
     );
@@ -81,29 +81,34 @@ fn manifest(
     m
 }
 
-/// Seals one document from `s` to `r` with `plaintext` as its one attachment, writing the
-/// ciphertext through `sink`.
-fn seal_into(
+/// Seals one document from `s` to every agency of `to` with `plaintext` as its one attachment,
+/// writing the ciphertext through `sink`.
+pub(crate) fn seal_into(
     pki: &TestPki,
     certs: &[Certs],
-    (s, r): (usize, usize),
+    s: usize,
+    to: &[usize],
     mut plaintext: impl FnMut(&mut dyn FnMut(&[u8])),
     mut sink: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<(SignedDocument, Sealed)> {
-    let (sender, recipient) = (&pki.agencies[s], &pki.agencies[r]);
+    let sender = &pki.agencies[s];
+    let recipients: Vec<&AgencyCreds> = to.iter().map(|&r| &pki.agencies[r]).collect();
+    let encryption: Vec<VerifiedCert> = to.iter().map(|&r| certs[r].encryption.clone()).collect();
     let now = OffsetDateTime::now_utc();
     let mut digest = AttachmentDigest::new();
     plaintext(&mut |d| digest.update(d));
     // The manifest names the person whose certificate signs (the axis checks it).
-    let m =
-        axis_testkit::seal::naming_signer(manifest(sender, recipient, digest), &certs[s].personal);
+    let m = axis_testkit::seal::naming_signer(
+        manifest(sender, &recipients, digest),
+        &certs[s].personal,
+    );
     let person = Signer::new(&sender.personal.key, &certs[s].personal)?;
     let seal = Signer::new(&sender.seal.key, &certs[s].seal)?;
     let document = SignedDocument::sign(m.encode()?, &person, now, &seal, now)?;
     let mut sealer = Sealer::new(SealRequest {
         message_id: MessageId::random()?,
         document: &document,
-        recipients: std::slice::from_ref(&certs[r].encryption),
+        recipients: &encryption,
         chunk_size: axis_signer::limits::DEFAULT_CHUNK_SIZE,
     })?;
     let mut out = Vec::with_capacity(2 * 1024 * 1024);
@@ -130,7 +135,7 @@ fn seal_into(
 }
 
 /// The recipient's 01 for a document, signed now.
-fn arrived(
+pub(crate) fn arrived(
     pki: &TestPki,
     certs: &[Certs],
     r: usize,
@@ -149,7 +154,7 @@ fn arrived(
     })
 }
 
-fn begin_of(sealed: &Sealed) -> pb::SubmitBegin {
+pub(crate) fn begin_of(sealed: &Sealed) -> pb::SubmitBegin {
     pb::SubmitBegin {
         routing_header: sealed.submission.header().as_bytes().to_vec(),
         submission_signature: sealed.submission.signature().to_vec(),
@@ -169,6 +174,22 @@ pub(crate) fn small_docs(
     size: usize,
     threads: usize,
 ) -> Result<Vec<Doc>> {
+    let pairs: Vec<(usize, usize)> = (0..n)
+        .map(|i| (i % senders, senders + (i / senders) % recipients))
+        .collect();
+    docs_for(pki, certs, &pairs, size, threads)
+}
+
+/// One document of `size` plaintext bytes per (sender, recipient) pair of `pairs`, in order,
+/// sealed on `threads` threads.
+pub(crate) fn docs_for(
+    pki: &TestPki,
+    certs: &[Certs],
+    pairs: &[(usize, usize)],
+    size: usize,
+    threads: usize,
+) -> Result<Vec<Doc>> {
+    let n = pairs.len();
     let plain = filler(7, size);
     let per = n.div_ceil(threads.max(1));
     let parts: Vec<Result<Vec<Doc>>> = std::thread::scope(|scope| {
@@ -178,12 +199,13 @@ pub(crate) fn small_docs(
                 scope.spawn(move || {
                     let mut out = Vec::with_capacity(per);
                     for i in (t * per)..((t + 1) * per).min(n) {
-                        let (s, r) = (i % senders, senders + (i / senders) % recipients);
+                        let (s, r) = pairs[i];
                         let mut ciphertext = Vec::with_capacity(size + size / 2 + 4096);
                         let (document, sealed) = seal_into(
                             pki,
                             certs,
-                            (s, r),
+                            s,
+                            &[r],
                             |f| f(plain),
                             |d| {
                                 ciphertext.extend_from_slice(d);
@@ -246,7 +268,7 @@ pub(crate) fn large_doc(
             left -= n as u64;
         }
     };
-    let (_, sealed) = seal_into(pki, certs, (0, 1), feed, |d| {
+    let (_, sealed) = seal_into(pki, certs, 0, &[1], feed, |d| {
         written += d.len() as u64;
         file.write_all(d).context("writing the sealed document")
     })?;

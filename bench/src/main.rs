@@ -14,6 +14,10 @@
 //!     [--concurrency 128] [--senders 20] [--recipients 20] [--doc-kb 10] [--rate 1000]
 //!     [--large-mb 1024] [--server PATH] [--pg postgres://root@127.0.0.1:5432/postgres]
 //!     [--slow-ms 1000] [--slow-concurrency 16] [--units 111339] [--lookups 10000]
+//! target/release/axis-bench --scenario subscribers [--subscribers 10000] [--idle-secs 30]
+//!     [--senders 20] [--delivery-docs 20000] [--concurrency 128]   # subscribers.rs
+//! target/release/axis-bench --scenario broadcast [--broadcast-to 500] [--broadcasts 3]
+//!                                                                    # broadcast.rs
 //! target/release/axis-bench --scenario gateway [--gateway-docs 300] [--gateway-large-docs 30]
 //!     [--gateway PATH]      # documents/s through gateway → axis → gateway (gateway.rs)
 //! ```
@@ -29,10 +33,13 @@
 //! submits too. There a failed submission is counted (the first one's error printed) and its
 //! stream goes on; in every other scenario it ends the bench.
 
+mod broadcast;
 mod corpus;
+mod fleet;
 mod gateway;
 mod load;
 mod server;
+mod subscribers;
 mod units;
 
 use std::path::PathBuf;
@@ -70,13 +77,18 @@ struct Args {
     gateway: PathBuf,
     gateway_docs: usize,
     gateway_large_docs: usize,
+    subscribers: usize,
+    idle: Duration,
+    broadcast_to: usize,
+    broadcasts: usize,
 }
 
 const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
 [--scenario throughput,latency,delivery,large,slownode,gateway,directory] [--reps N] [--duration SECS] [--concurrency C] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
 [--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--units N] [--lookups N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
-[--gateway PATH] [--gateway-docs N] [--gateway-large-docs N]";
+[--gateway PATH] [--gateway-docs N] [--gateway-large-docs N] \
+[--subscribers N] [--idle-secs S] [--broadcast-to N] [--broadcasts N]";
 
 fn parse_args() -> Result<Args> {
     let exe_dir = std::env::current_exe()?
@@ -110,6 +122,10 @@ fn parse_args() -> Result<Args> {
         gateway: gateway::default_binary(&exe_dir),
         gateway_docs: 300,
         gateway_large_docs: 30,
+        subscribers: 10_000,
+        idle: Duration::from_secs(30),
+        broadcast_to: axis_signer::limits::MAX_RECIPIENTS,
+        broadcasts: 3,
     };
     let mut quick = false;
     let mut it = std::env::args().skip(1);
@@ -148,6 +164,10 @@ fn parse_args() -> Result<Args> {
             "--gateway" => a.gateway = value()?.into(),
             "--gateway-docs" => a.gateway_docs = value()?.parse()?,
             "--gateway-large-docs" => a.gateway_large_docs = value()?.parse()?,
+            "--subscribers" => a.subscribers = value()?.parse()?,
+            "--idle-secs" => a.idle = Duration::from_secs_f64(value()?.parse()?),
+            "--broadcast-to" => a.broadcast_to = value()?.parse()?,
+            "--broadcasts" => a.broadcasts = value()?.parse()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -164,6 +184,10 @@ fn parse_args() -> Result<Args> {
         a.gateway_large_docs = a.gateway_large_docs.min(5);
         a.units = a.units.min(10_000);
         a.lookups = a.lookups.min(1_000);
+        a.subscribers = a.subscribers.min(500);
+        a.idle = a.idle.min(Duration::from_secs(5));
+        a.broadcast_to = a.broadcast_to.min(50);
+        a.broadcasts = a.broadcasts.min(2);
     }
     for s in &a.scenarios {
         if ![
@@ -174,6 +198,8 @@ fn parse_args() -> Result<Args> {
             "slownode",
             "gateway",
             "directory",
+            "subscribers",
+            "broadcast",
         ]
         .contains(&s.as_str())
         {
@@ -183,8 +209,14 @@ fn parse_args() -> Result<Args> {
             bail!("the slownode scenario needs --db postgres (nodes share a PostgreSQL database)");
         }
     }
-    if a.senders == 0 || a.recipients == 0 || a.reps == 0 {
-        bail!("--senders, --recipients and --reps must be at least 1");
+    if a.senders == 0 || a.recipients == 0 || a.reps == 0 || a.subscribers == 0 {
+        bail!("--senders, --recipients, --subscribers and --reps must be at least 1");
+    }
+    if !(1..=axis_signer::limits::MAX_RECIPIENTS).contains(&a.broadcast_to) {
+        bail!(
+            "--broadcast-to: 1 to {} (the recipients' limit)",
+            axis_signer::limits::MAX_RECIPIENTS
+        );
     }
     if !a.server.exists() {
         bail!(
@@ -825,6 +857,7 @@ async fn main() -> Result<()> {
     };
     let has = |s: &str| bench.args.scenarios.iter().any(|x| x == s);
     let dir = has("directory");
+    let (subs, bcast) = (has("subscribers"), has("broadcast"));
     let (thr, lat, del, large, slow, gw) = (
         has("throughput"),
         has("latency"),
@@ -881,6 +914,12 @@ async fn main() -> Result<()> {
     }
     if dir {
         bench.directory().await?;
+    }
+    if subs {
+        bench.subscribers().await?;
+    }
+    if bcast {
+        bench.broadcast().await?;
     }
     bench.report.print(&bench.args);
     Ok(())

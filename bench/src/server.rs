@@ -61,6 +61,21 @@ impl Server {
         pg_admin: &str,
         log_level: &str,
     ) -> Result<Server> {
+        let server = Self::start_unregistered(binary, pki, db, pg_admin, log_level, "").await?;
+        server.register(pki).await?;
+        Ok(server)
+    }
+
+    /// As [`Server::start`], with `extra` appended to the configuration file, and no agency
+    /// registered (the caller registers them its own way).
+    pub(crate) async fn start_unregistered(
+        binary: &Path,
+        pki: &TestPki,
+        db: DbKind,
+        pg_admin: &str,
+        log_level: &str,
+        extra: &str,
+    ) -> Result<Server> {
         let dir = tempfile::Builder::new().prefix("axis-bench-").tempdir()?;
         let (url, pg) = match db {
             DbKind::Sqlite => (
@@ -82,9 +97,7 @@ impl Server {
                 (format!("{base}/{name}"), Some((pg_admin.to_owned(), name)))
             }
         };
-        let server = Self::spawn(binary, pki, dir, url, pg, log_level, "").await?;
-        server.register(pki).await?;
-        Ok(server)
+        Self::spawn(binary, pki, dir, url, pg, log_level, extra).await
     }
 
     /// Starts `binary` as another node on `url` (already migrated, agencies registered), with
@@ -202,6 +215,18 @@ impl Server {
             .map(|(_, b)| b.to_owned())
             .context("no HTTP body")?;
         Ok(body)
+    }
+
+    /// One metric's value as `/metrics` shows it now (the first line named so; 0 if none).
+    pub(crate) async fn metric(&self, name: &str) -> Result<f64> {
+        let text = self.http_get("/metrics").await?;
+        Ok(text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' '))
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0.0))
     }
 
     /// The server's counters and histogram sums, by metric name.
