@@ -76,6 +76,63 @@ fn cursor_excerpt(cursor: &str) -> String {
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = std::result::Result<T, Status>> + Send>>;
 
+/// One Subscribe stream's state. The connection's task polls it directly: an idle subscriber
+/// holds no task nor channel of its own (each cost a task and a 32-slot channel block, ~6 KiB,
+/// per subscriber), only this and its HTTP/2 stream.
+struct Inbox {
+    app: Arc<App>,
+    caller: AgencyId,
+    /// The last delivery yielded.
+    after: i64,
+    wake: tokio::sync::watch::Receiver<u64>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Deliveries read and not yet yielded.
+    page: std::vec::IntoIter<crate::store::InboxRow>,
+    /// The last page read was full: read the next one at once.
+    more: bool,
+    _permit: super::StreamPermit,
+}
+
+impl Inbox {
+    /// The next delivery, waiting for one to be committed; `None` at shutdown.
+    async fn next(&mut self) -> Option<std::result::Result<pb::Delivery, Status>> {
+        loop {
+            if let Some(row) = self.page.next() {
+                self.after = row.seq;
+                return Some(Ok(convert::delivery(row)));
+            }
+            if !self.more {
+                if *self.shutdown.borrow() {
+                    return None;
+                }
+                tokio::select! {
+                    changed = self.wake.changed() => {
+                        if changed.is_err() {
+                            return None;
+                        }
+                    }
+                    _ = self.shutdown.changed() => return None,
+                }
+            }
+            // Marked seen before the read: a commit after it wakes the next wait.
+            self.wake.borrow_and_update();
+            // Boxed: the query's state exists only while it runs, not in every idle stream.
+            let read = Box::pin(
+                self.app
+                    .db
+                    .inbox(self.caller.as_str(), self.after, INBOX_PAGE),
+            );
+            match read.await {
+                Ok(rows) => {
+                    self.more = rows.len() as u32 == INBOX_PAGE;
+                    self.page = rows.into_iter();
+                }
+                Err(e) => return Some(Err(Status::from(e))),
+            }
+        }
+    }
+}
+
 /// What a statement RPC accepts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StatementKind {
@@ -489,7 +546,7 @@ impl ExchangeService {
         let app = self.app.clone();
         let caller = app.agency_call(&req)?;
         let cursor = req.into_inner().after_cursor;
-        let mut after = match parse_cursor(&cursor) {
+        let after = match parse_cursor(&cursor) {
             Cursor::Start => -1,
             Cursor::After(seq) if app.db.is_delivery_cursor(caller.as_str(), seq).await? => seq,
             Cursor::After(_) | Cursor::Malformed => {
@@ -499,41 +556,26 @@ impl ExchangeService {
         let permit = app
             .streams
             .acquire(caller.as_str(), app.limits.max_streams_per_agency)?;
-        let mut wake = app.notifier.subscribe(caller.as_str());
-        let mut shutdown = app.shutdown.clone();
-        let (tx, rx) = mpsc::channel(64);
-        tokio::spawn(async move {
-            let _permit = permit;
-            loop {
-                wake.borrow_and_update();
-                let rows = match app.db.inbox(caller.as_str(), after, INBOX_PAGE).await {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        let _ = tx.send(Err(Status::from(e))).await;
-                        return;
-                    }
-                };
-                let full = rows.len() as u32 == INBOX_PAGE;
-                for row in rows {
-                    after = row.seq;
-                    if tx.send(Ok(convert::delivery(row))).await.is_err() {
-                        return;
-                    }
-                }
-                if full {
-                    continue;
-                }
-                if *shutdown.borrow() {
-                    return;
-                }
-                tokio::select! {
-                    _ = wake.changed() => {}
-                    _ = shutdown.changed() => return,
-                    _ = tx.closed() => return,
-                }
-            }
-        });
-        Ok(Box::pin(ReceiverStream::new(rx)))
+        let inbox = Inbox {
+            wake: app.notifier.subscribe(caller.as_str()),
+            shutdown: app.shutdown.clone(),
+            app,
+            caller,
+            after,
+            page: Vec::new().into_iter(),
+            more: true,
+            _permit: permit,
+        };
+        Ok(Box::pin(futures_util::stream::unfold(
+            Some(inbox),
+            |inbox| async move {
+                let mut inbox = inbox?;
+                inbox.next().await.map(|d| {
+                    let go_on = d.is_ok().then_some(inbox);
+                    (d, go_on)
+                })
+            },
+        )))
     }
 
     async fn history_inner(
