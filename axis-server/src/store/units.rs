@@ -302,7 +302,17 @@ impl Db {
             }
             tx.commit().await?;
             Ok(())
-        })
+        })?;
+        // PostgreSQL plans a lookup from the table's statistics, which autovacuum refreshes
+        // only later: right after an import of 111,339 units it ANDed the whole `removed_in`
+        // index with the primary key (1.8 ms per lookup instead of 0.04 ms).
+        if self.is_postgres() {
+            on_pool!(self, p => {
+                sqlx::query("ANALYZE units").execute(p).await?;
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// Runs `call` within [`IMPORT_DEADLINE_FACTOR`] call deadlines: reading or writing a
