@@ -259,14 +259,17 @@ async fn deliver(
     }
     // A late duplicate push would come right after: give it a moment.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    while let Ok(e) = events.try_recv() {
-        match e {
-            Event::Pushed {
-                who, message_id, ..
-            } => bail!("recipient {who} was pushed {message_id} again"),
-            Event::Acknowledged { who, .. } => bail!("recipient {who} acknowledged again"),
-            Event::Failed(e) => bail!("{e}"),
-        }
+    if let Ok(e) = events.try_recv() {
+        bail!(
+            "{}",
+            match e {
+                Event::Pushed {
+                    who, message_id, ..
+                } => format!("recipient {who} was pushed {message_id} again"),
+                Event::Acknowledged { who, .. } => format!("recipient {who} acknowledged again"),
+                Event::Failed(e) => e,
+            }
+        );
     }
     sizes.sort_unstable();
     sizes.dedup();

@@ -198,8 +198,7 @@ pub(crate) fn docs_for(
                 let plain = &plain;
                 scope.spawn(move || {
                     let mut out = Vec::with_capacity(per);
-                    for i in (t * per)..((t + 1) * per).min(n) {
-                        let (s, r) = pairs[i];
+                    for &(s, r) in &pairs[(t * per).min(n)..((t + 1) * per).min(n)] {
                         let mut ciphertext = Vec::with_capacity(size + size / 2 + 4096);
                         let (document, sealed) = seal_into(
                             pki,
