@@ -271,18 +271,16 @@ async fn deliver(
             }
         );
     }
+    // Deliveries of one document differ by a few bytes (each recipient's own key-envelope
+    // entry and audit path): the largest is reported.
     sizes.sort_unstable();
-    sizes.dedup();
-    if sizes.len() != 1 {
-        bail!("deliveries of one document differ in size: {sizes:?}");
-    }
     let last =
         |m: &HashMap<usize, Instant>| m.values().max().map_or(Duration::ZERO, |t| *t - start);
     Ok(Delivered {
         submit,
         all_pushed: last(&pushed),
         all_acknowledged: last(&acked),
-        delivery_bytes: sizes[0],
+        delivery_bytes: sizes.last().copied().unwrap_or(0),
     })
 }
 
