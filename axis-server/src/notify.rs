@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::watch;
 
 use crate::config::NotifyConfig;
@@ -122,17 +122,33 @@ impl Notifier {
     /// blackholed link sends no error, and would hold a dead listener forever) the connection is
     /// dropped and made again. After every (re)connection everyone is woken, since notifications
     /// sent meanwhile are lost.
+    ///
+    /// Each LISTEN connection comes from a pool of its own, never from `pool`: a dropped
+    /// listener sends `UNLISTEN *` without a deadline before it hands its connection back, and
+    /// on a connection whose bytes a partition dropped that waits forever (sqlx counts an answer
+    /// the lost heartbeat never got). Taken from the node's pool, that connection was gone for
+    /// good and closing the pool (a node's shutdown) waited for it without end. Its session also
+    /// has PostgreSQL's `idle_session_timeout` at [`idle_session`] (heartbeats keep a live one
+    /// busy), so the database ends an abandoned one and the waiting `UNLISTEN` with it.
     pub fn listen_postgres(&self, pool: PgPool, config: NotifyConfig) {
         let this = self.clone();
         let heartbeat = Duration::from_secs(config.heartbeat_secs.max(1));
         let within = Duration::from_millis(config.heartbeat_timeout_ms.max(1));
+        let options = pool.connect_options().as_ref().clone().options([(
+            "idle_session_timeout",
+            format!("{}ms", idle_session(heartbeat, within).as_millis()),
+        )]);
         tokio::spawn(async move {
             loop {
                 if pool.is_closed() {
                     return;
                 }
+                let own = PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(within.max(heartbeat))
+                    .connect_lazy_with(options.clone());
                 let connect = async {
-                    let mut l = PgListener::connect_with(&pool).await?;
+                    let mut l = PgListener::connect_with(&own).await?;
                     l.listen_all([INBOX_CHANNEL, TRUST_CHANNEL, DIRECTORY_CHANNEL])
                         .await?;
                     Ok::<_, sqlx::Error>(l)
@@ -142,7 +158,11 @@ impl Notifier {
                         this.wake_all();
                         this.trust.send_modify(|v| *v = v.wrapping_add(1));
                         this.directory.send_modify(|v| *v = v.wrapping_add(1));
-                        let lost = this.follow(&mut listener, heartbeat, within).await;
+                        let lost = tokio::select! {
+                            lost = this.follow(&mut listener, heartbeat, within) => lost,
+                            // The node's pool closes: the node stops.
+                            _ = pool.close_event() => return,
+                        };
                         crate::metrics::LISTENER_RECONNECTS.inc();
                         tracing::warn!(cause = %lost, "notification listener lost; reconnecting");
                     }
@@ -253,4 +273,11 @@ impl Notifier {
             }
         });
     }
+}
+
+/// PostgreSQL's `idle_session_timeout` on a LISTEN connection: three heartbeats and a
+/// heartbeat's deadline. A live listener is never idle that long (a heartbeat every
+/// `heartbeat`); an abandoned one is ended by the database.
+pub(crate) fn idle_session(heartbeat: Duration, within: Duration) -> Duration {
+    3 * heartbeat + within
 }

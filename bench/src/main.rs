@@ -10,7 +10,7 @@
 //! ```text
 //! cargo build --release -p axis-server -p axis-bench
 //! target/release/axis-bench [--db sqlite|postgres] [--quick]
-//!     [--scenario throughput,latency,delivery,large,slownode,directory] [--reps 3] [--duration 20]
+//!     [--scenario throughput,latency,delivery,large,slownode,dbfault,fdlimit,directory] [--reps 3] [--duration 20]
 //!     [--concurrency 128] [--senders 20] [--recipients 20] [--doc-kb 10] [--rate 1000]
 //!     [--large-mb 1024] [--server PATH] [--pg postgres://root@127.0.0.1:5432/postgres]
 //!     [--slow-ms 1000] [--slow-concurrency 16] [--units 111339] [--lookups 10000]
@@ -32,9 +32,14 @@
 //! each direction, and measures the first node's throughput alone and while the second one
 //! submits too. There a failed submission is counted (the first one's error printed) and its
 //! stream goes on; in every other scenario it ends the bench.
+//!
+//! `dbfault` (PostgreSQL) and `fdlimit` (not run by default) are faults of issue #18: a node's
+//! database link blackholed for `--duration` seconds, and a node at its connection maximum and
+//! at its descriptor limit (faults.rs).
 
 mod broadcast;
 mod corpus;
+mod faults;
 mod fleet;
 mod gateway;
 mod load;
@@ -84,7 +89,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
-[--scenario throughput,latency,delivery,large,slownode,gateway,directory] [--reps N] [--duration SECS] [--concurrency C] \
+[--scenario throughput,latency,delivery,large,slownode,dbfault,fdlimit,gateway,directory] [--reps N] [--duration SECS] [--concurrency C] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
 [--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--units N] [--lookups N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
 [--gateway PATH] [--gateway-docs N] [--gateway-large-docs N] \
@@ -196,6 +201,8 @@ fn parse_args() -> Result<Args> {
             "delivery",
             "large",
             "slownode",
+            "dbfault",
+            "fdlimit",
             "gateway",
             "directory",
             "subscribers",
@@ -205,8 +212,8 @@ fn parse_args() -> Result<Args> {
         {
             bail!("unknown scenario {s}");
         }
-        if s == "slownode" && a.db != DbKind::Postgres {
-            bail!("the slownode scenario needs --db postgres (nodes share a PostgreSQL database)");
+        if (s == "slownode" || s == "dbfault") && a.db != DbKind::Postgres {
+            bail!("the {s} scenario needs --db postgres (nodes share a PostgreSQL database)");
         }
     }
     if a.senders == 0 || a.recipients == 0 || a.reps == 0 || a.subscribers == 0 {
@@ -858,6 +865,7 @@ async fn main() -> Result<()> {
     let has = |s: &str| bench.args.scenarios.iter().any(|x| x == s);
     let dir = has("directory");
     let (subs, bcast) = (has("subscribers"), has("broadcast"));
+    let (dbf, fdl) = (has("dbfault"), has("fdlimit"));
     let (thr, lat, del, large, slow, gw) = (
         has("throughput"),
         has("latency"),
@@ -866,7 +874,7 @@ async fn main() -> Result<()> {
         has("slownode"),
         has("gateway"),
     );
-    if thr || lat || del || slow {
+    if thr || lat || del || slow || dbf {
         let secs = bench.args.duration.as_secs_f64();
         // Enough for the open loop, and for the closed loop at up to 5,000/s.
         let mut n = (bench.args.rate * secs) as usize;
@@ -879,6 +887,9 @@ async fn main() -> Result<()> {
         if slow {
             // Two phases of node 1 at up to 3,000/s, and node 2's.
             n = n.max((6000.0 * secs) as usize + 64 * bench.args.slow_concurrency);
+        }
+        if dbf {
+            n = n.max(20_000);
         }
         let warm = bench.seal(200, "warm-up")?;
         let docs = bench.seal(n, "measured")?;
@@ -894,6 +905,12 @@ async fn main() -> Result<()> {
         if slow {
             bench.slow_node(&docs, &warm).await?;
         }
+        if dbf {
+            bench.db_fault(&docs, &warm).await?;
+        }
+    }
+    if fdl {
+        bench.fd_limit().await?;
     }
     if large {
         bench.large().await?;

@@ -32,7 +32,7 @@ impl DbKind {
 pub(crate) struct Server {
     child: Child,
     pub(crate) addr: SocketAddr,
-    metrics: SocketAddr,
+    pub(crate) metrics: SocketAddr,
     pg: Option<(String, String)>,
     /// The database URL (a second node on the same database starts from it).
     pub(crate) url: String,
@@ -61,7 +61,23 @@ impl Server {
         pg_admin: &str,
         log_level: &str,
     ) -> Result<Server> {
-        let server = Self::start_unregistered(binary, pki, db, pg_admin, log_level, "").await?;
+        Self::start_limited(binary, pki, db, pg_admin, log_level, "", None).await
+    }
+
+    /// As [`Server::start`], with `extra` appended to the configuration file and, with
+    /// `nofile`, the process started under that descriptor limit (soft and hard, `prlimit`).
+    pub(crate) async fn start_limited(
+        binary: &Path,
+        pki: &TestPki,
+        db: DbKind,
+        pg_admin: &str,
+        log_level: &str,
+        extra: &str,
+        nofile: Option<u64>,
+    ) -> Result<Server> {
+        let server =
+            Self::start_unregistered_limited(binary, pki, db, pg_admin, log_level, extra, nofile)
+                .await?;
         server.register(pki).await?;
         Ok(server)
     }
@@ -75,6 +91,18 @@ impl Server {
         pg_admin: &str,
         log_level: &str,
         extra: &str,
+    ) -> Result<Server> {
+        Self::start_unregistered_limited(binary, pki, db, pg_admin, log_level, extra, None).await
+    }
+
+    async fn start_unregistered_limited(
+        binary: &Path,
+        pki: &TestPki,
+        db: DbKind,
+        pg_admin: &str,
+        log_level: &str,
+        extra: &str,
+        nofile: Option<u64>,
     ) -> Result<Server> {
         let dir = tempfile::Builder::new().prefix("axis-bench-").tempdir()?;
         let (url, pg) = match db {
@@ -97,7 +125,7 @@ impl Server {
                 (format!("{base}/{name}"), Some((pg_admin.to_owned(), name)))
             }
         };
-        Self::spawn(binary, pki, dir, url, pg, log_level, extra).await
+        Self::spawn(binary, pki, dir, url, pg, log_level, extra, nofile).await
     }
 
     /// Starts `binary` as another node on `url` (already migrated, agencies registered), with
@@ -110,9 +138,20 @@ impl Server {
         extra: &str,
     ) -> Result<Server> {
         let dir = tempfile::Builder::new().prefix("axis-bench-").tempdir()?;
-        Self::spawn(binary, pki, dir, url.to_owned(), None, log_level, extra).await
+        Self::spawn(
+            binary,
+            pki,
+            dir,
+            url.to_owned(),
+            None,
+            log_level,
+            extra,
+            None,
+        )
+        .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn spawn(
         binary: &Path,
         pki: &TestPki,
@@ -121,6 +160,7 @@ impl Server {
         pg: Option<(String, String)>,
         log_level: &str,
         extra: &str,
+        nofile: Option<u64>,
     ) -> Result<Server> {
         let config = pki.server_config(dir.path(), &url);
         let (port, mport) = (free_port()?, free_port()?);
@@ -146,7 +186,16 @@ impl Server {
         let config_path = dir.path().join("axis-server.toml");
         std::fs::write(&config_path, toml)?;
         let log = std::fs::File::create(dir.path().join("server.log"))?;
-        let child = Command::new(binary)
+        let mut command = match nofile {
+            Some(n) => {
+                // prlimit execs the server: the child's pid is the server's.
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .arg("--config")
             .arg(&config_path)
             .env("AXIS_LOG", log_level)
@@ -204,7 +253,7 @@ impl Server {
         self.child.id()
     }
 
-    async fn http_get(&self, path: &str) -> Result<String> {
+    pub(crate) async fn http_get(&self, path: &str) -> Result<String> {
         let mut s = tokio::net::TcpStream::connect(self.metrics).await?;
         s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
             .await?;

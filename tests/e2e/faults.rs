@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use axis_client::Client;
+use axis_pki::Passphrase;
 use axis_pki::demo::AgencyCreds;
 use axis_proto::reasons;
 use axis_proto::v1 as pb;
@@ -16,7 +18,10 @@ use axis_server::config::Config;
 use axis_server::store::Pool;
 use axis_tests::fault_proxy::{Fault, FaultProxy};
 use axis_tests::process::NodeProcess;
-use axis_tests::{Package, TestAxis, TestDb, TestPki, postgres, postgres_admin_url, reason, seal};
+use axis_tests::{
+    PASS, Package, TestAxis, TestDb, TestPki, postgres, postgres_admin_url, reason, sdk_config,
+    seal,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_stream::StreamExt as _;
@@ -24,6 +29,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::raw::submit;
+use crate::sdk::document;
 
 /// `GET path` on the metrics listener: the status code and the body.
 pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
@@ -416,4 +422,118 @@ async fn a_blackholed_listener_is_reconnected_by_its_heartbeat_and_its_subscribe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_safety_net_wakes_a_subscriber_whose_notification_was_lost() {
     a_missed_notification_is_made_up(WakeBy::SafetyNet).await;
+}
+
+/// The SDK side of a database partition (#18): node 2 loses its database silently while a DMS
+/// lists both nodes, node 2 first. With every deadline at its default, a submit started after
+/// the cut is accepted by node 1 within 15 s, and so is one from a client that connects during
+/// the fault; node 2 says NOT_SERVING within 5 s and SERVING again within 5 s of the heal; each
+/// document is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_database_blackhole_an_sdk_submit_is_accepted_by_the_other_node_within_15_s() {
+    if !postgres() {
+        // SQLite has no link to cut; the e2e suite on PostgreSQL runs this.
+        return;
+    }
+    const WITHIN: Duration = Duration::from_secs(15);
+    let pki = Arc::new(TestPki::new(2));
+    let axis = TestAxis::start(pki.clone()).await;
+    let pg = postgres_addr();
+    let proxy = FaultProxy::start(pg).await.unwrap();
+    // Node 2 reaches the database through the proxy; its deadlines are the defaults.
+    let mut config = axis.config.clone();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.database_url = config
+        .database_url
+        .replace(&pg.to_string(), &proxy.addr().to_string());
+    assert!(config.database_url.contains(&proxy.addr().to_string()));
+    let node2 = axis_server::start(config, &Passphrase::new(PASS.to_owned()))
+        .await
+        .unwrap();
+    let metrics2 = node2.metrics_addr.unwrap();
+    let endpoints = [format!("https://{}", node2.addr), axis.endpoint()];
+    let (a, b) = (&pki.agencies[0], &pki.agencies[1]);
+    let sender = Client::connect(sdk_config(&pki, a, &endpoints))
+        .await
+        .unwrap();
+    let mut sent = vec![
+        sender
+            .send(document(b, "a.pdf", b"before the cut"))
+            .await
+            .unwrap(),
+    ];
+    assert_eq!(sender.endpoint(), endpoints[0]);
+
+    proxy.set(Fault::Blackhole);
+    let cut = Instant::now();
+    sent.push(
+        sender
+            .send(document(b, "b.pdf", b"during the cut"))
+            .await
+            .unwrap(),
+    );
+    let took = cut.elapsed();
+    eprintln!("database blackhole: the SDK submit was accepted after {took:?}");
+    assert!(took < WITHIN, "the submit took {took:?}");
+    assert_eq!(sender.endpoint(), endpoints[1]);
+
+    // A DMS that starts during the fault: connect (trust material, limits) and send.
+    let t = Instant::now();
+    let late = Client::connect(sdk_config(&pki, a, &endpoints))
+        .await
+        .unwrap();
+    sent.push(
+        late.send(document(b, "c.pdf", b"a client started during the cut"))
+            .await
+            .unwrap(),
+    );
+    let took = t.elapsed();
+    eprintln!("database blackhole: a new client connected and sent in {took:?}");
+    assert!(took < WITHIN, "connect and send took {took:?}");
+
+    let ready = move |v: bool| async move {
+        let t = Instant::now();
+        while http_get(metrics2, "/readyz").await.map(|(c, _)| c == 200) != Some(v) {
+            assert!(t.elapsed() < Duration::from_secs(30), "readiness stuck");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    ready(false).await;
+    let not_serving = cut.elapsed();
+    proxy.set(Fault::Pass);
+    let heal = Instant::now();
+    ready(true).await;
+    let serving = heal.elapsed();
+    eprintln!(
+        "database blackhole: NOT_SERVING {not_serving:?} after the cut (at most), SERVING {serving:?} after the heal"
+    );
+    assert!(serving < Duration::from_secs(5), "{serving:?}");
+
+    // Each document once, in the one log both nodes share.
+    let stored: Vec<Vec<u8>> = match axis.node.as_ref().unwrap().db().pool() {
+        Pool::Postgres(p) => sqlx::query_scalar("SELECT message_id FROM messages")
+            .fetch_all(p)
+            .await
+            .unwrap(),
+        Pool::Sqlite(_) => unreachable!("PostgreSQL only"),
+    };
+    let ids: std::collections::HashSet<Vec<u8>> = sent
+        .iter()
+        .map(|r| r.message_id.as_uuid().as_bytes().to_vec())
+        .collect();
+    assert_eq!(ids.len(), sent.len());
+    assert_eq!(stored.len(), sent.len(), "stored documents");
+    assert_eq!(
+        stored.into_iter().collect::<std::collections::HashSet<_>>(),
+        ids
+    );
+    drop((sender, late));
+    // And the node stops: nothing of the fault is left waiting (the notification listener's
+    // connection, desynchronised by the bytes the blackhole dropped, held its pooled connection
+    // forever, and closing the pool waited for it).
+    tokio::time::timeout(Duration::from_secs(30), node2.shutdown())
+        .await
+        .expect("node 2 did not stop within 30 s");
+    axis.stop().await;
 }
