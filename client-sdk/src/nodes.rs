@@ -29,7 +29,7 @@ use tonic::transport::{Channel, Endpoint};
 use crate::config::Timeouts;
 use crate::convert::{is_transient, status_error};
 use crate::error::{Error, ErrorKind, Result};
-use crate::tls::{ClientTls, TlsConnector};
+use crate::tls::{ClientTls, ClosedBeforeHandshake, TlsConnector};
 
 /// Largest response message accepted from the axis (a long history with many recipients).
 pub(crate) const MAX_RESPONSE: usize = 64 * 1024 * 1024;
@@ -90,6 +90,9 @@ pub(crate) enum Retry {
 pub(crate) enum Failure {
     /// The connection could not be opened (nothing was sent).
     Connect(String),
+    /// The node closed the connection before the TLS handshake was over (nothing was sent;
+    /// the node gave no reason).
+    ClosedBeforeTls(String),
     /// A deadline passed: `what` (the step) did not finish within `after`.
     Deadline {
         /// The step.
@@ -105,6 +108,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Connect(d) => write!(f, "cannot connect: {d}"),
+            Failure::ClosedBeforeTls(d) => write!(f, "cannot connect: {d}"),
             Failure::Deadline { what, after } => write!(
                 f,
                 "{what}: nothing within {} (DEADLINE_EXCEEDED)",
@@ -120,14 +124,14 @@ impl std::fmt::Display for Failure {
 
 impl Failure {
     fn sent(&self) -> bool {
-        !matches!(self, Failure::Connect(_))
+        !matches!(self, Failure::Connect(_) | Failure::ClosedBeforeTls(_))
     }
 
     /// Whether the connection itself is suspect (else the node answered, with a status another
     /// node may not give, and its connection can stay open).
     fn connection_broken(&self) -> bool {
         match self {
-            Failure::Connect(_) | Failure::Deadline { .. } => true,
+            Failure::Connect(_) | Failure::ClosedBeforeTls(_) | Failure::Deadline { .. } => true,
             Failure::Status(s) => !matches!(
                 s.code(),
                 tonic::Code::ResourceExhausted | tonic::Code::Internal | tonic::Code::Aborted
@@ -149,6 +153,19 @@ impl Failure {
                     "{call}: cannot connect to the axis at {endpoint}{tries} ({detail}) \
                      [UNAVAILABLE]; check `endpoints`, `server_name` (the name in the server's \
                      certificate), `root` and the network"
+                ),
+            ),
+            // The settings the generic advice names cannot be at fault: the TCP connection was
+            // made and no certificate was looked at yet.
+            Failure::ClosedBeforeTls(detail) => Error::new(
+                ErrorKind::Transport,
+                format!(
+                    "{call}: the axis at {endpoint} closed the connection before the TLS \
+                     handshake was over{tries} ({detail}) [UNAVAILABLE]; nothing was sent and the \
+                     node gave no reason. An axis node does this when it holds its maximum of \
+                     open connections (`[limits] max_connections`, see its \
+                     axis_connections_refused_total) or is shutting down; retry later or on \
+                     another endpoint, and if it lasts check that {endpoint} is an axis node"
                 ),
             ),
             Failure::Deadline { what, after } => Error::new(
@@ -348,6 +365,9 @@ impl Nodes {
         .await
         {
             Ok(Ok(ch)) => ch,
+            Ok(Err(e)) if ClosedBeforeHandshake::is_in(&e) => {
+                return Err(Failure::ClosedBeforeTls(error_chain(&e)));
+            }
             Ok(Err(e)) => return Err(Failure::Connect(error_chain(&e))),
             Err(_) => {
                 return Err(Failure::Deadline {
@@ -552,5 +572,23 @@ mod tests {
         let e = Failure::Connect("connection refused".into()).into_error("inbox", "https://a:1", 1);
         assert_eq!(*e.kind(), ErrorKind::Transport);
         assert!(e.message().contains("UNAVAILABLE") && e.message().contains("refused"));
+        // Closed before TLS: the node's possible reasons, not the client's settings.
+        let e = Failure::ClosedBeforeTls("tls handshake eof".into()).into_error(
+            "connect",
+            "https://a:1",
+            3,
+        );
+        assert_eq!(*e.kind(), ErrorKind::Transport);
+        assert!(e.is_retryable());
+        for s in [
+            "closed the connection before the TLS handshake",
+            "maximum of open connections",
+            "shutting down",
+            "3 attempts",
+            "UNAVAILABLE",
+        ] {
+            assert!(e.message().contains(s), "{s:?} not in {e}");
+        }
+        assert!(!e.message().contains("server_name"), "{e}");
     }
 }

@@ -142,8 +142,118 @@ impl Service<Uri> for TlsConnector {
                 .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(TCP_KEEPALIVE))?;
             let stream = tokio_rustls::TlsConnector::from(tls.config)
                 .connect(tls.server_name, tcp)
-                .await?;
+                .await
+                .map_err(closed_before_handshake)?;
             Ok(TokioIo::new(stream))
         })
+    }
+}
+
+/// The node ended the TCP connection (end of stream or reset) before the TLS handshake was
+/// over: no certificate was looked at on either side, and the node said nothing about why. An
+/// axis node does this to a connection over its maximum of open connections, and when it is
+/// shutting down; anything that is not a TLS server may too.
+#[derive(Debug)]
+pub(crate) struct ClosedBeforeHandshake(std::io::Error);
+
+impl std::fmt::Display for ClosedBeforeHandshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the node closed the connection before the TLS handshake was over ({})",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ClosedBeforeHandshake {}
+
+impl ClosedBeforeHandshake {
+    /// Whether `e`, or an error it wraps, is one.
+    pub(crate) fn is_in(e: &(dyn std::error::Error + 'static)) -> bool {
+        let mut next = Some(e);
+        while let Some(e) = next {
+            if e.is::<ClosedBeforeHandshake>()
+                || e.downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .is_some_and(|inner| inner.is::<ClosedBeforeHandshake>())
+            {
+                return true;
+            }
+            next = e.source();
+        }
+        false
+    }
+}
+
+/// A handshake error that is the peer closing the connection becomes a
+/// [`ClosedBeforeHandshake`] (same kind); any other (a certificate refused, an alert) is kept.
+fn closed_before_handshake(e: std::io::Error) -> std::io::Error {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+            std::io::Error::new(e.kind(), ClosedBeforeHandshake(e))
+        }
+        _ => e,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::io::{Error as IoError, ErrorKind as K};
+
+    use super::*;
+
+    /// An error that wraps another, as tonic's transport error wraps the connector's.
+    #[derive(Debug)]
+    struct Outer(IoError);
+
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("transport error")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_peer_closing_during_the_handshake_is_told_apart_from_a_refused_certificate() {
+        for kind in [K::UnexpectedEof, K::ConnectionReset, K::BrokenPipe] {
+            let e = closed_before_handshake(IoError::new(kind, "tls handshake eof"));
+            assert_eq!(e.kind(), kind);
+            assert!(e.to_string().contains("before the TLS handshake"), "{e}");
+            assert!(ClosedBeforeHandshake::is_in(&Outer(e)));
+        }
+        // A certificate the client refuses is rustls' own error: kept as it is.
+        let e = closed_before_handshake(IoError::new(K::InvalidData, "invalid peer certificate"));
+        assert!(!ClosedBeforeHandshake::is_in(&Outer(e)));
+        assert!(!ClosedBeforeHandshake::is_in(&IoError::from(
+            K::ConnectionRefused
+        )));
+    }
+
+    #[tokio::test]
+    async fn a_node_that_closes_before_tls_is_reported_as_such() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Accept and close at once, as a node at its connection maximum does.
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                drop(s);
+            }
+        });
+        let w = axis_testkit::demo::demo_world();
+        let key = axis_pki::PrivateKey::from_pkcs8_der(w.g22.tls.key.to_pkcs8_der()).unwrap();
+        let credential =
+            Credential::new(vec![w.g22.tls.cert.clone(), w.pki.ca.clone()], key).unwrap();
+        let tls = ClientTls::new(&w.pki.root, &credential, "localhost").unwrap();
+        let uri: Uri = format!("http://{addr}").parse().unwrap();
+        let e = tls.connector().call(uri).await.err().unwrap();
+        assert!(ClosedBeforeHandshake::is_in(&e), "{e}");
     }
 }
