@@ -14,8 +14,9 @@
 //! Two failed database probes in a row, or a stalled committer, make the node `NOT_SERVING`
 //! (both on `/readyz`, 503, and on every gRPC health service name); one good probe with the
 //! committer moving makes it `SERVING` again. While it is not serving, the committer answers
-//! new jobs at once with `COMMIT_FAILED` (`UNAVAILABLE`), so a client moves to another node in
-//! milliseconds instead of waiting out a deadline per call. Each change is logged once, with its
+//! new jobs at once with `COMMIT_FAILED` (`UNAVAILABLE`), and submissions and commits under way
+//! when it stops serving fail then, so a client moves to another node in milliseconds instead
+//! of waiting out a deadline per call. Each change is logged once, with its
 //! cause.
 
 use std::sync::Arc;

@@ -243,6 +243,64 @@ async fn a_blackholed_database_makes_the_node_not_ready_and_its_submits_fail_fas
     axis.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_caught_in_a_database_blackhole_fails_when_the_node_stops_being_ready_not_a_deadline_later()
+ {
+    if !postgres() {
+        return;
+    }
+    let pg = postgres_addr();
+    let proxy = FaultProxy::start(pg).await.unwrap();
+    let pki = Arc::new(TestPki::new(2));
+    let through = proxy.addr();
+    // Database deadlines far longer than readiness needs to see the fault: a submit that waited
+    // them out would take 30 s.
+    let axis = TestAxis::start_with(pki.clone(), |c: &mut Config| {
+        c.database_url = c
+            .database_url
+            .replace(&pg.to_string(), &through.to_string());
+        c.database.statement_timeout_ms = 30_000;
+        c.database.acquire_timeout_ms = 30_000;
+        c.health.probe_timeout_ms = 500;
+    })
+    .await;
+    let metrics = axis.node.as_ref().unwrap().metrics_addr.unwrap();
+    let (a, b) = (&pki.agencies[0], &pki.agencies[1]);
+    let warm = seal(&pki, a, &[b], &[("warm.pdf", b"before")]);
+    submit(&axis, a, &warm).await.unwrap();
+
+    proxy.set(Fault::Blackhole);
+    let package = seal(&pki, a, &[b], &[("caught.pdf", b"during")]);
+    let t0 = Instant::now();
+    let e = tokio::time::timeout(Duration::from_secs(60), submit(&axis, a, &package))
+        .await
+        .expect("the submit hung for a minute")
+        .unwrap_err();
+    let took = t0.elapsed();
+    eprintln!("the submit caught in the fault failed after {took:?}: {e:?}");
+    assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}");
+    assert_eq!(reason(&e), reasons::COMMIT_FAILED, "{e:?}");
+    assert!(e.message().contains("not ready"), "{e:?}");
+    assert!(e.message().contains("database"), "{e:?}");
+    // Readiness sees the fault in about 1.5 s (two probes of 500 ms); the deadlines are 30 s.
+    assert!(took < Duration::from_secs(10), "failed after {took:?}");
+
+    proxy.set(Fault::Pass);
+    wait_serving(&axis, a, metrics, true, Duration::from_secs(20)).await;
+    // The same document again: accepted once (whether or not the cut-off batch committed it).
+    submit(&axis, a, &package).await.unwrap();
+    submit(&axis, a, &package).await.unwrap();
+    let stored: i64 = match axis.node.as_ref().unwrap().db().pool() {
+        Pool::Postgres(p) => sqlx::query_scalar("SELECT count(*) FROM messages")
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        Pool::Sqlite(_) => unreachable!("PostgreSQL only"),
+    };
+    assert_eq!(stored, 2, "the warm-up and the caught document, once each");
+    axis.stop().await;
+}
+
 /// Opens `n` TCP connections to `addr` (those the node refuses are closed by it).
 async fn flood(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
     let mut v = Vec::with_capacity(n);
@@ -288,6 +346,24 @@ async fn at_the_connection_maximum_excess_connections_are_refused_and_health_and
         }
     }
     assert!(closed as u64 >= refused.min(300) - 10, "{closed} closed");
+    // An SDK client refused there learns that the node closed the connection before TLS, and
+    // what that may mean — not that its own settings are wrong.
+    let config = sdk_config(&pki, &pki.agencies[0], &[format!("https://{}", node.addr)]);
+    let e = Client::connect(config)
+        .await
+        .err()
+        .expect("a full node refuses the SDK");
+    eprintln!("the SDK at the maximum: {e}");
+    assert_eq!(*e.kind(), axis_client::ErrorKind::Transport, "{e}");
+    for s in [
+        "closed the connection before the TLS handshake",
+        "maximum of open connections",
+        "max_connections",
+        "UNAVAILABLE",
+    ] {
+        assert!(e.message().contains(s), "{s:?} not in {e}");
+    }
+    assert!(!e.message().contains("server_name"), "{e}");
     assert_eq!(http_get(node.metrics, "/healthz").await.unwrap().0, 200);
     assert_eq!(http_get(node.metrics, "/readyz").await.unwrap().0, 200);
     // Idle with every slot taken: no busy loop (a spinning accept loop takes a whole core).

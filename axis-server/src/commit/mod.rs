@@ -39,8 +39,10 @@
 //! A batch has the database's deadline (`[database] statement_timeout_ms`); one cut off by it
 //! fails with every job already waiting behind it (the database is not answering: they would
 //! wait out a deadline each), and its connection is closed. While the node is not ready
-//! (`health`), jobs are refused at once. [`Progress`] tells readiness whether work waits while
-//! nothing commits.
+//! (`health`), jobs are refused at once, and a job waiting when it stops being ready fails then
+//! (its caller no longer waits; a batch skips jobs whose caller is gone), and so does the batch
+//! in flight (its connection closed, as after a deadline). [`Progress`] tells readiness whether
+//! work waits while nothing commits.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -160,7 +162,15 @@ impl Committer {
     ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let progress = Arc::new(Progress::new());
-        tokio::spawn(run(rx, db, log_key, log_cert, notifier, progress.clone()));
+        tokio::spawn(run(
+            rx,
+            db,
+            log_key,
+            log_cert,
+            notifier,
+            progress.clone(),
+            ready.clone(),
+        ));
         Committer {
             tx,
             progress,
@@ -173,21 +183,58 @@ impl Committer {
         self.progress.clone()
     }
 
-    /// Commits one job and waits for its evidence.
+    /// Commits one job and waits for its evidence. Refused at once while the node is not
+    /// ready, and given up (`COMMIT_FAILED`) as soon as it stops being ready while the job
+    /// waits: a job caught in a batch the database does not answer fails when readiness sees
+    /// the fault (about 2 s), not a whole deadline later. The batch may still commit it: a
+    /// repeat of the submission (here or on another node) is then answered as the first.
     pub async fn commit(&self, job: Job) -> Result<Logged> {
         if let Readiness::NotReady(why) = &*self.ready.borrow() {
-            return Err(ServerError::CommitFailed(format!(
-                "this node is not ready ({why}); retry on another node"
-            )));
+            return Err(not_ready(why));
         }
         let _pending = PendingJob::new(&self.progress);
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send((job, reply))
-            .await
-            .map_err(|_| ServerError::ShuttingDown)?;
-        answer.await.map_err(|_| ServerError::ShuttingDown)?
+        let wait = async {
+            self.tx
+                .send((job, reply))
+                .await
+                .map_err(|_| ServerError::ShuttingDown)?;
+            answer.await.map_err(|_| ServerError::ShuttingDown)?
+        };
+        tokio::select! {
+            biased;
+            r = wait => r,
+            why = self.not_ready() => Err(not_ready(&why)),
+        }
     }
+
+    /// Returns (with the cause) once the node is not ready; never while it stays ready.
+    pub async fn not_ready(&self) -> String {
+        wait_not_ready(&mut self.ready.clone()).await
+    }
+}
+
+/// Returns (with the cause) once `ready` says not ready; never while it stays ready, nor once
+/// its sender is gone (the node is stopping).
+async fn wait_not_ready(ready: &mut watch::Receiver<Readiness>) -> String {
+    let why = match ready.wait_for(|r| !r.is_ready()).await {
+        Ok(r) => match &*r {
+            Readiness::NotReady(why) => Some(why.clone()),
+            Readiness::Ready => Some(String::new()),
+        },
+        Err(_) => None,
+    };
+    match why {
+        Some(why) => why,
+        None => std::future::pending().await,
+    }
+}
+
+/// The refusal of a commit while the node is not ready.
+pub fn not_ready(why: &str) -> ServerError {
+    ServerError::CommitFailed(format!(
+        "this node is not ready ({why}); retry on another node"
+    ))
 }
 
 /// The committer's own connection. Handlers' reads share the pool; were the committer to
@@ -238,6 +285,7 @@ async fn run(
     log_cert: Arc<VerifiedCert>,
     notifier: Notifier,
     progress: Arc<Progress>,
+    mut ready: watch::Receiver<Readiness>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut held: Option<Held> = None;
@@ -257,6 +305,16 @@ async fn run(
                 Err(_) => break,
             }
         }
+        // A job whose caller gave up (the client went, or the node stopped being ready while
+        // it waited) is not committed: nobody is told about it, and a repeat is a new job.
+        batch.retain(|(_, reply)| !reply.is_closed());
+        if batch.is_empty() {
+            // An idle committer holds no connection (the pool could not close).
+            if rx.is_empty() {
+                held = None;
+            }
+            continue;
+        }
         let (jobs, replies): (Vec<Job>, Vec<Reply>) = batch.drain(..).unzip();
         let started = std::time::Instant::now();
         let deadline = db.deadline();
@@ -264,7 +322,7 @@ async fn run(
             key: log_key.as_ref(),
             cert: &log_cert,
         };
-        let outcome = tokio::time::timeout(deadline, async {
+        let batch_done = tokio::time::timeout(deadline, async {
             let mut conn = match held.take() {
                 Some(conn) => conn,
                 None => Held::acquire(&db).await?,
@@ -280,11 +338,18 @@ async fn run(
                 held = Some(conn);
             }
             r
-        })
-        .await;
+        });
+        // A batch the database does not answer is given up at its deadline, or as soon as the
+        // node stops being ready (its callers have stopped waiting by then): its connection is
+        // closed, as after a deadline.
+        let outcome = tokio::select! {
+            biased;
+            r = batch_done => r
+                .map_err(|_| crate::store::deadline_passed("a commit batch", deadline)),
+            why = wait_not_ready(&mut ready) => Err(not_ready(&why)),
+        };
         let timed_out = outcome.is_err();
-        let outcome = outcome
-            .unwrap_or_else(|_| Err(crate::store::deadline_passed("a commit batch", deadline)));
+        let outcome = outcome.unwrap_or_else(Err);
         match outcome {
             Ok(Committed { results, wake }) => {
                 progress.moved();

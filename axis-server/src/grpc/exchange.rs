@@ -659,7 +659,14 @@ impl pb::exchange_server::Exchange for ExchangeService {
         &self,
         req: Request<Streaming<pb::SubmitRequest>>,
     ) -> std::result::Result<Response<pb::SubmitResponse>, Status> {
-        match self.submit_inner(req).await {
+        // A submission under way when the node stops being ready fails then (a read or a
+        // commit the database does not answer would otherwise wait out its own deadline).
+        let answer = tokio::select! {
+            biased;
+            r = self.submit_inner(req) => r,
+            why = self.app.committer.not_ready() => Err(crate::commit::not_ready(&why)),
+        };
+        match answer {
             Ok(r) => Ok(Response::new(r)),
             Err(e) => {
                 // The call's log line is the observing layer's (`observe`).
