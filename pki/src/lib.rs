@@ -110,5 +110,6 @@ pub use profile::{
     UnknownProfile,
 };
 pub use verify::{
-    CheckedCrl, MAX_ANCHORS, MAX_CHAIN_LEN, MAX_CRLS, MAX_INTERMEDIATES, TrustStore, VerifiedCert,
+    CheckedCrl, MAX_ANCHORS, MAX_CACHED_CHAINS, MAX_CHAIN_LEN, MAX_CRLS, MAX_INTERMEDIATES,
+    TrustStore, VerifiedCert,
 };

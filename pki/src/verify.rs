@@ -2,6 +2,7 @@
 //! closed. The result, [`VerifiedCert`], can only be made here.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -24,6 +25,9 @@ pub const MAX_ANCHORS: usize = 16;
 pub const MAX_INTERMEDIATES: usize = 256;
 /// Most CRLs in a store.
 pub const MAX_CRLS: usize = 256;
+/// Most successful chain verifications a store remembers (see [`TrustStore`]); past it, one
+/// is forgotten for each new one.
+pub const MAX_CACHED_CHAINS: usize = 4096;
 
 /// Signature algorithms accepted on certificates, CRLs and CSRs. SHA-1 and MD5 are refused
 /// (SHAttered, 2017); x509-parser alone would accept SHA-1.
@@ -81,6 +85,15 @@ pub struct CheckedCrl {
 /// index of revoked serials and its signature checked against the store's CA keys, and every
 /// signature between store certificates is checked once. A verification then costs one
 /// signature check (the leaf's) plus hash lookups, whatever the size of the CRLs.
+///
+/// A store also remembers each chain it verified successfully (at most
+/// [`MAX_CACHED_CHAINS`]), keyed by the SHA-256 of the required profile, the leaf and the
+/// presented certificates, with the interval of verification times over which every check
+/// gives the same answer: from the latest notBefore of the path and thisUpdate of the CRLs
+/// used, to the earliest notAfter and nextUpdate. A verification at a time inside it is
+/// answered from memory (a known sender costs no signature check and no parsing here); any
+/// other time, or a store built with other CRLs or anchors (a new store starts empty, and
+/// [`TrustStore::with_crls`] and `clone` give one), verifies in full. Failures are never kept.
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
     anchors: Vec<Vec<u8>>,
@@ -92,6 +105,74 @@ pub struct TrustStore {
     /// SHA-256(certificate DER ‖ issuer SPKI) for every store certificate whose signature by a
     /// store CA key verified at construction.
     verified_edges: HashSet<[u8; 32]>,
+    /// Chains verified by this store, with the times their answer holds for.
+    verified_chains: ChainCache,
+}
+
+/// A chain verified successfully, and the verification times `[from, until)` over which every
+/// time-dependent check passes alike (validity of each certificate, currency of each CRL).
+#[derive(Clone, Debug)]
+struct CachedChain {
+    cert: VerifiedCert,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+}
+
+/// The store's memory of verified chains. A clone starts empty: it belongs to one store.
+#[derive(Default)]
+struct ChainCache(Mutex<HashMap<[u8; 32], CachedChain>>);
+
+impl Clone for ChainCache {
+    fn clone(&self) -> Self {
+        ChainCache::default()
+    }
+}
+
+impl std::fmt::Debug for ChainCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChainCache({} chains)", self.lock().len())
+    }
+}
+
+impl ChainCache {
+    fn lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], CachedChain>> {
+        // Entries are inserted whole: a panic elsewhere leaves none half-written.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, key: &[u8; 32], now: OffsetDateTime) -> Option<VerifiedCert> {
+        self.lock()
+            .get(key)
+            .filter(|c| c.from <= now && now < c.until)
+            .map(|c| c.cert.clone())
+    }
+
+    fn put(&self, key: [u8; 32], entry: CachedChain) {
+        let mut map = self.lock();
+        if map.len() >= MAX_CACHED_CHAINS && !map.contains_key(&key) {
+            // Forget one (any): the cache stays bounded without a cliff where all go at once.
+            if let Some(old) = map.keys().next().copied() {
+                map.remove(&old);
+            }
+        }
+        map.insert(key, entry);
+    }
+}
+
+/// The cache key of one verification: what its answer depends on besides the store and time.
+fn chain_key(leaf: &[u8], presented: &[Vec<u8>], required: Profile) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let profile = required.to_string();
+    for part in std::iter::once(profile.as_bytes())
+        .chain(std::iter::once(leaf))
+        .chain(presented.iter().map(Vec::as_slice))
+    {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 /// What a CRL says, parsed once.
@@ -212,7 +293,13 @@ impl TrustStore {
             crls,
             crl_index,
             verified_edges,
+            verified_chains: ChainCache::default(),
         })
+    }
+
+    /// How many verified chains the store remembers now.
+    pub fn cached_chains(&self) -> usize {
+        self.verified_chains.lock().len()
     }
 
     /// Checks a CRL handed in from outside (an operator publishing a new one): issued by one of
@@ -353,6 +440,7 @@ impl TrustStore {
             crls,
             crl_index,
             verified_edges: self.verified_edges.clone(),
+            verified_chains: ChainCache::default(),
         }
     }
 
@@ -434,6 +522,9 @@ impl TrustStore {
     ///    the path ends at, exactly its key usage, EKU and basic constraints — so a seal key
     ///    cannot sign as a person, nor a TLS key as a seal.
     /// 8. Agency and personal profiles carry a well-formed agency id.
+    ///
+    /// A chain this store verified before, at a time when the same certificates were valid and
+    /// the same CRLs current, is answered from memory (see [`TrustStore`]).
     pub fn verify_with_intermediates(
         &self,
         leaf: &[u8],
@@ -441,8 +532,25 @@ impl TrustStore {
         required: Profile,
         now: OffsetDateTime,
     ) -> Result<VerifiedCert, Error> {
-        // Step 1.
         budget(presented.len(), MAX_INTERMEDIATES)?;
+        let key = chain_key(leaf, presented, required);
+        if let Some(cert) = self.verified_chains.get(&key, now) {
+            return Ok(cert);
+        }
+        let verified = self.verify_path(leaf, presented, required, now)?;
+        self.verified_chains.put(key, verified.clone());
+        Ok(verified.cert)
+    }
+
+    /// [`TrustStore::verify_with_intermediates`] in full, and the times its answer holds for.
+    fn verify_path(
+        &self,
+        leaf: &[u8],
+        presented: &[Vec<u8>],
+        required: Profile,
+        now: OffsetDateTime,
+    ) -> Result<CachedChain, Error> {
+        // Step 1 (the number presented was checked by the caller).
         let leaf_cert = cert::parse(leaf)?;
         let mut path: Vec<(&[u8], X509Certificate<'_>)> = vec![(leaf, leaf_cert)];
         let mut seen: HashSet<&[u8]> = HashSet::new();
@@ -498,11 +606,18 @@ impl TrustStore {
             }
         }
 
-        // Steps 3–5 for every certificate, 6 for every non-anchor.
+        // Steps 3–5 for every certificate, 6 for every non-anchor. `from` and `until` bound
+        // the times at which every time-dependent check passes as it does at `now`.
+        let (mut from, mut until) = (OffsetDateTime::UNIX_EPOCH, OffsetDateTime::UNIX_EPOCH);
         let anchor_index = path.len() - 1;
         for (depth, (_, c)) in path.iter().enumerate() {
             let v = c.validity();
             let (nb, na) = (v.not_before.to_datetime(), v.not_after.to_datetime());
+            (from, until) = if depth == 0 {
+                (nb, na)
+            } else {
+                (from.max(nb), until.min(na))
+            };
             if now < nb {
                 return Err(Error::NotYetValid {
                     depth,
@@ -554,7 +669,8 @@ impl TrustStore {
                 }
             }
             // Step 6.
-            self.check_revocation(depth, c, issuer, now)?;
+            let (this_update, next_update) = self.check_revocation(depth, c, issuer, now)?;
+            (from, until) = (from.max(this_update), until.min(next_update));
         }
 
         // Steps 7 and 8.
@@ -598,7 +714,7 @@ impl TrustStore {
         }
 
         let v = leaf_cert.validity();
-        Ok(VerifiedCert {
+        let cert = VerifiedCert {
             der: leaf.to_vec(),
             chain: path[1..].iter().map(|(d, _)| d.to_vec()).collect(),
             profile: required,
@@ -616,16 +732,19 @@ impl TrustStore {
             public_key: leaf_cert.public_key().raw.to_vec(),
             not_before: v.not_before.to_datetime(),
             not_after: v.not_after.to_datetime(),
-        })
+        };
+        Ok(CachedChain { cert, from, until })
     }
 
+    /// Step 6 for the certificate at `depth`; on success, the CRL's thisUpdate and nextUpdate
+    /// (the times it is current for).
     fn check_revocation(
         &self,
         depth: usize,
         subject: &X509Certificate<'_>,
         issuer: &X509Certificate<'_>,
         now: OffsetDateTime,
-    ) -> Result<(), Error> {
+    ) -> Result<(OffsetDateTime, OffsetDateTime), Error> {
         let issuer_spki = issuer.public_key();
         let mut name_matched = false;
         let mut best: Option<&CrlInfo> = None;
@@ -666,10 +785,10 @@ impl TrustStore {
                 this_update: c.this_update,
             });
         }
-        match c.next_update {
-            Some(next) if now < next => {}
+        let next_update = match c.next_update {
+            Some(next) if now < next => next,
             next_update => return Err(Error::CrlStale { depth, next_update }),
-        }
+        };
         // RFC 5280 §5.2: a CRL with an unknown critical extension must not be used. rcgen
         // writes none; an issuing distribution point (scoped CRL) is refused for now.
         if c.has_critical_extension {
@@ -684,7 +803,7 @@ impl TrustStore {
                 reason: *reason,
             });
         }
-        Ok(())
+        Ok((c.this_update, next_update))
     }
 }
 

@@ -1035,3 +1035,98 @@ fn an_anchor_must_declare_exactly_one_arc() {
     let mixed = p.self_signed(&k).unwrap().der().to_vec();
     assert!(CaSigner::new(&mixed, &k, T0).is_err());
 }
+
+#[test]
+fn a_remembered_chain_answers_only_within_its_times_and_its_store() {
+    let pki = Pki::new();
+    let store = pki.store();
+    let first = store.verify(&pki.seal, Profile::AgencySeal, DAY1).unwrap();
+    assert_eq!(store.cached_chains(), 1);
+    // Answered from memory: the same identity, and nothing more remembered.
+    let again = store
+        .verify(&pki.seal, Profile::AgencySeal, DAY1 + Duration::days(1))
+        .unwrap();
+    assert_eq!(again.der(), first.der());
+    assert_eq!(again.chain(), first.chain());
+    assert_eq!(again.agency_id(), first.agency_id());
+    assert_eq!(store.cached_chains(), 1);
+
+    // Times outside the interval every check held for verify in full and fail as before:
+    // the issuing CA's CRL is stale after 7 days, the certificates start at T0.
+    check(
+        &store,
+        &pki.seal,
+        Profile::AgencySeal,
+        T0 + Duration::days(8),
+        "CrlStale { depth: 0",
+    );
+    check(
+        &store,
+        &pki.seal,
+        Profile::AgencySeal,
+        T0 - Duration::seconds(1),
+        "NotYetValid { depth: 0",
+    );
+    // The key holds the profile and the presented certificates.
+    check(
+        &store,
+        &pki.seal,
+        Profile::PersonalSigner,
+        DAY1,
+        "WrongProfile",
+    );
+    store
+        .verify_with_intermediates(&pki.seal, &[pki.ca.clone()], Profile::AgencySeal, DAY1)
+        .unwrap();
+    assert_eq!(store.cached_chains(), 2);
+    let (stranger, _) = Pki::named("Other Root", "Other CA")
+        .issue(Profile::AgencySeal, agency("Cơ quan khác", "000.00.00.H41"));
+    check(
+        &store,
+        &stranger,
+        Profile::AgencySeal,
+        DAY1,
+        "UnknownIssuer",
+    );
+
+    // A revocation arrives as a new store (a new CRL): it remembers nothing, and refuses.
+    let revoked = pki.store_with(vec![
+        pki.root_crl(),
+        pki.ca_crl(vec![RevokedEntry {
+            serial: serial_of(&pki.seal),
+            revoked_at: T0 + Duration::hours(1),
+            reason: RevocationReason::KeyCompromise,
+        }]),
+    ]);
+    assert_eq!(revoked.cached_chains(), 0);
+    check(
+        &revoked,
+        &pki.seal,
+        Profile::AgencySeal,
+        DAY1,
+        "Revoked { depth: 0",
+    );
+    // Copies of a store start empty too.
+    assert_eq!(store.clone().cached_chains(), 0);
+    assert_eq!(store.with_crls(&[0, 1]).cached_chains(), 0);
+}
+
+#[test]
+fn the_memory_of_verified_chains_is_bounded() {
+    let pki = Pki::new();
+    let store = pki.store();
+    // The same leaf presented with its CA and different bytes after it each time (never read:
+    // the CA completes the path first) is a new key.
+    for i in 0..MAX_CACHED_CHAINS + 3 {
+        let filler = vec![0x30, 0x02, (i % 200) as u8, (i / 200) as u8];
+        store
+            .verify_with_intermediates(
+                &pki.seal,
+                &[pki.ca.clone(), filler],
+                Profile::AgencySeal,
+                DAY1,
+            )
+            .unwrap();
+    }
+    assert_eq!(store.cached_chains(), MAX_CACHED_CHAINS);
+}
