@@ -47,9 +47,14 @@ impl Upload {
         }
     }
 
-    /// Appends received ciphertext; each full segment beyond the first goes to the writer.
-    pub(crate) async fn push(&mut self, data: &[u8]) -> Result<()> {
-        self.buf.extend_from_slice(data);
+    /// Appends received ciphertext; each full segment beyond the first goes to the writer. The
+    /// first chunk is kept as it came (a one-chunk document is never copied here).
+    pub(crate) async fn push(&mut self, data: Vec<u8>) -> Result<()> {
+        if self.buf.is_empty() {
+            self.buf = data;
+        } else {
+            self.buf.extend_from_slice(&data);
+        }
         // Up to one whole segment stays in memory until the stream ends, so a document of at
         // most one segment is written inline by the commit, with no staging.
         while self.buf.len() > SEGMENT_LEN {

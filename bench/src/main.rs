@@ -43,6 +43,7 @@ mod faults;
 mod fleet;
 mod gateway;
 mod load;
+mod peer;
 mod server;
 mod subscribers;
 mod units;
@@ -86,14 +87,15 @@ struct Args {
     idle: Duration,
     broadcast_to: usize,
     broadcasts: usize,
+    amqp: String,
 }
 
 const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
-[--scenario throughput,latency,delivery,large,slownode,dbfault,fdlimit,gateway,directory] [--reps N] [--duration SECS] [--concurrency C] \
+[--scenario throughput,peer,latency,delivery,large,slownode,dbfault,fdlimit,gateway,directory,subscribers,broadcast] [--reps N] [--duration SECS] [--concurrency C] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
 [--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--units N] [--lookups N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
 [--gateway PATH] [--gateway-docs N] [--gateway-large-docs N] \
-[--subscribers N] [--idle-secs S] [--broadcast-to N] [--broadcasts N]";
+[--subscribers N] [--idle-secs S] [--broadcast-to N] [--broadcasts N] [--amqp amqp://USER:PASS@HOST:PORT]";
 
 fn parse_args() -> Result<Args> {
     let exe_dir = std::env::current_exe()?
@@ -102,7 +104,7 @@ fn parse_args() -> Result<Args> {
         .unwrap_or_default();
     let mut a = Args {
         db: DbKind::Sqlite,
-        scenarios: ["throughput", "latency", "delivery", "large"]
+        scenarios: ["throughput", "peer", "latency", "delivery", "large"]
             .map(String::from)
             .to_vec(),
         reps: 3,
@@ -131,6 +133,7 @@ fn parse_args() -> Result<Args> {
         idle: Duration::from_secs(30),
         broadcast_to: axis_signer::limits::MAX_RECIPIENTS,
         broadcasts: 3,
+        amqp: peer::DEFAULT_URL.into(),
     };
     let mut quick = false;
     let mut it = std::env::args().skip(1);
@@ -173,6 +176,7 @@ fn parse_args() -> Result<Args> {
             "--idle-secs" => a.idle = Duration::from_secs_f64(value()?.parse()?),
             "--broadcast-to" => a.broadcast_to = value()?.parse()?,
             "--broadcasts" => a.broadcasts = value()?.parse()?,
+            "--amqp" => a.amqp = value()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -197,6 +201,7 @@ fn parse_args() -> Result<Args> {
     for s in &a.scenarios {
         if ![
             "throughput",
+            "peer",
             "latency",
             "delivery",
             "large",
@@ -866,6 +871,7 @@ async fn main() -> Result<()> {
     let dir = has("directory");
     let (subs, bcast) = (has("subscribers"), has("broadcast"));
     let (dbf, fdl) = (has("dbfault"), has("fdlimit"));
+    let peer = has("peer");
     let (thr, lat, del, large, slow, gw) = (
         has("throughput"),
         has("latency"),
@@ -874,11 +880,11 @@ async fn main() -> Result<()> {
         has("slownode"),
         has("gateway"),
     );
-    if thr || lat || del || slow || dbf {
+    if thr || peer || lat || del || slow || dbf {
         let secs = bench.args.duration.as_secs_f64();
         // Enough for the open loop, and for the closed loop at up to 5,000/s.
         let mut n = (bench.args.rate * secs) as usize;
-        if thr {
+        if thr || peer {
             n = n.max((5000.0 * secs) as usize);
         }
         if del {
@@ -895,6 +901,9 @@ async fn main() -> Result<()> {
         let docs = bench.seal(n, "measured")?;
         if thr {
             bench.throughput(&docs, &warm).await?;
+        }
+        if peer {
+            bench.peer(&docs).await?;
         }
         if lat {
             bench.latency(&docs, &warm).await?;

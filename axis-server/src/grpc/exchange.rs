@@ -290,7 +290,7 @@ impl ExchangeService {
                             });
                         }
                         check.update(&c).map_err(ServerError::ciphertext)?;
-                        upload.push(&c).await?;
+                        upload.push(c).await?;
                     }
                     Some(Part::Begin(_)) => {
                         return Err(ServerError::Protocol(
