@@ -287,6 +287,8 @@ impl Server {
                 continue;
             };
             let v: f64 = value.parse().unwrap_or(0.0);
+            // A histogram's series carry a label set, even an empty one (`…_sum{} 1.5`).
+            let name = name.split_once('{').map_or(name, |(n, _)| n);
             match name {
                 "axis_commit_batches_total" => m.batches = v,
                 "axis_commit_jobs_total" => m.jobs = v,
