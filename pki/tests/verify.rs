@@ -1076,7 +1076,12 @@ fn a_remembered_chain_answers_only_within_its_times_and_its_store() {
         "WrongProfile",
     );
     store
-        .verify_with_intermediates(&pki.seal, &[pki.ca.clone()], Profile::AgencySeal, DAY1)
+        .verify_with_intermediates(
+            &pki.seal,
+            std::slice::from_ref(&pki.ca),
+            Profile::AgencySeal,
+            DAY1,
+        )
         .unwrap();
     assert_eq!(store.cached_chains(), 2);
     let (stranger, _) = Pki::named("Other Root", "Other CA")
