@@ -33,6 +33,13 @@ use crate::trust::{Trust, read_certificates};
 /// Uploads older than this with no commit are an abandoned node's leftovers.
 const STALE_UPLOAD: Duration = Duration::from_secs(3600);
 
+/// The largest answer the Exchange service encodes: the SDK's decoding limit. A sender's
+/// `GetHistory` of a 500-recipient document with its receipts is ~2.1 MB (it was refused at the
+/// former 2 MiB: `axis-bench --scenario broadcast`, second broadcast); a history larger than this
+/// (hundreds of recipients with dozens of statuses each) is refused with RESOURCE_EXHAUSTED
+/// until the history is paged.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -357,7 +364,7 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         .add_service(
             ExchangeServer::new(ExchangeService::new(app.clone()))
                 .max_decoding_message_size(max_msg)
-                .max_encoding_message_size(2 * 1024 * 1024),
+                .max_encoding_message_size(MAX_ANSWER_BYTES),
         )
         .add_service(
             DirectoryServer::new(DirectoryService::new(app.clone()))
