@@ -51,6 +51,19 @@ fn nonce(part: u32, index: u32, flags: u8) -> Nonce {
     Nonce::assume_unique_for_key(n)
 }
 
+/// `me`'s position among the header's recipients: the index of its key-envelope entry.
+fn recipient_position(h: &RoutingHeader, me: &RecipientKey) -> Result<usize, Error> {
+    h.recipients
+        .iter()
+        .position(|r| r == me.agency())
+        .ok_or_else(|| {
+            EnvelopeError::NotARecipient {
+                agency: me.agency().clone(),
+            }
+            .into()
+        })
+}
+
 fn aead_key(key: &SecretKey) -> Result<LessSafeKey, Error> {
     UnboundKey::new(&AES_256_GCM, key.as_bytes())
         .map(LessSafeKey::new)
@@ -500,12 +513,7 @@ impl<'s> Opener<'s> {
     ) -> Result<Self, Error> {
         let h = submission.header();
         // Step 1.
-        let Some(i) = h.recipients.iter().position(|r| r == me.agency()) else {
-            return Err(EnvelopeError::NotARecipient {
-                agency: me.agency().clone(),
-            }
-            .into());
-        };
+        let i = recipient_position(h, me)?;
         // Step 2.
         entry.verify(i, h.recipients.len(), &h.key_envelope_root)?;
         // Steps 3 and 4.
@@ -542,12 +550,7 @@ impl<'s> Opener<'s> {
         at: OffsetDateTime,
     ) -> Result<Self, Error> {
         let h = submission.header();
-        let Some(i) = h.recipients.iter().position(|r| r == me.agency()) else {
-            return Err(EnvelopeError::NotARecipient {
-                agency: me.agency().clone(),
-            }
-            .into());
-        };
+        let i = recipient_position(h, me)?;
         let entry = submission
             .check_key_envelope(key_envelope)?
             .entry_with_path(i)?;
