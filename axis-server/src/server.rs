@@ -36,8 +36,8 @@ const STALE_UPLOAD: Duration = Duration::from_secs(3600);
 /// The largest answer the Exchange service encodes: the SDK's decoding limit. A sender's
 /// `GetHistory` of a 500-recipient document with its receipts is ~2.1 MB (it was refused at the
 /// former 2 MiB: `axis-bench --scenario broadcast`, second broadcast); a history larger than this
-/// (hundreds of recipients with dozens of statuses each) is refused with RESOURCE_EXHAUSTED
-/// until the history is paged.
+/// (hundreds of recipients with dozens of statuses each) fails with tonic's OUT_OF_RANGE
+/// ("encoded message length too large", no axis reason) until the history is paged.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why a node could not start.
