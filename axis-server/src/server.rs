@@ -110,16 +110,29 @@ impl Running {
         let _ = (&mut self.probe).await;
         set_health(&self.health, ServingStatus::NotServing).await;
         let _ = self.shutdown.send(true);
-        let drained = tokio::time::timeout(self.drain, self.serve).await;
+        let drained = tokio::time::timeout(self.drain, &mut self.serve).await;
         if drained.is_err() {
+            // Dropping the handle would leave the server running, its handlers holding pooled
+            // connections the pool's close below would wait for: the calls end here.
             tracing::warn!("calls still running after the drain time; closing them");
+            self.serve.abort();
+            let _ = (&mut self.serve).await;
         }
         for b in self.background {
             b.abort();
         }
         // Let the committer finish a batch in flight.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        self.db.close().await;
+        // Closing waits for every connection lent out to come back; each call has the
+        // database's deadline, so one more deadline (and a second) bounds it. A stop is never
+        // held by a database that does not answer.
+        let within = self.db.deadline() + Duration::from_secs(1);
+        if tokio::time::timeout(within, self.db.close()).await.is_err() {
+            tracing::warn!(
+                within_ms = within.as_millis() as u64,
+                "database connections still lent out at the stop; leaving them to close"
+            );
+        }
     }
 
     /// Waits until the server stops by itself (an error), or forever.
