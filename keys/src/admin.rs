@@ -3,17 +3,12 @@
 //! process can make its own tokens after its module is loaded, which an out-of-process tool
 //! cannot do for it (a PKCS#11 module reads its slots when initialised).
 
-use std::path::Path;
-use std::sync::Mutex;
-
 use cryptoki::session::UserType;
+use std::path::Path;
 
 use crate::error::{Error, rv_name};
-use crate::module::Module;
+use crate::module::{Module, slot_list_lock};
 use crate::pin::Pin;
-
-/// One initialisation at a time in this process: two would race for the same free slot.
-static INIT: Mutex<()> = Mutex::new(());
 
 /// Initialises the token of the first slot whose token is not initialised, with `label`, the
 /// security officer's PIN `so_pin`, and the user PIN `user_pin`. The module is `module`, or
@@ -24,7 +19,9 @@ pub fn init_token(
     so_pin: &Pin,
     user_pin: &Pin,
 ) -> Result<(), Error> {
-    let _one = INIT.lock().unwrap_or_else(|p| p.into_inner());
+    // One initialisation at a time, and no listing meanwhile: two would race for the same free
+    // slot, and SoftHSM's slot table is not safe against concurrent listings.
+    let _one = slot_list_lock();
     let module = Module::get(module)?;
     let ctx = &module.ctx;
     let fail = |e: cryptoki::error::Error| {

@@ -48,7 +48,7 @@ pub use admin::init_token;
 pub use axis_pki::{Decrypter, KeyPair, KeySigner};
 pub use error::{Error, UriError, reasons};
 pub use keyref::{Key, KeyRef};
-pub use module::MODULE_ENV;
+pub use module::{MODULE_ENV, slot_list_lock};
 pub use pin::Pin;
 pub use tls::{TlsKey, certified_key};
 pub use token::MAX_SESSIONS;

@@ -20,6 +20,21 @@ pub const MODULE_ENV: &str = "AXIS_PKCS11_MODULE";
 /// Every module this process has loaded.
 static MODULES: OnceLock<Mutex<Vec<Arc<Module>>>> = OnceLock::new();
 
+/// One look through the slot list at a time in this process (every module). SoftHSM 2 adds the
+/// tokens it finds to its slot table while answering `C_GetSlotList`, with no lock of its own:
+/// two threads listing at once can add the same token twice, and the module aborts the whole
+/// process (`SlotManager::insertToken` assertion `result.second`, seen in CI while tests
+/// opened tokens in parallel). Listings are rare (once per token and process), so every
+/// listing, and every initialisation, takes this lock.
+pub(crate) static SLOT_LIST: Mutex<()> = Mutex::new(());
+
+/// Holds this process's slot-list lock: code that lists the slots of a module this crate also
+/// uses (with its own `cryptoki` context, say) must hold it meanwhile, for the reason on
+/// [`SLOT_LIST`].
+pub fn slot_list_lock() -> std::sync::MutexGuard<'static, ()> {
+    SLOT_LIST.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// A loaded, initialised PKCS#11 module and the tokens used through it.
 pub(crate) struct Module {
     path: PathBuf,

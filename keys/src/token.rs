@@ -377,6 +377,7 @@ impl Token {
             return Ok(s);
         }
         let ctx = &self.module.ctx;
+        let listing = crate::module::slot_list_lock();
         let slots = ctx.get_slots_with_token().map_err(|e| self.device(&e))?;
         let mut present = Vec::new();
         let mut found = None;
@@ -391,6 +392,7 @@ impl Token {
                 present.push(info.label().to_owned());
             }
         }
+        drop(listing);
         let slot = found.ok_or_else(|| Error::TokenNotFound {
             token: self.name().to_owned(),
             present,

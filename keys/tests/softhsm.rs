@@ -279,12 +279,14 @@ fn keys_that_are_not_there_twice_there_or_of_the_wrong_type_are_each_named() {
     let _ = raw.initialize(cryptoki::context::CInitializeArgs::new(
         cryptoki::context::CInitializeFlags::OS_LOCKING_OK,
     ));
+    let listing = axis_keys::slot_list_lock();
     let slot = raw
         .get_slots_with_token()
         .unwrap()
         .into_iter()
         .find(|s| raw.get_token_info(*s).is_ok_and(|i| i.label() == t.label))
         .unwrap();
+    drop(listing);
     let s = raw.open_rw_session(slot).unwrap();
     let _ = s.login(
         cryptoki::session::UserType::User,
