@@ -115,16 +115,38 @@ impl GatewayProc {
         Ok(String::from_utf8_lossy(&a.body).into_owned())
     }
 
-    /// A gauge of `/metrics`.
-    async fn gauge(&self, name: &str) -> Result<f64> {
+    /// Every sample of `/metrics`, by its name with labels.
+    async fn metrics(&self) -> Result<std::collections::HashMap<String, f64>> {
         let text = self.http_get("/metrics").await?;
-        text.lines()
+        Ok(text
+            .lines()
             .filter(|l| !l.starts_with('#'))
-            .find_map(|l| {
+            .filter_map(|l| {
                 let (n, v) = l.rsplit_once(' ')?;
-                (n == name).then(|| v.parse::<f64>().ok()).flatten()
+                Some((n.to_owned(), v.parse::<f64>().ok()?))
             })
-            .with_context(|| format!("{name} is not in /metrics"))
+            .collect())
+    }
+
+    /// The time spent per stage (`axis_gateway_stage_seconds`): stage → (documents, seconds).
+    async fn stages(&self) -> Result<std::collections::BTreeMap<String, (f64, f64)>> {
+        let m = self.metrics().await?;
+        let mut out = std::collections::BTreeMap::new();
+        for (name, v) in &m {
+            if let Some(stage) = name
+                .strip_prefix("axis_gateway_stage_seconds_sum{stage=\"")
+                .and_then(|s| s.strip_suffix("\"}"))
+            {
+                let n = m
+                    .get(&format!(
+                        "axis_gateway_stage_seconds_count{{stage=\"{stage}\"}}"
+                    ))
+                    .copied()
+                    .unwrap_or(0.0);
+                out.insert(stage.to_owned(), (n, *v));
+            }
+        }
+        Ok(out)
     }
 
     /// Peak resident memory, in MiB.
@@ -218,19 +240,38 @@ where
     Ok(())
 }
 
-/// Waits until H41's mailbox holds `target` documents and no 01 is pending.
+/// Waits until H41's mailbox holds `target` documents and no 01 is pending (one `/metrics`
+/// read every 25 ms: the end is seen within 25 ms, and the reads cost the gateway little).
 async fn wait_delivered(b: &GatewayProc, target: f64) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let have = b.gauge("axis_gateway_mailbox_documents").await?;
-        if have >= target && b.gauge("axis_gateway_receipts_pending").await? == 0.0 {
+        let m = b.metrics().await?;
+        let gauge = |name: &str| m.get(name).copied().unwrap_or(-1.0);
+        let have = gauge("axis_gateway_mailbox_documents");
+        if have >= target && gauge("axis_gateway_receipts_pending") == 0.0 {
             return Ok(());
         }
         if Instant::now() > deadline {
             bail!("H41 has {have} of {target} documents after 600 s");
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// Prints the mean time per document of each stage between two readings of a gateway's stages.
+fn print_stages(
+    who: &str,
+    before: &std::collections::BTreeMap<String, (f64, f64)>,
+    after: &std::collections::BTreeMap<String, (f64, f64)>,
+) {
+    let mut line = format!("    {who} stages, mean ms per document:");
+    for (stage, (n, secs)) in after {
+        let (n0, s0) = before.get(stage).copied().unwrap_or((0.0, 0.0));
+        if n - n0 > 0.0 {
+            line.push_str(&format!(" {stage} {:.1}", 1000.0 * (secs - s0) / (n - n0)));
+        }
+    }
+    println!("{line}");
 }
 
 impl Bench {
@@ -300,6 +341,7 @@ impl Bench {
                     GatewayProc::start(gateway_bin, self, TO, &s, &dir.path().join("h41")).await?;
                 let mut delivered = 0.0;
                 for path in ["VXP", "JSON"] {
+                    let stages = (a.stages().await?, b.stages().await?);
                     let cpu = (a.cpu_seconds(), b.cpu_seconds());
                     let t = Instant::now();
                     match path {
@@ -357,6 +399,8 @@ impl Bench {
                         1000.0 * cb / n as f64,
                         load_average()
                     );
+                    print_stages("G22", &stages.0, &a.stages().await?);
+                    print_stages("H41", &stages.1, &b.stages().await?);
                     self.report.add(
                         &format!("gateway {label}: {path} path, docs/s"),
                         "",

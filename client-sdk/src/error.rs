@@ -81,7 +81,9 @@ impl Error {
         Self::new(ErrorKind::Verification, message)
     }
 
-    pub(crate) fn io(message: impl Into<String>, source: std::io::Error) -> Self {
+    /// A local I/O failure ([`ErrorKind::Io`]), `message` saying what was being done: what an
+    /// [`crate::AttachmentSink`] of the caller's returns when it cannot write.
+    pub fn io(message: impl Into<String>, source: std::io::Error) -> Self {
         Self::new(ErrorKind::Io, format!("{}: {source}", message.into())).with_source(source)
     }
 

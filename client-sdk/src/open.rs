@@ -291,9 +291,18 @@ impl OpenedDocument {
         self.accepted_at
     }
 
-    /// The files written by [`Client::open_to_dir`] (empty for other sinks).
+    /// The files written by [`Client::open_to_dir`] (empty for other sinks unless given with
+    /// [`OpenedDocument::with_files`]).
     pub fn files(&self) -> &[PathBuf] {
         &self.saved
+    }
+
+    /// The files a sink of the caller's wrote the attachments to, in manifest order (what
+    /// [`Client::open_to_dir`] records itself), for [`OpenedDocument::write_edxml`], which
+    /// checks each one against the signed manifest as it reads it back.
+    pub fn with_files(mut self, files: Vec<PathBuf>) -> Self {
+        self.saved = files;
+        self
     }
 }
 

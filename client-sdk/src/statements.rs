@@ -136,6 +136,40 @@ impl Client {
         self.acknowledge_as(opened, None).await
     }
 
+    /// [`Client::acknowledge`] for a document just opened from the inbox, which this agency
+    /// has not answered yet as far as the caller knows: the receipt chain starts from the
+    /// opened document itself instead of the history read back first — one round trip, not
+    /// two. A repeat is safe: the same signed receipt sent again is answered with the entry
+    /// logged, and if the axis refuses this one because the chain has moved on (a 01 logged by
+    /// an earlier attempt whose answer was lost, the sender's recall), this does what
+    /// [`Client::acknowledge`] does, from the verified history.
+    pub async fn acknowledge_opened(&self, opened: &OpenedDocument) -> Result<LoggedStatement> {
+        let id = opened.message_id();
+        let chain = ReceiptChain::new(DocumentRef::received(opened.received()));
+        let first = async {
+            let signed = self.state(&chain, StatusCode::Arrived, "", None).await?;
+            let request = pb::AcknowledgeRequest {
+                receipt: Some(signed_statement(&signed)),
+            };
+            let ev = self
+                .call(&format!("acknowledge {id}"), Retry::Always, |ch| {
+                    let request = request.clone();
+                    async move { nodes::exchange(ch).acknowledge(request).await }
+                })
+                .await?
+                .evidence;
+            self.logged(signed, ev, "acknowledge").await
+        };
+        match first.await {
+            Ok(logged) => Ok(logged),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(e) => {
+                tracing::debug!(%id, error = %e, "receipt 01 from the document refused; from the history");
+                self.acknowledge(opened).await
+            }
+        }
+    }
+
     /// [`Client::acknowledge`], with the fields of an edXML status 01 when `edxml` is given.
     pub(crate) async fn acknowledge_as(
         &self,

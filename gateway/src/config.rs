@@ -12,6 +12,7 @@
 //! status_poll_secs = 10                  # how often the statuses of open documents are read
 //! watch_days = 30                        # how long a document's statuses are followed
 //! max_body_bytes = 67108864              # largest request body (a VXP edXML is sent whole)
+//! body_memory_bytes = 2097152            # send bodies in memory at once (more wait their turn)
 //! send_concurrency = 16                  # outbox items submitted to the axis at once
 //! receive_concurrency = 16               # deliveries fetched, verified and kept at once
 //!
@@ -49,6 +50,13 @@ pub const DEFAULT_MAX_BODY: u64 = 64 << 20;
 pub const DEFAULT_STATUS_POLL: Duration = Duration::from_secs(10);
 /// Longest pause between two readings of one quiet document's statuses.
 pub const MAX_STATUS_POLL: Duration = Duration::from_secs(10 * 60);
+/// The default budget of send bodies in memory at once (2 MiB): many small documents are read
+/// and sealed at once, a large one alone.
+pub const DEFAULT_BODY_MEMORY: u64 = 2 << 20;
+/// The smallest body budget the configuration may ask for.
+pub const MIN_BODY_MEMORY: u64 = 64 << 10;
+/// The largest body budget (a semaphore counts it in bytes, 32 bits at a time).
+pub const MAX_BODY_MEMORY: u64 = u32::MAX as u64;
 /// The default number of outbox items submitted at once.
 pub const DEFAULT_SEND_CONCURRENCY: usize = 16;
 /// The default number of deliveries received at once.
@@ -146,6 +154,11 @@ pub struct Config {
     pub watch: Duration,
     /// Largest request body.
     pub max_body_bytes: u64,
+    /// Bytes of send request bodies read and sealed in memory at once: a send waits for its
+    /// share (its declared length, or `max_body_bytes` when it declares none; at most the whole
+    /// budget, so a body larger than it goes alone) before its body is read, and holds it
+    /// until its sealed document is kept.
+    pub body_memory_bytes: u64,
     /// Outbox items submitted to the axis at once (each is sealed already).
     pub send_concurrency: usize,
     /// Deliveries fetched, verified, kept and receipted at once.
@@ -171,6 +184,7 @@ struct FileConfig {
     status_poll_secs: Option<u64>,
     watch_days: Option<u64>,
     max_body_bytes: Option<u64>,
+    body_memory_bytes: Option<u64>,
     send_concurrency: Option<usize>,
     receive_concurrency: Option<usize>,
     #[serde(default)]
@@ -272,6 +286,13 @@ impl Config {
                 format!("between 1024 and {max_input} (the edXML parser's budget)"),
             ));
         }
+        let body_memory_bytes = f.body_memory_bytes.unwrap_or(DEFAULT_BODY_MEMORY);
+        if !(MIN_BODY_MEMORY..=MAX_BODY_MEMORY).contains(&body_memory_bytes) {
+            return Err(ConfigError::new(
+                "body_memory_bytes",
+                format!("between {MIN_BODY_MEMORY} and {MAX_BODY_MEMORY}"),
+            ));
+        }
         let concurrency = |key: &str, v: Option<usize>, default: usize| {
             let v = v.unwrap_or(default);
             if (1..=MAX_CONCURRENCY).contains(&v) {
@@ -349,6 +370,7 @@ impl Config {
             status_poll,
             watch: Duration::from_secs(watch_days * 24 * 3600),
             max_body_bytes,
+            body_memory_bytes,
             send_concurrency,
             receive_concurrency,
             vxp_systems,
@@ -457,6 +479,10 @@ mod tests {
         refused(&format!("{base}status_poll_secs = 0\n"), "status_poll_secs");
         refused(&format!("{base}max_body_bytes = 10\n"), "max_body_bytes");
         refused(&format!("{base}send_concurrency = 0\n"), "send_concurrency");
+        refused(
+            &format!("{base}body_memory_bytes = 1024\n"),
+            "body_memory_bytes",
+        );
         refused(
             &format!("{base}receive_concurrency = 100000\n"),
             "receive_concurrency",

@@ -19,13 +19,15 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axis_client::{AttachmentSink, Delivery, ErrorKind, OpenedDocument};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
-use crate::service::{Gateway, sync_dir, write_durably};
+use crate::keep::{KeepSink, make_durable};
+use crate::metrics::stage;
+use crate::service::Gateway;
 use crate::store::{MailItem, ReceivedRow, ack_state, kind, mail_state, now_ms};
 
 /// Pause before subscribing again after a failure the SDK does not retry itself.
@@ -102,12 +104,24 @@ impl Frontier {
 }
 
 /// What the deliveries in flight of one subscription share.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Subscription {
     /// Held while a delivery settles: its commit and the cursor it carries are one step.
     frontier: tokio::sync::Mutex<Frontier>,
     /// The message ids in flight (a repeat is not opened twice at once).
     in_flight: std::sync::Mutex<HashSet<String>>,
+    /// One permit per receipt 01 in flight (shared by every subscription of the inbox).
+    receipts: Arc<tokio::sync::Semaphore>,
+}
+
+impl Subscription {
+    fn new(receipts: Arc<tokio::sync::Semaphore>) -> Self {
+        Subscription {
+            frontier: Default::default(),
+            in_flight: Default::default(),
+            receipts,
+        }
+    }
 }
 
 impl Subscription {
@@ -164,6 +178,7 @@ impl Subscription {
 pub async fn run(gw_: Arc<Gateway>) {
     let acks = tokio::spawn(ack_pending(gw_.clone()));
     let limit = gw_.config.receive_concurrency;
+    let receipts = Arc::new(tokio::sync::Semaphore::new(limit));
     loop {
         if gw_.stopping() {
             break;
@@ -186,7 +201,7 @@ pub async fn run(gw_: Arc<Gateway>) {
             }
         };
         let mut inbox = gw_.client.inbox(cursor);
-        let sub = Arc::new(Subscription::default());
+        let sub = Arc::new(Subscription::new(receipts.clone()));
         let mut tasks = tokio::task::JoinSet::new();
         let mut s = gw_.shutdown.clone();
         let mut taking = true;
@@ -230,6 +245,9 @@ pub async fn run(gw_: Arc<Gateway>) {
         }
     }
     acks.abort();
+    // The receipts in flight finish (each holds a permit until it is recorded).
+    let all = u32::try_from(limit).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(10), receipts.acquire_many(all)).await;
 }
 
 /// Steps 2–5 for delivery `n` of a subscription; false to subscribe again (a failure worth
@@ -254,6 +272,7 @@ async fn receive(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subscrip
 
 async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subscription) -> bool {
     let id = delivery.message_id.to_string();
+    let since_accepted = time::OffsetDateTime::now_utc() - delivery.accepted_at;
     // Step 2.
     match gw_.db.received_get(&id).await {
         Ok(Some(_)) => return sub.settle_cursor(gw_, n).await,
@@ -275,7 +294,16 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
             return false;
         }
     }
-    let opened = match gw_.client.open_to_dir(delivery, &partial).await {
+    let mut started = Instant::now();
+    let mut sink = match KeepSink::new(&partial) {
+        Ok(s) => s,
+        Err(e) => {
+            gw_.metrics.receive_retried.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%id, path = %partial.display(), error = %e, "creating a received document's directory failed; trying again");
+            return false;
+        }
+    };
+    let opened = match gw_.client.open(delivery, &mut sink).await {
         Ok(o) => o,
         Err(e) if retry_later(&e) => {
             gw_.metrics.receive_retried.fetch_add(1, Ordering::Relaxed);
@@ -290,25 +318,14 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
             return sub.settle_cursor(gw_, n).await;
         }
     };
+    gw_.metrics.stage(stage::RECEIVE_OPEN, lap(&mut started));
+    let opened = Arc::new(opened.with_files(sink.into_saved()));
     let package = gw_.received_package(&id);
     let kept = {
         let opened = opened.clone();
-        let (partial, final_dir, package, dir) = (
-            partial.clone(),
-            final_dir.clone(),
-            package.clone(),
-            dir.clone(),
-        );
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            write_durably(&package, |f| {
-                let mut w = std::io::BufWriter::new(f);
-                opened
-                    .write_edxml(&mut w)
-                    .map_err(|e| std::io::Error::other(e.to_string()))?;
-                std::io::Write::flush(&mut w)
-            })?;
-            std::fs::rename(&partial, &final_dir)?;
-            sync_dir(&dir)
+        let (partial, final_dir, dir) = (partial.clone(), final_dir.clone(), dir.clone());
+        tokio::task::spawn_blocking(move || {
+            make_durable(&partial, &final_dir, &package, &dir, &opened)
         })
         .await
     };
@@ -324,6 +341,7 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
             return false;
         }
     }
+    gw_.metrics.stage(stage::RECEIVE_KEEP, lap(&mut started));
     // Step 4.
     let now = now_ms();
     let row = ReceivedRow {
@@ -374,13 +392,36 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
     if !kept {
         return false;
     }
+    gw_.metrics.stage(stage::RECEIVE_COMMIT, lap(&mut started));
+    if let Ok(d) = Duration::try_from(since_accepted) {
+        gw_.metrics.stage(stage::RECEIVE_DELIVERY, d);
+    }
     gw_.metrics.received.fetch_add(1, Ordering::Relaxed);
     tracing::info!(%id, sender = %delivery.sender, %document_id, "received and kept");
-    // Step 5.
+    // Step 5, beside the next deliveries: a receipt waits for the axis's commit, which needs
+    // none of this delivery's work. At most `receive_concurrency` receipts are in flight (each
+    // holds its opened document); a receipt not sent is pending in the store, sent again.
     if gw_.config.auto_receipt {
-        acknowledge(gw_, &id, &opened).await;
+        match sub.receipts.clone().acquire_owned().await {
+            Ok(permit) => {
+                let g = gw_.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    acknowledge(&g, &id, &opened, true).await;
+                });
+            }
+            Err(_) => acknowledge(gw_, &id, &opened, true).await,
+        }
     }
     true
+}
+
+/// The time since `*since`, which moves to now.
+fn lap(since: &mut Instant) -> Duration {
+    let now = Instant::now();
+    let d = now - *since;
+    *since = now;
+    d
 }
 
 /// Whether opening a delivery failed here or on the way — the connection, the axis, this
@@ -391,15 +432,24 @@ fn retry_later(e: &axis_client::Error) -> bool {
     e.is_retryable() || matches!(e.kind(), ErrorKind::Io | ErrorKind::Config)
 }
 
-/// Sends receipt 01 for a kept document and records it.
-async fn acknowledge(gw_: &Gateway, id: &str, opened: &OpenedDocument) {
-    match gw_.client.acknowledge(opened).await {
+/// Sends receipt 01 for a kept document and records it; `fresh` for a document just opened
+/// from the inbox (its chain starts from the document, without reading the history first).
+async fn acknowledge(gw_: &Gateway, id: &str, opened: &OpenedDocument, fresh: bool) {
+    let mut started = Instant::now();
+    let logged = if fresh {
+        gw_.client.acknowledge_opened(opened).await
+    } else {
+        gw_.client.acknowledge(opened).await
+    };
+    match logged {
         Ok(logged) => {
             crate::witness::observe(gw_, &logged.evidence).await;
+            gw_.metrics.stage(stage::RECEIVE_RECEIPT, lap(&mut started));
             gw_.metrics.statuses_sent.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = gw_.db.ack_set(id, ack_state::DONE, None).await {
                 tracing::error!(%id, error = %e, "recording a receipt");
             }
+            gw_.metrics.stage(stage::RECEIVE_RECORD, started.elapsed());
         }
         Err(e) => {
             tracing::warn!(%id, error = %e, "receipt 01 not sent yet; trying again later");
@@ -433,7 +483,7 @@ async fn ack_pending(gw_: Arc<Gateway>) {
                             Err(e) => Err(e),
                         };
                         match opened {
-                            Ok(o) => acknowledge(&gw_, &row.message_id, &o).await,
+                            Ok(o) => acknowledge(&gw_, &row.message_id, &o, false).await,
                             Err(e) => {
                                 tracing::warn!(id = %row.message_id, error = %e, "cannot open a kept document again for its receipt");
                             }

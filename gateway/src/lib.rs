@@ -29,6 +29,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod inbox;
+pub mod keep;
 pub mod metrics;
 pub mod outbox;
 pub mod prepared;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// The gateway's counters.
 #[derive(Debug, Default)]
@@ -27,6 +28,38 @@ pub struct Metrics {
     pub heads_checked: AtomicU64,
     /// The last tree size the witness kept.
     pub tree_size: AtomicU64,
+    /// Stage of a document's way through the gateway → (times, total seconds).
+    stages: Mutex<BTreeMap<&'static str, (u64, f64)>>,
+}
+
+/// The stages timed on a document's way through the gateway (`axis_gateway_stage_seconds`).
+pub mod stage {
+    /// `sendEdoc` / `POST /api/v1/documents`: waiting for the body budget.
+    pub const SEND_BODY_WAIT: &str = "send_body_wait";
+    /// Reading the request body.
+    pub const SEND_BODY: &str = "send_body";
+    /// Checking, sealing and encrypting it.
+    pub const SEND_SEAL: &str = "send_seal";
+    /// Keeping it: the ciphertext on disk, the outbox row committed.
+    pub const SEND_KEEP: &str = "send_keep";
+    /// From the row committed to its submission's start (the outbox's queue).
+    pub const SEND_QUEUE: &str = "send_queue";
+    /// Submitting it until the axis accepted it (upload, the axis's checks and commit).
+    pub const SEND_SUBMIT: &str = "send_submit";
+    /// Recording the acceptance.
+    pub const SEND_RECORD: &str = "send_record";
+    /// From the axis's acceptance to the delivery reaching the receiving gateway.
+    pub const RECEIVE_DELIVERY: &str = "receive_delivery";
+    /// Fetching, verifying, decrypting and writing the attachments.
+    pub const RECEIVE_OPEN: &str = "receive_open";
+    /// The edXML package written and the document's directory synced into place.
+    pub const RECEIVE_KEEP: &str = "receive_keep";
+    /// The row, mailbox item and cursor committed.
+    pub const RECEIVE_COMMIT: &str = "receive_commit";
+    /// Receipt 01: signed, sent and its log evidence verified.
+    pub const RECEIVE_RECEIPT: &str = "receive_receipt";
+    /// Recording that the receipt was logged.
+    pub const RECEIVE_RECORD: &str = "receive_record";
 }
 
 /// What the store says at a scrape.
@@ -52,6 +85,15 @@ impl Metrics {
         if let Ok(mut m) = self.calls.lock() {
             *m.entry((api, call.to_owned(), outcome.to_owned()))
                 .or_default() += 1;
+        }
+    }
+
+    /// Adds `elapsed` to a stage's time ([`stage`]).
+    pub fn stage(&self, name: &'static str, elapsed: Duration) {
+        if let Ok(mut m) = self.stages.lock() {
+            let e = m.entry(name).or_default();
+            e.0 += 1;
+            e.1 += elapsed.as_secs_f64();
         }
     }
 
@@ -157,6 +199,18 @@ impl Metrics {
                     "axis_gateway_calls_total{{api=\"{api}\",call=\"{}\",outcome=\"{}\"}} {n}",
                     escape(call),
                     escape(outcome)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP axis_gateway_stage_seconds Time documents spent in each stage of their way through the gateway (a stage's sum over the documents in it at once can pass the wall-clock time).\n# TYPE axis_gateway_stage_seconds summary"
+        );
+        if let Ok(m) = self.stages.lock() {
+            for (name, (n, secs)) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "axis_gateway_stage_seconds_sum{{stage=\"{name}\"}} {secs}\naxis_gateway_stage_seconds_count{{stage=\"{name}\"}} {n}"
                 );
             }
         }

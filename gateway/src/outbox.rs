@@ -23,13 +23,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axis_client::edxml::{self, Discard, Package};
 use axis_client::{MessageId, OutgoingDocument, SealedDocument, StatusCode};
 use axis_proto::reasons::gateway as gw;
 
 use crate::error::Refusal;
+use crate::metrics::stage;
 use crate::service::{Gateway, write_durably};
 use crate::store::{Inserted, OutRow, kind, now_ms, out_state};
 use crate::submission::Submission;
@@ -128,6 +129,7 @@ pub async fn accept_edoc(
     to: Option<Vec<axis_client::AgencyId>>,
     signing: Signing,
 ) -> Result<Accepted, Refusal> {
+    let started = Instant::now();
     // Step 1.
     let c = check_edoc(gw_, submission, to)?;
     // Step 2.
@@ -143,6 +145,7 @@ pub async fn accept_edoc(
         Signing::GatewayKey => gw_.client.seal(doc).await,
     }
     .map_err(|e| Refusal::from_sdk("sealing the document", &e))?;
+    gw_.metrics.stage(stage::SEND_SEAL, started.elapsed());
     keep_sealed(
         gw_,
         system,
@@ -165,6 +168,7 @@ pub async fn keep_sealed(
     code: String,
     subject: String,
 ) -> Result<Accepted, Refusal> {
+    let started = Instant::now();
     let id = sealed.message_id().to_string();
     let file_name = format!("{id}.sealed");
     let path = gw_.outbox_dir().join(&file_name);
@@ -207,6 +211,7 @@ pub async fn keep_sealed(
     };
     match gw_.db.outbox_insert(&row, digest).await {
         Ok(Inserted::New) => {
+            gw_.metrics.stage(stage::SEND_KEEP, started.elapsed());
             gw_.outbox_wake.notify_one();
             Ok(Accepted { id, repeat: false })
         }
@@ -422,11 +427,21 @@ fn settled(
 
 /// One attempt of one row.
 async fn submit(gw_: &Arc<Gateway>, row: OutRow) {
+    let started = Instant::now();
+    if row.kind == kind::EDOC && row.attempts == 0 {
+        let queued = u64::try_from(now_ms() - row.created_ms).unwrap_or(0);
+        gw_.metrics
+            .stage(stage::SEND_QUEUE, Duration::from_millis(queued));
+    }
     let outcome = if row.kind == kind::EDOC {
         submit_document(gw_, &row).await
     } else {
         send_status(gw_, &row).await
     };
+    if row.kind == kind::EDOC && outcome.is_ok() {
+        gw_.metrics.stage(stage::SEND_SUBMIT, started.elapsed());
+    }
+    let recording = Instant::now();
     let stored = match outcome {
         Ok((leaf_index, accepted_ms)) => {
             let watch = (row.kind == kind::EDOC).then(|| {
@@ -442,6 +457,7 @@ async fn submit(gw_: &Arc<Gateway>, row: OutRow) {
                 .await;
             if r.is_ok() {
                 if row.kind == kind::EDOC {
+                    gw_.metrics.stage(stage::SEND_RECORD, recording.elapsed());
                     gw_.metrics
                         .sent
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -168,6 +168,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(crate::outbox::run(gateway.clone())),
         tokio::spawn(crate::inbox::run(gateway.clone())),
         tokio::spawn(crate::watch::run(gateway.clone())),
+        tokio::spawn(crate::witness::run(gateway.clone())),
     ];
     tracing::info!(
         %addr,

@@ -31,10 +31,19 @@ pub struct Gateway {
     pub watch_wake: Notify,
     /// Two-step sends waiting for their personal signature.
     pub prepared: crate::prepared::Prepared,
+    /// The body budget (`body_memory_bytes`), in bytes: each send's body holds its share while
+    /// it is read, sealed and kept.
+    pub bodies: Arc<tokio::sync::Semaphore>,
     /// False once the axis's log failed the witness's check: the gateway stops exchanging.
     log_consistent: AtomicBool,
     /// The witness's memory; one check at a time.
     pub witness: tokio::sync::Mutex<crate::witness::State>,
+    /// Heads for the witness to check ([`crate::witness::observe`]).
+    pub witness_queue: tokio::sync::mpsc::Sender<axis_client::evidence::SignedTreeHead>,
+    /// The witness task's end of the queue (taken when it starts).
+    pub witness_rx: std::sync::Mutex<
+        Option<tokio::sync::mpsc::Receiver<axis_client::evidence::SignedTreeHead>>,
+    >,
     /// Set when shutdown begins: the workers finish their step and stop.
     pub shutdown: watch::Receiver<bool>,
     /// The last time stamped on a received document's mailbox item.
@@ -50,7 +59,12 @@ impl Gateway {
         db: Db,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
+        let budget = usize::try_from(config.body_memory_bytes).unwrap_or(usize::MAX);
+        let (witness_queue, witness_rx) = tokio::sync::mpsc::channel(crate::witness::QUEUE);
         Arc::new(Gateway {
+            witness_queue,
+            witness_rx: std::sync::Mutex::new(Some(witness_rx)),
+            bodies: Arc::new(tokio::sync::Semaphore::new(budget)),
             config,
             client,
             me,

@@ -107,6 +107,9 @@ enum Write {
         key: String,
         value: Vec<u8>,
     },
+    AckDone {
+        message_id: String,
+    },
 }
 
 /// A queued write and who waits for its commit (writes with nothing to say answer `New`).
@@ -752,22 +755,19 @@ impl Db {
         })
     }
 
-    /// Records the receipt 01 state of a received document. That it was logged (`done`) is
-    /// written relaxed ([`on_relaxed`]): lost in a power failure, the receipt is sent again
-    /// and the axis answers with the first one.
+    /// Records the receipt 01 state of a received document. That it was logged (`done`) rides
+    /// with the next group commit (no write lock of its own, which would hold up the documents'
+    /// commits).
     pub async fn ack_set(&self, message_id: &str, state: &str, error: Option<&str>) -> Result<()> {
-        let sql = "UPDATE received SET ack_state = $1, ack_error = $2 WHERE message_id = $3";
         if state == ack_state::DONE {
-            on_relaxed!(self, c => {
-                sqlx::query(sql)
-                    .bind(state)
-                    .bind(error)
-                    .bind(message_id)
-                    .execute(&mut *c)
-                    .await?;
-            });
-            return Ok(());
+            return self
+                .submit(Write::AckDone {
+                    message_id: message_id.to_string(),
+                })
+                .await
+                .map(|_| ());
         }
+        let sql = "UPDATE received SET ack_state = $1, ack_error = $2 WHERE message_id = $3";
         on_pool!(self, p => {
             sqlx::query(sql)
                 .bind(state)
@@ -1195,6 +1195,16 @@ macro_rules! apply_write {
                 }
                 Write::KvSet { key, value } => {
                     set_kv!($ex, key.as_str(), value.as_slice())?;
+                    Ok(Inserted::New)
+                }
+                Write::AckDone { message_id } => {
+                    sqlx::query(
+                        "UPDATE received SET ack_state = $1, ack_error = NULL WHERE message_id = $2",
+                    )
+                    .bind(ack_state::DONE)
+                    .bind(message_id)
+                    .execute($ex)
+                    .await?;
                     Ok(Inserted::New)
                 }
             }

@@ -217,6 +217,48 @@ fn json_document(
     Ok(doc)
 }
 
+/// A send's share of the body budget: the body's declared length, or `max_body` when it
+/// declares none (or more), never more than the whole `budget` (a body larger than the budget
+/// waits for every other and goes alone), at least 1.
+pub fn body_share(declared: Option<u64>, max_body: u64, budget: u64) -> u32 {
+    let want = declared.map_or(max_body, |d| d.min(max_body));
+    u32::try_from(want.clamp(1, budget)).unwrap_or(u32::MAX)
+}
+
+/// Waits for a send's share of the gateway's body budget ([`body_share`]); the permit is held
+/// until the body and what was made of it (the sealed document) are out of memory, so the
+/// bodies in memory at once stay within `body_memory_bytes` whatever their size and the number
+/// of DMS connections.
+pub fn reserve(
+    gw_: &std::sync::Arc<crate::service::Gateway>,
+    req: &Request,
+) -> impl std::future::Future<Output = Result<tokio::sync::OwnedSemaphorePermit, Refusal>> + Send + use<>
+{
+    // Read before waiting: the request (its body) stays with the caller.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let gw_ = gw_.clone();
+    async move {
+        let started = std::time::Instant::now();
+        let (max, budget) = (gw_.config.max_body_bytes, gw_.config.body_memory_bytes);
+        if declared.is_some_and(|n| n > max) {
+            return Err(too_large(max));
+        }
+        let permit = gw_
+            .bodies
+            .clone()
+            .acquire_many_owned(body_share(declared, max, budget))
+            .await
+            .map_err(|e| Refusal::internal("the body budget", e))?;
+        gw_.metrics
+            .stage(crate::metrics::stage::SEND_BODY_WAIT, started.elapsed());
+        Ok(permit)
+    }
+}
+
 /// The refusal of a body over `max` bytes.
 fn too_large(max: u64) -> Refusal {
     Refusal::new(
@@ -377,5 +419,23 @@ pub async fn read(req: Request, max: u64) -> Result<Submission, Refusal> {
         _ => Err(Refusal::malformed(
             "send either metadata with attachments or one file_doc edXML package, not both",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_share;
+
+    #[test]
+    fn a_body_takes_its_length_of_the_budget_and_never_more_than_all_of_it() {
+        let (max, budget) = (64 << 20, 2 << 20);
+        assert_eq!(body_share(Some(10_000), max, budget), 10_000);
+        // Larger than the budget: it takes all of it (and goes alone), not more (it would wait
+        // forever).
+        assert_eq!(body_share(Some(5 << 20), max, budget), 2 << 20);
+        // No length declared: the largest body it may be.
+        assert_eq!(body_share(None, max, budget), 2 << 20);
+        assert_eq!(body_share(None, 1 << 20, budget), 1 << 20);
+        assert_eq!(body_share(Some(0), max, budget), 1);
     }
 }

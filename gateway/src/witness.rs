@@ -3,7 +3,8 @@
 //! the last one it kept (RFC 9162 consistency proof, or equal roots). The first head that is
 //! not turns the gateway off, loudly: an error in the log, `axis_gateway_log_consistent 0`,
 //! `/healthz` failing, and both APIs refusing with `LOG_INCONSISTENT`, until an operator has
-//! looked (the kept head stays in the store as evidence).
+//! looked (the kept head stays in the store as evidence). The heads of acceptances and
+//! receipts are checked by the witness's own task ([`run`]), beside the documents' path.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -48,23 +49,65 @@ impl State {
     }
 }
 
-/// Checks the head of a piece of log evidence the SDK verified.
+/// Heads waiting for the witness (an observer waits only when this many are queued).
+pub const QUEUE: usize = 4096;
+/// Heads taken from the queue at once (sorted by size, each distinct one checked).
+const DRAIN: usize = 256;
+
+/// Hands the head of a piece of log evidence the SDK verified to the witness ([`run`]), which
+/// checks it against the last head kept.
+///
+/// The check (a consistency proof read from the axis for each new head — the axis signs one
+/// per commit batch — and the head kept) runs beside the documents' path, not in it: a
+/// submission or receipt does not wait for it, and documents in flight at once share it. A
+/// head that fails turns the gateway off as soon as the witness reaches it.
 pub async fn observe(gw_: &Gateway, evidence: &axis_client::Evidence) {
     let Ok(proof) = LogProof::parse(&evidence.proof) else {
         // The SDK verified it before handing it out: it parses.
         return;
     };
-    let h = *proof.tree_head.head();
-    {
-        let state = gw_.witness.lock().await;
-        if state.loaded && state.known(h.tree_size, &h.root_hash) {
-            gw_.metrics.heads_checked.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+    if gw_.witness_queue.send(proof.tree_head).await.is_err() {
+        tracing::warn!("the witness has stopped; a tree head was not checked");
     }
-    match gw_.client.verify_tree_head(&proof.tree_head).await {
-        Ok(head) => check(gw_, &head).await,
-        Err(e) => tracing::warn!(error = %e, "a tree head could not be verified again"),
+}
+
+/// The witness: checks the heads [`observe`] queues, oldest (smallest) first, until shutdown.
+pub async fn run(gw_: std::sync::Arc<Gateway>) {
+    let Some(mut rx) = gw_.witness_rx.lock().ok().and_then(|mut r| r.take()) else {
+        return;
+    };
+    let mut s = gw_.shutdown.clone();
+    loop {
+        let first = tokio::select! {
+            h = rx.recv() => h,
+            _ = s.wait_for(|v| *v) => None,
+        };
+        let Some(first) = first else { return };
+        let mut heads = vec![first];
+        while heads.len() < DRAIN {
+            match rx.try_recv() {
+                Ok(h) => heads.push(h),
+                Err(_) => break,
+            }
+        }
+        heads.sort_by_key(|h| h.head().tree_size);
+        heads.dedup_by(|a, b| {
+            a.head().tree_size == b.head().tree_size && a.head().root_hash == b.head().root_hash
+        });
+        for head in heads {
+            let h = *head.head();
+            {
+                let state = gw_.witness.lock().await;
+                if state.loaded && state.known(h.tree_size, &h.root_hash) {
+                    gw_.metrics.heads_checked.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            }
+            match gw_.client.verify_tree_head(&head).await {
+                Ok(head) => check(&gw_, &head).await,
+                Err(e) => tracing::warn!(error = %e, "a tree head could not be verified again"),
+            }
+        }
     }
 }
 

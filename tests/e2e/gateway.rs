@@ -420,3 +420,82 @@ async fn a_delivery_the_receiver_cannot_write_is_tried_again_not_refused() {
     gw_b.stop().await;
     axis.stop().await;
 }
+
+/// `edoc_to` with its first file replaced by `size` bytes of filler (its size and digest in
+/// the package with it) and its own number `n`.
+fn large_edoc_to(to: &str, name: &str, size: usize, n: usize) -> Vec<u8> {
+    let (mut e, mut files) = parse_edoc(&edoc_to(to, name));
+    let body: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+    let pdf = &mut e.attachments[0];
+    pdf.size = body.len() as u64;
+    pdf.sha256
+        .copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &body).as_ref());
+    files[0] = body;
+    let number = format!("77{n}");
+    e.header.document_id = e.header.document_id.replace("7816", &number);
+    e.header.code.code_number = number;
+    edoc_to_vec(&e, &mut files).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_larger_than_the_body_budget_wait_their_turn_and_all_arrive() {
+    let pki = Arc::new(pki());
+    let axis = TestAxis::start(pki.clone()).await;
+    // The smallest budget: each of these bodies (~130 KB in base64) takes all of it.
+    let gw_a = TestGateway::start_with(&axis, &pki.agencies[0], "body_memory_bytes = 65536").await;
+    let gw_b = TestGateway::start(&axis, &pki.agencies[1]).await;
+    let (dms_a, dms_b) = (gw_a.dms(), gw_b.dms());
+    let packages: Vec<Vec<u8>> = (0..4)
+        .map(|n| large_edoc_to("000.00.00.H41", "UBND tỉnh Nghệ An", 100_000, n))
+        .collect();
+    assert!(packages.iter().all(|p| p.len() > 65536));
+
+    // Four DMS connections at once: each send waits for the one before it, none is refused.
+    let sends: Vec<_> = packages
+        .iter()
+        .map(|p| {
+            let (dms, p) = (dms_a.clone(), p.clone());
+            tokio::spawn(async move {
+                dms.send_edoc("000.00.00.G22", "edoc", &p, Body::Raw)
+                    .await
+                    .json()
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for s in sends {
+        let j = s.await.unwrap();
+        assert_eq!(j["ErrorCode"], "0", "{j}");
+        ids.push(j["DocId"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4);
+    let waited = gw_a.gateway().metrics.render(&Default::default(), true);
+    assert!(
+        waited.contains("axis_gateway_stage_seconds_count{stage=\"send_body_wait\"} 4"),
+        "{waited}"
+    );
+
+    // All four arrive, each equal field by field and file by file.
+    let items = dms_b.wait_for("edoc", 4).await;
+    assert_eq!(items.len(), 4);
+    let mut got: Vec<(Edoc, Vec<Vec<u8>>)> = Vec::new();
+    for item in &items {
+        got.push(parse_edoc(
+            &dms_b.get_edoc(item["docId"].as_str().unwrap()).await,
+        ));
+    }
+    for p in &packages {
+        let (e, files) = parse_edoc(p);
+        assert!(
+            got.iter().any(|(g, f)| *g == e && *f == files),
+            "{} did not arrive as sent",
+            e.header.code.code_number
+        );
+    }
+
+    gw_a.stop().await;
+    gw_b.stop().await;
+    axis.stop().await;
+}

@@ -281,7 +281,12 @@ async fn dispatch(gw_: &Arc<Gateway>, req: Request, op: Op) -> Result<Response, 
                 Some(t) => Some(crate::vxp::parse_to(t)?),
                 None => None,
             };
+            // Held until the document is sealed and kept (the end of this arm).
+            let _share = crate::submission::reserve(gw_, &req).await?;
+            let reading = std::time::Instant::now();
             let body = crate::submission::read(req, gw_.config.max_body_bytes).await?;
+            gw_.metrics
+                .stage(crate::metrics::stage::SEND_BODY, reading.elapsed());
             let signing = if gw_.client.has_personal_signer() {
                 crate::outbox::Signing::GatewayKey
             } else {
@@ -295,6 +300,8 @@ async fn dispatch(gw_: &Arc<Gateway>, req: Request, op: Op) -> Result<Response, 
                 Some(t) => Some(crate::vxp::parse_to(t)?),
                 None => None,
             };
+            // Held until the document is prepared (the prepared store has its own budget).
+            let _share = crate::submission::reserve(gw_, &req).await?;
             let body = crate::submission::read(req, gw_.config.max_body_bytes).await?;
             let bytes = match &body {
                 crate::submission::Submission::Edxml(b) => b.len() as u64,

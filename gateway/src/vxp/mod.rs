@@ -369,7 +369,12 @@ async fn send_edoc(
         ));
     }
     let kind = message_kind(vxp)?;
+    // Held until the document is sealed and kept (the end of this function).
+    let _share = crate::submission::reserve(gw_, &req).await?;
+    let reading = std::time::Instant::now();
     let body = crate::submission::read_package(req, gw_.config.max_body_bytes).await?;
+    gw_.metrics
+        .stage(crate::metrics::stage::SEND_BODY, reading.elapsed());
     if let Some(h) = vxp.param("hash-file") {
         check_hash_file(h, &body)?;
     }
