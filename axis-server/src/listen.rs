@@ -70,6 +70,30 @@ impl Backoff {
     }
 }
 
+/// Has the kernel watch an accepted client connection for a vanished peer (no FIN, no RST):
+/// TCP keepalive with `config`'s idle time, interval and probe count, and `TCP_USER_TIMEOUT` of
+/// the same total, so that data left unacknowledged (a peer gone while something was being sent
+/// to it) fails the connection in the same time. The kernel sends and answers the probes: an
+/// idle connection costs the process nothing.
+pub(crate) fn watch_for_vanishing(
+    tcp: &tokio::net::TcpStream,
+    config: &crate::config::ConnectionsConfig,
+) -> std::io::Result<()> {
+    let Some(dead_after) = config.tcp_dead_after() else {
+        return Ok(());
+    };
+    let socket = socket2::SockRef::from(tcp);
+    socket.set_tcp_keepalive(
+        &socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(config.tcp_keepalive_secs))
+            .with_interval(Duration::from_secs(
+                config.tcp_keepalive_interval_secs.max(1),
+            ))
+            .with_retries(config.tcp_keepalive_probes.max(1)),
+    )?;
+    socket.set_tcp_user_timeout(Some(dead_after))
+}
+
 /// The open gRPC connections, at most a maximum.
 #[derive(Clone)]
 pub(crate) struct ConnectionLimit {
@@ -190,6 +214,70 @@ pub(crate) fn max_connections(configured: usize, descriptor_limit: Option<u64>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An accepted connection of a loopback pair, with `config` applied as the node does.
+    async fn accepted_with(
+        config: &crate::config::ConnectionsConfig,
+    ) -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        watch_for_vanishing(&accepted, config).unwrap();
+        (accepted, client)
+    }
+
+    #[tokio::test]
+    async fn an_accepted_connection_is_watched_by_the_kernel_as_configured() {
+        let config = crate::config::ConnectionsConfig::default();
+        let (accepted, _client) = accepted_with(&config).await;
+        let socket = socket2::SockRef::from(&accepted);
+        assert!(socket.keepalive().unwrap(), "SO_KEEPALIVE");
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(5)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 4);
+        // Unacknowledged data fails the connection in the same 50 s.
+        assert_eq!(
+            socket.tcp_user_timeout().unwrap(),
+            Some(Duration::from_secs(50))
+        );
+        assert_eq!(config.tcp_dead_after(), Some(Duration::from_secs(50)));
+
+        let mut other = crate::config::ConnectionsConfig::default();
+        other.tcp_keepalive_secs = 7;
+        other.tcp_keepalive_interval_secs = 2;
+        other.tcp_keepalive_probes = 3;
+        let (accepted, _client) = accepted_with(&other).await;
+        let socket = socket2::SockRef::from(&accepted);
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(7));
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(2)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 3);
+        assert_eq!(
+            socket.tcp_user_timeout().unwrap(),
+            Some(Duration::from_secs(13))
+        );
+    }
+
+    #[tokio::test]
+    async fn tcp_keepalive_can_be_turned_off() {
+        let mut config = crate::config::ConnectionsConfig::default();
+        config.tcp_keepalive_secs = 0;
+        let (accepted, _client) = accepted_with(&config).await;
+        let socket = socket2::SockRef::from(&accepted);
+        assert!(!socket.keepalive().unwrap());
+        assert_eq!(socket.tcp_user_timeout().unwrap(), None);
+        assert_eq!(config.tcp_dead_after(), None);
+    }
 
     #[test]
     fn the_connection_maximum_leaves_descriptors_for_the_rest() {

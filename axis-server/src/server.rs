@@ -363,12 +363,15 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         TlsAcceptor::from(Arc::new(tls)),
         app.trust.clone(),
         crate::listen::ConnectionLimit::new(max_connections),
+        config.connections.clone(),
         shutdown_rx.clone(),
     );
     let mut shutdown_signal = shutdown_rx.clone();
     let router = tonic::transport::Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        // Vanished clients are found by the kernel (`listen::watch_for_vanishing`); the PING,
+        // rarer, finds a peer whose kernel answers but whose HTTP/2 side does not.
+        .http2_keepalive_interval(config.connections.http2_ping())
+        .http2_keepalive_timeout(Some(config.connections.http2_ping_timeout()))
         .max_concurrent_streams(Some(1024))
         .layer(crate::observe::ObserveLayer::new(calls))
         .add_service(health)

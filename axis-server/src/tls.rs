@@ -264,6 +264,7 @@ pub(crate) fn incoming(
     acceptor: TlsAcceptor,
     trust: Arc<Trust>,
     limit: ConnectionLimit,
+    connections: crate::config::ConnectionsConfig,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> ReceiverStream<Result<TlsConn, io::Error>> {
     let (tx, rx) = mpsc::channel(128);
@@ -294,6 +295,9 @@ pub(crate) fn incoming(
                 continue;
             };
             let _ = tcp.set_nodelay(true);
+            if let Err(error) = crate::listen::watch_for_vanishing(&tcp, &connections) {
+                tracing::warn!(%remote, %error, "cannot set TCP keepalive on a connection");
+            }
             let acceptor = acceptor.clone();
             let tx = tx.clone();
             // The generation before the handshake: a CRL published during it forces a re-check.

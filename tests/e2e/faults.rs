@@ -612,3 +612,51 @@ async fn during_a_database_blackhole_an_sdk_submit_is_accepted_by_the_other_node
         .expect("node 2 did not stop within 30 s");
     axis.stop().await;
 }
+
+/// A subscriber that vanishes without a word (its packets dropped, nothing closed: its host
+/// crashed, or a partition) is found by the node's HTTP/2 PING: its connection, its Subscribe
+/// stream and its connection slot are released after `[connections] http2_ping_secs` +
+/// `http2_ping_timeout_secs`, not kept until the node restarts. (The kernel's TCP keepalive,
+/// the default detector, cannot be shown through a proxy on one host: the proxy's own socket
+/// answers the probes. `listen`'s unit tests check the options on the accepted socket.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_subscriber_is_found_and_its_connection_released() {
+    let pki = Arc::new(TestPki::new(1));
+    let axis = TestAxis::start_with(pki.clone(), |c: &mut Config| {
+        c.connections.http2_ping_secs = 1;
+        c.connections.http2_ping_timeout_secs = 1;
+    })
+    .await;
+    let metrics = axis.node.as_ref().unwrap().metrics_addr.unwrap();
+    let proxy = FaultProxy::start(axis.addr).await.unwrap();
+    let a = &pki.agencies[0];
+    let channel = axis_tests::channel_to(proxy.addr(), &pki, &a.tls)
+        .await
+        .unwrap();
+    let mut inbox = pb::exchange_client::ExchangeClient::new(channel)
+        .subscribe(pb::SubscribeRequest {
+            after_cursor: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // Alive: PINGs are answered for several intervals and the stream stays open.
+    let alive = tokio::time::timeout(Duration::from_secs(4), inbox.next()).await;
+    assert!(alive.is_err(), "the idle stream ended: {alive:?}");
+    assert_eq!(metric(metrics, "axis_connections_open").await, 1);
+
+    proxy.set(Fault::Blackhole);
+    let t0 = Instant::now();
+    while metric(metrics, "axis_connections_open").await != 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "the vanished subscriber's connection is still open after {:?}",
+            t0.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("the vanished subscriber released after {:?}", t0.elapsed());
+    // Ping after 1 s without a frame, 1 s to answer; the PING timer's granularity adds a little.
+    assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
+    axis.stop().await;
+}

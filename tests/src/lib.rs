@@ -184,6 +184,7 @@ impl TestPki {
             database: Default::default(),
             health: Default::default(),
             notify: Default::default(),
+            connections: Default::default(),
             shutdown_drain_secs: 5,
             witnesses: Default::default(),
         }
