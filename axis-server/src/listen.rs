@@ -250,10 +250,12 @@ mod tests {
         );
         assert_eq!(config.tcp_dead_after(), Some(Duration::from_secs(50)));
 
-        let mut other = crate::config::ConnectionsConfig::default();
-        other.tcp_keepalive_secs = 7;
-        other.tcp_keepalive_interval_secs = 2;
-        other.tcp_keepalive_probes = 3;
+        let other = crate::config::ConnectionsConfig {
+            tcp_keepalive_secs: 7,
+            tcp_keepalive_interval_secs: 2,
+            tcp_keepalive_probes: 3,
+            ..Default::default()
+        };
         let (accepted, _client) = accepted_with(&other).await;
         let socket = socket2::SockRef::from(&accepted);
         assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(7));
@@ -270,8 +272,10 @@ mod tests {
 
     #[tokio::test]
     async fn tcp_keepalive_can_be_turned_off() {
-        let mut config = crate::config::ConnectionsConfig::default();
-        config.tcp_keepalive_secs = 0;
+        let config = crate::config::ConnectionsConfig {
+            tcp_keepalive_secs: 0,
+            ..Default::default()
+        };
         let (accepted, _client) = accepted_with(&config).await;
         let socket = socket2::SockRef::from(&accepted);
         assert!(!socket.keepalive().unwrap());
