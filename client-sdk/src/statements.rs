@@ -148,17 +148,7 @@ impl Client {
         let chain = ReceiptChain::new(DocumentRef::received(opened.received()));
         let first = async {
             let signed = self.state(&chain, StatusCode::Arrived, "", None).await?;
-            let request = pb::AcknowledgeRequest {
-                receipt: Some(signed_statement(&signed)),
-            };
-            let ev = self
-                .call(&format!("acknowledge {id}"), Retry::Always, |ch| {
-                    let request = request.clone();
-                    async move { nodes::exchange(ch).acknowledge(request).await }
-                })
-                .await?
-                .evidence;
-            self.logged(signed, ev, "acknowledge").await
+            self.send_acknowledge(&id, signed).await
         };
         match first.await {
             Ok(logged) => Ok(logged),
@@ -202,6 +192,15 @@ impl Client {
         let signed = self
             .state(&chain, StatusCode::Arrived, &reason, edxml)
             .await?;
+        self.send_acknowledge(&id, signed).await
+    }
+
+    /// Sends a signed receipt 01 and checks the log's evidence for it.
+    async fn send_acknowledge(
+        &self,
+        id: &MessageId,
+        signed: SignedReceipt,
+    ) -> Result<LoggedStatement> {
         let request = pb::AcknowledgeRequest {
             receipt: Some(signed_statement(&signed)),
         };
