@@ -2,6 +2,7 @@
 //! closed. The result, [`VerifiedCert`], can only be made here.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use time::OffsetDateTime;
@@ -118,9 +119,10 @@ struct CachedChain {
     until: OffsetDateTime,
 }
 
-/// The store's memory of verified chains. A clone starts empty: it belongs to one store.
+/// The store's memory of verified chains, and how many verifications it answered. A clone
+/// starts empty: it belongs to one store.
 #[derive(Default)]
-struct ChainCache(Mutex<HashMap<[u8; 32], CachedChain>>);
+struct ChainCache(Mutex<HashMap<[u8; 32], CachedChain>>, AtomicU64);
 
 impl Clone for ChainCache {
     fn clone(&self) -> Self {
@@ -141,10 +143,15 @@ impl ChainCache {
     }
 
     fn get(&self, key: &[u8; 32], now: OffsetDateTime) -> Option<VerifiedCert> {
-        self.lock()
+        let hit = self
+            .lock()
             .get(key)
             .filter(|c| c.from <= now && now < c.until)
-            .map(|c| c.cert.clone())
+            .map(|c| c.cert.clone());
+        if hit.is_some() {
+            self.1.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
     }
 
     fn put(&self, key: [u8; 32], entry: CachedChain) {
@@ -300,6 +307,12 @@ impl TrustStore {
     /// How many verified chains the store remembers now.
     pub fn cached_chains(&self) -> usize {
         self.verified_chains.lock().len()
+    }
+
+    /// How many verifications this store answered from its memory of verified chains (without
+    /// building and checking the path again).
+    pub fn chain_cache_hits(&self) -> u64 {
+        self.verified_chains.1.load(Ordering::Relaxed)
     }
 
     /// Checks a CRL handed in from outside (an operator publishing a new one): issued by one of

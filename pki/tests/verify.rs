@@ -1042,10 +1042,21 @@ fn a_remembered_chain_answers_only_within_its_times_and_its_store() {
     let store = pki.store();
     let first = store.verify(&pki.seal, Profile::AgencySeal, DAY1).unwrap();
     assert_eq!(store.cached_chains(), 1);
-    // Answered from memory: the same identity, and nothing more remembered.
+    assert_eq!(
+        store.chain_cache_hits(),
+        0,
+        "the first verification is in full"
+    );
+    // Answered from memory (not verified again): the same identity, and nothing more
+    // remembered.
     let again = store
         .verify(&pki.seal, Profile::AgencySeal, DAY1 + Duration::days(1))
         .unwrap();
+    assert_eq!(
+        store.chain_cache_hits(),
+        1,
+        "the second is answered from memory"
+    );
     assert_eq!(again.der(), first.der());
     assert_eq!(again.chain(), first.chain());
     assert_eq!(again.agency_id(), first.agency_id());
@@ -1060,6 +1071,7 @@ fn a_remembered_chain_answers_only_within_its_times_and_its_store() {
         T0 + Duration::days(8),
         "CrlStale { depth: 0",
     );
+    assert_eq!(store.chain_cache_hits(), 1, "a time outside is not a hit");
     check(
         &store,
         &pki.seal,
