@@ -10,60 +10,27 @@
 #
 #   bash examples/deploy-on-tokens.sh                 # in a temporary directory, removed after
 #   bash examples/deploy-on-tokens.sh --dir DIR       # in DIR (must not exist), kept
+#   bash examples/deploy-on-tokens.sh --release       # release binaries (default: debug)
 set -euo pipefail
 
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; }
-
-DIR=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --dir) DIR=${2:?--dir needs a directory}; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "deploy-on-tokens: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
-  esac
-done
-
-cd "$(dirname "$0")/.."
-REPO=$(pwd)
+NAME=deploy-on-tokens USAGE=2,13
+# shellcheck source=examples/lib.sh
+source "$(dirname "$0")/lib.sh"
+ex_args "$@"
 M=/usr/lib/softhsm/libsofthsm2.so
-for tool in cargo openssl python3 softhsm2-util; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "deploy-on-tokens: '$tool' is needed (softhsm2-util: apt-get install softhsm2)" >&2; exit 1; }
-done
-[ -e "$M" ] || { echo "deploy-on-tokens: $M is missing (apt-get install softhsm2)" >&2; exit 1; }
+ex_need cargo openssl python3
+command -v softhsm2-util >/dev/null 2>&1 || fail "'softhsm2-util' is needed (apt-get install softhsm2)"
+[ -e "$M" ] || fail "$M is missing (apt-get install softhsm2)"
 
-step() { printf '\n== %s\n' "$*"; }
-fail() { printf 'deploy-on-tokens: %s\n' "$*" >&2; exit 1; }
-
-step "0. Build axis-pki, axis-server and axis (debug)"
-cargo build --locked -q -p axis-pki-cli -p axis-server -p axis-client --bins
-BIN="${TARGET_DIR:-$REPO/target}/debug"
+step "0. Build axis-pki, axis-server and axis ($PROFILE)"
+ex_build -p axis-pki-cli -p axis-server -p axis-client -- axis-pki axis-server axis
 axis-pki() { "$BIN/axis-pki" "$@"; }
 axis-server() { "$BIN/axis-server" "$@"; }
 axis() { "$BIN/axis" "$@"; }
 
-if [ -z "$DIR" ]; then
-  DIR=$(mktemp -d "${TMPDIR:-/tmp}/axis-tokens.XXXXXX")
-  KEEP=0
-else
-  [ -e "$DIR" ] && fail "$DIR exists; give a new directory"
-  mkdir -p "$DIR"
-  KEEP=1
-fi
-DIR=$(cd "$DIR" && pwd)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [ "$KEEP" = 0 ]; then rm -rf "$DIR"; fi
-}
-trap cleanup EXIT
-cd "$DIR"
-echo "   Working in $DIR"
+ex_workdir axis-tokens
 unset AXIS_PKI_CA_PASS AXIS_PKI_NEW_KEY_PASS AXIS_PKI_KEY_PASS AXIS_PKCS11_MODULE
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 MPORT=$(free_port)
 
@@ -164,6 +131,7 @@ step "7. Check, then start"
 axis-server check-config --config axis/axis-server.toml
 axis-server --config axis/axis-server.toml >axis/server.log 2>&1 &
 SERVER_PID=$!
+PIDS+=("$SERVER_PID")
 for _ in $(seq 1 150); do
   axis --config operator/axis.toml limits >/dev/null 2>&1 && break
   kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 axis/server.log >&2; fail "the server stopped"; }

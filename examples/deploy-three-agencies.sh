@@ -10,68 +10,23 @@
 #   bash examples/deploy-three-agencies.sh --release       # release binaries (default: debug)
 set -euo pipefail
 
-usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; }
-
-DIR= PROFILE=debug
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --dir) DIR=${2:?--dir needs a directory}; shift 2 ;;
-    --release) PROFILE=release; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "deploy-three-agencies: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
-  esac
-done
-
-cd "$(dirname "$0")/.."
-REPO=$(pwd)
-for tool in cargo openssl python3; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "deploy-three-agencies: '$tool' is needed" >&2; exit 1; }
-done
-
-if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' G=$'\033[32m' R=$'\033[31m' N=$'\033[0m'; else B= D= G= R= N=; fi
-step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-say() { printf '%s   %s%s\n' "$D" "$*" "$N"; }
-fail() { printf '%sdeploy-three-agencies: %s%s\n' "$R" "$*" "$N" >&2; exit 1; }
+NAME=deploy-three-agencies USAGE=2,11
+# shellcheck source=examples/lib.sh
+source "$(dirname "$0")/lib.sh"
+ex_args "$@"
+ex_need cargo openssl python3
 
 step "0. Build axis-pki, axis-server and axis ($PROFILE)"
-if [ "$PROFILE" = release ]; then
-  cargo build --locked -q --release -p axis-pki-cli -p axis-server -p axis-client --bins
-else
-  cargo build --locked -q -p axis-pki-cli -p axis-server -p axis-client --bins
-fi
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-BIN="${TARGET_DIR:-$REPO/target}/$PROFILE"
-for b in axis-pki axis-server axis; do [ -x "$BIN/$b" ] || fail "$BIN/$b was not built"; done
+ex_build -p axis-pki-cli -p axis-server -p axis-client -- axis-pki axis-server axis
 # The guide's commands, with these binaries.
 axis-pki() { "$BIN/axis-pki" "$@"; }
 axis-server() { "$BIN/axis-server" "$@"; }
 axis() { "$BIN/axis" "$@"; }
 
-if [ -z "$DIR" ]; then
-  DIR=$(mktemp -d "${TMPDIR:-/tmp}/axis-deploy.XXXXXX")
-  KEEP=0
-else
-  [ -e "$DIR" ] && fail "$DIR exists; give a new directory"
-  mkdir -p "$DIR"
-  KEEP=1
-fi
-DIR=$(cd "$DIR" && pwd)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [ "$KEEP" = 0 ]; then rm -rf "$DIR"; fi
-}
-trap cleanup EXIT
-cd "$DIR"
-say "Working in $DIR"
+ex_workdir axis-deploy
 # No passphrase may come from the caller's environment: each key has its own file.
 unset AXIS_PKI_CA_PASS AXIS_PKI_NEW_KEY_PASS AXIS_PKI_KEY_PASS AXIS_PKI_P12_PASS
 unset AXIS_KEY_PASS AXIS_SERVER_KEY_PASS AXIS_CONFIG AXIS_LISTEN AXIS_DATABASE_URL AXIS_METRICS_LISTEN
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 MPORT=$(free_port)
 
@@ -201,6 +156,7 @@ step "7. Check, then start"
 axis-server check-config --config axis/axis-server.toml
 axis-server --config axis/axis-server.toml >axis/server.log 2>&1 &
 SERVER_PID=$!
+PIDS+=("$SERVER_PID")
 for _ in $(seq 1 150); do
   axis --config operator/axis.toml limits >/dev/null 2>&1 && break
   kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 axis/server.log >&2; fail "the server stopped"; }

@@ -17,65 +17,17 @@
 #   bash examples/gateway-demo.sh --release       # release binaries (default: debug)
 set -euo pipefail
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; }
-
-DIR= PROFILE=debug
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --dir) DIR=${2:?--dir needs a directory}; shift 2 ;;
-    --release) PROFILE=release; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "gateway-demo: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
-  esac
-done
-
-cd "$(dirname "$0")/.."
-REPO=$(pwd)
-for tool in cargo curl openssl python3; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "gateway-demo: '$tool' is needed" >&2; exit 1; }
-done
-
-if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' G=$'\033[32m' R=$'\033[31m' N=$'\033[0m'; else B= D= G= R= N=; fi
-step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-say() { printf '%s   %s%s\n' "$D" "$*" "$N"; }
+NAME=gateway-demo USAGE=2,17
+# shellcheck source=examples/lib.sh
+source "$(dirname "$0")/lib.sh"
+ex_args "$@"
+ex_need cargo curl openssl python3
 show() { printf '%s$ %s%s\n' "$B" "$*" "$N"; }
-ok() { printf '%s   ✓ %s%s\n' "$G" "$*" "$N"; }
-fail() { printf '%sgateway-demo: %s%s\n' "$R" "$*" "$N" >&2; exit 1; }
 
 step "0. Build axis-server, axis and axis-gateway ($PROFILE)"
-if [ "$PROFILE" = release ]; then
-  cargo build --locked -q --release -p axis-server -p axis-client -p axis-gateway --bins
-else
-  cargo build --locked -q -p axis-server -p axis-client -p axis-gateway --bins
-fi
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-BIN="${TARGET_DIR:-$REPO/target}/$PROFILE"
-for b in axis-server axis axis-gateway; do [ -x "$BIN/$b" ] || fail "$BIN/$b was not built"; done
+ex_build -p axis-server -p axis-client -p axis-gateway -- axis-server axis axis-gateway
 
-if [ -z "$DIR" ]; then
-  DIR=$(mktemp -d "${TMPDIR:-/tmp}/axis-gateway-demo.XXXXXX")
-  KEEP=0
-else
-  [ -e "$DIR" ] && fail "$DIR exists; give a new directory"
-  mkdir -p "$DIR"
-  KEEP=1
-fi
-DIR=$(cd "$DIR" && pwd)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -TERM "$p" 2>/dev/null || true
-      wait "$p" 2>/dev/null || true
-    fi
-  done
-  if [ "$KEEP" = 0 ]; then rm -rf "$DIR"; fi
-}
-trap cleanup EXIT
-cd "$DIR"
-say "Working in $DIR"
+ex_workdir axis-gateway-demo
 unset AXIS_KEY_PASS AXIS_SERVER_KEY_PASS AXIS_CONFIG AXIS_LISTEN AXIS_DATABASE_URL \
   AXIS_METRICS_LISTEN AXIS_GATEWAY_CONFIG
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
