@@ -140,6 +140,7 @@ impl TryFrom<pb::Delivery> for Delivery {
             sender: agency_id(&d.sender, "sender")?,
             size: d.size,
             accepted_at: timestamp(d.accepted_at.as_ref(), "acceptance time")?,
+            received_at: std::time::Instant::now(),
             cursor: d.cursor,
             routing_header: d.routing_header,
             submission_signature: d.submission_signature,

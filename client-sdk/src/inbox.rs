@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axis_pki::AgencyId;
 use axis_proto::v1 as pb;
@@ -40,8 +40,13 @@ pub struct Delivery {
     pub sender: AgencyId,
     /// Ciphertext size in bytes.
     pub size: u64,
-    /// When the axis accepted the document.
+    /// When the axis accepted the document: the log entry's time, in **whole seconds** (the
+    /// signed entry's precision), so not a measure of how long a delivery took to arrive.
     pub accepted_at: OffsetDateTime,
+    /// When this client received the delivery from the axis (for [`Client::delivery`]: when it
+    /// was looked up). The time since then is how long it waited on this side: in the inbox's
+    /// buffer, and for the caller to take it.
+    pub received_at: Instant,
     /// The routing header, exact signed bytes.
     pub routing_header: Vec<u8>,
     /// The sender's submission signature over the routing header.
@@ -172,6 +177,7 @@ impl Client {
             sender: fields.sender.clone(),
             size: fields.ciphertext_len,
             accepted_at: entry.entry().logged_at,
+            received_at: Instant::now(),
             routing_header: h.routing_header,
             submission_signature: h.submission_signature,
             key_envelope_entry: crate::convert::envelope_entry(h.key_envelope_entry)?,

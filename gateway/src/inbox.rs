@@ -272,7 +272,9 @@ async fn receive(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subscrip
 
 async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subscription) -> bool {
     let id = delivery.message_id.to_string();
-    let since_accepted = time::OffsetDateTime::now_utc() - delivery.accepted_at;
+    // How long the delivery waited here, from the SDK receiving it to now (not from its
+    // acceptance: the axis dates that in whole seconds, a bias of up to a second).
+    let waited = delivery.received_at.elapsed();
     // Step 2.
     match gw_.db.received_get(&id).await {
         Ok(Some(_)) => return sub.settle_cursor(gw_, n).await,
@@ -393,9 +395,7 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
         return false;
     }
     gw_.metrics.stage(stage::RECEIVE_COMMIT, lap(&mut started));
-    if let Ok(d) = Duration::try_from(since_accepted) {
-        gw_.metrics.stage(stage::RECEIVE_DELIVERY, d);
-    }
+    gw_.metrics.stage(stage::RECEIVE_WAIT, waited);
     gw_.metrics.received.fetch_add(1, Ordering::Relaxed);
     tracing::info!(%id, sender = %delivery.sender, %document_id, "received and kept");
     // Step 5, beside the next deliveries: a receipt waits for the axis's commit, which needs

@@ -48,8 +48,10 @@ pub mod stage {
     pub const SEND_SUBMIT: &str = "send_submit";
     /// Recording the acceptance.
     pub const SEND_RECORD: &str = "send_record";
-    /// From the axis's acceptance to the delivery reaching the receiving gateway.
-    pub const RECEIVE_DELIVERY: &str = "receive_delivery";
+    /// From the SDK receiving the delivery from the axis to the gateway starting on it: the
+    /// time it queued here for one of the `receive_concurrency` slots. (Not from the axis's
+    /// acceptance: the log dates that in whole seconds, which added half a second on average.)
+    pub const RECEIVE_WAIT: &str = "receive_wait";
     /// Fetching, verifying, decrypting and writing the attachments.
     pub const RECEIVE_OPEN: &str = "receive_open";
     /// The edXML package written and the document's directory synced into place.

@@ -125,7 +125,11 @@ fn delivery() -> pb::Delivery {
 
 #[test]
 fn deliveries_convert_and_malformed_ones_are_refused() {
+    let before = std::time::Instant::now();
     let d = Delivery::try_from(delivery()).unwrap();
+    // Stamped on arrival, here (the acceptance time is the axis's, in whole seconds: a wait
+    // measured from it is off by up to a second).
+    assert!(before <= d.received_at && d.received_at <= std::time::Instant::now());
     assert_eq!(d.cursor, "42");
     assert_eq!(
         d.message_id.to_string(),
