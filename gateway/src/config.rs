@@ -15,6 +15,7 @@
 //! body_memory_bytes = 2097152            # send bodies in memory at once (more wait their turn)
 //! send_concurrency = 16                  # outbox items submitted to the axis at once
 //! receive_concurrency = 16               # deliveries fetched, verified and kept at once
+//! directory_refresh_secs = 300           # how often the unit directory's verified copy is synced
 //!
 //! [[vxp.systems]]                        # one per DMS: its systemid and HMAC secret
 //! id = "vxp.saas.01"
@@ -57,6 +58,10 @@ pub const DEFAULT_BODY_MEMORY: u64 = 2 << 20;
 pub const MIN_BODY_MEMORY: u64 = 64 << 10;
 /// The largest body budget (a semaphore counts it in bytes, 32 bits at a time).
 pub const MAX_BODY_MEMORY: u64 = u32::MAX as u64;
+/// The default interval between two syncs of the unit directory's copy, seconds.
+pub const DEFAULT_DIRECTORY_REFRESH: u64 = 300;
+/// The longest interval between two syncs of it (a day), seconds.
+pub const MAX_DIRECTORY_REFRESH: u64 = 24 * 3600;
 /// The default number of outbox items submitted at once.
 pub const DEFAULT_SEND_CONCURRENCY: usize = 16;
 /// The default number of deliveries received at once.
@@ -163,6 +168,8 @@ pub struct Config {
     pub send_concurrency: usize,
     /// Deliveries fetched, verified, kept and receipted at once.
     pub receive_concurrency: usize,
+    /// How often the verified copy of the unit directory is synced ([`crate::directory`]).
+    pub directory_refresh: Duration,
     /// The DMSs of the VXP-compatible API.
     pub vxp_systems: Vec<VxpSystem>,
     /// `registerAgency` / `deleteAgency`.
@@ -187,6 +194,7 @@ struct FileConfig {
     body_memory_bytes: Option<u64>,
     send_concurrency: Option<usize>,
     receive_concurrency: Option<usize>,
+    directory_refresh_secs: Option<u64>,
     #[serde(default)]
     vxp: FileVxp,
     #[serde(default)]
@@ -272,6 +280,16 @@ impl Config {
             return Err(ConfigError::new(
                 "status_poll_secs",
                 format!("between 1 and {}", MAX_STATUS_POLL.as_secs()),
+            ));
+        }
+        let directory_refresh = Duration::from_secs(
+            f.directory_refresh_secs
+                .unwrap_or(DEFAULT_DIRECTORY_REFRESH),
+        );
+        if !(1..=MAX_DIRECTORY_REFRESH).contains(&directory_refresh.as_secs()) {
+            return Err(ConfigError::new(
+                "directory_refresh_secs",
+                format!("between 1 and {MAX_DIRECTORY_REFRESH}"),
             ));
         }
         let watch_days = f.watch_days.unwrap_or(30);
@@ -373,6 +391,7 @@ impl Config {
             body_memory_bytes,
             send_concurrency,
             receive_concurrency,
+            directory_refresh,
             vxp_systems,
             agency_admin: f.vxp.agency_admin,
             json_token,
@@ -477,6 +496,10 @@ mod tests {
         assert_eq!(c.tls.unwrap().client_ca.unwrap(), d.path().join("ca"));
         refused(&format!("{base}listen = \"nowhere\"\n"), "listen");
         refused(&format!("{base}status_poll_secs = 0\n"), "status_poll_secs");
+        refused(
+            &format!("{base}directory_refresh_secs = 0\n"),
+            "directory_refresh_secs",
+        );
         refused(&format!("{base}max_body_bytes = 10\n"), "max_body_bytes");
         refused(&format!("{base}send_concurrency = 0\n"), "send_concurrency");
         refused(

@@ -27,6 +27,7 @@
 
 pub mod api;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod inbox;
 pub mod keep;

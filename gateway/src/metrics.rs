@@ -28,6 +28,10 @@ pub struct Metrics {
     pub heads_checked: AtomicU64,
     /// The last tree size the witness kept.
     pub tree_size: AtomicU64,
+    /// The version of the unit directory's verified copy (0: none).
+    pub directory_version: AtomicU64,
+    /// Syncs of the unit directory that failed (the copy kept was used).
+    pub directory_sync_failures: AtomicU64,
     /// Stage of a document's way through the gateway → (times, total seconds).
     stages: Mutex<BTreeMap<&'static str, (u64, f64)>>,
 }
@@ -148,6 +152,11 @@ impl Metrics {
             "Size of the last tree head the witness kept.",
             self.tree_size.load(Ordering::Relaxed) as f64,
         );
+        gauge(
+            "axis_gateway_directory_version",
+            "Version of the verified copy of the unit directory the agency lists answer from (0: none yet).",
+            self.directory_version.load(Ordering::Relaxed) as f64,
+        );
         let mut counter = |name: &str, help: &str, v: &AtomicU64| {
             let _ = writeln!(
                 out,
@@ -189,6 +198,11 @@ impl Metrics {
             "axis_gateway_tree_heads_checked_total",
             "Tree heads the witness checked against the last one kept.",
             &self.heads_checked,
+        );
+        counter(
+            "axis_gateway_directory_sync_failures_total",
+            "Syncs of the unit directory that failed; the lists answered from the copy kept.",
+            &self.directory_sync_failures,
         );
         let _ = writeln!(
             out,

@@ -169,6 +169,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(crate::inbox::run(gateway.clone())),
         tokio::spawn(crate::watch::run(gateway.clone())),
         tokio::spawn(crate::witness::run(gateway.clone())),
+        tokio::spawn(crate::directory::run(gateway.clone())),
     ];
     tracing::info!(
         %addr,

@@ -44,6 +44,8 @@ pub struct Gateway {
     pub witness_rx: std::sync::Mutex<
         Option<tokio::sync::mpsc::Receiver<axis_client::evidence::SignedTreeHead>>,
     >,
+    /// The verified copy of the unit directory ([`crate::directory`]).
+    pub units: crate::directory::Units,
     /// Set when shutdown begins: the workers finish their step and stop.
     pub shutdown: watch::Receiver<bool>,
     /// The last time stamped on a received document's mailbox item.
@@ -75,6 +77,7 @@ impl Gateway {
             prepared: Default::default(),
             log_consistent: AtomicBool::new(true),
             witness: tokio::sync::Mutex::new(Default::default()),
+            units: Default::default(),
             shutdown,
             mailbox_last_ms: std::sync::Mutex::new(0),
         })

@@ -20,6 +20,7 @@ mod faults;
 mod flow;
 mod gateway;
 mod gateway_crash;
+mod gateway_directory;
 mod gateway_json;
 mod gateway_json_send;
 mod gateway_sign;

@@ -15,7 +15,7 @@ use axis_testkit::directory::{generate, renamed, unit_list};
 use axis_tests::{TestAxis, TestPki, reason};
 use time::OffsetDateTime;
 
-async fn operator(axis: &TestAxis) -> Client {
+pub(crate) async fn operator(axis: &TestAxis) -> Client {
     let pki = &axis.pki;
     let config = ClientConfig::new(
         axis.endpoint(),

@@ -10,7 +10,8 @@
 //! | `POST /updateStatus` | `status=done\|fail`: the DMS's transport acknowledgement of a mailbox item |
 //! | `POST /getSentEdocList` | what this agency's DMSs sent, per recipient, with the state of the send and the recipient's last status |
 //! | `POST\|GET /countReceiveEdoc`, `/countReceiveStatus` | the mailbox's counts |
-//! | `POST /getAgenciesList`, `/getAgenciesListQD20`, `/getSynchronizeUnit` | the axis directory, in the VXP's fields |
+//! | `POST /getAgenciesList` | the agencies registered at the axis, in the VXP's fields |
+//! | `POST /getAgenciesListQD20`, `/getSynchronizeUnit` | the unit directory, from the gateway's verified copy ([`crate::directory`]), in the VXP's fields (`code102` beside the QĐ 20 `code`) |
 //! | `POST /registerAgency`, `/deleteAgency` | the directory is the axis operator's: refused (`NOT_OFFERED`) or answered OK without effect, as `[vxp] agency_admin` says |
 //!
 //! Every request is authenticated by the `XroadVnpt-*` HMAC headers ([`auth`]); every answer
@@ -236,7 +237,15 @@ async fn dispatch(
         Call::CountReceiveStatus => Ok(Answer::Json(
             json!({ "count": gw_.db.mail_count(kind::STATUS).await? }),
         )),
-        Call::GetAgenciesList | Call::GetAgenciesListQd20 | Call::GetSynchronizeUnit => {
+        Call::GetAgenciesListQd20 | Call::GetSynchronizeUnit => {
+            let copy = crate::directory::copy(gw_)
+                .await
+                .map_err(|e| Refusal::from_sdk("the unit directory", &e))?;
+            Ok(Answer::Json(json!({
+                "data": copy.map(|c| unit_list(&c, call == Call::GetAgenciesListQd20)).unwrap_or_default()
+            })))
+        }
+        Call::GetAgenciesList => {
             let all = gw_
                 .client
                 .list_all_agencies()
@@ -245,7 +254,7 @@ async fn dispatch(
             let data: Vec<Value> = all
                 .iter()
                 .map(|a| {
-                    let mut v = json!({
+                    let v = json!({
                         "id": a.agency_id.to_string(),
                         "code": a.agency_id.to_string(),
                         "pid": a.parent_id.as_ref().map(ToString::to_string).unwrap_or_default(),
@@ -259,11 +268,6 @@ async fn dispatch(
                         "modifyDate": a.updated_at.map(|t| rfc3339(crate::store::millis(t))).unwrap_or_default(),
                         "deleted": false,
                     });
-                    if call == Call::GetAgenciesListQd20
-                        && let Some(o) = v.as_object_mut()
-                    {
-                        o.insert("code102".into(), json!(a.agency_id.to_string()));
-                    }
                     v
                 })
                 .collect();
@@ -279,6 +283,51 @@ async fn dispatch(
             )),
         },
     }
+}
+
+/// The units of the verified directory copy in the VXP's fields: `id`, `code`, `pid`/`pcode`
+/// are QCVN 102 ids; with `qd20` (`getAgenciesListQD20`) `code` is the unit's QĐ 20 code where
+/// it has one and `code102` its QCVN 102 id. `modifyDate` is when the operator signed the
+/// copy's version.
+pub fn unit_list(copy: &axis_client::evidence::VerifiedDirectory, qd20: bool) -> Vec<Value> {
+    let signed = copy
+        .version()
+        .issued_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    copy.units()
+        .units()
+        .iter()
+        .map(|u| {
+            let id = u.id.to_string();
+            let parent = u
+                .parent
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let mut v = json!({
+                "id": id,
+                "code": id,
+                "pid": parent,
+                "pcode": parent,
+                "name": u.name,
+                "mail": "",
+                "mobile": "",
+                "fax": "",
+                "centerCode": "",
+                "isAgency": true,
+                "modifyDate": signed,
+                "deleted": false,
+            });
+            if qd20 && let Some(o) = v.as_object_mut() {
+                if let Some(q) = &u.code_qd20 {
+                    o.insert("code".into(), json!(q.to_string()));
+                }
+                o.insert("code102".into(), json!(id));
+            }
+            v
+        })
+        .collect()
 }
 
 fn message_kind(vxp: &auth::VxpCall) -> Result<&'static str, Refusal> {
@@ -398,7 +447,7 @@ async fn send_edoc(
 }
 
 /// `to`: a JSON array of agency ids (or one id, or ids separated by commas).
-pub(crate) fn parse_to(t: &str) -> Result<Vec<axis_client::AgencyId>, Refusal> {
+pub fn parse_to(t: &str) -> Result<Vec<axis_client::AgencyId>, Refusal> {
     let list: Vec<String> = match serde_json::from_str::<Value>(t) {
         Ok(Value::Array(a)) => a
             .iter()
