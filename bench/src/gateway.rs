@@ -313,6 +313,7 @@ impl Bench {
 
                 // 1. The axis alone.
                 let clients = load::clients(s.addr, &self.pki).await?;
+                let cpu_alone = (s.cpu_seconds(), cpu_seconds_of("/proc/self/stat"));
                 let run = load::deliver_and_receipt(
                     &clients,
                     sealed.clone(),
@@ -323,7 +324,13 @@ impl Bench {
                 .await?;
                 drop(clients);
                 let axis_rate = run.done as f64 / run.elapsed.as_secs_f64();
-                println!("  axis alone: {axis_rate:.1} docs/s (submit → fetch → 01 logged)");
+                // CPU per document: the axis, and the bench's clients (sealed beforehand).
+                let per_doc = |secs: f64| 1000.0 * secs / run.done.max(1) as f64;
+                println!(
+                    "  axis alone: {axis_rate:.1} docs/s (submit → fetch → 01 logged); CPU axis {:.1} ms/doc, clients {:.1} ms/doc",
+                    per_doc(s.cpu_seconds() - cpu_alone.0),
+                    per_doc(cpu_seconds_of("/proc/self/stat") - cpu_alone.1),
+                );
                 self.report.add(
                     &format!("gateway {label}: the axis alone, docs/s (submit → fetch → 01)"),
                     "",
@@ -342,7 +349,7 @@ impl Bench {
                 let mut delivered = 0.0;
                 for path in ["VXP", "JSON"] {
                     let stages = (a.stages().await?, b.stages().await?);
-                    let cpu = (a.cpu_seconds(), b.cpu_seconds());
+                    let cpu = (a.cpu_seconds(), b.cpu_seconds(), s.cpu_seconds());
                     let t = Instant::now();
                     match path {
                         "VXP" => {
@@ -389,14 +396,19 @@ impl Bench {
                     wait_delivered(&b, delivered).await?;
                     let wall = t.elapsed().as_secs_f64();
                     let rate = n as f64 / wall;
-                    let (ca, cb) = (a.cpu_seconds() - cpu.0, b.cpu_seconds() - cpu.1);
+                    let (ca, cb, cs) = (
+                        a.cpu_seconds() - cpu.0,
+                        b.cpu_seconds() - cpu.1,
+                        s.cpu_seconds() - cpu.2,
+                    );
                     println!(
                         "  {path}: {rate:.1} docs/s ({:.0} % of the axis alone); all posted in {:.1} s; \
-                         gateway CPU G22 {:.0} ms/doc, H41 {:.0} ms/doc; load {}",
+                         CPU G22 {:.1} ms/doc, H41 {:.1} ms/doc, axis {:.1} ms/doc; load {}",
                         100.0 * rate / axis_rate,
                         posted.as_secs_f64(),
                         1000.0 * ca / n as f64,
                         1000.0 * cb / n as f64,
+                        1000.0 * cs / n as f64,
                         load_average()
                     );
                     print_stages("G22", &stages.0, &a.stages().await?);
