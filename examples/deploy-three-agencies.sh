@@ -154,7 +154,9 @@ cat agencies/000.00.00.G22/axis.toml
 
 step "7. Check, then start"
 axis-server check-config --config axis/axis-server.toml
-axis-server --config axis/axis-server.toml >axis/server.log 2>&1 &
+# The binary itself, not the shell function: a backgrounded function is a subshell, and
+# stopping it (cleanup) would leave the server running.
+"$BIN/axis-server" --config axis/axis-server.toml >axis/server.log 2>&1 &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
 for _ in $(seq 1 150); do
