@@ -24,6 +24,7 @@ use crate::error::{Fault, ServerError};
 use crate::grpc::directory::DirectoryService;
 use crate::grpc::exchange::ExchangeService;
 use crate::grpc::log::LogService;
+use crate::grpc::routes::ExchangeRoutes;
 use crate::grpc::{App, RateLimiter, StreamLimiter};
 use crate::health::Readiness;
 use crate::notify::Notifier;
@@ -377,11 +378,11 @@ pub async fn start(config: Config, passphrase: &Passphrase) -> Result<Running, S
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(
-            ExchangeServer::new(ExchangeService::new(app.clone()))
-                .max_decoding_message_size(max_msg)
-                .max_encoding_message_size(MAX_ANSWER_BYTES),
-        )
+        .add_service(ExchangeRoutes::new(
+            ExchangeService::new(app.clone()),
+            max_msg,
+            MAX_ANSWER_BYTES,
+        ))
         .add_service(
             DirectoryServer::new(DirectoryService::new(app.clone()))
                 .max_decoding_message_size(max_msg),

@@ -10,7 +10,8 @@
 //! `bytes` whose formats `axis-signer` defines: nothing re-serializes them to verify a signature.
 //!
 //! [`codec`] is the codec of every method (prost, with a smaller encode buffer than tonic's
-//! default, for long-lived `Subscribe` streams). [`reasons`] holds the machine-readable reasons of Axis errors, shared by the server and the
+//! default, for long-lived `Subscribe` streams); [`unbuffered`] the `Subscribe` stream's response body,
+//! which keeps no encode buffer between messages. [`reasons`] holds the machine-readable reasons of Axis errors, shared by the server and the
 //! SDK.
 //!
 //! ```
@@ -28,6 +29,7 @@ pub mod v1 {
 
 pub mod codec;
 pub mod reasons;
+pub mod unbuffered;
 
 /// The encoded `FileDescriptorSet` of `axis.v1`, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -1,6 +1,7 @@
 //! How much memory a `Subscribe` stream's encode buffer keeps, counted by the allocator (not
-//! timed): idle, and after a backlog of deliveries was pushed to it, with `axis.v1`'s codec and
-//! with tonic's default settings as the peer. One test in this binary, so nothing else
+//! timed): idle, and after a backlog of deliveries was pushed to it, with the body the node
+//! serves `Subscribe` with (`unbuffered`), with tonic's body and `axis.v1`'s codec (every other
+//! stream), and with tonic's default settings as the peer. One test in this binary, so nothing else
 //! allocates while it counts. Figures in BENCHMARKS.md ("Encode buffer per subscriber").
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -8,9 +9,9 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use axis_proto::codec::{AxisCodec, ENCODE_BUFFER_SIZE, ENCODE_YIELD_THRESHOLD};
+use axis_proto::unbuffered::UnbufferedBody;
 use axis_proto::v1::{Delivery, KeyEnvelopeEntry, SubscribeRequest};
 use futures_util::stream::{self, StreamExt as _};
-use http_body::Body as _;
 use peak_alloc::PeakAlloc;
 use prost::Message as _;
 use tonic::Status;
@@ -42,18 +43,47 @@ fn delivery(octets: usize, n: usize) -> Delivery {
 /// Heap octets a server stream keeps after sending `backlog` (all ready at once, then the
 /// stream idles), every frame sent and dropped.
 fn kept<E: Encoder<Item = Delivery, Error = Status>>(encoder: E, backlog: &[usize]) -> usize {
-    let sizes = backlog.to_vec();
+    kept_by(backlog, |source| {
+        EncodeBody::new_server(
+            encoder,
+            source,
+            None,
+            SingleMessageCompressionOverride::default(),
+            None,
+        )
+    })
+}
+
+/// The same with the body `Subscribe` is served with.
+fn kept_unbuffered(backlog: &[usize]) -> usize {
+    kept_by(backlog, |source| UnbufferedBody::new(source, usize::MAX))
+}
+
+/// The deliveries of a backlog, ready at once, then nothing more.
+type Source = stream::Chain<
+    stream::Map<
+        stream::Iter<std::iter::Enumerate<std::vec::IntoIter<usize>>>,
+        fn((usize, usize)) -> Result<Delivery, Status>,
+    >,
+    stream::Pending<Result<Delivery, Status>>,
+>;
+
+fn delivery_at((n, octets): (usize, usize)) -> Result<Delivery, Status> {
+    Ok(delivery(octets, n))
+}
+
+fn kept_by<B>(backlog: &[usize], body: impl FnOnce(Source) -> B) -> usize
+where
+    B: http_body::Body<Data = bytes::Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    // Counted from before the backlog's own list: the stream frees it once it has yielded it.
     let before = HEAP.current_usage();
-    let source = stream::iter(sizes.into_iter().enumerate())
-        .map(|(n, octets)| Ok(delivery(octets, n)))
+    let sizes = backlog.to_vec();
+    let source: Source = stream::iter(sizes.into_iter().enumerate())
+        .map(delivery_at as fn((usize, usize)) -> Result<Delivery, Status>)
         .chain(stream::pending());
-    let mut body = pin!(EncodeBody::new_server(
-        encoder,
-        source,
-        None,
-        SingleMessageCompressionOverride::default(),
-        None,
-    ));
+    let mut body = pin!(body(source));
     let mut cx = Context::from_waker(Waker::noop());
     let mut sent = 0usize;
     loop {
@@ -85,6 +115,15 @@ fn a_subscribe_stream_keeps_a_small_encode_buffer_idle_and_after_a_backlog() {
     let broadcast = (kept(axis(), &[10_244]), kept(tonic_default(), &[10_244]));
     let backlog: Vec<usize> = std::iter::repeat_n(2_444, 100).chain([10_244]).collect();
     let after_backlog = (kept(axis(), &backlog), kept(tonic_default(), &backlog));
+    let unbuffered = [
+        kept_unbuffered(&[]),
+        kept_unbuffered(&[2_444]),
+        kept_unbuffered(&[10_244]),
+        kept_unbuffered(&backlog),
+    ];
+    println!(
+        "Subscribe's body (unbuffered), octets kept idle / after one / after a 500-recipient one / after 100 + 1: {unbuffered:?}"
+    );
     println!("encode buffer kept, octets (axis codec, tonic default):");
     println!("  idle                     {idle:?}");
     println!("  after one delivery       {one:?}");
@@ -107,4 +146,7 @@ fn a_subscribe_stream_keeps_a_small_encode_buffer_idle_and_after_a_backlog() {
         "{one:?} {broadcast:?}"
     );
     assert!(broadcast.0 <= 10_244 + 1024, "{broadcast:?}");
+    // Subscribe's own body keeps nothing once its frames are sent: not idle, not after the
+    // largest delivery, not after a backlog (where tonic's body keeps its whole buffer).
+    assert_eq!(unbuffered, [0; 4], "the codec's body kept {broadcast:?}");
 }

@@ -101,6 +101,8 @@ impl Inbox {
                 self.after = row.seq;
                 return Some(Ok(convert::delivery(row)));
             }
+            // The spent page's allocation (up to INBOX_PAGE rows) is not kept while waiting.
+            self.page = Vec::new().into_iter();
             if !self.more {
                 if *self.shutdown.borrow() {
                     return None;

@@ -23,6 +23,7 @@ pub(crate) mod convert;
 pub(crate) mod directory;
 pub(crate) mod exchange;
 pub(crate) mod log;
+pub(crate) mod routes;
 pub(crate) mod units;
 
 /// Everything a handler needs.
