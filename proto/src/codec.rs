@@ -12,7 +12,9 @@
 //! subscriber keeps 1 KiB, and after any push about 8 KiB plus its largest delivery
 //! (`tests/encode_buffer.rs` counts it; BENCHMARKS.md has the figures). Releasing the buffer
 //! outright after a large message is not possible from a codec in tonic 0.14 (the encoder sees
-//! the buffer only through `EncodeBuf`, which can grow it, not replace it).
+//! the buffer only through `EncodeBuf`, which can grow it, not replace it), so the node serves
+//! `Subscribe` with [`crate::unbuffered`] instead, which keeps no buffer; these settings bound
+//! every other stream.
 //!
 //! Decoding keeps tonic's defaults: request streams are short-lived.
 use std::marker::PhantomData;
