@@ -649,16 +649,17 @@ async fn a_vanished_subscriber_is_found_and_its_connection_released() {
 
     proxy.set(Fault::Blackhole);
     let t0 = Instant::now();
+    // Without the PING nothing would ever release it (the proxy's own socket answers the
+    // kernel's keepalive probes), so any bound tells; 25 s leaves room for a loaded machine
+    // (1 s to the PING + 1 s for its answer takes 2–3 s when quiet, once 11.7 s at load 15).
     while metric(metrics, "axis_connections_open").await >= open {
         assert!(
-            t0.elapsed() < Duration::from_secs(15),
+            t0.elapsed() < Duration::from_secs(25),
             "the vanished subscriber's connection is still open after {:?}",
             t0.elapsed()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("the vanished subscriber released after {:?}", t0.elapsed());
-    // Ping after 1 s without a frame, 1 s to answer; the PING timer's granularity adds a little.
-    assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
     axis.stop().await;
 }
