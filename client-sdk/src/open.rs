@@ -79,26 +79,51 @@ impl AttachmentSink for MemorySink {
 /// name, renamed (never over an existing file) only once its digest has been checked; on failure
 /// everything written is removed. Names that are not a plain file name are refused
 /// ([`check_attachment_name`]).
+///
+/// [`DirSink::new`] syncs each file before it is renamed. [`DirSink::unsynced`] leaves the
+/// syncing to the caller, who gets the files from [`DirSink::into_saved`] — for a caller on an
+/// async runtime that syncs a whole document at once on a blocking thread (the gateway).
 #[derive(Debug)]
 pub struct DirSink {
     dir: PathBuf,
-    current: Option<(tempfile::NamedTempFile, PathBuf)>,
+    sync: bool,
+    current: Option<(std::io::BufWriter<tempfile::NamedTempFile>, PathBuf)>,
     saved: Vec<PathBuf>,
 }
 
+/// How much of an attachment is kept in memory before it is written to its file.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 impl DirSink {
-    /// Writes into `dir`, which must exist.
+    /// Writes into `dir`, which must exist; each file is synced before it is renamed.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         DirSink {
             dir: dir.into(),
+            sync: true,
             current: None,
             saved: Vec::new(),
         }
     }
 
+    /// Writes into `dir`, created if missing; nothing is synced (the caller syncs the files
+    /// [`DirSink::into_saved`] returns, and the directory).
+    pub fn unsynced(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        Ok(DirSink {
+            sync: false,
+            ..DirSink::new(dir)
+        })
+    }
+
     /// The files written so far (complete and checked).
     pub fn saved(&self) -> &[PathBuf] {
         &self.saved
+    }
+
+    /// The files written (complete and checked).
+    pub fn into_saved(self) -> Vec<PathBuf> {
+        self.saved
     }
 }
 
@@ -124,25 +149,33 @@ impl AttachmentSink for DirSink {
             .prefix(".axis-partial-")
             .tempfile_in(&self.dir)
             .map_err(|e| Error::io(format!("creating a file in {}", self.dir.display()), e))?;
-        self.current = Some((temp, target));
+        self.current = Some((
+            std::io::BufWriter::with_capacity(WRITE_BUFFER, temp),
+            target,
+        ));
         Ok(())
     }
 
     fn write(&mut self, _: usize, data: &[u8]) -> Result<()> {
-        if let Some((temp, target)) = &mut self.current {
-            temp.write_all(data)
+        if let Some((w, target)) = &mut self.current {
+            w.write_all(data)
                 .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
         }
         Ok(())
     }
 
     fn end(&mut self, _: usize) -> Result<()> {
-        let Some((temp, target)) = self.current.take() else {
+        let Some((w, target)) = self.current.take() else {
             return Ok(());
         };
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+        let temp = w
+            .into_inner()
+            .map_err(|e| Error::io(format!("writing {}", target.display()), e.into_error()))?;
+        if self.sync {
+            temp.as_file()
+                .sync_all()
+                .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+        }
         temp.persist_noclobber(&target).map_err(|e| {
             Error::io(
                 format!("saving {} (remove it if it exists)", target.display()),

@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axis_client::{AttachmentSink, Delivery, ErrorKind, OpenedDocument};
+use axis_client::{AttachmentSink, Delivery, DirSink, ErrorKind, OpenedDocument};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
-use crate::keep::{KeepSink, make_durable};
+use crate::keep::make_durable;
 use crate::metrics::stage;
 use crate::service::Gateway;
 use crate::store::{MailItem, ReceivedRow, ack_state, kind, mail_state, now_ms};
@@ -297,7 +297,7 @@ async fn receive_one(gw_: &Arc<Gateway>, delivery: &Delivery, n: u64, sub: &Subs
         }
     }
     let mut started = Instant::now();
-    let mut sink = match KeepSink::new(&partial) {
+    let mut sink = match DirSink::unsynced(&partial) {
         Ok(s) => s,
         Err(e) => {
             gw_.metrics.receive_retried.fetch_add(1, Ordering::Relaxed);

@@ -3,100 +3,21 @@
 //!
 //! Opening runs on the runtime's few worker threads: a file synced there (`fsync`, several
 //! milliseconds, far more when the disk is busy) stops every other task of the gateway — the
-//! inbox, the DMS's calls, the store's writer. So [`KeepSink`] only writes (buffered, into the
-//! page cache) and remembers each file; [`make_durable`] then syncs them all, the document's
-//! directory, the edXML package and the directory that holds them, on a blocking thread, where
+//! inbox, the DMS's calls, the store's writer. So the SDK's [`DirSink::unsynced`] only writes
+//! (buffered, into the page cache) and remembers each file; [`make_durable`] then syncs them
+//! all, the document's directory, the edXML package and the directory that holds them, on a
+//! blocking thread, where
 //! the syncs of documents kept at once are merged by the file system's journal. The store's row
 //! is committed only after it returns: a document in the mailbox is on disk.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use axis_client::signer::Attachment;
-use axis_client::{AttachmentSink, Error, OpenedDocument};
+#[cfg(doc)]
+use axis_client::DirSink;
+use axis_client::OpenedDocument;
 
 use crate::service::sync_dir;
-
-/// Writes each attachment to a file of its manifest name in a directory (created if missing):
-/// first to a temporary name, renamed (never over an existing file) once the SDK has checked
-/// its digest; on failure everything written is removed. Nothing is synced here: see
-/// [`make_durable`].
-#[derive(Debug)]
-pub struct KeepSink {
-    dir: PathBuf,
-    current: Option<(std::io::BufWriter<tempfile::NamedTempFile>, PathBuf)>,
-    saved: Vec<PathBuf>,
-}
-
-impl KeepSink {
-    /// Writes into `dir`, created if missing.
-    pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
-        let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
-        Ok(KeepSink {
-            dir,
-            current: None,
-            saved: Vec::new(),
-        })
-    }
-
-    /// The files written and checked, to sync.
-    pub fn into_saved(self) -> Vec<PathBuf> {
-        self.saved
-    }
-}
-
-fn io(what: &Path, e: std::io::Error) -> Error {
-    Error::io(format!("writing {}", what.display()), e)
-}
-
-impl AttachmentSink for KeepSink {
-    fn begin(&mut self, _: usize, attachment: &Attachment) -> axis_client::Result<()> {
-        // An unsafe name is the sender's doing: refused (not an I/O failure, tried again).
-        axis_client::check_attachment_name(&attachment.name)?;
-        let target = self.dir.join(&attachment.name);
-        if target.symlink_metadata().is_ok() {
-            return Err(io(
-                &target,
-                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already there"),
-            ));
-        }
-        let temp = tempfile::Builder::new()
-            .prefix(".partial-")
-            .tempfile_in(&self.dir)
-            .map_err(|e| io(&self.dir, e))?;
-        self.current = Some((std::io::BufWriter::with_capacity(64 * 1024, temp), target));
-        Ok(())
-    }
-
-    fn write(&mut self, _: usize, data: &[u8]) -> axis_client::Result<()> {
-        if let Some((w, target)) = &mut self.current {
-            w.write_all(data).map_err(|e| io(target, e))?;
-        }
-        Ok(())
-    }
-
-    fn end(&mut self, _: usize) -> axis_client::Result<()> {
-        let Some((w, target)) = self.current.take() else {
-            return Ok(());
-        };
-        let temp = w.into_inner().map_err(|e| io(&target, e.into_error()))?;
-        temp.persist_noclobber(&target)
-            .map_err(|e| io(&target, e.error))?;
-        self.saved.push(target);
-        Ok(())
-    }
-
-    fn abort(&mut self) {
-        // Dropping the temporary file removes it.
-        self.current = None;
-        for path in self.saved.drain(..) {
-            if let Err(e) = std::fs::remove_file(&path) {
-                tracing::warn!(path = %path.display(), error = %e, "could not remove a partly received document's file");
-            }
-        }
-    }
-}
 
 /// Makes a received document durable and puts it in place (a blocking call): syncs the
 /// attachment files written into `partial` (`opened`'s files) and `partial` itself, writes and syncs the edXML
@@ -131,7 +52,8 @@ pub fn make_durable(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use axis_client::signer::Attachment;
+    use axis_client::{AttachmentSink as _, DirSink};
 
     fn attachment(name: &str) -> Attachment {
         Attachment {
@@ -144,10 +66,10 @@ mod tests {
     }
 
     #[test]
-    fn a_document_opened_into_the_sink_has_its_files_and_an_aborted_one_none() {
+    fn a_document_opened_into_an_unsynced_sink_has_its_files_and_an_aborted_one_none() {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path().join("doc");
-        let mut sink = KeepSink::new(&dir).unwrap();
+        let mut sink = DirSink::unsynced(&dir).unwrap();
         sink.begin(0, &attachment("a.pdf")).unwrap();
         sink.write(0, b"abc").unwrap();
         sink.end(0).unwrap();
