@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use axis_proto::v1 as pb;
-use axis_tests::{TestPki, channel_to};
+use axis_tests::{TestPki, channel_to, endpoint_to};
 use tokio::sync::Semaphore;
 use tonic::transport::Channel;
 
@@ -106,6 +106,18 @@ pub(crate) async fn connect_all(
     which: std::ops::Range<usize>,
     in_flight: usize,
 ) -> Result<(Vec<Channel>, Duration)> {
+    connect_all_pinging(addr, pki, which, in_flight, None).await
+}
+
+/// [`connect_all`], each connection sending an HTTP/2 PING every `ping` (with no byte read
+/// meanwhile, idle or not: what the SDK does, at half its `stream_idle`), if given.
+pub(crate) async fn connect_all_pinging(
+    addr: std::net::SocketAddr,
+    pki: &Arc<TestPki>,
+    which: std::ops::Range<usize>,
+    in_flight: usize,
+    ping: Option<Duration>,
+) -> Result<(Vec<Channel>, Duration)> {
     let permits = Arc::new(Semaphore::new(in_flight.max(1)));
     let t = Instant::now();
     let mut tasks = Vec::with_capacity(which.len());
@@ -114,7 +126,15 @@ pub(crate) async fn connect_all(
         let pki = pki.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
-            channel_to(addr, &pki, &pki.agencies[i].tls)
+            let mut endpoint = endpoint_to(addr, &pki, &pki.agencies[i].tls)?;
+            if let Some(every) = ping {
+                endpoint = endpoint
+                    .http2_keep_alive_interval(every)
+                    .keep_alive_timeout(every)
+                    .keep_alive_while_idle(true);
+            }
+            endpoint
+                .connect()
                 .await
                 .with_context(|| format!("connecting agency {i}"))
         }));

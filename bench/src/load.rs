@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -83,22 +83,69 @@ pub(crate) async fn closed_loop(
     concurrency: usize,
     duration: Duration,
 ) -> Result<SubmitRun> {
+    let until = Until {
+        duration,
+        ..Until::default()
+    };
+    closed_loop_until(clients, docs, concurrency, until).await
+}
+
+/// When a closed loop stops taking new documents, and its receipts so far.
+#[derive(Clone)]
+pub(crate) struct Until {
+    /// Stop after this long.
+    pub(crate) duration: Duration,
+    /// Stop once this is set (by whoever runs the loop).
+    pub(crate) stop: Arc<AtomicBool>,
+    /// Documents accepted so far, counted as the receipts come.
+    pub(crate) accepted: Arc<AtomicUsize>,
+    /// The workers start this far apart (so that their submissions do not stay in step).
+    pub(crate) stagger: Duration,
+}
+
+impl Default for Until {
+    fn default() -> Self {
+        Until {
+            duration: Duration::MAX,
+            stop: Arc::default(),
+            accepted: Arc::default(),
+            stagger: Duration::ZERO,
+        }
+    }
+}
+
+/// [`closed_loop`], stopping at whichever of `until`'s ends comes first; submissions under way
+/// then are waited for.
+pub(crate) async fn closed_loop_until(
+    clients: &[Client],
+    docs: Arc<Vec<Doc>>,
+    concurrency: usize,
+    until: Until,
+) -> Result<SubmitRun> {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let (docs, next, clients) = (docs.clone(), next.clone(), clients.to_vec());
+    for k in 0..concurrency {
+        let (docs, next, clients, until) =
+            (docs.clone(), next.clone(), clients.to_vec(), until.clone());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut failed, mut first) = (Vec::new(), 0, None);
+            tokio::time::sleep(until.stagger * k as u32).await;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= docs.len() || start.elapsed() >= duration {
+                if i >= docs.len()
+                    || start.elapsed() >= until.duration
+                    || until.stop.load(Ordering::Relaxed)
+                {
                     return (lat, failed, first);
                 }
                 let doc = &docs[i];
                 let t = Instant::now();
                 match submit(&clients[doc.sender], doc).await {
-                    Ok(()) => lat.push(t.elapsed()),
+                    Ok(()) => {
+                        lat.push(t.elapsed());
+                        until.accepted.fetch_add(1, Ordering::Relaxed);
+                    }
                     Err(e) => {
                         failed += 1;
                         first.get_or_insert_with(|| format!("{e:#}"));

@@ -13,9 +13,11 @@
 //!     [--scenario throughput,latency,delivery,large,slownode,dbfault,fdlimit,directory] [--reps 3] [--duration 20]
 //!     [--concurrency 128] [--senders 20] [--recipients 20] [--doc-kb 10] [--rate 1000]
 //!     [--large-mb 1024] [--server PATH] [--pg postgres://root@127.0.0.1:5432/postgres]
-//!     [--slow-ms 1000] [--slow-concurrency 16] [--units 111339] [--lookups 10000]
+//!     [--slow-ms 1000] [--slow-concurrency 16] [--slow-secs 60] [--slow-rate 1200]
+//!     [--units 111339] [--lookups 10000]
 //! target/release/axis-bench --scenario subscribers [--subscribers 10000] [--idle-secs 30]
 //!     [--senders 20] [--delivery-docs 20000] [--concurrency 128]   # subscribers.rs
+//!     [--client-ping-secs 0,5]    # a run per setting: subscribers PING every S s (0: never)
 //! target/release/axis-bench --scenario broadcast [--broadcast-to 500] [--broadcasts 3]
 //!                                                                    # broadcast.rs
 //! target/release/axis-bench --scenario gateway [--gateway-docs 300] [--gateway-large-docs 30]
@@ -29,9 +31,11 @@
 //!
 //! `slownode` (PostgreSQL only, not run by default) starts two nodes on one database, the
 //! second one's database link through the test kit's fault proxy with `--slow-ms` added in
-//! each direction, and measures the first node's throughput alone and while the second one
-//! submits too. There a failed submission is counted (the first one's error printed) and its
-//! stream goes on; in every other scenario it ends the bench.
+//! each direction, and measures the first node's throughput for `--slow-secs` alone and for
+//! `--slow-secs` while the second one submits too (from its first commit on; it seals
+//! `--slow-rate` × `--slow-secs` documents for each). There a failed submission is counted
+//! (the first one's error printed) and its stream goes on; in every other scenario it ends the
+//! bench.
 //!
 //! `dbfault` (PostgreSQL) and `fdlimit` (not run by default) are faults of issue #18: a node's
 //! database link blackholed for `--duration` seconds, and a node at its connection maximum and
@@ -74,6 +78,8 @@ struct Args {
     per_recipient: usize,
     slow_ms: u64,
     slow_concurrency: usize,
+    slow_secs: Duration,
+    slow_rate: f64,
     units: usize,
     lookups: usize,
     server: PathBuf,
@@ -85,6 +91,8 @@ struct Args {
     gateway_large_docs: usize,
     subscribers: usize,
     idle: Duration,
+    /// `--client-ping-secs`: each a run of `subscribers` (`None`: no PING).
+    client_pings: Vec<Option<Duration>>,
     broadcast_to: usize,
     broadcasts: usize,
     amqp: String,
@@ -93,9 +101,9 @@ struct Args {
 const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
 [--scenario throughput,peer,latency,delivery,large,slownode,dbfault,fdlimit,gateway,directory,subscribers,broadcast] [--reps N] [--duration SECS] [--concurrency C] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
-[--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--units N] [--lookups N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
+[--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--slow-secs S] [--slow-rate DOCS_PER_S] [--units N] [--lookups N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
 [--gateway PATH] [--gateway-docs N] [--gateway-large-docs N] \
-[--subscribers N] [--idle-secs S] [--broadcast-to N] [--broadcasts N] [--amqp amqp://USER:PASS@HOST:PORT]";
+[--subscribers N] [--idle-secs S] [--client-ping-secs S,S…] [--broadcast-to N] [--broadcasts N] [--amqp amqp://USER:PASS@HOST:PORT]";
 
 fn parse_args() -> Result<Args> {
     let exe_dir = std::env::current_exe()?
@@ -119,6 +127,8 @@ fn parse_args() -> Result<Args> {
         per_recipient: 16,
         slow_ms: 1000,
         slow_concurrency: 16,
+        slow_secs: Duration::from_secs(60),
+        slow_rate: 1200.0,
         units: 111_339,
         lookups: 10_000,
         server: exe_dir.join("axis-server"),
@@ -131,6 +141,7 @@ fn parse_args() -> Result<Args> {
         gateway_large_docs: 30,
         subscribers: 10_000,
         idle: Duration::from_secs(30),
+        client_pings: vec![None],
         broadcast_to: axis_signer::limits::MAX_RECIPIENTS,
         broadcasts: 3,
         amqp: peer::DEFAULT_URL.into(),
@@ -163,6 +174,8 @@ fn parse_args() -> Result<Args> {
             "--delivery-docs" => a.delivery_docs = value()?.parse()?,
             "--slow-ms" => a.slow_ms = value()?.parse()?,
             "--slow-concurrency" => a.slow_concurrency = value()?.parse()?,
+            "--slow-secs" => a.slow_secs = Duration::from_secs_f64(value()?.parse()?),
+            "--slow-rate" => a.slow_rate = value()?.parse()?,
             "--units" => a.units = value()?.parse()?,
             "--lookups" => a.lookups = value()?.parse()?,
             "--server" => a.server = value()?.into(),
@@ -174,6 +187,15 @@ fn parse_args() -> Result<Args> {
             "--gateway-large-docs" => a.gateway_large_docs = value()?.parse()?,
             "--subscribers" => a.subscribers = value()?.parse()?,
             "--idle-secs" => a.idle = Duration::from_secs_f64(value()?.parse()?),
+            "--client-ping-secs" => {
+                a.client_pings = value()?
+                    .split(',')
+                    .map(|v| -> Result<Option<Duration>> {
+                        let secs: f64 = v.parse()?;
+                        Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
+                    })
+                    .collect::<Result<_>>()?
+            }
             "--broadcast-to" => a.broadcast_to = value()?.parse()?,
             "--broadcasts" => a.broadcasts = value()?.parse()?,
             "--amqp" => a.amqp = value()?,
@@ -187,6 +209,7 @@ fn parse_args() -> Result<Args> {
     if quick {
         a.reps = 1;
         a.duration = a.duration.min(Duration::from_secs(3));
+        a.slow_secs = a.slow_secs.min(Duration::from_secs(10));
         a.large_mb = a.large_mb.min(64);
         a.delivery_docs = a.delivery_docs.min(2_000);
         a.gateway_docs = a.gateway_docs.min(50);
@@ -681,18 +704,25 @@ fn pg_addr(url: &str) -> Result<std::net::SocketAddr> {
 impl Bench {
     /// Two nodes on one PostgreSQL database; node 2 reaches it through the fault proxy with
     /// `--slow-ms` added in each direction (a slow link, not a cut one: its deadlines and
-    /// readiness allow for it). Node 1's closed-loop throughput alone, and while node 2 submits
-    /// too; the two phases alternate in order from one repetition to the next.
+    /// readiness allow for it). Node 1's closed-loop throughput for `--slow-secs` alone, and for
+    /// `--slow-secs` while node 2 submits too; the two phases alternate in order from one
+    /// repetition to the next.
+    ///
+    /// A submission over the slow link takes ~17 of its round trips, so node 2's streams start
+    /// spread over that time (or they stay in step and its committer idles between bursts), and
+    /// node 1's window opens only once node 2 has committed: from then on node 2's committer
+    /// races node 1's, takes turns, and holds node 1 up for the whole window. Node 2 goes on
+    /// until the window has closed.
     async fn slow_node(&mut self, docs: &Arc<Vec<Doc>>, warm: &Arc<Vec<Doc>>) -> Result<()> {
-        let (c, c2, d) = (
+        let (c, c2, window) = (
             self.args.concurrency,
             self.args.slow_concurrency,
-            self.args.duration,
+            self.args.slow_secs,
         );
         let delay = Duration::from_millis(self.args.slow_ms);
         // Node 1's two phases and node 2 each get documents of their own (message ids are
         // idempotency keys: a document submitted again is a cheap repeat).
-        let n2 = (c2 * 64).min(docs.len() / 4);
+        let n2 = slow_node2_docs(c2).min(docs.len() / 4);
         let per = (docs.len() - n2) / 2;
         let slice =
             |r: std::ops::Range<usize>| Arc::new(docs[r].iter().map(clone_doc).collect::<Vec<_>>());
@@ -701,6 +731,7 @@ impl Bench {
             slice(per..2 * per),
             slice(2 * per..2 * per + n2),
         );
+        let stagger = delay * 2 * 17 / c2.max(1) as u32;
         let extra = "[database]\nstatement_timeout_ms = 120000\nacquire_timeout_ms = 120000\n\
                      [health]\nprobe_timeout_ms = 30000\ncommit_stall_secs = 300\n";
         for rep in 1..=self.args.reps {
@@ -721,72 +752,125 @@ impl Bench {
             let mut rates = (0.0, 0.0);
             for phase in 0..2 {
                 let alone = (phase == 0) == alone_first;
-                println!(
-                    "slownode run {rep}: node 1 {}, {c} streams, load {}",
-                    if alone {
-                        "alone".to_owned()
-                    } else {
-                        format!(
-                            "with node 2 (+{} ms each way, {c2} streams)",
-                            delay.as_millis()
-                        )
-                    },
-                    load_average()
-                );
-                let (m1, m2) = (s1.metrics().await?, s2.metrics().await?);
                 if alone {
-                    let run = load::closed_loop(&clients1, alone_docs.clone(), c, d)
+                    println!(
+                        "slownode run {rep}: node 1 alone, {c} streams, {} s, load {}",
+                        window.as_secs_f64(),
+                        load_average()
+                    );
+                    let run = load::closed_loop(&clients1, alone_docs.clone(), c, window)
                         .await?
                         .all_accepted()?;
                     rates.0 = run.rate();
-                    println!("  node 1: {} documents, {:.0}/s", run.done, run.rate());
-                } else {
-                    let (run, slow) = tokio::join!(
-                        load::closed_loop(&clients1, with_docs.clone(), c, d),
-                        load::closed_loop(&clients2, slow_docs.clone(), c2, d)
-                    );
-                    let (run, slow) = (run?, slow?);
-                    rates.1 = run.rate();
-                    let (m1, m2) = (
-                        s1.metrics().await?.since(&m1),
-                        s2.metrics().await?.since(&m2),
-                    );
                     println!(
-                        "  node 1: {} documents, {:.0}/s; node 2: {} documents in {:.1} s, p50 \
-                         {:.1} s; node 2 lost {:.0} races, took {:.0} turns; node 1 lost {:.0}, \
-                         waited {:.0} times for a turn; failed submissions: node 1 {}, node 2 {}",
+                        "  node 1: {} documents in {:.1} s, {:.0}/s; load {}",
                         run.done,
+                        run.elapsed.as_secs_f64(),
                         run.rate(),
-                        slow.done,
-                        slow.elapsed.as_secs_f64(),
-                        quantile(&slow.latencies, 0.5).as_secs_f64(),
-                        m2.conflicts,
-                        m2.turns,
-                        m1.conflicts,
-                        m1.turn_waits,
-                        run.failed,
-                        slow.failed,
+                        load_average()
                     );
-                    for (node, r) in [(1, &run), (2, &slow)] {
-                        if let Some(e) = &r.first_error {
-                            println!("  node {node}'s first failed submission: {e}");
-                        }
-                    }
-                    self.report.add(
-                        "slownode: node 1 submissions failed while node 2 submits",
-                        "0",
-                        "",
-                        run.failed as f64,
-                    );
-                    self.report.add(
-                        "slownode: node 2 documents accepted",
-                        "",
-                        "",
-                        slow.done as f64,
-                    );
-                    self.report
-                        .add("slownode: node 2 turns taken", "", "", m2.turns);
+                    ran_out(&run, &alone_docs, window);
+                    continue;
                 }
+                // Node 2 first, until it has committed; then node 1's window.
+                println!(
+                    "slownode run {rep}: node 2 (+{} ms each way, {c2} streams started {:.1} s \
+                     apart) until it commits, load {}",
+                    delay.as_millis(),
+                    stagger.as_secs_f64(),
+                    load_average()
+                );
+                let until = load::Until {
+                    stagger,
+                    ..load::Until::default()
+                };
+                let node2 = {
+                    let (clients2, slow_docs, until) =
+                        (clients2.clone(), slow_docs.clone(), until.clone());
+                    tokio::spawn(async move {
+                        load::closed_loop_until(&clients2, slow_docs, c2, until).await
+                    })
+                };
+                let lead = Instant::now();
+                while until.accepted.load(std::sync::atomic::Ordering::Relaxed) == 0
+                    || lead.elapsed() < stagger * c2 as u32
+                {
+                    if lead.elapsed() > Duration::from_secs(600) || node2.is_finished() {
+                        bail!("node 2 committed nothing in {:?}", lead.elapsed());
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                println!(
+                    "  node 2's first commit after {:.1} s; node 1: {c} streams, {} s, load {}",
+                    lead.elapsed().as_secs_f64(),
+                    window.as_secs_f64(),
+                    load_average()
+                );
+                let (m1, m2) = (s1.metrics().await?, s2.metrics().await?);
+                let run = load::closed_loop(&clients1, with_docs.clone(), c, window).await?;
+                let (m1, m2) = (
+                    s1.metrics().await?.since(&m1),
+                    s2.metrics().await?.since(&m2),
+                );
+                let load_end = load_average();
+                until.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                let slow = node2.await??;
+                rates.1 = run.rate();
+                ran_out(&run, &with_docs, window);
+                println!(
+                    "  node 1: {} documents in {:.1} s, {:.0}/s; in that window node 2 committed \
+                     {:.0} documents in {:.0} batches, lost {:.0} races and took {:.0} turns; \
+                     node 1 lost {:.0} races and polled {:.0} times for node 2's turn (≤ {:.1} s \
+                     of waiting); load {load_end}",
+                    run.done,
+                    run.elapsed.as_secs_f64(),
+                    run.rate(),
+                    m2.accepted,
+                    m2.batches,
+                    m2.conflicts,
+                    m2.turns,
+                    m1.conflicts,
+                    m1.turn_waits,
+                    m1.turn_waits * 0.010,
+                );
+                println!(
+                    "  node 2 overall: {} documents in {:.1} s, submit p50 {:.1} s; failed \
+                     submissions: node 1 {}, node 2 {}",
+                    slow.done,
+                    slow.elapsed.as_secs_f64(),
+                    quantile(&slow.latencies, 0.5).as_secs_f64(),
+                    run.failed,
+                    slow.failed,
+                );
+                for (node, r) in [(1, &run), (2, &slow)] {
+                    if let Some(e) = &r.first_error {
+                        println!("  node {node}'s first failed submission: {e}");
+                    }
+                }
+                self.report.add(
+                    "slownode: node 1 submissions failed while node 2 submits",
+                    "0",
+                    "",
+                    run.failed as f64,
+                );
+                self.report.add(
+                    "slownode: node 2 documents committed in node 1's window",
+                    "",
+                    "",
+                    m2.accepted,
+                );
+                self.report.add(
+                    "slownode: node 2 turns taken in node 1's window",
+                    "",
+                    "",
+                    m2.turns,
+                );
+                self.report.add(
+                    "slownode: node 1's polls for node 2's turn (10 ms each at most)",
+                    "",
+                    "",
+                    m1.turn_waits,
+                );
             }
             let ratio = rates.1 / rates.0;
             println!("  node 1 keeps {:.1} % of its throughput", 100.0 * ratio);
@@ -806,6 +890,24 @@ impl Bench {
             self.stop(s1, "slownode", rep).await?;
         }
         Ok(())
+    }
+}
+
+/// Node 2's documents in `slownode`: far more than its streams commit over a slow link.
+fn slow_node2_docs(streams: usize) -> usize {
+    64 * streams
+}
+
+/// Says so if a closed loop ran out of documents before its window closed (its rate stands,
+/// over a shorter window: seal more with `--slow-rate`).
+fn ran_out(run: &load::SubmitRun, docs: &[Doc], window: Duration) {
+    if run.done + run.failed >= docs.len() && run.elapsed < window {
+        println!(
+            "  (ran out of its {} documents after {:.1} s of {:.0}: raise --slow-rate)",
+            docs.len(),
+            run.elapsed.as_secs_f64(),
+            window.as_secs_f64()
+        );
     }
 }
 
@@ -891,8 +993,9 @@ async fn main() -> Result<()> {
             n = n.max(bench.args.delivery_docs);
         }
         if slow {
-            // Two phases of node 1 at up to 3,000/s, and node 2's.
-            n = n.max((6000.0 * secs) as usize + 64 * bench.args.slow_concurrency);
+            // Two phases of node 1 at up to `--slow-rate`, and node 2's.
+            let node1 = bench.args.slow_rate * bench.args.slow_secs.as_secs_f64();
+            n = n.max(2 * node1 as usize + slow_node2_docs(bench.args.slow_concurrency));
         }
         if dbf {
             n = n.max(20_000);

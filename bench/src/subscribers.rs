@@ -6,6 +6,11 @@
 //! `--concurrency` streams) to subscribers spread over the whole fleet, the time from each
 //! commit to the subscriber's stream yielding the document.
 //!
+//! `--client-ping-secs 0,5` runs it once per setting (each repetition, the order turned): with
+//! S > 0 every subscriber's connection PINGs the server after S seconds without a byte read, as
+//! the SDK does at half its `stream_idle` (its default 10 s: a PING every 5 s), so the idle
+//! figures say what answering them costs the server.
+//!
 //! A commit is not visible to the client, so each push is timed from the two client-side events
 //! around it: the submit answer (sent after the commit; a push may come first, hence negative
 //! values) and the submit start (an upper bound: upload, verification, queueing and commit).
@@ -23,7 +28,9 @@ use tokio::sync::Semaphore;
 use tokio_stream::StreamExt;
 
 use crate::corpus::{self, Certs, Doc};
-use crate::fleet::{connect_all, fleet_pki, own_rss_kib, raise_descriptor_limit, register_all};
+use crate::fleet::{
+    connect_all, connect_all_pinging, fleet_pki, own_rss_kib, raise_descriptor_limit, register_all,
+};
 use crate::load::{Client, quantile};
 use crate::server::Server;
 use crate::{Bench, load_average, ms};
@@ -114,18 +121,29 @@ impl Bench {
             self.args.doc_bytes / 1024,
             t.elapsed().as_secs_f64()
         );
+        // Each `--client-ping-secs` setting once per repetition, the order turned each time.
+        let pings = self.args.client_pings.clone();
         for rep in 1..=self.args.reps {
-            self.subscribers_once(&pki, &docs, rep).await?;
+            for k in 0..pings.len() {
+                let ping = pings[(k + rep - 1) % pings.len()];
+                self.subscribers_once(&pki, &docs, rep, ping).await?;
+            }
         }
         Ok(())
     }
 
+    /// One run; with `ping`, every subscriber's connection sends an HTTP/2 PING that often
+    /// (the SDK's keepalive), and the figures are named after it.
     async fn subscribers_once(
         &mut self,
         pki: &Arc<axis_tests::TestPki>,
         docs: &Arc<Vec<Doc>>,
         rep: usize,
+        ping: Option<Duration>,
     ) -> Result<()> {
+        let tag = ping.map_or_else(String::new, |p| {
+            format!(" [client PING every {} s]", p.as_secs_f64())
+        });
         let n = self.args.subscribers;
         let senders = self.args.senders;
         // The default maximum comes from the server's descriptor limit (its hard limit less
@@ -141,7 +159,7 @@ impl Bench {
         )
         .await?;
         println!(
-            "subscribers run {rep}: {n} subscribers, {senders} senders, load {}",
+            "subscribers run {rep}{tag}: {n} subscribers, {senders} senders, load {}",
             load_average()
         );
         let reg = register_all(s.addr, pki, 64).await?;
@@ -166,7 +184,8 @@ impl Bench {
         let (cpu_s0, cpu_c0) = (s.cpu_seconds(), crate::server::client_cpu_seconds());
 
         // Every subscriber's connection, then every Subscribe stream.
-        let (channels, connect) = connect_all(s.addr, pki, senders..senders + n, 64).await?;
+        let (channels, connect) =
+            connect_all_pinging(s.addr, pki, senders..senders + n, 64, ping).await?;
         let (cpu_s1, cpu_c1) = (s.cpu_seconds(), crate::server::client_cpu_seconds());
         tokio::time::sleep(SETTLE).await;
         let (_, rss1) = s.memory_kib()?;
@@ -265,14 +284,23 @@ impl Bench {
 
         // Idle: everyone connected and subscribed, nothing sent.
         let idle = self.args.idle;
-        let (cpu0, t0) = (s.cpu_seconds(), Instant::now());
+        let (cpu0, cpu_c0, t0) = (
+            s.cpu_seconds(),
+            crate::server::client_cpu_seconds(),
+            Instant::now(),
+        );
+        let load_idle0 = load_average();
         tokio::time::sleep(idle).await;
         let idle_cpu = (s.cpu_seconds() - cpu0) / t0.elapsed().as_secs_f64();
+        let idle_cpu_client =
+            (crate::server::client_cpu_seconds() - cpu_c0) / t0.elapsed().as_secs_f64();
         let (_, rss3) = s.memory_kib()?;
         println!(
-            "  idle {:.0} s: server CPU {:.2} % of a core, RSS {:.1} MiB; load {}",
+            "  idle {:.0} s{tag}: server CPU {:.2} % of a core, client (bench) CPU {:.2} %, RSS \
+             {:.1} MiB; load {load_idle0} → {}",
             idle.as_secs_f64(),
             100.0 * idle_cpu,
+            100.0 * idle_cpu_client,
             mib(rss3),
             load_average()
         );
@@ -404,79 +432,85 @@ impl Bench {
         let nf = n as f64;
         let r = &mut self.report;
         r.add(
-            &format!("subscribers: {n} mTLS connections made"),
+            &format!("subscribers: {n} mTLS connections made{tag}"),
             "",
             "s",
             connect.as_secs_f64(),
         );
         r.add(
-            &format!("subscribers: {n} Subscribe streams opened"),
+            &format!("subscribers: {n} Subscribe streams opened{tag}"),
             "",
             "s",
             subscribe.as_secs_f64(),
         );
         r.add(
-            "subscribers: server memory per connection (TLS + HTTP/2)",
+            &format!("subscribers: server memory per connection (TLS + HTTP/2){tag}"),
             "",
             "KiB",
             (rss1 as f64 - rss0 as f64) / nf,
         );
         r.add(
-            "subscribers: server memory per Subscribe stream",
+            &format!("subscribers: server memory per Subscribe stream{tag}"),
             "",
             "KiB",
             (rss2 as f64 - rss1 as f64) / nf,
         );
         r.add(
-            "subscribers: server memory per idle subscriber",
+            &format!("subscribers: server memory per idle subscriber{tag}"),
             "≤ 32",
             "KiB",
             (rss2 as f64 - rss0 as f64) / nf,
         );
         r.add(
-            "subscribers: client memory per subscriber",
+            &format!("subscribers: client memory per subscriber{tag}"),
             "",
             "KiB",
             (client2 as f64 - client0 as f64) / nf,
         );
         r.add(
-            &format!("subscribers: server idle CPU, {n} connected"),
+            &format!("subscribers: server idle CPU, {n} connected{tag}"),
             "< 1",
             "% of a core",
             100.0 * idle_cpu,
         );
         r.add(
-            &format!("subscribers: accepted/s while {n} are connected (C={c})"),
+            &format!("subscribers: bench (client) idle CPU, {n} connected{tag}"),
+            "",
+            "% of a core",
+            100.0 * idle_cpu_client,
+        );
+        r.add(
+            &format!("subscribers: accepted/s while {n} are connected (C={c}){tag}"),
             "",
             "/s",
             rate,
         );
         r.add(
-            "subscribers: submit answer → push p50",
+            &format!("subscribers: submit answer → push p50{tag}"),
             "",
             "ms",
             quantile_f(&from_answer, 0.5),
         );
         r.add(
-            "subscribers: submit answer → push p99",
+            &format!("subscribers: submit answer → push p99{tag}"),
             "< 100",
             "ms",
             quantile_f(&from_answer, 0.99),
         );
         r.add(
-            "subscribers: submit start → push p99 (upper bound)",
+            &format!("subscribers: submit start → push p99 (upper bound){tag}"),
             "",
             "ms",
             ms(quantile(&from_start, 0.99)),
         );
         r.add(
-            "subscribers: server RSS after the push phase",
+            &format!("subscribers: server RSS after the push phase{tag}"),
             "",
             "MiB",
             mib(rss4),
         );
         r.note(format!(
-            "subscribers rep {rep}: server RSS {:.1} MiB with {senders} senders connected, {:.1} \
+            "subscribers rep {rep}{tag}: server RSS {:.1} MiB with {senders} senders connected, {:.1} \
              with {n} more connections, {:.1} subscribed, {:.1} after {:.0} s idle, {:.1} after \
              the push phase; {} documents pushed, each exactly once; load {}",
             mib(rss0),

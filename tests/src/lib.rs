@@ -395,14 +395,21 @@ pub async fn channel_to(
     pki: &TestPki,
     who: &Issued,
 ) -> Result<Channel, tonic::transport::Error> {
+    endpoint_to(addr, pki, who)?.connect().await
+}
+
+/// The endpoint [`channel_to`] connects to, for a caller that sets more on it (its HTTP/2
+/// keepalive, say).
+pub fn endpoint_to(
+    addr: std::net::SocketAddr,
+    pki: &TestPki,
+    who: &Issued,
+) -> Result<Endpoint, tonic::transport::Error> {
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(pki.root_pem()))
         .identity(pki.identity(who))
         .domain_name("localhost");
-    Endpoint::from_shared(format!("https://{addr}"))?
-        .tls_config(tls)?
-        .connect()
-        .await
+    Endpoint::from_shared(format!("https://{addr}"))?.tls_config(tls)
 }
 
 /// A document sealed by the real signer, ready to submit.
