@@ -758,18 +758,30 @@ impl Bench {
                         window.as_secs_f64(),
                         load_average()
                     );
-                    let run = load::closed_loop(&clients1, alone_docs.clone(), c, window)
-                        .await?
-                        .all_accepted()?;
+                    let m1 = s1.metrics().await?;
+                    let run = load::closed_loop(&clients1, alone_docs.clone(), c, window).await?;
+                    let m1 = s1.metrics().await?.since(&m1);
                     rates.0 = run.rate();
                     println!(
-                        "  node 1: {} documents in {:.1} s, {:.0}/s; load {}",
+                        "  node 1: {} documents in {:.1} s, {:.0}/s; {} failed; node 1 polled \
+                         {:.0} times for node 2's turn; load {}",
                         run.done,
                         run.elapsed.as_secs_f64(),
                         run.rate(),
+                        run.failed,
+                        m1.turn_waits,
                         load_average()
                     );
+                    if let Some(e) = &run.first_error {
+                        println!("  node 1's first failed submission: {e}");
+                    }
                     ran_out(&run, &alone_docs, window);
+                    self.report.add(
+                        "slownode: node 1 submissions failed alone",
+                        "0",
+                        "",
+                        run.failed as f64,
+                    );
                     continue;
                 }
                 // Node 2 first, until it has committed; then node 1's window.
@@ -885,7 +897,9 @@ impl Bench {
             self.report
                 .add("slownode: node 1 with / alone", "≥ 80", "%", 100.0 * ratio);
             drop((clients1, clients2));
-            s2.stop(None).await?;
+            let label = format!("{}-slownode-{rep}-node2", self.args.db.name());
+            s2.stop(self.args.keep_logs.as_deref().map(|d| (d, label.as_str())))
+                .await?;
             drop(proxy);
             self.stop(s1, "slownode", rep).await?;
         }
