@@ -21,6 +21,15 @@ use tokio_util::codec::{LengthDelimitedCodec, LengthDelimitedCodecError};
 // 16 MB "sane default" taken from golang http2
 const DEFAULT_SETTINGS_MAX_HEADER_LIST_SIZE: usize = 16 << 20;
 
+/// AXIS PATCH: what the read buffer allocates before a read into an empty buffer.
+///
+/// tokio-util's `FramedRead` keeps its read buffer (8 KiB, or as large as the largest frame
+/// read) for the connection's life. Here it is released whenever a read finds nothing more to
+/// read and no partial frame is buffered (`poll_next`), so an idle connection holds no read
+/// buffer; it is allocated again, this size as tokio-util's own initial capacity, before the
+/// next read.
+const READ_BUFFER_CAPACITY: usize = 8 * 1_024;
+
 #[derive(Debug)]
 pub struct FramedRead<T> {
     inner: InnerFramedRead<T, LengthDelimitedCodec>,
@@ -421,7 +430,17 @@ where
         let _e = span.enter();
         loop {
             tracing::trace!("poll");
-            let bytes = match ready!(Pin::new(&mut self.inner).poll_next(cx)) {
+            // AXIS PATCH: allocate the read buffer released below before reading into it.
+            if self.inner.read_buffer().capacity() == 0 {
+                self.inner.read_buffer_mut().reserve(READ_BUFFER_CAPACITY);
+            }
+            let polled = Pin::new(&mut self.inner).poll_next(cx);
+            // AXIS PATCH: nothing more to read and no partial frame buffered: release the read
+            // buffer (frames already split off it keep their own part of it alive).
+            if polled.is_pending() && self.inner.read_buffer().is_empty() {
+                *self.inner.read_buffer_mut() = BytesMut::new();
+            }
+            let bytes = match ready!(polled) {
                 Some(Ok(bytes)) => bytes,
                 Some(Err(e)) => return Poll::Ready(Some(Err(map_err(e)))),
                 None => return Poll::Ready(None),

@@ -66,6 +66,15 @@ enum Next<B> {
 /// frame that big.
 const DEFAULT_BUFFER_CAPACITY: usize = 16 * 1_024;
 
+/// AXIS PATCH: what the write buffer allocates when a frame is buffered into an empty buffer.
+///
+/// The write buffer holds nothing between flushes, so it is allocated on demand and released
+/// once everything buffered is written (`Encoder::release_buffer`): an idle connection holds no
+/// write buffer. A flush cycle of control frames, response HEADERS and the first bytes of a
+/// DATA frame fits in this; more grows the buffer up to the logical capacity above (see
+/// `Encoder::capacity`), as many frames as before are batched into one write.
+const INITIAL_BUFFER_CAPACITY: usize = 1_024;
+
 /// Chain payloads bigger than this when vectored I/O is enabled. The remote
 /// will never advertise a max frame size less than this (well, the spec says
 /// the max frame size can't be less than 16kb, so not even close).
@@ -93,7 +102,8 @@ where
             final_flush_done: false,
             encoder: Encoder {
                 hpack: hpack::Encoder::default(),
-                buf: Cursor::new(BytesMut::with_capacity(DEFAULT_BUFFER_CAPACITY)),
+                // AXIS PATCH: allocated when a frame is buffered (`Encoder::buffer`).
+                buf: Cursor::new(BytesMut::new()),
                 next: None,
                 last_data_frame: None,
                 max_frame_size: frame::DEFAULT_MAX_FRAME_SIZE,
@@ -169,6 +179,9 @@ where
             }
         }
 
+        // AXIS PATCH: everything buffered is written; an idle connection holds no write buffer.
+        self.encoder.release_buffer();
+
         tracing::trace!("flushing buffer");
         // Flush the upstream
         ready!(Pin::new(&mut self.inner).poll_flush(cx))?;
@@ -220,9 +233,30 @@ where
         }
     }
 
+    /// AXIS PATCH: frees the write buffer once it holds nothing to write.
+    fn release_buffer(&mut self) {
+        if self.next.is_none() && self.buf.get_ref().is_empty() && self.buf.get_ref().capacity() > 0
+        {
+            self.buf = Cursor::new(BytesMut::new());
+        }
+    }
+
+    /// AXIS PATCH: the buffer's logical capacity, what `has_capacity` measures against.
+    ///
+    /// Upstream allocates `DEFAULT_BUFFER_CAPACITY` up front and measures against the allocation;
+    /// the buffer is now allocated on demand, so it measures against the same figure (or the
+    /// allocation, where a frame larger than it grew the buffer, as upstream's did).
+    fn capacity(&self) -> usize {
+        std::cmp::max(DEFAULT_BUFFER_CAPACITY, self.buf.get_ref().capacity())
+    }
+
     fn buffer(&mut self, item: Frame<B>) -> Result<(), UserError> {
         // Ensure that we have enough capacity to accept the write.
         assert!(self.has_capacity());
+        // AXIS PATCH: allocate the buffer released by the last flush (`release_buffer`).
+        if self.buf.get_ref().capacity() == 0 {
+            self.buf.get_mut().reserve(INITIAL_BUFFER_CAPACITY);
+        }
         let span = tracing::trace_span!("FramedWrite::buffer", frame = ?item);
         let _e = span.enter();
 
@@ -307,9 +341,9 @@ where
     }
 
     fn has_capacity(&self) -> bool {
+        // AXIS PATCH: `self.capacity()`, the logical capacity, for the allocation's.
         self.next.is_none()
-            && (self.buf.get_ref().capacity() - self.buf.get_ref().len()
-                >= self.min_buffer_capacity)
+            && (self.capacity() - self.buf.get_ref().len() >= self.min_buffer_capacity)
     }
 
     fn is_empty(&self) -> bool {

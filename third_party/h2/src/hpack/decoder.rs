@@ -158,7 +158,11 @@ impl Decoder {
             max_size_update: None,
             last_max_update: size,
             table: Table::new(size),
-            buffer: BytesMut::with_capacity(4096),
+            // AXIS PATCH: `BytesMut::new()` for `BytesMut::with_capacity(4096)`. Huffman-decoded
+            // strings are split off this buffer, so each one kept (a dynamic table entry, a
+            // request's header) kept the whole 4 KiB alive for the connection's life; now
+            // `huffman::decode` allocates what each string needs.
+            buffer: BytesMut::new(),
         }
     }
 
