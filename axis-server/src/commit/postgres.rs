@@ -24,9 +24,12 @@
 //! `log_state.turn_holder` (its random id) and `turn_until` (now plus the commit deadline, on the
 //! database's clock). While another committer holds an unexpired turn, a node's appends do not
 //! match and its reads say so, and it waits (polling, [`TURN_POLL`]); the holder's append clears
-//! the turn. So the slowest node appends at least once per `OPTIMISTIC_ATTEMPTS` + 1 batches'
-//! worth of round trips (no starvation), and the others wait for it one round trip of its link
-//! per turn. A holder that dies or is cut off holds the turn until `turn_until` at most.
+//! the turn. A claim is taken only on the version its own read saw ([`CLAIM`]), so the holder
+//! writes right after it and the others wait for it one round trip of its link per turn; a claim
+//! that met another node's append in progress (that statement's time on the server, not a round
+//! trip) is made again. So the slowest node appends after `OPTIMISTIC_ATTEMPTS` lost races and
+//! a claim or two (no starvation). A holder that dies or is cut off holds the turn until
+//! `turn_until` at most.
 
 use std::time::{Duration, Instant};
 
@@ -65,11 +68,19 @@ const READ: &str = "SELECT 0::bigint AS kind, NULL::bytea AS key, NULL::text AS 
      FROM statements WHERE message_id = ANY($3::bytea[]) GROUP BY message_id, recipient";
 
 /// [`READ`] taking the turn: `$5` is its length in milliseconds. Kind 4 is present if the turn
-/// was taken, with the tree size as it is once taken (`idx`), which may be newer than the
-/// statement's snapshot (kind 0) if another node appended meanwhile.
+/// was taken, with the tree size as it is once taken (`idx`).
+///
+/// The turn is taken only on the row version the statement's snapshot read: if another node's
+/// append held the row when the claim reached it, PostgreSQL re-checks the `WHERE` on the
+/// appended version (read committed), where `tree_size` no longer equals the snapshot's (the
+/// sub-select keeps the snapshot's), so the claim is not taken and the committer claims again at
+/// once. Taking it there instead would give a turn whose read is stale: the holder would read
+/// again under the turn, one more round trip of its (slow) link, while every other node waits
+/// (measured: a 2 s-slow node held a healthy one 4.2–4.8 s, past its commit deadline).
 const CLAIM: &str = "WITH claim AS (UPDATE log_state SET turn_holder = $4, \
      turn_until = clock_timestamp() + $5::bigint * interval '1 millisecond' \
      WHERE id = 1 AND (turn_holder IS NULL OR turn_holder = $4 OR turn_until <= clock_timestamp()) \
+     AND tree_size = (SELECT tree_size FROM log_state WHERE id = 1) \
      RETURNING tree_size) ";
 
 /// The last branch of [`CLAIM`].
@@ -126,13 +137,14 @@ impl Appender {
             }
             match (turn, state.claimed) {
                 (false, _) => {}
-                // Another committer took the turn after this statement's snapshot.
+                // Not taken: another committer took the turn after this statement's snapshot,
+                // or appended while the claim waited for the row ([`CLAIM`]). Claim again.
                 (true, None) => {
                     tokio::time::sleep(TURN_POLL).await;
                     continue;
                 }
-                // Taken, but another node appended after the snapshot: read again (under the
-                // turn nobody else appends, so the next read is current).
+                // Taken on a newer version than the snapshot read ([`CLAIM`] should prevent
+                // this): read again (under the turn nobody else appends, so it is current).
                 (true, Some(size)) if size != state.tree_size => continue,
                 (true, Some(_)) => {}
             }

@@ -68,3 +68,104 @@ fn the_turn_read_is_the_read_with_the_claim_around_it() {
     assert!(CLAIM_READ.contains(READ));
     assert!(CLAIM_READ.ends_with("FROM claim"));
 }
+
+/// A claim that reached the log state while another node's append held it does not take the
+/// turn on the appended version (its read, from before the append, would be stale and the
+/// holder would read again under the turn, a round trip of its link while every node waits).
+/// Runs on PostgreSQL (`AXIS_TEST_DB=postgres`, as the e2e suite; `AXIS_TEST_PG` the admin URL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_that_waited_for_another_nodes_append_does_not_take_the_turn() {
+    use sqlx::{Connection, Executor, PgConnection, Row};
+    if std::env::var("AXIS_TEST_DB").map_or(true, |v| v != "postgres") {
+        eprintln!("skipped: runs with AXIS_TEST_DB=postgres");
+        return;
+    }
+    let admin = std::env::var("AXIS_TEST_PG")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
+    let name = format!("axis_claim_{}", random_blob_id().unwrap().unsigned_abs());
+    let mut conn = PgConnection::connect(&admin).await.unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    crate::store::Db::connect(&url).await.unwrap(); // the migrations
+
+    // Node A's append: holds the log state's row, not yet committed.
+    let mut a = PgConnection::connect(&url).await.unwrap();
+    a.execute("BEGIN").await.unwrap();
+    a.execute("UPDATE log_state SET tree_size = tree_size + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    // Node B claims the turn meanwhile: its statement waits for the row.
+    let mut b = PgConnection::connect(&url).await.unwrap();
+    let b_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut b)
+        .await
+        .unwrap();
+    let claim = tokio::spawn(async move {
+        let none: Vec<Vec<u8>> = Vec::new();
+        sqlx::query(CLAIM_READ.as_str())
+            .bind(&none)
+            .bind(&none)
+            .bind(&none)
+            .bind(42_i64)
+            .bind(5_000_i64)
+            .fetch_all(&mut b)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get::<i64, _>("kind"), r.get::<Option<i64>, _>("idx")))
+            .collect::<Vec<_>>()
+    });
+    let mut waiting = false;
+    for _ in 0..500 {
+        waiting = sqlx::query_scalar::<_, bool>(
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+        )
+        .bind(b_pid)
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap()
+        .unwrap_or(false);
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(waiting, "the claim never waited for the row");
+    a.execute("COMMIT").await.unwrap();
+
+    let rows = claim.await.unwrap();
+    assert_eq!(
+        rows,
+        vec![(0, Some(0))],
+        "the read from the snapshot, and no turn taken"
+    );
+    let holder: Option<i64> = sqlx::query_scalar("SELECT turn_holder FROM log_state WHERE id = 1")
+        .fetch_one(&mut a)
+        .await
+        .unwrap();
+    assert_eq!(holder, None);
+
+    // Claimed again, on the current version, it is taken.
+    let none: Vec<Vec<u8>> = Vec::new();
+    let kinds: Vec<(i64, Option<i64>)> = sqlx::query(CLAIM_READ.as_str())
+        .bind(&none)
+        .bind(&none)
+        .bind(&none)
+        .bind(42_i64)
+        .bind(5_000_i64)
+        .fetch_all(&mut a)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("kind"), r.get("idx")))
+        .collect();
+    assert_eq!(kinds, vec![(0, Some(1)), (4, Some(1))]);
+    drop(a);
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .await
+    .unwrap();
+}
