@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -110,13 +110,87 @@ pub struct TrustStore {
     verified_chains: ChainCache,
 }
 
-/// A chain verified successfully, and the verification times `[from, until)` over which every
+/// A chain verified successfully, as the store remembers it: what the verification decided
+/// about the leaf (shared with every [`VerifiedCert`] handed out for it), where each issuer on
+/// the path came from, and the verification times `[from, until)` over which every
 /// time-dependent check passes alike (validity of each certificate, currency of each CRL).
+///
+/// No certificate is kept: the leaf and the presented certificates are the caller's again at
+/// every verification (their hash is the key), and the issuers are the store's own or
+/// presented ones, named by position. About 0.5 KiB with its share of the leaf's facts, where a
+/// copy of the leaf and its path was ~2.5 KiB.
 #[derive(Clone, Debug)]
 struct CachedChain {
-    cert: VerifiedCert,
+    leaf: Arc<LeafFacts>,
+    issuers: IssuerPath,
     from: OffsetDateTime,
     until: OffsetDateTime,
+}
+
+impl CachedChain {
+    /// The verified certificate again, for the `leaf` and `presented` certificates whose hash
+    /// is this entry's key; `None` if an issuer's position is not there (it always is: the
+    /// entry belongs to this store, and `presented` hashed the same).
+    fn cert(&self, store: &TrustStore, leaf: &[u8], presented: &[Vec<u8>]) -> Option<VerifiedCert> {
+        let chain = self
+            .issuers
+            .iter()
+            .map(|source| source.in_path(store, presented).map(<[u8]>::to_vec))
+            .collect::<Option<Vec<_>>>()?;
+        Some(VerifiedCert {
+            der: leaf.to_vec(),
+            chain,
+            leaf: self.leaf.clone(),
+        })
+    }
+
+    /// Octets this entry holds: itself and, whole, the leaf's facts it shares.
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>() + self.leaf.footprint()
+    }
+}
+
+/// Where a certificate above the leaf came from: position in the store's anchors or
+/// intermediates, or among the certificates presented with the leaf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Anchor(usize),
+    Intermediate(usize),
+    Presented(usize),
+}
+
+impl Source {
+    fn in_path<'a>(self, store: &'a TrustStore, presented: &'a [Vec<u8>]) -> Option<&'a [u8]> {
+        match self {
+            Source::Anchor(i) => store.anchors.get(i),
+            Source::Intermediate(i) => store.intermediates.get(i),
+            Source::Presented(i) => presented.get(i),
+        }
+        .map(Vec::as_slice)
+    }
+}
+
+/// The issuers of a path, nearest first (at most [`MAX_CHAIN_LEN`] − 1), without a heap
+/// allocation.
+#[derive(Clone, Copy, Debug, Default)]
+struct IssuerPath {
+    sources: [Option<Source>; MAX_CHAIN_LEN - 1],
+}
+
+impl IssuerPath {
+    fn push(&mut self, source: Source) -> Result<(), Error> {
+        let slot = self
+            .sources
+            .iter_mut()
+            .find(|s| s.is_none())
+            .ok_or(Error::ChainTooLong { max: MAX_CHAIN_LEN })?;
+        *slot = Some(source);
+        Ok(())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Source> + '_ {
+        self.sources.iter().map_while(|s| *s)
+    }
 }
 
 /// The store's memory of verified chains, and how many verifications it answered. A clone
@@ -142,12 +216,12 @@ impl ChainCache {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn get(&self, key: &[u8; 32], now: OffsetDateTime) -> Option<VerifiedCert> {
+    fn get(&self, key: &[u8; 32], now: OffsetDateTime) -> Option<CachedChain> {
         let hit = self
             .lock()
             .get(key)
             .filter(|c| c.from <= now && now < c.until)
-            .map(|c| c.cert.clone());
+            .cloned();
         if hit.is_some() {
             self.1.fetch_add(1, Ordering::Relaxed);
         }
@@ -547,12 +621,26 @@ impl TrustStore {
     ) -> Result<VerifiedCert, Error> {
         budget(presented.len(), MAX_INTERMEDIATES)?;
         let key = chain_key(leaf, presented, required);
-        if let Some(cert) = self.verified_chains.get(&key, now) {
+        if let Some(cert) = self
+            .verified_chains
+            .get(&key, now)
+            .and_then(|c| c.cert(self, leaf, presented))
+        {
             return Ok(cert);
         }
-        let verified = self.verify_path(leaf, presented, required, now)?;
-        self.verified_chains.put(key, verified.clone());
-        Ok(verified.cert)
+        let (cert, remembered) = self.verify_path(leaf, presented, required, now)?;
+        self.verified_chains.put(key, remembered);
+        Ok(cert)
+    }
+
+    /// Octets the store's memory of verified chains holds now: its entries (each with its
+    /// leaf's facts counted whole) and their keys, not the table's spare capacity.
+    pub fn cached_chain_bytes(&self) -> usize {
+        self.verified_chains
+            .lock()
+            .values()
+            .map(|c| c.footprint() + std::mem::size_of::<[u8; 32]>())
+            .sum()
     }
 
     /// [`TrustStore::verify_with_intermediates`] in full, and the times its answer holds for.
@@ -562,10 +650,11 @@ impl TrustStore {
         presented: &[Vec<u8>],
         required: Profile,
         now: OffsetDateTime,
-    ) -> Result<CachedChain, Error> {
+    ) -> Result<(VerifiedCert, CachedChain), Error> {
         // Step 1 (the number presented was checked by the caller).
         let leaf_cert = cert::parse(leaf)?;
         let mut path: Vec<(&[u8], X509Certificate<'_>)> = vec![(leaf, leaf_cert)];
+        let mut issuers = IssuerPath::default();
         let mut seen: HashSet<&[u8]> = HashSet::new();
         seen.insert(leaf);
 
@@ -582,12 +671,14 @@ impl TrustStore {
             let issuer_raw = current.issuer().as_raw();
             let mut name_matched = false;
             let mut found = None;
-            let candidates = self
-                .anchors
-                .iter()
-                .chain(presented)
-                .chain(&self.intermediates);
-            for der in candidates {
+            let candidates = (self.anchors.iter().enumerate())
+                .map(|(i, d)| (Source::Anchor(i), d))
+                .chain((presented.iter().enumerate()).map(|(i, d)| (Source::Presented(i), d)))
+                .chain(
+                    (self.intermediates.iter().enumerate())
+                        .map(|(i, d)| (Source::Intermediate(i), d)),
+                );
+            for (source, der) in candidates {
                 if seen.contains(der.as_slice()) {
                     continue;
                 }
@@ -600,14 +691,15 @@ impl TrustStore {
                     .verified_edges
                     .contains(&edge_key(current_der, candidate.public_key().raw));
                 if known || check_cert_signature(current, candidate.public_key()).is_ok() {
-                    found = Some((der.as_slice(), candidate));
+                    found = Some((source, der.as_slice(), candidate));
                     break;
                 }
             }
             match found {
-                Some((der, c)) => {
+                Some((source, der, c)) => {
                     seen.insert(der);
                     path.push((der, c));
+                    issuers.push(source)?;
                 }
                 None if name_matched => return Err(Error::BadSignature { depth }),
                 None => {
@@ -727,9 +819,7 @@ impl TrustStore {
         }
 
         let v = leaf_cert.validity();
-        let cert = VerifiedCert {
-            der: leaf.to_vec(),
-            chain: path[1..].iter().map(|(d, _)| d.to_vec()).collect(),
+        let facts = Arc::new(LeafFacts {
             profile: required,
             agency_id,
             serial: Serial::from_bytes(leaf_cert.raw_serial())?,
@@ -745,8 +835,19 @@ impl TrustStore {
             public_key: leaf_cert.public_key().raw.to_vec(),
             not_before: v.not_before.to_datetime(),
             not_after: v.not_after.to_datetime(),
+        });
+        let cert = VerifiedCert {
+            der: leaf.to_vec(),
+            chain: path[1..].iter().map(|(d, _)| d.to_vec()).collect(),
+            leaf: facts.clone(),
         };
-        Ok(CachedChain { cert, from, until })
+        let remembered = CachedChain {
+            leaf: facts,
+            issuers,
+            from,
+            until,
+        };
+        Ok((cert, remembered))
     }
 
     /// Step 6 for the certificate at `depth`; on success, the CRL's thisUpdate and nextUpdate
@@ -941,6 +1042,13 @@ fn title_of(cert: &X509Certificate<'_>) -> Option<String> {
 pub struct VerifiedCert {
     der: Vec<u8>,
     chain: Vec<Vec<u8>>,
+    leaf: Arc<LeafFacts>,
+}
+
+/// What a verification decided about a leaf, besides its path: shared by the store's memory of
+/// the chain and every [`VerifiedCert`] made from it.
+#[derive(Debug)]
+struct LeafFacts {
     profile: Profile,
     agency_id: Option<AgencyId>,
     serial: Serial,
@@ -951,6 +1059,21 @@ pub struct VerifiedCert {
     public_key: Vec<u8>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
+}
+
+impl LeafFacts {
+    /// Octets held: the value (inside its `Arc`) and the heap it owns.
+    fn footprint(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        2 * std::mem::size_of::<usize>()
+            + std::mem::size_of::<Self>()
+            + self.agency_id.as_ref().map_or(0, |a| a.as_str().len())
+            + self.serial.as_bytes().len()
+            + self.subject.capacity()
+            + text(&self.common_name)
+            + text(&self.title)
+            + self.public_key.capacity()
+    }
 }
 
 impl VerifiedCert {
@@ -964,42 +1087,42 @@ impl VerifiedCert {
     }
     /// The profile it was verified for.
     pub fn profile(&self) -> Profile {
-        self.profile
+        self.leaf.profile
     }
     /// The agency it is bound to (always `Some` for agency and personal profiles).
     pub fn agency_id(&self) -> Option<&AgencyId> {
-        self.agency_id.as_ref()
+        self.leaf.agency_id.as_ref()
     }
     /// Serial number.
     pub fn serial(&self) -> &Serial {
-        &self.serial
+        &self.leaf.serial
     }
     /// Subject distinguished name, printable.
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.leaf.subject
     }
     /// Subject common name.
     pub fn common_name(&self) -> Option<&str> {
-        self.common_name.as_deref()
+        self.leaf.common_name.as_deref()
     }
     /// Subject title (a personal signer's position).
     pub fn title(&self) -> Option<&str> {
-        self.title.as_deref()
+        self.leaf.title.as_deref()
     }
     /// Key algorithm.
     pub fn key_algorithm(&self) -> KeyAlgorithm {
-        self.key_algorithm
+        self.leaf.key_algorithm
     }
     /// SubjectPublicKeyInfo, DER.
     pub fn public_key_der(&self) -> &[u8] {
-        &self.public_key
+        &self.leaf.public_key
     }
     /// Start of validity.
     pub fn not_before(&self) -> OffsetDateTime {
-        self.not_before
+        self.leaf.not_before
     }
     /// End of validity.
     pub fn not_after(&self) -> OffsetDateTime {
-        self.not_after
+        self.leaf.not_after
     }
 }

@@ -1129,6 +1129,56 @@ fn a_remembered_chain_answers_only_within_its_times_and_its_store() {
 }
 
 #[test]
+fn a_remembered_chain_keeps_no_certificate_and_answers_with_the_same_one() {
+    let pki = Pki::new();
+    let store = pki.store();
+    // Path from the store's intermediates, then the same leaf with its CA presented.
+    let full = store.verify(&pki.seal, Profile::AgencySeal, DAY1).unwrap();
+    let presented = std::slice::from_ref(&pki.ca);
+    let full_presented = store
+        .verify_with_intermediates(&pki.seal, presented, Profile::AgencySeal, DAY1)
+        .unwrap();
+    assert_eq!(store.cached_chains(), 2);
+    let bytes = store.cached_chain_bytes() / 2;
+    // What an entry was before: the verified certificate whole, so the leaf and its path too.
+    let copies: usize = std::iter::once(full.der())
+        .chain(full.chain().iter().map(Vec::as_slice))
+        .map(|d| d.len() + std::mem::size_of::<Vec<u8>>())
+        .sum();
+    println!(
+        "one remembered chain: {bytes} octets (a copy of the leaf and its path alone: {copies})"
+    );
+    assert!(
+        bytes < copies,
+        "an entry ({bytes} octets) holds less than the certificates it was verified from \
+         ({copies}): none of them"
+    );
+
+    // Answered from memory, each with the path it was verified with.
+    for (presented, first) in [(&[][..], &full), (presented, &full_presented)] {
+        let again = store
+            .verify_with_intermediates(&pki.seal, presented, Profile::AgencySeal, DAY1)
+            .unwrap();
+        assert_eq!(again.der(), first.der());
+        assert_eq!(again.chain(), first.chain());
+        assert_eq!(again.chain().len(), 2, "the issuing CA, then the root");
+        assert_eq!(again.chain()[0], pki.ca);
+        assert_eq!(again.profile(), first.profile());
+        assert_eq!(again.agency_id(), first.agency_id());
+        assert_eq!(again.serial(), first.serial());
+        assert_eq!(again.subject(), first.subject());
+        assert_eq!(again.common_name(), first.common_name());
+        assert_eq!(again.title(), first.title());
+        assert_eq!(again.key_algorithm(), first.key_algorithm());
+        assert_eq!(again.public_key_der(), first.public_key_der());
+        assert_eq!(again.not_before(), first.not_before());
+        assert_eq!(again.not_after(), first.not_after());
+    }
+    assert_eq!(store.chain_cache_hits(), 2);
+    assert_eq!(store.cached_chains(), 2);
+}
+
+#[test]
 fn the_memory_of_verified_chains_is_bounded() {
     let pki = Pki::new();
     let store = pki.store();
