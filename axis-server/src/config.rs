@@ -30,6 +30,7 @@
 //! acquire_timeout_ms = 5000               # waiting for a pooled connection
 //! lock_timeout_ms = 3000                  # waiting for the shared log state (PostgreSQL)
 //! keepalive_secs = 10                     # TCP keepalive of the database server (PostgreSQL)
+//! idle_secs = 30                          # a pooled connection idle this long is closed (one stays)
 //!
 //! [health]                                # readiness: /readyz and gRPC health
 //! probe_timeout_ms = 1000                 # a database round trip slower than this: NOT_SERVING
@@ -193,6 +194,11 @@ pub struct DatabaseTimeouts {
     /// keepalive; three unanswered probes, five seconds apart, end it, and so does data left
     /// unacknowledged that long), so a node that vanished releases what it held.
     pub keepalive_secs: u64,
+    /// A pooled connection unused for this long is closed, down to one, and with it what it
+    /// holds (its page or buffer cache, its prepared statements): what a burst of calls opened
+    /// and filled goes back when the burst is over. Closed within twice this (the pool checks
+    /// every `idle_secs`); 0 keeps connections open.
+    pub idle_secs: u64,
 }
 
 impl Default for DatabaseTimeouts {
@@ -202,6 +208,7 @@ impl Default for DatabaseTimeouts {
             acquire_timeout_ms: 5000,
             lock_timeout_ms: 3000,
             keepalive_secs: 10,
+            idle_secs: 30,
         }
     }
 }
@@ -215,6 +222,11 @@ impl DatabaseTimeouts {
     /// The pool's acquire timeout.
     pub fn acquire(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.acquire_timeout_ms.max(1))
+    }
+
+    /// How long a pooled connection may stay unused before it is closed; `None`: never.
+    pub fn idle(&self) -> Option<std::time::Duration> {
+        (self.idle_secs > 0).then(|| std::time::Duration::from_secs(self.idle_secs))
     }
 }
 
@@ -488,5 +500,15 @@ mod tests {
         assert_eq!(c.http2_ping(), None);
         assert_eq!(c.tcp_dead_after(), Some(Duration::from_secs(80)));
         assert!(toml::from_str::<ConnectionsConfig>("ping_secs = 1").is_err());
+    }
+
+    #[test]
+    fn idle_database_connections_close_after_30_s_by_default_and_0_keeps_them() {
+        let d: DatabaseTimeouts = toml::from_str("").unwrap();
+        assert_eq!(d.idle(), Some(Duration::from_secs(30)));
+        let c: DatabaseTimeouts = toml::from_str("idle_secs = 5").unwrap();
+        assert_eq!(c.idle(), Some(Duration::from_secs(5)));
+        let never: DatabaseTimeouts = toml::from_str("idle_secs = 0").unwrap();
+        assert_eq!(never.idle(), None);
     }
 }

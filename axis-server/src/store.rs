@@ -13,6 +13,14 @@
 //! also get `statement_timeout`, `lock_timeout`, `idle_in_transaction_session_timeout` and TCP
 //! keepalives, so the database server ends the session of a node that vanished and releases
 //! what it held.
+//!
+//! A burst of calls opens up to the pool's maximum of connections (8 on SQLite, 16 on
+//! PostgreSQL), and each keeps what it filled: SQLite's page cache (up to 2 MiB each), the
+//! prepared statements, PostgreSQL's read and write buffers grown to the largest row. A pooled
+//! connection unused for [`DatabaseTimeouts::idle`] is closed, down to one, so that memory goes
+//! back when the burst is over. Nothing frequent uses the pool (the readiness probe and the
+//! SQLite checkpoints have connections of their own): the pool hands out its longest-idle
+//! connection first, so a call every second or so would keep every connection from going idle.
 
 use std::future::Future;
 use std::str::FromStr;
@@ -24,7 +32,8 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow,
 };
 use sqlx::{Connection as _, Postgres, Row, Sqlite};
 use time::OffsetDateTime;
@@ -46,6 +55,10 @@ pub mod state {
     pub const WITHDRAWN: i64 = 2;
 }
 
+/// Pooled connections kept open however long they are idle; the others are closed after
+/// [`DatabaseTimeouts::idle`] without use.
+const MIN_CONNECTIONS: u32 = 1;
+
 /// SQLite's automatic checkpoint threshold, in pages: a backstop for the background checkpoints.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 /// How often the background copies the WAL into the database file.
@@ -56,23 +69,43 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// crosses the line) the single committer spent part of its time checkpointing, and every batch
 /// waited for it. A `PASSIVE` checkpoint does not block writers or readers; durability is the
 /// WAL's (each commit is synced before it is acknowledged), not the checkpoint's.
+///
+/// It runs on a connection of its own, not the pool's: the pool hands out its longest-idle
+/// connection first, so a pooled checkpoint four times a second would touch every pooled
+/// connection every two seconds and none would ever be idle long enough to be closed.
 async fn checkpoint_in_background(pool: SqlitePool) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn: Option<SqliteConnection> = None;
     loop {
         tick.tick().await;
         if pool.is_closed() {
-            return;
+            break;
         }
+        let c = match &mut conn {
+            Some(c) => c,
+            None => match SqliteConnection::connect_with(&pool.connect_options()).await {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "background WAL checkpoint: cannot connect");
+                    continue;
+                }
+            },
+        };
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
+            .execute(&mut *c)
             .await
         {
             if pool.is_closed() {
-                return;
+                break;
             }
             tracing::warn!(error = %e, "background WAL checkpoint failed");
+            // Made again at the next tick.
+            conn = None;
         }
+    }
+    if let Some(c) = conn {
+        let _ = c.close().await;
     }
 }
 
@@ -233,8 +266,11 @@ fn postgres_options(url: &str, t: &DatabaseTimeouts) -> Result<PgConnectOptions>
     ]))
 }
 
-/// The readiness probe's own PostgreSQL connection.
-pub(crate) struct Probe(PgConnection);
+/// The readiness probe's own connection (not a pooled one: see [`Db::probe`]).
+pub(crate) enum Probe {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {
@@ -511,6 +547,8 @@ impl Db {
             let opts = postgres_options(url, timeouts)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
+                .min_connections(MIN_CONNECTIONS)
+                .idle_timeout(timeouts.idle())
                 .acquire_timeout(timeouts.acquire())
                 // A connection handed back is checked before another call gets it; one that
                 // does not answer within the deadline (a partition began) is closed.
@@ -555,6 +593,8 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .min_connections(MIN_CONNECTIONS)
+                .idle_timeout(timeouts.idle())
                 .acquire_timeout(timeouts.acquire())
                 .connect_with(opts)
                 .await?;
@@ -586,24 +626,29 @@ impl Db {
     }
 
     /// One round trip to the database within `within`, on a connection of its own (not the
-    /// pool's, so a busy pool does not look like an unreachable database): what readiness
-    /// probes. `conn` keeps the connection between probes; it is dropped after a failure.
+    /// pool's, so a busy pool does not look like an unreachable database, and a probe once a
+    /// second does not keep every pooled connection from going idle): what readiness probes.
+    /// `conn` keeps the connection between probes; it is dropped after a failure.
     pub(crate) async fn probe(&self, conn: &mut Option<Probe>, within: Duration) -> Result<()> {
         let round_trip = async {
-            match &self.pool {
-                Pool::Sqlite(p) => {
-                    sqlx::query("SELECT 1").execute(p).await?;
-                }
-                Pool::Postgres(p) => {
-                    let c = match conn {
-                        Some(Probe(c)) => c,
-                        None => {
-                            let c = PgConnection::connect_with(&p.connect_options()).await?;
-                            &mut conn.insert(Probe(c)).0
-                        }
-                    };
+            if conn.is_none() {
+                *conn = Some(match &self.pool {
+                    Pool::Sqlite(p) => {
+                        Probe::Sqlite(SqliteConnection::connect_with(&p.connect_options()).await?)
+                    }
+                    Pool::Postgres(p) => {
+                        Probe::Postgres(PgConnection::connect_with(&p.connect_options()).await?)
+                    }
+                });
+            }
+            match conn {
+                Some(Probe::Sqlite(c)) => {
                     sqlx::query("SELECT 1").execute(&mut *c).await?;
                 }
+                Some(Probe::Postgres(c)) => {
+                    sqlx::query("SELECT 1").execute(&mut *c).await?;
+                }
+                None => {}
             }
             Ok::<_, ServerError>(())
         };

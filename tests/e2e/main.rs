@@ -30,6 +30,7 @@ mod raw;
 mod refusals;
 mod revocation;
 mod sdk;
+mod settle;
 mod shared_log;
 mod submit;
 mod tokens;
