@@ -19,7 +19,7 @@
 //!     [--senders 20] [--delivery-docs 20000] [--concurrency 128]   # subscribers.rs
 //!     [--client-ping-secs 0,5]    # a run per setting: subscribers PING every S s (0: never)
 //! target/release/axis-bench --scenario broadcast [--broadcast-to 500] [--broadcasts 3]
-//!                                                                    # broadcast.rs
+//!     [--settle-secs 70]                                             # broadcast.rs
 //! target/release/axis-bench --scenario gateway [--gateway-docs 300] [--gateway-large-docs 30]
 //!     [--gateway PATH]      # documents/s through gateway → axis → gateway (gateway.rs)
 //! ```
@@ -95,6 +95,7 @@ struct Args {
     client_pings: Vec<Option<Duration>>,
     broadcast_to: usize,
     broadcasts: usize,
+    settle: Duration,
     amqp: String,
 }
 
@@ -103,7 +104,7 @@ const USAGE: &str = "usage: axis-bench [--db sqlite|postgres] [--quick] \
 [--senders N] [--recipients N] [--doc-kb KB] [--rate DOCS_PER_S] [--large-mb MB] \
 [--delivery-docs N] [--slow-ms MS] [--slow-concurrency C] [--slow-secs S] [--slow-rate DOCS_PER_S] [--units N] [--lookups N] [--server PATH] [--pg ADMIN_URL] [--server-log FILTER] [--keep-logs DIR] \
 [--gateway PATH] [--gateway-docs N] [--gateway-large-docs N] \
-[--subscribers N] [--idle-secs S] [--client-ping-secs S,S…] [--broadcast-to N] [--broadcasts N] [--amqp amqp://USER:PASS@HOST:PORT]";
+[--subscribers N] [--idle-secs S] [--client-ping-secs S,S…] [--broadcast-to N] [--broadcasts N] [--settle-secs S] [--amqp amqp://USER:PASS@HOST:PORT]";
 
 fn parse_args() -> Result<Args> {
     let exe_dir = std::env::current_exe()?
@@ -144,6 +145,7 @@ fn parse_args() -> Result<Args> {
         client_pings: vec![None],
         broadcast_to: axis_signer::limits::MAX_RECIPIENTS,
         broadcasts: 3,
+        settle: broadcast::DEFAULT_SETTLE,
         amqp: peer::DEFAULT_URL.into(),
     };
     let mut quick = false;
@@ -198,6 +200,7 @@ fn parse_args() -> Result<Args> {
             }
             "--broadcast-to" => a.broadcast_to = value()?.parse()?,
             "--broadcasts" => a.broadcasts = value()?.parse()?,
+            "--settle-secs" => a.settle = Duration::from_secs_f64(value()?.parse()?),
             "--amqp" => a.amqp = value()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -220,6 +223,7 @@ fn parse_args() -> Result<Args> {
         a.idle = a.idle.min(Duration::from_secs(5));
         a.broadcast_to = a.broadcast_to.min(50);
         a.broadcasts = a.broadcasts.min(2);
+        a.settle = a.settle.min(Duration::from_secs(5));
     }
     for s in &a.scenarios {
         if ![
