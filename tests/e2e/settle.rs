@@ -21,19 +21,15 @@ fn pool_size(pool: &Pool) -> u32 {
 
 /// Eight calls at once, each holding a pooled connection until all have one.
 async fn burst(pool: &Pool) {
+    async fn hold_eight<DB: sqlx::Database>(p: &sqlx::Pool<DB>) {
+        let held = futures_util::future::try_join_all((0..8).map(|_| p.acquire()))
+            .await
+            .unwrap();
+        drop(held);
+    }
     match pool {
-        Pool::Sqlite(p) => {
-            let held = futures_util::future::try_join_all((0..8).map(|_| p.acquire()))
-                .await
-                .unwrap();
-            drop(held);
-        }
-        Pool::Postgres(p) => {
-            let held = futures_util::future::try_join_all((0..8).map(|_| p.acquire()))
-                .await
-                .unwrap();
-            drop(held);
-        }
+        Pool::Sqlite(p) => hold_eight(p).await,
+        Pool::Postgres(p) => hold_eight(p).await,
     }
 }
 
