@@ -12,7 +12,8 @@
 //! connection released to the pool is checked within the same deadline. PostgreSQL sessions
 //! also get `statement_timeout`, `lock_timeout`, `idle_in_transaction_session_timeout` and TCP
 //! keepalives, so the database server ends the session of a node that vanished and releases
-//! what it held.
+//! what it held, and `plan_cache_mode = force_custom_plan`, so a statement is planned for the
+//! tables as they are, never from a generic plan made while they were empty.
 //!
 //! A burst of calls opens up to the pool's maximum of connections (8 on SQLite, 16 on
 //! PostgreSQL), and each keeps what it filled: SQLite's page cache (up to 2 MiB each), the
@@ -263,6 +264,13 @@ fn postgres_options(url: &str, t: &DatabaseTimeouts) -> Result<PgConnectOptions>
         ("tcp_keepalives_interval", "5".to_owned()),
         ("tcp_keepalives_count", "3".to_owned()),
         ("tcp_user_timeout", ms((keepalive + 15) * 1000)),
+        // Every execution of a prepared statement is planned for the tables as they are then.
+        // PostgreSQL otherwise switches a statement to a generic plan after five executions and
+        // keeps it until the table is next analyzed: planned while the tables were empty, the
+        // commit's lookup of a batch's message ids (`= ANY($1)`) stayed a sequential scan of
+        // `messages`, 280 ms a batch at 110,000 messages with autovacuum off (BENCHMARKS.md,
+        // "A plan made for empty tables").
+        ("plan_cache_mode", "force_custom_plan".to_owned()),
     ]))
 }
 
