@@ -20,8 +20,8 @@ use tracing_subscriber::EnvFilter;
 /// (server RSS after three 500-recipient broadcasts was 578 % of its idle figure, jemalloc's
 /// 167 %, BENCHMARKS.md "Broadcast"), and an idle connection costs less in it. Its options are
 /// set when it is built (`.cargo/config.toml`, `JEMALLOC_SYS_WITH_MALLOC_CONF`: background
-/// threads return pages freed for a second; this crate forbids the `unsafe` that setting them
-/// from code takes) and can be overridden at start with `MALLOC_CONF`.
+/// threads return pages freed for a second, one arena; this crate forbids the `unsafe` that
+/// setting them from code takes) and can be overridden at start with `MALLOC_CONF`.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -283,10 +283,15 @@ mod tests {
             "background_thread:true",
             "dirty_decay_ms:1000",
             "muzzy_decay_ms:0",
+            "narenas:1",
         ] {
             assert!(options.contains(&wanted), "{wanted} not in {conf:?}");
         }
         assert!(opt::background_thread::read().unwrap());
+        if std::env::var_os("MALLOC_CONF").is_none() {
+            // One for every thread (`arenas.narenas` also counts the one for huge allocations).
+            assert_eq!(opt::narenas::read().unwrap(), 1);
+        }
         // Rust's allocations are jemalloc's: a mebibyte held shows in its count.
         epoch::advance().unwrap();
         let before = stats::allocated::read().unwrap();
