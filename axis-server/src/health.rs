@@ -14,9 +14,11 @@
 //! Two failed database probes in a row, or a stalled committer, make the node `NOT_SERVING`
 //! (both on `/readyz`, 503, and on every gRPC health service name); one good probe with the
 //! committer moving makes it `SERVING` again. While it is not serving, the committer answers
-//! new jobs at once with `COMMIT_FAILED` (`UNAVAILABLE`), and submissions and commits under way
-//! when it stops serving fail then, so a client moves to another node in milliseconds instead
-//! of waiting out a deadline per call. Each change is logged once, with its
+//! new jobs at once with `COMMIT_FAILED` (`UNAVAILABLE`), submissions and commits under way
+//! when it stops serving fail then, and every other call that needs the database fails at once
+//! (`UNAVAILABLE`, "this node is not ready"), so a client moves to another node in milliseconds
+//! instead of waiting out a deadline per call. Pooled connections idle since it stopped serving
+//! are closed rather than used once it serves again. Each change is logged once, with its
 //! cause.
 
 use std::sync::Arc;
@@ -104,6 +106,10 @@ pub(crate) async fn probe(
         } else {
             ServingStatus::NotServing
         };
+        db.set_ready(match &next {
+            Readiness::Ready => None,
+            Readiness::NotReady(why) => Some(why),
+        });
         state.send_replace(next);
         crate::server::set_health(&reporter, status).await;
     }

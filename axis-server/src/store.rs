@@ -25,6 +25,7 @@
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axis_signer::MessageId;
@@ -115,6 +116,33 @@ async fn checkpoint_in_background(pool: SqlitePool) {
 pub struct Db {
     pool: Pool,
     deadline: Duration,
+    outage: Arc<Outage>,
+}
+
+/// What the readiness probe last decided, as the calls and the pool see it.
+#[derive(Debug, Default)]
+struct Outage {
+    /// Why the node is not ready; `None` while it is.
+    why: std::sync::Mutex<Option<String>>,
+    /// When the node last stopped being ready.
+    began: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Outage {
+    fn why(&self) -> Option<String> {
+        self.why.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether a pooled connection released `idle_for` ago sat in the pool through the start
+    /// of an outage: a partition may have cut it mid-protocol, or a middlebox forgotten it, so
+    /// that its next statement would wait out a whole deadline; it is closed instead.
+    fn outlived(&self, idle_for: Duration) -> bool {
+        let began = *self.began.lock().unwrap_or_else(|p| p.into_inner());
+        match (began, std::time::Instant::now().checked_sub(idle_for)) {
+            (Some(began), Some(released)) => released <= began,
+            _ => false,
+        }
+    }
 }
 
 /// The connection pool of either back end.
@@ -197,6 +225,14 @@ impl<DB: sqlx::Database> Drop for Lease<DB> {
 
 /// The error of a database call past its deadline: a storage failure (`UNAVAILABLE`, reason
 /// `STORAGE`) saying what did not answer and for how long.
+/// A call refused because the node is not ready.
+fn not_ready(why: &str) -> ServerError {
+    ServerError::Storage(sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        format!("this node is not ready ({why}); retry on another node"),
+    )))
+}
+
 pub(crate) fn deadline_passed(what: &str, after: Duration) -> ServerError {
     ServerError::Storage(sqlx::Error::Io(std::io::Error::new(
         std::io::ErrorKind::TimedOut,
@@ -553,11 +589,20 @@ impl Db {
         let deadline = timeouts.statement();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = postgres_options(url, timeouts)?;
+            let outage = Arc::new(Outage::default());
+            let seen = outage.clone();
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .min_connections(MIN_CONNECTIONS)
                 .idle_timeout(timeouts.idle())
                 .acquire_timeout(timeouts.acquire())
+                // A connection idle in the pool since before the node last stopped being ready
+                // is closed rather than used (the first calls after a partition healed waited
+                // out a deadline on such connections: BENCHMARKS.md, "dbfault").
+                .before_acquire(move |_, meta| {
+                    let keep = !seen.outlived(meta.idle_for);
+                    Box::pin(async move { Ok(keep) })
+                })
                 // A connection handed back is checked before another call gets it; one that
                 // does not answer within the deadline (a partition began) is closed.
                 .after_release(move |conn, _| {
@@ -573,6 +618,7 @@ impl Db {
             let db = Db {
                 pool: Pool::Postgres(pool.clone()),
                 deadline,
+                outage,
             };
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             Ok(db)
@@ -611,6 +657,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Sqlite(pool),
                 deadline,
+                outage: Arc::default(),
             })
         }
     }
@@ -625,8 +672,25 @@ impl Db {
         self.deadline
     }
 
-    /// Runs `call` within the deadline; past it, a storage failure that says so.
+    /// What the readiness probe decided (`health.rs`): while the node is not ready, calls fail
+    /// at once, and pooled connections idle since it stopped being ready are not used again.
+    pub(crate) fn set_ready(&self, why_not: Option<&str>) {
+        let mut why = self.outage.why.lock().unwrap_or_else(|p| p.into_inner());
+        if why.is_none() && why_not.is_some() {
+            *self.outage.began.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(std::time::Instant::now());
+        }
+        *why = why_not.map(str::to_owned);
+    }
+
+    /// Runs `call` within the deadline; past it, a storage failure that says so. While the
+    /// node is not ready the call is not made: it fails at once, so that a client moves to
+    /// another node instead of waiting out a deadline per call (a fresh SDK client's first
+    /// reads, across a database partition: up to 17 s before).
     pub(crate) async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        if let Some(why) = self.outage.why() {
+            return Err(not_ready(&why));
+        }
         match tokio::time::timeout(self.deadline, call).await {
             Ok(r) => r,
             Err(_) => Err(deadline_passed("a database call", self.deadline)),
@@ -1162,3 +1226,6 @@ impl Db {
 mod cosignatures;
 mod units;
 pub use units::{UnitRow, VersionRow};
+
+#[cfg(test)]
+mod tests;
