@@ -604,8 +604,12 @@ impl Db {
                     Box::pin(async move { Ok(keep) })
                 })
                 // A connection handed back is checked before another call gets it; one that
-                // does not answer within the deadline (a partition began) is closed.
+                // does not answer within the deadline (a partition began) is closed. Its read
+                // and write buffers go back to 8 KiB each: they had grown to the largest
+                // message it carried (a broadcast's batch write, hundreds of KiB) and would
+                // keep that for the connection's life.
                 .after_release(move |conn, _| {
+                    conn.shrink_buffers();
                     Box::pin(async move {
                         Ok(matches!(
                             tokio::time::timeout(deadline, conn.ping()).await,
