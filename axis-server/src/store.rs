@@ -1232,4 +1232,6 @@ mod units;
 pub use units::{UnitRow, VersionRow};
 
 #[cfg(test)]
+pub(crate) mod test_pg;
+#[cfg(test)]
 mod tests;

@@ -124,6 +124,19 @@ async fn settle(pair: &mut Pair) {
     }
 }
 
+/// Closes both ends and waits for the connection's tasks to end.
+async fn close(pair: Pair) {
+    drop(pair.client);
+    drop(pair.request);
+    drop(pair.served);
+    drop(pair.response);
+    drop(pair.received);
+    drop(pair.ping);
+    for task in pair.tasks {
+        task.await.unwrap();
+    }
+}
+
 /// Heap octets one idle connection (both ends) keeps: idle from the start, and after `LARGE`
 /// octets went each way on its open stream.
 async fn kept(listener: &TcpListener, large: bool) -> usize {
@@ -135,15 +148,7 @@ async fn kept(listener: &TcpListener, large: bool) -> usize {
     }
     settle(&mut pair).await;
     let kept = HEAP.current_usage() - before;
-    drop(pair.client);
-    drop(pair.request);
-    drop(pair.served);
-    drop(pair.response);
-    drop(pair.received);
-    drop(pair.ping);
-    for task in pair.tasks {
-        task.await.unwrap();
-    }
+    close(pair).await;
     kept
 }
 
@@ -164,15 +169,7 @@ async fn kept_after_calls(listener: &TcpListener, calls: u32) -> usize {
     }
     settle(&mut pair).await;
     let kept = HEAP.current_usage() - before;
-    drop(pair.client);
-    drop(pair.request);
-    drop(pair.served);
-    drop(pair.response);
-    drop(pair.received);
-    drop(pair.ping);
-    for task in pair.tasks {
-        task.await.unwrap();
-    }
+    close(pair).await;
     kept
 }
 

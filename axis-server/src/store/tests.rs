@@ -30,20 +30,10 @@ async fn while_the_node_is_not_ready_a_call_is_refused_at_once_and_made_again_af
 /// out a whole deadline). Runs on PostgreSQL (`AXIS_TEST_DB=postgres`, as the e2e suite).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_idle_through_an_outage_are_closed_not_used() {
-    use sqlx::{Connection, Executor, PgConnection};
-    if std::env::var("AXIS_TEST_DB").map_or(true, |v| v != "postgres") {
-        eprintln!("skipped: runs with AXIS_TEST_DB=postgres");
+    let Some(pg) = test_pg::TestPg::create("outage").await else {
         return;
-    }
-    let admin = std::env::var("AXIS_TEST_PG")
-        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
-    let name = format!("axis_outage_{}", random_blob_id().unwrap().unsigned_abs());
-    let mut conn = PgConnection::connect(&admin).await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    let db = Db::connect(&url).await.unwrap();
+    };
+    let db = Db::connect(&pg.url).await.unwrap();
     let Pool::Postgres(pool) = db.pool() else {
         panic!("not a PostgreSQL pool")
     };
@@ -88,9 +78,5 @@ async fn connections_idle_through_an_outage_are_closed_not_used() {
         "a connection idle through the outage was used again: {before:?} then {after:?}"
     );
     drop(db);
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .await
-    .unwrap();
+    pg.drop_database().await;
 }

@@ -76,19 +76,12 @@ fn the_turn_read_is_the_read_with_the_claim_around_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_that_waited_for_another_nodes_append_does_not_take_the_turn() {
     use sqlx::{Connection, Executor, PgConnection, Row};
-    if std::env::var("AXIS_TEST_DB").map_or(true, |v| v != "postgres") {
-        eprintln!("skipped: runs with AXIS_TEST_DB=postgres");
+    let Some(pg) = crate::store::test_pg::TestPg::create("claim").await else {
         return;
-    }
-    let admin = std::env::var("AXIS_TEST_PG")
-        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
-    let name = format!("axis_claim_{}", random_blob_id().unwrap().unsigned_abs());
-    let mut conn = PgConnection::connect(&admin).await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    crate::store::Db::connect(&url).await.unwrap(); // the migrations
+    };
+    let url = pg.url.clone();
+    // Watches the others from outside.
+    let mut conn = PgConnection::connect(&url).await.unwrap();
 
     // Node A's append: holds the log state's row, not yet committed.
     let mut a = PgConnection::connect(&url).await.unwrap();
@@ -163,11 +156,7 @@ async fn a_claim_that_waited_for_another_nodes_append_does_not_take_the_turn() {
         .collect();
     assert_eq!(kinds, vec![(0, Some(1)), (4, Some(1))]);
     drop(a);
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .await
-    .unwrap();
+    pg.drop_database().await;
 }
 
 /// The commit's read looks a batch's message ids up through the primary key however the tables
@@ -178,19 +167,11 @@ async fn a_claim_that_waited_for_another_nodes_append_does_not_take_the_turn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_commit_read_uses_the_index_after_the_tables_grew_on_the_same_connection() {
     use sqlx::{Connection, Executor, PgConnection};
-    if std::env::var("AXIS_TEST_DB").map_or(true, |v| v != "postgres") {
-        eprintln!("skipped: runs with AXIS_TEST_DB=postgres");
+    let Some(pg) = crate::store::test_pg::TestPg::create("plan").await else {
         return;
-    }
-    let admin = std::env::var("AXIS_TEST_PG")
-        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
-    let name = format!("axis_plan_{}", random_blob_id().unwrap().unsigned_abs());
-    let mut conn = PgConnection::connect(&admin).await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    let db = crate::store::Db::connect(&url).await.unwrap(); // the migrations, the node's pool
+    };
+    let url = pg.url.clone();
+    let db = crate::store::Db::connect(&url).await.unwrap(); // the node's pool
     let crate::store::Pool::Postgres(pool) = db.pool() else {
         panic!("not a PostgreSQL pool")
     };
@@ -245,9 +226,5 @@ async fn the_commit_read_uses_the_index_after_the_tables_grew_on_the_same_connec
     assert_eq!(scanned, 0, "the read scanned the whole messages table");
     lease.finished();
     drop((lease, db, other));
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .await
-    .unwrap();
+    pg.drop_database().await;
 }
