@@ -223,9 +223,8 @@ impl<DB: sqlx::Database> Drop for Lease<DB> {
     }
 }
 
-/// The error of a database call past its deadline: a storage failure (`UNAVAILABLE`, reason
-/// `STORAGE`) saying what did not answer and for how long.
-/// A call refused because the node is not ready.
+/// A call refused because the node is not ready: a storage failure (`UNAVAILABLE`, reason
+/// `STORAGE`) saying why, logged by the node; the client is told "storage failure".
 fn not_ready(why: &str) -> ServerError {
     ServerError::Storage(sqlx::Error::Io(std::io::Error::new(
         std::io::ErrorKind::NotConnected,
@@ -233,6 +232,8 @@ fn not_ready(why: &str) -> ServerError {
     )))
 }
 
+/// The error of a database call past its deadline: a storage failure (`UNAVAILABLE`, reason
+/// `STORAGE`) saying what did not answer and for how long.
 pub(crate) fn deadline_passed(what: &str, after: Duration) -> ServerError {
     ServerError::Storage(sqlx::Error::Io(std::io::Error::new(
         std::io::ErrorKind::TimedOut,
