@@ -121,23 +121,26 @@ pub struct Db {
 
 /// What the readiness probe last decided, as the calls and the pool see it.
 #[derive(Debug, Default)]
-struct Outage {
+struct Outage(std::sync::Mutex<OutageState>);
+
+#[derive(Debug, Default)]
+struct OutageState {
     /// Why the node is not ready; `None` while it is.
-    why: std::sync::Mutex<Option<String>>,
+    why: Option<String>,
     /// When the node last stopped being ready.
-    began: std::sync::Mutex<Option<std::time::Instant>>,
+    began: Option<std::time::Instant>,
 }
 
 impl Outage {
-    fn why(&self) -> Option<String> {
-        self.why.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    fn state(&self) -> std::sync::MutexGuard<'_, OutageState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Whether a pooled connection released `idle_for` ago sat in the pool through the start
     /// of an outage: a partition may have cut it mid-protocol, or a middlebox forgotten it, so
     /// that its next statement would wait out a whole deadline; it is closed instead.
     fn outlived(&self, idle_for: Duration) -> bool {
-        let began = *self.began.lock().unwrap_or_else(|p| p.into_inner());
+        let began = self.state().began;
         match (began, std::time::Instant::now().checked_sub(idle_for)) {
             (Some(began), Some(released)) => released <= began,
             _ => false,
@@ -680,12 +683,11 @@ impl Db {
     /// What the readiness probe decided (`health.rs`): while the node is not ready, calls fail
     /// at once, and pooled connections idle since it stopped being ready are not used again.
     pub(crate) fn set_ready(&self, why_not: Option<&str>) {
-        let mut why = self.outage.why.lock().unwrap_or_else(|p| p.into_inner());
-        if why.is_none() && why_not.is_some() {
-            *self.outage.began.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(std::time::Instant::now());
+        let mut state = self.outage.state();
+        if state.why.is_none() && why_not.is_some() {
+            state.began = Some(std::time::Instant::now());
         }
-        *why = why_not.map(str::to_owned);
+        state.why = why_not.map(str::to_owned);
     }
 
     /// Runs `call` within the deadline; past it, a storage failure that says so. While the
@@ -693,8 +695,8 @@ impl Db {
     /// another node instead of waiting out a deadline per call (a fresh SDK client's first
     /// reads, across a database partition: up to 17 s before).
     pub(crate) async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
-        if let Some(why) = self.outage.why() {
-            return Err(not_ready(&why));
+        if let Some(why) = &self.outage.state().why {
+            return Err(not_ready(why));
         }
         match tokio::time::timeout(self.deadline, call).await {
             Ok(r) => r,

@@ -10,6 +10,8 @@ use super::random_blob_id;
 pub(crate) struct TestPg {
     /// Its URL.
     pub(crate) url: String,
+    /// The node's store on it (its pool, as the node configures it).
+    pub(crate) db: super::Db,
     admin: PgConnection,
     name: String,
 }
@@ -29,9 +31,10 @@ impl TestPg {
             .await
             .unwrap();
         let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-        super::Db::connect(&url).await.unwrap(); // the migrations
+        let db = super::Db::connect(&url).await.unwrap(); // the migrations too
         Some(TestPg {
             url,
+            db,
             admin: conn,
             name,
         })
@@ -39,6 +42,7 @@ impl TestPg {
 
     /// Drops the database, whoever is still connected.
     pub(crate) async fn drop_database(mut self) {
+        self.db.close().await;
         self.admin
             .execute(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE {} WITH (FORCE)",

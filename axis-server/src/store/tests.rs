@@ -33,7 +33,7 @@ async fn connections_idle_through_an_outage_are_closed_not_used() {
     let Some(pg) = test_pg::TestPg::create("outage").await else {
         return;
     };
-    let db = Db::connect(&pg.url).await.unwrap();
+    let db = &pg.db;
     let Pool::Postgres(pool) = db.pool() else {
         panic!("not a PostgreSQL pool")
     };
@@ -77,6 +77,5 @@ async fn connections_idle_through_an_outage_are_closed_not_used() {
         before.is_disjoint(&after),
         "a connection idle through the outage was used again: {before:?} then {after:?}"
     );
-    drop(db);
     pg.drop_database().await;
 }

@@ -113,7 +113,7 @@ async fn a_claim_that_waited_for_another_nodes_append_does_not_take_the_turn() {
     let mut waiting = false;
     for _ in 0..500 {
         waiting = sqlx::query_scalar::<_, bool>(
-            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+            "SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1",
         )
         .bind(b_pid)
         .fetch_optional(&mut conn)
@@ -170,9 +170,7 @@ async fn the_commit_read_uses_the_index_after_the_tables_grew_on_the_same_connec
     let Some(pg) = crate::store::test_pg::TestPg::create("plan").await else {
         return;
     };
-    let url = pg.url.clone();
-    let db = crate::store::Db::connect(&url).await.unwrap(); // the node's pool
-    let crate::store::Pool::Postgres(pool) = db.pool() else {
+    let crate::store::Pool::Postgres(pool) = pg.db.pool() else {
         panic!("not a PostgreSQL pool")
     };
     let mut lease = Lease::acquire(pool).await.unwrap();
@@ -195,7 +193,7 @@ async fn the_commit_read_uses_the_index_after_the_tables_grew_on_the_same_connec
         assert!(state.stored.messages.is_empty());
     }
     // Then the log grows (with nobody analyzing it).
-    let mut other = PgConnection::connect(&url).await.unwrap();
+    let mut other = PgConnection::connect(&pg.url).await.unwrap();
     other
         .execute(
             "INSERT INTO messages (message_id, sender, routing_header, submission_signature, \
@@ -225,6 +223,6 @@ async fn the_commit_read_uses_the_index_after_the_tables_grew_on_the_same_connec
     lease.conn().execute("COMMIT").await.unwrap();
     assert_eq!(scanned, 0, "the read scanned the whole messages table");
     lease.finished();
-    drop((lease, db, other));
+    drop((lease, other));
     pg.drop_database().await;
 }
