@@ -426,9 +426,6 @@ pub struct MessageRow {
     pub routing_header: Vec<u8>,
     /// Exact submission signature bytes.
     pub submission_signature: Vec<u8>,
-    /// The whole key envelope as submitted (read for the sender's history only; empty in an
-    /// inbox row, which carries the recipient's entry instead).
-    pub key_envelope: Vec<u8>,
     /// Ciphertext bytes.
     pub ciphertext_len: u64,
     /// Where the ciphertext segments are.
@@ -514,18 +511,13 @@ fn entry_of(r: &impl Fields) -> Result<EntryRow> {
     })
 }
 
-/// A message row; `key_envelope` is read when the query selected it.
-fn message_of(r: &impl Fields, with_envelope: bool) -> Result<MessageRow> {
+/// A message row (without its key envelope: [`Db::key_envelope`]).
+fn message_of(r: &impl Fields) -> Result<MessageRow> {
     Ok(MessageRow {
         message_id: message_id_of(r)?,
         sender: r.value("sender")?,
         routing_header: r.value("routing_header")?,
         submission_signature: r.value("submission_signature")?,
-        key_envelope: if with_envelope {
-            r.value("key_envelope")?
-        } else {
-            Vec::new()
-        },
         ciphertext_len: r.index("ciphertext_len")?,
         blob_id: r.value("blob_id")?,
         logged: logged_of(r, "accepted_at")?,
@@ -842,16 +834,28 @@ impl Db {
 
     // ----- messages, deliveries, statements -----
 
-    /// A message by id.
+    /// A message by id, without its key envelope: every recipient's fetch and statement reads
+    /// the message, and the envelope holds an entry for every recipient (~250 B each), so
+    /// reading it there made a broadcast's reads, and the node's memory while they ran,
+    /// grow with the square of its recipients (a 500-recipient broadcast took 135 MiB,
+    /// BENCHMARKS.md "Broadcast").
     pub async fn message(&self, message_id: &[u8]) -> Result<Option<MessageRow>> {
         const SQL: &str = concat!(
             "SELECT ",
             message_columns!(),
-            ", m.key_envelope FROM messages m WHERE m.message_id = $1"
+            " FROM messages m WHERE m.message_id = $1"
         );
         on_pool!(self, p => {
             let row = sqlx::query(SQL).bind(message_id).fetch_optional(p).await?;
-            row.as_ref().map(|r| message_of(r, true)).transpose()
+            row.as_ref().map(message_of).transpose()
+        })
+    }
+
+    /// A message's whole key envelope as submitted (for its sender's history).
+    pub async fn key_envelope(&self, message_id: &[u8]) -> Result<Option<Vec<u8>>> {
+        const SQL: &str = "SELECT key_envelope FROM messages WHERE message_id = $1";
+        on_pool!(self, p => {
+            Ok(sqlx::query_scalar(SQL).bind(message_id).fetch_optional(p).await?)
         })
     }
 
@@ -924,7 +928,7 @@ impl Db {
             rows.iter()
                 .map(|r| Ok(InboxRow {
                     seq: r.value("seq")?,
-                    message: message_of(r, false)?,
+                    message: message_of(r)?,
                     entry: entry_of(r)?,
                 }))
                 .collect()

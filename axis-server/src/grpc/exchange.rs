@@ -640,7 +640,13 @@ impl ExchangeService {
         };
         // The sender gets the whole key envelope it submitted; a recipient its own entry.
         let (key_envelope, key_envelope_entry) = match own_entry {
-            None => (m.key_envelope.clone(), None),
+            None => (
+                app.db
+                    .key_envelope(id.as_bytes())
+                    .await?
+                    .ok_or_else(not_found)?,
+                None,
+            ),
             Some(entry) => (Vec::new(), Some(convert::envelope_entry(entry))),
         };
         Ok(pb::GetHistoryResponse {

@@ -47,7 +47,6 @@ fn deliveries(to: &[Agency]) -> (Vec<pb::Delivery>, Vec<u8>) {
                     sender: h.sender.to_string(),
                     routing_header: submission.header_bytes().as_bytes().to_vec(),
                     submission_signature: submission.submission().signature().to_vec(),
-                    key_envelope: Vec::new(),
                     ciphertext_len: h.ciphertext_len,
                     blob_id: 1,
                     logged: LoggedRow {
