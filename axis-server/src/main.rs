@@ -140,9 +140,95 @@ fn passphrase(config: &Config) -> Result<Passphrase> {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+/// jemalloc's own statistics for `/metrics` (`axis_allocator_*`), read after advancing its
+/// epoch (they are cached until then).
+#[cfg(not(target_env = "msvc"))]
+fn allocator_stats() -> Option<axis_server::metrics::AllocatorStats> {
+    use tikv_jemalloc_ctl::{Access, AsName, epoch, stats};
+    epoch::advance().ok()?;
+    let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+    Some(axis_server::metrics::AllocatorStats {
+        allocated: n(stats::allocated::read().ok()?),
+        active: n(stats::active::read().ok()?),
+        metadata: n(stats::metadata::read().ok()?),
+        resident: n(stats::resident::read().ok()?),
+        // 4096 is MALLCTL_ARENAS_ALL: the sum over every arena.
+        thread_caches: n(
+            Access::<usize>::read(b"stats.arenas.4096.tcache_bytes\0".name()).unwrap_or(0),
+        ),
+    })
+}
+
+/// Hands the objects a thread's allocator cache keeps back to the arena, at most once every
+/// [`thread_cache::FLUSH_EVERY`], when a runtime thread parks (has nothing to do).
+#[cfg(not(target_env = "msvc"))]
+mod thread_cache {
+    use std::cell::Cell;
+    use std::time::{Duration, Instant};
+
+    use tikv_jemalloc_ctl::{Access, AsName};
+
+    /// How often, at most, a parking thread flushes its cache.
+    pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(5);
+
+    thread_local! {
+        static LAST: Cell<Option<Instant>> = const { Cell::new(None) };
+    }
+
+    /// jemalloc keeps up to a few hundred freed objects of each size in every thread's cache,
+    /// and trims it only as that thread allocates again: a burst of calls leaves the caches
+    /// of runtime threads that then sit idle full, and the freed objects in them pin pages
+    /// that would otherwise go back to the kernel (RSS settled after three 500-recipient
+    /// broadcasts: BENCHMARKS.md "Broadcast"). Turning the thread's cache off flushes it
+    /// whole; turning it on again starts an empty one (jemalloc's `thread.tcache.flush`
+    /// itself takes an `unsafe` call, which this crate forbids).
+    pub(crate) fn on_park() {
+        let now = Instant::now();
+        let due = LAST.with(|last| {
+            let due = last
+                .get()
+                .is_none_or(|t| now.duration_since(t) >= FLUSH_EVERY);
+            if due {
+                last.set(Some(now));
+            }
+            due
+        });
+        if due {
+            let name = b"thread.tcache.enabled\0".name();
+            if Access::<bool>::read(name) == Ok(true) && name.write(false).is_ok() {
+                let _ = name.write(true);
+            }
+        }
+    }
+
+    /// Whether this thread has an allocator cache now.
+    #[cfg(test)]
+    pub(crate) fn enabled() -> bool {
+        Access::<bool>::read(b"thread.tcache.enabled\0".name()).unwrap_or(false)
+    }
+}
+
+fn main() -> Result<()> {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    #[cfg(not(target_env = "msvc"))]
+    runtime.on_thread_park(thread_cache::on_park);
+    let runtime = runtime.build().context("cannot start the async runtime")?;
+    // On a runtime thread, not this one: `block_on` runs its future on the calling thread,
+    // which never parks as a runtime thread does, so its allocator cache would never be
+    // flushed.
+    let node = runtime.spawn(run());
+    match runtime.block_on(node) {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(anyhow::anyhow!("the node's task ended: {e}")),
+    }
+}
+
+async fn run() -> Result<()> {
     let cli = Cli::parse();
+    #[cfg(not(target_env = "msvc"))]
+    axis_server::metrics::set_allocator_stats(allocator_stats);
     let filter = EnvFilter::try_from_env("AXIS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     if cli.run.log_json {
         tracing_subscriber::fmt()
@@ -268,6 +354,82 @@ mod tests {
         cli.clone().debug_assert();
         let missing = axis_testkit::cli::commands_without_example(&cli);
         assert!(missing.is_empty(), "no example in --help of: {missing:?}");
+    }
+
+    /// A parking runtime thread hands what its allocator cache kept back to the arena (the
+    /// caches' total falls by what this thread put there) and goes on with a cache.
+    #[cfg(not(target_env = "msvc"))]
+    #[test]
+    fn a_parking_thread_empties_its_allocator_cache_and_keeps_one() {
+        use tikv_jemalloc_ctl::{Access, AsName, epoch};
+        let cached = || {
+            epoch::advance().unwrap();
+            Access::<usize>::read(b"stats.arenas.4096.tcache_bytes\0".name()).unwrap()
+        };
+        std::thread::spawn(move || {
+            assert!(super::thread_cache::enabled());
+            // Objects of many sizes, freed: this thread's cache keeps them.
+            let held: Vec<Vec<u8>> = (0..40)
+                .flat_map(|_| (1..=32).map(|k| vec![1u8; k * 256]))
+                .collect();
+            let before = cached();
+            drop(held);
+            let filled = cached();
+            assert!(
+                filled >= before + 64 * 1024,
+                "the thread's cache kept {before} → {filled} B"
+            );
+            super::thread_cache::on_park();
+            let after = cached();
+            assert!(
+                after + (filled - before) / 2 <= filled,
+                "the cache held {filled} B with this thread's objects and {after} B after it parked"
+            );
+            assert!(
+                super::thread_cache::enabled(),
+                "the thread's cache is on again"
+            );
+            // Within FLUSH_EVERY of the last, a park leaves the cache alone.
+            let again: Vec<Vec<u8>> = (1..=32).map(|k| vec![1u8; k * 256]).collect();
+            drop(again);
+            let refilled = cached();
+            super::thread_cache::on_park();
+            let left = cached();
+            assert!(
+                left + (refilled - after) / 2 >= refilled,
+                "flushed again within {:?}: {refilled} → {left} B",
+                super::thread_cache::FLUSH_EVERY
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// `/metrics` shows jemalloc's own figures once the binary registered its reader, and they
+    /// are consistent: what is held lies in active pages, which are resident.
+    #[cfg(not(target_env = "msvc"))]
+    #[test]
+    fn metrics_show_the_allocators_own_figures() {
+        let s = super::allocator_stats().expect("jemalloc's statistics");
+        assert!(s.allocated > 0, "{s:?}");
+        assert!(s.active >= s.allocated, "{s:?}");
+        assert!(s.resident >= s.active, "{s:?}");
+        assert!(s.thread_caches <= s.allocated, "{s:?}");
+        axis_server::metrics::set_allocator_stats(super::allocator_stats);
+        let text = axis_server::metrics::render();
+        for name in [
+            "axis_allocator_allocated_bytes",
+            "axis_allocator_active_bytes",
+            "axis_allocator_metadata_bytes",
+            "axis_allocator_resident_bytes",
+            "axis_allocator_thread_cache_bytes",
+        ] {
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("no {name} in /metrics"));
+            assert!(value.parse::<u64>().is_ok(), "{name} {value}");
+        }
     }
 
     /// The binary allocates from jemalloc, configured as `.cargo/config.toml` says: a build

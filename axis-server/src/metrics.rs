@@ -476,6 +476,70 @@ impl Default for RpcCounters {
     }
 }
 
+/// What the process's allocator holds, in bytes, as its own statistics say (jemalloc's
+/// `stats.*`): the binary registers a reader with [`set_allocator_stats`]; a build without one
+/// (tests, embedders) reports nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AllocatorStats {
+    /// Bytes the program holds (`stats.allocated`).
+    pub allocated: u64,
+    /// Bytes in pages holding some of them (`stats.active`): the gap to `allocated` is
+    /// partly used pages.
+    pub active: u64,
+    /// Bytes of the allocator's own bookkeeping (`stats.metadata`).
+    pub metadata: u64,
+    /// Bytes resident in the allocator's pages (`stats.resident`): active, metadata and freed
+    /// pages not yet returned to the kernel.
+    pub resident: u64,
+    /// Bytes in freed objects the threads' caches keep for reuse
+    /// (`stats.arenas.<all>.tcache_bytes`, counted in `allocated`).
+    pub thread_caches: u64,
+}
+
+static ALLOCATOR_STATS: std::sync::OnceLock<fn() -> Option<AllocatorStats>> =
+    std::sync::OnceLock::new();
+
+/// Registers how to read the allocator's statistics for `/metrics` (the first call wins).
+pub fn set_allocator_stats(read: fn() -> Option<AllocatorStats>) {
+    let _ = ALLOCATOR_STATS.set(read);
+}
+
+fn render_allocator(out: &mut String) {
+    use std::fmt::Write as _;
+    let Some(s) = ALLOCATOR_STATS.get().and_then(|read| read()) else {
+        return;
+    };
+    for (n, h, v) in [
+        (
+            "axis_allocator_allocated_bytes",
+            "Bytes the process holds, as its allocator counts them.",
+            s.allocated,
+        ),
+        (
+            "axis_allocator_active_bytes",
+            "Bytes in the allocator's pages that hold something (the gap to allocated is partly used pages).",
+            s.active,
+        ),
+        (
+            "axis_allocator_metadata_bytes",
+            "Bytes of the allocator's own bookkeeping.",
+            s.metadata,
+        ),
+        (
+            "axis_allocator_resident_bytes",
+            "Bytes resident in the allocator's pages, freed ones not yet returned to the kernel included.",
+            s.resident,
+        ),
+        (
+            "axis_allocator_thread_cache_bytes",
+            "Bytes of freed objects kept in the threads' caches for reuse (counted in allocated).",
+            s.thread_caches,
+        ),
+    ] {
+        let _ = write!(out, "# HELP {n} {h}\n# TYPE {n} gauge\n{n} {v}\n");
+    }
+}
+
 /// The exposition text.
 pub fn render() -> String {
     let mut out = String::new();
@@ -502,6 +566,7 @@ pub fn render() -> String {
     CONNECTIONS_OPEN.render(&mut out);
     COMMIT_SECONDS.render(&mut out);
     SUBMIT_SECONDS.render(&mut out);
+    render_allocator(&mut out);
     out
 }
 

@@ -348,10 +348,13 @@ impl Bench {
             .context("the sender's SDK client")?;
             tokio::time::sleep(Duration::from_secs(3)).await;
             let (_, idle_rss) = s.memory_kib()?;
+            println!("  idle: {}", s.memory_detail().await?);
 
             // One recipient: the delivery size to compare with.
             let (one, _, _) = prepare(&pki, &certs, &[1], &plain)?;
             let one = deliver(&mut sender, Arc::new(one), &[1], &out, &mut events).await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            println!("  after one delivery: {}", s.memory_detail().await?);
 
             let mut after = Vec::new();
             for b in 1..=self.args.broadcasts {
@@ -397,6 +400,7 @@ impl Bench {
                     mib(idle_rss),
                     load_average()
                 );
+                println!("  broadcast {b}: {}", s.memory_detail().await?);
                 let r = &mut self.report;
                 r.add(&format!("broadcast to {n}: seal"), "", "ms", ms(seal));
                 r.add(&format!("broadcast to {n}: submit"), "", "ms", ms(d.submit));
@@ -448,6 +452,7 @@ impl Bench {
                 )),
                 load_average()
             );
+            println!("  settled: {}", s.memory_detail().await?);
             let r = &mut self.report;
             r.add(
                 "broadcast: bytes of a one-recipient delivery",

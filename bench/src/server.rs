@@ -278,6 +278,45 @@ impl Server {
             .unwrap_or(0.0))
     }
 
+    /// Where the server's memory is, in MiB, as one line: its RSS split into anonymous pages
+    /// and pages of files (the binary's code read in as it runs), its peak; and the
+    /// allocator's own figures from `/metrics` (`axis_allocator_*`): what the program holds,
+    /// the pages holding it, and what is resident.
+    pub(crate) async fn memory_detail(&self) -> Result<String> {
+        let status = self.status_kib()?;
+        let kib = |name: &str| status(name) as f64 / 1024.0;
+        let rss = format!(
+            "RSS {:.2} MiB (anonymous {:.2}, files {:.2}), peak {:.1} MiB",
+            kib("VmRSS:"),
+            kib("RssAnon:"),
+            kib("RssFile:"),
+            kib("VmHWM:")
+        );
+        let text = self.http_get("/metrics").await?;
+        let get = |n: &str| {
+            text.lines()
+                .filter_map(|l| l.rsplit_once(' '))
+                .find(|(name, _)| *name == n)
+                .and_then(|(_, v)| v.parse::<f64>().ok())
+                .map(|v| v / (1024.0 * 1024.0))
+        };
+        Ok(
+            match (
+                get("axis_allocator_allocated_bytes"),
+                get("axis_allocator_active_bytes"),
+                get("axis_allocator_metadata_bytes"),
+                get("axis_allocator_resident_bytes"),
+                get("axis_allocator_thread_cache_bytes"),
+            ) {
+                (Some(a), Some(c), Some(m), Some(r), Some(t)) => format!(
+                    "{rss}; allocator: allocated {a:.2} MiB (thread caches {t:.2}), active \
+                     {c:.2} MiB, metadata {m:.2} MiB, resident {r:.2} MiB"
+                ),
+                _ => format!("{rss}; allocator: not reported"),
+            },
+        )
+    }
+
     /// The server's counters and histogram sums, by metric name.
     pub(crate) async fn metrics(&self) -> Result<Metrics> {
         let text = self.http_get("/metrics").await?;
@@ -307,16 +346,22 @@ impl Server {
 
     /// Peak and current resident memory of the server process, in KiB.
     pub(crate) fn memory_kib(&self) -> Result<(u64, u64)> {
+        let field = self.status_kib()?;
+        Ok((field("VmHWM:"), field("VmRSS:")))
+    }
+
+    /// The server's `/proc/PID/status` now, read as fields in KiB by name (`"VmRSS:"`; 0 if
+    /// none).
+    fn status_kib(&self) -> Result<impl Fn(&str) -> u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let field = |name: &str| {
+        Ok(move |name: &str| {
             status
                 .lines()
                 .find(|l| l.starts_with(name))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0)
-        };
-        Ok((field("VmHWM:"), field("VmRSS:")))
+        })
     }
 
     /// CPU seconds (user + system) the server has used so far.
