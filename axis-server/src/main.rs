@@ -348,6 +348,14 @@ async fn shutdown_signal() {
 mod tests {
     use clap::CommandFactory;
 
+    /// The tests that read the allocator's process-wide counts run one at a time: one's
+    /// allocations and frees would move another's figures.
+    static ALLOCATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn allocator_alone() -> std::sync::MutexGuard<'static, ()> {
+        ALLOCATOR.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     #[test]
     fn every_command_has_an_example() {
         let cli = super::Cli::command();
@@ -361,6 +369,7 @@ mod tests {
     #[cfg(not(target_env = "msvc"))]
     #[test]
     fn a_parking_thread_empties_its_allocator_cache_and_keeps_one() {
+        let _alone = allocator_alone();
         use tikv_jemalloc_ctl::{Access, AsName, epoch};
         let cached = || {
             epoch::advance().unwrap();
@@ -396,7 +405,7 @@ mod tests {
             super::thread_cache::on_park();
             let left = cached();
             assert!(
-                left + (refilled - after) / 2 >= refilled,
+                left + refilled.saturating_sub(after) / 2 >= refilled,
                 "flushed again within {:?}: {refilled} → {left} B",
                 super::thread_cache::FLUSH_EVERY
             );
@@ -410,6 +419,7 @@ mod tests {
     #[cfg(not(target_env = "msvc"))]
     #[test]
     fn metrics_show_the_allocators_own_figures() {
+        let _alone = allocator_alone();
         let s = super::allocator_stats().expect("jemalloc's statistics");
         assert!(s.allocated > 0, "{s:?}");
         assert!(s.active >= s.allocated, "{s:?}");
@@ -438,6 +448,7 @@ mod tests {
     #[cfg(not(target_env = "msvc"))]
     #[test]
     fn the_allocator_is_jemalloc_returning_freed_pages_within_a_second() {
+        let _alone = allocator_alone();
         use tikv_jemalloc_ctl::{config, epoch, opt, stats};
         let conf = config::malloc_conf::read().unwrap();
         let options: Vec<&str> = conf.trim_end_matches('\0').split(',').collect();
@@ -454,13 +465,14 @@ mod tests {
             // One for every thread (`arenas.narenas` also counts the one for huge allocations).
             assert_eq!(opt::narenas::read().unwrap(), 1);
         }
-        // Rust's allocations are jemalloc's: a mebibyte held shows in its count.
+        // Rust's allocations are jemalloc's: 16 MiB held shows in its count (at least half of
+        // it: the other tests' threads allocate and free meanwhile).
         epoch::advance().unwrap();
         let before = stats::allocated::read().unwrap();
-        let held = vec![1u8; 1 << 20];
+        let held = vec![1u8; 16 << 20];
         epoch::advance().unwrap();
         let during = stats::allocated::read().unwrap();
-        assert!(during >= before + held.len(), "{before} → {during}");
+        assert!(during >= before + held.len() / 2, "{before} → {during}");
         drop(held);
     }
 }
