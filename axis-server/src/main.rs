@@ -168,6 +168,9 @@ mod thread_cache {
 
     use tikv_jemalloc_ctl::{Access, AsName};
 
+    /// jemalloc's switch for the calling thread's cache.
+    const ENABLED: &[u8] = b"thread.tcache.enabled\0";
+
     /// How often, at most, a parking thread flushes its cache.
     pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
@@ -194,7 +197,7 @@ mod thread_cache {
             due
         });
         if due {
-            let name = b"thread.tcache.enabled\0".name();
+            let name = ENABLED.name();
             if Access::<bool>::read(name) == Ok(true) && name.write(false).is_ok() {
                 let _ = name.write(true);
             }
@@ -204,7 +207,7 @@ mod thread_cache {
     /// Whether this thread has an allocator cache now.
     #[cfg(test)]
     pub(crate) fn enabled() -> bool {
-        Access::<bool>::read(b"thread.tcache.enabled\0".name()).unwrap_or(false)
+        Access::<bool>::read(ENABLED.name()).unwrap_or(false)
     }
 }
 
@@ -370,10 +373,10 @@ mod tests {
     #[test]
     fn a_parking_thread_empties_its_allocator_cache_and_keeps_one() {
         let _alone = allocator_alone();
-        use tikv_jemalloc_ctl::{Access, AsName, epoch};
         let cached = || {
-            epoch::advance().unwrap();
-            Access::<usize>::read(b"stats.arenas.4096.tcache_bytes\0".name()).unwrap()
+            super::allocator_stats()
+                .expect("jemalloc's statistics")
+                .thread_caches
         };
         std::thread::spawn(move || {
             assert!(super::thread_cache::enabled());
